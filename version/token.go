@@ -1,0 +1,285 @@
+package version
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+)
+
+// Token format.
+//
+// The binary form of a vector is
+//
+//	format   1 byte, [TokenFormat]
+//	count    uvarint, number of entries
+//	entries  count times, in strictly increasing ID order:
+//	         name length (1 byte, 1..MaxNameLen), name bytes,
+//	         incarnation (uvarint), counter (uvarint, 1..MaxCounter)
+//
+// with every varint in its shortest form, so each vector has exactly one
+// encoding. The text form is the binary form in unpadded URL-safe base64
+// (RFC 4648 §5): it needs no escaping in URLs, JSON or HTTP entity tags.
+const (
+	// TokenFormat is the format byte that starts every binary token.
+	TokenFormat = 1
+	// DefaultMaxEntries is the default limit on entries in a decoded token.
+	DefaultMaxEntries = 1024
+	// DefaultMaxBytes is the default limit on the binary length of a token.
+	DefaultMaxBytes = 64 << 10
+
+	minEntryBytes = 4 // length, one name byte, incarnation, counter
+)
+
+// Limits bounds what a decoder accepts. The zero Limits means the defaults,
+// [DefaultMaxEntries] and [DefaultMaxBytes]. Limits are checked before
+// anything is allocated.
+type Limits struct {
+	MaxEntries int // entries in one vector; 0 means DefaultMaxEntries
+	MaxBytes   int // binary length; 0 means DefaultMaxBytes
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	return l
+}
+
+var b64 = base64.RawURLEncoding.Strict()
+
+// AppendBinary appends the canonical binary form of v to dst.
+func (v Vector) AppendBinary(dst []byte) ([]byte, error) {
+	return v.appendBinary(dst), nil
+}
+
+func (v Vector) appendBinary(dst []byte) []byte {
+	dst = append(dst, TokenFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(v.e)))
+	for _, x := range v.e {
+		n := len(dst)
+		dst = append(dst, 0)
+		dst = x.id.appendName(dst)
+		dst[n] = byte(len(dst) - n - 1)
+		dst = binary.AppendUvarint(dst, x.id.inc)
+		dst = binary.AppendUvarint(dst, x.n)
+	}
+	return dst
+}
+
+// binarySize returns the length of v's binary form.
+func (v Vector) binarySize() int {
+	n := 1 + uvarintLen(uint64(len(v.e)))
+	for _, x := range v.e {
+		n += 1 + x.id.nameLen() + uvarintLen(x.id.inc) + uvarintLen(x.n)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// MarshalBinary implements [encoding.BinaryMarshaler].
+func (v Vector) MarshalBinary() ([]byte, error) {
+	return v.appendBinary(make([]byte, 0, v.binarySize())), nil
+}
+
+// UnmarshalBinary implements [encoding.BinaryUnmarshaler] with the default
+// [Limits]. On error *v is unchanged.
+func (v *Vector) UnmarshalBinary(data []byte) error {
+	w, err := DecodeVector(data, Limits{})
+	if err != nil {
+		return err
+	}
+	*v = w
+	return nil
+}
+
+// AppendText appends the text form of v (URL-safe base64 of the binary form).
+func (v Vector) AppendText(dst []byte) ([]byte, error) {
+	var buf [256]byte
+	bin := v.appendBinary(buf[:0])
+	return b64.AppendEncode(dst, bin), nil
+}
+
+// MarshalText implements [encoding.TextMarshaler]. The result is usable as
+// an HTTP entity tag or If-Match value (once quoted).
+func (v Vector) MarshalText() ([]byte, error) {
+	return v.AppendText(nil)
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler] with the default
+// [Limits]. On error *v is unchanged.
+func (v *Vector) UnmarshalText(text []byte) error {
+	w, err := DecodeVectorText(text, Limits{})
+	if err != nil {
+		return err
+	}
+	*v = w
+	return nil
+}
+
+// Token returns the text form of v as a string.
+func (v Vector) Token() string {
+	b, _ := v.AppendText(nil)
+	return string(b)
+}
+
+// ParseToken decodes a text token with the default [Limits].
+func ParseToken(s string) (Vector, error) {
+	return DecodeVectorText([]byte(s), Limits{})
+}
+
+// DecodeVectorText decodes the text form of a vector within lim.
+func DecodeVectorText(text []byte, lim Limits) (Vector, error) {
+	lim = lim.withDefaults()
+	if len(text) == 0 {
+		return Vector{}, &DecodeError{Err: ErrEmpty}
+	}
+	if len(text) > b64.EncodedLen(lim.MaxBytes) {
+		return Vector{}, &DecodeError{Err: ErrTooLarge, Detail: fmt.Sprintf("%d text bytes, limit %d", len(text), b64.EncodedLen(lim.MaxBytes))}
+	}
+	for i, c := range text {
+		// The base64 decoder skips CR and LF; a token must not contain them.
+		if c == '\r' || c == '\n' {
+			return Vector{}, &DecodeError{Offset: i, Err: ErrBase64, Detail: "line break in token"}
+		}
+	}
+	var buf [256]byte
+	dst := buf[:]
+	if n := b64.DecodedLen(len(text)); n > len(dst) {
+		dst = make([]byte, n)
+	}
+	n, err := b64.Decode(dst, text)
+	if err != nil {
+		return Vector{}, &DecodeError{Err: ErrBase64, Detail: err.Error()}
+	}
+	return DecodeVector(dst[:n], lim)
+}
+
+// DecodeVector decodes the binary form of a vector within lim. It accepts
+// only canonical input, so every vector it returns re-encodes to data; it
+// allocates once, for the result, after checking the limits.
+func DecodeVector(data []byte, lim Limits) (Vector, error) {
+	lim = lim.withDefaults()
+	d := decoder{data: data}
+	if len(data) == 0 {
+		return Vector{}, d.fail(ErrEmpty, "")
+	}
+	if len(data) > lim.MaxBytes {
+		return Vector{}, d.fail(ErrTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes))
+	}
+	if data[0] != TokenFormat {
+		return Vector{}, d.fail(ErrFormat, fmt.Sprintf("format %d, want %d", data[0], TokenFormat))
+	}
+	d.off = 1
+	count, err := d.uvarint()
+	if err != nil {
+		return Vector{}, err
+	}
+	if count > uint64(lim.MaxEntries) {
+		return Vector{}, d.fail(ErrTooManyEntries, fmt.Sprintf("%d entries, limit %d", count, lim.MaxEntries))
+	}
+	if rest := uint64(len(data) - d.off); count > rest/minEntryBytes {
+		return Vector{}, d.fail(ErrTruncated, fmt.Sprintf("%d entries cannot fit in %d bytes", count, rest))
+	}
+	if count == 0 {
+		if d.off != len(data) {
+			return Vector{}, d.fail(ErrTrailingBytes, "")
+		}
+		return Vector{}, nil
+	}
+	e := make([]entry, count)
+	for i := range e {
+		x, err := d.entry()
+		if err != nil {
+			return Vector{}, err
+		}
+		if i > 0 && !e[i-1].id.less(x.id) {
+			if e[i-1].id == x.id {
+				return Vector{}, d.fail(ErrUnsorted, fmt.Sprintf("duplicate replica %v", x.id))
+			}
+			return Vector{}, d.fail(ErrUnsorted, fmt.Sprintf("%v after %v", x.id, e[i-1].id))
+		}
+		e[i] = x
+	}
+	if d.off != len(data) {
+		return Vector{}, d.fail(ErrTrailingBytes, fmt.Sprintf("%d bytes", len(data)-d.off))
+	}
+	return Vector{e}, nil
+}
+
+type decoder struct {
+	data []byte
+	off  int
+}
+
+func (d *decoder) fail(err error, detail string) error {
+	return &DecodeError{Offset: d.off, Err: err, Detail: detail}
+}
+
+func (d *decoder) uvarint() (uint64, error) {
+	x, n := binary.Uvarint(d.data[d.off:])
+	switch {
+	case n == 0:
+		return 0, d.fail(ErrTruncated, "in varint")
+	case n < 0:
+		return 0, d.fail(ErrVarint, "overflows 64 bits")
+	case n != uvarintLen(x):
+		return 0, d.fail(ErrVarint, "not in shortest form")
+	}
+	d.off += n
+	return x, nil
+}
+
+func (d *decoder) entry() (entry, error) {
+	if d.off >= len(d.data) {
+		return entry{}, d.fail(ErrTruncated, "missing entry")
+	}
+	l := int(d.data[d.off])
+	if l == 0 || l > MaxNameLen {
+		return entry{}, d.fail(ErrNameLength, fmt.Sprintf("name of %d bytes, want 1 to %d", l, MaxNameLen))
+	}
+	d.off++
+	if len(d.data)-d.off < l {
+		return entry{}, d.fail(ErrTruncated, "in name")
+	}
+	var name [MaxNameLen]byte
+	for i, c := range d.data[d.off : d.off+l] {
+		if !nameByte(c) {
+			return entry{}, d.fail(ErrInvalidID, fmt.Sprintf("name byte %q", c))
+		}
+		name[i] = c
+	}
+	d.off += l
+	inc, err := d.uvarint()
+	if err != nil {
+		return entry{}, err
+	}
+	if inc > maxIncarnation {
+		return entry{}, d.fail(ErrCounterRange, fmt.Sprintf("incarnation %d", inc))
+	}
+	n, err := d.uvarint()
+	if err != nil {
+		return entry{}, err
+	}
+	if n == 0 || n > MaxCounter {
+		return entry{}, d.fail(ErrCounterRange, fmt.Sprintf("counter %d", n))
+	}
+	return entry{
+		id: ID{
+			hi:  binary.BigEndian.Uint64(name[:8]),
+			lo:  binary.BigEndian.Uint64(name[8:]),
+			inc: inc,
+		},
+		n: n,
+	}, nil
+}
