@@ -1,0 +1,165 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/harborpoint/concord/version"
+)
+
+// Stamp orders writes for last-writer-wins. Every field of one write carries
+// the same stamp, so a record is never torn between two writes: hybrid
+// logical clock time first, then the write's dot (replica, then counter) as
+// a tiebreak that every replica computes the same way.
+//
+// Stamp is a comparable value; the zero Stamp orders before every other.
+type Stamp struct {
+	Time Timestamp   // hybrid logical clock time of the write
+	Dot  version.Dot // the write's dot: unique, so stamps of distinct writes differ
+}
+
+// Compare orders stamps by time, then dot.
+func (s Stamp) Compare(o Stamp) int {
+	if c := s.Time.Compare(o.Time); c != 0 {
+		return c
+	}
+	return s.Dot.Compare(o.Dot)
+}
+
+// String returns "time/dot".
+func (s Stamp) String() string { return s.Time.String() + "/" + s.Dot.String() }
+
+// Branch is one concurrent branch's value of a field, with the stamp of the
+// write that produced it. A merged branch carries the greater of its inputs'
+// stamps.
+type Branch[F any] struct {
+	Value F
+	Stamp Stamp
+}
+
+// Policy merges the values of two concurrent branches of one field.
+//
+// A policy that merges automatically must be a join: Merge(a, b) equals
+// Merge(b, a) (commutative), Merge(Merge(a, b), c) equals Merge(a, Merge(b, c))
+// (associative), Merge(a, a) equals a (idempotent), and the result depends on
+// nothing but a and b (deterministic). Then every replica that merges the
+// same branches, in any order or grouping, reaches the same value.
+//
+// A policy that cannot decide returns an error wrapping [ErrRejected]
+// (usually a [*Rejection]); it never guesses. Merge must not modify the
+// values it is given; it returns new ones.
+type Policy[F any] interface {
+	// Name identifies the policy in decisions and metrics, such as "lww".
+	Name() string
+	// Merge returns the merge of a and b and a decision describing it.
+	Merge(a, b Branch[F]) (Branch[F], Decision, error)
+}
+
+// Outcome says how a policy settled a pair of branches.
+type Outcome int8
+
+// Outcomes of a merge. The zero Outcome is invalid.
+const (
+	_        Outcome = iota
+	Same             // the branches held equal values; nothing to decide
+	Picked           // one branch's value won; Decision.Winner names it
+	Combined         // the result combines both branches' values
+	Rejected         // the policy refused to merge (see ErrRejected)
+)
+
+// String returns the outcome's name.
+func (o Outcome) String() string {
+	switch o {
+	case Same:
+		return "same"
+	case Picked:
+		return "picked"
+	case Combined:
+		return "combined"
+	case Rejected:
+		return "rejected"
+	default:
+		return fmt.Sprintf("Outcome(%d)", int8(o))
+	}
+}
+
+// Decision records what a policy did with a pair of branches: a value a
+// caller can log, store or show to an operator.
+type Decision struct {
+	Policy  string  // the policy's Name
+	Outcome Outcome // how the pair was settled
+	// Winner is the stamp of the winning branch when Outcome is Picked.
+	Winner Stamp
+	// Loser is the stamp of the losing branch when Outcome is Picked.
+	Loser Stamp
+	// Reason explains the decision in words, such as
+	// "confirmed is absorbing" or "later stamp".
+	Reason string
+	// InSkewWindow reports a last-writer-wins decision between stamps
+	// closer in time than the configured clock-skew window: the order was
+	// decided by timestamps that clock skew could have inverted.
+	InSkewWindow bool
+}
+
+// ErrRejected is matched by errors.Is for every refusal to merge.
+var ErrRejected = errors.New("policy: merge rejected")
+
+// Rejection is the error a policy returns when it refuses to merge two
+// branches. errors.Is(err, ErrRejected) is true for it.
+type Rejection struct {
+	Policy string // the policy that refused
+	Reason string // why, in words
+}
+
+// Error implements the error interface.
+func (r *Rejection) Error() string {
+	return fmt.Sprintf("policy: %s rejected the merge: %s", r.Policy, r.Reason)
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (r *Rejection) Is(target error) bool { return target == ErrRejected }
+
+// later returns the greater of two stamps.
+func later(a, b Stamp) Stamp {
+	if a.Compare(b) >= 0 {
+		return a
+	}
+	return b
+}
+
+// Timestamp is a hybrid logical clock reading: wall time in nanoseconds since
+// the Unix epoch, and a logical counter that orders events within one wall
+// tick. The zero Timestamp orders before every other.
+type Timestamp struct {
+	Wall    int64
+	Logical uint32
+}
+
+// Compare orders timestamps by wall time, then logical counter.
+func (t Timestamp) Compare(o Timestamp) int {
+	switch {
+	case t.Wall < o.Wall:
+		return -1
+	case t.Wall > o.Wall:
+		return 1
+	case t.Logical < o.Logical:
+		return -1
+	case t.Logical > o.Logical:
+		return 1
+	}
+	return 0
+}
+
+// Time returns the wall part as a time.Time.
+func (t Timestamp) Time() time.Time { return time.Unix(0, t.Wall).UTC() }
+
+// String returns the wall time in RFC 3339 with nanoseconds, and the logical
+// counter when it is not zero.
+func (t Timestamp) String() string {
+	s := t.Time().Format(time.RFC3339Nano)
+	if t.Logical != 0 {
+		s += fmt.Sprintf("+%d", t.Logical)
+	}
+	return s
+}
