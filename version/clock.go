@@ -52,6 +52,13 @@ func NewClock[V any](ctx Vector, v V, r ID) (Clock[V], Dot, error) {
 // fails with [ErrCounterOverflow] rather than wrap, and with [ErrInvalidID]
 // for a zero ID.
 func (c Clock[V]) Update(ctx Vector, v V, r ID) (Clock[V], Dot, error) {
+	return c.UpdateWith(ctx, r, func(Dot) V { return v })
+}
+
+// UpdateWith is like [Clock.Update] but builds the value from the new
+// write's dot, for values that record their own dot (a write stamp, the dots
+// of an add-wins set). value is called once, and only if the update succeeds.
+func (c Clock[V]) UpdateWith(ctx Vector, r ID, value func(Dot) V) (Clock[V], Dot, error) {
 	if r.IsZero() {
 		return c, Dot{}, fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
@@ -86,8 +93,7 @@ func (c Clock[V]) Update(ctx Vector, v V, r ID) (Clock[V], Dot, error) {
 		return c, Dot{}, fmt.Errorf("%w: %v at %d", ErrCounterOverflow, r, x.n)
 	}
 	x.n++
-	vals := make([]V, 0, len(x.vals)+1)
-	vals = append(vals, v)
+	vals := append(make([]V, 0, len(x.vals)+1), value(Dot{r, x.n}))
 	x.vals = append(vals, x.vals...)
 	return Clock[V]{out}, Dot{r, x.n}, nil
 }
