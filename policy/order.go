@@ -1,0 +1,126 @@
+package policy
+
+import (
+	"cmp"
+	"fmt"
+)
+
+// Max returns the policy named "max": the greater value wins. It suits
+// fields that only move one way, such as a hold's expiry when every branch
+// extends the same hold; see the package documentation for when that is
+// safe.
+//
+// Values are compared with [cmp.Compare]. Values that compare equal merge as
+// [Same], keeping the value of the branch with the later stamp; otherwise the
+// greater value is [Picked] and the result carries its branch's stamp.
+func Max[F cmp.Ordered]() Policy[F] { return orderPolicy[F]{name: "max", sign: 1} }
+
+// Min returns the policy named "min": the smaller value wins, with the same
+// rules as [Max] in the other direction.
+func Min[F cmp.Ordered]() Policy[F] { return orderPolicy[F]{name: "min", sign: -1} }
+
+type orderPolicy[F cmp.Ordered] struct {
+	name string
+	sign int // +1: greater wins; -1: smaller wins
+}
+
+func (p orderPolicy[F]) Name() string { return p.name }
+
+func (p orderPolicy[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
+	c := cmp.Compare(a.Value, b.Value) * p.sign
+	if c == 0 {
+		return same(p.name, a, b, "equal values")
+	}
+	reason := "greater value"
+	if p.sign < 0 {
+		reason = "smaller value"
+	}
+	if c > 0 {
+		return pick(p.name, a, b, reason)
+	}
+	return pick(p.name, b, a, reason)
+}
+
+// EnableWins returns the policy named "enable-wins" for a flag: when one
+// branch says true and the other false, true wins. Use it for flags whose
+// enabling must not be lost to a concurrent disabling, such as "needs
+// review"; to let the disabling win, store the negated flag.
+func EnableWins() Policy[bool] { return enableWins{} }
+
+type enableWins struct{}
+
+func (enableWins) Name() string { return "enable-wins" }
+
+func (p enableWins) Merge(a, b Branch[bool]) (Branch[bool], Decision, error) {
+	switch {
+	case a.Value == b.Value:
+		return same(p.Name(), a, b, "equal flags")
+	case a.Value:
+		return pick(p.Name(), a, b, "enable wins")
+	default:
+		return pick(p.Name(), b, a, "enable wins")
+	}
+}
+
+// Once returns the write-once register policy named "once": a field that is
+// set at most once, such as a hold's booking ID.
+//
+// The zero value of F means "not set" and merges with anything to the other
+// value ([Picked]). Two equal values merge as [Same]. Two different values
+// that are both set cannot both be right — two bookings for one hold — so the
+// merge is refused with a [*Rejection] and the caller must surface the
+// conflict; the policy never picks one.
+//
+// F's == must not panic: an interface type holding an incomparable dynamic
+// type is not allowed.
+func Once[F comparable]() Policy[F] { return once[F]{} }
+
+type once[F comparable] struct{}
+
+func (once[F]) Name() string { return "once" }
+
+func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
+	var zero F
+	switch {
+	case a.Value == b.Value:
+		return same(p.Name(), a, b, "equal values")
+	case b.Value == zero:
+		return pick(p.Name(), a, b, "write-once: the other branch is unset")
+	case a.Value == zero:
+		return pick(p.Name(), b, a, "write-once: the other branch is unset")
+	}
+	// Name the values in stamp order so that both argument orders give the
+	// same reason.
+	first, second := a, b
+	if first.Stamp.Compare(second.Stamp) > 0 {
+		first, second = second, first
+	}
+	r := &Rejection{
+		Policy: p.Name(),
+		Reason: fmt.Sprintf("write-once field set to %v and to %v", first.Value, second.Value),
+	}
+	return Branch[F]{}, Decision{Policy: p.Name(), Outcome: Rejected, Reason: r.Reason}, r
+}
+
+// same returns the result of merging two branches whose values are equal:
+// the later branch (value and stamp), so that the result does not depend on
+// the order of the arguments even when equal values differ in
+// representation.
+func same[F any](name string, a, b Branch[F], reason string) (Branch[F], Decision, error) {
+	r := a
+	if b.Stamp.Compare(a.Stamp) > 0 {
+		r = b
+	}
+	return r, Decision{Policy: name, Outcome: Same, Reason: reason}, nil
+}
+
+// pick returns winner with a Picked decision.
+func pick[F any](name string, winner, loser Branch[F], reason string) (Branch[F], Decision, error) {
+	return winner, Decision{
+		Policy:  name,
+		Outcome: Picked,
+		Winner:  winner.Stamp,
+		Loser:   loser.Stamp,
+		Reason:  reason,
+	}, nil
+}
