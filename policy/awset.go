@@ -29,7 +29,7 @@ import (
 // set with an empty context. Compare sets with [AWSet.Equal], which compares
 // the context as well as the elements.
 type AWSet[E cmp.Ordered] struct {
-	entries []awEntry[E]  // sorted by elem; every dots slice sorted and non-empty
+	entries []awEntry[E]   // sorted by elem; every dots slice sorted and non-empty
 	ctx     version.Vector // contiguous part of the causal context
 	cloud   []version.Dot  // the rest: sorted, none covered by ctx, none contiguous with it
 }
