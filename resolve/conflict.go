@@ -1,0 +1,95 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
+)
+
+// ErrConflict is matched by errors.Is for every [*ConflictRequiresRetry].
+var ErrConflict = errors.New("resolve: conflict requires retry")
+
+// ConflictRequiresRetry is the outcome of a merge that a policy or rule
+// refused: concurrent branches that no rule may combine, such as a released
+// and an active hold. Nothing is chosen: every branch stays as a sibling
+// until a write whose context covers them all (Context) replaces them, made
+// by a client or an operator that saw every branch.
+//
+// errors.As finds it (for the right T); errors.Is(err, ErrConflict) matches
+// it, and errors.Is(err, policy.ErrRejected) matches the refusal inside.
+type ConflictRequiresRetry[T any] struct {
+	// Entity is the resolver's entity type.
+	Entity string
+	// Key is the record's key, when known (the replica fills it in).
+	Key string
+	// Field is the field whose policy refused, or "" when a rule did.
+	Field string
+	// Rule is the record rule that refused, or "".
+	Rule string
+	// Policy is the name of the policy that refused ("rule" for a rule).
+	Policy string
+	// Reason explains the refusal in words.
+	Reason string
+	// Branches are every concurrent branch, in stamp order. Each branch's
+	// Stamp.Dot names the write that made it.
+	Branches []policy.Branch[T]
+	// Context covers every branch: a write made with it replaces them all.
+	// It is the token a client sends back (as If-Match) to retry. The
+	// replica fills it in; [Resolver.Merge] alone does not know it.
+	Context version.Vector
+	// Err is the policy's or rule's error.
+	Err error
+}
+
+// Error implements the error interface.
+func (c *ConflictRequiresRetry[T]) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "resolve: %s", c.Entity)
+	if c.Key != "" {
+		fmt.Fprintf(&b, " %s", c.Key)
+	}
+	fmt.Fprintf(&b, ": conflict requires retry: %d branches", len(c.Branches))
+	switch {
+	case c.Rule != "":
+		fmt.Fprintf(&b, ", rule %s", c.Rule)
+	case c.Field != "":
+		fmt.Fprintf(&b, ", field %s (%s)", c.Field, c.Policy)
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(&b, ": %s", c.Reason)
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrConflict.
+func (c *ConflictRequiresRetry[T]) Is(target error) bool { return target == ErrConflict }
+
+// Unwrap returns the refusal.
+func (c *ConflictRequiresRetry[T]) Unwrap() error { return c.Err }
+
+// Dots returns the dots of the branches' writes, in order.
+func (c *ConflictRequiresRetry[T]) Dots() []version.Dot {
+	out := make([]version.Dot, len(c.Branches))
+	for i, b := range c.Branches {
+		out[i] = b.Stamp.Dot
+	}
+	return out
+}
+
+func (r *Resolver[T]) conflict(branches []policy.Branch[T], err error) *ConflictRequiresRetry[T] {
+	c := &ConflictRequiresRetry[T]{Entity: r.entity, Branches: branches, Err: err}
+	var fe *fieldError
+	if errors.As(err, &fe) {
+		c.Field, c.Rule, c.Policy, c.Err = fe.field, fe.rule, fe.policy, fe.err
+	}
+	var rej *policy.Rejection
+	if errors.As(c.Err, &rej) {
+		c.Reason = rej.Reason
+	} else {
+		c.Reason = c.Err.Error()
+	}
+	return c
+}

@@ -1,0 +1,166 @@
+package resolve
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+)
+
+// Kind is the kind of an [Event]. The zero Kind is invalid.
+type Kind int8
+
+// The events an [Observer] is told of.
+const (
+	_ Kind = iota
+	// AutoResolved: concurrent branches of a record merged by policy, one
+	// event per record; each field policy or rule that decided something
+	// adds a PolicyFired event.
+	AutoResolved
+	// PolicyFired: a field policy or record rule picked or combined values
+	// during an automatic resolution. Field and Policy say which.
+	PolicyFired
+	// Conflict: a policy or rule refused; the branches stay as siblings
+	// (ConflictRequiresRetry).
+	Conflict
+	// SentToReview: a conflict entered a review queue.
+	SentToReview
+	// Rejected: a write was refused back to its client, such as a
+	// conditional write whose token was stale.
+	Rejected
+	// StaleDropped: a replicated version already covered locally was dropped.
+	StaleDropped
+	// DuplicateDropped: a replicated version identical to the local one
+	// arrived and changed nothing.
+	DuplicateDropped
+	// SkewWindow: a last-writer-wins decision between stamps closer than
+	// the clock-skew window — ordered by timestamps that skew could invert.
+	SkewWindow
+	// Reviewed: an open conflict was resolved by a write that covered it.
+	Reviewed
+)
+
+var kindNames = [...]string{
+	AutoResolved:     "auto_resolved",
+	PolicyFired:      "policy_fired",
+	Conflict:         "conflict",
+	SentToReview:     "sent_to_review",
+	Rejected:         "rejected",
+	StaleDropped:     "stale",
+	DuplicateDropped: "duplicate",
+	SkewWindow:       "skew_window",
+	Reviewed:         "reviewed",
+}
+
+// Kinds lists every valid Kind, in order.
+func Kinds() []Kind {
+	return []Kind{AutoResolved, PolicyFired, Conflict, SentToReview, Rejected, StaleDropped, DuplicateDropped, SkewWindow, Reviewed}
+}
+
+// String returns the kind's metric-friendly name, such as "auto_resolved".
+func (k Kind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", int8(k))
+}
+
+// Event is one thing an operator must be able to count.
+type Event struct {
+	Kind   Kind
+	Entity string // entity type, such as "hold"
+	Field  string // field or record rule, "" when the event is about a whole record
+	Policy string // policy name ("rule" for a record rule), "" when not about a field
+	// Siblings is the number of branches involved, where it applies.
+	Siblings int
+	// Decision is the decision behind an AutoResolved, Conflict or
+	// SkewWindow event; nil otherwise.
+	Decision *Decision
+}
+
+// Observer is told of events as they happen. Implementations must be safe for
+// concurrent use and should return quickly; they must not call back into the
+// resolver or replica that notified them.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to [Observer].
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// CounterKey identifies one counter of [Counters].
+type CounterKey struct {
+	Kind   Kind
+	Entity string
+	Field  string
+	Policy string
+}
+
+// Counters is an [Observer] that counts events by kind, entity, field and
+// policy, for tests and for exporters (expvar, Prometheus) to read. The zero
+// Counters is ready to use; it is safe for concurrent use and must not be
+// copied after first use.
+type Counters struct {
+	mu sync.Mutex
+	m  map[CounterKey]uint64
+}
+
+// Observe counts e.
+func (c *Counters) Observe(e Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[CounterKey]uint64{}
+	}
+	c.m[CounterKey{e.Kind, e.Entity, e.Field, e.Policy}]++
+}
+
+// Get returns the count for one key.
+func (c *Counters) Get(k CounterKey) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+// Total returns the count of all events of kind k.
+func (c *Counters) Total(k Kind) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n uint64
+	for key, v := range c.m {
+		if key.Kind == k {
+			n += v
+		}
+	}
+	return n
+}
+
+// Snapshot returns a copy of every counter.
+func (c *Counters) Snapshot() map[CounterKey]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
+}
+
+// Keys returns the keys with a count, sorted by kind, entity, field, policy.
+func (c *Counters) Keys() []CounterKey {
+	keys := slices.Collect(maps.Keys(c.Snapshot()))
+	slices.SortFunc(keys, func(a, b CounterKey) int {
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
+		for _, p := range [][2]string{{a.Entity, b.Entity}, {a.Field, b.Field}, {a.Policy, b.Policy}} {
+			if p[0] != p[1] {
+				if p[0] < p[1] {
+					return -1
+				}
+				return 1
+			}
+		}
+		return 0
+	})
+	return keys
+}

@@ -1,0 +1,306 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/harborpoint/concord/policy"
+)
+
+// Field binds one field of record type T to the policy that merges it. Build
+// one with [Bind].
+type Field[T any] struct {
+	name   string
+	policy string
+	merge  func(out *T, a, b *fieldState[T], i int) (policy.Decision, error)
+}
+
+// Name returns the field's name, as used in decisions and metrics.
+func (f Field[T]) Name() string { return f.name }
+
+// Policy returns the name of the field's policy.
+func (f Field[T]) Policy() string { return f.policy }
+
+// Bind binds the field that get points to in a T to policy p. The accessor is
+// an ordinary function, checked by the compiler:
+//
+//	resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string](policy.LWWOptions{}))
+//
+// get must return a pointer into the record it is given and nothing else.
+func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
+	f := Field[T]{name: name}
+	if get == nil || p == nil {
+		return f // New reports the missing parts
+	}
+	f.policy = p.Name()
+	f.merge = func(out *T, a, b *fieldState[T], i int) (policy.Decision, error) {
+		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
+		fb := policy.Branch[F]{Value: *get(&b.value), Stamp: b.stamps[i]}
+		m, d, err := p.Merge(fa, fb)
+		if err != nil {
+			return d, err
+		}
+		*get(out) = m.Value
+		a.next[i] = m.Stamp
+		return d, nil
+	}
+	return f
+}
+
+// Rule is a record-level rule: it sees two whole branches and the record their
+// fields merged into, and may adjust that record (return a reason) or refuse
+// the merge (return an error, usually a [*policy.Rejection]). Rules run after
+// the field policies, in the order given, so they can enforce invariants that
+// live across fields, like "a confirmed hold keeps its own expiry".
+//
+// Like a field policy, a rule must keep the merge a join: the same result
+// whatever the order and grouping of the branches.
+type Rule[T any] struct {
+	// Name identifies the rule in decisions and metrics.
+	Name string
+	// Apply adjusts out, the field-merged record of branches a and b. It
+	// returns a reason when it changed something, "" when it did not.
+	Apply func(out *T, a, b policy.Branch[T]) (reason string, err error)
+}
+
+// Options configures a [Resolver]. The zero Options is valid: no observer, no
+// logging.
+type Options struct {
+	// Observer is told of every resolution, conflict, stale and duplicate
+	// write and skew-window decision. Nil means none.
+	Observer Observer
+	// Logger receives a debug record for every decision. Nil means none.
+	Logger *slog.Logger
+}
+
+// Resolver merges concurrent branches of records of type T with per-field
+// policies and record-level rules. Build one with [New]. A Resolver is
+// immutable after New and safe for concurrent use.
+type Resolver[T any] struct {
+	entity string
+	fields []Field[T]
+	rules  []Rule[T]
+	obs    Observer
+	log    *slog.Logger
+}
+
+// ErrInvalidResolver is wrapped by the error New returns for a bad declaration.
+var ErrInvalidResolver = errors.New("resolve: invalid resolver")
+
+// New returns a resolver for records of entity type entity (a name such as
+// "hold", used in metrics). Every field of T that should survive a merge
+// needs a binding: a field without one takes the value of the branch with the
+// greatest stamp (whole-record last-writer-wins), which is deterministic but
+// rarely what a field that matters needs.
+func New[T any](entity string, fields []Field[T], rules []Rule[T], opts Options) (*Resolver[T], error) {
+	var problems []error
+	if entity == "" {
+		problems = append(problems, errors.New("empty entity name"))
+	}
+	seen := map[string]bool{}
+	for i, f := range fields {
+		switch {
+		case f.name == "":
+			problems = append(problems, fmt.Errorf("field %d has no name", i))
+		case seen[f.name]:
+			problems = append(problems, fmt.Errorf("field %q bound twice", f.name))
+		}
+		seen[f.name] = true
+		if f.merge == nil {
+			problems = append(problems, fmt.Errorf("field %q has no accessor or no policy", f.name))
+		}
+	}
+	for i, r := range rules {
+		if r.Name == "" || r.Apply == nil {
+			problems = append(problems, fmt.Errorf("rule %d needs a name and a function", i))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%w for %q: %w", ErrInvalidResolver, entity, errors.Join(problems...))
+	}
+	return &Resolver[T]{
+		entity: entity,
+		fields: slices.Clone(fields),
+		rules:  slices.Clone(rules),
+		obs:    opts.Observer,
+		log:    opts.Logger,
+	}, nil
+}
+
+// Entity returns the entity type name.
+func (r *Resolver[T]) Entity() string { return r.entity }
+
+// Fields returns the field bindings, in order.
+func (r *Resolver[T]) Fields() []Field[T] { return slices.Clone(r.fields) }
+
+// Decision records what one field policy or record rule did while merging two
+// branches: a value a caller can log, store or show.
+type Decision struct {
+	Entity string // the resolver's entity type
+	Field  string // the field, or "" for a record rule
+	Rule   string // the record rule, or "" for a field policy
+	policy.Decision
+}
+
+// String returns a one-line description such as
+// "hold.note: lww picked 14:04:53/baltimore:1 over 14:04:52/lisbon:19 (later stamp)".
+func (d Decision) String() string {
+	where := d.Entity + "." + d.Field
+	if d.Rule != "" {
+		where = d.Entity + " rule " + d.Rule
+	}
+	s := fmt.Sprintf("%s: %s %s", where, d.Policy, d.Outcome)
+	if d.Outcome == policy.Picked {
+		s += fmt.Sprintf(" %v over %v", d.Winner, d.Loser)
+	}
+	if d.Reason != "" {
+		s += " (" + d.Reason + ")"
+	}
+	if d.InSkewWindow {
+		s += " [inside clock-skew window]"
+	}
+	return s
+}
+
+// Resolution is a successful merge of concurrent branches into one record.
+type Resolution[T any] struct {
+	// Value is the merged record.
+	Value T
+	// Stamp is the greatest stamp among the merged branches.
+	Stamp policy.Stamp
+	// Merged is the number of distinct branches merged.
+	Merged int
+	// Decisions lists, in order, what every policy and rule decided.
+	Decisions []Decision
+}
+
+// fieldState is a branch during a merge: the record so far and the stamp
+// each field's value came from.
+type fieldState[T any] struct {
+	value  T
+	stamp  policy.Stamp   // greatest stamp merged so far
+	stamps []policy.Stamp // per field
+	next   []policy.Stamp // per field, written by the merge in progress
+}
+
+// Merge merges concurrent branches of one record into one, or returns a
+// [*ConflictRequiresRetry] when a policy or rule refuses. Branches with the
+// same stamp are the same write and count once. The result does not depend on
+// the order of branches. Merge does not notify the observer; [Resolver.Apply]
+// does.
+func (r *Resolver[T]) Merge(branches []policy.Branch[T]) (Resolution[T], error) {
+	if len(branches) == 0 {
+		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	}
+	return r.fold(canonical(branches))
+}
+
+// MergeInOrder merges branches folding them in exactly the order given, with
+// no sorting and no removal of repeats. [Resolver.Merge] folds in stamp
+// order; law checkers such as package resolvetest fold in other orders to
+// show that the policies are joins — that the order never mattered.
+func (r *Resolver[T]) MergeInOrder(branches []policy.Branch[T]) (Resolution[T], error) {
+	if len(branches) == 0 {
+		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	}
+	return r.fold(branches)
+}
+
+func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
+	acc := r.state(bs[0])
+	var decisions []Decision
+	for _, b := range bs[1:] {
+		next := r.state(b)
+		ds, err := r.merge2(acc, next)
+		decisions = append(decisions, ds...)
+		if err != nil {
+			return Resolution[T]{}, r.conflict(bs, err)
+		}
+	}
+	return Resolution[T]{Value: acc.value, Stamp: acc.stamp, Merged: len(bs), Decisions: decisions}, nil
+}
+
+// canonical sorts branches by stamp and drops repeated writes.
+func canonical[T any](branches []policy.Branch[T]) []policy.Branch[T] {
+	bs := slices.Clone(branches)
+	slices.SortFunc(bs, func(a, b policy.Branch[T]) int { return a.Stamp.Compare(b.Stamp) })
+	return slices.CompactFunc(bs, func(a, b policy.Branch[T]) bool { return a.Stamp == b.Stamp })
+}
+
+func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
+	s := &fieldState[T]{value: b.Value, stamp: b.Stamp}
+	s.stamps = make([]policy.Stamp, 2*len(r.fields))
+	s.stamps, s.next = s.stamps[:len(r.fields)], s.stamps[len(r.fields):]
+	for i := range s.stamps {
+		s.stamps[i] = b.Stamp
+	}
+	return s
+}
+
+// merge2 merges b into a, in place.
+func (r *Resolver[T]) merge2(a, b *fieldState[T]) ([]Decision, error) {
+	// Fields not bound follow the branch with the greater stamp.
+	out := a.value
+	if b.stamp.Compare(a.stamp) > 0 {
+		out = b.value
+	}
+	decisions := make([]Decision, 0, len(r.fields)+len(r.rules))
+	for i, f := range r.fields {
+		d, err := f.merge(&out, a, b, i)
+		d.Policy = f.policy
+		if err != nil {
+			d.Outcome = policy.Rejected
+			if d.Reason == "" {
+				d.Reason = err.Error()
+			}
+			decisions = append(decisions, Decision{Entity: r.entity, Field: f.name, Decision: d})
+			return decisions, &fieldError{field: f.name, policy: f.policy, err: err}
+		}
+		decisions = append(decisions, Decision{Entity: r.entity, Field: f.name, Decision: d})
+	}
+	for _, rule := range r.rules {
+		reason, err := rule.Apply(&out, policy.Branch[T]{Value: a.value, Stamp: a.stamp}, policy.Branch[T]{Value: b.value, Stamp: b.stamp})
+		d := policy.Decision{Policy: "rule", Outcome: policy.Combined, Reason: reason}
+		if err != nil {
+			d.Outcome, d.Reason = policy.Rejected, err.Error()
+			decisions = append(decisions, Decision{Entity: r.entity, Rule: rule.Name, Decision: d})
+			return decisions, &fieldError{rule: rule.Name, policy: "rule", err: err}
+		}
+		if reason != "" {
+			decisions = append(decisions, Decision{Entity: r.entity, Rule: rule.Name, Decision: d})
+		}
+	}
+	a.value = out
+	a.stamp = later(a.stamp, b.stamp)
+	copy(a.stamps, a.next)
+	if r.log != nil {
+		for _, d := range decisions {
+			r.log.Debug("concord decision", "entity", r.entity, "decision", d.String())
+		}
+	}
+	return decisions, nil
+}
+
+func later(a, b policy.Stamp) policy.Stamp {
+	if a.Compare(b) >= 0 {
+		return a
+	}
+	return b
+}
+
+// fieldError says which field or rule refused a merge.
+type fieldError struct {
+	field, rule, policy string
+	err                 error
+}
+
+func (e *fieldError) Error() string {
+	if e.rule != "" {
+		return fmt.Sprintf("rule %s: %v", e.rule, e.err)
+	}
+	return fmt.Sprintf("field %s (%s): %v", e.field, e.policy, e.err)
+}
+
+func (e *fieldError) Unwrap() error { return e.err }

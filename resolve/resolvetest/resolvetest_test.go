@@ -1,0 +1,229 @@
+package resolvetest_test
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/resolve/resolvetest"
+)
+
+type ticket struct {
+	Title  string
+	Tags   policy.Set[string]
+	Points int
+	Owner  string
+}
+
+func genTicket() *rapid.Generator[ticket] {
+	return rapid.Custom(func(t *rapid.T) ticket {
+		return ticket{
+			Title:  rapid.SampledFrom([]string{"", "a", "b", "c"}).Draw(t, "title"),
+			Tags:   policy.NewSet(rapid.SliceOfN(rapid.SampledFrom([]string{"x", "y", "z"}), 0, 3).Draw(t, "tags")...),
+			Points: rapid.IntRange(0, 9).Draw(t, "points"),
+		}
+	})
+}
+
+func fields(points policy.Policy[int]) []resolve.Field[ticket] {
+	return []resolve.Field[ticket]{
+		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("tags", func(t *ticket) *policy.Set[string] { return &t.Tags }, policy.Union[string]()),
+		resolve.Bind("points", func(t *ticket) *int { return &t.Points }, points),
+	}
+}
+
+func resolver(t testing.TB, points policy.Policy[int], rules ...resolve.Rule[ticket]) *resolve.Resolver[ticket] {
+	r, err := resolve.New("ticket", fields(points), rules, resolve.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func equal(a, b ticket) bool {
+	return a.Title == b.Title && a.Tags.Equal(b.Tags) && a.Points == b.Points && a.Owner == b.Owner
+}
+
+func TestBuiltinsPass(t *testing.T) {
+	resolvetest.Check(t, resolvetest.Config[ticket]{
+		Resolver: resolver(t, policy.Max[int]()),
+		Value:    genTicket(),
+		Equal:    equal,
+		Invariant: func(branches []ticket, merged ticket) error {
+			for _, b := range branches {
+				for tag := range b.Tags.All() {
+					if !merged.Tags.Has(tag) {
+						return fmt.Errorf("tag %q lost", tag)
+					}
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// A policy built from a function, for the broken resolvers below.
+type funcPolicy struct {
+	name  string
+	merge func(a, b policy.Branch[int]) policy.Branch[int]
+}
+
+func (p funcPolicy) Name() string { return p.name }
+func (p funcPolicy) Merge(a, b policy.Branch[int]) (policy.Branch[int], policy.Decision, error) {
+	return p.merge(a, b), policy.Decision{Policy: p.name, Outcome: policy.Combined}, nil
+}
+
+func TestCatchesBrokenResolvers(t *testing.T) {
+	// The failures below are expected; keep rapid from saving them.
+	if err := flag.Set("rapid.nofailfile", "true"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		resolver  *resolve.Resolver[ticket]
+		invariant func([]ticket, ticket) error
+		want      string
+	}{
+		{
+			name: "non-deterministic tiebreak",
+			resolver: resolver(t, funcPolicy{"coin", func(a, b policy.Branch[int]) policy.Branch[int] {
+				if a.Value != b.Value && rand.IntN(2) == 0 {
+					return a
+				}
+				return b
+			}}),
+			want: "resolvetest:",
+		},
+		{
+			name: "non-associative merge (average)",
+			resolver: resolver(t, funcPolicy{"average", func(a, b policy.Branch[int]) policy.Branch[int] {
+				return policy.Branch[int]{Value: (a.Value + b.Value) / 2, Stamp: later(a.Stamp, b.Stamp)}
+			}}),
+			want: "order independence",
+		},
+		{
+			name: "drops a branch (first argument wins)",
+			resolver: resolver(t, funcPolicy{"first", func(a, b policy.Branch[int]) policy.Branch[int] {
+				return policy.Branch[int]{Value: a.Value, Stamp: later(a.Stamp, b.Stamp)}
+			}}),
+			want: "order independence",
+		},
+		{
+			name: "non-idempotent merge (sum)",
+			resolver: resolver(t, funcPolicy{"sum", func(a, b policy.Branch[int]) policy.Branch[int] {
+				return policy.Branch[int]{Value: a.Value + b.Value, Stamp: later(a.Stamp, b.Stamp)}
+			}}),
+			want: "idempotence",
+		},
+		{
+			// Every policy is a lawful join, but the record-level invariant
+			// "no more tags than the busiest branch" does not survive a union.
+			name:     "invariant-breaking merge",
+			resolver: resolver(t, policy.Max[int]()),
+			invariant: func(branches []ticket, merged ticket) error {
+				most := 0
+				for _, b := range branches {
+					most = max(most, b.Tags.Len())
+				}
+				if merged.Tags.Len() > most {
+					return fmt.Errorf("%d tags, no branch had more than %d", merged.Tags.Len(), most)
+				}
+				return nil
+			},
+			want: "invariant",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := runCapturing(func(tb rapid.TB) {
+				resolvetest.Check(tb, resolvetest.Config[ticket]{
+					Resolver:  tc.resolver,
+					Value:     genTicket(),
+					Equal:     equal,
+					Invariant: tc.invariant,
+				})
+			})
+			if msg == "" {
+				t.Fatalf("resolvetest did not catch the %s", tc.name)
+			}
+			if !strings.Contains(msg, tc.want) {
+				t.Fatalf("failure does not mention %q:\n%s", tc.want, msg)
+			}
+			if !strings.Contains(msg, "history:") {
+				t.Fatalf("failure does not print the history:\n%s", msg)
+			}
+			t.Logf("caught: %.300s", msg)
+		})
+	}
+}
+
+func later(a, b policy.Stamp) policy.Stamp {
+	if a.Compare(b) >= 0 {
+		return a
+	}
+	return b
+}
+
+// fakeTB records failures instead of failing the real test.
+type fakeTB struct {
+	mu     sync.Mutex
+	failed bool
+	msgs   []string
+}
+
+func (f *fakeTB) Helper()                      {}
+func (f *fakeTB) Name() string                 { return "fake" }
+func (f *fakeTB) Logf(format string, a ...any) {}
+func (f *fakeTB) Log(a ...any)                 {}
+func (f *fakeTB) Skipf(format string, a ...any) {
+	runtime.Goexit()
+}
+func (f *fakeTB) Skip(a ...any) { runtime.Goexit() }
+func (f *fakeTB) SkipNow()      { runtime.Goexit() }
+func (f *fakeTB) Errorf(format string, a ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failed = true
+	f.msgs = append(f.msgs, fmt.Sprintf(format, a...))
+}
+func (f *fakeTB) Error(a ...any) { f.Errorf("%s", fmt.Sprint(a...)) }
+func (f *fakeTB) Fatalf(format string, a ...any) {
+	f.Errorf(format, a...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatal(a ...any) { f.Fatalf("%s", fmt.Sprint(a...)) }
+func (f *fakeTB) FailNow()       { f.Fail(); runtime.Goexit() }
+func (f *fakeTB) Fail() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failed = true
+}
+func (f *fakeTB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.failed
+}
+
+// runCapturing runs fn on a fake TB in its own goroutine and returns what it
+// reported, "" if it passed.
+func runCapturing(fn func(rapid.TB)) string {
+	f := &fakeTB{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(f)
+	}()
+	<-done
+	if !f.Failed() {
+		return ""
+	}
+	return strings.Join(f.msgs, "\n")
+}
