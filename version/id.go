@@ -31,10 +31,14 @@ type ID struct {
 	inc    uint64
 }
 
-// NewID returns the ID of incarnation inc of the replica called name.
+// NewID returns the ID of incarnation inc of the replica called name. The
+// incarnation must not exceed [MaxCounter], the largest a token can carry.
 func NewID(name string, inc uint64) (ID, error) {
 	if err := checkName(name); err != nil {
 		return ID{}, err
+	}
+	if inc > maxIncarnation {
+		return ID{}, fmt.Errorf("%w: incarnation %d above %d", ErrInvalidID, inc, uint64(maxIncarnation))
 	}
 	var b [MaxNameLen]byte
 	copy(b[:], name)
@@ -45,18 +49,38 @@ func NewID(name string, inc uint64) (ID, error) {
 	}, nil
 }
 
-// ParseID parses the text form of an ID: "name" or "name#N".
+// ParseID parses the text form of an ID: "name" or "name#N", with N a
+// decimal number from 1 without leading zeros. It accepts only the form
+// [ID.String] prints, so each ID has exactly one text form.
 func ParseID(s string) (ID, error) {
 	name, incText, hasInc := strings.Cut(s, "#")
 	var inc uint64
 	if hasInc {
-		n, err := strconv.ParseUint(incText, 10, 64)
+		n, err := parseCounter(incText)
 		if err != nil {
 			return ID{}, fmt.Errorf("%w: incarnation %q", ErrInvalidID, incText)
 		}
 		inc = n
 	}
 	return NewID(name, inc)
+}
+
+// parseCounter parses a canonical decimal number in 1..[MaxCounter]: digits
+// only, no sign, no leading zero.
+func parseCounter(s string) (uint64, error) {
+	if s == "" || s[0] == '0' {
+		return 0, strconv.ErrSyntax
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, strconv.ErrSyntax
+		}
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > MaxCounter {
+		return 0, strconv.ErrRange
+	}
+	return n, nil
 }
 
 // MustID is like [ParseID] but panics on error. It is meant for tests,

@@ -322,7 +322,9 @@ func (v Vector) String() string {
 	return b.String()
 }
 
-// ParseDot parses "id:counter", such as "lisbon#1:7".
+// ParseDot parses "id:counter", such as "lisbon#1:7": the form [Dot.String]
+// prints, with a decimal counter in 1..[MaxCounter] without sign or leading
+// zeros.
 func ParseDot(s string) (Dot, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
@@ -332,8 +334,8 @@ func ParseDot(s string) (Dot, error) {
 	if err != nil {
 		return Dot{}, err
 	}
-	var n uint64
-	if _, err := fmt.Sscanf(s[i+1:], "%d", &n); err != nil || n == 0 || n > MaxCounter {
+	n, err := parseCounter(s[i+1:])
+	if err != nil {
 		return Dot{}, fmt.Errorf("%w: counter in %q", ErrInvalidDot, s)
 	}
 	return Dot{id, n}, nil
