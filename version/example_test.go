@@ -104,3 +104,26 @@ func ExampleVector_MarshalText() {
 	// {baltimore:4 bristol:1 lisbon:19} <nil> true
 	// true version: truncated token at byte 25: in name
 }
+
+// A clock encodes with the caller's value encoding, for storage or for
+// replication between regions.
+func ExampleDecodeClock() {
+	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
+	c, _, _ := version.NewClock(version.Vector{}, "extend to 14:15", lis)
+	c, _, _ = c.Update(version.Vector{}, "confirm B-3107", iad)
+
+	data, _ := c.AppendBinary(nil, func(dst []byte, v string) ([]byte, error) {
+		return append(dst, v...), nil
+	})
+	back, err := version.DecodeClock(data, version.Limits{}, func(d version.Dot, b []byte) (string, error) {
+		return d.String() + " " + string(b), nil
+	})
+	fmt.Println(err, back.Equal(c))
+	for s := range back.Siblings() {
+		fmt.Println(s.Value)
+	}
+	// Output:
+	// <nil> true
+	// baltimore:1 confirm B-3107
+	// lisbon:1 extend to 14:15
+}

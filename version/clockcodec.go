@@ -1,0 +1,134 @@
+package version
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// ClockFormat is the format byte that starts an encoded [Clock].
+//
+// The binary form of a clock is
+//
+//	format   1 byte, ClockFormat
+//	count    uvarint, number of replicas
+//	entries  count times, in strictly increasing ID order:
+//	         the replica's ID and counter as in a vector token, then
+//	         siblings (uvarint, at most the counter), then for each sibling,
+//	         newest first: length (uvarint) and the value's bytes
+//
+// Values are encoded by the caller's function; the format only frames them.
+const ClockFormat = 2
+
+// AppendBinary appends the binary form of c to dst, encoding each value with
+// enc. It fails only if enc fails.
+func (c Clock[V]) AppendBinary(dst []byte, enc func(dst []byte, v V) ([]byte, error)) ([]byte, error) {
+	dst = append(dst, ClockFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(c.e)))
+	for _, x := range c.e {
+		n := len(dst)
+		dst = append(dst, 0)
+		dst = x.id.appendName(dst)
+		dst[n] = byte(len(dst) - n - 1)
+		dst = binary.AppendUvarint(dst, x.id.inc)
+		dst = binary.AppendUvarint(dst, x.n)
+		dst = binary.AppendUvarint(dst, uint64(len(x.vals)))
+		for k, v := range x.vals {
+			// Encode after a length placeholder, then move into place.
+			start := len(dst)
+			var err error
+			dst, err = enc(dst, v)
+			if err != nil {
+				return nil, fmt.Errorf("version: encoding value of %v: %w", Dot{x.id, x.n - uint64(k)}, err)
+			}
+			size := len(dst) - start
+			var lb [binary.MaxVarintLen64]byte
+			l := binary.PutUvarint(lb[:], uint64(size))
+			dst = append(dst, lb[:l]...)
+			copy(dst[start+l:], dst[start:start+size])
+			copy(dst[start:], lb[:l])
+		}
+	}
+	return dst, nil
+}
+
+// DecodeClock decodes the binary form of a clock within lim, decoding each
+// sibling's value with dec, which receives the sibling's dot and bytes. The
+// limit on entries bounds both the replicas and the siblings. Malformed input
+// fails with a [*DecodeError]; an error from dec is returned wrapped.
+func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, error)) (Clock[V], error) {
+	lim = lim.withDefaults()
+	d := decoder{data: data}
+	if len(data) == 0 {
+		return Clock[V]{}, d.fail(ErrEmpty, "")
+	}
+	if len(data) > lim.MaxBytes {
+		return Clock[V]{}, d.fail(ErrTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes))
+	}
+	if data[0] != ClockFormat {
+		return Clock[V]{}, d.fail(ErrFormat, fmt.Sprintf("format %d, want %d", data[0], ClockFormat))
+	}
+	d.off = 1
+	count, err := d.uvarint()
+	if err != nil {
+		return Clock[V]{}, err
+	}
+	if count > uint64(lim.MaxEntries) {
+		return Clock[V]{}, d.fail(ErrTooManyEntries, fmt.Sprintf("%d entries, limit %d", count, lim.MaxEntries))
+	}
+	if rest := uint64(len(data) - d.off); count > rest/(minEntryBytes+1) {
+		return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("%d entries cannot fit in %d bytes", count, rest))
+	}
+	out := make([]centry[V], count)
+	siblings := 0
+	for i := range out {
+		x, err := d.entry()
+		if err != nil {
+			return Clock[V]{}, err
+		}
+		if i > 0 && !out[i-1].id.less(x.id) {
+			return Clock[V]{}, d.fail(ErrUnsorted, fmt.Sprintf("%v after %v", x.id, out[i-1].id))
+		}
+		nv, err := d.uvarint()
+		if err != nil {
+			return Clock[V]{}, err
+		}
+		if nv > x.n {
+			return Clock[V]{}, d.fail(ErrCounterRange, fmt.Sprintf("%d siblings for counter %d", nv, x.n))
+		}
+		siblings += int(min(nv, uint64(lim.MaxEntries)+1))
+		if siblings > lim.MaxEntries {
+			return Clock[V]{}, d.fail(ErrTooManyEntries, fmt.Sprintf("more than %d siblings", lim.MaxEntries))
+		}
+		if rest := uint64(len(data) - d.off); nv > rest {
+			return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("%d siblings cannot fit in %d bytes", nv, rest))
+		}
+		var vals []V
+		if nv > 0 {
+			vals = make([]V, nv)
+		}
+		for k := range vals {
+			size, err := d.uvarint()
+			if err != nil {
+				return Clock[V]{}, err
+			}
+			if size > uint64(len(data)-d.off) {
+				return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("value of %d bytes", size))
+			}
+			dot := Dot{x.id, x.n - uint64(k)}
+			v, err := dec(dot, data[d.off:d.off+int(size)])
+			if err != nil {
+				return Clock[V]{}, fmt.Errorf("version: decoding value of %v: %w", dot, err)
+			}
+			d.off += int(size)
+			vals[k] = v
+		}
+		out[i] = centry[V]{id: x.id, n: x.n, vals: vals}
+	}
+	if d.off != len(data) {
+		return Clock[V]{}, d.fail(ErrTrailingBytes, fmt.Sprintf("%d bytes", len(data)-d.off))
+	}
+	if len(out) == 0 {
+		return Clock[V]{}, nil
+	}
+	return Clock[V]{out}, nil
+}
