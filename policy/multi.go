@@ -23,6 +23,11 @@ type Multi[V cmp.Ordered] struct {
 // Single returns the register holding the one value v.
 func Single[V cmp.Ordered](v V) Multi[V] { return Multi[V]{set: NewSet(v)} }
 
+// NewMulti returns the register holding the given values, as a merge of
+// concurrent writes of each would; duplicates are dropped. It is for tests,
+// decoding and migrations; a write sets the field with [Single].
+func NewMulti[V cmp.Ordered](values ...V) Multi[V] { return Multi[V]{set: NewSet(values...)} }
+
 // Values returns the values held, in ascending order, in a new slice.
 func (m Multi[V]) Values() []V { return m.set.Elements() }
 

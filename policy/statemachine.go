@@ -29,6 +29,12 @@ func PickRule[S comparable](a, b, winner S, reason string) Rule[S] {
 // MergeRule returns the rule that a and b merge to f(a, b). f must be
 // commutative and deterministic and return a declared state; [NewStateMachine]
 // calls it once, while building, and checks both.
+//
+// A merged result carries the later of the two stamps, a picked one the
+// winner's stamp. So when f(a, b) is a third state c, c must meet a and b by
+// merge rules too (c ⊔ a = c by MergeRule, not PickRule), or the result's
+// stamp would depend on grouping; NewStateMachine reports such rules as not
+// associative in the stamp.
 func MergeRule[S comparable](a, b S, f func(a, b S) S, reason string) Rule[S] {
 	return Rule[S]{A: a, B: b, Outcome: Combined, Merge: f, Reason: reason}
 }
@@ -272,10 +278,14 @@ func (m *StateMachine[S]) checkAssociative() []string {
 					bc, ok3 := m.step(b, c)
 					right, ok4 := m.step(a, bc)
 					if ok1 && ok2 && ok3 && ok4 && left != right {
+						what := ""
+						if left.state == right.state {
+							what = " in the stamp"
+						}
 						problems = append(problems, fmt.Sprintf(
-							"not associative: (%v ⊔ %v) ⊔ %v = %v but %v ⊔ (%v ⊔ %v) = %v (stamp order %v)",
-							m.states[i], m.states[j], m.states[k], m.states[left.state],
-							m.states[i], m.states[j], m.states[k], m.states[right.state], p))
+							"not associative%s: with stamps %v@%d %v@%d %v@%d, (%[2]v ⊔ %[4]v) ⊔ %[6]v = %[8]v@%[9]d but %[2]v ⊔ (%[4]v ⊔ %[6]v) = %[10]v@%[11]d",
+							what, m.states[i], p[0], m.states[j], p[1], m.states[k], p[2],
+							m.states[left.state], left.stamp, m.states[right.state], right.stamp))
 						break // one report per triple of states
 					}
 				}
