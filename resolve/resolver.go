@@ -15,6 +15,7 @@ type Field[T any] struct {
 	name   string
 	policy string
 	merge  func(out *T, a, b *fieldState[T], i int) (policy.Decision, error)
+	copy   func(dst, src *T)
 }
 
 // Name returns the field's name, as used in decisions and metrics.
@@ -22,6 +23,14 @@ func (f Field[T]) Name() string { return f.name }
 
 // Policy returns the name of the field's policy.
 func (f Field[T]) Policy() string { return f.policy }
+
+// Copy sets the field in dst to its value in src, leaving dst's other fields
+// alone. It is how a replica applies a blind write of one field.
+func (f Field[T]) Copy(dst, src *T) {
+	if f.copy != nil {
+		f.copy(dst, src)
+	}
+}
 
 // Bind binds the field that get points to in a T to policy p. The accessor is
 // an ordinary function, checked by the compiler:
@@ -35,6 +44,7 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		return f // New reports the missing parts
 	}
 	f.policy = p.Name()
+	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
 	f.merge = func(out *T, a, b *fieldState[T], i int) (policy.Decision, error) {
 		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
 		fb := policy.Branch[F]{Value: *get(&b.value), Stamp: b.stamps[i]}
@@ -135,6 +145,16 @@ func (r *Resolver[T]) Entity() string { return r.entity }
 // Fields returns the field bindings, in order.
 func (r *Resolver[T]) Fields() []Field[T] { return slices.Clone(r.fields) }
 
+// Field returns the binding of the named field.
+func (r *Resolver[T]) Field(name string) (Field[T], bool) {
+	for _, f := range r.fields {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return Field[T]{}, false
+}
+
 // Decision records what one field policy or record rule did while merging two
 // branches: a value a caller can log, store or show.
 type Decision struct {
@@ -211,13 +231,32 @@ func (r *Resolver[T]) MergeInOrder(branches []policy.Branch[T]) (Resolution[T], 
 func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
 	acc := r.state(bs[0])
 	var decisions []Decision
-	for _, b := range bs[1:] {
-		next := r.state(b)
-		ds, err := r.merge2(acc, next)
-		decisions = append(decisions, ds...)
-		if err != nil {
-			return Resolution[T]{}, r.conflict(bs, err)
+	// A pair that is refused may still merge once a third branch has been
+	// merged in (an absorbing state settles a pair that would be refused on
+	// its own), so refused branches wait for another pass; the merge fails
+	// only when a whole pass makes no progress.
+	pending := bs[1:]
+	for len(pending) > 0 {
+		var (
+			deferred []policy.Branch[T]
+			firstErr error
+		)
+		for _, b := range pending {
+			// merge2 changes acc only when it succeeds.
+			ds, err := r.merge2(acc, r.state(b))
+			if err != nil {
+				deferred = append(deferred, b)
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			decisions = append(decisions, ds...)
 		}
+		if len(deferred) == len(pending) {
+			return Resolution[T]{}, r.conflict(bs, firstErr)
+		}
+		pending = deferred
 	}
 	return Resolution[T]{Value: acc.value, Stamp: acc.stamp, Merged: len(bs), Decisions: decisions}, nil
 }
