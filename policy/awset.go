@@ -22,7 +22,9 @@ import (
 // A remove drops the element's dots from the set and leaves them only in the
 // context, so removals leave no tombstones: the state is bounded by the live
 // elements, their concurrent adds, and the context (one entry per replica
-// plus the cloud).
+// plus the cloud). Dots that never reach the set — a replica's writes to
+// other fields — would leave gaps that keep the cloud growing; callers fold
+// the record's version in with [AWSet.JoinContext] to fill them.
 //
 // AWSet is an immutable value: methods return new sets and never change the
 // receiver, so sets are safe for concurrent use. The zero AWSet is the empty
@@ -80,6 +82,27 @@ func (s AWSet[E]) Add(e E, d version.Dot) AWSet[E] {
 		cloud = slices.Insert(cloud, j, d)
 		out.ctx, out.cloud = compact(s.ctx, cloud)
 	}
+	return out
+}
+
+// JoinContext returns s with every write that v covers added to its causal
+// context. Call it with the version of the record the set belongs to (or any
+// vector whose writes the set's state reflects): a replica's writes that
+// did not add to this set — writes to other fields of the record — leave gaps
+// in the set's own dots, and those gaps would keep later dots in the cloud
+// forever. Joining the record's version fills them, so the context stays one
+// entry per replica.
+//
+// It is sound only if s really reflects every write v covers: a dot in the
+// context tells merges that this side saw that write and, if the dot is not
+// among its adds, removed or superseded it.
+func (s AWSet[E]) JoinContext(v version.Vector) AWSet[E] {
+	ctx := s.ctx.Join(v)
+	if ctx.Equal(s.ctx) {
+		return s
+	}
+	out := AWSet[E]{entries: s.entries}
+	out.ctx, out.cloud = compact(ctx, s.cloud)
 	return out
 }
 
