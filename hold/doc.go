@@ -1,0 +1,25 @@
+// Package hold is Harbor Point's cabin hold: concord's reference domain
+// model, from the lesson "Conflict Resolution Policies in Distributed
+// Stores".
+//
+// A hold is a temporary claim on a cabin (hold H-8821 on cabin C14) while a
+// customer decides. Regions write it concurrently — Lisbon extends the hold
+// while Baltimore confirms booking B-3107, both from version 18 — and the
+// record must converge to the right business truth, not just to one value.
+// The three policies of the lesson live side by side in [Resolver]:
+//
+//   - the agent note is replaceable text: last writer wins, said plainly;
+//   - the agencies that touched the hold are additive: set union;
+//   - the lifecycle (active, released, confirmed) is a state machine with
+//     rejection paths: confirmed is absorbing and keeps its booking and its
+//     terms; two concurrent active branches merge to the later expiry;
+//     released versus active is refused (ConflictRequiresRetry); and two
+//     confirmations with different bookings are never merged — "one
+//     confirmed owner per cabin" needs coordination, so they go to review.
+//
+// The commands enforce the lifecycle on one branch and return a
+// [*TransitionError] for illegal moves. They map to the three write styles
+// of package replica: note edits are blind ([NoteEdit]), [Hold.Confirm] and
+// [Hold.Release] are conditional (If-Match), and [Hold.Extend] is a
+// merge-aware command deduplicated by an idempotency key ([CommandKeys]).
+package hold

@@ -1,0 +1,114 @@
+package hold
+
+import (
+	"time"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
+)
+
+// Entity is the entity type name of holds in decisions and metrics.
+const Entity = "hold"
+
+// Lifecycle is the state machine that merges concurrent statuses:
+// confirmed is absorbing (it beats active and released), and released
+// versus active is refused — blindly choosing one could reopen a hold that
+// another workflow ended, or end one a customer is still paying for.
+var Lifecycle = mustLifecycle()
+
+func mustLifecycle() *policy.StateMachine[Status] {
+	m, err := policy.NewStateMachine(policy.StateMachineSpec[Status]{
+		Name:      "lifecycle",
+		States:    []Status{Active, Released, Confirmed},
+		Absorbing: []Status{Confirmed},
+		Rules: []policy.Rule[Status]{
+			policy.RejectRule(Released, Active, "released vs active: retry from the current version"),
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// laterExpiry merges expiries to the later one, the lesson's rule for two
+// concurrent extends of one active hold.
+type laterExpiry struct{}
+
+func (laterExpiry) Name() string { return "later-expiry" }
+
+func (p laterExpiry) Merge(a, b policy.Branch[time.Time]) (policy.Branch[time.Time], policy.Decision, error) {
+	switch c := a.Value.Compare(b.Value); {
+	case c == 0:
+		w := a
+		if b.Stamp.Compare(a.Stamp) > 0 {
+			w = b
+		}
+		return w, policy.Decision{Policy: p.Name(), Outcome: policy.Same, Reason: "equal expiry"}, nil
+	case c < 0:
+		a, b = b, a
+	}
+	return a, policy.Decision{Policy: p.Name(), Outcome: policy.Picked, Winner: a.Stamp, Loser: b.Stamp, Reason: "later expiry"}, nil
+}
+
+// LaterExpiry is the expiry field's policy: the later time wins.
+func LaterExpiry() policy.Policy[time.Time] { return laterExpiry{} }
+
+// Options configures [Resolver]. The zero Options is valid.
+type Options struct {
+	// Observer is told of resolutions and conflicts; nil means none.
+	Observer resolve.Observer
+	// SkewWindow is the clock skew tolerated between regions; LWW note
+	// decisions closer than it are reported.
+	SkewWindow time.Duration
+}
+
+// Resolver returns the hold's resolver:
+//
+//   - id, cabin: write-once (a differing value is a conflict);
+//   - status: [Lifecycle] — confirmed absorbing, released vs active refused;
+//   - expires_at: later expiry — but a confirmed branch keeps its own expiry
+//     (rule "confirmed-keeps-terms");
+//   - booking_id: write-once — two confirmations with different bookings
+//     cannot be merged: "one confirmed owner per cabin" needs coordination,
+//     so they go to review, never silently to one of them;
+//   - note: last writer wins, by stamp;
+//   - agencies, commands: set union.
+func Resolver(opts Options) *resolve.Resolver[Hold] {
+	fields := []resolve.Field[Hold]{
+		resolve.Bind("id", func(h *Hold) *string { return &h.ID }, policy.Once[string]()),
+		resolve.Bind("cabin", func(h *Hold) *string { return &h.Cabin }, policy.Once[string]()),
+		resolve.Bind("status", func(h *Hold) *Status { return &h.Status }, policy.Policy[Status](Lifecycle)),
+		resolve.Bind("expires_at", func(h *Hold) *time.Time { return &h.ExpiresAt }, LaterExpiry()),
+		resolve.Bind("booking_id", func(h *Hold) *string { return &h.BookingID }, policy.Once[string]()),
+		resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string](policy.LWWOptions{SkewWindow: opts.SkewWindow})),
+		resolve.Bind("agencies", func(h *Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
+		resolve.Bind("commands", func(h *Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
+	}
+	rules := []resolve.Rule[Hold]{{Name: "confirmed-keeps-terms", Apply: confirmedKeepsTerms}}
+	r, err := resolve.New(Entity, fields, rules, resolve.Options{Observer: opts.Observer})
+	if err != nil {
+		panic(err) // the declaration above is fixed; a failure is a bug
+	}
+	return r
+}
+
+// confirmedKeepsTerms: when exactly one side is confirmed, the merged hold
+// keeps the confirmed side's expiry — the terms that were paid for — rather
+// than an extension made concurrently on a branch that never got paid.
+func confirmedKeepsTerms(out *Hold, a, b policy.Branch[Hold]) (string, error) {
+	ac, bc := a.Value.Status == Confirmed, b.Value.Status == Confirmed
+	switch {
+	case ac && !bc:
+		if !out.ExpiresAt.Equal(a.Value.ExpiresAt) {
+			out.ExpiresAt = a.Value.ExpiresAt
+			return "confirmed branch keeps its expiry", nil
+		}
+	case bc && !ac:
+		if !out.ExpiresAt.Equal(b.Value.ExpiresAt) {
+			out.ExpiresAt = b.Value.ExpiresAt
+			return "confirmed branch keeps its expiry", nil
+		}
+	}
+	return "", nil
+}
