@@ -13,10 +13,12 @@ import (
 )
 
 var (
-	day     = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	lisbon  = version.MustID("lisbon")
-	iad     = version.MustID("baltimore")
-	clock   = func(h, m, s int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	day    = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	lisbon = version.MustID("lisbon")
+	iad    = version.MustID("baltimore")
+	clock  = func(h, m, s int) time.Time {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+	}
 	hlcTime = func(t time.Time) policy.Timestamp { return policy.Timestamp{Wall: t.UnixNano()} }
 )
 
