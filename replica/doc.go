@@ -1,0 +1,38 @@
+// Package replica holds one region's records of one type and offers the
+// write styles that make a conflict policy visible in an API.
+//
+// A [Replica] stores each record's replicated state (its siblings, see
+// package resolve) in a [Store] — anything with get and compare-and-set by
+// key and revision: the in-memory [MemoryStore] by default, NATS JetStream KV
+// or a SQL table in production. The replica never assumes more than that
+// interface.
+//
+// # Three write styles
+//
+//   - Blind writes ([Replica.Blind]) overwrite one field without a token.
+//     They are last-writer-wins by nature, so they are accepted only for
+//     fields bound with policy.LWW, and refused with ErrNotBlindWritable for
+//     any other field.
+//   - Conditional writes ([Replica.Update], [Replica.ResolveConflict]) need
+//     the token the client read (an HTTP If-Match). No token is
+//     ErrPreconditionRequired (428); a stale one is a [*PreconditionFailed]
+//     carrying the current token and branches (412).
+//   - Commands ([Replica.Command]) are merge-aware: the record's policies
+//     merge concurrent runs, so no token is needed, only an idempotency key
+//     that makes a retry apply once.
+//
+// # Replication and anti-entropy
+//
+// [Replica.Export] and [Replica.Apply] move a record's state between
+// replicas; Apply is idempotent and order-independent, and decodes hostile
+// input safely (ErrMalformed, nothing changed). [Replica.Digest],
+// [Replica.Missing] and [AntiEntropy] exchange causal contexts first and
+// then only the records the other side lacks.
+//
+// # Review queue
+//
+// Concurrent branches that no policy may merge stay as siblings and enter
+// the review queue ([Replica.Conflicts]) until a write whose context covers
+// them settles them. The observer is told when a conflict enters the queue,
+// when one leaves it, and when a stale conditional write is refused.
+package replica

@@ -1,0 +1,253 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Options configures a [Replica]. The zero Options is valid.
+type Options[T any] struct {
+	// Codec encodes record values. Nil means [JSON].
+	Codec Codec[T]
+	// Clock stamps writes. Nil means a new [policy.HLC] with default
+	// options; pass one restored from the last persisted stamp to keep
+	// stamps monotonic across restarts.
+	Clock *policy.HLC
+	// Observer is told of writes refused to clients, conflicts sent to
+	// review and conflicts resolved. The resolver's own observer is told of
+	// merges. Nil means none.
+	Observer resolve.Observer
+	// Limits bound decoding of stored and replicated records. The zero
+	// Limits means version's defaults.
+	Limits version.Limits
+	// CommandKeys returns the record's set of applied idempotency keys.
+	// [Replica.Command] needs it; the field it points to should be bound
+	// with [policy.Union] so the keys replicate with the record.
+	CommandKeys func(*T) *policy.Set[string]
+	// Now reads the wall clock for review-queue times. Nil means time.Now.
+	Now func() time.Time
+	// MaxAttempts bounds compare-and-set retries under contention. Zero
+	// means 100.
+	MaxAttempts int
+}
+
+// Replica holds one region's records of one type over a [Store]. It offers
+// the three write styles of the lesson — blind writes of last-writer-wins
+// fields, conditional writes with a token, and commands with an idempotency
+// key — applies replicated versions from other replicas, serves
+// anti-entropy, and keeps the review queue of conflicts no policy may merge.
+//
+// Every write is a read-modify-compare-and-set loop on the store, so a
+// Replica is safe for concurrent use, and several Replica values may share
+// one store (they must share the ID only if they also share the store).
+type Replica[T any] struct {
+	id       version.ID
+	store    Store
+	res      *resolve.Resolver[T]
+	codec    Codec[T]
+	hlc      *policy.HLC
+	obs      resolve.Observer
+	limits   version.Limits
+	cmdKeys  func(*T) *policy.Set[string]
+	now      func() time.Time
+	attempts int
+
+	mu      sync.Mutex
+	review  map[string]*ReviewItem[T]
+	results map[string]Record[T] // first result of each command, by key and idempotency key
+	order   []string             // results keys, oldest first, for bounding
+}
+
+// maxResults bounds the remembered command results.
+const maxResults = 4096
+
+// New returns the replica id over store, resolving records with res.
+func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Options[T]) (*Replica[T], error) {
+	switch {
+	case id.IsZero():
+		return nil, fmt.Errorf("replica: %w: zero ID", version.ErrInvalidID)
+	case store == nil:
+		return nil, errors.New("replica: nil store")
+	case res == nil:
+		return nil, errors.New("replica: nil resolver")
+	}
+	r := &Replica[T]{
+		id: id, store: store, res: res,
+		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, limits: opts.Limits,
+		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts,
+		review:  map[string]*ReviewItem[T]{},
+		results: map[string]Record[T]{},
+	}
+	if r.codec == nil {
+		r.codec = JSON[T]{}
+	}
+	if r.hlc == nil {
+		r.hlc = policy.NewHLC(policy.HLCOptions{}, policy.Timestamp{})
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.attempts <= 0 {
+		r.attempts = 100
+	}
+	return r, nil
+}
+
+// ID returns the replica's ID.
+func (r *Replica[T]) ID() version.ID { return r.id }
+
+// Resolver returns the replica's resolver.
+func (r *Replica[T]) Resolver() *resolve.Resolver[T] { return r.res }
+
+// Record is what a read or a write returns: the record's value (or its
+// conflicting branches) and its token.
+type Record[T any] struct {
+	// Key is the record's key.
+	Key string
+	// Value is the value readers see: the single branch, or the policies'
+	// merge of several. It is the zero T when Conflict is set.
+	Value T
+	// Stamp is the stamp of Value (the greatest merged stamp).
+	Stamp policy.Stamp
+	// Context is the causal context of the record: a write made with it
+	// supersedes every branch below.
+	Context version.Vector
+	// Token is Context in text form, for an ETag / If-Match header.
+	Token string
+	// Branches are the record's siblings; one unless writes were concurrent.
+	Branches []policy.Branch[T]
+	// Decisions explain how concurrent branches were merged into Value.
+	Decisions []resolve.Decision
+	// Conflict is set when the branches cannot be merged; it carries them,
+	// the reason, and the context a retry must use.
+	Conflict *resolve.ConflictRequiresRetry[T]
+}
+
+// Write describes the write being made, for functions that build a value
+// and need its identity (an add-wins set records the write's dot).
+type Write struct {
+	Replica version.ID
+	Dot     version.Dot
+	Time    policy.Timestamp
+}
+
+func (r *Replica[T]) record(key string, s resolve.Siblings[T]) Record[T] {
+	rec := Record[T]{Key: key, Context: s.Join(), Branches: s.Values()}
+	rec.Token = rec.Context.Token()
+	res, err := r.res.Resolve(s)
+	var conflict *resolve.ConflictRequiresRetry[T]
+	switch {
+	case errors.As(err, &conflict):
+		conflict.Key = key
+		rec.Conflict = conflict
+	case err == nil:
+		rec.Value, rec.Stamp, rec.Decisions = res.Value, res.Stamp, res.Decisions
+	}
+	return rec
+}
+
+// load reads and decodes a record's state.
+func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T], uint64, error) {
+	data, rev, err := r.store.Get(ctx, key)
+	if err != nil {
+		return resolve.Siblings[T]{}, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
+	}
+	if rev == 0 {
+		return resolve.Siblings[T]{}, 0, nil
+	}
+	s, err := decodeState(data, r.codec, r.limits)
+	if err != nil {
+		return s, 0, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+	}
+	return s, rev, nil
+}
+
+// Get returns the record stored under key, or an error wrapping ErrNotFound.
+// A record with an open conflict is returned with its Conflict set and no
+// error: reading is always allowed.
+func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
+	s, _, err := r.load(ctx, key)
+	if err != nil {
+		return Record[T]{}, err
+	}
+	if s.Len() == 0 {
+		return Record[T]{Key: key}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+	}
+	return r.record(key, s), nil
+}
+
+// State returns the raw replicated state of key (empty if absent), for
+// replication in process and for tests.
+func (r *Replica[T]) State(ctx context.Context, key string) (resolve.Siblings[T], error) {
+	s, _, err := r.load(ctx, key)
+	return s, err
+}
+
+// change is one attempt of a read-modify-write: given the current state, it
+// returns the new state to store, or an error to stop.
+type change[T any] func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error)
+
+// update runs a change in a compare-and-set loop and keeps the review queue.
+func (r *Replica[T]) update(ctx context.Context, key string, fn change[T]) (resolve.Outcome[T], error) {
+	for range r.attempts {
+		cur, rev, err := r.load(ctx, key)
+		if err != nil {
+			return resolve.Outcome[T]{}, err
+		}
+		next, out, err := fn(cur)
+		if err != nil {
+			return out, err
+		}
+		if rev != 0 && next.Equal(cur) {
+			r.track(key, next)
+			return out, nil // nothing to store: stale or duplicate
+		}
+		data, err := encodeState(next, r.codec)
+		if err != nil {
+			return out, fmt.Errorf("replica %v: encode %q: %w", r.id, key, err)
+		}
+		_, err = r.store.CompareAndSet(ctx, key, data, rev)
+		if errors.Is(err, ErrRevisionMismatch) {
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
+		}
+		r.track(key, next)
+		return out, nil
+	}
+	return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
+}
+
+
+// write makes a client write of the value built by build from the current
+// state, with context ctx, stamped now.
+func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, build func(w Write) (T, error)) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	ts := r.hlc.Now()
+	var buildErr error
+	o, err := r.res.Write(cur, ctx, r.id, ts, func(d version.Dot) T {
+		v, err := build(Write{Replica: r.id, Dot: d, Time: ts})
+		buildErr = err
+		return v
+	})
+	if err != nil {
+		return cur, o, err
+	}
+	if buildErr != nil {
+		return cur, resolve.Outcome[T]{}, buildErr
+	}
+	return o.State, o, nil
+}
+
+func (r *Replica[T]) observe(e resolve.Event) {
+	if r.obs != nil {
+		r.obs.Observe(e)
+	}
+}

@@ -1,0 +1,97 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// ReviewItem is an open conflict in the review queue: concurrent branches
+// of one record that no policy may merge, waiting for a client retry or an
+// operator.
+type ReviewItem[T any] struct {
+	Key    string
+	Entity string
+	// Field or Rule says what refused the merge; Reason says why.
+	Field, Rule, Reason string
+	// Branches are the conflicting branches; each Stamp.Dot names its write.
+	Branches []policy.Branch[T]
+	// Context covers every branch; Token is its text form. A write made
+	// with it (Replica.ResolveConflict) settles the conflict.
+	Context version.Vector
+	Token   string
+	// FirstSeen is when this replica first saw the conflict.
+	FirstSeen time.Time
+}
+
+// track updates the review queue for key after its state became s.
+func (r *Replica[T]) track(key string, s resolve.Siblings[T]) {
+	var conflict *resolve.ConflictRequiresRetry[T]
+	if s.Len() > 1 {
+		_, err := r.res.Resolve(s)
+		errors.As(err, &conflict)
+	}
+	r.mu.Lock()
+	old, had := r.review[key]
+	switch {
+	case conflict != nil:
+		item := &ReviewItem[T]{
+			Key: key, Entity: conflict.Entity, Field: conflict.Field, Rule: conflict.Rule, Reason: conflict.Reason,
+			Branches: conflict.Branches, Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
+		}
+		if had {
+			item.FirstSeen = old.FirstSeen
+		}
+		r.review[key] = item
+	case had:
+		delete(r.review, key)
+	}
+	r.mu.Unlock()
+	switch {
+	case conflict != nil && !had:
+		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: s.Len()})
+	case conflict == nil && had:
+		r.observe(resolve.Event{Kind: resolve.Reviewed, Entity: r.res.Entity(), Field: old.Field + old.Rule, Siblings: s.Len()})
+	}
+}
+
+// Conflicts returns the review queue: every open conflict this replica
+// knows of, oldest first.
+func (r *Replica[T]) Conflicts() []ReviewItem[T] {
+	r.mu.Lock()
+	items := make([]ReviewItem[T], 0, len(r.review))
+	for _, it := range r.review {
+		items = append(items, *it)
+	}
+	r.mu.Unlock()
+	slices.SortFunc(items, func(a, b ReviewItem[T]) int {
+		if c := a.FirstSeen.Compare(b.FirstSeen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	return items
+}
+
+// Rescan rebuilds the review queue from the store, for a replica that
+// restarted over a store that kept its records.
+func (r *Replica[T]) Rescan(ctx context.Context) error {
+	keys, err := r.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		s, _, err := r.load(ctx, k)
+		if err != nil {
+			return err
+		}
+		r.track(k, s)
+	}
+	return nil
+}

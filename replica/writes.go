@@ -1,0 +1,224 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Create stores v as a new record. It fails with ErrExists if this replica
+// already holds a record under key. Two replicas may still create the same
+// key concurrently; their records meet as siblings like any concurrent writes.
+func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], error) {
+	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+		if cur.Len() > 0 {
+			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
+		}
+		return r.write(cur, version.Vector{}, func(Write) (T, error) { return v, nil })
+	})
+	if err != nil {
+		return Record[T]{}, err
+	}
+	return r.record(key, o.State), nil
+}
+
+// parseToken decodes a client's token; "" means none was sent.
+func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
+	if token == "" {
+		return version.Vector{}, ErrPreconditionRequired
+	}
+	ctx, err := version.DecodeVectorText([]byte(token), r.limits)
+	if err != nil {
+		return version.Vector{}, fmt.Errorf("%w: %w", ErrBadToken, err)
+	}
+	return ctx, nil
+}
+
+// Update is a conditional write: fn changes the current value, and the write
+// happens only if token is the record's current token (the ETag the client
+// read). A missing token fails with ErrPreconditionRequired, a malformed one
+// with ErrBadToken, and a stale one with a [*PreconditionFailed] carrying the
+// current record so the client can look again. A record with an open
+// conflict returns its [*resolve.ConflictRequiresRetry]; settle it with
+// [Replica.ResolveConflict]. An error from fn is returned as is and nothing
+// is written.
+//
+// Use Update for state whose merge is not automatic or must not be guessed,
+// such as a hold's lifecycle.
+func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T, w Write) error) (Record[T], error) {
+	want, err := r.parseToken(token)
+	if err != nil {
+		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
+	}
+	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+		if err := r.precondition(key, token, want, cur); err != nil {
+			return cur, resolve.Outcome[T]{}, err
+		}
+		base, err := r.res.Resolve(cur)
+		if err != nil {
+			var conflict *resolve.ConflictRequiresRetry[T]
+			if errors.As(err, &conflict) {
+				conflict.Key = key
+			}
+			return cur, resolve.Outcome[T]{}, err
+		}
+		return r.write(cur, want, func(w Write) (T, error) {
+			v := base.Value
+			err := fn(&v, w)
+			return v, err
+		})
+	})
+	if err != nil {
+		return Record[T]{}, err
+	}
+	return r.record(key, o.State), nil
+}
+
+// precondition checks a token against the current state.
+func (r *Replica[T]) precondition(key, token string, want version.Vector, cur resolve.Siblings[T]) error {
+	if cur.Len() == 0 {
+		return fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+	}
+	if !cur.Join().Equal(want) {
+		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: cur.Len()})
+		return &PreconditionFailed[T]{Key: key, Given: token, Current: r.record(key, cur)}
+	}
+	return nil
+}
+
+// ResolveConflict settles an open conflict (or any record) by writing v with
+// the token the caller read, which must be current: a write whose context
+// covers every branch replaces them all. It is how a client retries after
+// [resolve.ConflictRequiresRetry] and how an operator clears the review
+// queue.
+func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T) (Record[T], error) {
+	want, err := r.parseToken(token)
+	if err != nil {
+		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
+	}
+	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+		if err := r.precondition(key, token, want, cur); err != nil {
+			return cur, resolve.Outcome[T]{}, err
+		}
+		return r.write(cur, want, func(Write) (T, error) { return v, nil })
+	})
+	if err != nil {
+		return Record[T]{}, err
+	}
+	return r.record(key, o.State), nil
+}
+
+// Blind overwrites one field without a token: the field named field takes
+// its value in src, and every other field keeps the current value. Blind
+// writes are last-writer-wins by construction — a concurrent blind write of
+// the same field in another region is settled by stamp order and one of the
+// two is discarded — so they are allowed only for fields bound with
+// policy.LWW; any other field fails with ErrNotBlindWritable. A record with
+// an open conflict returns the conflict.
+func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Record[T], error) {
+	f, ok := r.res.Field(field)
+	if !ok || f.Policy() != "lww" {
+		policyName := "unbound"
+		if ok {
+			policyName = f.Policy()
+		}
+		return Record[T]{}, fmt.Errorf("%w: %s.%s has policy %s, not lww", ErrNotBlindWritable, r.res.Entity(), field, policyName)
+	}
+	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+		if cur.Len() == 0 {
+			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+		}
+		base, err := r.res.Resolve(cur)
+		if err != nil {
+			return cur, resolve.Outcome[T]{}, err
+		}
+		return r.write(cur, cur.Join(), func(Write) (T, error) {
+			v := base.Value
+			f.Copy(&v, &src)
+			return v, nil
+		})
+	})
+	if err != nil {
+		return Record[T]{}, err
+	}
+	return r.record(key, o.State), nil
+}
+
+// Command runs a merge-aware command: fn changes the current value, with no
+// token, because the record's policies merge concurrent runs of it (two
+// extends of one hold keep the later expiry). The command is deduplicated by
+// idemKey: the key is added to the record's command keys (Options.CommandKeys),
+// which replicate with it, and a retry with a key already applied changes
+// nothing and returns replayed = true with the first result when this replica
+// still remembers it, or the current record otherwise.
+//
+// An error from fn is returned as is and nothing is written; the key is not
+// recorded, so the command may be retried.
+func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v *T, w Write) error) (rec Record[T], replayed bool, err error) {
+	if idemKey == "" {
+		return Record[T]{}, false, ErrIdempotencyKeyRequired
+	}
+	if r.cmdKeys == nil {
+		return Record[T]{}, false, ErrNoCommandKeys
+	}
+	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+		replayed = false
+		if cur.Len() == 0 {
+			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+		}
+		base, err := r.res.Resolve(cur)
+		if err != nil {
+			return cur, resolve.Outcome[T]{}, err
+		}
+		if r.cmdKeys(&base.Value).Has(idemKey) {
+			replayed = true
+			return cur, resolve.Outcome[T]{State: cur}, nil
+		}
+		return r.write(cur, cur.Join(), func(w Write) (T, error) {
+			v := base.Value
+			if err := fn(&v, w); err != nil {
+				return v, err
+			}
+			keys := r.cmdKeys(&v)
+			*keys = keys.Add(idemKey)
+			return v, nil
+		})
+	})
+	if err != nil {
+		return Record[T]{}, false, err
+	}
+	resultKey := key + "\x00" + idemKey
+	if replayed {
+		if first, ok := r.result(resultKey); ok {
+			return first, true, nil
+		}
+		return r.record(key, o.State), true, nil
+	}
+	rec = r.record(key, o.State)
+	r.remember(resultKey, rec)
+	return rec, false, nil
+}
+
+func (r *Replica[T]) result(k string) (Record[T], bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rec, ok := r.results[k]
+	return rec, ok
+}
+
+func (r *Replica[T]) remember(k string, rec Record[T]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.results[k]; ok {
+		return
+	}
+	r.results[k] = rec
+	r.order = append(r.order, k)
+	if len(r.order) > maxResults {
+		delete(r.results, r.order[0])
+		r.order = r.order[1:]
+	}
+}
