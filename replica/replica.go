@@ -226,7 +226,6 @@ func (r *Replica[T]) update(ctx context.Context, key string, fn change[T]) (reso
 	return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
 }
 
-
 // write makes a client write of the value built by build from the current
 // state, with context ctx, stamped now.
 func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, build func(w Write) (T, error)) (resolve.Siblings[T], resolve.Outcome[T], error) {
