@@ -149,6 +149,9 @@ func (r result[F]) String() string {
 }
 
 func fmtBranch[F any](b policy.Branch[F]) string {
+	if s, ok := any(b.Value).(string); ok {
+		return fmt.Sprintf("%q @ %v", s, b.Stamp)
+	}
 	return fmt.Sprintf("%v @ %v", b.Value, b.Stamp)
 }
 
