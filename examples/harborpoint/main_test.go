@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestStory runs the example and checks the outcomes the lesson demands.
+func TestStory(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(&out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		// The lesson's timeline: two children of v18, confirmed wins, in both regions.
+		"v18 {lisbon:18}: H-8821 C14 active until 14:10",
+		"├─ baltimore:1  status=confirmed",
+		"└─ lisbon:19    status=active expires_at=14:15",
+		"classification: concurrent-conflict",
+		"hold.status: lifecycle picked",
+		"(confirmed is absorbing)",
+		"outcome in lisbon   : H-8821 C14 confirmed B-3107 until 14:10",
+		"outcome in baltimore: H-8821 C14 confirmed B-3107 until 14:10",
+		// Two extends: the later expiry.
+		"outcome in baltimore: H-8822 C15 active until 14:20",
+		// Release vs extend: retry, both branches, review, then a covering write.
+		"ConflictRequiresRetry: released vs active",
+		"review queue in lisbon   : H-8823 field=status branches=2",
+		"review queues now: lisbon 0, baltimore 0",
+		"outcome in baltimore: H-8823 C16 released",
+		// Stale If-Match.
+		"-> 412 Precondition Failed; current token",
+		"-> confirmed B-4000",
+		// Replayed command.
+		"expires 14:25, replayed=false",
+		"expires 14:25, replayed=true (applied once)",
+		"retried in Baltimore after replication -> expires 14:25, replayed=true",
+		// Blind notes: LWW, said plainly.
+		`note = "call back after 3pm": last writer wins`,
+		// Counters.
+		"rejected back to clients: 1",
+		"sent to review          : 2 (resolved: 2)",
+		"hold.status lifecycle: 2",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Count(text, "identical in both regions: yes") != 4 {
+		t.Errorf("want 4 scenes identical in both regions:\n%s", text)
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", text)
+	}
+}
