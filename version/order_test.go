@@ -1,6 +1,8 @@
 package version_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -245,4 +247,47 @@ func TestNewDVVRejects(t *testing.T) {
 	if _, err := version.NewDVV(version.Dot{Counter: 1}, version.Vector{}); err == nil {
 		t.Error("NewDVV accepted a zero ID")
 	}
+}
+
+// TestDVVLookup checks DVV.Descends against Vector.Get on pasts of every size,
+// small ones (scanned) and large ones (hash indexed), for present and absent
+// replicas.
+func TestDVVLookup(t *testing.T) {
+	checkN(t, histories(t, 300), func(t *rapid.T) {
+		v := genAnyVector().Draw(t, "past")
+		n := rapid.IntRange(0, 40).Draw(t, "extra")
+		dots := make([]version.Dot, 0, v.Len()+n)
+		for id, c := range v.All() {
+			dots = append(dots, version.Dot{ID: id, Counter: c})
+		}
+		for i := range n {
+			id, err := version.NewID(fmt.Sprintf("r%d", i), uint64(i%3))
+			if err != nil || v.Get(id) != 0 {
+				continue
+			}
+			dots = append(dots, version.Dot{ID: id, Counter: uint64(i + 1)})
+		}
+		past, err := version.NewVector(dots...)
+		if err != nil {
+			t.Fatalf("NewVector: %v", err)
+		}
+		me := version.MustID("me")
+		d, err := version.NewDVV(version.Dot{ID: me, Counter: past.Get(me) + 1}, past)
+		if err != nil {
+			t.Fatalf("NewDVV: %v", err)
+		}
+		probe := append(slices.Clone(dots), version.Dot{ID: version.MustID("absent"), Counter: 1},
+			version.Dot{ID: version.MustID("r1#7"), Counter: 1})
+		for _, p := range probe {
+			for _, c := range []uint64{1, p.Counter, min(p.Counter+1, version.MaxCounter)} {
+				w, err := version.NewDVV(version.Dot{ID: p.ID, Counter: c}, version.Vector{})
+				if err != nil {
+					t.Fatalf("NewDVV: %v", err)
+				}
+				if got, want := d.Descends(w), c <= past.Get(p.ID); got != want {
+					t.Fatalf("past %v (%d entries): Descends(%v) = %v, want %v", past, past.Len(), w.Dot(), got, want)
+				}
+			}
+		}
+	})
 }

@@ -352,7 +352,25 @@ type Builder struct {
 
 // Join sets b to the least upper bound of b and v.
 func (b *Builder) Join(v Vector) {
-	a := b.e
+	a, w := b.e, v.e
+	// Fastest path, the common case: the same replicas in the same order.
+	// Raising counters before a mismatch is found is harmless: the slower
+	// paths below take the maximum again.
+	if len(a) == len(w) {
+		i := 0
+		for ; i < len(w); i++ {
+			x, y := &a[i], &w[i]
+			if x.id != y.id {
+				break
+			}
+			if y.n > x.n {
+				x.n = y.n
+			}
+		}
+		if i == len(w) {
+			return
+		}
+	}
 	// Fast path: every replica of v is already in b; update counters in place.
 	i := 0
 	for _, y := range v.e {
