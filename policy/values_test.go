@@ -140,7 +140,8 @@ func TestOrderPolicies(t *testing.T) {
 	}
 	_, d, err := policy.Once[string]().Merge(b2, b1)
 	_, d2, err2 := policy.Once[string]().Merge(b1, b2)
-	if !errors.Is(err, policy.ErrRejected) || d.Outcome != policy.Rejected || err.Error() != err2.Error() || d != d2 ||
+	if !errors.Is(err, policy.ErrRejected) || !errors.Is(err2, policy.ErrRejected) ||
+		d.Outcome != policy.Rejected || err.Error() != err2.Error() || d != d2 ||
 		err.Error() != "policy: once rejected the merge: write-once field set to B-3107 and to B-3112" {
 		t.Fatalf("Once(two bookings) = %+v, %v / %v", d, err, err2)
 	}
