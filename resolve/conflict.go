@@ -3,6 +3,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/harborpoint/concord/policy"
@@ -80,7 +81,7 @@ func (c *ConflictRequiresRetry[T]) Dots() []version.Dot {
 }
 
 func (r *Resolver[T]) conflict(branches []policy.Branch[T], err error) *ConflictRequiresRetry[T] {
-	c := &ConflictRequiresRetry[T]{Entity: r.entity, Branches: branches, Err: err}
+	c := &ConflictRequiresRetry[T]{Entity: r.entity, Branches: slices.Clone(branches), Err: err}
 	var fe *fieldError
 	if errors.As(err, &fe) {
 		c.Field, c.Rule, c.Policy, c.Err = fe.field, fe.rule, fe.policy, fe.err

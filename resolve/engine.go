@@ -152,7 +152,7 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 			return &Resolution[T]{Value: b.Value.Value, Stamp: b.Value.Stamp, Merged: 1}, nil
 		}
 	}
-	res, err := r.Merge(s.Values())
+	res, err := r.fold(canonical(s.Values(), true))
 	if err != nil {
 		var c *ConflictRequiresRetry[T]
 		if !errors.As(err, &c) {

@@ -14,7 +14,7 @@ import (
 type Field[T any] struct {
 	name   string
 	policy string
-	merge  func(out *T, a, b *fieldState[T], i int) (policy.Decision, error)
+	merge  func(out *T, acc *fieldState[T], b *policy.Branch[T], i int) (policy.Decision, policy.Stamp, error)
 	copy   func(dst, src *T)
 }
 
@@ -45,16 +45,15 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	}
 	f.policy = p.Name()
 	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
-	f.merge = func(out *T, a, b *fieldState[T], i int) (policy.Decision, error) {
+	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int) (policy.Decision, policy.Stamp, error) {
 		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
-		fb := policy.Branch[F]{Value: *get(&b.value), Stamp: b.stamps[i]}
+		fb := policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
 		m, d, err := p.Merge(fa, fb)
 		if err != nil {
-			return d, err
+			return d, policy.Stamp{}, err
 		}
 		*get(out) = m.Value
-		a.next[i] = m.Stamp
-		return d, nil
+		return d, m.Stamp, nil
 	}
 	return f
 }
@@ -192,17 +191,20 @@ type Resolution[T any] struct {
 	Stamp policy.Stamp
 	// Merged is the number of distinct branches merged.
 	Merged int
-	// Decisions lists, in order, what every policy and rule decided.
+	// Decisions lists, in order, what every policy and rule decided; a
+	// field whose branches agreed (outcome Same) decided nothing and is not
+	// listed.
 	Decisions []Decision
 }
 
-// fieldState is a branch during a merge: the record so far and the stamp
+// fieldState is the accumulator of a merge: the record so far and the stamp
 // each field's value came from.
 type fieldState[T any] struct {
 	value  T
+	out    T              // the merge in progress, kept here so it is not allocated per pair
 	stamp  policy.Stamp   // greatest stamp merged so far
 	stamps []policy.Stamp // per field
-	next   []policy.Stamp // per field, written by the merge in progress
+	inline [8]policy.Stamp
 }
 
 // Merge merges concurrent branches of one record into one, or returns a
@@ -214,7 +216,13 @@ func (r *Resolver[T]) Merge(branches []policy.Branch[T]) (Resolution[T], error) 
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
-	return r.fold(canonical(branches))
+	if len(branches) <= 4 {
+		// Sort a copy on the stack: Merge must not reorder the caller's slice.
+		var small [4]policy.Branch[T]
+		n := copy(small[:], branches)
+		return r.fold(canonical(small[:n], true))
+	}
+	return r.fold(canonical(branches, false))
 }
 
 // MergeInOrder merges branches folding them in exactly the order given, with
@@ -230,7 +238,7 @@ func (r *Resolver[T]) MergeInOrder(branches []policy.Branch[T]) (Resolution[T], 
 
 func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
 	acc := r.state(bs[0])
-	var decisions []Decision
+	decisions := make([]Decision, 0, (len(bs)-1)*(len(r.fields)+len(r.rules)))
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -241,17 +249,16 @@ func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
 			deferred []policy.Branch[T]
 			firstErr error
 		)
-		for _, b := range pending {
-			// merge2 changes acc only when it succeeds.
-			ds, err := r.merge2(acc, r.state(b))
+		for i := range pending {
+			// merge2 changes acc and decisions only when it succeeds.
+			var err error
+			decisions, err = r.merge2(acc, &pending[i], decisions)
 			if err != nil {
-				deferred = append(deferred, b)
+				deferred = append(deferred, pending[i])
 				if firstErr == nil {
 					firstErr = err
 				}
-				continue
 			}
-			decisions = append(decisions, ds...)
 		}
 		if len(deferred) == len(pending) {
 			return Resolution[T]{}, r.conflict(bs, firstErr)
@@ -261,65 +268,88 @@ func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
 	return Resolution[T]{Value: acc.value, Stamp: acc.stamp, Merged: len(bs), Decisions: decisions}, nil
 }
 
-// canonical sorts branches by stamp and drops repeated writes.
-func canonical[T any](branches []policy.Branch[T]) []policy.Branch[T] {
-	bs := slices.Clone(branches)
+// canonical returns branches sorted by stamp without repeated writes. It
+// copies only when the input is not already in that order, unless owned says
+// the caller's slice may be sorted in place.
+func canonical[T any](branches []policy.Branch[T], owned bool) []policy.Branch[T] {
+	ordered := true
+	for i := 1; i < len(branches); i++ {
+		if branches[i-1].Stamp.Compare(branches[i].Stamp) >= 0 {
+			ordered = false
+			break
+		}
+	}
+	if ordered {
+		return branches
+	}
+	bs := branches
+	if !owned {
+		bs = slices.Clone(branches)
+	}
 	slices.SortFunc(bs, func(a, b policy.Branch[T]) int { return a.Stamp.Compare(b.Stamp) })
 	return slices.CompactFunc(bs, func(a, b policy.Branch[T]) bool { return a.Stamp == b.Stamp })
 }
 
 func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 	s := &fieldState[T]{value: b.Value, stamp: b.Stamp}
-	s.stamps = make([]policy.Stamp, 2*len(r.fields))
-	s.stamps, s.next = s.stamps[:len(r.fields)], s.stamps[len(r.fields):]
+	n := len(r.fields)
+	s.stamps = s.inline[:]
+	if n > len(s.stamps) {
+		s.stamps = make([]policy.Stamp, n)
+	}
+	s.stamps = s.stamps[:n:n]
 	for i := range s.stamps {
 		s.stamps[i] = b.Stamp
 	}
 	return s
 }
 
-// merge2 merges b into a, in place.
-func (r *Resolver[T]) merge2(a, b *fieldState[T]) ([]Decision, error) {
+// merge2 merges branch b into the accumulator a, appending the decisions
+// that decided something to ds. On a refusal it changes neither a nor the
+// returned slice's contents below len(ds).
+func (r *Resolver[T]) merge2(a *fieldState[T], b *policy.Branch[T], ds []Decision) ([]Decision, error) {
 	// Fields not bound follow the branch with the greater stamp.
-	out := a.value
-	if b.stamp.Compare(a.stamp) > 0 {
-		out = b.value
+	out := &a.out
+	*out = a.value
+	if b.Stamp.Compare(a.stamp) > 0 {
+		*out = b.Value
 	}
-	decisions := make([]Decision, 0, len(r.fields)+len(r.rules))
+	start := len(ds)
+	var buf [16]policy.Stamp
+	next := buf[:0]
+	if len(r.fields) > len(buf) {
+		next = make([]policy.Stamp, 0, len(r.fields))
+	}
 	for i, f := range r.fields {
-		d, err := f.merge(&out, a, b, i)
+		d, st, err := f.merge(out, a, b, i)
+		next = append(next, st)
 		d.Policy = f.policy
 		if err != nil {
-			d.Outcome = policy.Rejected
-			if d.Reason == "" {
-				d.Reason = err.Error()
-			}
-			decisions = append(decisions, Decision{Entity: r.entity, Field: f.name, Decision: d})
-			return decisions, &fieldError{field: f.name, policy: f.policy, err: err}
+			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
-		decisions = append(decisions, Decision{Entity: r.entity, Field: f.name, Decision: d})
+		if d.Outcome != policy.Same {
+			ds = append(ds, Decision{Entity: r.entity, Field: f.name, Decision: d})
+		}
 	}
 	for _, rule := range r.rules {
-		reason, err := rule.Apply(&out, policy.Branch[T]{Value: a.value, Stamp: a.stamp}, policy.Branch[T]{Value: b.value, Stamp: b.stamp})
-		d := policy.Decision{Policy: "rule", Outcome: policy.Combined, Reason: reason}
+		reason, err := rule.Apply(out, policy.Branch[T]{Value: a.value, Stamp: a.stamp}, *b)
 		if err != nil {
-			d.Outcome, d.Reason = policy.Rejected, err.Error()
-			decisions = append(decisions, Decision{Entity: r.entity, Rule: rule.Name, Decision: d})
-			return decisions, &fieldError{rule: rule.Name, policy: "rule", err: err}
+			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
 		if reason != "" {
-			decisions = append(decisions, Decision{Entity: r.entity, Rule: rule.Name, Decision: d})
+			ds = append(ds, Decision{Entity: r.entity, Rule: rule.Name,
+				Decision: policy.Decision{Policy: "rule", Outcome: policy.Combined, Reason: reason}})
 		}
 	}
-	a.value = out
-	a.stamp = later(a.stamp, b.stamp)
-	copy(a.stamps, a.next)
+	a.value, a.out = a.out, a.value
+	a.stamp = later(a.stamp, b.Stamp)
+	copy(a.stamps, next)
 	if r.log != nil {
-		for _, d := range decisions {
+		for _, d := range ds[start:] {
 			r.log.Debug("concord decision", "entity", r.entity, "decision", d.String())
 		}
 	}
-	return decisions, nil
+	return ds, nil
 }
 
 func later(a, b policy.Stamp) policy.Stamp {
