@@ -117,7 +117,8 @@ func (v *Violation) Error() string {
 //   - commutative: for each pair, Merge(x, y) and Merge(y, x) both fail, or
 //     both succeed with equal values, equal stamps, the same outcome and
 //     the same winner.
-//   - associative: when every merge involved succeeds,
+//   - associative: for every order of a, b and c, when every merge
+//     involved succeeds,
 //     Merge(Merge(a, b), c) and Merge(a, Merge(b, c)) have equal values and
 //     stamps; with opts.StrictRejection, also both groupings fail or neither.
 //
@@ -259,7 +260,6 @@ func (k checker[F]) check(opts Options, a, b, c policy.Branch[F]) error {
 	// Commutative, for each pair.
 	pairs := [][2]policy.Branch[F]{{a, b}, {b, c}, {a, c}}
 	names := [][2]string{{"a", "b"}, {"b", "c"}, {"a", "c"}}
-	merged := make([]result[F], len(pairs))
 	for i, pr := range pairs {
 		x, y := pr[0], pr[1]
 		xy, v := k.merge(x, y)
@@ -275,11 +275,27 @@ func (k checker[F]) check(opts Options, a, b, c policy.Branch[F]) error {
 			return k.fail("commutative", nx+" = "+fmtBranch(x), ny+" = "+fmtBranch(y),
 				"Merge("+nx+", "+ny+") = "+xy.String(), "Merge("+ny+", "+nx+") = "+yx.String())
 		}
-		merged[i] = xy
 	}
 
-	// Associative.
-	ab, bc := merged[0], merged[1]
+	// Associative, for every order of the three branches.
+	for _, t := range [][3]policy.Branch[F]{{a, b, c}, {a, c, b}, {b, a, c}, {b, c, a}, {c, a, b}, {c, b, a}} {
+		if v := k.associative(opts, t[0], t[1], t[2]); v != nil {
+			return v
+		}
+	}
+	return nil
+}
+
+// associative checks Merge(Merge(a, b), c) against Merge(a, Merge(b, c)).
+func (k checker[F]) associative(opts Options, a, b, c policy.Branch[F]) *Violation {
+	ab, v := k.merge(a, b)
+	if v != nil {
+		return v
+	}
+	bc, v := k.merge(b, c)
+	if v != nil {
+		return v
+	}
 	left, right := ab, bc // failures propagate
 	if ab.err == nil {
 		if left, v = k.merge(ab.out, c); v != nil {
