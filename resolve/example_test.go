@@ -1,0 +1,84 @@
+package resolve_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+type cart struct {
+	Items policy.Set[string]
+	Note  string
+}
+
+func cartResolver() *resolve.Resolver[cart] {
+	r, err := resolve.New("cart", []resolve.Field[cart]{
+		resolve.Bind("items", func(c *cart) *policy.Set[string] { return &c.Items }, policy.Union[string]()),
+		resolve.Bind("note", func(c *cart) *string { return &c.Note }, policy.LWW[string](policy.LWWOptions{})),
+	}, nil, resolve.Options{})
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// A resolver over a two-field record: concurrent writes in two regions are
+// classified, merged field by field, and every decision is recorded.
+func ExampleResolver_Apply() {
+	r := cartResolver()
+	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
+	write := func(s resolve.Siblings[cart], id version.ID, sec int64, c cart) resolve.Siblings[cart] {
+		o, _ := r.Write(s, s.Join(), id, policy.Timestamp{Wall: sec}, func(version.Dot) cart { return c })
+		return o.State
+	}
+	var empty resolve.Siblings[cart]
+	atLis := write(empty, lis, 1, cart{Items: policy.NewSet("tent"), Note: "gift"})
+	atIad := write(empty, iad, 2, cart{Items: policy.NewSet("stove"), Note: "ring first"})
+
+	o := r.Apply(atLis, atIad)
+	fmt.Println(o.Class)
+	fmt.Println(o.Resolution.Value.Items, o.Resolution.Value.Note)
+	for _, d := range o.Resolution.Decisions {
+		fmt.Println(d.Field, d.Policy, d.Outcome)
+	}
+	// Output:
+	// concurrent-conflict
+	// {stove tent} ring first
+	// items union combined
+	// note lww picked
+}
+
+// A merge that a policy refuses comes back as ConflictRequiresRetry: every
+// branch is kept, and a write whose context covers them settles it.
+func ExampleConflictRequiresRetry() {
+	type doc struct{ Owner string }
+	r, _ := resolve.New("doc", []resolve.Field[doc]{
+		resolve.Bind("owner", func(d *doc) *string { return &d.Owner }, policy.Once[string]()),
+	}, nil, resolve.Options{})
+	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
+	var s resolve.Siblings[doc]
+	a, _ := r.Write(s, version.Vector{}, lis, policy.Timestamp{Wall: 1}, func(version.Dot) doc { return doc{"ana"} })
+	b, _ := r.Write(s, version.Vector{}, iad, policy.Timestamp{Wall: 2}, func(version.Dot) doc { return doc{"bo"} })
+	merged := r.Apply(a.State, b.State).State
+
+	_, err := r.Resolve(merged)
+	var conflict *resolve.ConflictRequiresRetry[doc]
+	if errors.As(err, &conflict) {
+		fmt.Println(conflict.Field, "-", conflict.Reason)
+		for _, br := range conflict.Branches {
+			fmt.Println(" ", br.Stamp.Dot, br.Value.Owner)
+		}
+		// Someone who saw both branches decides, with the covering context.
+		fixed, _ := r.Write(merged, conflict.Context, iad, policy.Timestamp{Wall: 3}, func(version.Dot) doc { return doc{"ana"} })
+		res, _ := r.Resolve(fixed.State)
+		fmt.Println("settled:", res.Value.Owner, fixed.State.Len(), "sibling")
+	}
+	// Output:
+	// owner - write-once field set to ana and to bo
+	//   lisbon:1 ana
+	//   baltimore:1 bo
+	// settled: ana 1 sibling
+}
