@@ -136,6 +136,10 @@ type Write struct {
 	Replica version.ID
 	Dot     version.Dot
 	Time    policy.Timestamp
+	// Context is the causal context of the value being changed: every
+	// write it reflects. An add-wins set folds it in with
+	// policy.AWSet.JoinContext so its own context stays compact.
+	Context version.Vector
 }
 
 func (r *Replica[T]) record(key string, s resolve.Siblings[T]) Record[T] {
@@ -232,7 +236,7 @@ func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, build fu
 	ts := r.hlc.Now()
 	var buildErr error
 	o, err := r.res.Write(cur, ctx, r.id, ts, func(d version.Dot) T {
-		v, err := build(Write{Replica: r.id, Dot: d, Time: ts})
+		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: ctx})
 		buildErr = err
 		return v
 	})
