@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // LWWOptions configures [LWW]. The zero LWWOptions is valid: no skew window.
 type LWWOptions struct {
@@ -24,11 +27,31 @@ type LWWOptions struct {
 //
 // The decision is [Picked] with reason "later stamp" (or "equal time, dot
 // tiebreak" when only the dots differ), or [Same] for equal stamps, which
-// name the same write. LWW never looks at the values, so it works for any F.
-func LWW[F any](opts LWWOptions) Policy[F] { return lww[F]{skew: opts.SkewWindow} }
+// name the same write. For strings, booleans and numbers, equal values are
+// also [Same] — nothing was overwritten, so no decision is reported and none
+// counts against the skew window. Other types are never compared, so LWW
+// works for any F.
+func LWW[F any](opts LWWOptions) Policy[F] {
+	return lww[F]{skew: opts.SkewWindow, basic: basicKind(reflect.TypeFor[F]().Kind())}
+}
 
 type lww[F any] struct {
-	skew time.Duration
+	skew  time.Duration
+	basic bool // F is a string, bool or number type: equal values are Same
+}
+
+// basicKind reports whether values of kind k compare with == without
+// panicking and without surprises (no pointers, no interfaces, no structs
+// whose == means less than equal values, like time.Time's).
+func basicKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.String, reflect.Bool,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
 
 func (lww[F]) Name() string { return "lww" }
@@ -38,6 +61,11 @@ func (p lww[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
 	if c == 0 {
 		// Equal stamps name the same write, hence the same value.
 		return a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}, nil
+	}
+	if p.basic && any(a.Value) == any(b.Value) {
+		// Both branches hold the same value: nothing was overwritten, so
+		// there is no decision for an operator to weigh.
+		return same(p.Name(), a, b, "equal values")
 	}
 	winner, loser := a, b
 	if c < 0 {
