@@ -116,4 +116,3 @@ func parseDots(ss []string) ([]version.Dot, error) {
 	}
 	return dots, nil
 }
-
