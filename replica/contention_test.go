@@ -17,7 +17,7 @@ import (
 // compare-and-set loop lost nothing), and none may fail with ErrContention.
 func TestCommandContention(t *testing.T) {
 	const (
-		goroutines = 128
+		goroutines = 32
 		commands   = 10
 	)
 	c := newCluster(t, "lisbon")

@@ -59,6 +59,8 @@ type Replica[T any] struct {
 	now      func() time.Time
 	attempts int
 
+	locks keyLocks // serializes this replica's read-modify-writes of one key
+
 	mu      sync.Mutex
 	review  map[string]*ReviewItem[T]
 	results map[string]Record[T] // first result of each command, by key and idempotency key
@@ -199,7 +201,20 @@ func (r *Replica[T]) State(ctx context.Context, key string) (resolve.Siblings[T]
 type change[T any] func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error)
 
 // update runs a change in a compare-and-set loop and keeps the review queue.
-func (r *Replica[T]) update(ctx context.Context, key string, fn change[T]) (resolve.Outcome[T], error) {
+// committed, if not nil, is called with the stored state once the change has
+// been stored (or found to change nothing), before any other change of key
+// by this replica can start.
+//
+// The replica's own writers of one key take turns (a per-key lock), so the
+// compare-and-set loses only to writers outside this Replica value — other
+// processes or Replica values sharing the store — and the review queue is
+// updated in the order the states were stored.
+func (r *Replica[T]) update(ctx context.Context, key string, fn change[T], committed func(resolve.Siblings[T])) (resolve.Outcome[T], error) {
+	unlock, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
+	}
+	defer unlock()
 	for range r.attempts {
 		cur, rev, err := r.load(ctx, key)
 		if err != nil {
@@ -211,6 +226,9 @@ func (r *Replica[T]) update(ctx context.Context, key string, fn change[T]) (reso
 		}
 		if rev != 0 && next.Equal(cur) {
 			r.track(key, next)
+			if committed != nil {
+				committed(next)
+			}
 			return out, nil // nothing to store: stale or duplicate
 		}
 		data, err := encodeState(next, r.codec)
@@ -225,9 +243,54 @@ func (r *Replica[T]) update(ctx context.Context, key string, fn change[T]) (reso
 			return out, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
 		}
 		r.track(key, next)
+		if committed != nil {
+			committed(next)
+		}
 		return out, nil
 	}
 	return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
+}
+
+// keyLocks is a set of per-key locks that honour context cancellation. The
+// zero keyLocks is ready to use.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{} // holds one token while the key is locked
+	refs int           // holders and waiters; the entry goes when it drops to 0
+}
+
+// lock locks key, waiting until it is free or ctx is done, and returns the
+// function that unlocks it.
+func (l *keyLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*keyLock{}
+	}
+	k := l.m[key]
+	if k == nil {
+		k = &keyLock{ch: make(chan struct{}, 1)}
+		l.m[key] = k
+	}
+	k.refs++
+	l.mu.Unlock()
+	release := func() {
+		l.mu.Lock()
+		if k.refs--; k.refs == 0 {
+			delete(l.m, key)
+		}
+		l.mu.Unlock()
+	}
+	select {
+	case k.ch <- struct{}{}:
+		return func() { <-k.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
 }
 
 // write makes a client write of the value built by build from the current

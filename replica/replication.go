@@ -46,7 +46,7 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
 		o := r.res.Apply(cur, incoming)
 		return o.State, o, nil
-	})
+	}, nil)
 	return o.Class, err
 }
 

@@ -87,11 +87,25 @@ func (r *Replica[T]) Rescan(ctx context.Context) error {
 		return err
 	}
 	for _, k := range keys {
-		s, _, err := r.load(ctx, k)
-		if err != nil {
+		if err := r.rescan(ctx, k); err != nil {
 			return err
 		}
-		r.track(k, s)
 	}
+	return nil
+}
+
+// rescan tracks the stored state of key, holding the key so that a write
+// stored meanwhile is not overtaken by the older state read here.
+func (r *Replica[T]) rescan(ctx context.Context, key string) error {
+	unlock, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, _, err := r.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	r.track(key, s)
 	return nil
 }

@@ -18,7 +18,7 @@ func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], er
 			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
 		}
 		return r.write(cur, version.Vector{}, func(Write) (T, error) { return v, nil })
-	})
+	}, nil)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -57,12 +57,8 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 		if err := r.precondition(key, token, want, cur); err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
-		base, err := r.res.Resolve(cur)
+		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
-			var conflict *resolve.ConflictRequiresRetry[T]
-			if errors.As(err, &conflict) {
-				conflict.Key = key
-			}
 			return cur, resolve.Outcome[T]{}, err
 		}
 		return r.write(cur, want, func(w Write) (T, error) {
@@ -70,7 +66,7 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 			err := fn(&v, w)
 			return v, err
 		})
-	})
+	}, nil)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -93,7 +89,9 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 // the token the caller read, which must be current: a write whose context
 // covers every branch replaces them all. It is how a client retries after
 // [resolve.ConflictRequiresRetry] and how an operator clears the review
-// queue.
+// queue. When the replica has Options.CommandKeys, the idempotency keys of
+// every replaced branch are added to v's, so that a command applied on a
+// branch the caller discarded is not applied again when retried.
 func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
@@ -103,8 +101,8 @@ func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T
 		if err := r.precondition(key, token, want, cur); err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, want, func(Write) (T, error) { return v, nil })
-	})
+		return r.write(cur, want, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
+	}, nil)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -131,7 +129,7 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 		if cur.Len() == 0 {
 			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 		}
-		base, err := r.res.Resolve(cur)
+		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
@@ -140,7 +138,7 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 			f.Copy(&v, &src)
 			return v, nil
 		})
-	})
+	}, nil)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -164,12 +162,13 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 	if r.cmdKeys == nil {
 		return Record[T]{}, false, ErrNoCommandKeys
 	}
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	resultKey := key + "\x00" + idemKey
+	_, err = r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
 		replayed = false
 		if cur.Len() == 0 {
 			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 		}
-		base, err := r.res.Resolve(cur)
+		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
@@ -186,20 +185,52 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 			*keys = keys.Add(idemKey)
 			return v, nil
 		})
+	}, func(stored resolve.Siblings[T]) {
+		// Still holding the key: a concurrent retry waits for this, so it
+		// finds the first result remembered.
+		if replayed {
+			if first, ok := r.result(resultKey); ok {
+				rec = first
+				return
+			}
+			rec = r.record(key, stored)
+			return
+		}
+		rec = r.record(key, stored)
+		r.remember(resultKey, rec)
 	})
 	if err != nil {
 		return Record[T]{}, false, err
 	}
-	resultKey := key + "\x00" + idemKey
-	if replayed {
-		if first, ok := r.result(resultKey); ok {
-			return first, true, nil
-		}
-		return r.record(key, o.State), true, nil
+	return rec, replayed, nil
+}
+
+// resolveForWrite resolves the current state for a write built on it; an
+// open conflict is returned as its [*resolve.ConflictRequiresRetry] with the
+// key filled in.
+func (r *Replica[T]) resolveForWrite(key string, cur resolve.Siblings[T]) (resolve.Resolution[T], error) {
+	base, err := r.res.Resolve(cur)
+	var conflict *resolve.ConflictRequiresRetry[T]
+	if errors.As(err, &conflict) {
+		conflict.Key = key
 	}
-	rec = r.record(key, o.State)
-	r.remember(resultKey, rec)
-	return rec, false, nil
+	return base, err
+}
+
+// keepCommandKeys returns v with the idempotency keys of every branch of cur
+// added: a write that settles a conflict decides the record's value, but the
+// commands applied on the branches it replaces were applied, and a retry of
+// one must not apply it again.
+func (r *Replica[T]) keepCommandKeys(v T, cur resolve.Siblings[T]) T {
+	if r.cmdKeys == nil {
+		return v
+	}
+	keys := r.cmdKeys(&v)
+	for b := range cur.Siblings() {
+		bv := b.Value.Value
+		*keys = keys.Union(*r.cmdKeys(&bv))
+	}
+	return v
 }
 
 func (r *Replica[T]) result(k string) (Record[T], bool) {
