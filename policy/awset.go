@@ -200,6 +200,7 @@ func (s AWSet[E]) String() string {
 func (s AWSet[E]) merge(o AWSet[E]) AWSet[E] {
 	var out AWSet[E]
 	out.ctx, out.cloud = compact(s.ctx.Join(o.ctx), mergeDots(s.cloud, o.cloud, nil))
+	out.entries = make([]awEntry[E], 0, max(len(s.entries), len(o.entries)))
 	i, j := 0, 0
 	for i < len(s.entries) || j < len(o.entries) {
 		var c int
@@ -219,6 +220,12 @@ func (s AWSet[E]) merge(o AWSet[E]) AWSet[E] {
 		case c > 0:
 			x = awEntry[E]{elem: o.entries[j].elem, dots: unseen(o.entries[j].dots, s)}
 			j++
+		case slices.Equal(s.entries[i].dots, o.entries[j].dots):
+			// The same adds on both sides: kept, and shared (dot slices are
+			// never modified).
+			x = s.entries[i]
+			i++
+			j++
 		default:
 			x = awEntry[E]{elem: s.entries[i].elem, dots: mergeDots(s.entries[i].dots, o.entries[j].dots, func(d version.Dot, inS, inO bool) bool {
 				return inS && inO || inS && !o.seen(d) || inO && !s.seen(d)
@@ -233,10 +240,18 @@ func (s AWSet[E]) merge(o AWSet[E]) AWSet[E] {
 	return out
 }
 
-// unseen returns the dots of ds that o's context has not seen.
+// unseen returns the dots of ds that o's context has not seen: ds itself
+// when o has seen none of them, the common case of a concurrent add.
 func unseen[E cmp.Ordered](ds []version.Dot, o AWSet[E]) []version.Dot {
-	var out []version.Dot
-	for _, d := range ds {
+	k := 0
+	for k < len(ds) && !o.seen(ds[k]) {
+		k++
+	}
+	if k == len(ds) {
+		return ds
+	}
+	out := slices.Clone(ds[:k])
+	for _, d := range ds[k+1:] {
 		if !o.seen(d) {
 			out = append(out, d)
 		}
