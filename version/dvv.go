@@ -136,7 +136,7 @@ func (v DVV) Vector() Vector {
 	b := Builder{e: make([]entry, 0, v.past.Len()+1)}
 	b.Join(v.past)
 	b.Add(v.dot)
-	return Vector{b.e}
+	return Vector(b)
 }
 
 // String returns "dot@past", such as "lisbon:19@{baltimore:4 lisbon:18}".

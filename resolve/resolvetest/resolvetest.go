@@ -143,9 +143,7 @@ func (h *history[T]) run() {
 		h.states[i] = o.State
 		h.contexts = append(h.contexts, o.State.Join())
 	}
-	for i := range h.states {
-		h.sent = append(h.sent, h.states[i])
-	}
+	h.sent = append(h.sent, h.states...)
 }
 
 func short(v any) string {
