@@ -56,6 +56,10 @@ type Config[T any] struct {
 	Replicas int
 	// Writes is the largest number of writes in one history. Zero means 8.
 	Writes int
+	// OnWrite, if set, gets each generated value with the dot of the write
+	// that stores it, for values that record their write's dot (an add-wins
+	// set's adds), and returns the value to store.
+	OnWrite func(v T, d version.Dot) T
 }
 
 // Check runs the checks as one rapid property; t is usually a *testing.T.
@@ -135,7 +139,12 @@ func (h *history[T]) run() {
 		v := h.cfg.Value.Draw(h.t, "value")
 		// Few distinct times, so that stamps tie on time and the dot decides.
 		ts := policy.Timestamp{Wall: int64(rapid.IntRange(1, 4).Draw(h.t, "time")) * 1e9}
-		o, err := h.r.Write(h.states[i], ctx, h.ids[i], ts, func(version.Dot) T { return v })
+		o, err := h.r.Write(h.states[i], ctx, h.ids[i], ts, func(d version.Dot) T {
+			if h.cfg.OnWrite != nil {
+				v = h.cfg.OnWrite(v, d)
+			}
+			return v
+		})
 		if err != nil {
 			h.fatalf("write at %v: %v", h.ids[i], err)
 		}
