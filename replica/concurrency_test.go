@@ -45,7 +45,7 @@ func TestConcurrentWritesApplyAndSyncConverge(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errc <- worker(t, c, l, ri, g, keys, ops)
+				errc <- worker(nonFatal{t}, c, l, ri, g, keys, ops)
 			}()
 		}
 	}
@@ -65,7 +65,7 @@ func TestConcurrentWritesApplyAndSyncConverge(t *testing.T) {
 
 // worker runs ops random operations at replica ri and returns the first
 // unexpected error.
-func worker(t *testing.T, c *cluster, l *ledger, ri, g int, keys []string, ops int) error {
+func worker(t nonFatal, c *cluster, l *ledger, ri, g int, keys []string, ops int) error {
 	rng := rand.New(rand.NewPCG(uint64(ri), uint64(g)))
 	r := c.rs[ri]
 	type first struct{ key, token string }

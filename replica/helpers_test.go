@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"testing"
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
@@ -18,6 +19,12 @@ type tb interface {
 	Helper()
 	Fatalf(format string, args ...any)
 }
+
+// nonFatal adapts a *testing.T for use off the test's goroutine: Fatalf
+// reports the failure and lets the goroutine go on.
+type nonFatal struct{ *testing.T }
+
+func (n nonFatal) Fatalf(format string, args ...any) { n.Errorf(format, args...) }
 
 // cluster is a set of hold replicas, each over its own MemoryStore, sharing
 // one resolver and one set of counters.
