@@ -1,0 +1,139 @@
+package replica_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+)
+
+// benchExports returns n exported versions of n keys, each written at
+// another replica: what a replica receives by replication.
+func benchExports(b *testing.B, n int) (keys []string, data [][]byte) {
+	c := newCluster(b, "lisbon")
+	for i := range n {
+		key := fmt.Sprintf("H-%d", i)
+		if _, err := c.rs[0].Create(bg, key, hold.New(key, "C1", "desk", minutes(10))); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.rs[0].Blind(bg, key, "note", hold.NoteEdit("a note")); err != nil {
+			b.Fatal(err)
+		}
+		d, err := c.rs[0].Export(bg, key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys, data = append(keys, key), append(data, d)
+	}
+	return keys, data
+}
+
+// BenchmarkApply applies replicated versions of 1024 keys into a replica:
+// the first pass stores them (IncomingWins), later ones find duplicates.
+// BenchmarkApplyBaseline is the same traffic into a plain map under a mutex.
+func BenchmarkApply(b *testing.B) {
+	keys, data := benchExports(b, 1024)
+	c := newCluster(b, "baltimore")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		k := i % len(keys)
+		if _, err := c.rs[0].Apply(bg, keys[k], data[k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkApplyFresh applies each version into a replica that lacks it, so
+// that every Apply stores (a new store every 1024 ops).
+func BenchmarkApplyFresh(b *testing.B) {
+	keys, data := benchExports(b, 1024)
+	c := newCluster(b, "baltimore")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		k := i % len(keys)
+		if k == 0 && i > 0 {
+			b.StopTimer()
+			c = newCluster(b, "baltimore")
+			b.StartTimer()
+		}
+		if _, err := c.rs[0].Apply(bg, keys[k], data[k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkApplyBaseline(b *testing.B) {
+	keys, data := benchExports(b, 1024)
+	var (
+		mu sync.Mutex
+		m  = map[string][]byte{}
+	)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		k := i % len(keys)
+		mu.Lock()
+		m[keys[k]] = append(m[keys[k]][:0], data[k]...)
+		mu.Unlock()
+	}
+}
+
+func BenchmarkGet(b *testing.B) {
+	c := newCluster(b, "lisbon")
+	if _, err := c.rs[0].Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10))); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.rs[0].Get(bg, "H-1"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCommand runs commands with new idempotency keys on 1024 keys,
+// and BenchmarkCommandRetry retries one already applied.
+func BenchmarkCommand(b *testing.B) {
+	c := newCluster(b, "lisbon")
+	const n = 1024
+	for i := range n {
+		key := fmt.Sprintf("H-%d", i)
+		if _, err := c.rs[0].Create(bg, key, hold.New(key, "C1", "desk", minutes(10))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		key := fmt.Sprintf("H-%d", i%n)
+		if _, _, err := c.rs[0].Command(bg, key, fmt.Sprintf("k%d", i), func(h *hold.Hold, _ replica.Write) error {
+			h.Note = "x"
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCommandRetry(b *testing.B) {
+	c := newCluster(b, "lisbon")
+	if _, err := c.rs[0].Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10))); err != nil {
+		b.Fatal(err)
+	}
+	touch := func(h *hold.Hold, _ replica.Write) error { h.Touch("web"); return nil }
+	if _, _, err := c.rs[0].Command(bg, "H-1", "k", touch); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, replayed, err := c.rs[0].Command(bg, "H-1", "k", touch); err != nil || !replayed {
+			b.Fatal(err, replayed)
+		}
+	}
+}
