@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/harborpoint/concord/hold"
@@ -136,4 +137,45 @@ func TestConcurrentRetriesOfOneCommand(t *testing.T) {
 			require.Equal(t, first, res.token, "round %d: retry %d returned another result than the first", round, i)
 		}
 	}
+}
+
+// TestContentionAcrossReplicaValuesSharingAStore: two Replica values of one
+// replica over one store (two processes of one region) take no lock in
+// common, so their writes meet only at the store's compare-and-set; commands
+// from both must all be present at the end.
+func TestContentionAcrossReplicaValuesSharingAStore(t *testing.T) {
+	const (
+		goroutines = 8 // per Replica value
+		commands   = 10
+	)
+	c := newCluster(t, "lisbon")
+	c.rs = append(c.rs, nil)
+	c.ids = append(c.ids, c.ids[0])
+	c.stores = append(c.stores, c.stores[0])
+	c.restart(t, 1)
+	_, err := c.rs[0].Create(bg, "H-1", hold.New("H-1", "C1", "", minutes(10)))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for ri, r := range c.rs {
+		for g := range goroutines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range commands {
+					idem := fmt.Sprintf("k-%d-%d-%d", ri, g, i)
+					_, _, err := r.Command(bg, "H-1", idem, func(h *hold.Hold, _ replica.Write) error {
+						h.Touch("ag-" + idem)
+						return nil
+					})
+					assert.NoError(t, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	rec, err := c.rs[1].Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Len(t, rec.Branches, 1)
+	require.Equal(t, len(c.rs)*goroutines*commands, rec.Value.Agencies.Len(), "every command's effect is present")
+	require.EqualValues(t, len(c.rs)*goroutines*commands+1, rec.Context.Get(c.ids[0]))
 }
