@@ -149,7 +149,7 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		return nil, nil
 	case 1:
 		for b := range s.Siblings() {
-			return &Resolution[T]{Value: b.Value.Value, Stamp: b.Value.Stamp, Merged: 1}, nil
+			return &Resolution[T]{Value: b.Value.Value, Stamp: b.Value.Stamp, Merged: 1, Version: s.Join()}, nil
 		}
 	}
 	res, err := r.fold(canonical(s.Values(), true))
@@ -161,6 +161,7 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		c.Context = s.Join()
 		return nil, c
 	}
+	res.Version = s.Join()
 	return &res, nil
 }
 

@@ -48,6 +48,10 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 	require.Equal(t, want, lis.Resolution.Value)
 	require.Equal(t, want, iad.Resolution.Value)
 	require.Equal(t, lis.Resolution.Stamp, iad.Resolution.Stamp)
+	require.True(t, lis.Resolution.Version.Equal(iad.Resolution.Version), "same version in both regions")
+	for _, b := range lis.State.Values() {
+		require.True(t, lis.Resolution.Version.Contains(b.Stamp.Dot), "the version descends every merged sibling")
+	}
 	require.Equal(t, 2, lis.Resolution.Merged)
 
 	// The decisions name the policy of every field that decided something.

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
 )
 
 // Field binds one field of record type T to the policy that merges it. Build
@@ -189,6 +190,12 @@ type Resolution[T any] struct {
 	Value T
 	// Stamp is the greatest stamp among the merged branches.
 	Stamp policy.Stamp
+	// Version is the causal context of the merged record: it descends from
+	// every branch merged, and replicas holding the same siblings report the
+	// same Version with the same Value — no replica mints a version of its
+	// own to record a merge. Resolve, Apply and Write set it; Merge, which
+	// sees branches without their contexts, leaves it zero.
+	Version version.Vector
 	// Merged is the number of distinct branches merged.
 	Merged int
 	// Decisions lists, in order, what every policy and rule decided; a
