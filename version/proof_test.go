@@ -12,7 +12,7 @@ import (
 
 // raceDivisor is how much fewer histories the proof tests check under the
 // race detector.
-const raceDivisor = 8
+const raceDivisor = 2
 
 // proofScale returns the multiplier read from CONCORD_PROOF_SCALE (default 1)
 // for the number of histories the proof tests check. Set it higher for a
