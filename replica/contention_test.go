@@ -179,3 +179,37 @@ func TestContentionAcrossReplicaValuesSharingAStore(t *testing.T) {
 	require.Equal(t, len(c.rs)*goroutines*commands, rec.Value.Agencies.Len(), "every command's effect is present")
 	require.EqualValues(t, len(c.rs)*goroutines*commands+1, rec.Context.Get(c.ids[0]))
 }
+
+// TestLocalWritersTakeTurns: the writers of one Replica value take turns on
+// a key, so their compare-and-set never loses to each other — not even with
+// a single attempt allowed.
+func TestLocalWritersTakeTurns(t *testing.T) {
+	const (
+		goroutines = 16
+		commands   = 10
+	)
+	c := newCluster(t, "lisbon")
+	r, err := replica.New(c.ids[0], c.stores[0], c.res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, MaxAttempts: 1})
+	require.NoError(t, err)
+	_, err = r.Create(bg, "H-1", hold.New("H-1", "C1", "", minutes(10)))
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range commands {
+				idem := fmt.Sprintf("k-%d-%d", g, i)
+				_, _, err := r.Command(bg, "H-1", idem, func(h *hold.Hold, _ replica.Write) error {
+					h.Touch("ag-" + idem)
+					return nil
+				})
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	rec, err := r.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Equal(t, goroutines*commands, rec.Value.Agencies.Len())
+}
