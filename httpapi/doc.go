@@ -1,0 +1,55 @@
+// Package httpapi maps concord onto HTTP conventions, so that a service
+// built on package replica does not hand-roll them. It uses the standard
+// library only.
+//
+// The lesson's three write styles each have an HTTP shape:
+//
+//   - Blind writes of last-writer-wins fields need no precondition. A
+//     service should say in its documentation (and may say in a response
+//     header) that a concurrent blind write in another region can replace
+//     the value.
+//   - Conditional writes need the token the client read, sent back as
+//     If-Match. [RequireIfMatch] refuses a request without one
+//     ([ErrPreconditionRequired], 428 Precondition Required, RFC 6585), with a
+//     weak tag or with "*"; a stale token comes back from the replica as a
+//     replica.PreconditionFailed, which [Responder] turns into 412
+//     Precondition Failed with the current ETag.
+//   - Merge-aware commands need an Idempotency-Key (draft-ietf-httpapi-
+//     idempotency-key-header). [Idempotency] is a bounded, concurrency-safe
+//     store and middleware: a replay with the same key and payload gets the
+//     first response, the same key with another payload gets 422, and a
+//     replay while the first request is still running gets 409.
+//
+// # Entity tags
+//
+// A concord token (the text form of a version.Vector, URL-safe base64) is
+// used as a strong entity tag as is: [ETag] quotes it. [ParseCondition]
+// parses If-Match and If-None-Match field values per RFC 9110 §13.1: "*" or
+// a comma-separated list of strong or weak (W/"...") tags, empty list
+// elements ignored, several field lines combined. Malformed fields fail with
+// a [*HeaderError] wrapping [ErrMalformedHeader] or [ErrWeakTag].
+//
+// # Errors as problem details
+//
+// [Responder] maps an error to a [Problem] (RFC 9457, served as
+// application/problem+json) with errors.Is and errors.As on the sentinels of
+// packages replica, resolve and version and of this package, after a
+// [Classifier] the service supplies for its domain errors (an illegal state
+// transition, say). The mapping:
+//
+//	stale token (replica.ErrPreconditionFailed)        412, ETag header = current tag
+//	no If-Match where required (ErrPreconditionRequired) 428
+//	resolve.ConflictRequiresRetry (resolve.ErrConflict)  409, every branch with its tag
+//	malformed header, token, body or record             400 (413, 415 for body size, type)
+//	Idempotency-Key missing                             400
+//	Idempotency-Key reused with another payload         422
+//	Idempotency-Key still in flight                     409
+//	blind write of a field that is not LWW              422
+//	record not found                                    404
+//	record exists (If-None-Match: *)                     412 (409 without If-None-Match)
+//	write contention, deadline                          503, Retry-After
+//	anything else                                       500, details only in the log
+//
+// Every problem's type is a URI under [TypeBase] naming a constant of this
+// package, whose documentation says what the client should do.
+package httpapi

@@ -1,0 +1,115 @@
+package httpapi_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/harborpoint/concord/httpapi"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
+)
+
+// A concord token is a strong entity tag as is.
+func ExampleETag() {
+	v := version.MustVector("{lisbon:18}")
+	fmt.Println(httpapi.ETag(v.Token()))
+	// Output: "AQEGbGlzYm9uABI"
+}
+
+// If-Match lists, "*" and weak tags, parsed per RFC 9110.
+func ExampleParseCondition() {
+	c, err := httpapi.ParseCondition("If-Match", []string{`"AQEGbGlzYm9uABI", "AQEGbGlzYm9uABM"`})
+	fmt.Println(c.Tags, err)
+	fmt.Println(c.MatchStrong("AQEGbGlzYm9uABM"), c.Token("AQEGbGlzYm9uABM"))
+
+	c, _ = httpapi.ParseCondition("If-None-Match", []string{"*"})
+	fmt.Println(c.Any)
+
+	_, err = httpapi.ParseCondition("If-Match", []string{`"a" "b"`})
+	fmt.Println(errors.Is(err, httpapi.ErrMalformedHeader))
+	// Output:
+	// ["AQEGbGlzYm9uABI" "AQEGbGlzYm9uABM"] <nil>
+	// true AQEGbGlzYm9uABM
+	// true
+	// true
+}
+
+// A conditional write needs a strong If-Match that names a version.
+func ExampleRequireIfMatch() {
+	for _, h := range []string{"", "*", `W/"AQEGbGlzYm9uABI"`, `"AQEGbGlzYm9uABI"`} {
+		r := httptest.NewRequest("POST", "/holds/H-8821/confirm", nil)
+		if h != "" {
+			r.Header.Set("If-Match", h)
+		}
+		c, err := httpapi.RequireIfMatch(r)
+		switch {
+		case errors.Is(err, httpapi.ErrPreconditionRequired):
+			fmt.Printf("%-20q 428 precondition required\n", h)
+		case errors.Is(err, httpapi.ErrWeakTag):
+			fmt.Printf("%-20q 400 weak tag\n", h)
+		default:
+			fmt.Printf("%-20q token %s\n", h, c.Tags[0].Opaque)
+		}
+	}
+	// Output:
+	// ""                   428 precondition required
+	// "*"                  428 precondition required
+	// "W/\"AQEGbGlzYm9uABI\"" 400 weak tag
+	// "\"AQEGbGlzYm9uABI\"" token AQEGbGlzYm9uABI
+}
+
+var errIllegal = errors.New("illegal transition")
+
+// Errors become problem details: concord's by the built-in mapping, the
+// domain's by a Classifier.
+func ExampleResponder() {
+	rs := httpapi.Responder[string]{
+		Classify: httpapi.Map(http.StatusConflict, "", "Illegal transition", errIllegal),
+	}
+	r := httptest.NewRequest("POST", "/holds/H-8821/confirm", nil)
+	for _, err := range []error{
+		&replica.PreconditionFailed[string]{Key: "H-8821", Given: "AQEGbGlzYm9uABI", Current: replica.Record[string]{Token: "AQEGbGlzYm9uABM"}},
+		replica.ErrPreconditionRequired,
+		fmt.Errorf("confirm: %w", errIllegal),
+		fmt.Errorf("note: %w", replica.ErrNotBlindWritable),
+	} {
+		w := httptest.NewRecorder()
+		rs.Error(w, r, err)
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Header().Get("Content-Type"), " ", w.Header().Get("ETag"))))
+	}
+	p := rs.Problem(r, replica.ErrPreconditionRequired)
+	fmt.Println(p.Type)
+	// Output:
+	// 412 application/problem+json "AQEGbGlzYm9uABM"
+	// 428 application/problem+json
+	// 409 application/problem+json
+	// 422 application/problem+json
+	// https://pkg.go.dev/github.com/harborpoint/concord/httpapi#TypePreconditionRequired
+}
+
+// Merge-aware commands: a replay gets the first response.
+func ExampleIdempotency() {
+	store := httpapi.NewIdempotency(httpapi.IdempotencyOptions{})
+	runs := 0
+	h := store.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		runs++
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "extended (run %d)", runs)
+	}))
+	for _, key := range []string{`"lis-extend-1"`, `"lis-extend-1"`, ""} {
+		r := httptest.NewRequest("POST", "/holds/H-8821/extend", nil)
+		if key != "" {
+			r.Header.Set("Idempotency-Key", key)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%d replayed=%t %s\n", w.Code, w.Header().Get(httpapi.ReplayedHeader) == "true", w.Header().Get("Content-Type"))
+	}
+	// Output:
+	// 200 replayed=false text/plain
+	// 200 replayed=true text/plain
+	// 400 replayed=false application/problem+json
+}
