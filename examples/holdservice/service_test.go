@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harborpoint/concord/httpapi"
+)
+
+// clock is the simulated wall clock the test moves.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
+
+var day = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+
+func at(h, m, s int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+}
+
+type harness struct {
+	t     *testing.T
+	url   string
+	http  *http.Client
+	clock *clock
+	svc   *Service
+}
+
+func newHarness(t *testing.T) *harness {
+	c := &clock{now: at(14, 0, 0)}
+	svc, err := NewService(Config{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	return &harness{t: t, url: srv.URL, http: &http.Client{}, clock: c, svc: svc}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+// do sends one request; hdr alternates names and values.
+func (h *harness) do(method, path, body string, hdr ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := h.http.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r := response{status: resp.StatusCode, header: resp.Header, raw: string(data)}
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &r.body); err != nil {
+			h.t.Fatalf("%s %s: body %q: %v", method, path, data, err)
+		}
+	}
+	return r
+}
+
+// want checks the status (and, for problems, the type and media type).
+func (r response) want(t *testing.T, status int, problemType string) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
+	}
+	if problemType != "" {
+		if ct := r.header.Get("Content-Type"); ct != httpapi.ProblemMediaType {
+			t.Fatalf("Content-Type %q, want problem+json: %s", ct, r.raw)
+		}
+		if r.body["type"] != problemType || r.body["status"] != float64(status) {
+			t.Fatalf("problem %v, want type %s", r.body, problemType)
+		}
+	}
+	return r
+}
+
+func (r response) hold() map[string]any {
+	h, _ := r.body["hold"].(map[string]any)
+	return h
+}
+
+func (h *harness) create(id, cabin, expires string) response {
+	h.t.Helper()
+	return h.do("PUT", "/holds/"+id, `{"cabin":"`+cabin+`","agency":"lisbon-desk","expires_at":"`+expires+`"}`, "If-None-Match", "*").want(h.t, 201, "")
+}
+
+// TestLessonTimeline drives the lesson's H-8821 over HTTP: an extend in
+// Lisbon and a confirmation in Baltimore, both from v18, while the regions
+// are partitioned; after healing, confirmed wins in both regions.
+func TestLessonTimeline(t *testing.T) {
+	h := newHarness(t)
+	created := h.create("H-8821", "C14", "2026-11-26T14:10:00Z")
+	if created.header.Get("Location") != "/holds/H-8821" || created.hold()["status"] != "active" {
+		t.Fatalf("create: %v %v", created.header, created.body)
+	}
+	for i := 2; i <= 18; i++ {
+		h.clock.Set(at(14, 0, 10*i))
+		h.do("PATCH", "/holds/H-8821/note", `{"note":"draft `+string(rune('0'+i%10))+`"}`).want(t, 200, "")
+	}
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	v18 := h.do("GET", "/holds/H-8821?region=baltimore", "").want(t, 200, "")
+	lis := h.do("GET", "/holds/H-8821", "").want(t, 200, "")
+	if v18.header.Get("ETag") != lis.header.Get("ETag") || v18.header.Get("Concord-Region") != "baltimore" {
+		t.Fatalf("regions differ after sync: %v / %v", v18.header, lis.header)
+	}
+	etag18 := v18.header.Get("ETag")
+
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	h.do("POST", "/admin/sync", "").want(t, 409, "about:blank")
+	h.clock.Set(at(14, 4, 52))
+	ext := h.do("POST", "/holds/H-8821/extend?region=lisbon", `{"by":"5m","agency":"lisbon-desk"}`, "Idempotency-Key", `"lis-extend-1"`).want(t, 200, "")
+	if ext.hold()["expires_at"] != "2026-11-26T14:15:00Z" || ext.header.Get("Concord-Write") != "command; merge=later-expiry" {
+		t.Fatalf("extend: %v %v", ext.header, ext.body)
+	}
+	h.clock.Set(at(14, 4, 53))
+	conf := h.do("POST", "/holds/H-8821/confirm?region=baltimore", `{"booking_id":"B-3107","agency":"baltimore-payments"}`, "If-Match", etag18).want(t, 200, "")
+	if conf.hold()["status"] != "confirmed" || conf.header.Get("ETag") == etag18 {
+		t.Fatalf("confirm: %v %v", conf.header, conf.body)
+	}
+
+	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
+	var etags []string
+	for _, region := range Regions {
+		r := h.do("GET", "/holds/H-8821?region="+region, "").want(t, 200, "")
+		hd := r.hold()
+		if hd["status"] != "confirmed" || hd["booking_id"] != "B-3107" || hd["expires_at"] != "2026-11-26T14:10:00Z" {
+			t.Errorf("%s: %v", region, r.body)
+		}
+		if !strings.Contains(r.raw, "hold.status: lifecycle picked") || !strings.Contains(r.raw, "confirmed-keeps-terms") {
+			t.Errorf("%s: decisions missing: %s", region, r.raw)
+		}
+		etags = append(etags, r.header.Get("ETag"))
+	}
+	if etags[0] != etags[1] {
+		t.Errorf("regions disagree: %v", etags)
+	}
+
+	// The replayed extend returns its first response, also from the other
+	// region (the region is not part of the fingerprint).
+	again := h.do("POST", "/holds/H-8821/extend?region=baltimore", `{"by":"5m","agency":"lisbon-desk"}`, "Idempotency-Key", `"lis-extend-1"`).want(t, 200, "")
+	if again.raw != ext.raw || again.header.Get(httpapi.ReplayedHeader) != "true" {
+		t.Errorf("replay: %v %s", again.header, again.raw)
+	}
+
+	// A stale If-Match: 412 with the current ETag; with it, the lifecycle refuses (409).
+	stale := h.do("POST", "/holds/H-8821/release", "", "If-Match", etag18).want(t, 412, httpapi.TypeStaleToken)
+	if stale.header.Get("ETag") != etags[0] || stale.body["etag"] != etags[0] {
+		t.Errorf("412 ETag %q / %v, want %s", stale.header.Get("ETag"), stale.body["etag"], etags[0])
+	}
+	h.do("POST", "/holds/H-8821/release", "", "If-Match", etags[0]).want(t, 409, "about:blank")
+	h.do("POST", "/holds/H-8821/extend", `{"by":"5m"}`, "Idempotency-Key", "late").want(t, 409, "about:blank")
+
+	vars := h.do("GET", "/debug/vars", "").want(t, 200, "")
+	concord, _ := vars.body["concord"].(map[string]any)
+	if auto, _ := concord["auto_resolved"].(map[string]any); auto["hold"] == nil {
+		t.Errorf("debug vars: %s", vars.raw)
+	}
+	if rej, _ := concord["rejected"].(map[string]any); rej["hold"] != float64(1) {
+		t.Errorf("rejected: %v", concord["rejected"])
+	}
+}
+
+// TestReleaseRacesExtend: released vs active is refused; the conflict is
+// served with both branches, queued for review, refused to writers (409)
+// and settled by a covering write.
+func TestReleaseRacesExtend(t *testing.T) {
+	h := newHarness(t)
+	h.create("H-8823", "C16", "2026-11-26T14:12:00Z")
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	base := h.do("GET", "/holds/H-8823?region=baltimore", "").want(t, 200, "").header.Get("ETag")
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	h.clock.Set(at(14, 8, 0))
+	h.do("POST", "/holds/H-8823/extend", `{"until":"2026-11-26T14:18:00Z"}`, "Idempotency-Key", "lis-extend-9").want(t, 200, "")
+	h.do("POST", "/holds/H-8823/release?region=baltimore", "", "If-Match", base).want(t, 200, "")
+	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
+
+	got := h.do("GET", "/holds/H-8823?region=baltimore", "").want(t, 200, "")
+	conflict, _ := got.body["conflict"].(map[string]any)
+	branches, _ := conflict["branches"].([]any)
+	if len(branches) != 2 || conflict["field"] != "status" || got.hold() != nil {
+		t.Fatalf("conflict view: %s", got.raw)
+	}
+	queue := h.do("GET", "/conflicts", "").want(t, 200, "")
+	if items, _ := queue.body["conflicts"].([]any); len(items) != 2 {
+		t.Fatalf("review queues: %s", queue.raw)
+	}
+	one := h.do("GET", "/conflicts?region=lisbon", "").want(t, 200, "")
+	if items, _ := one.body["conflicts"].([]any); len(items) != 1 {
+		t.Fatalf("lisbon review queue: %s", one.raw)
+	}
+
+	etag := got.header.Get("ETag")
+	p := h.do("POST", "/holds/H-8823/confirm", `{"booking_id":"B-1"}`, "If-Match", etag).want(t, 409, httpapi.TypeConflict)
+	pb, _ := p.body["branches"].([]any)
+	if len(pb) != 2 || p.body["etag"] != etag || p.header.Get("ETag") != etag || p.body["field"] != "status" {
+		t.Fatalf("409 problem: %s", p.raw)
+	}
+	for _, b := range pb {
+		if tag, _ := b.(map[string]any)["tag"].(string); !strings.HasPrefix(tag, `"`) {
+			t.Errorf("branch without tag: %v", b)
+		}
+	}
+	h.do("POST", "/holds/H-8823/extend", `{"by":"1m"}`, "Idempotency-Key", "k2").want(t, 409, httpapi.TypeConflict)
+	h.do("PATCH", "/holds/H-8823/note", `{"note":"x"}`).want(t, 409, httpapi.TypeConflict)
+
+	var keep string
+	for _, b := range branches {
+		if b.(map[string]any)["value"].(map[string]any)["status"] == "released" {
+			keep = b.(map[string]any)["dot"].(string)
+		}
+	}
+	h.do("POST", "/holds/H-8823/resolve", `{"keep":"nowhere:1"}`, "If-Match", etag).want(t, 422, "about:blank")
+	h.do("POST", "/holds/H-8823/resolve", `{"keep":"`+keep+`"}`, "If-Match", base).want(t, 412, httpapi.TypeStaleToken)
+	res := h.do("POST", "/holds/H-8823/resolve", `{"keep":"`+keep+`"}`, "If-Match", etag).want(t, 200, "")
+	if res.hold()["status"] != "released" {
+		t.Fatalf("resolved: %s", res.raw)
+	}
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	if items, _ := h.do("GET", "/conflicts", "").body["conflicts"].([]any); len(items) != 0 {
+		t.Errorf("review queue after resolve: %v", items)
+	}
+	// The extend applied on the discarded branch is not applied again.
+	h.do("POST", "/holds/H-8823/extend?region=baltimore", `{"until":"2026-11-26T14:18:00Z"}`, "Idempotency-Key", "lis-extend-9").want(t, 200, "")
+	if st := h.do("GET", "/holds/H-8823", "").hold()["status"]; st != "released" {
+		t.Errorf("status after replay: %v", st)
+	}
+}
+
+// TestErrorPaths covers every refusal the service makes.
+func TestErrorPaths(t *testing.T) {
+	h := newHarness(t)
+	cur := h.create("H-1", "C1", "2026-11-26T14:30:00Z").header.Get("ETag")
+	unknownTag := `"` + strings.Repeat("A", 3) + `"`
+	for _, tc := range []struct {
+		name, method, path, body string
+		hdr                      []string
+		status                   int
+		typ                      string
+	}{
+		{"create without If-None-Match", "PUT", "/holds/H-2", `{"cabin":"C2","expires_in":"10m"}`, nil, 428, httpapi.TypePreconditionRequired},
+		{"create over an existing hold", "PUT", "/holds/H-1", `{"cabin":"C1","expires_in":"10m"}`, []string{"If-None-Match", "*"}, 412, httpapi.TypeExists},
+		{"create without cabin", "PUT", "/holds/H-2", `{"expires_in":"10m"}`, []string{"If-None-Match", "*"}, 422, "about:blank"},
+		{"create with two expiries", "PUT", "/holds/H-2", `{"cabin":"C","expires_in":"1m","expires_at":"2026-11-26T14:30:00Z"}`, []string{"If-None-Match", "*"}, 422, "about:blank"},
+		{"create with a bad duration", "PUT", "/holds/H-2", `{"cabin":"C","expires_in":"soon"}`, []string{"If-None-Match", "*"}, 422, "about:blank"},
+		{"malformed If-None-Match", "GET", "/holds/H-1", "", []string{"If-None-Match", `"x`}, 400, httpapi.TypeMalformedHeader},
+		{"unknown hold", "GET", "/holds/H-404", "", nil, 404, httpapi.TypeNotFound},
+		{"unknown region", "GET", "/holds/H-1?region=tokyo", "", nil, 400, "about:blank"},
+		{"unknown route", "GET", "/nothing", "", nil, 404, "about:blank"},
+		{"confirm without If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, nil, 428, httpapi.TypePreconditionRequired},
+		{"confirm with If-Match: *", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", "*"}, 428, httpapi.TypePreconditionRequired},
+		{"confirm with a weak tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", "W/" + cur}, 400, httpapi.TypeMalformedHeader},
+		{"confirm with a malformed If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", cur + " x"}, 400, httpapi.TypeMalformedHeader},
+		{"confirm with a tag that is no token", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", `"!!"`}, 400, httpapi.TypeMalformedToken},
+		{"confirm with an unknown tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", unknownTag}, 400, httpapi.TypeMalformedToken},
+		{"confirm without booking", "POST", "/holds/H-1/confirm", `{}`, []string{"If-Match", cur}, 422, "about:blank"},
+		{"confirm with malformed JSON", "POST", "/holds/H-1/confirm", `{"booking_id":`, []string{"If-Match", cur}, 400, httpapi.TypeMalformedBody},
+		{"confirm with an unknown member", "POST", "/holds/H-1/confirm", `{"booking":"B-1"}`, []string{"If-Match", cur}, 400, httpapi.TypeMalformedBody},
+		{"confirm of an unknown hold", "POST", "/holds/H-404/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", cur}, 404, httpapi.TypeNotFound},
+		{"release as a form", "POST", "/holds/H-1/release", "", []string{"If-Match", cur, "Content-Type", "application/x-www-form-urlencoded"}, 415, httpapi.TypeMalformedBody},
+		{"extend without Idempotency-Key", "POST", "/holds/H-1/extend", `{"by":"5m"}`, nil, 400, httpapi.TypeIdempotencyKeyRequired},
+		{"extend with a malformed key", "POST", "/holds/H-1/extend", `{"by":"5m"}`, []string{"Idempotency-Key", `"k`}, 400, httpapi.TypeMalformedHeader},
+		{"extend that would shorten", "POST", "/holds/H-1/extend", `{"until":"2026-11-26T14:00:00Z"}`, []string{"Idempotency-Key", "k1"}, 422, "about:blank"},
+		{"extend with neither until nor by", "POST", "/holds/H-1/extend", `{}`, []string{"Idempotency-Key", "k2"}, 422, "about:blank"},
+		{"extend by a negative duration", "POST", "/holds/H-1/extend", `{"by":"-5m"}`, []string{"Idempotency-Key", "k3"}, 422, "about:blank"},
+		{"extend of an unknown hold", "POST", "/holds/H-404/extend", `{"by":"5m"}`, []string{"Idempotency-Key", "k4"}, 404, httpapi.TypeNotFound},
+		{"note with a stale If-Match", "PATCH", "/holds/H-1/note", `{"note":"x"}`, []string{"If-Match", `"AQEGbGlzYm9uABI"`}, 412, httpapi.TypeStaleToken},
+		{"note of an unknown hold", "PATCH", "/holds/H-404/note", `{"note":"x"}`, nil, 404, httpapi.TypeNotFound},
+		{"resolve without If-Match", "POST", "/holds/H-1/resolve", `{"keep":"lisbon:1"}`, nil, 428, httpapi.TypePreconditionRequired},
+		{"conflicts of an unknown region", "GET", "/conflicts?region=tokyo", "", nil, 400, "about:blank"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := tc.hdr
+			r := h.do(tc.method, tc.path, tc.body, hdr...)
+			r.want(t, tc.status, tc.typ)
+		})
+	}
+
+	// The same key with another payload: 422; with the same: the first response.
+	h.do("POST", "/holds/H-1/extend", `{"by":"5m"}`, "Idempotency-Key", "same").want(t, 200, "")
+	h.do("POST", "/holds/H-1/extend", `{"by":"6m"}`, "Idempotency-Key", "same").want(t, 422, httpapi.TypeIdempotencyKeyReused)
+	h.do("POST", "/holds/H-2/extend", `{"by":"5m"}`, "Idempotency-Key", "same").want(t, 422, httpapi.TypeIdempotencyKeyReused)
+	// The refused shortening was remembered too: its replay is the same 422.
+	h.do("POST", "/holds/H-1/extend", `{"until":"2026-11-26T14:00:00Z"}`, "Idempotency-Key", "k1").want(t, 422, "about:blank")
+}
+
+func TestReadsAndNotes(t *testing.T) {
+	h := newHarness(t)
+	etag := h.create("H-8822", "C15", "2026-11-26T14:20:00Z").header.Get("ETag")
+	nm := h.do("GET", "/holds/H-8822", "", "If-None-Match", `"other", W/`+etag).want(t, 304, "")
+	if nm.header.Get("ETag") != etag || nm.raw != "" {
+		t.Errorf("304: %v %q", nm.header, nm.raw)
+	}
+	h.do("GET", "/holds/H-8822", "", "If-None-Match", `"other"`).want(t, 200, "")
+	head, err := h.http.Head(h.url + "/holds/H-8822")
+	if err != nil || head.StatusCode != 200 || head.Header.Get("ETag") != etag {
+		t.Errorf("HEAD: %v %v", head, err)
+	}
+	head.Body.Close()
+
+	// Blind notes in both regions while partitioned: the later stamp wins, said so.
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	h.clock.Set(at(14, 12, 0))
+	blind := h.do("PATCH", "/holds/H-8822/note", `{"note":"customer prefers deck 3"}`).want(t, 200, "")
+	if blind.header.Get("Concord-Write") != "blind; policy=lww" {
+		t.Errorf("blind write not labelled: %v", blind.header)
+	}
+	h.clock.Set(at(14, 12, 0).Add(400 * time.Millisecond))
+	h.do("PATCH", "/holds/H-8822/note?region=baltimore", `{"note":"call back after 3pm"}`).want(t, 200, "")
+	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
+	r := h.do("GET", "/holds/H-8822", "").want(t, 200, "")
+	if r.hold()["note"] != "call back after 3pm" || !strings.Contains(r.raw, "hold.note: lww picked") {
+		t.Errorf("LWW note: %s", r.raw)
+	}
+	// A conditional note edit with the current tag.
+	cond := h.do("PATCH", "/holds/H-8822/note", `{"note":"checked"}`, "If-Match", `"nope", `+r.header.Get("ETag")).want(t, 200, "")
+	if cond.header.Get("Concord-Write") != "conditional" || cond.hold()["note"] != "checked" {
+		t.Errorf("conditional note: %v %s", cond.header, cond.raw)
+	}
+	vars := h.do("GET", "/debug/vars", "").want(t, 200, "")
+	concord, _ := vars.body["concord"].(map[string]any)
+	if skew, _ := concord["skew_window"].(map[string]any); skew["hold.note lww"] == nil {
+		t.Errorf("skew window not counted: %s", vars.raw)
+	}
+}
+
+// TestReplicate runs the background loop on a tick channel: a second tick
+// is received only after the first round finished.
+func TestReplicate(t *testing.T) {
+	h := newHarness(t)
+	h.create("H-9", "C9", "2026-11-26T14:20:00Z")
+	tick := make(chan time.Time)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.svc.Replicate(ctx, tick) }()
+	tick <- time.Time{}
+	tick <- time.Time{}
+	h.do("GET", "/holds/H-9?region=baltimore", "").want(t, 200, "")
+
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	h.create("H-10", "C10", "2026-11-26T14:20:00Z")
+	tick <- time.Time{}
+	tick <- time.Time{}
+	h.do("GET", "/holds/H-10?region=baltimore", "").want(t, 404, httpapi.TypeNotFound)
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Replicate returned %v", err)
+	}
+}
