@@ -15,7 +15,9 @@ func TestRun(t *testing.T) {
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
 	var out bytes.Buffer
-	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-sync", "1h"}, &out, func(a string) { addrs <- a }) }()
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-sync", "1h"}, &out, func(a string) { addrs <- a })
+	}()
 	addr := <-addrs
 	resp, err := http.Get("http://" + addr + "/conflicts")
 	if err != nil {
