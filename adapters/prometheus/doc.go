@@ -1,0 +1,21 @@
+// Package prometheus exports concord's resolution events as Prometheus
+// metrics: an [Observer] is a resolve.Observer (give it to resolve.Options,
+// hold.Options or replica.Options) and a prometheus.Collector (register it).
+//
+// Labels are entity, field and policy — names from the resolver's
+// declarations, so their number is fixed by code — and never record keys,
+// IDs or tokens. The metrics, what they mean and what to alert on are listed
+// in docs/METRICS.md of the concord repository:
+//
+//	concord_auto_resolved_total{entity}                  records whose concurrent branches merged by policy
+//	concord_policy_fired_total{entity,field,policy}      field policies and rules that decided a merge
+//	concord_conflicts_total{entity,field,policy}         merges refused: branches kept (ConflictRequiresRetry)
+//	concord_review_sent_total{entity,field,policy}       conflicts that entered a review queue
+//	concord_reviewed_total{entity,field}                 conflicts settled by a covering write
+//	concord_rejected_writes_total{entity}                conditional writes refused (stale token)
+//	concord_stale_versions_total{entity}                 replicated versions already covered
+//	concord_duplicate_versions_total{entity}             replicated versions identical to the local one
+//	concord_skew_window_total{entity,field,policy}       LWW decisions inside the clock-skew window
+//	concord_siblings{entity,outcome}                     histogram: branches per resolution or conflict
+//	concord_review_queue_depth{entity}                   gauge: open conflicts in review queues
+package prometheus
