@@ -1,0 +1,234 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// clientOp lets one random client make one operation on one random key, at
+// its home replica or (one time in five) another.
+func (h *history[T]) clientOp() {
+	c := h.clients[h.rng.IntN(len(h.clients))]
+	key := h.keys[h.rng.IntN(len(h.keys))]
+	n := h.nodes[c.home]
+	if h.rng.IntN(5) == 0 {
+		n = h.nodes[h.rng.IntN(len(h.nodes))]
+	}
+	if !n.up {
+		h.rep.Clients.Unavailable++
+		c.home = h.rng.IntN(len(h.nodes))
+		h.logf("c%d → %v: unavailable (down); fails over to %v", c.idx, n.id, h.nodes[c.home].id)
+		return
+	}
+	switch r := h.rng.Float64(); {
+	case len(c.retry) > 0 && r < 0.3:
+		p := c.retry[0]
+		c.retry = c.retry[1:]
+		h.rep.Clients.Retries++
+		h.write(c, n, p.key, p.op, "", version.Vector{}, p.idem, nil)
+	case r < 0.4 && h.w.Resolve != nil:
+		items := n.rep.Conflicts()
+		if len(items) == 0 {
+			h.read(c, n, key)
+			return
+		}
+		it := items[h.rng.IntN(len(items))]
+		v := h.w.Resolve(h.rng, it)
+		h.write(c, n, it.Key, Op[T]{Style: Resolve, Label: "settle " + it.Reason, Value: v}, it.Token, it.Context, "", it.Branches)
+	case r < 0.5:
+		h.read(c, n, key)
+	default:
+		op := h.w.Next(Turn[T]{Rand: h.rng, Now: h.now, Client: c.idx, Key: key, Last: c.cache[key]})
+		switch op.Style {
+		case Update:
+			last := c.cache[key]
+			if last == nil || h.rng.IntN(2) == 0 {
+				if last = h.read(c, n, key); last == nil {
+					return
+				}
+			} else {
+				h.rep.Clients.StaleUpdates++
+			}
+			h.write(c, n, key, op, last.Token, last.Context, "", nil)
+		case Command:
+			h.idem++
+			h.write(c, n, key, op, "", version.Vector{}, fmt.Sprintf("c%d-%d", c.idx, h.idem), nil)
+		case Create, Blind:
+			h.write(c, n, key, op, "", version.Vector{}, "", nil)
+		default:
+			h.violate(Errors, "workload returned an operation of style %v", op.Style)
+		}
+	}
+}
+
+// read reads key at n into the client's cache and returns it (nil if absent).
+func (h *history[T]) read(c *client[T], n *node[T], key string) *replica.Record[T] {
+	h.rep.Clients.Reads++
+	rec, err := n.rep.Get(h.ctx, key)
+	switch {
+	case errors.Is(err, replica.ErrNotFound):
+		delete(c.cache, key)
+		h.logf("c%d @%v read %s: not found", c.idx, n.id, key)
+		return nil
+	case err != nil:
+		h.violate(Errors, "read %v %s: %v", n.id, key, err)
+		return nil
+	}
+	c.cache[key] = &rec
+	h.logf("c%d @%v read %s: %s", c.idx, n.id, key, h.show(rec))
+	return &rec
+}
+
+// show describes a record in one line.
+func (h *history[T]) show(rec replica.Record[T]) string {
+	if rec.Conflict != nil {
+		return fmt.Sprintf("CONFLICT %d branches (%s) ctx %v", len(rec.Branches), rec.Conflict.Reason, rec.Context)
+	}
+	return fmt.Sprintf("%v ctx %v", rec.Value, rec.Context)
+}
+
+// write makes one write of op at n and records its acknowledgement. token
+// and cctx are what the client read, for Update and Resolve; idem is a
+// command's idempotency key; replaced are the branches a Resolve settles.
+func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, cctx version.Vector, idem string, replaced []policy.Branch[T]) {
+	pre, err := n.rep.State(h.ctx, key)
+	if err != nil {
+		h.violate(Errors, "state %v %s: %v", n.id, key, err)
+		return
+	}
+	var (
+		rec      replica.Record[T]
+		dot      version.Dot
+		applyErr error
+		replayed bool
+		wctx     = pre.Join() // Create, Blind, Command: the replica's context
+	)
+	fn := func(v *T, w replica.Write) error {
+		dot = w.Dot
+		applyErr = op.Apply(v, w)
+		return applyErr
+	}
+	what := fmt.Sprintf("c%d @%v %s %s %q", c.idx, n.id, op.Style, key, op.Label)
+	switch op.Style {
+	case Create:
+		rec, err = n.rep.Create(h.ctx, key, op.Value)
+	case Blind:
+		rec, err = n.rep.Blind(h.ctx, key, op.Field, op.Value)
+	case Update:
+		wctx = cctx
+		what += " token " + cctx.String()
+		if h.w.hooks.update != nil {
+			rec, err = h.w.hooks.update(n, key, token, fn)
+		} else {
+			rec, err = n.rep.Update(h.ctx, key, token, fn)
+		}
+	case Command:
+		what += " key " + idem
+		rec, replayed, err = n.rep.Command(h.ctx, key, idem, fn)
+	case Resolve:
+		wctx = cctx
+		what += " token " + cctx.String()
+		rec, err = n.rep.ResolveConflict(h.ctx, key, token, op.Value)
+	}
+	if err != nil {
+		h.refused(c, n, key, what, err, applyErr)
+		if op.Style == Command && errors.Is(err, resolve.ErrConflict) {
+			c.retry = append(c.retry, pending[T]{key, idem, op}) // try again once the conflict is settled
+		}
+		return
+	}
+	if replayed {
+		h.rep.Clients.Replayed++
+		c.cache[key] = &rec
+		h.logf("%s → replayed, not applied again: %s", what, h.show(rec))
+		return
+	}
+	got := version.Dot{ID: n.id, Counter: rec.Context.Get(n.id)}
+	if !dot.ID.IsZero() && dot != got {
+		h.violate(Errors, "%s: the write was told dot %v, the record says %v", what, dot, got)
+	}
+	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got, Context: wctx, Replaced: replaced}
+	found := false
+	for _, b := range rec.Branches {
+		if b.Stamp.Dot == got {
+			ack.Value, found = b.Value, true
+		}
+	}
+	if !found {
+		h.violate(Errors, "%s: acknowledged dot %v is not a branch of the record", what, got)
+		return
+	}
+	for s := range pre.Siblings() {
+		if wctx.Contains(s.Dot) {
+			ack.superseded = append(ack.superseded, s.Dot)
+		}
+	}
+	dk := dotKey{key, got}
+	if prev := h.byDot[dk]; prev != nil {
+		h.violate(DotReuse, "%s: dot %v acknowledged again; first by c%d at step %d (%s %q)", what, got, prev.Client, prev.Step, prev.Style, prev.Label)
+	} else {
+		h.byDot[dk] = ack
+	}
+	h.acks[key] = append(h.acks[key], ack)
+	h.writers[key][n.id] = true
+	switch op.Style {
+	case Create:
+		h.rep.Writes.Create++
+	case Blind:
+		h.rep.Writes.Blind++
+	case Update:
+		h.rep.Writes.Update++
+	case Command:
+		h.rep.Writes.Command++
+	case Resolve:
+		h.rep.Writes.Resolve++
+	}
+	m, mdot := n.model[key].Update(historyOf(wctx), struct{}{}, n.id)
+	n.model[key] = m
+	if mdot != got {
+		h.violate(Model, "%s: the model issues dot %v, the replica %v", what, mdot, got)
+	}
+	h.logf("%s → ack %v: %s", what, got, h.show(rec))
+	if op.Style == Command && h.rng.Float64() < h.s.faults.LostReply {
+		h.rep.Faults.LostReplies++
+		c.retry = append(c.retry, pending[T]{key, idem, op})
+		h.logf("  the reply to c%d is lost; it will retry with key %s", c.idx, idem)
+	} else {
+		c.cache[key] = &rec
+	}
+	h.broadcast(n, key)
+	h.observe(n, key)
+}
+
+// refused accounts for a write the replica refused.
+func (h *history[T]) refused(c *client[T], n *node[T], key, what string, err, applyErr error) {
+	var pf *replica.PreconditionFailed[T]
+	switch {
+	case errors.As(err, &pf):
+		h.rep.Clients.Refused412++
+		cur := pf.Current
+		c.cache[key] = &cur
+		h.logf("%s → 412: current token %v", what, cur.Context)
+	case errors.Is(err, resolve.ErrConflict):
+		h.rep.Clients.RefusedOpen++
+		h.logf("%s → refused: open conflict", what)
+		h.read(c, n, key)
+	case applyErr != nil && errors.Is(err, applyErr):
+		h.rep.Clients.RefusedRule++
+		h.logf("%s → refused by the record: %v", what, err)
+		h.read(c, n, key)
+	case errors.Is(err, replica.ErrNotFound):
+		delete(c.cache, key)
+		h.logf("%s → not found", what)
+	case errors.Is(err, replica.ErrExists):
+		h.logf("%s → exists", what)
+		h.read(c, n, key)
+	default:
+		h.violate(Errors, "%s: %v", what, err)
+	}
+}

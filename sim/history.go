@@ -1,0 +1,573 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/harborpoint/concord/internal/dotmodel"
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// epoch is the simulated time at which every history starts.
+var epoch = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+
+// model is the plain model of one key at one replica: explicit sets of dots.
+type model = dotmodel.Clock[struct{}]
+
+// node is one simulated replica: its store survives a crash unless the
+// crash loses state.
+type node[T any] struct {
+	h      *history[T]
+	idx    int
+	id     version.ID
+	store  *replica.MemoryStore
+	rep    *replica.Replica[T]
+	hlc    *policy.HLC
+	up     bool
+	lose   bool             // the crash lost the state; the restart is a new incarnation
+	last   policy.Timestamp // the HLC reading persisted at the crash
+	offset time.Duration    // clock skew
+	drift  float64          // clock drift, as a fraction of elapsed time
+	model  map[string]model // the plain model of every key
+}
+
+// now is the replica's physical clock: true time, skewed and drifting.
+func (n *node[T]) now() time.Time {
+	el := n.h.now.Sub(epoch)
+	return n.h.now.Add(n.offset + time.Duration(float64(el)*n.drift))
+}
+
+// message is a replication message: a record's encoded state, and the
+// plain model's state sent along for check Model.
+type message[T any] struct {
+	seq      int
+	from, to int
+	key      string
+	data     []byte
+	model    model
+	due      time.Time
+}
+
+type client[T any] struct {
+	idx   int
+	home  int
+	cache map[string]*replica.Record[T]
+	retry []pending[T]
+}
+
+// pending is a command whose reply was lost: the client will retry it with
+// the same idempotency key.
+type pending[T any] struct {
+	key, idem string
+	op        Op[T]
+}
+
+type dotKey struct {
+	key string
+	dot version.Dot
+}
+
+// history is one simulated run.
+type history[T any] struct {
+	s       *settings
+	w       *Workload[T]
+	seed    uint64
+	steps   int
+	rng     *rand.Rand
+	ctx     context.Context
+	now     time.Time
+	step    int
+	nodes   []*node[T]
+	cut     [][]bool
+	flight  []*message[T]
+	seq     int
+	clients []*client[T]
+	keys    []string
+	idem    int
+
+	counters resolve.Counters
+	acks     map[string][]*Ack[T]
+	byDot    map[dotKey]*Ack[T]
+	atRisk   map[dotKey]bool
+	writers  map[string]map[version.ID]bool
+
+	rep     Report
+	viol    []Violation
+	seen    map[string]bool // violation messages already reported
+	logging bool
+	log     []string
+}
+
+// maxKept bounds the violations kept per history (all are counted).
+const maxKept = 20
+
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logging bool) *history[T] {
+	h := &history[T]{
+		s: s, w: w, seed: seed, steps: steps, logging: logging,
+		rng:     rand.New(rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb))),
+		ctx:     context.Background(),
+		now:     epoch,
+		acks:    map[string][]*Ack[T]{},
+		byDot:   map[dotKey]*Ack[T]{},
+		atRisk:  map[dotKey]bool{},
+		writers: map[string]map[version.ID]bool{},
+		seen:    map[string]bool{},
+	}
+	h.rep.Violations = map[Check]int{}
+	h.rep.FirstSeed, h.rep.LastSeed, h.rep.Histories = seed, seed, 1
+	replicas := s.Replicas
+	if replicas == 0 {
+		replicas = 2 + h.rng.IntN(len(replicaNames)-1)
+	}
+	prefix := w.KeyPrefix
+	if prefix == "" {
+		prefix = "k"
+	}
+	for i := range s.Keys {
+		k := fmt.Sprintf("%s%d", prefix, i+1)
+		h.keys = append(h.keys, k)
+		h.writers[k] = map[version.ID]bool{}
+	}
+	h.cut = make([][]bool, replicas)
+	for i := range replicas {
+		h.cut[i] = make([]bool, replicas)
+		n := &node[T]{h: h, idx: i, id: version.MustID(replicaNames[i]), store: replica.NewMemoryStore(), model: map[string]model{}}
+		if s.faults.MaxSkew > 0 {
+			n.offset = time.Duration((h.rng.Float64() - 0.5) * float64(s.faults.MaxSkew))
+			n.drift = (h.rng.Float64()*2 - 1) * 200e-6
+		}
+		h.nodes = append(h.nodes, n)
+		h.boot(n)
+	}
+	for i := range s.Clients {
+		h.clients = append(h.clients, &client[T]{idx: i, home: i % replicas, cache: map[string]*replica.Record[T]{}})
+	}
+	h.logf("start: seed %d, %d replicas, %d clients, keys %s", seed, replicas, s.Clients, strings.Join(h.keys, " "))
+	return h
+}
+
+// boot starts the replica of n over its store.
+func (h *history[T]) boot(n *node[T]) {
+	var res *resolve.Resolver[T]
+	if h.w.hooks.resolver != nil {
+		res = h.w.hooks.resolver(n.idx, &h.counters)
+	} else {
+		res = h.w.NewResolver(&h.counters)
+	}
+	n.hlc = policy.NewHLC(policy.HLCOptions{Now: n.now}, n.last)
+	rep, err := replica.New(n.id, n.store, res, replica.Options[T]{
+		Codec: h.w.Codec, Clock: n.hlc, Observer: &h.counters, CommandKeys: h.w.CommandKeys, Now: n.now,
+	})
+	if err != nil {
+		h.violate(Errors, "boot %v: %v", n.id, err)
+		return
+	}
+	n.rep, n.up = rep, true
+}
+
+func (h *history[T]) logf(format string, args ...any) {
+	if !h.logging {
+		return
+	}
+	h.log = append(h.log, fmt.Sprintf("%4d t+%06.3fs  ", h.step, h.now.Sub(epoch).Seconds())+fmt.Sprintf(format, args...))
+}
+
+func (h *history[T]) violate(c Check, format string, args ...any) {
+	if h.w.hooks.mute != nil && h.w.hooks.mute(c) {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if h.seen[msg] {
+		return // the same finding again, at a later step: counted once
+	}
+	h.seen[msg] = true
+	h.rep.Violations[c]++
+	if len(h.viol) < maxKept {
+		h.viol = append(h.viol, Violation{Check: c, Step: h.step, Message: msg})
+	}
+	h.logf("VIOLATION %s: %s", c, msg)
+}
+
+// run runs the steps, then heals everything and runs the final checks.
+func (h *history[T]) run() {
+	for range h.steps {
+		h.runStep()
+	}
+	h.finish()
+	h.rep.Steps = h.steps
+	h.rep.Conflicts = Conflicts{
+		AutoResolved: int(h.counters.Total(resolve.AutoResolved)),
+		Rejected:     int(h.counters.Total(resolve.Rejected)),
+		SentToReview: int(h.counters.Total(resolve.SentToReview)),
+		Reviewed:     int(h.counters.Total(resolve.Reviewed)),
+		SkewWindow:   int(h.counters.Total(resolve.SkewWindow)),
+	}
+}
+
+func (h *history[T]) runStep() {
+	h.step++
+	h.now = h.now.Add(time.Duration(1+h.rng.IntN(300)) * time.Millisecond)
+	f := &h.s.faults
+	// Draw every fault's coin every step, so that the draws do not depend
+	// on which faults fired.
+	partition, heal, crash, restart, skew := h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	if partition < f.Partition {
+		h.partition()
+	}
+	if heal < f.Heal {
+		h.healOne()
+	}
+	if crash < f.Crash {
+		h.crash()
+	}
+	if restart < f.Restart {
+		h.restartOne()
+	}
+	if skew < f.Skew {
+		h.skew()
+	}
+	for range h.rng.IntN(4) {
+		h.deliverOne(true)
+	}
+	h.clientOp()
+	if h.step%h.s.AntiEntropyEvery == 0 {
+		i := h.rng.IntN(len(h.nodes))
+		j := (i + 1 + h.rng.IntN(len(h.nodes)-1)) % len(h.nodes)
+		h.antiEntropy(h.nodes[i], h.nodes[j], "periodic")
+	}
+}
+
+// --- faults ---
+
+func (h *history[T]) partition() {
+	var links [][2]int
+	for i := range h.nodes {
+		for j := i + 1; j < len(h.nodes); j++ {
+			if !h.cut[i][j] {
+				links = append(links, [2]int{i, j})
+			}
+		}
+	}
+	if len(links) == 0 {
+		return
+	}
+	l := links[h.rng.IntN(len(links))]
+	h.cut[l[0]][l[1]], h.cut[l[1]][l[0]] = true, true
+	h.rep.Faults.Partitions++
+	h.logf("partition %v | %v", h.nodes[l[0]].id, h.nodes[l[1]].id)
+}
+
+func (h *history[T]) cutLinks() [][2]int {
+	var links [][2]int
+	for i := range h.nodes {
+		for j := i + 1; j < len(h.nodes); j++ {
+			if h.cut[i][j] {
+				links = append(links, [2]int{i, j})
+			}
+		}
+	}
+	return links
+}
+
+func (h *history[T]) healOne() {
+	links := h.cutLinks()
+	if len(links) == 0 {
+		return
+	}
+	h.heal(links[h.rng.IntN(len(links))])
+}
+
+func (h *history[T]) heal(l [2]int) {
+	h.cut[l[0]][l[1]], h.cut[l[1]][l[0]] = false, false
+	h.rep.Faults.Heals++
+	h.logf("heal %v | %v", h.nodes[l[0]].id, h.nodes[l[1]].id)
+	h.antiEntropy(h.nodes[l[0]], h.nodes[l[1]], "after heal")
+}
+
+func (h *history[T]) crash() {
+	var up []*node[T]
+	for _, n := range h.nodes {
+		if n.up {
+			up = append(up, n)
+		}
+	}
+	if len(up) == 0 {
+		return
+	}
+	n := up[h.rng.IntN(len(up))]
+	n.up = false
+	n.lose = h.rng.Float64() < h.s.faults.StateLoss
+	n.last = n.hlc.Last()
+	h.rep.Faults.Crashes++
+	if n.lose {
+		h.logf("crash %v, losing its state", n.id)
+	} else {
+		h.logf("crash %v", n.id)
+	}
+}
+
+func (h *history[T]) restartOne() {
+	var down []*node[T]
+	for _, n := range h.nodes {
+		if !n.up {
+			down = append(down, n)
+		}
+	}
+	if len(down) == 0 {
+		return
+	}
+	h.restart(down[h.rng.IntN(len(down))])
+}
+
+func (h *history[T]) restart(n *node[T]) {
+	h.rep.Faults.Restarts++
+	if !n.lose {
+		h.boot(n)
+		if n.rep != nil {
+			if err := n.rep.Rescan(h.ctx); err != nil {
+				h.violate(Errors, "rescan %v: %v", n.id, err)
+			}
+		}
+		h.logf("restart %v with its state", n.id)
+		return
+	}
+	h.markAtRisk(n)
+	old := n.id
+	next := old.Next
+	if h.w.hooks.restartID != nil {
+		next = func() (version.ID, error) { return h.w.hooks.restartID(old) }
+	}
+	id, err := next()
+	if err != nil {
+		h.violate(Errors, "next incarnation of %v: %v", old, err)
+		return
+	}
+	n.id, n.store, n.model, n.last, n.lose = id, replica.NewMemoryStore(), map[string]model{}, policy.Timestamp{}, false
+	h.rep.Faults.StateLosses++
+	h.boot(n)
+	h.logf("restart %v without its state, as %v", old, id)
+}
+
+// markAtRisk records the writes that only n holds, as n loses its state:
+// if they are never seen again, they died with its disk.
+func (h *history[T]) markAtRisk(n *node[T]) {
+	for _, k := range h.keys {
+		st, err := n.rep.State(h.ctx, k)
+		if err != nil {
+			continue
+		}
+		for d := range st.Siblings() {
+			held := false
+			for _, o := range h.nodes {
+				if o == n || o.lose && !o.up {
+					continue
+				}
+				if ost, err := o.rep.State(h.ctx, k); err == nil && ost.Covers(d.Dot) {
+					held = true
+					break
+				}
+			}
+			if !held {
+				h.atRisk[dotKey{k, d.Dot}] = true
+			}
+		}
+	}
+}
+
+func (h *history[T]) skew() {
+	n := h.nodes[h.rng.IntN(len(h.nodes))]
+	max := h.s.faults.MaxSkew
+	if max <= 0 {
+		return
+	}
+	jump := time.Duration((h.rng.Float64()*2 - 1) * float64(max))
+	n.offset = min(max, maxDur(-max, n.offset+jump))
+	h.rep.Faults.Skews++
+	h.logf("clock of %v skews to %+v", n.id, n.offset.Round(time.Millisecond))
+}
+
+func maxDur(a, b time.Duration) time.Duration {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// --- network ---
+
+// broadcast sends n's state of key to every other replica.
+func (h *history[T]) broadcast(n *node[T], key string) {
+	data, err := n.rep.Export(h.ctx, key)
+	if err != nil {
+		h.violate(Errors, "export %v %s: %v", n.id, key, err)
+		return
+	}
+	f := &h.s.faults
+	for _, to := range h.nodes {
+		if to == n {
+			continue
+		}
+		drop, dup, delay := h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+		if drop < f.Drop {
+			h.rep.Faults.Drops++
+			h.logf("net: %v→%v %s dropped", n.id, to.id, key)
+			continue
+		}
+		due := h.now.Add(time.Duration(1+h.rng.IntN(150)) * time.Millisecond)
+		if delay < f.Delay {
+			due = due.Add(time.Duration(500+h.rng.IntN(4500)) * time.Millisecond)
+			h.rep.Faults.Delays++
+		}
+		h.send(n.idx, to.idx, key, data, n.model[key], due)
+		if dup < f.Duplicate {
+			h.send(n.idx, to.idx, key, data, n.model[key], due.Add(time.Duration(1+h.rng.IntN(500))*time.Millisecond))
+			h.rep.Faults.Duplicates++
+		}
+	}
+}
+
+func (h *history[T]) send(from, to int, key string, data []byte, m model, due time.Time) {
+	h.seq++
+	h.flight = append(h.flight, &message[T]{seq: h.seq, from: from, to: to, key: key, data: data, model: m, due: due})
+}
+
+// deliverOne delivers one message whose link is up: during the steps, one
+// that is due (the oldest, or a random one when reordering); when healing,
+// any one at random. It reports whether there was one.
+func (h *history[T]) deliverOne(steps bool) bool {
+	var due []int
+	for i, m := range h.flight {
+		if (!steps || !m.due.After(h.now)) && !h.cut[m.from][m.to] {
+			due = append(due, i)
+		}
+	}
+	if len(due) == 0 {
+		return false
+	}
+	pick := due[0]
+	if !steps || h.rng.Float64() < h.s.faults.Reorder {
+		pick = due[h.rng.IntN(len(due))]
+	}
+	m := h.flight[pick]
+	for _, i := range due {
+		if o := h.flight[i]; o.seq < m.seq && o.from == m.from && o.to == m.to {
+			h.rep.Faults.Reorders++
+			break
+		}
+	}
+	h.flight = slices.Delete(h.flight, pick, pick+1)
+	to := h.nodes[m.to]
+	if !to.up {
+		h.rep.Faults.LostToCrash++
+		h.logf("net: %v→%v %s lost: %v is down", h.nodes[m.from].id, to.id, m.key, to.id)
+		return true
+	}
+	h.logf("net: %v→%v %s delivered (#%d)", h.nodes[m.from].id, to.id, m.key, m.seq)
+	h.apply(to, m.key, m.data)
+	to.model[m.key] = to.model[m.key].Sync(m.model)
+	h.observe(to, m.key)
+	return true
+}
+
+func (h *history[T]) apply(n *node[T], key string, data []byte) {
+	var err error
+	if h.w.hooks.apply != nil {
+		err = h.w.hooks.apply(h, n, key, data)
+	} else {
+		_, err = n.rep.Apply(h.ctx, key, data)
+	}
+	if err != nil {
+		h.violate(Errors, "apply at %v %s: %v", n.id, key, err)
+	}
+}
+
+// antiEntropy brings a and b to the same state through digests and deltas,
+// if both are up and their link is.
+func (h *history[T]) antiEntropy(a, b *node[T], why string) {
+	if !a.up || !b.up || h.cut[a.idx][b.idx] {
+		return
+	}
+	da, errA := a.rep.Digest(h.ctx)
+	db, errB := b.rep.Digest(h.ctx)
+	if err := errors.Join(errA, errB); err != nil {
+		h.violate(Errors, "digest: %v", err)
+		return
+	}
+	toA, errA := b.rep.Missing(h.ctx, da)
+	toB, errB := a.rep.Missing(h.ctx, db)
+	if err := errors.Join(errA, errB); err != nil {
+		h.violate(Errors, "missing: %v", err)
+		return
+	}
+	n := 0
+	for _, x := range []struct {
+		to     *node[T]
+		deltas []replica.Delta
+	}{{a, toA}, {b, toB}} {
+		for _, d := range x.deltas {
+			if h.w.hooks.skip != nil && h.w.hooks.skip(d.Key) {
+				continue
+			}
+			h.apply(x.to, d.Key, d.Data)
+			n++
+		}
+	}
+	for _, k := range h.keys {
+		m := a.model[k].Sync(b.model[k])
+		a.model[k], b.model[k] = m, m
+	}
+	h.logf("anti-entropy %v ⇄ %v (%s): %d records", a.id, b.id, why, n)
+	for _, k := range h.keys {
+		h.observe(a, k)
+		h.observe(b, k)
+	}
+}
+
+// finish heals everything — crashed replicas restart, cut links heal one at
+// a time in random order with anti-entropy after each, messages in flight
+// arrive — runs anti-entropy between every pair, and checks the end state.
+func (h *history[T]) finish() {
+	h.step = h.steps + 1
+	h.logf("— heal —")
+	var down []*node[T]
+	for _, n := range h.nodes {
+		if !n.up {
+			down = append(down, n)
+		}
+	}
+	h.rng.Shuffle(len(down), func(i, j int) { down[i], down[j] = down[j], down[i] })
+	for _, n := range down {
+		h.restart(n)
+	}
+	links := h.cutLinks()
+	h.rng.Shuffle(len(links), func(i, j int) { links[i], links[j] = links[j], links[i] })
+	for _, l := range links {
+		h.heal(l)
+	}
+	for h.deliverOne(false) {
+	}
+	for range 2 {
+		for i := range h.nodes {
+			for j := i + 1; j < len(h.nodes); j++ {
+				h.antiEntropy(h.nodes[i], h.nodes[j], "final")
+			}
+		}
+	}
+	h.checkConvergence()
+	h.classify()
+}

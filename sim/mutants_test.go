@@ -1,0 +1,160 @@
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// A mutant is a deliberately broken variant of the system, wired in
+// through the unexported Workload.hooks: nothing here is reachable from
+// production code. Every mutant must make some check fail.
+type mutant struct {
+	name   string
+	target Check // the check written to catch it (others may fire too)
+	apply  func(w *Workload[hold.Hold])
+}
+
+func mutants() []mutant {
+	return []mutant{
+		{"merge drops a concurrent sibling", NoLoss, func(w *Workload[hold.Hold]) { w.hooks.apply = dropSiblingMerge }},
+		{"LWW tiebreak differs between replicas", Convergence, func(w *Workload[hold.Hold]) {
+			w.hooks.resolver = func(i int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
+				if i%2 == 1 {
+					return holdResolverWithNote(obs, earlierWins{policy.LWW[string](policy.LWWOptions{})})
+				}
+				return w.NewResolver(obs)
+			}
+		}},
+		{"anti-entropy skips a key", Convergence, func(w *Workload[hold.Hold]) {
+			w.hooks.skip = func(key string) bool { return key == "H-1" }
+		}},
+		{"update ignores the client's context", NoLoss, func(w *Workload[hold.Hold]) { w.hooks.update = ignoreContextUpdate }},
+		{"replica reuses dots after losing its state", DotReuse, func(w *Workload[hold.Hold]) {
+			w.hooks.restartID = func(old version.ID) (version.ID, error) { return old, nil }
+		}},
+	}
+}
+
+// dropSiblingMerge is a merge that keeps only one side of a concurrent
+// conflict — the one with the later stamp, as a record-level
+// last-writer-wins store would — instead of keeping both as siblings.
+func dropSiblingMerge(h *history[hold.Hold], n *node[hold.Hold], key string, data []byte) error {
+	ctx := context.Background()
+	scratch, err := replica.New(version.MustID("decoder"), replica.NewMemoryStore(), h.w.NewResolver(nil), replica.Options[hold.Hold]{})
+	if err != nil {
+		return err
+	}
+	if _, err := scratch.Apply(ctx, key, data); err != nil {
+		return err
+	}
+	incoming, _ := scratch.State(ctx, key)
+	local, err := n.rep.State(ctx, key)
+	if err != nil || local.Len() == 0 || resolve.Classify(local, incoming) != resolve.ConcurrentConflict {
+		_, err := n.rep.Apply(ctx, key, data)
+		return err
+	}
+	if latest(incoming).Compare(latest(local)) < 0 {
+		return nil // the local side is later: the incoming sibling is dropped
+	}
+	_, rev, err := n.store.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := n.store.CompareAndSet(ctx, key, data, rev); err != nil {
+		return err
+	}
+	return n.rep.Rescan(ctx)
+}
+
+func latest(s resolve.Siblings[hold.Hold]) policy.Stamp {
+	var m policy.Stamp
+	for b := range s.Siblings() {
+		if b.Value.Stamp.Compare(m) > 0 {
+			m = b.Value.Stamp
+		}
+	}
+	return m
+}
+
+// ignoreContextUpdate makes a conditional write with the record's current
+// token instead of the client's: a stale client overwrites what it never saw.
+func ignoreContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
+	ctx := context.Background()
+	if cur, err := n.rep.Get(ctx, key); err == nil {
+		token = cur.Token
+	}
+	return n.rep.Update(ctx, key, token, fn)
+}
+
+// earlierWins is last-writer-wins with the tiebreak turned around: the
+// earlier stamp wins. It keeps the name "lww" so that blind writes still
+// reach it.
+type earlierWins struct{ policy.Policy[string] }
+
+func (p earlierWins) Merge(a, b policy.Branch[string]) (policy.Branch[string], policy.Decision, error) {
+	w, d, err := p.Policy.Merge(a, b)
+	if err != nil || d.Outcome != policy.Picked {
+		return w, d, err
+	}
+	loser := a
+	if w.Stamp == a.Stamp {
+		loser = b
+	}
+	d.Winner, d.Loser = d.Loser, d.Winner
+	return loser, d, nil
+}
+
+// holdResolverWithNote is hold.Resolver with another note policy.
+func holdResolverWithNote(obs resolve.Observer, note policy.Policy[string]) *resolve.Resolver[hold.Hold] {
+	fields := []resolve.Field[hold.Hold]{
+		resolve.Bind("id", func(h *hold.Hold) *string { return &h.ID }, policy.Once[string]()),
+		resolve.Bind("cabin", func(h *hold.Hold) *string { return &h.Cabin }, policy.Once[string]()),
+		resolve.Bind("status", func(h *hold.Hold) *hold.Status { return &h.Status }, policy.Policy[hold.Status](hold.Lifecycle)),
+		resolve.Bind("expires_at", func(h *hold.Hold) *time.Time { return &h.ExpiresAt }, hold.LaterExpiry()),
+		resolve.Bind("booking_id", func(h *hold.Hold) *string { return &h.BookingID }, policy.Once[string]()),
+		resolve.Bind("note", func(h *hold.Hold) *string { return &h.Note }, note),
+		resolve.Bind("agencies", func(h *hold.Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
+		resolve.Bind("commands", func(h *hold.Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
+	}
+	keepTerms := func(out *hold.Hold, a, b policy.Branch[hold.Hold]) (string, error) {
+		ac, bc := a.Value.Status == hold.Confirmed, b.Value.Status == hold.Confirmed
+		switch {
+		case ac && !bc && !out.ExpiresAt.Equal(a.Value.ExpiresAt):
+			out.ExpiresAt = a.Value.ExpiresAt
+			return "confirmed branch keeps its expiry", nil
+		case bc && !ac && !out.ExpiresAt.Equal(b.Value.ExpiresAt):
+			out.ExpiresAt = b.Value.ExpiresAt
+			return "confirmed branch keeps its expiry", nil
+		}
+		return "", nil
+	}
+	r, err := resolve.New(hold.Entity, fields, []resolve.Rule[hold.Hold]{{Name: "confirmed-keeps-terms", Apply: keepTerms}}, resolve.Options{Observer: obs})
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// runMutant runs histories of the mutant until one fails, up to max.
+func runMutant(m mutant, seed uint64, max int) (MutantResult, Report) {
+	w := HoldWorkload()
+	m.apply(&w)
+	rep, err := Run(Config{Seed: seed, Histories: max}, w)
+	res := MutantResult{Name: m.name, Runs: rep.Histories}
+	if err != nil || len(rep.Failures) == 0 {
+		return res, rep
+	}
+	res.Caught, res.Seed = true, rep.Failures[0].Seed
+	for _, c := range Checks() {
+		if rep.Violations[c] > 0 {
+			res.By = append(res.By, c)
+		}
+	}
+	return res, rep
+}

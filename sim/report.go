@@ -1,0 +1,276 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Check is one of the properties every history must keep. The zero Check
+// is invalid.
+type Check int8
+
+// The checks, in the order of the issue that asked for them.
+const (
+	_ Check = iota
+	// Convergence: after the network heals and anti-entropy completes,
+	// every replica holds identical records — siblings, versions, values,
+	// tokens, open conflicts and review queues.
+	Convergence
+	// NoLoss: every acknowledged write ends visible (a sibling), causally
+	// overwritten by a write whose context covered it while it was
+	// present, or settled by a recorded Resolve decision naming it.
+	NoLoss
+	// Invariant: Workload.Invariant holds for every record after every
+	// step (for holds: confirmed never reverts, no booking is lost, two
+	// bookings go to review, extends never shorten).
+	Invariant
+	// Bounds: at most one sibling per writing replica incarnation, and
+	// version vectors name only incarnations that wrote the key.
+	Bounds
+	// Model: the naive set-of-dots model (internal/dotmodel), fed the same
+	// writes, deliveries and anti-entropy, issues the same dots and holds
+	// the same siblings and causal context.
+	Model
+	// DotReuse: no dot is acknowledged twice — a replica that restarts
+	// without its state never reissues one (Riak's KV679).
+	DotReuse
+	// Errors: an operation failed in a way the protocol does not allow,
+	// such as replicated bytes that do not decode.
+	Errors
+	numChecks
+)
+
+var checkNames = [...]string{
+	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
+	Model: "model", DotReuse: "dot-reuse", Errors: "errors",
+}
+
+// Checks lists every Check, in order.
+func Checks() []Check {
+	out := make([]Check, 0, numChecks-1)
+	for c := Convergence; c < numChecks; c++ {
+		out = append(out, c)
+	}
+	return out
+}
+
+// String returns the check's name, such as "no-loss".
+func (c Check) String() string {
+	if c > 0 && c < numChecks {
+		return checkNames[c]
+	}
+	return fmt.Sprintf("Check(%d)", int8(c))
+}
+
+// Violation is one failed check.
+type Violation struct {
+	Check   Check
+	Step    int // the step at which it was found; Steps+1 for the final checks
+	Message string
+}
+
+// String returns "step N: check: message".
+func (v Violation) String() string { return fmt.Sprintf("step %d: %s: %s", v.Step, v.Check, v.Message) }
+
+// Failure is a failing history, shrunk to its shortest failing prefix.
+type Failure struct {
+	// Seed reproduces the history: Config{Seed: Seed, Histories: 1,
+	// Steps: Steps} with the campaign's other settings.
+	Seed uint64
+	// Steps is the length of the shortest failing prefix; OrigSteps the
+	// length of the history as first run.
+	Steps, OrigSteps int
+	// Replicas is the number of replicas of the history.
+	Replicas int
+	// Violations are those of the shrunk history.
+	Violations []Violation
+	// History is the shrunk history, one event per line.
+	History string
+}
+
+// String returns the seed, the command that reruns the history, its
+// violations and the history itself.
+func (f Failure) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "FAILED history seed %d (%#x), %d replicas, shrunk from %d to %d steps\n", f.Seed, f.Seed, f.Replicas, f.OrigSteps, f.Steps)
+	fmt.Fprintf(&b, "rerun: sim.Config{Seed: %d, Histories: 1, Steps: %d} (or CONCORD_SIM_SEED=%d CONCORD_SIM_STEPS=%d go test ./sim -run TestCampaign)\n",
+		f.Seed, f.Steps, f.Seed, f.Steps)
+	for _, v := range f.Violations {
+		fmt.Fprintf(&b, "violation %s\n", v)
+	}
+	b.WriteString("history:\n")
+	b.WriteString(f.History)
+	return b.String()
+}
+
+// Writes counts acknowledged writes by style.
+type Writes struct {
+	Create, Blind, Update, Command, Resolve int
+}
+
+// Total returns the number of acknowledged writes.
+func (w Writes) Total() int { return w.Create + w.Blind + w.Update + w.Command + w.Resolve }
+
+// Clients counts what clients saw besides acknowledged writes.
+type Clients struct {
+	Reads        int // reads (Replica.Get), fresh ones before conditional writes included
+	StaleUpdates int // conditional writes made with a token read earlier (possibly stale)
+	Refused412   int // conditional writes refused: stale token (PreconditionFailed)
+	RefusedOpen  int // writes refused because the record had an open conflict
+	RefusedRule  int // writes the record's own rules refused (Op.Apply errors)
+	Retries      int // commands retried with the same idempotency key
+	Replayed     int // retries the replica recognised and did not apply again
+	Unavailable  int // operations sent to a crashed replica
+}
+
+// FaultCounts counts the faults injected.
+type FaultCounts struct {
+	Reorders, Duplicates, Drops, Delays int
+	Partitions, Heals                   int
+	Crashes, StateLosses, Restarts      int
+	Skews                               int
+	LostReplies                         int // command replies lost (the client retried)
+	LostToCrash                         int // messages that reached a crashed replica
+}
+
+// Conflicts counts what the replicas' observers were told, summed over
+// replicas (a merge made at three replicas counts three times).
+type Conflicts struct {
+	AutoResolved int // concurrent branches merged by policy
+	Rejected     int // conditional writes refused back to clients
+	SentToReview int // conflicts that entered a review queue
+	Reviewed     int // conflicts that left it, settled by a covering write
+	SkewWindow   int // last-writer-wins decisions inside the clock-skew window
+}
+
+// Loss classifies every acknowledged write at the end of its history,
+// Jepsen set-full style.
+type Loss struct {
+	Visible     int // still a sibling
+	Overwritten int // superseded by a write whose context covered it while present
+	Resolved    int // settled by a Resolve decision that named it
+	// DiedWithDisk: stored only at a replica that then lost its state,
+	// before any other replica had it — the durability window of
+	// asynchronous replication, not a protocol loss. Counted apart.
+	DiedWithDisk int
+	Lost         int // none of the above: a violation of NoLoss
+}
+
+// MutantResult is the outcome of running the checks against a deliberately
+// broken variant of the system.
+type MutantResult struct {
+	Name   string
+	Caught bool
+	By     []Check // the checks that failed
+	Seed   uint64  // the first history that caught it
+	Runs   int     // histories run until caught
+}
+
+// Report is the summary of a campaign.
+type Report struct {
+	// FirstSeed and LastSeed are the seeds of the first and last history run.
+	FirstSeed, LastSeed uint64
+	Histories           int
+	Steps               int
+	Writes              Writes
+	Clients             Clients
+	Faults              FaultCounts
+	Conflicts           Conflicts
+	Loss                Loss
+	// Violations counts violations by check; every entry must be 0.
+	Violations map[Check]int
+	// Failures are the failing histories, shrunk, first first.
+	Failures []Failure
+	// Mutants are filled in by callers that ran broken variants.
+	Mutants []MutantResult
+}
+
+// OK reports whether no check failed.
+func (r *Report) OK() bool {
+	for _, n := range r.Violations {
+		if n > 0 {
+			return false
+		}
+	}
+	return len(r.Failures) == 0
+}
+
+func (r *Report) add(o *Report) {
+	if r.Histories == 0 {
+		r.FirstSeed = o.FirstSeed
+	}
+	r.LastSeed = o.LastSeed
+	r.Histories += o.Histories
+	r.Steps += o.Steps
+	w := r.Writes
+	r.Writes = Writes{w.Create + o.Writes.Create, w.Blind + o.Writes.Blind, w.Update + o.Writes.Update, w.Command + o.Writes.Command, w.Resolve + o.Writes.Resolve}
+	c, oc := r.Clients, o.Clients
+	r.Clients = Clients{c.Reads + oc.Reads, c.StaleUpdates + oc.StaleUpdates, c.Refused412 + oc.Refused412, c.RefusedOpen + oc.RefusedOpen,
+		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Unavailable + oc.Unavailable}
+	f, of := r.Faults, o.Faults
+	r.Faults = FaultCounts{f.Reorders + of.Reorders, f.Duplicates + of.Duplicates, f.Drops + of.Drops, f.Delays + of.Delays,
+		f.Partitions + of.Partitions, f.Heals + of.Heals, f.Crashes + of.Crashes, f.StateLosses + of.StateLosses, f.Restarts + of.Restarts,
+		f.Skews + of.Skews, f.LostReplies + of.LostReplies, f.LostToCrash + of.LostToCrash}
+	k, ok := r.Conflicts, o.Conflicts
+	r.Conflicts = Conflicts{k.AutoResolved + ok.AutoResolved, k.Rejected + ok.Rejected, k.SentToReview + ok.SentToReview, k.Reviewed + ok.Reviewed, k.SkewWindow + ok.SkewWindow}
+	l, ol := r.Loss, o.Loss
+	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk, l.Lost + ol.Lost}
+	if r.Violations == nil {
+		r.Violations = map[Check]int{}
+	}
+	for _, c := range Checks() {
+		r.Violations[c] += o.Violations[c]
+	}
+	r.Failures = append(r.Failures, o.Failures...)
+}
+
+// String returns the summary, one topic a line.
+func (r *Report) String() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("concord sim: %d histories, %d steps, seeds %d..%d", r.Histories, r.Steps, r.FirstSeed, r.LastSeed)
+	w := r.Writes
+	p("acknowledged writes: %d (create %d, blind %d, update %d, command %d, resolve %d)", w.Total(), w.Create, w.Blind, w.Update, w.Command, w.Resolve)
+	c := r.Clients
+	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d",
+		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable)
+	f := r.Faults
+	p("faults: reorders %d, duplicates %d, drops %d, delays %d, partitions %d (heals %d), crashes %d (state losses %d, restarts %d), skews %d, lost replies %d, messages lost to crashes %d",
+		f.Reorders, f.Duplicates, f.Drops, f.Delays, f.Partitions, f.Heals, f.Crashes, f.StateLosses, f.Restarts, f.Skews, f.LostReplies, f.LostToCrash)
+	k := r.Conflicts
+	p("conflicts (summed over replicas): auto-resolved %d, rejected %d, sent to review %d, reviewed %d, LWW inside skew window %d",
+		k.AutoResolved, k.Rejected, k.SentToReview, k.Reviewed, k.SkewWindow)
+	l := r.Loss
+	p("no-loss: visible %d, overwritten %d, resolved %d, died with a disk before replication %d, lost %d",
+		l.Visible, l.Overwritten, l.Resolved, l.DiedWithDisk, l.Lost)
+	var vs []string
+	for _, ch := range Checks() {
+		vs = append(vs, fmt.Sprintf("%s %d", ch, r.Violations[ch]))
+	}
+	p("violations: %s", strings.Join(vs, ", "))
+	if len(r.Mutants) > 0 {
+		caught := 0
+		var ms []string
+		for _, m := range r.Mutants {
+			by := "NOT CAUGHT"
+			if m.Caught {
+				caught++
+				var names []string
+				for _, ch := range m.By {
+					names = append(names, ch.String())
+				}
+				by = fmt.Sprintf("%s (seed %d, %d runs)", strings.Join(names, "+"), m.Seed, m.Runs)
+			}
+			ms = append(ms, fmt.Sprintf("  %s: %s", m.Name, by))
+		}
+		p("mutants caught: %d/%d\n%s", caught, len(r.Mutants), strings.Join(ms, "\n"))
+	}
+	for i, fl := range r.Failures {
+		if i == 3 {
+			p("... and %d more failures", len(r.Failures)-3)
+			break
+		}
+		b.WriteString(fl.String())
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}

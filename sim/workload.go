@@ -1,0 +1,184 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Style is the write style of an operation: the three of package replica,
+// plus creating a record and settling a conflict from the review queue.
+// The zero Style is invalid.
+type Style int8
+
+// The write styles.
+const (
+	_ Style = iota
+	// Create stores a new record (Replica.Create).
+	Create
+	// Blind overwrites one last-writer-wins field without a token
+	// (Replica.Blind).
+	Blind
+	// Update is a conditional write with the token the client read, fresh
+	// or stale (Replica.Update).
+	Update
+	// Command is a merge-aware command with an idempotency key, retried
+	// with the same key when its reply is lost (Replica.Command).
+	Command
+	// Resolve settles an open conflict from a replica's review queue with
+	// the value Workload.Resolve chooses (Replica.ResolveConflict).
+	Resolve
+)
+
+var styleNames = [...]string{Create: "create", Blind: "blind", Update: "update", Command: "command", Resolve: "resolve"}
+
+// String returns the style's name, such as "update".
+func (s Style) String() string {
+	if s > 0 && int(s) < len(styleNames) {
+		return styleNames[s]
+	}
+	return fmt.Sprintf("Style(%d)", int8(s))
+}
+
+// Op is one write a client makes. Workload.Next returns it; the simulator
+// chooses the replica, the token (fresh or stale), the idempotency key and
+// the retries.
+type Op[T any] struct {
+	// Style is Create, Blind, Update or Command (Resolve operations come
+	// from Workload.Resolve).
+	Style Style
+	// Label names the operation in histories and in [Ack] values, such as
+	// "confirm B-3107". Invariants may branch on it.
+	Label string
+	// Value is the new record for Create, and for Blind the record whose
+	// Field holds the new value.
+	Value T
+	// Field is the field a Blind write sets.
+	Field string
+	// Apply changes the current value for Update and Command. It may be
+	// called with a value the client never saw (the replica's current
+	// one); an error refuses the write, and nothing is stored.
+	Apply func(v *T, w replica.Write) error
+}
+
+// Turn is what Workload.Next sees when a client is about to write a record.
+type Turn[T any] struct {
+	// Rand is the history's random source: draw from it only, so that the
+	// history stays reproducible from its seed.
+	Rand *rand.Rand
+	// Now is the simulated true time.
+	Now time.Time
+	// Client is the client's number, from 0.
+	Client int
+	// Key is the record's key.
+	Key string
+	// Last is what the client last read or wrote of Key, possibly stale
+	// or in conflict; nil if the client knows no record under Key.
+	Last *replica.Record[T]
+}
+
+// Ack is one acknowledged write: the replica stored it and returned
+// success (its client may still have lost the reply).
+type Ack[T any] struct {
+	// Step is the step of the history at which the write was made.
+	Step int
+	// Client is the client that made it.
+	Client int
+	// Replica is the incarnation that stored it.
+	Replica version.ID
+	// Key is the record's key.
+	Key string
+	// Style and Label describe the operation.
+	Style Style
+	Label string
+	// Dot names the write; the record's branch with this Stamp.Dot holds
+	// Value.
+	Dot version.Dot
+	// Context is what the writer saw: the token the client sent for
+	// Update and Resolve, the replica's context for the other styles.
+	Context version.Vector
+	// Value is the value the write stored.
+	Value T
+	// Replaced are the conflicting branches a Resolve write settled: the
+	// decision names them.
+	Replaced []policy.Branch[T]
+
+	// superseded are the siblings present at the replica that the write's
+	// Context covered: the writes it overwrote.
+	superseded []version.Dot
+}
+
+// View is one replica's record of one key, shown to Workload.Invariant
+// after every step that changed it.
+type View[T any] struct {
+	// Replica is the replica's current incarnation.
+	Replica version.ID
+	// Key is the record's key.
+	Key string
+	// Record is what a reader of the replica gets (Replica.Get).
+	Record replica.Record[T]
+	// InReview reports whether the key is in the replica's review queue.
+	InReview bool
+	// Seen are the acknowledged writes of Key that Record's context
+	// covers, in the order they were made. The slice is shared: do not
+	// modify it.
+	Seen []*Ack[T]
+}
+
+// Workload is what the simulation runs: a record type, its resolver, and
+// the operations clients make on it. [HoldWorkload] is Harbor Point's; write
+// one like it for your own record type.
+type Workload[T any] struct {
+	// NewResolver returns the record resolver, reporting to obs. It is
+	// called once per replica. Required.
+	NewResolver func(obs resolve.Observer) *resolve.Resolver[T]
+	// Codec encodes values on the simulated wire and in the stores. Nil
+	// means replica.JSON.
+	Codec replica.Codec[T]
+	// CommandKeys is replica.Options.CommandKeys; required if Next returns
+	// Command operations.
+	CommandKeys func(*T) *policy.Set[string]
+	// KeyPrefix names the records: KeyPrefix+"1", KeyPrefix+"2", ... Empty
+	// means "k".
+	KeyPrefix string
+	// Next returns the next write of a client. It must return a Create
+	// when Turn.Last is nil. Required.
+	Next func(t Turn[T]) Op[T]
+	// Resolve chooses the value that settles a conflict from a review
+	// queue; it sees every branch. Nil means clients never settle
+	// conflicts (they stay open, and must still converge).
+	Resolve func(r *rand.Rand, item replica.ReviewItem[T]) T
+	// Equal compares record values. Nil means reflect.DeepEqual.
+	Equal func(a, b T) bool
+	// Invariant checks the record a replica holds after each step that
+	// changed it; an error is a violation of check [Invariant]. Nil means
+	// no domain invariants.
+	Invariant func(v View[T]) error
+
+	hooks hooks[T] // test-only wiring for the mutants; zero in production
+}
+
+// hooks replace parts of the simulated system with broken variants. They
+// are set only by this package's tests (the field is unexported), so no
+// caller of Run can reach them.
+type hooks[T any] struct {
+	// resolver builds replica i's resolver instead of NewResolver.
+	resolver func(i int, obs resolve.Observer) *resolve.Resolver[T]
+	// apply merges replicated bytes into a replica instead of Replica.Apply.
+	apply func(h *history[T], n *node[T], key string, data []byte) error
+	// skip drops a key from anti-entropy.
+	skip func(key string) bool
+	// update makes a conditional write instead of Replica.Update.
+	update func(n *node[T], key, token string, fn func(*T, replica.Write) error) (replica.Record[T], error)
+	// restartID names a replica that restarts without its state, instead
+	// of ID.Next.
+	restartID func(old version.ID) (version.ID, error)
+	// mute ignores the violations of some checks, to show which checks
+	// catch a mutant on their own.
+	mute func(Check) bool
+}
