@@ -74,5 +74,10 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits) (resolv
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
+	if s.Len() == 0 && !s.Join().IsZero() {
+		// Every write leaves a value, so a history without one was not made
+		// by a replica; accepting it would mark writes as seen that never were.
+		return resolve.Siblings[T]{}, fmt.Errorf("%w: a causal context %v without any value", ErrMalformed, s.Join())
+	}
 	return s, nil
 }

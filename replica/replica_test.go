@@ -205,3 +205,14 @@ func TestCommandNeedsAKey(t *testing.T) {
 	require.True(t, rec.Value.Agencies.Has("web"))
 	require.True(t, rec.Value.Commands.Has("k"))
 }
+
+func TestApplyRefusesAContextWithoutValues(t *testing.T) {
+	p := newPair(t)
+	// A clock with a counter for lisbon and no sibling: format 2, one
+	// replica "lisbon", incarnation 0, counter 5, zero siblings.
+	data := []byte{2, 1, 6, 'l', 'i', 's', 'b', 'o', 'n', 0, 5, 0}
+	_, err := p.iad.Apply(bg, "H-1", data)
+	require.ErrorIs(t, err, replica.ErrMalformed)
+	_, err = p.iad.Get(bg, "H-1")
+	require.ErrorIs(t, err, replica.ErrNotFound)
+}
