@@ -344,7 +344,7 @@ func (s *Idempotency) finish(e *idemEntry, rec *recorder, finished bool) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	if !finished || rec.over || status >= 500 {
+	if !finished || rec.over || status >= 500 || status == http.StatusConflict {
 		s.remove(e)
 		return
 	}

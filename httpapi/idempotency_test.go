@@ -142,12 +142,14 @@ func TestIdempotencyTargetScopeAndLimits(t *testing.T) {
 
 func TestIdempotencyServerErrorsAreNotRemembered(t *testing.T) {
 	store := NewIdempotency(IdempotencyOptions{})
-	cmd := &counting{status: http.StatusServiceUnavailable}
-	h := store.Require(cmd)
-	do(t, h, "k", "/x", "a")
-	do(t, h, "k", "/x", "a")
-	if n := cmd.runs.Load(); n != 2 || store.Len() != 0 {
-		t.Errorf("5xx: runs %d, remembered %d; want 2, 0", n, store.Len())
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusConflict} {
+		cmd := &counting{status: status}
+		h := store.Require(cmd)
+		do(t, h, "k", "/x", "a")
+		do(t, h, "k", "/x", "a")
+		if n := cmd.runs.Load(); n != 2 || store.Len() != 0 {
+			t.Errorf("%d: runs %d, remembered %d; want 2, 0", status, n, store.Len())
+		}
 	}
 	// A handler that panics frees its key too.
 	boom := store.Require(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
