@@ -1,0 +1,440 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Options configures a [Region]. The zero Options is valid.
+type Options[T any] struct {
+	// Replica configures the region's replica (codec, clock, observer,
+	// command keys, limits).
+	Replica replica.Options[T]
+	// Logger receives what [Region.Run] skips or retries: values in the
+	// bucket that do not decode, and store errors. Nil means none.
+	Logger *slog.Logger
+}
+
+// Region is one region's view of a multi-region bucket: a [replica.Replica]
+// over the region's own keys ([Store]), plus the copies of every other
+// region's keys that JetStream sources into the same bucket.
+//
+//   - Reads ([Region.Get]) gather every region's copy of the key and merge
+//     the ones the local copy does not cover into it with
+//     [replica.Replica.Apply]; the merge — its context covering everything
+//     merged — is written back under the local region's key.
+//   - Writes (Create, Update, ResolveConflict, Blind, Command) are the
+//     replica's, on the local copy: the three write styles of package
+//     replica, with concord's causal context as the token.
+//   - [Region.Run] watches the other regions' keys and applies each incoming
+//     version to the local replica as it arrives, so conflicts are resolved
+//     or queued for review (and counted by the observers) without waiting
+//     for a read.
+//
+// No region ever writes another region's keys, and a merge that changes
+// nothing is not written, so versions do not echo between regions: each
+// write makes at most one merged write per other region.
+//
+// A Region is safe for concurrent use. Make one with [NewRegion].
+type Region[T any] struct {
+	topo   Topology
+	kv     jetstream.KeyValue
+	store  *Store
+	rep    *replica.Replica[T]
+	limits version.Limits
+	log    *slog.Logger
+	others map[string]bool
+}
+
+// NewRegion returns the local region of t over kv (the bucket
+// [CreateBucket] made in the local domain). id is the replica ID that
+// stamps the region's writes; give it the region's name and, after a loss
+// of the region's store, a new incarnation (see version.ID).
+func NewRegion[T any](kv jetstream.KeyValue, t Topology, id version.ID, res *resolve.Resolver[T], opts Options[T]) (*Region[T], error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if kv == nil {
+		return nil, errors.New("nats: nil KeyValue")
+	}
+	if kv.Bucket() != t.Bucket {
+		return nil, fmt.Errorf("nats: bucket %q is not the topology's %q", kv.Bucket(), t.Bucket)
+	}
+	store, err := NewStore(kv, t.Local)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := replica.New(id, store, res, opts.Replica)
+	if err != nil {
+		return nil, err
+	}
+	r := &Region[T]{topo: t, kv: kv, store: store, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, others: map[string]bool{}}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	for _, o := range t.Others() {
+		r.others[o] = true
+	}
+	return r, nil
+}
+
+// Replica returns the replica over the local region's keys. Its reads see
+// only the local copy.
+func (r *Region[T]) Replica() *replica.Replica[T] { return r.rep }
+
+// Store returns the store of the local region's keys.
+func (r *Region[T]) Store() *Store { return r.store }
+
+// Topology returns the region's topology.
+func (r *Region[T]) Topology() Topology { return r.topo }
+
+// MalformedError is the error for a value in the bucket that is not a
+// concord record — written by another program, or damaged. The value is
+// left as it is; the error names it so that an operator can inspect it. It
+// wraps [replica.ErrMalformed].
+type MalformedError struct {
+	// Key is the bucket key ("<region>.<record key>").
+	Key string
+	// Revision is the value's revision in this region's bucket.
+	Revision uint64
+	// Err is the decoding error; it wraps replica.ErrMalformed.
+	Err error
+}
+
+// Error implements the error interface.
+func (e *MalformedError) Error() string {
+	return fmt.Sprintf("nats: bucket key %s (revision %d) is not a concord record: %v", e.Key, e.Revision, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *MalformedError) Unwrap() error { return e.Err }
+
+// malformed makes an error about the local copy of key a *MalformedError.
+func (r *Region[T]) malformed(key string, err error) error {
+	var me *MalformedError
+	if err == nil || !errors.Is(err, replica.ErrMalformed) || errors.As(err, &me) {
+		return err
+	}
+	var rev uint64
+	if e, gerr := r.kv.Get(context.Background(), r.store.Subject(key)); gerr == nil {
+		rev = e.Revision()
+	}
+	return &MalformedError{Key: r.store.Subject(key), Revision: rev, Err: err}
+}
+
+// copyOf is one region's copy of a record, as stored in this bucket.
+type copyOf struct {
+	region string
+	data   []byte
+	rev    uint64
+	err    error
+}
+
+// gather reads every region's copy of key, concurrently.
+func (r *Region[T]) gather(ctx context.Context, key string) []copyOf {
+	out := make([]copyOf, len(r.topo.Regions))
+	var wg sync.WaitGroup
+	for i, region := range r.topo.Regions {
+		out[i].region = region
+		get := func() {
+			e, err := r.kv.Get(ctx, region+"."+key)
+			switch {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+			case err != nil:
+				out[i].err = fmt.Errorf("nats: get %s.%s: %w", region, key, err)
+			default:
+				out[i].data, out[i].rev = e.Value(), e.Revision()
+			}
+		}
+		if i == len(r.topo.Regions)-1 {
+			get()
+			continue
+		}
+		wg.Go(get)
+	}
+	wg.Wait()
+	return out
+}
+
+// context decodes the causal context of an encoded record without decoding
+// its values.
+func (r *Region[T]) context(c copyOf) (version.Vector, error) {
+	s, err := version.DecodeClock(c.data, r.limits, func(version.Dot, []byte) (struct{}, error) { return struct{}{}, nil })
+	if err != nil {
+		return version.Vector{}, &MalformedError{Key: c.region + ".", Revision: c.rev, Err: fmt.Errorf("%w: %w", replica.ErrMalformed, err)}
+	}
+	return s.Join(), nil
+}
+
+// catchUp merges into the local copy of key every other region's copy that
+// the local copy does not cover yet.
+func (r *Region[T]) catchUp(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	copies := r.gather(ctx, key)
+	var local version.Vector
+	for _, c := range copies {
+		if c.err != nil {
+			return c.err
+		}
+		if c.region != r.topo.Local || c.rev == 0 {
+			continue
+		}
+		ctxt, err := r.context(c)
+		if err != nil {
+			return r.fix(err, c, key)
+		}
+		local = ctxt
+	}
+	for _, c := range copies {
+		if c.region == r.topo.Local || c.rev == 0 {
+			continue
+		}
+		theirs, err := r.context(c)
+		if err != nil {
+			return r.fix(err, c, key)
+		}
+		if local.Descends(theirs) {
+			continue
+		}
+		if _, err := r.rep.Apply(ctx, key, c.data); err != nil {
+			if errors.Is(err, replica.ErrMalformed) {
+				return &MalformedError{Key: c.region + "." + key, Revision: c.rev, Err: err}
+			}
+			return r.malformed(key, err)
+		}
+	}
+	return nil
+}
+
+// fix fills in the key of a MalformedError made by context.
+func (r *Region[T]) fix(err error, c copyOf, key string) error {
+	var me *MalformedError
+	if errors.As(err, &me) {
+		me.Key = c.region + "." + key
+	}
+	return err
+}
+
+// Get returns the record stored under key, merged from every region's
+// copy: copies the local one does not cover are applied to it first (and
+// the merge stored under the local key), so the token returned is the
+// context a conditional write in this region must present. A key absent
+// everywhere fails with an error wrapping replica.ErrNotFound; a copy that
+// is not a concord record fails with a [*MalformedError] and is left as it
+// is.
+func (r *Region[T]) Get(ctx context.Context, key string) (replica.Record[T], error) {
+	if err := r.catchUp(ctx, key); err != nil {
+		return replica.Record[T]{Key: key}, err
+	}
+	rec, err := r.rep.Get(ctx, key)
+	return rec, r.malformed(key, err)
+}
+
+// Contexts returns the causal context of each region's copy of key as this
+// region's bucket holds it, by region; a region without a copy is missing
+// from the map. It is for operators and tests: which writes of each region
+// have reached this one. The values are not decoded.
+func (r *Region[T]) Contexts(ctx context.Context, key string) (map[string]version.Vector, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	out := map[string]version.Vector{}
+	for _, c := range r.gather(ctx, key) {
+		if c.err != nil {
+			return nil, c.err
+		}
+		if c.rev == 0 {
+			continue
+		}
+		v, err := r.context(c)
+		if err != nil {
+			return nil, r.fix(err, c, key)
+		}
+		out[c.region] = v
+	}
+	return out, nil
+}
+
+// Create stores v as a new record in the local region, after merging the
+// other regions' copies of key: it fails with replica.ErrExists if any
+// region's record has reached this one.
+func (r *Region[T]) Create(ctx context.Context, key string, v T) (replica.Record[T], error) {
+	if err := r.catchUp(ctx, key); err != nil {
+		return replica.Record[T]{}, err
+	}
+	rec, err := r.rep.Create(ctx, key, v)
+	return rec, r.malformed(key, err)
+}
+
+// Update is [replica.Replica.Update] on the local copy: a conditional
+// write with the token the client read from [Region.Get].
+func (r *Region[T]) Update(ctx context.Context, key, token string, fn func(v *T, w replica.Write) error) (replica.Record[T], error) {
+	if err := checkKey(key); err != nil {
+		return replica.Record[T]{}, err
+	}
+	rec, err := r.rep.Update(ctx, key, token, fn)
+	return rec, r.malformed(key, err)
+}
+
+// ResolveConflict is [replica.Replica.ResolveConflict] on the local copy.
+func (r *Region[T]) ResolveConflict(ctx context.Context, key, token string, v T) (replica.Record[T], error) {
+	if err := checkKey(key); err != nil {
+		return replica.Record[T]{}, err
+	}
+	rec, err := r.rep.ResolveConflict(ctx, key, token, v)
+	return rec, r.malformed(key, err)
+}
+
+// Blind is [replica.Replica.Blind] on the local copy.
+func (r *Region[T]) Blind(ctx context.Context, key, field string, src T) (replica.Record[T], error) {
+	if err := checkKey(key); err != nil {
+		return replica.Record[T]{}, err
+	}
+	rec, err := r.rep.Blind(ctx, key, field, src)
+	return rec, r.malformed(key, err)
+}
+
+// Command is [replica.Replica.Command] on the local copy.
+func (r *Region[T]) Command(ctx context.Context, key, idemKey string, fn func(v *T, w replica.Write) error) (replica.Record[T], bool, error) {
+	if err := checkKey(key); err != nil {
+		return replica.Record[T]{}, false, err
+	}
+	rec, replayed, err := r.rep.Command(ctx, key, idemKey, fn)
+	return rec, replayed, r.malformed(key, err)
+}
+
+// Conflicts returns the local review queue ([replica.Replica.Conflicts]).
+func (r *Region[T]) Conflicts() []replica.ReviewItem[T] { return r.rep.Conflicts() }
+
+// Run watches the other regions' keys and applies every version that
+// arrives to the local replica, until ctx is done; it then returns
+// ctx.Err(). It first rebuilds the review queue from the local keys
+// ([replica.Replica.Rescan]); the watch then delivers the latest copy of
+// every other region's key before the updates, so a restarted region
+// catches up. Applying is idempotent: a version already covered changes
+// nothing and is not written.
+//
+// A value that is not a concord record is logged with its
+// [*MalformedError] and skipped (left in the bucket); deletes and purges
+// are ignored. A store error is retried with backoff. Call Run once per
+// Region, in its own goroutine.
+func (r *Region[T]) Run(ctx context.Context) error {
+	if err := r.retry(ctx, "rescan", func() error { return r.rep.Rescan(ctx) }); err != nil {
+		return err
+	}
+	filters := make([]string, 0, len(r.others))
+	for _, o := range r.topo.Others() {
+		filters = append(filters, o+".>")
+	}
+	if len(filters) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	for {
+		w, err := r.kv.WatchFiltered(ctx, filters)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.log.Warn("concord/nats: watch failed; retrying", "bucket", r.topo.Bucket, "region", r.topo.Local, "err", err)
+			if !sleep(ctx, time.Second) {
+				return ctx.Err()
+			}
+			continue
+		}
+		err = r.watch(ctx, w)
+		_ = w.Stop()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("concord/nats: watch ended; restarting", "bucket", r.topo.Bucket, "region", r.topo.Local, "err", err)
+	}
+}
+
+// watch applies a watcher's entries until it ends or ctx is done.
+func (r *Region[T]) watch(ctx context.Context, w jetstream.KeyWatcher) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("updates closed")
+			}
+			if e == nil { // the initial values have been delivered
+				continue
+			}
+			if err := r.applyEntry(ctx, e); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// applyEntry applies one watched entry; it returns an error only when ctx
+// is done.
+func (r *Region[T]) applyEntry(ctx context.Context, e jetstream.KeyValueEntry) error {
+	if e.Operation() != jetstream.KeyValuePut {
+		return nil
+	}
+	region, key, ok := strings.Cut(e.Key(), ".")
+	if !ok || !r.others[region] {
+		return nil
+	}
+	return r.retry(ctx, "apply "+e.Key(), func() error {
+		_, err := r.rep.Apply(ctx, key, e.Value())
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, replica.ErrMalformed):
+			r.log.Warn("concord/nats: skipping a value that is not a concord record",
+				"region", r.topo.Local, "err", &MalformedError{Key: e.Key(), Revision: e.Revision(), Err: err})
+			return nil
+		}
+		return err
+	})
+}
+
+// retry runs fn until it succeeds or ctx is done, backing off from 50ms to
+// 2s between failures.
+func (r *Region[T]) retry(ctx context.Context, what string, fn func() error) error {
+	wait := 50 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		r.log.Warn("concord/nats: retrying", "region", r.topo.Local, "op", what, "err", err)
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
