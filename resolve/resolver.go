@@ -208,9 +208,10 @@ type Resolution[T any] struct {
 // each field's value came from.
 type fieldState[T any] struct {
 	value  T
-	out    T              // the merge in progress, kept here so it is not allocated per pair
-	stamp  policy.Stamp   // greatest stamp merged so far
-	stamps []policy.Stamp // per field
+	out    T                // the merge in progress, kept here so it is not allocated per pair
+	in     policy.Branch[T] // the branch being merged in, copied here so the caller's branches stay on its stack
+	stamp  policy.Stamp     // greatest stamp merged so far
+	stamps []policy.Stamp   // per field
 	inline [8]policy.Stamp
 }
 
@@ -314,7 +315,12 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 // merge2 merges branch b into the accumulator a, appending the decisions
 // that decided something to ds. On a refusal it changes neither a nor the
 // returned slice's contents below len(ds).
-func (r *Resolver[T]) merge2(a *fieldState[T], b *policy.Branch[T], ds []Decision) ([]Decision, error) {
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *policy.Branch[T], ds []Decision) ([]Decision, error) {
+	// The field accessors are function values, so whatever they are handed
+	// escapes: hand them the accumulator's copy of the branch, which lives
+	// on the heap already, rather than the caller's.
+	b := &a.in
+	*b = *branch
 	// Fields not bound follow the branch with the greater stamp.
 	out := &a.out
 	*out = a.value
