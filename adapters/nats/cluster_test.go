@@ -149,6 +149,18 @@ func startServer(t testing.TB, opts *server.Options) *server.Server {
 // and creates the bucket in every region.
 func newCluster(t testing.TB, names ...string) *cluster {
 	t.Helper()
+	return newClusterWith(t, concordnats.BucketOptions{}, names...)
+}
+
+// bucketHistory is the bucket options keeping n values per key.
+func bucketHistory(n uint8) concordnats.BucketOptions { return concordnats.BucketOptions{History: n} }
+
+// jetstreamSubjects asks stream info for the message count of subjects.
+func jetstreamSubjects(filter string) jetstream.StreamInfoOpt { return jetstream.WithSubjectFilter(filter) }
+
+// newClusterWith is newCluster with bucket options.
+func newClusterWith(t testing.TB, bopts concordnats.BucketOptions, names ...string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, names: names, nodes: map[string]*node{}, hubLeaf: freePort(t)}
 	c.hub = startServer(t, &server.Options{
 		ServerName: "hub", Host: "127.0.0.1", Port: -1,
@@ -165,7 +177,7 @@ func newCluster(t testing.TB, names ...string) *cluster {
 	c.waitLinked()
 	for _, name := range names {
 		n := c.nodes[name]
-		kv, err := concordnats.CreateBucket(c.ctx(), n.js, c.topology(name), concordnats.BucketOptions{})
+		kv, err := concordnats.CreateBucket(c.ctx(), n.js, c.topology(name), bopts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +187,7 @@ func newCluster(t testing.TB, names ...string) *cluster {
 }
 
 func (c *cluster) ctx() context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	c.t.Cleanup(cancel)
 	return ctx
 }

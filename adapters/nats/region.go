@@ -51,6 +51,7 @@ type Region[T any] struct {
 	topo   Topology
 	kv     jetstream.KeyValue
 	store  *Store
+	scan   *scanStore
 	rep    *replica.Replica[T]
 	limits version.Limits
 	log    *slog.Logger
@@ -75,11 +76,12 @@ func NewRegion[T any](kv jetstream.KeyValue, t Topology, id version.ID, res *res
 	if err != nil {
 		return nil, err
 	}
-	rep, err := replica.New(id, store, res, opts.Replica)
+	scan := &scanStore{Store: store}
+	rep, err := replica.New(id, scan, res, opts.Replica)
 	if err != nil {
 		return nil, err
 	}
-	r := &Region[T]{topo: t, kv: kv, store: store, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, others: map[string]bool{}}
+	r := &Region[T]{topo: t, kv: kv, store: store, scan: scan, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, others: map[string]bool{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -332,7 +334,7 @@ func (r *Region[T]) Conflicts() []replica.ReviewItem[T] { return r.rep.Conflicts
 // are ignored. A store error is retried with backoff. Call Run once per
 // Region, in its own goroutine.
 func (r *Region[T]) Run(ctx context.Context) error {
-	if err := r.retry(ctx, "rescan", func() error { return r.rep.Rescan(ctx) }); err != nil {
+	if err := r.retry(ctx, "rescan", func() error { return r.rescan(ctx) }); err != nil {
 		return err
 	}
 	filters := make([]string, 0, len(r.others))
@@ -362,6 +364,57 @@ func (r *Region[T]) Run(ctx context.Context) error {
 		}
 		r.log.Warn("concord/nats: watch ended; restarting", "bucket", r.topo.Bucket, "region", r.topo.Local, "err", err)
 	}
+}
+
+// rescan rebuilds the review queue from the local keys, skipping (and
+// logging) the ones that do not decode: replica.Rescan stops at the first
+// error, so it runs over a key list without them.
+func (r *Region[T]) rescan(ctx context.Context) error {
+	keys, err := r.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	skip := map[string]bool{}
+	for _, k := range keys {
+		if _, err := r.rep.Get(ctx, k); errors.Is(err, replica.ErrMalformed) {
+			r.log.Warn("concord/nats: skipping a value that is not a concord record", "region", r.topo.Local, "err", r.malformed(k, err))
+			skip[k] = true
+		}
+	}
+	r.scan.skipKeys(skip)
+	defer r.scan.skipKeys(nil)
+	return r.rep.Rescan(ctx)
+}
+
+// scanStore is the Store under the replica: Keys leaves out the keys set
+// with skipKeys.
+type scanStore struct {
+	*Store
+	mu   sync.Mutex
+	skip map[string]bool
+}
+
+func (s *scanStore) skipKeys(skip map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.skip = skip
+}
+
+// Keys implements [replica.Store].
+func (s *scanStore) Keys(ctx context.Context) ([]string, error) {
+	keys, err := s.Store.Keys(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || len(s.skip) == 0 {
+		return keys, err
+	}
+	out := keys[:0]
+	for _, k := range keys {
+		if !s.skip[k] {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // watch applies a watcher's entries until it ends or ctx is done.

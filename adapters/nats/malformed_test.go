@@ -1,0 +1,155 @@
+package nats_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	concordnats "github.com/harborpoint/concord/adapters/nats"
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
+)
+
+// syncBuffer is a bytes.Buffer safe for the watcher's goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMalformedValues puts a foreign value under another region's key and a
+// corrupt one under the local region's key: reads and writes of them fail
+// with a *MalformedError wrapping replica.ErrMalformed, nothing is written
+// over them, and the watcher logs the foreign value and goes on.
+func TestMalformedValues(t *testing.T) {
+	c := newCluster(t, "lisbon", "baltimore")
+	lisNode, balNode := c.nodes["lisbon"], c.nodes["baltimore"]
+	var logs syncBuffer
+	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(hold.Options{}),
+		concordnats.Options[hold.Hold]{
+			Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys},
+			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+	must(t, err)
+	ctx := c.ctx()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- lis.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	bal := c.openRegion(balNode, nil)
+
+	// Another program writes JSON into Baltimore's namespace; a damaged
+	// record sits under Lisbon's own key.
+	_, err = balNode.kv.Put(ctx, "baltimore.H-9", []byte(`{"id":"H-9","status":"active"}`))
+	must(t, err)
+	corruptRev, err := lisNode.kv.Put(ctx, "lisbon.H-10", []byte{2, 1, 6, 'l', 'i', 's', 'b', 'o', 'n', 0, 9, 1, 200})
+	must(t, err)
+
+	var me *concordnats.MalformedError
+	eventually(t, 10*time.Second, func() error {
+		_, err := lis.Get(ctx, "H-9")
+		if !errors.As(err, &me) {
+			return errors.Join(errPending, err)
+		}
+		return nil
+	})
+	if me.Key != "baltimore.H-9" || !errors.Is(me, replica.ErrMalformed) {
+		t.Errorf("H-9: %#v (%v)", me, me)
+	}
+	if _, err := lisNode.kv.Get(ctx, "lisbon.H-9"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("lisbon.H-9 was written: %v", err)
+	}
+	e, err := lisNode.kv.Get(ctx, "baltimore.H-9")
+	must(t, err)
+	if !strings.HasPrefix(string(e.Value()), `{"id":"H-9"`) {
+		t.Errorf("baltimore.H-9 changed: %q", e.Value())
+	}
+
+	_, getErr := lis.Get(ctx, "H-10")
+	_, _, cmdErr := lis.Command(ctx, "H-10", "k1", func(h *hold.Hold, _ replica.Write) error { return nil })
+	_, updErr := lis.Update(ctx, "H-10", version.MustVector("lisbon:1").Token(), func(h *hold.Hold, _ replica.Write) error { return nil })
+	for _, err := range []error{getErr, cmdErr, updErr} {
+		if !errors.As(err, &me) || me.Key != "lisbon.H-10" || me.Revision != corruptRev || !errors.Is(err, replica.ErrMalformed) {
+			t.Errorf("H-10: %v, want a *MalformedError for lisbon.H-10 at revision %d", err, corruptRev)
+		}
+	}
+	e, err = lisNode.kv.Get(ctx, "lisbon.H-10")
+	must(t, err)
+	if e.Revision() != corruptRev {
+		t.Errorf("lisbon.H-10 was rewritten: revision %d, want %d", e.Revision(), corruptRev)
+	}
+
+	// The watcher logged the foreign value and still applies good ones.
+	_, err = bal.Create(ctx, "H-11", hold.New("H-11", "C11", "web", time.Now().Add(time.Hour)))
+	must(t, err)
+	eventually(t, 10*time.Second, func() error {
+		got, err := lis.Contexts(ctx, "H-11")
+		if err != nil {
+			return err
+		}
+		if _, ok := got["lisbon"]; !ok {
+			return fmt.Errorf("H-11 not applied in lisbon; copies %v; log:\n%s", got, logs.String())
+		}
+		return nil
+	})
+	if !strings.Contains(logs.String(), "baltimore.H-9") {
+		t.Errorf("the watcher did not log the foreign value:\n%s", logs.String())
+	}
+}
+
+// TestStore checks the compare-and-set mapping and key handling of Store.
+func TestStore(t *testing.T) {
+	c := newCluster(t, "lisbon")
+	ctx := c.ctx()
+	s, err := concordnats.NewStore(c.nodes["lisbon"].kv, "lisbon")
+	must(t, err)
+	r1, err := s.CompareAndSet(ctx, "a", []byte("1"), 0)
+	must(t, err)
+	if _, err := s.CompareAndSet(ctx, "a", []byte("2"), 0); !errors.Is(err, replica.ErrRevisionMismatch) {
+		t.Errorf("create over an existing key: %v", err)
+	}
+	r2, err := s.CompareAndSet(ctx, "a", []byte("2"), r1)
+	must(t, err)
+	if _, err := s.CompareAndSet(ctx, "a", []byte("3"), r1); !errors.Is(err, replica.ErrRevisionMismatch) {
+		t.Errorf("update at a stale revision: %v", err)
+	}
+	v, rev, err := s.Get(ctx, "a")
+	if err != nil || string(v) != "2" || rev != r2 {
+		t.Errorf("Get = %q, %d, %v; want 2, %d", v, rev, err, r2)
+	}
+	if v, rev, err := s.Get(ctx, "missing"); v != nil || rev != 0 || err != nil {
+		t.Errorf("Get(missing) = %q, %d, %v", v, rev, err)
+	}
+	_, err = c.nodes["lisbon"].kv.Put(ctx, "other.b", []byte("x"))
+	must(t, err)
+	keys, err := s.Keys(ctx)
+	if err != nil || len(keys) != 1 || keys[0] != "a" {
+		t.Errorf("Keys = %v, %v; want [a]", keys, err)
+	}
+	if _, _, err := s.Get(ctx, "bad key"); !errors.Is(err, concordnats.ErrInvalidKey) {
+		t.Errorf("Get(bad key): %v", err)
+	}
+	if _, err := concordnats.NewStore(c.nodes["lisbon"].kv, "lis.bon"); !errors.Is(err, concordnats.ErrInvalidRegion) {
+		t.Errorf("NewStore(lis.bon): %v", err)
+	}
+}

@@ -1,0 +1,240 @@
+package nats_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
+)
+
+// ack is an acknowledged write: its dot and the agency it added.
+type ack struct {
+	key    string
+	dot    version.Dot
+	agency string
+}
+
+// TestPartitionHeal cuts Singapore off, lets all three regions write the
+// same holds on both sides of the cut, heals, and checks that every region
+// converges without losing an acknowledged write: each one's dot is still
+// a sibling or covered by the final context, and its agency is in the
+// merged hold.
+func TestPartitionHeal(t *testing.T) {
+	names := []string{"lisbon", "baltimore", "singapore"}
+	c := newCluster(t, names...)
+	var regions []*regionOf
+	for _, name := range names {
+		regions = append(regions, c.openRegion(c.nodes[name], nil))
+	}
+	ctx := c.ctx()
+	keys := []string{"H-1", "H-2", "H-3"}
+	expires := time.Now().Add(time.Hour).UTC()
+	for _, k := range keys {
+		_, err := regions[0].Create(ctx, k, hold.New(k, "C"+k[2:], "lisbon-desk", expires))
+		must(t, err)
+	}
+	for _, k := range keys {
+		converged(t, 10*time.Second, k, regions...)
+	}
+
+	c.cut("singapore", true)
+	var (
+		mu    sync.Mutex
+		acked []ack
+		wg    sync.WaitGroup
+	)
+	const writes = 6
+	for _, r := range regions {
+		wg.Go(func() {
+			for i := range writes {
+				for _, k := range keys {
+					agency := fmt.Sprintf("%s-%d", r.name, i)
+					var dot version.Dot
+					_, _, err := r.Command(ctx, k, agency, func(h *hold.Hold, w replica.Write) error {
+						dot = w.Dot
+						h.Touch(agency)
+						return h.Extend(h.ExpiresAt.Add(time.Minute))
+					})
+					if err != nil {
+						t.Errorf("%s: %s: %v", r.name, k, err)
+						return
+					}
+					mu.Lock()
+					acked = append(acked, ack{key: k, dot: dot, agency: agency})
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	healed := time.Now()
+	c.cut("singapore", false)
+	final := map[string]replica.Record[hold.Hold]{}
+	for _, k := range keys {
+		final[k] = converged(t, 30*time.Second, k, regions...)[0]
+	}
+	t.Logf("%d acknowledged writes in 3 regions (one cut off) converged %v after the heal", len(acked), time.Since(healed))
+
+	for _, a := range acked {
+		rec := final[a.key]
+		if !rec.Context.Contains(a.dot) {
+			t.Errorf("%s: acknowledged write %v lost: final context %v", a.key, a.dot, rec.Context)
+		}
+		if rec.Conflict != nil {
+			t.Errorf("%s: conflict %s", a.key, rec.Conflict.Reason)
+			continue
+		}
+		if !rec.Value.Agencies.Has(a.agency) {
+			t.Errorf("%s: agency %s of write %v missing from %v", a.key, a.agency, a.dot, rec.Value.Agencies)
+		}
+	}
+	for _, k := range keys {
+		if got, want := final[k].Value.Commands.Len(), len(names)*writes; got != want {
+			t.Errorf("%s: %d commands applied, want %d", k, got, want)
+		}
+	}
+}
+
+// TestRestartCatchesUp stops Baltimore's server in the middle of a stream
+// of Lisbon writes and restarts it from its store directory: its bucket
+// receives every Lisbon write exactly once (the sourced history equals
+// Lisbon's own), and its watcher merges them all into Baltimore's copy.
+func TestRestartCatchesUp(t *testing.T) {
+	c := newClusterWith(t, bucketHistory(64), "lisbon", "baltimore")
+	lis := c.openRegion(c.nodes["lisbon"], nil)
+	bal := c.openRegion(c.nodes["baltimore"], nil)
+	ctx := c.ctx()
+	keys := []string{"H-1", "H-2"}
+	for _, k := range keys {
+		_, err := lis.Create(ctx, k, hold.New(k, "C1", "web", time.Now().Add(time.Hour)))
+		must(t, err)
+	}
+	write := func(i int) {
+		t.Helper()
+		for _, k := range keys {
+			_, _, err := lis.Command(ctx, k, fmt.Sprintf("extend-%d", i), func(h *hold.Hold, _ replica.Write) error {
+				return h.Extend(h.ExpiresAt.Add(time.Minute))
+			})
+			must(t, err)
+		}
+	}
+	for i := range 8 {
+		write(i)
+	}
+	c.stop(c.nodes["baltimore"])
+	for i := 8; i < 16; i++ {
+		write(i)
+	}
+	c.start(c.nodes["baltimore"])
+	restarted := time.Now()
+	for i := 16; i < 24; i++ {
+		write(i)
+	}
+
+	for _, k := range keys {
+		want, err := lis.Replica().Get(ctx, k)
+		must(t, err)
+		// Baltimore's watcher (not a read) brings its own copy up to Lisbon's.
+		eventually(t, 30*time.Second, func() error {
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			defer cancel()
+			got, err := bal.Contexts(cctx, k)
+			if err != nil {
+				return err
+			}
+			if !got["baltimore"].Descends(want.Context) {
+				return fmt.Errorf("baltimore's copy %v, lisbon's %v", got["baltimore"], want.Context)
+			}
+			return nil
+		})
+	}
+	t.Logf("baltimore caught up %v after its restart", time.Since(restarted))
+
+	subject := func(n *node, k string) uint64 {
+		s, err := n.js.Stream(ctx, "KV_"+bucket)
+		must(t, err)
+		subj := "$KV." + bucket + ".lisbon." + k
+		info, err := s.Info(ctx, jetstreamSubjects(subj))
+		must(t, err)
+		return info.State.Subjects[subj]
+	}
+	for _, k := range keys {
+		own := subject(c.nodes["lisbon"], k)
+		sourced := subject(c.nodes["baltimore"], k)
+		if own != 1+24 || sourced != own {
+			t.Errorf("%s: lisbon stored %d versions (want 25), baltimore received %d", k, own, sourced)
+		}
+		rec, err := bal.Get(ctx, k)
+		must(t, err)
+		if n := rec.Value.Commands.Len(); n != 24 {
+			t.Errorf("%s: %d commands applied in baltimore, want 24", k, n)
+		}
+	}
+}
+
+// TestConditionalWritesRace races conditional writes made with the same
+// token from goroutines of two Region values in one region (two processes
+// over the same bucket): exactly one wins per token; the others get a
+// PreconditionFailed carrying the winner's token.
+func TestConditionalWritesRace(t *testing.T) {
+	c := newCluster(t, "lisbon")
+	n := c.nodes["lisbon"]
+	a := c.region(n, nil, version.MustID("lisbon"))
+	b := c.region(n, nil, version.MustID("lisbon"))
+	ctx := c.ctx()
+	rec, err := a.Create(ctx, "H-1", hold.New("H-1", "C1", "web", time.Now().Add(time.Hour)))
+	must(t, err)
+	for round := range 5 {
+		token := rec.Token
+		var (
+			mu      sync.Mutex
+			winners []replica.Record[hold.Hold]
+			wg      sync.WaitGroup
+		)
+		for g := range 8 {
+			r := a
+			if g%2 == 1 {
+				r = b
+			}
+			wg.Go(func() {
+				got, err := r.Update(ctx, "H-1", token, func(h *hold.Hold, _ replica.Write) error {
+					h.Touch(fmt.Sprintf("agent-%d-%d", round, g))
+					return nil
+				})
+				var pf *replica.PreconditionFailed[hold.Hold]
+				switch {
+				case err == nil:
+					mu.Lock()
+					winners = append(winners, got)
+					mu.Unlock()
+				case errors.As(err, &pf):
+					if pf.Current.Token == token {
+						t.Errorf("round %d: refused with the same token %s", round, token)
+					}
+				default:
+					t.Errorf("round %d: %v", round, err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d winners for token %s, want 1", round, len(winners), token)
+		}
+		rec = winners[0]
+	}
+	final, err := b.Get(ctx, "H-1")
+	must(t, err)
+	if final.Token != rec.Token || final.Value.Agencies.Len() != 1+5 {
+		t.Errorf("final %v token %s, last winner's token %s", final.Value.Agencies, final.Token, rec.Token)
+	}
+}
