@@ -156,7 +156,9 @@ func newCluster(t testing.TB, names ...string) *cluster {
 func bucketHistory(n uint8) concordnats.BucketOptions { return concordnats.BucketOptions{History: n} }
 
 // jetstreamSubjects asks stream info for the message count of subjects.
-func jetstreamSubjects(filter string) jetstream.StreamInfoOpt { return jetstream.WithSubjectFilter(filter) }
+func jetstreamSubjects(filter string) jetstream.StreamInfoOpt {
+	return jetstream.WithSubjectFilter(filter)
+}
 
 // newClusterWith is newCluster with bucket options.
 func newClusterWith(t testing.TB, bopts concordnats.BucketOptions, names ...string) *cluster {

@@ -1,0 +1,79 @@
+// Package nats keeps concord records on NATS JetStream key-value buckets,
+// across regions that replicate to each other asynchronously.
+//
+// # Store
+//
+// [Store] is a replica.Store on a JetStream KV bucket: Get is KeyValue.Get,
+// compare-and-set is KeyValue.Create (revision 0) or KeyValue.Update with
+// the last revision, and the server's wrong-last-sequence refusal becomes
+// replica.ErrRevisionMismatch. NATS revisions guard only the local
+// compare-and-set. They are stream sequences, different in every region for
+// the same version, so they are never handed out: the If-Match token a
+// client holds is concord's causal context (replica.Record.Token), which is
+// the same in every region that holds the same version.
+//
+// # Topology
+//
+// Every region runs its own JetStream domain (a cluster, or one server in
+// tests) and keeps a bucket of the same name. The regions are linked as
+// leaf nodes to a hub (the hub sets LeafNode.NoAdvertise so the leaves do
+// not learn each other's addresses). Region R writes only the keys
+// "R.<key>", and R's bucket stream sources from every other region O only
+// O's subjects ($KV.<bucket>.O.>) through a durable consumer that O keeps
+// for R ([CreateBucket] sets both up). So each bucket holds every region's
+// copy of every key, and a region that was cut off or restarted resumes
+// where its consumer stopped.
+//
+// Whole-bucket, two-way sourcing — each region sourcing the other's whole
+// bucket — must not be used: every sourced message is a new message in the
+// sourcing stream and is sourced back, for ever.
+//
+// # Merging
+//
+// A [Region] owns a replica.Replica over its own keys. [Region.Get] gathers
+// every region's copy of the key (a get per region, concurrently), applies
+// the ones the local copy does not cover to the replica, and so writes back
+// under the local key a merge whose context covers everything it merged;
+// [Region.Run] does the same for every version of another region's key as
+// it arrives (a KV watch), so conflicts are resolved — or sent to the
+// review queue — as soon as the two branches meet, and the observers count
+// them. A merge never mints a new dot and a merge that changes nothing is
+// not written, so regions do not ping-pong versions: after a write, every
+// other region makes at most one merged write of that key.
+//
+// Writes (Create, Update, ResolveConflict, Blind, Command) are the
+// replica's, made on the local copy, with the token a client read from
+// [Region.Get] in the same region.
+//
+// # Durability
+//
+// A JetStream file store acknowledges a write once it is in the server's
+// page cache and syncs to disk periodically (every two minutes by default,
+// the server's sync_interval): a write acknowledged just before a power
+// loss of a single server can be lost, and concord then has nothing to
+// resolve it against. For acknowledged writes to survive, either
+//
+//   - run each region's JetStream as a cluster and give the bucket three
+//     replicas (BucketOptions.Replicas = 3): a write is acknowledged once a
+//     majority has it, so losing one server loses nothing; or
+//   - set "jetstream { sync_interval: always }" (server.Options.SyncAlways
+//     embedded) to fsync every write before acknowledging it, at a large
+//     cost in write latency.
+//
+// Replication between regions is asynchronous in either case: a write
+// acknowledged in one region reaches the others when the link allows,
+// which is what makes concurrent branches — and concord — necessary.
+//
+// A region whose bucket is lost must come back as a new replica
+// incarnation (version.ID.Next or version.NewIncarnation), or it would
+// reissue dots the other regions already hold.
+//
+// # Keys and values
+//
+// A record key must be a valid KV key (letters, digits, '-', '_', '/', '='
+// and '.', no leading, trailing or doubled '.'); a region name is letters,
+// digits, '-' and '_'. A value in the bucket that is not a concord record —
+// written by another program, or damaged — is never overwritten: reads and
+// writes of it fail with a [*MalformedError] wrapping replica.ErrMalformed,
+// and Run logs it and goes on. Deletes and purges of keys are ignored.
+package nats
