@@ -312,7 +312,7 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 	return s
 }
 
-// merge2 merges branch b into the accumulator a, appending the decisions
+// merge2 merges branch into the accumulator a, appending the decisions
 // that decided something to ds. On a refusal it changes neither a nor the
 // returned slice's contents below len(ds).
 func (r *Resolver[T]) merge2(a *fieldState[T], branch *policy.Branch[T], ds []Decision) ([]Decision, error) {
