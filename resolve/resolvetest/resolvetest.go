@@ -31,8 +31,8 @@ package resolvetest
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"reflect"
+	"slices"
 	"strings"
 
 	"pgregory.net/rapid"
