@@ -59,7 +59,7 @@ func holdNext(t Turn[hold.Hold]) Op[hold.Hold] {
 	case r < 30:
 		text := fmt.Sprintf("c%d draft %d", t.Client, t.Rand.IntN(1000))
 		return Op[hold.Hold]{Style: Blind, Label: LabelNote, Field: "note", Value: hold.NoteEdit(text)}
-	case r < 55:
+	case r < 60:
 		until := cur.ExpiresAt
 		if until.IsZero() {
 			until = t.Now.Add(10 * time.Minute)
@@ -69,12 +69,12 @@ func holdNext(t Turn[hold.Hold]) Op[hold.Hold] {
 			h.Touch(agency)
 			return h.Extend(until)
 		}}
-	case r < 65:
+	case r < 75:
 		return Op[hold.Hold]{Style: Command, Label: LabelTouch, Apply: func(h *hold.Hold, _ replica.Write) error {
 			h.Touch(agency)
 			return nil
 		}}
-	case r < 88:
+	case r < 95:
 		booking := fmt.Sprintf("B-%d%03d", t.Client, t.Rand.IntN(1000))
 		at := t.Now
 		return Op[hold.Hold]{Style: Update, Label: LabelConfirm + " " + booking, Apply: func(h *hold.Hold, _ replica.Write) error {

@@ -141,12 +141,13 @@ func holdResolverWithNote(obs resolve.Observer, note policy.Policy[string]) *res
 	return r
 }
 
-// runMutant runs histories of the mutant until one fails, up to max.
+// runMutant runs histories of the mutant until one fails, up to max; then
+// again with only the target check on.
 func runMutant(m mutant, seed uint64, max int) (MutantResult, Report) {
 	w := HoldWorkload()
 	m.apply(&w)
 	rep, err := Run(Config{Seed: seed, Histories: max}, w)
-	res := MutantResult{Name: m.name, Runs: rep.Histories}
+	res := MutantResult{Name: m.name, Runs: rep.Histories, Target: m.target}
 	if err != nil || len(rep.Failures) == 0 {
 		return res, rep
 	}
@@ -156,5 +157,8 @@ func runMutant(m mutant, seed uint64, max int) (MutantResult, Report) {
 			res.By = append(res.By, c)
 		}
 	}
+	w.hooks.mute = func(c Check) bool { return c != m.target }
+	alone, err := Run(Config{Seed: seed, Histories: max}, w)
+	res.TargetAlone = err == nil && len(alone.Failures) > 0
 	return res, rep
 }

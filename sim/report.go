@@ -164,6 +164,10 @@ type MutantResult struct {
 	By     []Check // the checks that failed
 	Seed   uint64  // the first history that caught it
 	Runs   int     // histories run until caught
+	// Target is the check meant to catch the mutant; TargetAlone reports
+	// whether it did with every other check turned off.
+	Target      Check
+	TargetAlone bool
 }
 
 // Report is the summary of a campaign.
@@ -260,6 +264,13 @@ func (r *Report) String() string {
 					names = append(names, ch.String())
 				}
 				by = fmt.Sprintf("%s (seed %d, %d runs)", strings.Join(names, "+"), m.Seed, m.Runs)
+				if m.Target != 0 {
+					alone := "also alone"
+					if !m.TargetAlone {
+						alone = "NOT alone"
+					}
+					by += fmt.Sprintf("; target %s %s", m.Target, alone)
+				}
 			}
 			ms = append(ms, fmt.Sprintf("  %s: %s", m.Name, by))
 		}

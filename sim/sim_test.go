@@ -1,0 +1,176 @@
+package sim
+
+import (
+	"errors"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/harborpoint/concord/hold"
+)
+
+// defaultHistories is the size of the campaign of a plain `go test`: about
+// half a minute on two cores.
+const defaultHistories = 3500
+
+// raceHistories is its size under the race detector.
+const raceHistories = 300
+
+// mutantBudget is how many histories a mutant may survive before the test
+// calls it missed.
+const mutantBudget = 300
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a count", name, s)
+	}
+	return n
+}
+
+// TestCampaign runs the hold workload over many seeded histories and every
+// mutant, and logs one summary. Environment:
+//
+//	CONCORD_SIM_HISTORIES  histories to run (default 3500; 300 under -race)
+//	CONCORD_SIM_SEED       seed of the first history (default 1)
+//	CONCORD_SIM_STEPS      steps per history (default 100)
+//	CONCORD_SIM_REPLICAS   replicas, 2 to 5 (default: drawn per history)
+//	CONCORD_SIM_WORKERS    goroutines (default 1)
+//
+// A large campaign keeps going after a failure, to count them all:
+//
+//	CONCORD_SIM_HISTORIES=100000 CONCORD_SIM_WORKERS=2 go test ./sim -run TestCampaign -v -timeout 2h
+func TestCampaign(t *testing.T) {
+	def := defaultHistories
+	if raceEnabled {
+		def = raceHistories
+	}
+	cfg := Config{
+		Seed:      uint64(envInt(t, "CONCORD_SIM_SEED", 1)),
+		Histories: envInt(t, "CONCORD_SIM_HISTORIES", def),
+		Steps:     envInt(t, "CONCORD_SIM_STEPS", 0),
+		Replicas:  envInt(t, "CONCORD_SIM_REPLICAS", 0),
+		Workers:   envInt(t, "CONCORD_SIM_WORKERS", 1),
+	}
+	cfg.KeepGoing = cfg.Histories > def
+	rep, err := Run(cfg, HoldWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range mutants() {
+		res, _ := runMutant(m, cfg.Seed+uint64(i)*1000, mutantBudget)
+		rep.Mutants = append(rep.Mutants, res)
+	}
+	t.Logf("\n%s", rep.String())
+	if !rep.OK() {
+		t.Errorf("the campaign failed a check; the first failure above reruns from its seed")
+	}
+	if rep.Loss.Lost != 0 {
+		t.Errorf("%d acknowledged writes lost", rep.Loss.Lost)
+	}
+	for _, m := range rep.Mutants {
+		if !m.Caught {
+			t.Errorf("mutant %q survived %d histories", m.Name, m.Runs)
+		}
+	}
+}
+
+// TestMutantsAreCaughtByTheirTargetCheck: each mutant is caught by the check
+// written for it even with every other check turned off, so no check leans
+// on another.
+func TestMutantsAreCaughtByTheirTargetCheck(t *testing.T) {
+	for _, m := range mutants() {
+		res, _ := runMutant(m, 7, mutantBudget)
+		if !res.Caught || !res.TargetAlone {
+			t.Errorf("mutant %q: caught %v by %v; by %v alone: %v", m.name, res.Caught, res.By, m.target, res.TargetAlone)
+		}
+	}
+}
+
+// TestHistoriesReplayFromTheirSeed: the same seed gives the same history,
+// event for event, and the same report.
+func TestHistoriesReplayFromTheirSeed(t *testing.T) {
+	cfg := Config{Seed: 99, Histories: 1, Steps: 150}
+	v1, log1, err := Reproduce(cfg, HoldWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, log2, _ := Reproduce(cfg, HoldWorkload())
+	if log1 != log2 || !reflect.DeepEqual(v1, v2) {
+		t.Fatal("two replays of one seed differ")
+	}
+	if n := strings.Count(log1, "\n"); n < 150 {
+		t.Fatalf("history has %d events, want at least one a step", n)
+	}
+	r1, _ := Run(Config{Seed: 5, Histories: 20}, HoldWorkload())
+	r2, _ := Run(Config{Seed: 5, Histories: 20, Workers: 3}, HoldWorkload())
+	if !reflect.DeepEqual(r1, r2) {
+		t.Fatalf("reports differ with workers:\n%s\n%s", r1.String(), r2.String())
+	}
+}
+
+// TestFailureReproducesFromItsSeed: a failure's seed and shrunk length
+// replay the same violations, and the printed failure says how.
+func TestFailureReproducesFromItsSeed(t *testing.T) {
+	w := HoldWorkload()
+	mutants()[3].apply(&w) // update ignores the client's context
+	rep, err := Run(Config{Seed: 1, Histories: mutantBudget}, w)
+	if err != nil || len(rep.Failures) != 1 {
+		t.Fatalf("want one failure, got %d (%v)", len(rep.Failures), err)
+	}
+	f := rep.Failures[0]
+	if f.Steps > f.OrigSteps || f.Steps < 1 {
+		t.Fatalf("shrunk to %d of %d steps", f.Steps, f.OrigSteps)
+	}
+	viol, history, err := Reproduce(Config{Seed: f.Seed, Histories: 1, Steps: f.Steps}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(viol, f.Violations) {
+		t.Fatalf("replay found %v, the failure %v", viol, f.Violations)
+	}
+	if shorter, _, _ := Reproduce(Config{Seed: f.Seed, Histories: 1, Steps: f.Steps - 1}, w); len(shorter) != 0 && f.Steps > 1 {
+		t.Logf("note: the prefix one step shorter also fails (bisection is a heuristic)")
+	}
+	out := f.String()
+	for _, want := range []string{"seed " + strconv.FormatUint(f.Seed, 10), "rerun: sim.Config{Seed: ", "violation step", "history:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("failure output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(history, "VIOLATION") {
+		t.Errorf("replayed history does not show the violation")
+	}
+}
+
+func TestConfigIsValidated(t *testing.T) {
+	for _, cfg := range []Config{
+		{Replicas: 1}, {Replicas: 6}, {Steps: -1}, {Faults: &Faults{Drop: 2}}, {Faults: &Faults{MaxSkew: -1}},
+	} {
+		if _, err := Run(cfg, HoldWorkload()); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%+v: err %v, want ErrInvalidConfig", cfg, err)
+		}
+	}
+	if _, err := Run(Config{}, Workload[hold.Hold]{}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("empty workload: err %v", err)
+	}
+}
+
+// TestPerfectNetwork: with no faults nothing is lost, delayed or skewed.
+func TestPerfectNetwork(t *testing.T) {
+	rep, err := Run(Config{Seed: 3, Histories: 50, Faults: &Faults{}}, HoldWorkload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Faults
+	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies != 0 || rep.Loss.DiedWithDisk != 0 {
+		t.Fatalf("a perfect network injected faults or failed:\n%s", rep.String())
+	}
+}
