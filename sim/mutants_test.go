@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"time"
 
 	"github.com/harborpoint/concord/hold"
@@ -26,7 +28,7 @@ func mutants() []mutant {
 		{"LWW tiebreak differs between replicas", Convergence, func(w *Workload[hold.Hold]) {
 			w.hooks.resolver = func(i int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
 				if i%2 == 1 {
-					return holdResolverWithNote(obs, earlierWins{policy.LWW[string](policy.LWWOptions{})})
+					return holdResolver(obs, earlierWins{policy.LWW[string](policy.LWWOptions{})}, hold.Lifecycle, policy.Once[string]())
 				}
 				return w.NewResolver(obs)
 			}
@@ -38,7 +40,59 @@ func mutants() []mutant {
 		{"replica reuses dots after losing its state", DotReuse, func(w *Workload[hold.Hold]) {
 			w.hooks.restartID = func(old version.ID) (version.ID, error) { return old, nil }
 		}},
+		{"lifecycle and booking merged last-writer-wins", Invariant, func(w *Workload[hold.Hold]) {
+			w.hooks.resolver = func(_ int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
+				return holdResolver(obs, policy.LWW[string](policy.LWWOptions{}), policy.LWW[hold.Status](policy.LWWOptions{}), policy.LWW[string](policy.LWWOptions{}))
+			}
+		}},
+		{"update writes with an empty context", Bounds, func(w *Workload[hold.Hold]) { w.hooks.update = emptyContextUpdate }},
 	}
+}
+
+// emptyContextUpdate checks the token like Update but then writes with an
+// empty context, superseding nothing: the record piles up siblings of one
+// replica.
+func emptyContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
+	ctx := context.Background()
+	cur, err := n.rep.Get(ctx, key)
+	if err != nil || cur.Conflict != nil || cur.Token != token {
+		return n.rep.Update(ctx, key, token, fn) // the real code refuses
+	}
+	st, err := n.rep.State(ctx, key)
+	if err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	ts := n.hlc.Now()
+	var fnErr error
+	next, _, err := st.UpdateWith(version.Vector{}, n.id, func(d version.Dot) policy.Branch[hold.Hold] {
+		v := cur.Value
+		fnErr = fn(&v, replica.Write{Replica: n.id, Dot: d, Time: ts})
+		return policy.Branch[hold.Hold]{Value: v, Stamp: policy.Stamp{Time: ts, Dot: d}}
+	})
+	if err = errors.Join(err, fnErr); err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	// replica's stored form: the clock framing, and per branch its stamp's
+	// time and the JSON value.
+	data, err := next.AppendBinary(nil, func(dst []byte, b policy.Branch[hold.Hold]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		return replica.JSON[hold.Hold]{}.Append(dst, b.Value)
+	})
+	if err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	_, rev, err := n.store.Get(ctx, key)
+	if err == nil {
+		_, err = n.store.CompareAndSet(ctx, key, data, rev)
+	}
+	if err == nil {
+		err = n.rep.Rescan(ctx)
+	}
+	if err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	return n.rep.Get(ctx, key)
 }
 
 // dropSiblingMerge is a merge that keeps only one side of a concurrent
@@ -110,14 +164,15 @@ func (p earlierWins) Merge(a, b policy.Branch[string]) (policy.Branch[string], p
 	return loser, d, nil
 }
 
-// holdResolverWithNote is hold.Resolver with another note policy.
-func holdResolverWithNote(obs resolve.Observer, note policy.Policy[string]) *resolve.Resolver[hold.Hold] {
+// holdResolver is hold.Resolver with other policies for the note, the
+// status and the booking.
+func holdResolver(obs resolve.Observer, note policy.Policy[string], status policy.Policy[hold.Status], booking policy.Policy[string]) *resolve.Resolver[hold.Hold] {
 	fields := []resolve.Field[hold.Hold]{
 		resolve.Bind("id", func(h *hold.Hold) *string { return &h.ID }, policy.Once[string]()),
 		resolve.Bind("cabin", func(h *hold.Hold) *string { return &h.Cabin }, policy.Once[string]()),
-		resolve.Bind("status", func(h *hold.Hold) *hold.Status { return &h.Status }, policy.Policy[hold.Status](hold.Lifecycle)),
+		resolve.Bind("status", func(h *hold.Hold) *hold.Status { return &h.Status }, status),
 		resolve.Bind("expires_at", func(h *hold.Hold) *time.Time { return &h.ExpiresAt }, hold.LaterExpiry()),
-		resolve.Bind("booking_id", func(h *hold.Hold) *string { return &h.BookingID }, policy.Once[string]()),
+		resolve.Bind("booking_id", func(h *hold.Hold) *string { return &h.BookingID }, booking),
 		resolve.Bind("note", func(h *hold.Hold) *string { return &h.Note }, note),
 		resolve.Bind("agencies", func(h *hold.Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
 		resolve.Bind("commands", func(h *hold.Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),

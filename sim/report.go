@@ -93,8 +93,8 @@ type Failure struct {
 func (f Failure) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "FAILED history seed %d (%#x), %d replicas, shrunk from %d to %d steps\n", f.Seed, f.Seed, f.Replicas, f.OrigSteps, f.Steps)
-	fmt.Fprintf(&b, "rerun: sim.Config{Seed: %d, Histories: 1, Steps: %d} (or CONCORD_SIM_SEED=%d CONCORD_SIM_STEPS=%d go test ./sim -run TestCampaign)\n",
-		f.Seed, f.Steps, f.Seed, f.Steps)
+	fmt.Fprintf(&b, "rerun: sim.Config{Seed: %d, Histories: 1, Steps: %d} with the campaign's other settings (sim.Reproduce prints every event)\n",
+		f.Seed, f.Steps)
 	for _, v := range f.Violations {
 		fmt.Fprintf(&b, "violation %s\n", v)
 	}
@@ -174,13 +174,19 @@ type MutantResult struct {
 type Report struct {
 	// FirstSeed and LastSeed are the seeds of the first and last history run.
 	FirstSeed, LastSeed uint64
-	Histories           int
-	Steps               int
-	Writes              Writes
-	Clients             Clients
-	Faults              FaultCounts
-	Conflicts           Conflicts
-	Loss                Loss
+	// Histories and Steps count the histories run and their steps.
+	Histories int
+	Steps     int
+	// Writes counts acknowledged writes by style.
+	Writes Writes
+	// Clients counts reads, refusals, retries and unavailability.
+	Clients Clients
+	// Faults counts the faults injected, by kind.
+	Faults FaultCounts
+	// Conflicts counts what the replicas' observers were told.
+	Conflicts Conflicts
+	// Loss classifies every acknowledged write; Loss.Lost must be 0.
+	Loss Loss
 	// Violations counts violations by check; every entry must be 0.
 	Violations map[Check]int
 	// Failures are the failing histories, shrunk, first first.

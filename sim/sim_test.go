@@ -70,7 +70,11 @@ func TestCampaign(t *testing.T) {
 	}
 	t.Logf("\n%s", rep.String())
 	if !rep.OK() {
-		t.Errorf("the campaign failed a check; the first failure above reruns from its seed")
+		t.Errorf("the campaign failed a check")
+		for _, f := range rep.Failures {
+			t.Logf("rerun: CONCORD_SIM_SEED=%d CONCORD_SIM_STEPS=%d CONCORD_SIM_HISTORIES=1 CONCORD_SIM_REPLICAS=%d go test ./sim -run 'TestCampaign$' -v",
+				f.Seed, f.Steps, cfg.Replicas)
+		}
 	}
 	if rep.Loss.Lost != 0 {
 		t.Errorf("%d acknowledged writes lost", rep.Loss.Lost)
