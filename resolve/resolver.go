@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -94,6 +95,7 @@ type Resolver[T any] struct {
 	rules  []Rule[T]
 	obs    Observer
 	log    *slog.Logger
+	states sync.Pool // *fieldState[T], reused across merges
 }
 
 // ErrInvalidResolver is wrapped by the error New returns for a bad declaration.
@@ -246,6 +248,7 @@ func (r *Resolver[T]) MergeInOrder(branches []policy.Branch[T]) (Resolution[T], 
 
 func (r *Resolver[T]) fold(bs []policy.Branch[T]) (Resolution[T], error) {
 	acc := r.state(bs[0])
+	defer r.release(acc)
 	decisions := make([]Decision, 0, (len(bs)-1)*(len(r.fields)+len(r.rules)))
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
@@ -299,7 +302,11 @@ func canonical[T any](branches []policy.Branch[T], owned bool) []policy.Branch[T
 }
 
 func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
-	s := &fieldState[T]{value: b.Value, stamp: b.Stamp}
+	s, _ := r.states.Get().(*fieldState[T])
+	if s == nil {
+		s = new(fieldState[T])
+	}
+	s.value, s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
 	s.stamps = s.inline[:]
 	if n > len(s.stamps) {
@@ -310,6 +317,15 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 		s.stamps[i] = b.Stamp
 	}
 	return s
+}
+
+// release returns an accumulator to the pool, dropping its references so
+// that pooled states keep no record values alive.
+func (r *Resolver[T]) release(s *fieldState[T]) {
+	var zero T
+	s.value, s.out = zero, zero
+	s.in = policy.Branch[T]{}
+	r.states.Put(s)
 }
 
 // merge2 merges branch into the accumulator a, appending the decisions
