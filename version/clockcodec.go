@@ -25,12 +25,7 @@ func (c Clock[V]) AppendBinary(dst []byte, enc func(dst []byte, v V) ([]byte, er
 	dst = append(dst, ClockFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(c.e)))
 	for _, x := range c.e {
-		n := len(dst)
-		dst = append(dst, 0)
-		dst = x.id.appendName(dst)
-		dst[n] = byte(len(dst) - n - 1)
-		dst = binary.AppendUvarint(dst, x.id.inc)
-		dst = binary.AppendUvarint(dst, x.n)
+		dst = appendEntry(dst, x.id, x.n)
 		dst = binary.AppendUvarint(dst, uint64(len(x.vals)))
 		for k, v := range x.vals {
 			// Encode after a length placeholder, then move into place.

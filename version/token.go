@@ -59,14 +59,20 @@ func (v Vector) appendBinary(dst []byte) []byte {
 	dst = append(dst, TokenFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(v.e)))
 	for _, x := range v.e {
-		n := len(dst)
-		dst = append(dst, 0)
-		dst = x.id.appendName(dst)
-		dst[n] = byte(len(dst) - n - 1)
-		dst = binary.AppendUvarint(dst, x.id.inc)
-		dst = binary.AppendUvarint(dst, x.n)
+		dst = appendEntry(dst, x.id, x.n)
 	}
 	return dst
+}
+
+// appendEntry appends one replica's entry as tokens and clocks encode it:
+// name length, name, incarnation and counter.
+func appendEntry(dst []byte, id ID, n uint64) []byte {
+	at := len(dst)
+	dst = append(dst, 0)
+	dst = id.appendName(dst)
+	dst[at] = byte(len(dst) - at - 1)
+	dst = binary.AppendUvarint(dst, id.inc)
+	return binary.AppendUvarint(dst, n)
 }
 
 // binarySize returns the length of v's binary form.
