@@ -1,0 +1,29 @@
+// Package resolvetest checks that a record resolver converges, the way
+// testing/slogtest checks a slog.Handler: users run it on their own
+// resolvers, from their own tests, with a rapid generator of their record
+// values.
+//
+//	func TestHoldResolver(t *testing.T) {
+//		resolvetest.Check(t, resolvetest.Config[Hold]{
+//			Resolver: hold.Resolver(nil),
+//			Value:    genHold(),
+//		})
+//	}
+//
+// [Check] generates random histories — writes at several replicas with fresh
+// and stale contexts and clocks that tie, replicated in random orders,
+// groupings and with duplicates — and requires:
+//
+//   - convergence: every replica that received the same versions holds the
+//     same siblings and resolves them to the same value and stamp, or to the
+//     same conflict;
+//   - determinism: merging the same branches twice gives the same result;
+//   - order independence: folding the branches in any order (which is what
+//     commutativity and associativity of every policy and rule buy) gives
+//     the same result, or the same refusal;
+//   - idempotence: merging a branch with itself gives the branch;
+//   - the caller's invariants hold for every merged value.
+//
+// rapid shrinks a failure to a minimal history, which Check prints step by
+// step.
+package resolvetest
