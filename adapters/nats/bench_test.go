@@ -15,7 +15,8 @@ import (
 // BenchmarkAdapter measures, in one two-region cluster, concord's writes and
 // merges through the adapter beside bare KV writes of a value of the same
 // size under the local region's prefix (so that they are sourced to the
-// other region like concord's):
+// other region like concord's). The hold is stored in its binary codec,
+// hold.Codec, and the bare values have the size of its encoded state:
 //
 //   - kv-put: KeyValue.Put, no condition;
 //   - kv-cas: KeyValue.Get then KeyValue.Update at the read revision — the
@@ -30,7 +31,7 @@ import (
 func BenchmarkAdapter(b *testing.B) {
 	c := newCluster(b, "lisbon", "baltimore")
 	n := c.nodes["lisbon"]
-	lis := c.region(n, nil, version.MustID("lisbon"))
+	lis := c.regionWith(n, nil, version.MustID("lisbon"), hold.Codec{})
 	ctx := context.Background()
 	h := hold.New("H-1", "C1", "web", time.Now().Add(time.Hour))
 	_, err := lis.Create(ctx, "H-1", h)
@@ -113,7 +114,7 @@ func BenchmarkAdapter(b *testing.B) {
 		runs++
 		key := "M-" + strconv.Itoa(runs)
 		// Baltimore, in memory, writes branches concurrent with Lisbon's.
-		bal, err := replica.New(version.MustID("baltimore"), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+		bal, err := replica.New(version.MustID("baltimore"), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{Codec: hold.Codec{}})
 		must(b, err)
 		_, err = bal.Create(ctx, key, h)
 		must(b, err)

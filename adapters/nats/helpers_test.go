@@ -64,13 +64,20 @@ func (c *cluster) openRegion(n *node, clock *wall) *regionOf {
 	return r
 }
 
-// region makes the Region of holds in n's bucket without running it.
+// region makes the Region of holds in n's bucket without running it; its
+// records are in the default codec, JSON.
 func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
+	c.t.Helper()
+	return c.regionWith(n, clock, id, nil)
+}
+
+// regionWith is region with the records in codec (nil: JSON).
+func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.Codec[hold.Hold]) *regionOf {
 	c.t.Helper()
 	counters := &resolve.Counters{}
 	res := hold.Resolver(hold.Options{Observer: counters, SkewWindow: 2 * time.Second})
 	opts := concordnats.Options[hold.Hold]{Replica: replica.Options[hold.Hold]{
-		Observer: counters, CommandKeys: hold.CommandKeys,
+		Observer: counters, CommandKeys: hold.CommandKeys, Codec: codec,
 	}}
 	if clock != nil {
 		opts.Replica.Clock = policy.NewHLC(policy.HLCOptions{Now: clock.Now}, policy.Timestamp{})

@@ -142,6 +142,7 @@ func run(w io.Writer) (err error) {
 				Now:         wall.Now,
 				Observer:    counters,
 				CommandKeys: hold.CommandKeys,
+				Codec:       hold.Codec{}, // compact binary records; replica.JSON is the default
 			}})
 		if err != nil {
 			return err
