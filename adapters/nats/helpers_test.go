@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +80,7 @@ func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.
 	res := hold.Resolver(hold.Options{Observer: counters, SkewWindow: 2 * time.Second})
 	opts := concordnats.Options[hold.Hold]{Replica: replica.Options[hold.Hold]{
 		Observer: counters, CommandKeys: hold.CommandKeys, Codec: codec,
-	}}
+	}, Conn: n.nc, Logger: slog.New(slog.NewTextHandler(testLog{c.t}, nil))}
 	if clock != nil {
 		opts.Replica.Clock = policy.NewHLC(policy.HLCOptions{Now: clock.Now}, policy.Timestamp{})
 		opts.Replica.Now = clock.Now
@@ -88,6 +90,14 @@ func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.
 		c.t.Fatal(err)
 	}
 	return &regionOf{Region: r, name: n.name, counters: counters}
+}
+
+// testLog writes a Region's log to the test's log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // converged waits until every region reads key with the same token and

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/harborpoint/concord/replica"
@@ -24,6 +27,12 @@ type Options[T any] struct {
 	// Logger receives what [Region.Run] skips or retries: values in the
 	// bucket that do not decode, and store errors. Nil means none.
 	Logger *slog.Logger
+	// Conn is the connection under the bucket. When it is set, [Region.Run]
+	// restarts its watch as soon as the connection reconnects — after the
+	// region's server restarts, say — instead of when the watch notices
+	// its missing heartbeats, 10 s or more later. Nil means the heartbeats
+	// only.
+	Conn *natsgo.Conn
 }
 
 // Region is one region's view of a multi-region bucket: a [replica.Replica]
@@ -55,7 +64,35 @@ type Region[T any] struct {
 	rep    *replica.Replica[T]
 	limits version.Limits
 	log    *slog.Logger
+	conn   *natsgo.Conn
 	others map[string]bool
+	stats  struct{ watches, applied, covered, skipped atomic.Int64 }
+}
+
+// WatchStats counts what [Region.Run] has done since the Region was made.
+type WatchStats struct {
+	// Watches is how many times Run started its watch: once, and once
+	// more each time it restarted it.
+	Watches int64
+	// Applied counts versions that changed the local copy: newer or
+	// concurrent ones.
+	Applied int64
+	// Covered counts versions the local copy already covered, applied
+	// again to no effect: each restart of the watch delivers again the
+	// latest version of every other region's key.
+	Covered int64
+	// Skipped counts values that are not concord records.
+	Skipped int64
+}
+
+// WatchStats returns the counts of [Region.Run]'s work.
+func (r *Region[T]) WatchStats() WatchStats {
+	return WatchStats{
+		Watches: r.stats.watches.Load(),
+		Applied: r.stats.applied.Load(),
+		Covered: r.stats.covered.Load(),
+		Skipped: r.stats.skipped.Load(),
+	}
 }
 
 // NewRegion returns the local region of t over kv (the bucket
@@ -81,7 +118,7 @@ func NewRegion[T any](kv jetstream.KeyValue, t Topology, id version.ID, res *res
 	if err != nil {
 		return nil, err
 	}
-	r := &Region[T]{topo: t, kv: kv, store: store, scan: scan, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, others: map[string]bool{}}
+	r := &Region[T]{topo: t, kv: kv, store: store, scan: scan, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, conn: opts.Conn, others: map[string]bool{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -329,6 +366,12 @@ func (r *Region[T]) Conflicts() []replica.ReviewItem[T] { return r.rep.Conflicts
 // catches up. Applying is idempotent: a version already covered changes
 // nothing and is not written.
 //
+// The watch restarts when it ends, and, with [Options.Conn], as soon as
+// the connection reconnects; a restart delivers the latest copy of every
+// key again (counted as Covered in [Region.WatchStats]), so nothing is
+// missed in between. A watch that fails to start is retried after 50 ms,
+// backing off to 1 s.
+//
 // A value that is not a concord record is logged with its
 // [*MalformedError] and skipped (left in the bucket); deletes and purges
 // are ignored. A store error is retried with backoff. Call Run once per
@@ -345,24 +388,50 @@ func (r *Region[T]) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
+	var reconnected chan natsgo.Status
+	if r.conn != nil {
+		reconnected = r.conn.StatusChanged(natsgo.CONNECTED)
+		defer r.conn.RemoveStatusListener(reconnected)
+	}
+	const minWait, maxWait = 50 * time.Millisecond, time.Second
+	wait := minWait
 	for {
-		w, err := r.kv.WatchFiltered(ctx, filters)
+		drain(reconnected) // the watch about to start sees the connection as it is
+		// WatchFiltered rewrites the slice it is given: hand it a copy.
+		w, err := r.kv.WatchFiltered(ctx, slices.Clone(filters))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			r.log.Warn("concord/nats: watch failed; retrying", "bucket", r.topo.Bucket, "region", r.topo.Local, "err", err)
-			if !sleep(ctx, time.Second) {
+			r.log.Warn("concord/nats: watch failed; retrying", "bucket", r.topo.Bucket, "region", r.topo.Local, "in", wait, "err", err)
+			if !sleep(ctx, wait) {
 				return ctx.Err()
 			}
+			wait = min(2*wait, maxWait)
 			continue
 		}
-		err = r.watch(ctx, w)
+		wait = minWait
+		r.stats.watches.Add(1)
+		err = r.watch(ctx, w, reconnected)
 		_ = w.Stop()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		r.log.Warn("concord/nats: watch ended; restarting", "bucket", r.topo.Bucket, "region", r.topo.Local, "err", err)
+		r.log.Info("concord/nats: restarting the watch", "bucket", r.topo.Bucket, "region", r.topo.Local, "reason", err)
+	}
+}
+
+// errReconnected ends a watch when the connection has reconnected.
+var errReconnected = errors.New("the connection reconnected")
+
+// drain empties ch without blocking; ch may be nil.
+func drain(ch chan natsgo.Status) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
 	}
 }
 
@@ -417,12 +486,15 @@ func (s *scanStore) Keys(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// watch applies a watcher's entries until it ends or ctx is done.
-func (r *Region[T]) watch(ctx context.Context, w jetstream.KeyWatcher) error {
+// watch applies a watcher's entries until it ends, the connection
+// reconnects (a status on reconnected, which may be nil) or ctx is done.
+func (r *Region[T]) watch(ctx context.Context, w jetstream.KeyWatcher, reconnected chan natsgo.Status) error {
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-reconnected:
+			return errReconnected
 		case e, ok := <-w.Updates():
 			if !ok {
 				return errors.New("updates closed")
@@ -448,11 +520,16 @@ func (r *Region[T]) applyEntry(ctx context.Context, e jetstream.KeyValueEntry) e
 		return nil
 	}
 	return r.retry(ctx, "apply "+e.Key(), func() error {
-		_, err := r.rep.Apply(ctx, key, e.Value())
+		class, err := r.rep.Apply(ctx, key, e.Value())
 		switch {
+		case err == nil && (class == resolve.StaleWrite || class == resolve.Duplicate):
+			r.stats.covered.Add(1)
+			return nil
 		case err == nil:
+			r.stats.applied.Add(1)
 			return nil
 		case errors.Is(err, replica.ErrMalformed):
+			r.stats.skipped.Add(1)
 			r.log.Warn("concord/nats: skipping a value that is not a concord record",
 				"region", r.topo.Local, "err", &MalformedError{Key: e.Key(), Revision: e.Revision(), Err: err})
 			return nil

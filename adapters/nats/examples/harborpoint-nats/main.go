@@ -137,7 +137,7 @@ func run(w io.Writer) (err error) {
 		}
 		counters := &resolve.Counters{}
 		r, err := concordnats.NewRegion(kv, topo, version.MustID(name), hold.Resolver(hold.Options{Observer: counters}),
-			concordnats.Options[hold.Hold]{Replica: replica.Options[hold.Hold]{
+			concordnats.Options[hold.Hold]{Conn: nc, Replica: replica.Options[hold.Hold]{
 				Clock:       policy.NewHLC(policy.HLCOptions{Now: wall.Now}, policy.Timestamp{}),
 				Now:         wall.Now,
 				Observer:    counters,
