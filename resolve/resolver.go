@@ -16,7 +16,7 @@ import (
 type Field[T any] struct {
 	name   string
 	policy string
-	merge  func(out *T, acc *fieldState[T], b *policy.Branch[T], i int) (policy.Decision, policy.Stamp, error)
+	merge  func(out *T, acc *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error)
 	copy   func(dst, src *T)
 }
 
@@ -47,15 +47,19 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	}
 	f.policy = p.Name()
 	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
-	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int) (policy.Decision, policy.Stamp, error) {
+	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error) {
 		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
 		fb := policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
-		m, d, err := p.Merge(fa, fb)
+		var (
+			m   policy.Branch[F]
+			err error
+		)
+		m, *d, err = p.Merge(fa, fb)
 		if err != nil {
-			return d, policy.Stamp{}, err
+			return policy.Stamp{}, err
 		}
 		*get(out) = m.Value
-		return d, m.Stamp, nil
+		return m.Stamp, nil
 	}
 	return f
 }
@@ -214,7 +218,8 @@ type fieldState[T any] struct {
 	in     policy.Branch[T] // the branch being merged in, copied here so the caller's branches stay on its stack
 	stamp  policy.Stamp     // greatest stamp merged so far
 	stamps []policy.Stamp   // per field
-	inline [8]policy.Stamp
+	next   []policy.Stamp   // per field, written by the merge in progress
+	inline [16]policy.Stamp
 }
 
 // Merge merges concurrent branches of one record into one, or returns a
@@ -308,11 +313,11 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 	}
 	s.value, s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
-	s.stamps = s.inline[:]
-	if n > len(s.stamps) {
-		s.stamps = make([]policy.Stamp, n)
+	buf := s.inline[:]
+	if 2*n > len(buf) {
+		buf = make([]policy.Stamp, 2*n)
 	}
-	s.stamps = s.stamps[:n:n]
+	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	for i := range s.stamps {
 		s.stamps[i] = b.Stamp
 	}
@@ -344,21 +349,26 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *policy.Branch[T], ds []De
 		*out = b.Value
 	}
 	start := len(ds)
-	var buf [16]policy.Stamp
-	next := buf[:0]
-	if len(r.fields) > len(buf) {
-		next = make([]policy.Stamp, 0, len(r.fields))
-	}
+	next := a.next[:0]
 	for i, f := range r.fields {
-		d, st, err := f.merge(out, a, b, i)
+		// The policy writes its decision straight into the next slot of ds,
+		// which is kept only if the policy decided something.
+		if len(ds) == cap(ds) {
+			ds = slices.Grow(ds, 1)
+		}
+		slot := &ds[:len(ds)+1][len(ds)]
+		st, err := f.merge(out, a, b, i, &slot.Decision)
 		next = append(next, st)
-		d.Policy = f.policy
 		if err != nil {
+			*slot = Decision{}
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
-		if d.Outcome != policy.Same {
-			ds = append(ds, Decision{Entity: r.entity, Field: f.name, Decision: d})
+		if slot.Outcome == policy.Same {
+			*slot = Decision{} // keep no references in the spare capacity
+			continue
 		}
+		slot.Entity, slot.Field, slot.Rule, slot.Policy = r.entity, f.name, "", f.policy
+		ds = ds[:len(ds)+1]
 	}
 	for _, rule := range r.rules {
 		reason, err := rule.Apply(out, policy.Branch[T]{Value: a.value, Stamp: a.stamp}, *b)
