@@ -57,15 +57,22 @@ func basicKind(k reflect.Kind) bool {
 func (lww[F]) Name() string { return "lww" }
 
 func (p lww[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
+	return mergeVia[F](p, a, b)
+}
+
+// MergeInto implements [Merger].
+func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := a.Stamp.Compare(b.Stamp)
 	if c == 0 {
 		// Equal stamps name the same write, hence the same value.
-		return a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}, nil
+		*out, *d = *a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}
+		return nil
 	}
 	if p.basic && any(a.Value) == any(b.Value) {
 		// Both branches hold the same value: nothing was overwritten, so
 		// there is no decision for an operator to weigh.
-		return same(p.Name(), a, b, "equal values")
+		sameInto(out, d, p.Name(), a, b, "equal values")
+		return nil
 	}
 	winner, loser := a, b
 	if c < 0 {
@@ -75,9 +82,9 @@ func (p lww[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
 	if winner.Stamp.Time == loser.Stamp.Time {
 		reason = "equal time, dot tiebreak"
 	}
-	_, d, _ := pick(p.Name(), winner, loser, reason)
+	pickInto(out, d, p.Name(), winner, loser, reason)
 	d.InSkewWindow = p.inSkewWindow(winner.Stamp.Time, loser.Stamp.Time)
-	return winner, d, nil
+	return nil
 }
 
 // inSkewWindow reports whether the wall times of the winner w and the loser

@@ -27,18 +27,26 @@ type orderPolicy[F cmp.Ordered] struct {
 func (p orderPolicy[F]) Name() string { return p.name }
 
 func (p orderPolicy[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
+	return mergeVia[F](p, a, b)
+}
+
+// MergeInto implements [Merger].
+func (p orderPolicy[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := cmp.Compare(a.Value, b.Value) * p.sign
 	if c == 0 {
-		return same(p.name, a, b, "equal values")
+		sameInto(out, d, p.name, a, b, "equal values")
+		return nil
 	}
 	reason := "greater value"
 	if p.sign < 0 {
 		reason = "smaller value"
 	}
 	if c > 0 {
-		return pick(p.name, a, b, reason)
+		pickInto(out, d, p.name, a, b, reason)
+	} else {
+		pickInto(out, d, p.name, b, a, reason)
 	}
-	return pick(p.name, b, a, reason)
+	return nil
 }
 
 // EnableWins returns the policy named "enable-wins" for a flag: when one
@@ -52,14 +60,20 @@ type enableWins struct{}
 func (enableWins) Name() string { return "enable-wins" }
 
 func (p enableWins) Merge(a, b Branch[bool]) (Branch[bool], Decision, error) {
+	return mergeVia[bool](p, a, b)
+}
+
+// MergeInto implements [Merger].
+func (p enableWins) MergeInto(out *Branch[bool], d *Decision, a, b *Branch[bool]) error {
 	switch {
 	case a.Value == b.Value:
-		return same(p.Name(), a, b, "equal flags")
+		sameInto(out, d, p.Name(), a, b, "equal flags")
 	case a.Value:
-		return pick(p.Name(), a, b, "enable wins")
+		pickInto(out, d, p.Name(), a, b, "enable wins")
 	default:
-		return pick(p.Name(), b, a, "enable wins")
+		pickInto(out, d, p.Name(), b, a, "enable wins")
 	}
+	return nil
 }
 
 // Once returns the write-once register policy named "once": a field that is
@@ -80,14 +94,22 @@ type once[F comparable] struct{}
 func (once[F]) Name() string { return "once" }
 
 func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
+	return mergeVia[F](p, a, b)
+}
+
+// MergeInto implements [Merger].
+func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	var zero F
 	switch {
 	case a.Value == b.Value:
-		return same(p.Name(), a, b, "equal values")
+		sameInto(out, d, p.Name(), a, b, "equal values")
+		return nil
 	case b.Value == zero:
-		return pick(p.Name(), a, b, "write-once: the other branch is unset")
+		pickInto(out, d, p.Name(), a, b, "write-once: the other branch is unset")
+		return nil
 	case a.Value == zero:
-		return pick(p.Name(), b, a, "write-once: the other branch is unset")
+		pickInto(out, d, p.Name(), b, a, "write-once: the other branch is unset")
+		return nil
 	}
 	// Name the values in stamp order so that both argument orders give the
 	// same reason.
@@ -99,7 +121,8 @@ func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
 		Policy: p.Name(),
 		Reason: fmt.Sprintf("write-once field set to %v and to %v", first.Value, second.Value),
 	}
-	return Branch[F]{}, Decision{Policy: p.Name(), Outcome: Rejected, Reason: r.Reason}, r
+	*out, *d = Branch[F]{}, Decision{Policy: p.Name(), Outcome: Rejected, Reason: r.Reason}
+	return r
 }
 
 // same returns the result of merging two branches whose values are equal:
@@ -107,20 +130,42 @@ func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
 // the order of the arguments even when equal values differ in
 // representation.
 func same[F any](name string, a, b Branch[F], reason string) (Branch[F], Decision, error) {
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	sameInto(&out, &d, name, &a, &b, reason)
+	return out, d, nil
+}
+
+// sameInto is same through pointers.
+func sameInto[F any](out *Branch[F], d *Decision, name string, a, b *Branch[F], reason string) {
 	r := a
 	if b.Stamp.Compare(a.Stamp) > 0 {
 		r = b
 	}
-	return r, Decision{Policy: name, Outcome: Same, Reason: reason}, nil
+	*out = *r
+	*d = Decision{Policy: name, Outcome: Same, Reason: reason}
 }
 
 // pick returns winner with a Picked decision.
 func pick[F any](name string, winner, loser Branch[F], reason string) (Branch[F], Decision, error) {
-	return winner, Decision{
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	pickInto(&out, &d, name, &winner, &loser, reason)
+	return out, d, nil
+}
+
+// pickInto is pick through pointers.
+func pickInto[F any](out *Branch[F], d *Decision, name string, winner, loser *Branch[F], reason string) {
+	*out = *winner
+	*d = Decision{
 		Policy:  name,
 		Outcome: Picked,
 		Winner:  winner.Stamp,
 		Loser:   loser.Stamp,
 		Reason:  reason,
-	}, nil
+	}
 }

@@ -170,10 +170,16 @@ type unionPolicy[E cmp.Ordered] struct{}
 func (unionPolicy[E]) Name() string { return "union" }
 
 func (p unionPolicy[E]) Merge(a, b Branch[Set[E]]) (Branch[Set[E]], Decision, error) {
+	return mergeVia[Set[E]](p, a, b)
+}
+
+// MergeInto implements [Merger].
+func (p unionPolicy[E]) MergeInto(out *Branch[Set[E]], d *Decision, a, b *Branch[Set[E]]) error {
 	if a.Value.Equal(b.Value) {
-		return same(p.Name(), a, b, "equal sets")
+		sameInto(out, d, p.Name(), a, b, "equal sets")
+		return nil
 	}
-	u := a.Value.Union(b.Value)
-	return Branch[Set[E]]{Value: u, Stamp: later(a.Stamp, b.Stamp)},
-		Decision{Policy: p.Name(), Outcome: Combined, Reason: "set union"}, nil
+	*out = Branch[Set[E]]{Value: a.Value.Union(b.Value), Stamp: later(a.Stamp, b.Stamp)}
+	*d = Decision{Policy: p.Name(), Outcome: Combined, Reason: "set union"}
+	return nil
 }

@@ -61,6 +61,27 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		*get(out) = m.Value
 		return m.Stamp, nil
 	}
+	if fast, ok := p.(policy.Merger[F]); ok {
+		// The policy merges through pointers: hand it three branches that
+		// live in the (pooled) accumulator, so nothing escapes per call and
+		// nothing large is copied through the interface.
+		f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error) {
+			sc, _ := a.scratch[i].(*[3]policy.Branch[F])
+			if sc == nil {
+				sc = new([3]policy.Branch[F])
+				a.scratch[i] = sc
+			}
+			sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
+			sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
+			err := fast.MergeInto(&sc[2], d, &sc[0], &sc[1])
+			if err == nil {
+				*get(out) = sc[2].Value
+			}
+			st := sc[2].Stamp
+			*sc = [3]policy.Branch[F]{} // keep no values alive in the pool
+			return st, err
+		}
+	}
 	return f
 }
 
@@ -219,7 +240,10 @@ type fieldState[T any] struct {
 	stamp  policy.Stamp     // greatest stamp merged so far
 	stamps []policy.Stamp   // per field
 	next   []policy.Stamp   // per field, written by the merge in progress
-	inline [16]policy.Stamp
+	// scratch holds, per field, the branches a policy with a pointer fast
+	// path (policy.Merger) reads and writes, reused across merges.
+	scratch []any
+	inline  [16]policy.Stamp
 }
 
 // Merge merges concurrent branches of one record into one, or returns a
@@ -318,6 +342,9 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 		buf = make([]policy.Stamp, 2*n)
 	}
 	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
+	if len(s.scratch) != n {
+		s.scratch = make([]any, n)
+	}
 	for i := range s.stamps {
 		s.stamps[i] = b.Stamp
 	}
