@@ -345,9 +345,21 @@ type addWins[E cmp.Ordered] struct{}
 func (addWins[E]) Name() string { return "add-wins" }
 
 func (p addWins[E]) Merge(a, b Branch[AWSet[E]]) (Branch[AWSet[E]], Decision, error) {
+	var (
+		out Branch[AWSet[E]]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
+}
+
+// MergeInto implements [Merger].
+func (p addWins[E]) MergeInto(out *Branch[AWSet[E]], d *Decision, a, b *Branch[AWSet[E]]) error {
 	if a.Value.Equal(b.Value) {
-		return same(p.Name(), a, b, "equal sets")
+		sameInto(out, d, p.Name(), a, b, "equal sets")
+		return nil
 	}
-	return Branch[AWSet[E]]{Value: a.Value.merge(b.Value), Stamp: later(a.Stamp, b.Stamp)},
-		Decision{Policy: p.Name(), Outcome: Combined, Reason: "add wins over concurrent remove"}, nil
+	*out = Branch[AWSet[E]]{Value: a.Value.merge(b.Value), Stamp: later(a.Stamp, b.Stamp)}
+	*d = Decision{Policy: p.Name(), Outcome: Combined, Reason: "add wins over concurrent remove"}
+	return nil
 }

@@ -57,7 +57,12 @@ func basicKind(k reflect.Kind) bool {
 func (lww[F]) Name() string { return "lww" }
 
 func (p lww[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	return mergeVia[F](p, a, b)
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // MergeInto implements [Merger].

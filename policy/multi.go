@@ -76,9 +76,21 @@ type multiValue[V cmp.Ordered] struct{}
 func (multiValue[V]) Name() string { return "multi-value" }
 
 func (p multiValue[V]) Merge(a, b Branch[Multi[V]]) (Branch[Multi[V]], Decision, error) {
+	var (
+		out Branch[Multi[V]]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
+}
+
+// MergeInto implements [Merger].
+func (p multiValue[V]) MergeInto(out *Branch[Multi[V]], d *Decision, a, b *Branch[Multi[V]]) error {
 	if a.Value.Equal(b.Value) {
-		return same(p.Name(), a, b, "equal values")
+		sameInto(out, d, p.Name(), a, b, "equal values")
+		return nil
 	}
-	return Branch[Multi[V]]{Value: Multi[V]{set: a.Value.set.Union(b.Value.set)}, Stamp: later(a.Stamp, b.Stamp)},
-		Decision{Policy: p.Name(), Outcome: Combined, Reason: "kept concurrent values"}, nil
+	*out = Branch[Multi[V]]{Value: Multi[V]{set: a.Value.set.Union(b.Value.set)}, Stamp: later(a.Stamp, b.Stamp)}
+	*d = Decision{Policy: p.Name(), Outcome: Combined, Reason: "kept concurrent values"}
+	return nil
 }

@@ -27,7 +27,12 @@ type orderPolicy[F cmp.Ordered] struct {
 func (p orderPolicy[F]) Name() string { return p.name }
 
 func (p orderPolicy[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	return mergeVia[F](p, a, b)
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // MergeInto implements [Merger].
@@ -60,7 +65,12 @@ type enableWins struct{}
 func (enableWins) Name() string { return "enable-wins" }
 
 func (p enableWins) Merge(a, b Branch[bool]) (Branch[bool], Decision, error) {
-	return mergeVia[bool](p, a, b)
+	var (
+		out Branch[bool]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // MergeInto implements [Merger].
@@ -94,7 +104,12 @@ type once[F comparable] struct{}
 func (once[F]) Name() string { return "once" }
 
 func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	return mergeVia[F](p, a, b)
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // MergeInto implements [Merger].
@@ -125,20 +140,10 @@ func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	return r
 }
 
-// same returns the result of merging two branches whose values are equal:
-// the later branch (value and stamp), so that the result does not depend on
-// the order of the arguments even when equal values differ in
-// representation.
-func same[F any](name string, a, b Branch[F], reason string) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	sameInto(&out, &d, name, &a, &b, reason)
-	return out, d, nil
-}
-
-// sameInto is same through pointers.
+// sameInto sets *out and *d to the result of merging two branches whose
+// values are equal: the later branch (value and stamp), so that the result
+// does not depend on the order of the arguments even when equal values
+// differ in representation.
 func sameInto[F any](out *Branch[F], d *Decision, name string, a, b *Branch[F], reason string) {
 	r := a
 	if b.Stamp.Compare(a.Stamp) > 0 {
@@ -148,17 +153,7 @@ func sameInto[F any](out *Branch[F], d *Decision, name string, a, b *Branch[F], 
 	*d = Decision{Policy: name, Outcome: Same, Reason: reason}
 }
 
-// pick returns winner with a Picked decision.
-func pick[F any](name string, winner, loser Branch[F], reason string) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	pickInto(&out, &d, name, &winner, &loser, reason)
-	return out, d, nil
-}
-
-// pickInto is pick through pointers.
+// pickInto sets *out to winner with a Picked decision in *d.
 func pickInto[F any](out *Branch[F], d *Decision, name string, winner, loser *Branch[F], reason string) {
 	*out = *winner
 	*d = Decision{

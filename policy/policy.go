@@ -62,20 +62,10 @@ type Policy[F any] interface {
 // every call. Package resolve uses it when a bound policy implements it.
 // MergeInto must set *out and *d exactly as Merge would return them (on
 // error, *out is unspecified and *d describes the refusal), and must not
-// keep the pointers. LWW, Union, Max, Min, EnableWins and Once implement it;
-// the laws ([policytest]) hold for both paths, since Merge calls MergeInto.
+// keep the pointers. Every built-in policy implements it, and its Merge calls
+// MergeInto, so the two paths are one implementation.
 type Merger[F any] interface {
 	MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error
-}
-
-// mergeVia implements Merge for a policy that implements [Merger].
-func mergeVia[F any](m Merger[F], a, b Branch[F]) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	err := m.MergeInto(&out, &d, &a, &b)
-	return out, d, err
 }
 
 // Outcome says how a policy settled a pair of branches.

@@ -170,7 +170,12 @@ type unionPolicy[E cmp.Ordered] struct{}
 func (unionPolicy[E]) Name() string { return "union" }
 
 func (p unionPolicy[E]) Merge(a, b Branch[Set[E]]) (Branch[Set[E]], Decision, error) {
-	return mergeVia[Set[E]](p, a, b)
+	var (
+		out Branch[Set[E]]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // MergeInto implements [Merger].

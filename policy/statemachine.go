@@ -340,6 +340,16 @@ func (m *StateMachine[S]) Rule(a, b S) (Rule[S], bool) {
 // Merge settles two branches by the machine's rules. A state that was not
 // declared is rejected, as is a pair whose rule rejects it.
 func (m *StateMachine[S]) Merge(a, b Branch[S]) (Branch[S], Decision, error) {
+	var (
+		out Branch[S]
+		d   Decision
+	)
+	err := m.MergeInto(&out, &d, &a, &b)
+	return out, d, err
+}
+
+// MergeInto implements [Merger].
+func (m *StateMachine[S]) MergeInto(out *Branch[S], d *Decision, a, b *Branch[S]) error {
 	i, okA := m.index[a.Value]
 	j, okB := m.index[b.Value]
 	if !okA || !okB {
@@ -347,26 +357,30 @@ func (m *StateMachine[S]) Merge(a, b Branch[S]) (Branch[S], Decision, error) {
 		if okA {
 			bad = b.Value
 		}
-		return m.reject(fmt.Sprintf("undeclared state %v", bad))
+		return m.reject(out, d, fmt.Sprintf("undeclared state %v", bad))
 	}
 	if i == j {
-		return same(m.name, a, b, "equal states")
+		sameInto(out, d, m.name, a, b, "equal states")
+		return nil
 	}
 	e := m.table[i*len(m.states)+j]
 	switch e.rule.Outcome {
 	case Picked:
 		if e.result == a.Value {
-			return pick(m.name, a, b, e.rule.Reason)
+			pickInto(out, d, m.name, a, b, e.rule.Reason)
+		} else {
+			pickInto(out, d, m.name, b, a, e.rule.Reason)
 		}
-		return pick(m.name, b, a, e.rule.Reason)
+		return nil
 	case Combined:
-		return Branch[S]{Value: e.result, Stamp: later(a.Stamp, b.Stamp)},
-			Decision{Policy: m.name, Outcome: Combined, Reason: e.rule.Reason}, nil
+		*out = Branch[S]{Value: e.result, Stamp: later(a.Stamp, b.Stamp)}
+		*d = Decision{Policy: m.name, Outcome: Combined, Reason: e.rule.Reason}
+		return nil
 	}
-	return m.reject(e.rule.Reason)
+	return m.reject(out, d, e.rule.Reason)
 }
 
-func (m *StateMachine[S]) reject(reason string) (Branch[S], Decision, error) {
-	r := &Rejection{Policy: m.name, Reason: reason}
-	return Branch[S]{}, Decision{Policy: m.name, Outcome: Rejected, Reason: reason}, r
+func (m *StateMachine[S]) reject(out *Branch[S], d *Decision, reason string) error {
+	*out, *d = Branch[S]{}, Decision{Policy: m.name, Outcome: Rejected, Reason: reason}
+	return &Rejection{Policy: m.name, Reason: reason}
 }
