@@ -227,8 +227,8 @@ func TestAWSetsAgree(t *testing.T) {
 
 func TestLWWAgrees(t *testing.T) {
 	p := policy.LWW[string](policy.LWWOptions{})
-	x := policy.Branch[string]{Value: "a", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
-	y := policy.Branch[string]{Value: "b", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
+	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
+	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
 	for _, pair := range [][2]policy.Branch[string]{{x, y}, {y, x}} {
 		if m, _, err := p.Merge(pair[0], pair[1]); err != nil || m.Value != "b" {
 			t.Errorf("concord: %q, %v", m.Value, err)

@@ -68,8 +68,8 @@ func ticketBranches() [2]ticketBranch {
 var mergedTicket = ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone", "web"), Priority: 2, Owner: "ana", Urgent: true, Estimate: 5}
 
 func (t ticketBranch) concord() policy.Branch[ticket] {
-	return policy.Branch[ticket]{Value: t.Value, Stamp: policy.Stamp{
-		Time: policy.Timestamp{Wall: int64(t.Wall)},
+	return policy.Branch[ticket]{Value: t.Value, Stamp: version.Stamp{
+		Time: version.Timestamp{Wall: int64(t.Wall)},
 		Dot:  version.Dot{ID: version.MustID(t.Node), Counter: t.Counter},
 	}}
 }

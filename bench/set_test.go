@@ -140,8 +140,8 @@ func BenchmarkAWSetMerge(b *testing.B) {
 		case implConcord:
 			x, y := concordSets(shape)
 			p := policy.AddWins[string]()
-			bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: policy.Stamp{Dot: version.Dot{ID: lisbonID, Counter: 1000}}}
-			by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: policy.Stamp{Dot: version.Dot{ID: baltimoreID, Counter: 500}}}
+			bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: version.Stamp{Dot: version.Dot{ID: lisbonID, Counter: 1000}}}
+			by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: version.Stamp{Dot: version.Dot{ID: baltimoreID, Counter: 500}}}
 			for b.Loop() {
 				m, _, err := p.Merge(bx, by)
 				if err != nil {
@@ -193,8 +193,8 @@ func BenchmarkLWWMerge(b *testing.B) {
 		switch impl {
 		case implConcord:
 			p := policy.LWW[string](policy.LWWOptions{})
-			x := policy.Branch[string]{Value: "a", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
-			y := policy.Branch[string]{Value: "b", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
+			x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
+			y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
 			var m policy.Branch[string]
 			for b.Loop() {
 				m, _, _ = p.Merge(x, y)

@@ -19,7 +19,7 @@ var (
 	clock  = func(h, m, s int) time.Time {
 		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
 	}
-	hlcTime = func(t time.Time) policy.Timestamp { return policy.Timestamp{Wall: t.UnixNano()} }
+	hlcTime = func(t time.Time) version.Timestamp { return version.Timestamp{Wall: t.UnixNano()} }
 )
 
 func TestCommandsEnforceTheLifecycle(t *testing.T) {
@@ -47,7 +47,7 @@ func TestCommandsEnforceTheLifecycle(t *testing.T) {
 
 // branch makes a hold branch written at replica id with counter n.
 func branch(h hold.Hold, id version.ID, n uint64, at time.Time) policy.Branch[hold.Hold] {
-	return policy.Branch[hold.Hold]{Value: h, Stamp: policy.Stamp{Time: hlcTime(at), Dot: version.Dot{ID: id, Counter: n}}}
+	return policy.Branch[hold.Hold]{Value: h, Stamp: version.Stamp{Time: hlcTime(at), Dot: version.Dot{ID: id, Counter: n}}}
 }
 
 func TestLessonTimeline(t *testing.T) {

@@ -92,8 +92,8 @@ func TestResponderStaleTokenAndConflict(t *testing.T) {
 	c := &resolve.ConflictRequiresRetry[string]{
 		Entity: "hold", Key: "H-1", Field: "status", Policy: "lifecycle", Reason: "released vs active",
 		Branches: []policy.Branch[string]{
-			{Value: "released", Stamp: policy.Stamp{Dot: version.Dot{ID: bal, Counter: 1}}},
-			{Value: "active", Stamp: policy.Stamp{Dot: version.Dot{ID: lis, Counter: 19}}},
+			{Value: "released", Stamp: version.Stamp{Dot: version.Dot{ID: bal, Counter: 1}}},
+			{Value: "active", Stamp: version.Stamp{Dot: version.Dot{ID: lis, Counter: 19}}},
 		},
 		Context: ctx,
 	}

@@ -27,8 +27,8 @@ func benchAWSets() (policy.AWSet[string], policy.AWSet[string]) {
 func BenchmarkAddWinsMerge1000(b *testing.B) {
 	x, y := benchAWSets()
 	p := policy.AddWins[string]()
-	bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: policy.Stamp{Dot: version.Dot{ID: version.MustID("lisbon"), Counter: 1000}}}
-	by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: policy.Stamp{Dot: version.Dot{ID: version.MustID("baltimore"), Counter: 500}}}
+	bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: version.Stamp{Dot: version.Dot{ID: version.MustID("lisbon"), Counter: 1000}}}
+	by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: version.Stamp{Dot: version.Dot{ID: version.MustID("baltimore"), Counter: 500}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		m, _, err := p.Merge(bx, by)
@@ -66,7 +66,7 @@ func BenchmarkUnionMerge1000(b *testing.B) {
 	}
 	p := policy.Union[string]()
 	bx := policy.Branch[policy.Set[string]]{Value: policy.NewSet(xs...)}
-	by := policy.Branch[policy.Set[string]]{Value: policy.NewSet(ys...), Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 1}}}
+	by := policy.Branch[policy.Set[string]]{Value: policy.NewSet(ys...), Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if m, _, _ := p.Merge(bx, by); m.Value.Len() != 1500 {
@@ -77,8 +77,8 @@ func BenchmarkUnionMerge1000(b *testing.B) {
 
 func BenchmarkLWWMerge(b *testing.B) {
 	p := policy.LWW[string](policy.LWWOptions{SkewWindow: 1})
-	x := policy.Branch[string]{Value: "a", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 1}}}
-	y := policy.Branch[string]{Value: "b", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: 2}}}
+	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}}}
+	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Merge(x, y)

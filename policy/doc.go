@@ -14,7 +14,7 @@
 //
 // # Policies are joins
 //
-// A [Policy] merges two [Branch] values: a field value with the [Stamp] of
+// A [Policy] merges two [Branch] values: a field value with the [version.Stamp] of
 // the write that produced it. Every built-in policy that merges
 // automatically is a join: commutative, associative, idempotent and
 // deterministic, in the value and in the stamp of the result. So replicas
@@ -58,7 +58,7 @@
 // [StateMachine]; fields that accumulate need a set; fields that must be set
 // once need [Once].
 //
-// Stamps come from a hybrid logical clock ([HLC]): close to physical time,
+// Stamps come from a hybrid logical clock ([version.HLC]): close to physical time,
 // never backwards, never repeated, and always past every timestamp the
 // replica has observed. Every field of one write carries the same stamp, so
 // LWW never tears a record between two writes.
@@ -67,5 +67,5 @@
 //
 // Set, AWSet and Multi are immutable values; all policies are stateless or
 // immutable and safe for concurrent use; Merge never changes its arguments.
-// An [HLC] is safe for concurrent use.
+// A [version.HLC] is safe for concurrent use.
 package policy

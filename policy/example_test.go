@@ -16,12 +16,12 @@ var (
 
 // at returns the stamp of a write at hh:mm:ss.ms on the day of the lesson,
 // with the given dot.
-func at(clock string, id version.ID, n uint64) policy.Stamp {
+func at(clock string, id version.ID, n uint64) version.Stamp {
 	t, err := time.Parse("2006-01-02 15:04:05.000", "2026-03-14 "+clock)
 	if err != nil {
 		panic(err)
 	}
-	return policy.Stamp{Time: policy.Timestamp{Wall: t.UnixNano()}, Dot: version.Dot{ID: id, Counter: n}}
+	return version.Stamp{Time: version.Timestamp{Wall: t.UnixNano()}, Dot: version.Dot{ID: id, Counter: n}}
 }
 
 // Two agents edit the draft note of hold H-8821 concurrently. The note is
@@ -187,18 +187,18 @@ func ExampleNewStateMachine_missingPairs() {
 // does, and refuses to be dragged far into the future by another replica.
 func ExampleHLC() {
 	now := time.Date(2026, 3, 14, 14, 4, 52, 0, time.UTC)
-	clock := policy.NewHLC(policy.HLCOptions{
+	clock := version.NewHLC(version.HLCOptions{
 		Now:      func() time.Time { return now },
 		MaxDrift: time.Second,
-	}, policy.Timestamp{})
+	}, version.Timestamp{})
 
 	fmt.Println(clock.Now())
 	now = now.Add(-time.Minute) // NTP steps the clock back
 	fmt.Println(clock.Now())
 
-	remote := policy.Timestamp{Wall: now.Add(time.Hour).UnixNano()}
+	remote := version.Timestamp{Wall: now.Add(time.Hour).UnixNano()}
 	err := clock.Observe(remote)
-	fmt.Println(errors.Is(err, policy.ErrClockDrift))
+	fmt.Println(errors.Is(err, version.ErrClockDrift))
 	// Output:
 	// 2026-03-14T14:04:52Z
 	// 2026-03-14T14:04:52Z+1

@@ -3,6 +3,8 @@ package policy
 import (
 	"reflect"
 	"time"
+
+	"github.com/harborpoint/concord/version"
 )
 
 // LWWOptions configures [LWW]. The zero LWWOptions is valid: no skew window.
@@ -12,12 +14,12 @@ type LWWOptions struct {
 	// SkewWindow is flagged with Decision.InSkewWindow: skew could have
 	// inverted their order, so an observer can count such decisions and
 	// correlate them with clock alarms. Zero or negative disables the flag.
-	// [HLC.LWWOptions] returns options that match a clock's configuration.
+	// [version.HLC.SkewWindow] returns a clock's configured window.
 	SkewWindow time.Duration
 }
 
 // LWW returns the last-writer-wins policy, named "lww": the branch with the
-// greater [Stamp] wins — hybrid logical clock time first, then the write's
+// greater [version.Stamp] wins — hybrid logical clock time first, then the write's
 // dot, so every replica picks the same branch even for equal times.
 //
 // Use LWW only for fields that are genuinely replaceable, such as an agent's
@@ -94,7 +96,7 @@ func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 
 // inSkewWindow reports whether the wall times of the winner w and the loser
 // l (w.Wall >= l.Wall) are closer than the skew window.
-func (p lww[F]) inSkewWindow(w, l Timestamp) bool {
+func (p lww[F]) inSkewWindow(w, l version.Timestamp) bool {
 	if p.skew <= 0 {
 		return false
 	}

@@ -4,13 +4,17 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 )
 
-func stamp(sec int64, id version.ID, n uint64) policy.Stamp {
-	return policy.Stamp{Time: policy.Timestamp{Wall: t0.UnixNano() + sec*1e9}, Dot: version.Dot{ID: id, Counter: n}}
+// t0 is the lesson's 14:04:52 on an arbitrary day.
+var t0 = time.Date(2026, 3, 14, 14, 4, 52, 0, time.UTC)
+
+func stamp(sec int64, id version.ID, n uint64) version.Stamp {
+	return version.Stamp{Time: version.Timestamp{Wall: t0.UnixNano() + sec*1e9}, Dot: version.Dot{ID: id, Counter: n}}
 }
 
 func TestHoldLifecycleMerges(t *testing.T) {

@@ -151,9 +151,9 @@ func TestLWWDecisions(t *testing.T) {
 	lis, iad := replicas[0], replicas[1]
 	p := policy.LWW[string](policy.LWWOptions{SkewWindow: 500 * time.Millisecond})
 	a := policy.Branch[string]{Value: "a", Stamp: stamp(0, lis, 1)}
-	b := policy.Branch[string]{Value: "b", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: a.Stamp.Time.Wall + 499e6}, Dot: version.Dot{ID: iad, Counter: 1}}}
-	c := policy.Branch[string]{Value: "c", Stamp: policy.Stamp{Time: policy.Timestamp{Wall: a.Stamp.Time.Wall + 500e6}, Dot: version.Dot{ID: iad, Counter: 2}}}
-	tie := policy.Branch[string]{Value: "tie", Stamp: policy.Stamp{Time: a.Stamp.Time, Dot: version.Dot{ID: iad, Counter: 3}}}
+	b := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: a.Stamp.Time.Wall + 499e6}, Dot: version.Dot{ID: iad, Counter: 1}}}
+	c := policy.Branch[string]{Value: "c", Stamp: version.Stamp{Time: version.Timestamp{Wall: a.Stamp.Time.Wall + 500e6}, Dot: version.Dot{ID: iad, Counter: 2}}}
+	tie := policy.Branch[string]{Value: "tie", Stamp: version.Stamp{Time: a.Stamp.Time, Dot: version.Dot{ID: iad, Counter: 3}}}
 	for _, tc := range []struct {
 		x, y   policy.Branch[string]
 		want   string
@@ -170,8 +170,8 @@ func TestLWWDecisions(t *testing.T) {
 			t.Errorf("Merge(%s, %s) = %v, %+v, %v", tc.x.Value, tc.y.Value, got, d, err)
 		}
 	}
-	far := policy.Branch[string]{Stamp: policy.Stamp{Time: policy.Timestamp{Wall: math.MinInt64}}}
-	near := policy.Branch[string]{Stamp: policy.Stamp{Time: policy.Timestamp{Wall: math.MaxInt64}}}
+	far := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MinInt64}}}
+	near := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MaxInt64}}}
 	if _, d, _ := p.Merge(far, near); d.InSkewWindow {
 		t.Error("extreme wall times flagged as within the skew window")
 	}

@@ -69,7 +69,7 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits) (resolv
 		if err != nil {
 			return policy.Branch[T]{}, err
 		}
-		return policy.Branch[T]{Value: v, Stamp: policy.Stamp{Time: policy.Timestamp{Wall: wall, Logical: uint32(logical)}, Dot: d}}, nil
+		return policy.Branch[T]{Value: v, Stamp: version.Stamp{Time: version.Timestamp{Wall: wall, Logical: uint32(logical)}, Dot: d}}, nil
 	})
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -16,10 +16,10 @@ import (
 type Options[T any] struct {
 	// Codec encodes record values. Nil means [JSON].
 	Codec Codec[T]
-	// Clock stamps writes. Nil means a new [policy.HLC] with default
+	// Clock stamps writes. Nil means a new [version.HLC] with default
 	// options; pass one restored from the last persisted stamp to keep
 	// stamps monotonic across restarts.
-	Clock *policy.HLC
+	Clock *version.HLC
 	// Observer is told of writes refused to clients, conflicts sent to
 	// review and conflicts resolved. The resolver's own observer is told of
 	// merges. Nil means none.
@@ -52,7 +52,7 @@ type Replica[T any] struct {
 	store    Store
 	res      *resolve.Resolver[T]
 	codec    Codec[T]
-	hlc      *policy.HLC
+	hlc      *version.HLC
 	obs      resolve.Observer
 	limits   version.Limits
 	cmdKeys  func(*T) *policy.Set[string]
@@ -91,7 +91,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		r.codec = JSON[T]{}
 	}
 	if r.hlc == nil {
-		r.hlc = policy.NewHLC(policy.HLCOptions{}, policy.Timestamp{})
+		r.hlc = version.NewHLC(version.HLCOptions{}, version.Timestamp{})
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -117,7 +117,7 @@ type Record[T any] struct {
 	// merge of several. It is the zero T when Conflict is set.
 	Value T
 	// Stamp is the stamp of Value (the greatest merged stamp).
-	Stamp policy.Stamp
+	Stamp version.Stamp
 	// Context is the causal context of the record: a write made with it
 	// supersedes every branch below.
 	Context version.Vector
@@ -137,7 +137,7 @@ type Record[T any] struct {
 type Write struct {
 	Replica version.ID
 	Dot     version.Dot
-	Time    policy.Timestamp
+	Time    version.Timestamp
 	// Context is the causal context of the value being changed: every
 	// write it reflects. An add-wins set folds it in with
 	// policy.AWSet.JoinContext so its own context stays compact.

@@ -11,9 +11,9 @@ import (
 func twoTickets() []policy.Branch[ticket] {
 	return []policy.Branch[ticket]{
 		{Value: ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone"), Priority: 2, Estimate: 5},
-			Stamp: policy.Stamp{Time: at(3), Dot: version.Dot{ID: lisbon, Counter: 19}}},
+			Stamp: version.Stamp{Time: at(3), Dot: version.Dot{ID: lisbon, Counter: 19}}},
 		{Value: ticket{Title: "baltimore", Tags: policy.NewSet("desk", "web"), Priority: 1, Owner: "ana", Urgent: true, Estimate: 8},
-			Stamp: policy.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
+			Stamp: version.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
 	}
 }
 

@@ -3,7 +3,7 @@
 //
 // A record's replicated state is a [Siblings] value — a sibling clock (see
 // package version) whose values are branches: a record value and the
-// [policy.Stamp] of the write that made it. The engine never drops a branch
+// [version.Stamp] of the write that made it. The engine never drops a branch
 // that no write superseded; it only decides what readers see.
 //
 // # Classify, then resolve

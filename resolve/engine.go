@@ -109,9 +109,9 @@ func (r *Resolver[T]) Apply(local, incoming Siblings[T]) Outcome[T] {
 // that ctx — the context the client read — covers. A write whose context
 // covers every sibling is IncomingWins; one made from an older context leaves
 // the siblings it did not see and is ConcurrentConflict.
-func (r *Resolver[T]) Write(local Siblings[T], ctx version.Vector, at version.ID, ts policy.Timestamp, value func(version.Dot) T) (Outcome[T], error) {
+func (r *Resolver[T]) Write(local Siblings[T], ctx version.Vector, at version.ID, ts version.Timestamp, value func(version.Dot) T) (Outcome[T], error) {
 	state, dot, err := local.UpdateWith(ctx, at, func(d version.Dot) policy.Branch[T] {
-		return policy.Branch[T]{Value: value(d), Stamp: policy.Stamp{Time: ts, Dot: d}}
+		return policy.Branch[T]{Value: value(d), Stamp: version.Stamp{Time: ts, Dot: d}}
 	})
 	if err != nil {
 		return Outcome[T]{State: local}, fmt.Errorf("resolve: %s: write at %v: %w", r.entity, at, err)

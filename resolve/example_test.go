@@ -31,7 +31,7 @@ func ExampleResolver_Apply() {
 	r := cartResolver()
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	write := func(s resolve.Siblings[cart], id version.ID, sec int64, c cart) resolve.Siblings[cart] {
-		o, _ := r.Write(s, s.Join(), id, policy.Timestamp{Wall: sec}, func(version.Dot) cart { return c })
+		o, _ := r.Write(s, s.Join(), id, version.Timestamp{Wall: sec}, func(version.Dot) cart { return c })
 		return o.State
 	}
 	var empty resolve.Siblings[cart]
@@ -60,8 +60,8 @@ func ExampleConflictRequiresRetry() {
 	}, nil, resolve.Options{})
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	var s resolve.Siblings[doc]
-	a, _ := r.Write(s, version.Vector{}, lis, policy.Timestamp{Wall: 1}, func(version.Dot) doc { return doc{"ana"} })
-	b, _ := r.Write(s, version.Vector{}, iad, policy.Timestamp{Wall: 2}, func(version.Dot) doc { return doc{"bo"} })
+	a, _ := r.Write(s, version.Vector{}, lis, version.Timestamp{Wall: 1}, func(version.Dot) doc { return doc{"ana"} })
+	b, _ := r.Write(s, version.Vector{}, iad, version.Timestamp{Wall: 2}, func(version.Dot) doc { return doc{"bo"} })
 	merged := r.Apply(a.State, b.State).State
 
 	_, err := r.Resolve(merged)
@@ -72,7 +72,7 @@ func ExampleConflictRequiresRetry() {
 			fmt.Println(" ", br.Stamp.Dot, br.Value.Owner)
 		}
 		// Someone who saw both branches decides, with the covering context.
-		fixed, _ := r.Write(merged, conflict.Context, iad, policy.Timestamp{Wall: 3}, func(version.Dot) doc { return doc{"ana"} })
+		fixed, _ := r.Write(merged, conflict.Context, iad, version.Timestamp{Wall: 3}, func(version.Dot) doc { return doc{"ana"} })
 		res, _ := r.Resolve(fixed.State)
 		fmt.Println("settled:", res.Value.Owner, fixed.State.Len(), "sibling")
 	}

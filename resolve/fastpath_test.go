@@ -58,7 +58,7 @@ func TestFastPathAgreesWithMerge(t *testing.T) {
 					Priority: rapid.IntRange(0, 3).Draw(t, "priority"), Owner: word.Draw(t, "owner"),
 					Urgent: rapid.Bool().Draw(t, "urgent"), Estimate: rapid.IntRange(0, 3).Draw(t, "estimate"),
 				},
-				Stamp: policy.Stamp{Time: at(int64(rapid.IntRange(1, 3).Draw(t, "time"))), Dot: version.Dot{ID: ids[i%3], Counter: uint64(i + 1)}},
+				Stamp: version.Stamp{Time: at(int64(rapid.IntRange(1, 3).Draw(t, "time"))), Dot: version.Dot{ID: ids[i%3], Counter: uint64(i + 1)}},
 			}
 		}
 		a, errA := slowR.Merge(bs)

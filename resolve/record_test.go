@@ -5,6 +5,7 @@ import (
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // ticket is a six-field record used by the tests and benchmarks.
@@ -36,4 +37,4 @@ func ticketResolver(obs resolve.Observer) *resolve.Resolver[ticket] {
 	return r
 }
 
-func at(sec int64) policy.Timestamp { return policy.Timestamp{Wall: sec * int64(time.Second)} }
+func at(sec int64) version.Timestamp { return version.Timestamp{Wall: sec * int64(time.Second)} }

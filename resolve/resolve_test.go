@@ -178,8 +178,8 @@ func TestRuleCanAdjustAndRefuse(t *testing.T) {
 	r, err := resolve.New("ticket", ticketFields(), []resolve.Rule[ticket]{rule}, resolve.Options{})
 	require.NoError(t, err)
 	_, err = r.Merge([]policy.Branch[ticket]{
-		{Value: ticket{Urgent: true}, Stamp: policy.Stamp{Time: at(1), Dot: version.Dot{ID: lisbon, Counter: 1}}},
-		{Value: ticket{Title: "x"}, Stamp: policy.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
+		{Value: ticket{Urgent: true}, Stamp: version.Stamp{Time: at(1), Dot: version.Dot{ID: lisbon, Counter: 1}}},
+		{Value: ticket{Title: "x"}, Stamp: version.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
 	})
 	var conflict *resolve.ConflictRequiresRetry[ticket]
 	require.True(t, errors.As(err, &conflict))

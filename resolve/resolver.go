@@ -16,7 +16,7 @@ import (
 type Field[T any] struct {
 	name   string
 	policy string
-	merge  func(out *T, acc *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error)
+	merge  func(out *T, acc *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (version.Stamp, error)
 	copy   func(dst, src *T)
 }
 
@@ -47,7 +47,7 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	}
 	f.policy = p.Name()
 	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
-	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error) {
+	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
 		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
 		fb := policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
 		var (
@@ -56,7 +56,7 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		)
 		m, *d, err = p.Merge(fa, fb)
 		if err != nil {
-			return policy.Stamp{}, err
+			return version.Stamp{}, err
 		}
 		*get(out) = m.Value
 		return m.Stamp, nil
@@ -65,7 +65,7 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		// The policy merges through pointers: hand it three branches that
 		// live in the (pooled) accumulator, so nothing escapes per call and
 		// nothing large is copied through the interface.
-		f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (policy.Stamp, error) {
+		f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
 			sc, _ := a.scratch[i].(*[3]policy.Branch[F])
 			if sc == nil {
 				sc = new([3]policy.Branch[F])
@@ -216,7 +216,7 @@ type Resolution[T any] struct {
 	// Value is the merged record.
 	Value T
 	// Stamp is the greatest stamp among the merged branches.
-	Stamp policy.Stamp
+	Stamp version.Stamp
 	// Version is the causal context of the merged record: it descends from
 	// every branch merged, and replicas holding the same siblings report the
 	// same Version with the same Value — no replica mints a version of its
@@ -237,13 +237,13 @@ type fieldState[T any] struct {
 	value  T
 	out    T                // the merge in progress, kept here so it is not allocated per pair
 	in     policy.Branch[T] // the branch being merged in, copied here so the caller's branches stay on its stack
-	stamp  policy.Stamp     // greatest stamp merged so far
-	stamps []policy.Stamp   // per field
-	next   []policy.Stamp   // per field, written by the merge in progress
+	stamp  version.Stamp    // greatest stamp merged so far
+	stamps []version.Stamp  // per field
+	next   []version.Stamp  // per field, written by the merge in progress
 	// scratch holds, per field, the branches a policy with a pointer fast
 	// path (policy.Merger) reads and writes, reused across merges.
 	scratch []any
-	inline  [16]policy.Stamp
+	inline  [16]version.Stamp
 }
 
 // Merge merges concurrent branches of one record into one, or returns a
@@ -339,7 +339,7 @@ func (r *Resolver[T]) state(b policy.Branch[T]) *fieldState[T] {
 	n := len(r.fields)
 	buf := s.inline[:]
 	if 2*n > len(buf) {
-		buf = make([]policy.Stamp, 2*n)
+		buf = make([]version.Stamp, 2*n)
 	}
 	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	if len(s.scratch) != n {
@@ -418,7 +418,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *policy.Branch[T], ds []De
 	return ds, nil
 }
 
-func later(a, b policy.Stamp) policy.Stamp {
+func later(a, b version.Stamp) version.Stamp {
 	if a.Compare(b) >= 0 {
 		return a
 	}

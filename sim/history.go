@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/internal/dotmodel"
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -30,13 +29,13 @@ type node[T any] struct {
 	id     version.ID
 	store  *replica.MemoryStore
 	rep    *replica.Replica[T]
-	hlc    *policy.HLC
+	hlc    *version.HLC
 	up     bool
-	lose   bool             // the crash lost the state; the restart is a new incarnation
-	last   policy.Timestamp // the HLC reading persisted at the crash
-	offset time.Duration    // clock skew
-	drift  float64          // clock drift, as a fraction of elapsed time
-	model  map[string]model // the plain model of every key
+	lose   bool              // the crash lost the state; the restart is a new incarnation
+	last   version.Timestamp // the HLC reading persisted at the crash
+	offset time.Duration     // clock skew
+	drift  float64           // clock drift, as a fraction of elapsed time
+	model  map[string]model  // the plain model of every key
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -169,7 +168,7 @@ func (h *history[T]) boot(n *node[T]) {
 	} else {
 		res = h.w.NewResolver(&h.counters)
 	}
-	n.hlc = policy.NewHLC(policy.HLCOptions{Now: n.now}, n.last)
+	n.hlc = version.NewHLC(version.HLCOptions{Now: n.now}, n.last)
 	rep, err := replica.New(n.id, n.store, res, replica.Options[T]{
 		Codec: h.w.Codec, Clock: n.hlc, Observer: &h.counters, CommandKeys: h.w.CommandKeys, Now: n.now,
 	})
@@ -357,7 +356,7 @@ func (h *history[T]) restart(n *node[T]) {
 		h.violate(Errors, "next incarnation of %v: %v", old, err)
 		return
 	}
-	n.id, n.store, n.model, n.last, n.lose = id, replica.NewMemoryStore(), map[string]model{}, policy.Timestamp{}, false
+	n.id, n.store, n.model, n.last, n.lose = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false
 	h.rep.Faults.StateLosses++
 	h.boot(n)
 	h.logf("restart %v without its state, as %v", old, id)

@@ -67,7 +67,7 @@ func emptyContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hol
 	next, _, err := st.UpdateWith(version.Vector{}, n.id, func(d version.Dot) policy.Branch[hold.Hold] {
 		v := cur.Value
 		fnErr = fn(&v, replica.Write{Replica: n.id, Dot: d, Time: ts})
-		return policy.Branch[hold.Hold]{Value: v, Stamp: policy.Stamp{Time: ts, Dot: d}}
+		return policy.Branch[hold.Hold]{Value: v, Stamp: version.Stamp{Time: ts, Dot: d}}
 	})
 	if err = errors.Join(err, fnErr); err != nil {
 		return replica.Record[hold.Hold]{}, err
@@ -126,8 +126,8 @@ func dropSiblingMerge(h *history[hold.Hold], n *node[hold.Hold], key string, dat
 	return n.rep.Rescan(ctx)
 }
 
-func latest(s resolve.Siblings[hold.Hold]) policy.Stamp {
-	var m policy.Stamp
+func latest(s resolve.Siblings[hold.Hold]) version.Stamp {
+	var m version.Stamp
 	for b := range s.Siblings() {
 		if b.Value.Stamp.Compare(m) > 0 {
 			m = b.Value.Stamp

@@ -12,7 +12,6 @@ import (
 
 	concordnats "github.com/harborpoint/concord/adapters/nats"
 	"github.com/harborpoint/concord/hold"
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -82,7 +81,7 @@ func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.
 		Observer: counters, CommandKeys: hold.CommandKeys, Codec: codec,
 	}, Conn: n.nc, Logger: slog.New(slog.NewTextHandler(testLog{c.t}, nil))}
 	if clock != nil {
-		opts.Replica.Clock = policy.NewHLC(policy.HLCOptions{Now: clock.Now}, policy.Timestamp{})
+		opts.Replica.Clock = version.NewHLC(version.HLCOptions{Now: clock.Now}, version.Timestamp{})
 		opts.Replica.Now = clock.Now
 	}
 	r, err := concordnats.NewRegion(n.kv, c.topology(n.name), id, res, opts)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/hold"
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -22,7 +21,7 @@ func timelineInMemory(t *testing.T) replica.Record[hold.Hold] {
 	res := hold.Resolver(hold.Options{SkewWindow: 2 * time.Second})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-			Clock: policy.NewHLC(policy.HLCOptions{Now: clock.Now}, policy.Timestamp{}), CommandKeys: hold.CommandKeys, Now: clock.Now,
+			Clock: version.NewHLC(version.HLCOptions{Now: clock.Now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: clock.Now,
 		})
 		if err != nil {
 			t.Fatal(err)

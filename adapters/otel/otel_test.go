@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/harborpoint/concord/hold"
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -28,7 +27,7 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	res := hold.Resolver(hold.Options{Observer: obs, SkewWindow: 2 * time.Second})
 	region := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-			Clock: policy.NewHLC(policy.HLCOptions{Now: clock}, policy.Timestamp{}), Observer: obs, CommandKeys: hold.CommandKeys, Now: clock,
+			Clock: version.NewHLC(version.HLCOptions{Now: clock}, version.Timestamp{}), Observer: obs, CommandKeys: hold.CommandKeys, Now: clock,
 		})
 		if err != nil {
 			t.Fatal(err)

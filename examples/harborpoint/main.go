@@ -48,7 +48,7 @@ func newStory(w io.Writer) (*story, error) {
 	s := &story{w: w, ctx: context.Background(), now: at(14, 0, 0), counters: &resolve.Counters{}}
 	res := hold.Resolver(hold.Options{Observer: s.counters, SkewWindow: 2 * time.Second})
 	region := func(name string) (*replica.Replica[hold.Hold], error) {
-		clock := policy.NewHLC(policy.HLCOptions{Now: func() time.Time { return s.now }}, policy.Timestamp{})
+		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return s.now }}, version.Timestamp{})
 		return replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: func() time.Time { return s.now },
 		})

@@ -79,7 +79,7 @@ func NewService(cfg Config) (*Service, error) {
 		if err != nil {
 			return nil, err
 		}
-		clock := policy.NewHLC(policy.HLCOptions{Now: s.now}, policy.Timestamp{})
+		clock := version.NewHLC(version.HLCOptions{Now: s.now}, version.Timestamp{})
 		r, err := replica.New(id, replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: s.now,
 		})

@@ -27,7 +27,7 @@ func (sum) Merge(a, b policy.Branch[int]) (policy.Branch[int], policy.Decision, 
 func ExampleCheck() {
 	lis := version.MustID("lisbon")
 	b := func(v int, n uint64) policy.Branch[int] {
-		return policy.Branch[int]{Value: v, Stamp: policy.Stamp{Time: policy.Timestamp{Wall: int64(n) * 1e9}, Dot: version.Dot{ID: lis, Counter: n}}}
+		return policy.Branch[int]{Value: v, Stamp: version.Stamp{Time: version.Timestamp{Wall: int64(n) * 1e9}, Dot: version.Dot{ID: lis, Counter: n}}}
 	}
 	fmt.Println(policytest.Check(policy.Max[int](), nil, policytest.Options{}, b(1, 1), b(2, 2), b(3, 3)))
 	fmt.Println(policytest.Check(sum{}, nil, policytest.Options{}, b(1, 1), b(2, 2), b(3, 3)))

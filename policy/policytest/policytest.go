@@ -49,8 +49,8 @@ func LawsWith[F any](t rapid.TB, p policy.Policy[F], values *rapid.Generator[F],
 	t.Helper()
 	rapid.Check(t, func(rt *rapid.T) {
 		a, b, c := Branches(values).Draw(rt, "a"), policy.Branch[F]{}, policy.Branch[F]{}
-		stamps := rapid.SliceOfNDistinct(Stamps(), 2, 2, rapid.ID[policy.Stamp]).
-			Filter(func(s []policy.Stamp) bool { return s[0] != a.Stamp && s[1] != a.Stamp }).
+		stamps := rapid.SliceOfNDistinct(Stamps(), 2, 2, rapid.ID[version.Stamp]).
+			Filter(func(s []version.Stamp) bool { return s[0] != a.Stamp && s[1] != a.Stamp }).
 			Draw(rt, "stamps of b and c")
 		bv := rapid.OneOf(values, rapid.Just(a.Value)).Draw(rt, "b")
 		cv := rapid.OneOf(values, rapid.Just(a.Value), rapid.Just(bv)).Draw(rt, "c")
@@ -65,11 +65,11 @@ func LawsWith[F any](t rapid.TB, p policy.Policy[F], values *rapid.Generator[F],
 // Stamps generates stamps with few distinct wall times, logical counters and
 // replicas, so that equal times (ordered by the dot) are common. Their dots
 // are valid; two draws may be equal.
-func Stamps() *rapid.Generator[policy.Stamp] {
+func Stamps() *rapid.Generator[version.Stamp] {
 	replicas := []version.ID{version.MustID("a"), version.MustID("b"), version.MustID("c")}
-	return rapid.Custom(func(t *rapid.T) policy.Stamp {
-		return policy.Stamp{
-			Time: policy.Timestamp{
+	return rapid.Custom(func(t *rapid.T) version.Stamp {
+		return version.Stamp{
+			Time: version.Timestamp{
 				Wall:    1_700_000_000_000_000_000 + rapid.Int64Range(0, 3).Draw(t, "wall")*100_000_000,
 				Logical: rapid.Uint32Range(0, 2).Draw(t, "logical"),
 			},

@@ -100,7 +100,7 @@ func (f fake[F]) Merge(a, b policy.Branch[F]) (policy.Branch[F], policy.Decision
 	return f.merge(a, b)
 }
 
-func later(a, b policy.Stamp) policy.Stamp {
+func later(a, b version.Stamp) version.Stamp {
 	if a.Compare(b) >= 0 {
 		return a
 	}
@@ -249,7 +249,7 @@ func TestStrictRejection(t *testing.T) {
 
 	lis := version.MustID("lisbon")
 	br := func(s string, n uint64) policy.Branch[string] {
-		return policy.Branch[string]{Value: s, Stamp: policy.Stamp{Dot: version.Dot{ID: lis, Counter: n}}}
+		return policy.Branch[string]{Value: s, Stamp: version.Stamp{Dot: version.Dot{ID: lis, Counter: n}}}
 	}
 	released, active, confirmed := br("released", 1), br("active", 2), br("confirmed", 3)
 	if err := policytest.Check(sm, nil, policytest.Options{}, released, active, confirmed); err != nil {
@@ -265,8 +265,8 @@ func TestStrictRejection(t *testing.T) {
 
 func TestCheckReport(t *testing.T) {
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
-	at := func(sec int64, id version.ID, n uint64) policy.Stamp {
-		return policy.Stamp{Time: policy.Timestamp{Wall: sec * 1e9}, Dot: version.Dot{ID: id, Counter: n}}
+	at := func(sec int64, id version.ID, n uint64) version.Stamp {
+		return version.Stamp{Time: version.Timestamp{Wall: sec * 1e9}, Dot: version.Dot{ID: id, Counter: n}}
 	}
 	a := policy.Branch[int]{Value: 1, Stamp: at(10, lis, 1)}
 	b := policy.Branch[int]{Value: 2, Stamp: at(10, iad, 1)}

@@ -112,7 +112,7 @@ func (h *history[T]) run() {
 		}
 		v := h.cfg.Value.Draw(h.t, "value")
 		// Few distinct times, so that stamps tie on time and the dot decides.
-		ts := policy.Timestamp{Wall: int64(rapid.IntRange(1, 4).Draw(h.t, "time")) * 1e9}
+		ts := version.Timestamp{Wall: int64(rapid.IntRange(1, 4).Draw(h.t, "time")) * 1e9}
 		o, err := h.r.Write(h.states[i], ctx, h.ids[i], ts, func(d version.Dot) T {
 			if h.cfg.OnWrite != nil {
 				v = h.cfg.OnWrite(v, d)

@@ -14,6 +14,7 @@ import (
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/resolve/resolvetest"
+	"github.com/harborpoint/concord/version"
 )
 
 type ticket struct {
@@ -165,7 +166,7 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 	}
 }
 
-func later(a, b policy.Stamp) policy.Stamp {
+func later(a, b version.Stamp) version.Stamp {
 	if a.Compare(b) >= 0 {
 		return a
 	}

@@ -138,7 +138,7 @@ func run(w io.Writer) (err error) {
 		counters := &resolve.Counters{}
 		r, err := concordnats.NewRegion(kv, topo, version.MustID(name), hold.Resolver(hold.Options{Observer: counters}),
 			concordnats.Options[hold.Hold]{Conn: nc, Replica: replica.Options[hold.Hold]{
-				Clock:       policy.NewHLC(policy.HLCOptions{Now: wall.Now}, policy.Timestamp{}),
+				Clock:       version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
 				Now:         wall.Now,
 				Observer:    counters,
 				CommandKeys: hold.CommandKeys,

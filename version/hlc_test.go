@@ -1,4 +1,4 @@
-package policy_test
+package version_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
 	"pgregory.net/rapid"
 )
 
@@ -33,8 +33,8 @@ var t0 = time.Date(2026, 3, 14, 14, 4, 52, 0, time.UTC)
 
 func TestHLCMonotonicWhenClockGoesBack(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	c := policy.NewHLC(policy.HLCOptions{Now: clk.Now}, policy.Timestamp{})
-	var prev policy.Timestamp
+	c := version.NewHLC(version.HLCOptions{Now: clk.Now}, version.Timestamp{})
+	var prev version.Timestamp
 	for i, d := range []time.Duration{0, 0, -time.Second, -time.Hour, time.Millisecond, -time.Millisecond, 2 * time.Second} {
 		clk.Set(t0.Add(d))
 		ts := c.Now()
@@ -50,7 +50,7 @@ func TestHLCMonotonicWhenClockGoesBack(t *testing.T) {
 
 func TestHLCRestart(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	c := policy.NewHLC(policy.HLCOptions{Now: clk.Now}, policy.Timestamp{})
+	c := version.NewHLC(version.HLCOptions{Now: clk.Now}, version.Timestamp{})
 	c.Now()
 	last := c.Now()
 	if c.Last() != last {
@@ -58,7 +58,7 @@ func TestHLCRestart(t *testing.T) {
 	}
 	// The process restarts and the physical clock is now behind.
 	clk.Set(t0.Add(-time.Minute))
-	c2 := policy.NewHLC(policy.HLCOptions{Now: clk.Now}, last)
+	c2 := version.NewHLC(version.HLCOptions{Now: clk.Now}, last)
 	if ts := c2.Now(); ts.Compare(last) <= 0 {
 		t.Fatalf("after restart: %v not after persisted %v", ts, last)
 	}
@@ -66,9 +66,9 @@ func TestHLCRestart(t *testing.T) {
 
 func TestHLCLogicalOverflow(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	last := policy.Timestamp{Wall: t0.UnixNano(), Logical: math.MaxUint32}
-	c := policy.NewHLC(policy.HLCOptions{Now: clk.Now}, last)
-	want := policy.Timestamp{Wall: t0.UnixNano() + 1}
+	last := version.Timestamp{Wall: t0.UnixNano(), Logical: math.MaxUint32}
+	c := version.NewHLC(version.HLCOptions{Now: clk.Now}, last)
+	want := version.Timestamp{Wall: t0.UnixNano() + 1}
 	if ts := c.Now(); ts != want {
 		t.Fatalf("after logical overflow: %v, want %v", ts, want)
 	}
@@ -76,11 +76,11 @@ func TestHLCLogicalOverflow(t *testing.T) {
 
 func TestHLCObserve(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	c := policy.NewHLC(policy.HLCOptions{Now: clk.Now, MaxDrift: time.Second}, policy.Timestamp{})
+	c := version.NewHLC(version.HLCOptions{Now: clk.Now, MaxDrift: time.Second}, version.Timestamp{})
 	before := c.Now()
 
 	// Within the drift: adopted, and later readings pass it.
-	near := policy.Timestamp{Wall: t0.Add(900 * time.Millisecond).UnixNano(), Logical: 7}
+	near := version.Timestamp{Wall: t0.Add(900 * time.Millisecond).UnixNano(), Logical: 7}
 	if err := c.Observe(near); err != nil {
 		t.Fatalf("Observe(%v) = %v", near, err)
 	}
@@ -90,16 +90,16 @@ func TestHLCObserve(t *testing.T) {
 
 	// Too far ahead: refused and not adopted.
 	last := c.Last()
-	far := policy.Timestamp{Wall: t0.Add(time.Hour).UnixNano()}
+	far := version.Timestamp{Wall: t0.Add(time.Hour).UnixNano()}
 	err := c.Observe(far)
-	var de *policy.DriftError
-	if !errors.Is(err, policy.ErrClockDrift) || !errors.As(err, &de) || de.Remote != far || de.MaxDrift != time.Second {
+	var de *version.DriftError
+	if !errors.Is(err, version.ErrClockDrift) || !errors.As(err, &de) || de.Remote != far || de.MaxDrift != time.Second {
 		t.Fatalf("Observe(far) = %v, want a *DriftError for %v", err, far)
 	}
 	if c.Last() != last {
 		t.Fatalf("refused timestamp was adopted: Last() = %v, want %v", c.Last(), last)
 	}
-	const wantMsg = "policy: remote clock too far ahead: 2026-03-14T15:04:52Z is 1h0m0s ahead of local 2026-03-14T14:04:52Z (max drift 1s)"
+	const wantMsg = "version: remote clock too far ahead: 2026-03-14T15:04:52Z is 1h0m0s ahead of local 2026-03-14T14:04:52Z (max drift 1s)"
 	if err.Error() != wantMsg {
 		t.Fatalf("error text:\n got %s\nwant %s", err, wantMsg)
 	}
@@ -111,12 +111,12 @@ func TestHLCObserve(t *testing.T) {
 }
 
 func TestHLCDefaults(t *testing.T) {
-	c := policy.NewHLC(policy.HLCOptions{}, policy.Timestamp{})
-	if got := c.LWWOptions().SkewWindow; got != policy.DefaultMaxDrift {
-		t.Fatalf("default skew window %v, want %v", got, policy.DefaultMaxDrift)
+	c := version.NewHLC(version.HLCOptions{}, version.Timestamp{})
+	if got := c.SkewWindow(); got != version.DefaultMaxDrift {
+		t.Fatalf("default skew window %v, want %v", got, version.DefaultMaxDrift)
 	}
-	c = policy.NewHLC(policy.HLCOptions{SkewWindow: 50 * time.Millisecond}, policy.Timestamp{})
-	if got := c.LWWOptions().SkewWindow; got != 50*time.Millisecond {
+	c = version.NewHLC(version.HLCOptions{SkewWindow: 50 * time.Millisecond}, version.Timestamp{})
+	if got := c.SkewWindow(); got != 50*time.Millisecond {
 		t.Fatalf("skew window %v, want 50ms", got)
 	}
 	a, b := c.Now(), c.Now()
@@ -132,11 +132,11 @@ func TestHLCProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		clk := &fakeClock{t: t0}
 		drift := time.Duration(rapid.Int64Range(1, 2000).Draw(t, "drift ms")) * time.Millisecond
-		start := policy.Timestamp{
+		start := version.Timestamp{
 			Wall:    t0.UnixNano() + rapid.Int64Range(-1e9, 1e9).Draw(t, "start offset"),
 			Logical: rapid.SampledFrom([]uint32{0, 1, math.MaxUint32 - 1, math.MaxUint32}).Draw(t, "start logical"),
 		}
-		c := policy.NewHLC(policy.HLCOptions{Now: clk.Now, MaxDrift: drift}, start)
+		c := version.NewHLC(version.HLCOptions{Now: clk.Now, MaxDrift: drift}, start)
 		floor := start // every later reading must exceed it
 		t.Repeat(map[string]func(*rapid.T){
 			"tick": func(t *rapid.T) {
@@ -151,7 +151,7 @@ func TestHLCProperty(t *testing.T) {
 			},
 			"observe": func(t *rapid.T) {
 				pt := clk.Now().UnixNano()
-				r := policy.Timestamp{
+				r := version.Timestamp{
 					Wall:    pt + rapid.Int64Range(-3e9, 3e9).Draw(t, "remote offset"),
 					Logical: rapid.Uint32Range(0, 3).Draw(t, "remote logical"),
 				}
@@ -171,15 +171,15 @@ func TestHLCProperty(t *testing.T) {
 // observe: no reading repeats, and each goroutine's readings increase.
 func TestHLCConcurrent(t *testing.T) {
 	clk := &fakeClock{t: t0}
-	c := policy.NewHLC(policy.HLCOptions{Now: clk.Now}, policy.Timestamp{})
+	c := version.NewHLC(version.HLCOptions{Now: clk.Now}, version.Timestamp{})
 	const goroutines, readings = 8, 2000
-	out := make([][]policy.Timestamp, goroutines)
+	out := make([][]version.Timestamp, goroutines)
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range readings {
 				if g%2 == 0 && i%10 == 0 {
-					_ = c.Observe(policy.Timestamp{Wall: t0.UnixNano() + int64(i), Logical: uint32(g)})
+					_ = c.Observe(version.Timestamp{Wall: t0.UnixNano() + int64(i), Logical: uint32(g)})
 				}
 				if g == 1 && i%100 == 0 {
 					clk.Set(t0.Add(time.Duration(i%300) * time.Microsecond))
@@ -189,7 +189,7 @@ func TestHLCConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	seen := make(map[policy.Timestamp]bool, goroutines*readings)
+	seen := make(map[version.Timestamp]bool, goroutines*readings)
 	for g, ts := range out {
 		for i, x := range ts {
 			if seen[x] {

@@ -1,4 +1,4 @@
-package policy
+package version
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ const DefaultMaxDrift = 500 * time.Millisecond
 // ErrClockDrift is matched by errors.Is when [HLC.Observe] refuses a remote
 // timestamp that is too far ahead of the local clock. The error is a
 // [*DriftError].
-var ErrClockDrift = errors.New("policy: remote clock too far ahead")
+var ErrClockDrift = errors.New("version: remote clock too far ahead")
 
 // DriftError reports a remote timestamp that [HLC.Observe] refused because it
 // was further ahead of the local physical clock than the maximum drift.
@@ -29,7 +29,7 @@ type DriftError struct {
 // Error implements the error interface.
 func (e *DriftError) Error() string {
 	ahead := time.Duration(e.Remote.Wall - e.Local.UnixNano())
-	return fmt.Sprintf("policy: remote clock too far ahead: %v is %v ahead of local %v (max drift %v)",
+	return fmt.Sprintf("version: remote clock too far ahead: %v is %v ahead of local %v (max drift %v)",
 		e.Remote, ahead, e.Local.UTC().Format(time.RFC3339Nano), e.MaxDrift)
 }
 
@@ -49,7 +49,7 @@ type HLCOptions struct {
 	MaxDrift time.Duration
 	// SkewWindow is the clock skew the deployment expects between replicas
 	// in normal operation. It does not change how the clock ticks; it is
-	// handed to last-writer-wins through [HLC.LWWOptions] so that decisions
+	// reported by [HLC.SkewWindow] so that last-writer-wins decisions
 	// between stamps closer than this are flagged. Zero or negative means
 	// MaxDrift (after its default).
 	SkewWindow time.Duration
@@ -145,6 +145,6 @@ func (c *HLC) Last() Timestamp {
 	return c.last
 }
 
-// LWWOptions returns last-writer-wins options whose skew window is the
-// clock's SkewWindow.
-func (c *HLC) LWWOptions() LWWOptions { return LWWOptions{SkewWindow: c.skewWindow} }
+// SkewWindow returns the clock skew the deployment expects between
+// replicas (HLCOptions.SkewWindow after its default).
+func (c *HLC) SkewWindow() time.Duration { return c.skewWindow }
