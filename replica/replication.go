@@ -56,17 +56,17 @@ type Digest map[string]version.Vector
 
 // Digest returns the context of every record this replica holds.
 func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
-	keys, err := r.store.Keys(ctx)
+	d := Digest{}
+	err := scanAll(ctx, r.store, func(e Entry) error {
+		s, err := decodeState(e.Value, r.codec, r.limits)
+		if err != nil {
+			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+		}
+		d[e.Key] = s.Join()
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	d := make(Digest, len(keys))
-	for _, k := range keys {
-		s, _, err := r.load(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		d[k] = s.Join()
 	}
 	return d, nil
 }
@@ -80,27 +80,19 @@ type Delta struct {
 // Missing returns the records the owner of remote lacks: every key it does
 // not have, and every record whose context remote does not descend from.
 func (r *Replica[T]) Missing(ctx context.Context, remote Digest) ([]Delta, error) {
-	keys, err := r.store.Keys(ctx)
+	var out []Delta
+	err := scanAll(ctx, r.store, func(e Entry) error {
+		s, err := decodeState(e.Value, r.codec, r.limits)
+		if err != nil {
+			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+		}
+		if theirs, ok := remote[e.Key]; !ok || !theirs.Descends(s.Join()) {
+			out = append(out, Delta{Key: e.Key, Data: e.Value})
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var out []Delta
-	for _, k := range keys {
-		data, rev, err := r.store.Get(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if rev == 0 {
-			continue
-		}
-		s, err := decodeState(data, r.codec, r.limits)
-		if err != nil {
-			return nil, fmt.Errorf("replica %v: stored record %q: %w", r.id, k, err)
-		}
-		if theirs, ok := remote[k]; ok && theirs.Descends(s.Join()) {
-			continue
-		}
-		out = append(out, Delta{Key: k, Data: data})
 	}
 	return out, nil
 }

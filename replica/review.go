@@ -82,16 +82,7 @@ func (r *Replica[T]) Conflicts() []ReviewItem[T] {
 // Rescan rebuilds the review queue from the store, for a replica that
 // restarted over a store that kept its records.
 func (r *Replica[T]) Rescan(ctx context.Context) error {
-	keys, err := r.store.Keys(ctx)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := r.rescan(ctx, k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return scanAll(ctx, r.store, func(e Entry) error { return r.rescan(ctx, e.Key) })
 }
 
 // rescan tracks the stored state of key, holding the key so that a write

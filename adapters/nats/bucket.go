@@ -117,7 +117,7 @@ func deliverSubject(bucket, from, to string) string {
 // Local); the order does not matter — a source whose consumer does not
 // exist yet retries until the other region has created it. Calling it again
 // is harmless.
-func CreateBucket(ctx context.Context, js jetstream.JetStream, t Topology, opts BucketOptions) (jetstream.KeyValue, error) {
+func CreateBucket(ctx context.Context, js jetstream.JetStream, t Topology, opts BucketOptions) (*Bucket, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -163,5 +163,17 @@ func CreateBucket(ctx context.Context, js jetstream.JetStream, t Topology, opts 
 			return nil, fmt.Errorf("nats: source consumer for %s in %s: %w", o, t.Local, err)
 		}
 	}
-	return kv, nil
+	stream, err := js.Stream(ctx, streamName(t.Bucket))
+	if err != nil {
+		return nil, fmt.Errorf("nats: bucket %s in %s: %w", t.Bucket, t.Local, err)
+	}
+	return &Bucket{KeyValue: kv, stream: stream}, nil
+}
+
+// Bucket is a region's concord bucket, as [CreateBucket] returns it: the
+// JetStream KV bucket, and the stream under it, whose subject list is the
+// only atomic listing of keys JetStream offers ([Store.Scan] needs one).
+type Bucket struct {
+	jetstream.KeyValue
+	stream jetstream.Stream
 }

@@ -119,7 +119,7 @@ type node struct {
 	srv   *server.Server
 	nc    *natsgo.Conn
 	js    jetstream.JetStream
-	kv    jetstream.KeyValue
+	kv    *concordnats.Bucket
 }
 
 type cluster struct {

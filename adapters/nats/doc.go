@@ -5,8 +5,10 @@
 //
 // [Store] is a replica.Store on a JetStream KV bucket: Get is KeyValue.Get,
 // compare-and-set is KeyValue.Create (revision 0) or KeyValue.Update with
-// the last revision, and the server's wrong-last-sequence refusal becomes
-// replica.ErrRevisionMismatch. NATS revisions guard only the local
+// the last revision, delete is KeyValue.Delete with the last revision, and
+// the server's wrong-last-sequence refusal becomes
+// replica.ErrRevisionMismatch. Scan lists the region's keys from the
+// stream's state (KV has no ordered scan) and reads a page of them. NATS revisions guard only the local
 // compare-and-set. They are stream sequences, different in every region for
 // the same version, so they are never handed out: the If-Match token a
 // client holds is concord's causal context (replica.Record.Token), which is

@@ -142,9 +142,9 @@ func TestStore(t *testing.T) {
 	}
 	_, err = c.nodes["lisbon"].kv.Put(ctx, "other.b", []byte("x"))
 	must(t, err)
-	keys, err := s.Keys(ctx)
-	if err != nil || len(keys) != 1 || keys[0] != "a" {
-		t.Errorf("Keys = %v, %v; want [a]", keys, err)
+	page, err := s.Scan(ctx, "", 10)
+	if err != nil || len(page) != 1 || page[0].Key != "a" {
+		t.Errorf("Scan = %v, %v; want [a]", page, err)
 	}
 	if _, _, err := s.Get(ctx, "bad key"); !errors.Is(err, concordnats.ErrInvalidKey) {
 		t.Errorf("Get(bad key): %v", err)

@@ -99,7 +99,7 @@ func (r *Region[T]) WatchStats() WatchStats {
 // [CreateBucket] made in the local domain). id is the replica ID that
 // stamps the region's writes; give it the region's name and, after a loss
 // of the region's store, a new incarnation (see version.ID).
-func NewRegion[T any](kv jetstream.KeyValue, t Topology, id version.ID, res *resolve.Resolver[T], opts Options[T]) (*Region[T], error) {
+func NewRegion[T any](kv *Bucket, t Topology, id version.ID, res *resolve.Resolver[T], opts Options[T]) (*Region[T], error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
@@ -437,25 +437,35 @@ func drain(ch chan natsgo.Status) {
 
 // rescan rebuilds the review queue from the local keys, skipping (and
 // logging) the ones that do not decode: replica.Rescan stops at the first
-// error, so it runs over a key list without them.
+// error, so it runs over a scan without them.
 func (r *Region[T]) rescan(ctx context.Context) error {
-	keys, err := r.store.Keys(ctx)
-	if err != nil {
-		return err
-	}
 	skip := map[string]bool{}
-	for _, k := range keys {
-		if _, err := r.rep.Get(ctx, k); errors.Is(err, replica.ErrMalformed) {
-			r.log.Warn("concord/nats: skipping a value that is not a concord record", "region", r.topo.Local, "err", r.malformed(k, err))
-			skip[k] = true
+	after := ""
+	for {
+		page, err := r.store.Scan(ctx, after, scanPage)
+		if err != nil {
+			return err
 		}
+		for _, e := range page {
+			if _, err := r.rep.Get(ctx, e.Key); errors.Is(err, replica.ErrMalformed) {
+				r.log.Warn("concord/nats: skipping a value that is not a concord record", "region", r.topo.Local, "err", r.malformed(e.Key, err))
+				skip[e.Key] = true
+			}
+		}
+		if len(page) < scanPage {
+			break
+		}
+		after = page[len(page)-1].Key
 	}
 	r.scan.skipKeys(skip)
 	defer r.scan.skipKeys(nil)
 	return r.rep.Rescan(ctx)
 }
 
-// scanStore is the Store under the replica: Keys leaves out the keys set
+// scanPage is how many entries rescan reads at a time.
+const scanPage = 256
+
+// scanStore is the Store under the replica: Scan leaves out the keys set
 // with skipKeys.
 type scanStore struct {
 	*Store
@@ -469,21 +479,31 @@ func (s *scanStore) skipKeys(skip map[string]bool) {
 	s.skip = skip
 }
 
-// Keys implements [replica.Store].
-func (s *scanStore) Keys(ctx context.Context) ([]string, error) {
-	keys, err := s.Store.Keys(ctx)
+func (s *scanStore) skipped(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err != nil || len(s.skip) == 0 {
-		return keys, err
-	}
-	out := keys[:0]
-	for _, k := range keys {
-		if !s.skip[k] {
-			out = append(out, k)
+	return s.skip[key]
+}
+
+// Scan implements [replica.Store]. It reads on past the skipped keys to
+// fill the page, so that a short page still means the end.
+func (s *scanStore) Scan(ctx context.Context, after string, limit int) ([]replica.Entry, error) {
+	var out []replica.Entry
+	for {
+		page, err := s.Store.Scan(ctx, after, limit)
+		if err != nil {
+			return nil, err
 		}
+		for _, e := range page {
+			if !s.skipped(e.Key) && len(out) < limit {
+				out = append(out, e)
+			}
+		}
+		if len(out) == limit || len(page) < limit {
+			return out, nil
+		}
+		after = page[len(page)-1].Key
 	}
-	return out, nil
 }
 
 // watch applies a watcher's entries until it ends, the connection
