@@ -2,10 +2,11 @@
 // write styles that make a conflict policy visible in an API.
 //
 // A [Replica] stores each record's replicated state (its siblings, see
-// package resolve) in a [Store] — anything with get and compare-and-set by
-// key and revision: the in-memory [MemoryStore] by default, NATS JetStream KV
-// or a SQL table in production. The replica never assumes more than that
-// interface.
+// package resolve) in a [Store] — anything with get, compare-and-set and
+// conditional delete by key and revision, and an ordered, paged scan: the
+// in-memory [MemoryStore] by default, NATS JetStream KV, SQLite or
+// PostgreSQL in production. The replica never assumes more than that
+// interface, and package storetest checks that a store keeps it.
 //
 // # Three write styles
 //
