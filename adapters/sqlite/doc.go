@@ -1,0 +1,48 @@
+// Package sqlite keeps concord records in SQLite: a replica.Store for
+// offline clients, edge nodes and single-process services that must restart
+// without losing data, with no server to run and no cgo (the driver is
+// modernc.org/sqlite, SQLite compiled to Go).
+//
+// # Schema
+//
+// One table per record type (default "concord_records"):
+//
+//	CREATE TABLE concord_records (
+//		key   BLOB    NOT NULL PRIMARY KEY,  -- the record key's bytes
+//		value BLOB    NOT NULL,              -- the replica's encoded state
+//		rev   INTEGER NOT NULL               -- the row's revision
+//	) WITHOUT ROWID;
+//
+// plus a one-row counter, concord_records_revision, that two triggers move
+// to every revision written. A write takes the counter's next value, so a
+// revision is never issued twice, even to a key deleted and created again:
+// a compare-and-set holding a revision from before a delete fails (no ABA).
+// Keys are BLOBs so that any bytes are a key and Scan's order is the bytes'
+// order (memcmp), the same as Go's.
+//
+// # Operations
+//
+// Get is one SELECT by key. CompareAndSet is one statement: INSERT … ON
+// CONFLICT (key) DO NOTHING RETURNING rev for revision 0, UPDATE … WHERE key
+// = ? AND rev = ? RETURNING rev otherwise; no row back means another write
+// got there first (replica.ErrRevisionMismatch). Delete is DELETE … WHERE key
+// = ? AND rev = ?. Scan is SELECT … WHERE key > ? ORDER BY key LIMIT ?, one
+// snapshot of the table.
+//
+// # Durability
+//
+// [Open] puts the database in WAL mode. Every acknowledged write survives a
+// crash of the process (a test kills a writing child with SIGKILL and finds
+// every write it acknowledged). What survives a crash of the machine is the
+// choice of [Synchronous]: SyncFull (the default) fsyncs the log at every
+// commit and loses nothing acknowledged; SyncNormal fsyncs at checkpoints
+// only and can lose the last acknowledged writes on a power loss, for faster
+// writes.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. [Open] writes through one connection
+// (SQLite has one writer at a time) and reads through a pool, which WAL lets
+// run beside the writer. Other processes may use the same file; they wait
+// for the write lock up to Options.BusyTimeout.
+package sqlite
