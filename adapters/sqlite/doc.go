@@ -13,12 +13,14 @@
 //		rev   INTEGER NOT NULL               -- the row's revision
 //	) WITHOUT ROWID;
 //
-// plus a one-row counter, concord_records_revision, that two triggers move
-// to every revision written. A write takes the counter's next value, so a
-// revision is never issued twice, even to a key deleted and created again:
-// a compare-and-set holding a revision from before a delete fails (no ABA).
-// Keys are BLOBs so that any bytes are a key and Scan's order is the bytes'
-// order (memcmp), the same as Go's.
+// plus a one-row table, concord_records_floor, that a trigger raises on
+// every delete to the deleted row's revision. An update adds one to the
+// row's revision; a create starts at the floor plus one. So a key deleted
+// and created again starts above every revision it had before, no key is
+// ever given a revision twice, and a compare-and-set holding a revision from
+// before a delete fails (no ABA) — while an update still writes one row and
+// nothing else. Keys are BLOBs so that any bytes are a key and Scan's order
+// is the bytes' order (memcmp), the same as Go's.
 //
 // # Operations
 //

@@ -30,9 +30,14 @@ func checkTable(name string) error {
 
 // schema is the DDL of table: the records, keyed by their bytes (a BLOB
 // compares with memcmp, so Scan's order is Go's string order, whatever the
-// bytes); and one counter row that the triggers advance to every revision
-// written, so that a revision is never issued twice — not even after the row
-// that had it was deleted (no ABA).
+// bytes); and one row, the floor, that a trigger raises on every delete to
+// the deleted row's revision.
+//
+// Revisions are per key: an update adds one to the row's; a create starts
+// at the floor plus one. A key deleted and created again so starts above
+// every revision it had before (each was at most the floor its delete left),
+// and no revision is issued twice to a key (no ABA), while an update writes
+// its one row and nothing else.
 func schema(table string) []string {
 	return []string{
 		`CREATE TABLE IF NOT EXISTS "` + table + `" (
@@ -40,20 +45,18 @@ func schema(table string) []string {
 			value BLOB    NOT NULL,
 			rev   INTEGER NOT NULL
 		) WITHOUT ROWID`,
-		`CREATE TABLE IF NOT EXISTS "` + table + `_revision" (
+		`CREATE TABLE IF NOT EXISTS "` + table + `_floor" (
 			one INTEGER NOT NULL PRIMARY KEY CHECK (one = 1),
 			rev INTEGER NOT NULL
 		)`,
-		`INSERT OR IGNORE INTO "` + table + `_revision" (one, rev) VALUES (1, 0)`,
-		`CREATE TRIGGER IF NOT EXISTS "` + table + `_revision_insert" AFTER INSERT ON "` + table + `"
-		BEGIN UPDATE "` + table + `_revision" SET rev = NEW.rev WHERE one = 1; END`,
-		`CREATE TRIGGER IF NOT EXISTS "` + table + `_revision_update" AFTER UPDATE OF rev ON "` + table + `"
-		BEGIN UPDATE "` + table + `_revision" SET rev = NEW.rev WHERE one = 1; END`,
+		`INSERT OR IGNORE INTO "` + table + `_floor" (one, rev) VALUES (1, 0)`,
+		`CREATE TRIGGER IF NOT EXISTS "` + table + `_floor_delete" AFTER DELETE ON "` + table + `"
+		BEGIN UPDATE "` + table + `_floor" SET rev = max(rev, OLD.rev) WHERE one = 1; END`,
 	}
 }
 
-// CreateSchema creates table, its revision counter and triggers in db if
-// they do not exist yet. [Open] and [New] call it; call it yourself to
+// CreateSchema creates table, its revision floor and trigger in db if they
+// do not exist yet. [Open] and [New] call it; call it yourself to
 // create the schema ahead of time (in a migration).
 func CreateSchema(ctx context.Context, db *sql.DB, table string) error {
 	if err := checkTable(table); err != nil {
@@ -81,14 +84,11 @@ type statements struct {
 }
 
 func queries(table string) statements {
-	t, r := `"`+table+`"`, `"`+table+`_revision"`
+	t, f := `"`+table+`"`, `"`+table+`_floor"`
 	return statements{
-		get: `SELECT value, rev FROM ` + t + ` WHERE key = ?`,
-		// One statement each: the new revision is the counter's next value,
-		// and the trigger moves the counter with it in the same statement.
-		insert: `INSERT INTO ` + t + ` (key, value, rev) SELECT ?, ?, rev + 1 FROM ` + r + ` WHERE one = 1
-			ON CONFLICT (key) DO NOTHING RETURNING rev`,
-		update:    `UPDATE ` + t + ` SET value = ?, rev = (SELECT rev + 1 FROM ` + r + ` WHERE one = 1) WHERE key = ? AND rev = ? RETURNING rev`,
+		get:       `SELECT value, rev FROM ` + t + ` WHERE key = ?`,
+		insert:    `INSERT INTO ` + t + ` (key, value, rev) SELECT ?, ?, rev + 1 FROM ` + f + ` WHERE one = 1 ON CONFLICT (key) DO NOTHING RETURNING rev`,
+		update:    `UPDATE ` + t + ` SET value = ?, rev = rev + 1 WHERE key = ? AND rev = ? RETURNING rev`,
 		del:       `DELETE FROM ` + t + ` WHERE key = ? AND rev = ?`,
 		scanFrom:  `SELECT key, value, rev FROM ` + t + ` ORDER BY key LIMIT ?`,
 		scanAfter: `SELECT key, value, rev FROM ` + t + ` WHERE key > ? ORDER BY key LIMIT ?`,

@@ -60,9 +60,10 @@ type Options struct {
 }
 
 // Store is a [replica.Store] in a SQLite table: one row per key with its
-// value and revision; revisions come from one counter for the table, so no
-// revision is ever issued twice. It accepts every non-empty key (keys are
-// stored as BLOBs, so any bytes) and orders Scan by their bytes.
+// value and revision. Revisions count up per key and restart above every
+// deleted revision (the package documentation says how), so no key is ever
+// given a revision twice. It accepts every non-empty key (keys are stored as
+// BLOBs, so any bytes) and orders Scan by their bytes.
 //
 // A Store is safe for concurrent use. Make one with [Open] (a file it owns)
 // or [New] (a database you opened).
@@ -70,6 +71,8 @@ type Store struct {
 	w, r  *sql.DB // writer (one connection) and readers; the same for New
 	q     statements
 	owned bool
+
+	insert, update, del, get *sql.Stmt // prepared once: compiling costs as much as running
 }
 
 // Open opens (creating if need be) the SQLite database at path in WAL mode
@@ -114,6 +117,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	if err := s.prepare(context.Background()); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -141,15 +148,44 @@ func New(ctx context.Context, db *sql.DB, table string) (*Store, error) {
 	if err := CreateSchema(ctx, db, table); err != nil {
 		return nil, err
 	}
-	return &Store{w: db, r: db, q: queries(table)}, nil
+	s := &Store{w: db, r: db, q: queries(table)}
+	if err := s.prepare(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
-// Close closes the database if [Open] opened it; for [New] it does nothing.
-func (s *Store) Close() error {
-	if !s.owned {
-		return nil
+// prepare compiles the statements once: compiling one costs about as much
+// as running it.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		st **sql.Stmt
+		db *sql.DB
+		q  string
+	}{{&s.insert, s.w, s.q.insert}, {&s.update, s.w, s.q.update}, {&s.del, s.w, s.q.del}, {&s.get, s.r, s.q.get}} {
+		st, err := p.db.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		*p.st = st
 	}
-	return errors.Join(s.r.Close(), s.w.Close())
+	return nil
+}
+
+// Close releases the Store's prepared statements and closes the database
+// if [Open] opened it (not the one given to [New]).
+func (s *Store) Close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insert, s.update, s.del, s.get} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.owned {
+		errs = append(errs, s.r.Close(), s.w.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // Get implements [replica.Store].
@@ -161,7 +197,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 		v   []byte
 		rev int64
 	)
-	err := s.r.QueryRowContext(ctx, s.q.get, []byte(key)).Scan(&v, &rev)
+	err := s.get.QueryRowContext(ctx, []byte(key)).Scan(&v, &rev)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, 0, nil
@@ -174,9 +210,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 	return v, uint64(rev), nil
 }
 
-// CompareAndSet implements [replica.Store]: an INSERT … ON CONFLICT DO
-// NOTHING for revision 0, an UPDATE … WHERE key = ? AND rev = ? otherwise,
-// each one statement that also advances the revision counter.
+// CompareAndSet implements [replica.Store]: one INSERT … ON CONFLICT DO
+// NOTHING for revision 0, one UPDATE … WHERE key = ? AND rev = ? otherwise.
 func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	if key == "" {
 		return 0, errEmptyKey
@@ -192,9 +227,9 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev
 		n   int64
 	)
 	if rev == 0 {
-		row = s.w.QueryRowContext(ctx, s.q.insert, []byte(key), value)
+		row = s.insert.QueryRowContext(ctx, []byte(key), value)
 	} else {
-		row = s.w.QueryRowContext(ctx, s.q.update, value, []byte(key), int64(rev))
+		row = s.update.QueryRowContext(ctx, value, []byte(key), int64(rev))
 	}
 	switch err := row.Scan(&n); {
 	case errors.Is(err, sql.ErrNoRows):
@@ -213,7 +248,7 @@ func (s *Store) Delete(ctx context.Context, key string, rev uint64) error {
 	if rev == 0 || rev > math.MaxInt64 {
 		return mismatch(key, rev)
 	}
-	res, err := s.w.ExecContext(ctx, s.q.del, []byte(key), int64(rev))
+	res, err := s.del.ExecContext(ctx, []byte(key), int64(rev))
 	if err != nil {
 		return fmt.Errorf("sqlite: delete %q: %w", key, err)
 	}

@@ -1,0 +1,185 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	concordsqlite "github.com/harborpoint/concord/adapters/sqlite"
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
+)
+
+const benchKeys = 64
+
+// BenchmarkUpdate compares, on one database connection and in one loop, three
+// writes of a hold-sized value to one of 64 rows: a Replica.Update through
+// the Store (read, decode, merge, encode, compare-and-set), the Store's
+// CompareAndSet alone, and the least a revision-checked write can be, a
+// bare, prepared UPDATE … WHERE key = ? AND rev = ?. Each iteration does one
+// of each, so that the disk's ups and downs fall on all three alike; the
+// metrics are each one's mean time and replica/bare and store/bare, the
+// overhead of concord and of the Store.
+func BenchmarkUpdate(b *testing.B) {
+	for _, sync := range []concordsqlite.Synchronous{concordsqlite.SyncFull, concordsqlite.SyncNormal} {
+		name := map[concordsqlite.Synchronous]string{concordsqlite.SyncFull: "FULL", concordsqlite.SyncNormal: "NORMAL"}[sync]
+		b.Run("synchronous="+name, func(b *testing.B) {
+			// One connection for all three: SQLite writers that take turns on
+			// different connections each reread what the other changed.
+			db, err := sql.Open("sqlite", "file:"+filepath.Join(b.TempDir(), "bench.db")+
+				"?_pragma=journal_mode(WAL)&_pragma=synchronous("+name+")&_pragma=busy_timeout(5000)")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = db.Close() }()
+			db.SetMaxOpenConns(1)
+			s, err := concordsqlite.New(context.Background(), db, "records")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = s.Close() }()
+			rep := newReplicaWriter(b, s)
+			store := newStoreWriter(b, s, rep.size)
+			bare := newBareWriter(b, db, rep.size)
+			defer bare.close()
+			var tr, ts, tb time.Duration
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				tr += timed(func() { rep.write(b, i) })
+				ts += timed(func() { store.write(b, i) })
+				tb += timed(func() { bare.write(b, i) })
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(tr.Nanoseconds())/n, "replica-ns/op")
+			b.ReportMetric(float64(ts.Nanoseconds())/n, "store-ns/op")
+			b.ReportMetric(float64(tb.Nanoseconds())/n, "bare-ns/op")
+			b.ReportMetric(float64(tr)/float64(tb), "replica/bare")
+			b.ReportMetric(float64(ts)/float64(tb), "store/bare")
+		})
+	}
+}
+
+func timed(f func()) time.Duration {
+	t := time.Now()
+	f()
+	return time.Since(t)
+}
+
+// replicaWriter updates holds' notes with Replica.Update.
+type replicaWriter struct {
+	r      *replica.Replica[hold.Hold]
+	tokens []string
+	size   int // bytes of a stored hold
+}
+
+func newReplicaWriter(b *testing.B, s replica.Store) *replicaWriter {
+	ctx := context.Background()
+	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := &replicaWriter{r: r, tokens: make([]string, benchKeys)}
+	expires := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range w.tokens {
+		rec, err := r.Create(ctx, key(i), hold.New(key(i), "C1", "agency", expires))
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.tokens[i] = rec.Token
+	}
+	v, _, err := s.Get(ctx, key(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.size = len(v)
+	return w
+}
+
+func (w *replicaWriter) write(b *testing.B, i int) {
+	k := i % benchKeys
+	rec, err := w.r.Update(context.Background(), key(k), w.tokens[k], func(h *hold.Hold, _ replica.Write) error {
+		h.Note = strconv.Itoa(i)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.tokens[k] = rec.Token
+}
+
+// storeWriter compare-and-sets rows of its own through the Store.
+type storeWriter struct {
+	s     replica.Store
+	value []byte
+	revs  []uint64
+}
+
+func newStoreWriter(b *testing.B, s replica.Store, size int) *storeWriter {
+	w := &storeWriter{s: s, value: make([]byte, size), revs: make([]uint64, benchKeys)}
+	for i := range w.revs {
+		n, err := s.CompareAndSet(context.Background(), "s"+key(i), w.value, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w.revs[i] = n
+	}
+	return w
+}
+
+func (w *storeWriter) write(b *testing.B, i int) {
+	k := i % benchKeys
+	w.value[0] = byte(i)
+	n, err := w.s.CompareAndSet(context.Background(), "s"+key(k), w.value, w.revs[k])
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.revs[k] = n
+}
+
+// bareWriter is the baseline: a prepared UPDATE … WHERE key = ? AND rev = ?
+// on a table of its own in the same database.
+type bareWriter struct {
+	update *sql.Stmt
+	value  []byte
+	revs   []int64
+}
+
+func newBareWriter(b *testing.B, db *sql.DB, size int) *bareWriter {
+	ctx := context.Background()
+	w := &bareWriter{value: make([]byte, size), revs: make([]int64, benchKeys)}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE bare (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL, rev INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
+		b.Fatal(err)
+	}
+	for i := range w.revs {
+		if _, err := db.ExecContext(ctx, `INSERT INTO bare VALUES (?, ?, 0)`, []byte(key(i)), w.value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var err error
+	if w.update, err = db.PrepareContext(ctx, `UPDATE bare SET value = ?, rev = rev + 1 WHERE key = ? AND rev = ?`); err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+func (w *bareWriter) write(b *testing.B, i int) {
+	k := i % benchKeys
+	w.value[0] = byte(i)
+	res, err := w.update.ExecContext(context.Background(), w.value, []byte(key(k)), w.revs[k])
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		b.Fatal("the bare update lost its row")
+	}
+	w.revs[k]++
+}
+
+func (w *bareWriter) close() { _ = w.update.Close() }
+
+func key(i int) string { return fmt.Sprintf("H-%04d", i) }
