@@ -48,8 +48,11 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 
+	// syncMu runs one anti-entropy round at a time and guards changes of
+	// partitioned, so that a round never starts before a partition and
+	// ends after it; partitioned is atomic only for /debug/vars to read.
+	syncMu      sync.Mutex
 	partitioned atomic.Bool
-	syncMu      sync.Mutex // one anti-entropy round at a time
 	rounds      atomic.Uint64
 }
 
@@ -162,18 +165,28 @@ func (s *Service) Handler() http.Handler {
 var errPartitioned = errors.New("holdservice: regions are partitioned")
 
 // Sync runs one anti-entropy round between the regions, unless they are
-// partitioned.
+// partitioned. It checks the partition under the lock that partitioning
+// takes, so no round runs across a partition: once setPartitioned(true) has
+// returned, nothing more replicates until setPartitioned(false).
 func (s *Service) Sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	if s.partitioned.Load() {
 		return errPartitioned
 	}
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
 	err := replica.AntiEntropy(ctx, s.regions[Regions[0]], s.regions[Regions[1]])
 	if err == nil {
 		s.rounds.Add(1)
 	}
 	return err
+}
+
+// setPartitioned partitions the regions (stops replication between them) or
+// heals them. It waits for a round in progress to finish.
+func (s *Service) setPartitioned(p bool) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.partitioned.Store(p)
 }
 
 // Replicate runs an anti-entropy round at every tick until ctx is done,
@@ -607,13 +620,13 @@ func (s *Service) sync(w http.ResponseWriter, r *http.Request) {
 
 // POST /admin/partition: stop replication between the regions.
 func (s *Service) partition(w http.ResponseWriter, _ *http.Request) {
-	s.partitioned.Store(true)
+	s.setPartitioned(true)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // DELETE /admin/partition: heal the partition and run an anti-entropy round.
 func (s *Service) heal(w http.ResponseWriter, r *http.Request) {
-	s.partitioned.Store(false)
+	s.setPartitioned(false)
 	s.sync(w, r)
 }
 
