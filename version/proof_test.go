@@ -2,41 +2,24 @@ package version_test
 
 import (
 	"flag"
-	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/harborpoint/concord/internal/proof"
 )
 
 // raceDivisor is how much fewer histories the proof tests check under the
 // race detector.
 const raceDivisor = 2
 
-// proofScale returns the multiplier read from CONCORD_PROOF_SCALE (default 1)
-// for the number of histories the proof tests check. Set it higher for a
-// longer soak: CONCORD_PROOF_SCALE=20 go test ./version.
-func proofScale(t testing.TB) float64 {
-	s, ok := os.LookupEnv("CONCORD_PROOF_SCALE")
-	if !ok || s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		t.Fatalf("CONCORD_PROOF_SCALE=%q: want a positive number", s)
-	}
-	return f
-}
-
-// histories returns how many histories a proof test checks: base times the
-// proof scale, divided by raceDivisor under the race detector, at least 1.
+// histories returns how many histories a proof test checks: base times
+// CONCORD_PROOF_SCALE (see internal/proof), divided by raceDivisor under
+// the race detector, at least 1.
 func histories(t testing.TB, base int) int {
-	n := int(float64(base) * proofScale(t))
-	if raceEnabled {
-		n /= raceDivisor
-	}
-	return max(n, 1)
+	return proof.Size(t, base, raceDivisor)
 }
 
 // rapidChecks returns the number of checks one rapid.Check call performs.
