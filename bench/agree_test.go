@@ -8,6 +8,7 @@ import (
 	"github.com/DistributedClocks/GoVector/govec/vclock"
 	"github.com/aalpar/crdt/awset"
 	"github.com/aalpar/crdt/lwwregister"
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 	"github.com/syncthing/syncthing/lib/protocol"
@@ -84,11 +85,11 @@ func TestJoinAgrees(t *testing.T) {
 func TestDVVDescendsAgrees(t *testing.T) {
 	for _, n := range Sizes {
 		past, vi, wi, vv, wv := DVVShape(n)
-		v, err := version.NewDVV(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
+		v, err := dvv.New(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := version.NewDVV(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
+		w, err := dvv.New(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +120,8 @@ func TestEncodingsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := version.DecodeVector(data, version.Limits{})
+		var v version.Vector
+		err = v.UnmarshalBinary(data)
 		if err != nil {
 			t.Fatal(err)
 		}

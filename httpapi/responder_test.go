@@ -19,7 +19,7 @@ import (
 var errDomain = errors.New("domain: illegal transition")
 
 func TestResponderMapping(t *testing.T) {
-	_, badToken := version.ParseToken("!!")
+	_, badToken := version.ParseToken("!!", version.Limits{})
 	_, bodyErr := DecodeJSON[struct{}](httptest.NewRequest("POST", "/", strings.NewReader("{")), DecodeOptions{})
 	rs := Responder[string]{Classify: Map(http.StatusConflict, "", "Illegal transition", errDomain)}
 	for _, tc := range []struct {

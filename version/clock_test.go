@@ -201,7 +201,7 @@ func TestCounterOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fromToken, err := version.ParseToken(v.Token())
+	fromToken, err := version.ParseToken(v.Token(), version.Limits{})
 	if err != nil || !fromToken.Equal(v) {
 		t.Fatalf("ParseToken(%q) = %v, %v", v.Token(), fromToken, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/harborpoint/concord/internal/dotmodel"
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -45,7 +46,7 @@ type message struct {
 
 // write is one acknowledged write, kept to check DVV comparisons.
 type write struct {
-	dvv  version.DVV
+	dvv  dvv.DVV
 	hist dotmodel.History
 }
 
@@ -87,7 +88,7 @@ func (m *machine) capture(t *rapid.T, r int) ctxt {
 	if err != nil {
 		t.Fatalf("MarshalText: %v", err)
 	}
-	v, err := version.ParseToken(string(tok))
+	v, err := version.ParseToken(string(tok), version.Limits{})
 	if err != nil {
 		t.Fatalf("ParseToken(%q): %v", tok, err)
 	}
@@ -137,11 +138,11 @@ func (m *machine) put(t *rapid.T) {
 	m.dots = append(m.dots, dot)
 	m.writers[rep.id] = true
 
-	dvv, err := version.NewDVV(dot, ctx.v)
+	ver, err := dvv.New(dot, ctx.v)
 	if err != nil {
-		t.Fatalf("NewDVV(%v, %v): %v", dot, ctx.v, err)
+		t.Fatalf("dvv.New(%v, %v): %v", dot, ctx.v, err)
 	}
-	w := write{dvv: dvv, hist: model.Siblings[dot].History}
+	w := write{dvv: ver, hist: model.Siblings[dot].History}
 	for _, o := range m.writes {
 		want := w.hist.Compare(o.hist)
 		if got := w.dvv.Compare(o.dvv); got != want {

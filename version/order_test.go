@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/harborpoint/concord/internal/dotmodel"
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -190,13 +191,13 @@ func genWrites(t *rapid.T) []write {
 				t.Fatalf("Update: %v", err)
 			}
 			clocks[r] = c
-			dvv, err := version.NewDVV(d, ctx)
+			ver, err := dvv.New(d, ctx)
 			if err != nil {
-				t.Fatalf("NewDVV: %v", err)
+				t.Fatalf("dvv.New: %v", err)
 			}
 			h := dotmodel.FromVector(ctx)
 			h[d] = struct{}{}
-			out = append(out, write{dvv, h})
+			out = append(out, write{ver, h})
 		default: // sync
 			o := rapid.IntRange(0, len(ids)-1).Draw(t, "other")
 			clocks[r] = clocks[r].Sync(clocks[o])
@@ -238,14 +239,14 @@ func TestDVVPartialOrder(t *testing.T) {
 
 func TestNewDVVRejects(t *testing.T) {
 	lis := version.MustID("lisbon")
-	if _, err := version.NewDVV(version.Dot{ID: lis, Counter: 3}, version.MustVector("{lisbon:3}")); err == nil {
-		t.Error("NewDVV accepted a dot its own context covers")
+	if _, err := dvv.New(version.Dot{ID: lis, Counter: 3}, version.MustVector("{lisbon:3}")); err == nil {
+		t.Error("dvv.New accepted a dot its own context covers")
 	}
-	if _, err := version.NewDVV(version.Dot{ID: lis}, version.Vector{}); err == nil {
-		t.Error("NewDVV accepted a zero counter")
+	if _, err := dvv.New(version.Dot{ID: lis}, version.Vector{}); err == nil {
+		t.Error("dvv.New accepted a zero counter")
 	}
-	if _, err := version.NewDVV(version.Dot{Counter: 1}, version.Vector{}); err == nil {
-		t.Error("NewDVV accepted a zero ID")
+	if _, err := dvv.New(version.Dot{Counter: 1}, version.Vector{}); err == nil {
+		t.Error("dvv.New accepted a zero ID")
 	}
 }
 
@@ -272,17 +273,17 @@ func TestDVVLookup(t *testing.T) {
 			t.Fatalf("NewVector: %v", err)
 		}
 		me := version.MustID("me")
-		d, err := version.NewDVV(version.Dot{ID: me, Counter: past.Get(me) + 1}, past)
+		d, err := dvv.New(version.Dot{ID: me, Counter: past.Get(me) + 1}, past)
 		if err != nil {
-			t.Fatalf("NewDVV: %v", err)
+			t.Fatalf("dvv.New: %v", err)
 		}
 		probe := append(slices.Clone(dots), version.Dot{ID: version.MustID("absent"), Counter: 1},
 			version.Dot{ID: version.MustID("r1#7"), Counter: 1})
 		for _, p := range probe {
 			for _, c := range []uint64{1, p.Counter, min(p.Counter+1, version.MaxCounter)} {
-				w, err := version.NewDVV(version.Dot{ID: p.ID, Counter: c}, version.Vector{})
+				w, err := dvv.New(version.Dot{ID: p.ID, Counter: c}, version.Vector{})
 				if err != nil {
-					t.Fatalf("NewDVV: %v", err)
+					t.Fatalf("dvv.New: %v", err)
 				}
 				if got, want := d.Descends(w), c <= past.Get(p.ID); got != want {
 					t.Fatalf("past %v (%d entries): Descends(%v) = %v, want %v", past, past.Len(), w.Dot(), got, want)
