@@ -153,17 +153,17 @@ func ignoreContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold
 // reach it.
 type earlierWins struct{ policy.Policy[string] }
 
-func (p earlierWins) Merge(a, b policy.Branch[string]) (policy.Branch[string], policy.Decision, error) {
-	w, d, err := p.Policy.Merge(a, b)
-	if err != nil || d.Outcome != policy.Picked {
-		return w, d, err
+func (p earlierWins) MergeInto(out *policy.Branch[string], d *policy.Decision, a, b *policy.Branch[string]) error {
+	if err := p.Policy.MergeInto(out, d, a, b); err != nil || d.Outcome != policy.Picked {
+		return err
 	}
 	loser := a
-	if w.Stamp == a.Stamp {
+	if out.Stamp == a.Stamp {
 		loser = b
 	}
 	d.Winner, d.Loser = d.Loser, d.Winner
-	return loser, d, nil
+	*out = *loser
+	return nil
 }
 
 // holdResolver is hold.Resolver with other policies for the note, the
