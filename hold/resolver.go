@@ -31,8 +31,8 @@ func mustLifecycle() *policy.StateMachine[Status] {
 	return m
 }
 
-// laterExpiry merges expiries to the later one, the lesson's rule for two
-// concurrent extends of one active hold.
+// laterExpiry merges expiries to the later one: two concurrent extends of
+// one active hold keep the longer one.
 type laterExpiry struct{}
 
 func (laterExpiry) Name() string { return "later-expiry" }

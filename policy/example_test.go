@@ -14,8 +14,8 @@ var (
 	baltimore = version.MustID("baltimore")
 )
 
-// at returns the stamp of a write at hh:mm:ss.ms on the day of the lesson,
-// with the given dot.
+// at returns the stamp of a write at hh:mm:ss.ms on the day of Harbor
+// Point's story (see package hold), with the given dot.
 func at(clock string, id version.ID, n uint64) version.Stamp {
 	t, err := time.Parse("2006-01-02 15:04:05.000", "2026-03-14 "+clock)
 	if err != nil {
@@ -132,8 +132,8 @@ func ExampleMultiValue() {
 	// Output: {C14 C16} true
 }
 
-// The hold lifecycle from the lesson: confirmed is absorbing, and a released
-// hold cannot be silently reopened by a concurrent extension.
+// A cabin hold's lifecycle: confirmed is absorbing, and a released hold
+// cannot be silently reopened by a concurrent extension.
 func ExampleNewStateMachine() {
 	status, err := policy.NewStateMachine(policy.StateMachineSpec[string]{
 		Name:      "hold-status",

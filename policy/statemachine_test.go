@@ -10,7 +10,7 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
-// t0 is the lesson's 14:04:52 on an arbitrary day.
+// t0 is 14:04:52, the time of Harbor Point's story, on an arbitrary day.
 var t0 = time.Date(2026, 3, 14, 14, 4, 52, 0, time.UTC)
 
 func stamp(sec int64, id version.ID, n uint64) version.Stamp {
