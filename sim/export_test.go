@@ -65,3 +65,6 @@ func SetHooks[T any](w *Workload[T], h Hooks[T]) {
 		w.hooks.mute = h.Mute
 	}
 }
+
+// RaceEnabled is true under the race detector.
+const RaceEnabled = raceEnabled

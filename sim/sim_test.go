@@ -16,12 +16,8 @@ import (
 
 // campaignHistories is the size of the campaign of a plain `go test`, about
 // ten seconds on one core; CONCORD_PROOF_SCALE multiplies it (.ci/run runs
-// it at least six times larger).
+// it six times larger) and the race detector divides it (see internal/proof).
 const campaignHistories = 600
-
-// raceDivisor shrinks the campaign under the race detector, which slows the
-// simulation about tenfold.
-const raceDivisor = 10
 
 // mutantBudget is how many histories a mutant may survive before the test
 // calls it missed.
@@ -54,7 +50,7 @@ func envInt(t *testing.T, name string, def int) int {
 //
 //	CONCORD_SIM_HISTORIES=100000 CONCORD_SIM_WORKERS=2 go test ./sim -run TestCampaign -v -timeout 2h
 func TestCampaign(t *testing.T) {
-	def := proof.Size(t, campaignHistories, raceDivisor)
+	def := proof.Histories(t, campaignHistories)
 	cfg := sim.Config{
 		Seed:      uint64(envInt(t, "CONCORD_SIM_SEED", 1)),
 		Histories: envInt(t, "CONCORD_SIM_HISTORIES", def),
@@ -71,7 +67,7 @@ func TestCampaign(t *testing.T) {
 	// TestMutantsAreCaughtByTheirTargetCheck: running them again here with
 	// other seeds finds no more races and would double the package's time.
 	for i, m := range mutants() {
-		if proof.Race {
+		if sim.RaceEnabled {
 			break
 		}
 		res, _ := runMutant(m, cfg.Seed+uint64(i)*1000, mutantBudget)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/harborpoint/concord/internal/dotmodel"
 	"github.com/harborpoint/concord/internal/dvv"
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -358,7 +359,7 @@ func TestClockModel(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			checkN(t, histories(t, modelHistories/len(variants)), func(rt *rapid.T) {
+			proof.Check(t, proof.Histories(t, modelHistories/len(variants)), func(rt *rapid.T) {
 				m := newMachine(rt, v.restarts)
 				m.stats = &st
 				actions := map[string]func(*rapid.T){

@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -297,7 +298,7 @@ func genAnyVector() *rapid.Generator[version.Vector] {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		v := genAnyVector().Draw(t, "v")
 		prefix := []byte("prefix")
 		bin, _ := v.AppendBinary(bytes.Clone(prefix))

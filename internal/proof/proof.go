@@ -1,46 +1,76 @@
-// Package proof sizes the long property and simulation campaigns of
-// concord's tests. A plain `go test ./...` runs each at a base size chosen
-// to keep the whole core module near half a minute on two cores; the
-// environment variable CONCORD_PROOF_SCALE multiplies every campaign for a
-// longer soak (.ci/run sets it for one dedicated run):
-//
-//	CONCORD_PROOF_SCALE=10 go test ./version ./sim
-//
-// Under the race detector, which slows code about tenfold, campaigns run
-// smaller still.
+// Package proof sizes the long property campaigns of concord's tests: a
+// default that keeps `go test ./...` quick, scaled by the environment
+// variable CONCORD_PROOF_SCALE for longer soaks (CONCORD_PROOF_SCALE=20 runs
+// twenty times as many histories) and reduced under the race detector.
 package proof
 
 import (
+	"flag"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
-// Env is the environment variable that scales the campaigns.
-const Env = "CONCORD_PROOF_SCALE"
+// raceDivisor is how much fewer histories a campaign checks under the race
+// detector, which slows the tests down about tenfold.
+const raceDivisor = 10
 
-// Scale returns the multiplier read from [Env]: 1 when unset. A value that is
-// not a positive number fails the test.
+// Scale returns the multiplier read from CONCORD_PROOF_SCALE (default 1).
 func Scale(t testing.TB) float64 {
-	t.Helper()
-	s, ok := os.LookupEnv(Env)
+	s, ok := os.LookupEnv("CONCORD_PROOF_SCALE")
 	if !ok || s == "" {
 		return 1
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 {
-		t.Fatalf("%s=%q: want a positive number", Env, s)
+		t.Fatalf("CONCORD_PROOF_SCALE=%q: want a positive number", s)
 	}
 	return f
 }
 
-// Size returns how large a campaign runs: base times [Scale], divided by
-// raceDivisor under the race detector, and at least 1.
-func Size(t testing.TB, base, raceDivisor int) int {
-	t.Helper()
+// Histories returns how many histories a campaign checks: base times the
+// scale, divided by raceDivisor under the race detector, at least 1.
+func Histories(t testing.TB, base int) int {
 	n := int(float64(base) * Scale(t))
-	if Race && raceDivisor > 1 {
+	if raceEnabled {
 		n /= raceDivisor
 	}
 	return max(n, 1)
+}
+
+// Check runs prop on at least n random histories, in rounds of rapid.Check
+// (each with its own seed, rapid's default number of checks per round),
+// logs how many ran to completion and returns that count.
+func Check(t *testing.T, n int, prop func(*rapid.T)) int64 {
+	t.Helper()
+	var done atomic.Int64
+	counted := func(rt *rapid.T) {
+		prop(rt)
+		done.Add(1)
+	}
+	for round := 0; done.Load() < int64(n); round++ {
+		rapid.Check(t, counted)
+		if t.Failed() || round > n { // no progress is impossible, but never loop forever
+			break
+		}
+	}
+	t.Logf("checked %d histories (asked for %d, %d per rapid.Check round)", done.Load(), n, checksPerRound())
+	return done.Load()
+}
+
+// checksPerRound returns the number of checks one rapid.Check performs.
+func checksPerRound() int {
+	checks := 100
+	if f := flag.Lookup("rapid.checks"); f != nil {
+		if n, err := strconv.Atoi(f.Value.String()); err == nil && n > 0 {
+			checks = n
+		}
+	}
+	if testing.Short() {
+		checks = max(checks/5, 1)
+	}
+	return checks
 }

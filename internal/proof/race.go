@@ -2,5 +2,4 @@
 
 package proof
 
-// Race is true when the tests run under the race detector.
-const Race = true
+const raceEnabled = true
