@@ -8,6 +8,7 @@ import (
 	"github.com/DistributedClocks/GoVector/govec/vclock"
 	"github.com/aalpar/crdt/awset"
 	"github.com/aalpar/crdt/lwwregister"
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 	"github.com/syncthing/syncthing/lib/protocol"
@@ -84,11 +85,11 @@ func TestJoinAgrees(t *testing.T) {
 func TestDVVDescendsAgrees(t *testing.T) {
 	for _, n := range Sizes {
 		past, vi, wi, vv, wv := DVVShape(n)
-		v, err := version.NewDVV(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
+		v, err := dvv.New(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, err := version.NewDVV(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
+		w, err := dvv.New(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +120,8 @@ func TestEncodingsRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := version.DecodeVector(data, version.Limits{})
+		var v version.Vector
+		err = v.UnmarshalBinary(data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +177,7 @@ func TestAWSetsAgree(t *testing.T) {
 	want := sortedStrings(slices.Concat(shape.Shared, shape.Left, shape.Right))
 
 	cx, cy := concordSets(shape)
-	m, _, err := policy.AddWins[string]().Merge(policy.Branch[policy.AWSet[string]]{Value: cx}, policy.Branch[policy.AWSet[string]]{Value: cy})
+	m, _, err := policy.Merge(policy.AddWins[string](), policy.Branch[policy.AWSet[string]]{Value: cx}, policy.Branch[policy.AWSet[string]]{Value: cy})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +203,7 @@ func TestAWSetsAgree(t *testing.T) {
 	// A remove on one side concurrent with nothing on the other stays
 	// removed in the add-wins sets (grove's has no per-merge context for it).
 	rx := cx.Remove(shape.Shared[0])
-	m, _, _ = policy.AddWins[string]().Merge(policy.Branch[policy.AWSet[string]]{Value: rx}, policy.Branch[policy.AWSet[string]]{Value: cy})
+	m, _, _ = policy.Merge(policy.AddWins[string](), policy.Branch[policy.AWSet[string]]{Value: rx}, policy.Branch[policy.AWSet[string]]{Value: cy})
 	ax.Remove(shape.Shared[0])
 	am = *ax
 	am.Merge(ay)
@@ -230,7 +232,7 @@ func TestLWWAgrees(t *testing.T) {
 	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
 	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
 	for _, pair := range [][2]policy.Branch[string]{{x, y}, {y, x}} {
-		if m, _, err := p.Merge(pair[0], pair[1]); err != nil || m.Value != "b" {
+		if m, _, err := policy.Merge(p, pair[0], pair[1]); err != nil || m.Value != "b" {
 			t.Errorf("concord: %q, %v", m.Value, err)
 		}
 	}

@@ -142,9 +142,12 @@ func BenchmarkAWSetMerge(b *testing.B) {
 			p := policy.AddWins[string]()
 			bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: version.Stamp{Dot: version.Dot{ID: lisbonID, Counter: 1000}}}
 			by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: version.Stamp{Dot: version.Dot{ID: baltimoreID, Counter: 500}}}
+			var (
+				m policy.Branch[policy.AWSet[string]]
+				d policy.Decision
+			)
 			for b.Loop() {
-				m, _, err := p.Merge(bx, by)
-				if err != nil {
+				if err := p.MergeInto(&m, &d, &bx, &by); err != nil {
 					b.Fatal(err)
 				}
 				n = m.Value.Len()
@@ -195,9 +198,12 @@ func BenchmarkLWWMerge(b *testing.B) {
 			p := policy.LWW[string](policy.LWWOptions{})
 			x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
 			y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
-			var m policy.Branch[string]
+			var (
+				m policy.Branch[string]
+				d policy.Decision
+			)
 			for b.Loop() {
-				m, _, _ = p.Merge(x, y)
+				_ = p.MergeInto(&m, &d, &x, &y)
 			}
 			got = m.Value
 		case implAalpar:

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/DistributedClocks/GoVector/govec/vclock"
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/version"
 	"github.com/syncthing/syncthing/lib/protocol"
 	"google.golang.org/protobuf/proto"
@@ -160,11 +161,11 @@ func BenchmarkDVVDescends(b *testing.B) {
 		var ok bool
 		switch impl {
 		case implConcord:
-			v, err := version.NewDVV(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
+			v, err := dvv.New(version.Dot{ID: concordID(vi), Counter: vv[vi]}, concordVector(past))
 			if err != nil {
 				b.Fatal(err)
 			}
-			w, err := version.NewDVV(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
+			w, err := dvv.New(version.Dot{ID: concordID(wi), Counter: past[wi]}, version.Vector{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -258,7 +259,7 @@ func BenchmarkDecode(b *testing.B) {
 			var v version.Vector
 			for b.Loop() {
 				var err error
-				if v, err = version.DecodeVector(data, version.Limits{}); err != nil {
+				if err = v.UnmarshalBinary(data); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,12 +1,13 @@
 // Package hold is Harbor Point's cabin hold: concord's reference domain
-// model, from the lesson "Conflict Resolution Policies in Distributed
-// Stores".
+// model, a worked example of a record whose fields need different merge
+// rules. Read it beside your own record type; package hold/holdsim runs it
+// through the fault-injection simulator.
 //
 // A hold is a temporary claim on a cabin (hold H-8821 on cabin C14) while a
 // customer decides. Regions write it concurrently — Lisbon extends the hold
 // while Baltimore confirms booking B-3107, both from version 18 — and the
 // record must converge to the right business truth, not just to one value.
-// The three policies of the lesson live side by side in [Resolver]:
+// Three kinds of merge rule live side by side in [Resolver]:
 //
 //   - the agent note is replaceable text: last writer wins, said plainly;
 //   - the agencies that touched the hold are additive: set union;

@@ -3,6 +3,7 @@ package hold
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/harborpoint/concord/policy"
@@ -66,9 +67,10 @@ type TransitionError struct {
 	Err    error  // the sentinel
 }
 
-// Error implements the error interface.
+// Error implements the error interface, such as "hold H-8821: cannot
+// confirm a released hold: illegal transition".
 func (e *TransitionError) Error() string {
-	return fmt.Sprintf("hold %s: cannot %s a %s hold: %v", e.Hold, e.Action, e.From, e.Err)
+	return fmt.Sprintf("hold %s: cannot %s a %s hold: %s", e.Hold, e.Action, e.From, strings.TrimPrefix(e.Err.Error(), "hold: "))
 }
 
 // Unwrap returns the sentinel.

@@ -30,7 +30,7 @@ func genHold() *rapid.Generator[hold.Hold] {
 	})
 }
 
-// mergedInvariants are the lesson's rules, checked on every successful merge.
+// mergedInvariants are the hold's rules, checked on every successful merge.
 func mergedInvariants(branches []hold.Hold, merged hold.Hold) error {
 	var confirmed []hold.Hold
 	latest := time.Time{}
@@ -96,7 +96,7 @@ func TestHoldResolverPassesResolvetest(t *testing.T) {
 // TestInvariantsOverConcurrentHistories runs random concurrent histories of
 // commands on one hold at three replicas — with fresh and stale reads,
 // replication in any order, and conflict resolution by covering writes —
-// and checks the lesson's invariants on what every replica ends with.
+// and checks the hold's invariants on what every replica ends with.
 func TestInvariantsOverConcurrentHistories(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		r := hold.Resolver(hold.Options{})

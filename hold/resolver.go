@@ -31,24 +31,27 @@ func mustLifecycle() *policy.StateMachine[Status] {
 	return m
 }
 
-// laterExpiry merges expiries to the later one, the lesson's rule for two
-// concurrent extends of one active hold.
+// laterExpiry merges expiries to the later one: two concurrent extends of
+// one active hold keep the longer one.
 type laterExpiry struct{}
 
 func (laterExpiry) Name() string { return "later-expiry" }
 
-func (p laterExpiry) Merge(a, b policy.Branch[time.Time]) (policy.Branch[time.Time], policy.Decision, error) {
+// MergeInto implements [policy.Policy].
+func (p laterExpiry) MergeInto(out *policy.Branch[time.Time], d *policy.Decision, a, b *policy.Branch[time.Time]) error {
 	switch c := a.Value.Compare(b.Value); {
 	case c == 0:
 		w := a
 		if b.Stamp.Compare(a.Stamp) > 0 {
 			w = b
 		}
-		return w, policy.Decision{Policy: p.Name(), Outcome: policy.Same, Reason: "equal expiry"}, nil
+		*out, *d = *w, policy.Decision{Policy: p.Name(), Outcome: policy.Same, Reason: "equal expiry"}
+		return nil
 	case c < 0:
 		a, b = b, a
 	}
-	return a, policy.Decision{Policy: p.Name(), Outcome: policy.Picked, Winner: a.Stamp, Loser: b.Stamp, Reason: "later expiry"}, nil
+	*out, *d = *a, policy.Decision{Policy: p.Name(), Outcome: policy.Picked, Winner: a.Stamp, Loser: b.Stamp, Reason: "later expiry"}
+	return nil
 }
 
 // LaterExpiry is the expiry field's policy: the later time wins.

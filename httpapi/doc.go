@@ -2,7 +2,7 @@
 // built on package replica does not hand-roll them. It uses the standard
 // library only.
 //
-// The lesson's three write styles each have an HTTP shape:
+// The three write styles of package replica each have an HTTP shape:
 //
 //   - Blind writes of last-writer-wins fields need no precondition. A
 //     service should say in its documentation (and may say in a response
@@ -10,10 +10,13 @@
 //     the value.
 //   - Conditional writes need the token the client read, sent back as
 //     If-Match. [RequireIfMatch] refuses a request without one
-//     ([ErrPreconditionRequired], 428 Precondition Required, RFC 6585), with a
-//     weak tag or with "*"; a stale token comes back from the replica as a
-//     replica.PreconditionFailed, which [Responder] turns into 412
-//     Precondition Failed with the current ETag.
+//     (replica.ErrPreconditionRequired, 428 Precondition Required, RFC
+//     6585) or with a weak tag; [Condition.Token] evaluates the field
+//     against the record's current ETag: the current tag, or "*" for a
+//     record that exists, proceeds; a stale token comes back from the
+//     replica as a replica.PreconditionFailed, and a tag that is no token
+//     at all as a 412 problem — [Responder] answers both with 412
+//     Precondition Failed and the current ETag.
 //   - Merge-aware commands need an Idempotency-Key (draft-ietf-httpapi-
 //     idempotency-key-header). [Idempotency] is a bounded, concurrency-safe
 //     store and middleware: a replay with the same key and payload gets the
@@ -38,9 +41,9 @@
 // transition, say). The mapping:
 //
 //	stale token (replica.ErrPreconditionFailed)        412, ETag header = current tag
-//	no If-Match where required (ErrPreconditionRequired) 428
+//	no If-Match where required                          428
 //	resolve.ConflictRequiresRetry (resolve.ErrConflict)  409, every branch with its tag
-//	malformed header, token, body or record             400 (413, 415 for body size, type)
+//	malformed header, token, body or record             400 (413, 415 with Accept for body size, type)
 //	Idempotency-Key missing                             400
 //	Idempotency-Key reused with another payload         422
 //	Idempotency-Key still in flight                     409
@@ -51,5 +54,8 @@
 //	anything else                                       500, details only in the log
 //
 // Every problem's type is a URI under [TypeBase] naming a constant of this
-// package, whose documentation says what the client should do.
+// package, whose documentation says what the client should do, and its
+// detail says what happened in words for people, never a Go error chain.
+// [Routes] serves a ServeMux so that an unknown path is a 404 problem and a
+// known path with an unsupported method a 405 problem with Allow.
 package httpapi

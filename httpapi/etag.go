@@ -5,15 +5,17 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
 )
 
 // Errors a caller can branch on with errors.Is. Header errors come wrapped in
-// a [*HeaderError] that names the field.
+// a [*HeaderError] that names the field. A conditional write without
+// If-Match wraps replica.ErrPreconditionRequired (428), and a command without
+// an Idempotency-Key replica.ErrIdempotencyKeyRequired (400): the same
+// conditions as in package replica, so one errors.Is test covers both.
 var (
-	// ErrPreconditionRequired: a write that needs the token the client read
-	// came without If-Match, or with "If-Match: *", which names no version
-	// (428 Precondition Required).
-	ErrPreconditionRequired = errors.New("httpapi: precondition required: send If-Match with the ETag you read")
 	// ErrMalformedHeader: a header field does not follow its grammar (400).
 	ErrMalformedHeader = errors.New("httpapi: malformed header field")
 	// ErrWeakTag: a weak entity tag (W/"...") in If-Match. Weak tags never
@@ -29,28 +31,35 @@ const MaxTags = 64
 
 // HeaderError reports a request header field that cannot be used.
 type HeaderError struct {
-	Field  string // canonical field name, such as "If-Match"
-	Value  string // the offending value, truncated to 100 bytes
-	Err    error  // ErrMalformedHeader, ErrWeakTag or ErrPreconditionRequired
-	Detail string // what is wrong, in words
+	Field string // canonical field name, such as "If-Match"
+	Value string // the offending value, truncated to 100 bytes
+	// Err is ErrMalformedHeader, ErrWeakTag,
+	// replica.ErrPreconditionRequired or replica.ErrIdempotencyKeyRequired.
+	Err    error
+	Detail string // what is wrong, in words a client can act on
 }
 
-// Error implements the error interface.
+// Error implements the error interface: "httpapi: <field> <value>: <detail>".
 func (e *HeaderError) Error() string {
-	s := fmt.Sprintf("%v: %s", e.Err, e.Field)
+	s := "httpapi: " + e.Field
 	if e.Value != "" {
 		s += fmt.Sprintf(" %q", e.Value)
 	}
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	return s
+	return s + ": " + e.Detail
 }
 
 // Unwrap returns the sentinel.
 func (e *HeaderError) Unwrap() error { return e.Err }
 
+// headerError returns a *HeaderError; an empty detail means the sentinel's
+// text without its package prefix.
 func headerError(field, value string, err error, detail string) *HeaderError {
+	if detail == "" {
+		detail = err.Error()
+		if _, after, ok := strings.Cut(detail, ": "); ok {
+			detail = after
+		}
+	}
 	if len(value) > 100 {
 		value = value[:100] + "..."
 	}
@@ -190,19 +199,24 @@ func IfMatch(r *http.Request) (Condition, error) {
 }
 
 // RequireIfMatch parses the If-Match field of a conditional write, which
-// must name a version: an absent field, or "*", fails with a [*HeaderError]
-// wrapping [ErrPreconditionRequired] (428); otherwise it is [IfMatch].
+// must be present: an absent field fails with a [*HeaderError] wrapping
+// replica.ErrPreconditionRequired (428 Precondition Required, RFC 6585);
+// otherwise it is [IfMatch]. "*" is accepted: it asks that the record exist,
+// whatever its version (RFC 9110 §13.1.1), which [Condition.Token] checks.
 func RequireIfMatch(r *http.Request) (Condition, error) {
 	c, err := IfMatch(r)
 	switch {
 	case err != nil:
 		return c, err
-	case c.Any:
-		return Condition{}, headerError("If-Match", "*", ErrPreconditionRequired, `"*" names no version; send the ETag you read`)
 	case c.IsZero():
-		return Condition{}, headerError("If-Match", "", ErrPreconditionRequired, "this write is conditional")
+		return Condition{}, errPreconditionRequired()
 	}
 	return c, nil
+}
+
+func errPreconditionRequired() *HeaderError {
+	return headerError("If-Match", "", replica.ErrPreconditionRequired,
+		"this write is conditional: send If-Match with the ETag you read")
 }
 
 // IfNoneMatch parses the If-None-Match field of r. An absent field gives the
@@ -248,21 +262,31 @@ func (c Condition) MatchWeak(current string) bool {
 	return false
 }
 
-// Token returns the token a conditional write should carry to the replica
-// (replica.Replica.Update's token), given the record's current token: the
-// listed tag equal to current if there is one (or current itself for "*"),
-// else the first listed tag, so that the replica refuses it as stale (412)
-// or malformed (400). The replica compares the token again when it writes,
-// so a write that raced this call still cannot overwrite a newer version.
-// The zero Condition gives "", which the replica refuses as missing.
-func (c Condition) Token(current string) string {
-	if c.MatchStrong(current) {
-		return current
+// Token evaluates c as the If-Match of a conditional write (RFC 9110
+// §13.1.1) against the record's current token, current ("" when there is no
+// record), and returns the token the write carries to the replica
+// (replica.Replica.Update's token).
+//
+// When c holds, that is current itself. When it does not, and c lists a
+// strong tag that is a concord token, Token returns that tag: the replica
+// refuses it as stale — a 412 from [Responder] with the current ETag, and a
+// Rejected event for the operators — and the replica's check is atomic with
+// its write, so a write that raced this call still cannot overwrite a newer
+// version. When no listed tag is a concord token at all (a valid entity tag
+// such as "zzz" cannot name a version), or c is "*" and there is no record,
+// the error is that same 412 as a [*Problem]. The zero Condition fails with
+// a [*HeaderError] wrapping replica.ErrPreconditionRequired (428).
+func (c Condition) Token(current string) (string, error) {
+	switch {
+	case c.IsZero():
+		return "", errPreconditionRequired()
+	case c.MatchStrong(current):
+		return current, nil
 	}
 	for _, t := range c.Tags {
-		if !t.Weak {
-			return t.Opaque
+		if _, err := version.ParseToken(t.Opaque, version.Limits{}); err == nil && !t.Weak {
+			return t.Opaque, nil
 		}
 	}
-	return ""
+	return "", staleProblem(current)
 }

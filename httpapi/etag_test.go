@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/harborpoint/concord/replica"
 )
 
 func strong(s ...string) []EntityTag {
@@ -75,10 +77,14 @@ func TestIfMatch(t *testing.T) {
 	if !errors.Is(err, ErrWeakTag) {
 		t.Errorf("weak If-Match error = %v, want ErrWeakTag", err)
 	}
-	for _, h := range []http.Header{{}, {"If-Match": {"*"}}, {"If-Match": {" , "}}} {
-		if _, err := RequireIfMatch(request(h)); !errors.Is(err, ErrPreconditionRequired) {
-			t.Errorf("RequireIfMatch(%v) error = %v, want ErrPreconditionRequired", h, err)
+	for _, h := range []http.Header{{}, {"If-Match": {" , "}}} {
+		if _, err := RequireIfMatch(request(h)); !errors.Is(err, replica.ErrPreconditionRequired) {
+			t.Errorf("RequireIfMatch(%v) error = %v, want replica.ErrPreconditionRequired", h, err)
 		}
+	}
+	// "*" is a precondition: the record must exist (RFC 9110 §13.1.1).
+	if c, err := RequireIfMatch(request(http.Header{"If-Match": {"*"}})); err != nil || !c.Any {
+		t.Errorf(`RequireIfMatch("*") = %+v, %v; want Any`, c, err)
 	}
 	if _, err := RequireIfMatch(request(http.Header{"If-Match": {`"x`}})); !errors.Is(err, ErrMalformedHeader) {
 		t.Errorf("RequireIfMatch(malformed) error = %v", err)
@@ -89,20 +95,27 @@ func TestIfMatch(t *testing.T) {
 }
 
 func TestConditionMatchAndToken(t *testing.T) {
-	list := Condition{Tags: []EntityTag{{Opaque: "old"}, {Opaque: "cur", Weak: true}, {Opaque: "new"}}}
+	// Tokens: {lisbon:18}, {lisbon:19}, {lisbon:20}.
+	const old, cur, new = "AQEGbGlzYm9uABI", "AQEGbGlzYm9uABM", "AQEGbGlzYm9uABQ"
+	list := Condition{Tags: []EntityTag{{Opaque: old}, {Opaque: cur, Weak: true}, {Opaque: new}}}
 	for _, tc := range []struct {
 		c            Condition
 		current      string
 		strong, weak bool
 		token        string
+		status       int // of Token's error, 0 for none
 	}{
-		{Condition{}, "cur", false, false, ""},
-		{Condition{Any: true}, "cur", true, true, "cur"},
-		{Condition{Any: true}, "", false, false, ""},
-		{list, "cur", false, true, "old"},
-		{list, "new", true, true, "new"},
-		{list, "", false, false, "old"},
-		{Condition{Tags: []EntityTag{{Opaque: "w", Weak: true}}}, "x", false, false, ""},
+		{Condition{}, cur, false, false, "", 428},
+		{Condition{Any: true}, cur, true, true, cur, 0},
+		{Condition{Any: true}, "", false, false, "", 412},
+		// A stale token goes to the replica, which refuses it (412) and
+		// counts the rejection.
+		{list, cur, false, true, old, 0},
+		{list, new, true, true, new, 0},
+		{list, "", false, false, old, 0},
+		{Condition{Tags: []EntityTag{{Opaque: cur, Weak: true}}}, old, false, false, "", 412},
+		// A valid entity tag that is no concord token cannot match: 412.
+		{Condition{Tags: []EntityTag{{Opaque: "zzz"}, {Opaque: "!!"}}}, old, false, false, "", 412},
 	} {
 		if got := tc.c.MatchStrong(tc.current); got != tc.strong {
 			t.Errorf("%+v.MatchStrong(%q) = %v", tc.c, tc.current, got)
@@ -110,8 +123,19 @@ func TestConditionMatchAndToken(t *testing.T) {
 		if got := tc.c.MatchWeak(tc.current); got != tc.weak {
 			t.Errorf("%+v.MatchWeak(%q) = %v", tc.c, tc.current, got)
 		}
-		if got := tc.c.Token(tc.current); got != tc.token {
+		got, err := tc.c.Token(tc.current)
+		if got != tc.token {
 			t.Errorf("%+v.Token(%q) = %q, want %q", tc.c, tc.current, got, tc.token)
+		}
+		w := httptest.NewRecorder()
+		Responder[string]{}.Error(w, httptest.NewRequest("POST", "/x", nil), err)
+		switch {
+		case tc.status == 0 && err != nil:
+			t.Errorf("%+v.Token(%q): %v", tc.c, tc.current, err)
+		case tc.status != 0 && w.Code != tc.status:
+			t.Errorf("%+v.Token(%q): %v answered %d, want %d", tc.c, tc.current, err, w.Code, tc.status)
+		case tc.status == 412 && tc.current != "" && w.Header().Get("ETag") != ETag(tc.current):
+			t.Errorf("%+v.Token(%q): 412 with ETag %q, want the current one", tc.c, tc.current, w.Header().Get("ETag"))
 		}
 	}
 }

@@ -23,7 +23,7 @@ func ExampleETag() {
 func ExampleParseCondition() {
 	c, err := httpapi.ParseCondition("If-Match", []string{`"AQEGbGlzYm9uABI", "AQEGbGlzYm9uABM"`})
 	fmt.Println(c.Tags, err)
-	fmt.Println(c.MatchStrong("AQEGbGlzYm9uABM"), c.Token("AQEGbGlzYm9uABM"))
+	fmt.Println(c.MatchStrong("AQEGbGlzYm9uABM"))
 
 	c, _ = httpapi.ParseCondition("If-None-Match", []string{"*"})
 	fmt.Println(c.Any)
@@ -32,33 +32,48 @@ func ExampleParseCondition() {
 	fmt.Println(errors.Is(err, httpapi.ErrMalformedHeader))
 	// Output:
 	// ["AQEGbGlzYm9uABI" "AQEGbGlzYm9uABM"] <nil>
-	// true AQEGbGlzYm9uABM
+	// true
 	// true
 	// true
 }
 
-// A conditional write needs a strong If-Match that names a version.
-func ExampleRequireIfMatch() {
-	for _, h := range []string{"", "*", `W/"AQEGbGlzYm9uABI"`, `"AQEGbGlzYm9uABI"`} {
+// A conditional write needs If-Match, evaluated against the record's
+// current ETag (RFC 9110 §13.1.1): the current tag, or "*" for a record that
+// exists, lets the write through; a stale token goes to the replica, which
+// refuses it with 412 (atomically with its write, and counted); a tag that
+// is no concord token at all is a 412 at once; no If-Match at all is 428.
+func ExampleCondition_Token() {
+	const current = "AQEGbGlzYm9uABM" // the record's token, {lisbon:19}
+	rs := httpapi.Responder[string]{}
+	for _, h := range []string{`"AQEGbGlzYm9uABM"`, `"AQEGbGlzYm9uABI"`, `"zzz"`, "*", "", `W/"AQEGbGlzYm9uABM"`} {
 		r := httptest.NewRequest("POST", "/holds/H-8821/confirm", nil)
 		if h != "" {
 			r.Header.Set("If-Match", h)
 		}
 		c, err := httpapi.RequireIfMatch(r)
-		switch {
-		case errors.Is(err, httpapi.ErrPreconditionRequired):
-			fmt.Printf("%-20q 428 precondition required\n", h)
-		case errors.Is(err, httpapi.ErrWeakTag):
-			fmt.Printf("%-20q 400 weak tag\n", h)
-		default:
-			fmt.Printf("%-20q token %s\n", h, c.Tags[0].Opaque)
+		token := ""
+		if err == nil {
+			token, err = c.Token(current)
 		}
+		if err != nil {
+			w := httptest.NewRecorder()
+			rs.Error(w, r, err)
+			fmt.Println(strings.TrimSpace(fmt.Sprintf("%-22q %d %s", h, w.Code, w.Header().Get("ETag"))))
+			continue
+		}
+		if token != current {
+			fmt.Printf("%-22q the replica refuses %s as stale: 412\n", h, token)
+			continue
+		}
+		fmt.Printf("%-22q write with %s\n", h, token)
 	}
 	// Output:
-	// ""                   428 precondition required
-	// "*"                  428 precondition required
-	// "W/\"AQEGbGlzYm9uABI\"" 400 weak tag
-	// "\"AQEGbGlzYm9uABI\"" token AQEGbGlzYm9uABI
+	// "\"AQEGbGlzYm9uABM\""  write with AQEGbGlzYm9uABM
+	// "\"AQEGbGlzYm9uABI\""  the replica refuses AQEGbGlzYm9uABI as stale: 412
+	// "\"zzz\""              412 "AQEGbGlzYm9uABM"
+	// "*"                    write with AQEGbGlzYm9uABM
+	// ""                     428
+	// "W/\"AQEGbGlzYm9uABM\"" 400
 }
 
 var errIllegal = errors.New("illegal transition")

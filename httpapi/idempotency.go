@@ -11,13 +11,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/harborpoint/concord/replica"
 )
 
-// Errors of the Idempotency-Key protocol.
+// Errors of the Idempotency-Key protocol. A request without a key fails with
+// a [*HeaderError] wrapping replica.ErrIdempotencyKeyRequired (400).
 var (
-	// ErrIdempotencyKeyRequired: a merge-aware command came without an
-	// Idempotency-Key (400).
-	ErrIdempotencyKeyRequired = errors.New("httpapi: Idempotency-Key required: this operation is a command that must apply once")
 	// ErrIdempotencyKeyReused: the key was first used with another payload
 	// (422).
 	ErrIdempotencyKeyReused = errors.New("httpapi: Idempotency-Key already used with another payload")
@@ -42,14 +42,14 @@ const ReplayedHeader = "Idempotent-Replayed"
 // key of visible ASCII without quotes, commas or backslashes is accepted too,
 // as many clients send one. The key must be 1 to [MaxIdempotencyKeyLen]
 // bytes. An absent field fails with a [*HeaderError] wrapping
-// [ErrIdempotencyKeyRequired]; a malformed one, or several, with
+// replica.ErrIdempotencyKeyRequired; a malformed one, or several, with
 // [ErrMalformedHeader].
 func IdempotencyKey(r *http.Request) (string, error) {
 	const field = "Idempotency-Key"
 	vs := r.Header.Values(field)
 	switch len(vs) {
 	case 0:
-		return "", headerError(field, "", ErrIdempotencyKeyRequired, "")
+		return "", headerError(field, "", replica.ErrIdempotencyKeyRequired, "this operation is a command that must apply once: send an Idempotency-Key")
 	case 1:
 	default:
 		return "", headerError(field, strings.Join(vs, ", "), ErrMalformedHeader, "more than one key")
@@ -60,7 +60,7 @@ func IdempotencyKey(r *http.Request) (string, error) {
 		return "", headerError(field, raw, ErrMalformedHeader, err.Error())
 	}
 	if key == "" {
-		return "", headerError(field, raw, ErrIdempotencyKeyRequired, "empty key")
+		return "", headerError(field, raw, replica.ErrIdempotencyKeyRequired, "the key is empty")
 	}
 	if len(key) > MaxIdempotencyKeyLen {
 		return "", headerError(field, raw, ErrMalformedHeader, fmt.Sprintf("longer than %d bytes", MaxIdempotencyKeyLen))

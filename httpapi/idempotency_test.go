@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/harborpoint/concord/replica"
 	"time"
 )
 
@@ -22,9 +24,9 @@ func TestIdempotencyKey(t *testing.T) {
 		{[]string{`"8e03978e-40d5"`}, "8e03978e-40d5", nil},
 		{[]string{`8e03978e-40d5`}, "8e03978e-40d5", nil},
 		{[]string{` "a\"b\\c" `}, `a"b\c`, nil},
-		{nil, "", ErrIdempotencyKeyRequired},
-		{[]string{`""`}, "", ErrIdempotencyKeyRequired},
-		{[]string{``}, "", ErrIdempotencyKeyRequired},
+		{nil, "", replica.ErrIdempotencyKeyRequired},
+		{[]string{`""`}, "", replica.ErrIdempotencyKeyRequired},
+		{[]string{``}, "", replica.ErrIdempotencyKeyRequired},
 		{[]string{`"a"`, `"b"`}, "", ErrMalformedHeader},
 		{[]string{`"a`}, "", ErrMalformedHeader},
 		{[]string{`"a"b`}, "", ErrMalformedHeader},

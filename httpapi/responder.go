@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/harborpoint/concord/policy"
@@ -114,7 +116,7 @@ func (rs Responder[T]) Problem(r *http.Request, err error) *Problem {
 
 func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 	if err == nil {
-		return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "no error to report"}
+		return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "No error to report."}
 	}
 	if rs.Classify != nil {
 		if p := rs.Classify(err); p != nil {
@@ -130,7 +132,6 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 		q := *prob
 		return &q
 	}
-	detail := err.Error()
 	var (
 		pf       *replica.PreconditionFailed[T]
 		conflict *resolve.ConflictRequiresRetry[T]
@@ -139,14 +140,9 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 	)
 	switch {
 	case errors.As(err, &pf):
-		h := http.Header{}
-		SetETag(h, pf.Current.Token)
-		return &Problem{Type: TypeStaleToken, Title: "Precondition failed: the record changed since it was read",
-			Status: http.StatusPreconditionFailed, Detail: detail, Header: h,
-			Extensions: map[string]any{"etag": ETag(pf.Current.Token)}}
+		return staleProblem(pf.Current.Token)
 	case errors.Is(err, replica.ErrPreconditionFailed):
-		return &Problem{Type: TypeStaleToken, Title: "Precondition failed: the record changed since it was read",
-			Status: http.StatusPreconditionFailed, Detail: detail}
+		return staleProblem("")
 	case errors.As(err, &conflict):
 		ext := map[string]any{
 			"etag":     ETag(conflict.Context.Token()),
@@ -160,48 +156,118 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 		}
 		h := http.Header{}
 		SetETag(h, conflict.Context.Token())
-		return &Problem{Type: TypeConflict, Title: "Conflict requires retry: concurrent branches cannot be merged",
-			Status: http.StatusConflict, Detail: detail, Header: h, Extensions: ext}
+		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict, Header: h, Extensions: ext,
+			Detail: conflictDetail(len(conflict.Branches), conflict.Field, conflict.Policy, conflict.Rule, conflict.Reason)}
 	case errors.Is(err, resolve.ErrConflict), errors.Is(err, policy.ErrRejected):
-		return &Problem{Type: TypeConflict, Title: "Conflict requires retry: concurrent branches cannot be merged",
-			Status: http.StatusConflict, Detail: detail}
-	case errors.Is(err, ErrPreconditionRequired), errors.Is(err, replica.ErrPreconditionRequired):
+		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict,
+			Detail: "Concurrent versions of this record cannot be merged automatically; read it to see them."}
+	case errors.Is(err, replica.ErrPreconditionRequired):
 		return &Problem{Type: TypePreconditionRequired, Title: "Precondition required: send If-Match with the ETag you read",
-			Status: http.StatusPreconditionRequired, Detail: detail}
+			Status: http.StatusPreconditionRequired, Detail: "This write is conditional: send If-Match with the ETag you read."}
 	case errors.Is(err, replica.ErrBadToken), isDecodeError(err):
-		return &Problem{Type: TypeMalformedToken, Title: "Malformed token", Status: http.StatusBadRequest, Detail: detail}
+		return &Problem{Type: TypeMalformedToken, Title: "Malformed token", Status: http.StatusBadRequest,
+			Detail: "The token sent is not a version this service issued; read the record again and use its ETag."}
 	case errors.As(err, &be):
-		return &Problem{Type: TypeMalformedBody, Title: "Malformed request content", Status: be.status(), Detail: detail}
+		return bodyProblem(be)
 	case errors.Is(err, replica.ErrMalformed):
-		return &Problem{Type: TypeMalformedBody, Title: "Malformed record", Status: http.StatusBadRequest, Detail: detail}
-	case errors.Is(err, ErrIdempotencyKeyRequired), errors.Is(err, replica.ErrIdempotencyKeyRequired):
-		return &Problem{Type: TypeIdempotencyKeyRequired, Title: "Idempotency-Key required", Status: http.StatusBadRequest, Detail: detail}
+		return &Problem{Type: TypeMalformedBody, Title: "Malformed record", Status: http.StatusBadRequest,
+			Detail: "The record sent does not decode as a replicated record of this service."}
+	case errors.Is(err, replica.ErrIdempotencyKeyRequired):
+		return &Problem{Type: TypeIdempotencyKeyRequired, Title: "Idempotency-Key required", Status: http.StatusBadRequest,
+			Detail: "This operation is a command that must apply once: send an Idempotency-Key header."}
 	case errors.Is(err, ErrIdempotencyKeyReused):
-		return &Problem{Type: TypeIdempotencyKeyReused, Title: "Idempotency-Key reused with another payload",
-			Status: http.StatusUnprocessableEntity, Detail: detail}
+		return &Problem{Type: TypeIdempotencyKeyReused, Title: "Idempotency-Key reused with another payload", Status: http.StatusUnprocessableEntity,
+			Detail: "This Idempotency-Key was used before with another payload; use a new key for a new request."}
 	case errors.Is(err, ErrIdempotencyKeyInFlight):
-		return &Problem{Type: TypeIdempotencyKeyInFlight, Title: "A request with this Idempotency-Key is in progress",
-			Status: http.StatusConflict, Detail: detail}
+		return &Problem{Type: TypeIdempotencyKeyInFlight, Title: "A request with this Idempotency-Key is in progress", Status: http.StatusConflict,
+			Detail: "The first request with this Idempotency-Key has not finished; retry later to get its response."}
 	case errors.As(err, &he):
 		return &Problem{Type: TypeMalformedHeader, Title: "Malformed header field", Status: http.StatusBadRequest,
-			Detail: detail, Extensions: map[string]any{"field": he.Field}}
+			Detail: sentence(he.Field + ": " + he.Detail), Extensions: map[string]any{"field": he.Field}}
 	case errors.Is(err, replica.ErrNotBlindWritable):
-		return &Problem{Type: TypeNotBlindWritable, Title: "Field does not accept blind writes",
-			Status: http.StatusUnprocessableEntity, Detail: detail}
+		return &Problem{Type: TypeNotBlindWritable, Title: "Field does not accept blind writes", Status: http.StatusUnprocessableEntity,
+			Detail: "This field is not last-writer-wins, so it cannot be overwritten without a condition: send If-Match with the ETag you read."}
 	case errors.Is(err, replica.ErrNotFound), errors.Is(err, resolve.ErrNotFound):
-		return &Problem{Type: TypeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: detail}
+		return &Problem{Type: TypeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "There is no record under this key."}
 	case errors.Is(err, replica.ErrExists):
 		status := http.StatusConflict
 		if r != nil && r.Header.Get("If-None-Match") != "" {
 			status = http.StatusPreconditionFailed
 		}
-		return &Problem{Type: TypeExists, Title: "Record already exists", Status: status, Detail: detail}
-	case errors.Is(err, replica.ErrContention), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return &Problem{Type: TypeUnavailable, Title: "Service unavailable, retry", Status: http.StatusServiceUnavailable,
-			Detail: detail, Header: http.Header{"Retry-After": {"1"}}}
+		return &Problem{Type: TypeExists, Title: "Record already exists", Status: status, Detail: "A record already exists under this key."}
+	case errors.Is(err, replica.ErrContention):
+		return unavailable("Too many concurrent writes to this record; retry after the Retry-After delay.")
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return unavailable("The request ran out of time; retry after the Retry-After delay.")
 	}
 	return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError,
-		Detail: "the service failed; the details are in its log"}
+		Detail: "The service failed; the details are in its log."}
+}
+
+// sentence ends s with a period.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") {
+		return s
+	}
+	return s + "."
+}
+
+const conflictTitle = "Conflict requires retry: concurrent branches cannot be merged"
+
+// staleProblem is the 412 of a conditional write whose If-Match does not
+// name the record's current version, current ("" when unknown or absent).
+func staleProblem(current string) *Problem {
+	p := &Problem{Type: TypeStaleToken, Title: "Precondition failed: the record changed since it was read",
+		Status: http.StatusPreconditionFailed}
+	if current == "" {
+		p.Detail = "If-Match does not name the record's current version; read the record again and retry with its ETag."
+		return p
+	}
+	p.Detail = "If-Match does not name the record's current version: it changed since you read it. " +
+		"Read it again (its current ETag is in the ETag header), decide again, and retry with that ETag."
+	p.Header = http.Header{}
+	SetETag(p.Header, current)
+	p.Extensions = map[string]any{"etag": ETag(current)}
+	return p
+}
+
+// conflictDetail explains a conflict in words.
+func conflictDetail(branches int, field, policyName, rule, reason string) string {
+	what := "a record rule"
+	switch {
+	case rule != "":
+		what = fmt.Sprintf("the rule %q", rule)
+	case field != "":
+		what = fmt.Sprintf("the %s policy of field %q", policyName, field)
+	}
+	s := fmt.Sprintf("%d concurrent versions of this record cannot be merged: %s refused", branches, what)
+	if reason != "" {
+		s += " (" + reason + ")"
+	}
+	return s + ". Look at the branches, decide, and write the decision with If-Match set to the etag member."
+}
+
+// bodyProblem is the problem of request content that cannot be used; 415
+// says which media type would be (RFC 9110 §15.5.16).
+func bodyProblem(be *BodyError) *Problem {
+	p := &Problem{Type: TypeMalformedBody, Title: "Malformed request content", Status: be.status()}
+	switch p.Status {
+	case http.StatusUnsupportedMediaType:
+		p.Title = "Unsupported media type"
+		p.Detail = sentence("The request content must be JSON: " + be.Detail)
+		p.Header = http.Header{"Accept": {"application/json"}}
+	case http.StatusRequestEntityTooLarge:
+		p.Title = "Request content too large"
+		p.Detail = sentence("The request content is too large: " + be.Detail)
+	default:
+		p.Detail = sentence("The request content is not the JSON this operation expects: " + strings.TrimPrefix(be.Detail, "json: "))
+	}
+	return p
+}
+
+func unavailable(detail string) *Problem {
+	return &Problem{Type: TypeUnavailable, Title: "Service unavailable, retry", Status: http.StatusServiceUnavailable,
+		Detail: detail, Header: http.Header{"Retry-After": {"1"}}}
 }
 
 // isDecodeError reports whether err is a token that did not decode.

@@ -19,7 +19,7 @@ import (
 var errDomain = errors.New("domain: illegal transition")
 
 func TestResponderMapping(t *testing.T) {
-	_, badToken := version.ParseToken("!!")
+	_, badToken := version.ParseToken("!!", version.Limits{})
 	_, bodyErr := DecodeJSON[struct{}](httptest.NewRequest("POST", "/", strings.NewReader("{")), DecodeOptions{})
 	rs := Responder[string]{Classify: Map(http.StatusConflict, "", "Illegal transition", errDomain)}
 	for _, tc := range []struct {
@@ -30,7 +30,7 @@ func TestResponderMapping(t *testing.T) {
 	}{
 		{fmt.Errorf("x: %w", replica.ErrPreconditionFailed), false, 412, TypeStaleToken},
 		{fmt.Errorf("x: %w", replica.ErrPreconditionRequired), false, 428, TypePreconditionRequired},
-		{headerError("If-Match", "", ErrPreconditionRequired, ""), false, 428, TypePreconditionRequired},
+		{headerError("If-Match", "", replica.ErrPreconditionRequired, ""), false, 428, TypePreconditionRequired},
 		{fmt.Errorf("x: %w", resolve.ErrConflict), false, 409, TypeConflict},
 		{headerError("If-Match", "x", ErrMalformedHeader, ""), false, 400, TypeMalformedHeader},
 		{headerError("If-Match", "x", ErrWeakTag, ""), false, 400, TypeMalformedHeader},
@@ -40,7 +40,7 @@ func TestResponderMapping(t *testing.T) {
 		{&BodyError{Err: ErrBodyTooLarge}, false, 413, TypeMalformedBody},
 		{&BodyError{Err: ErrUnsupportedMediaType}, false, 415, TypeMalformedBody},
 		{fmt.Errorf("apply: %w", replica.ErrMalformed), false, 400, TypeMalformedBody},
-		{headerError("Idempotency-Key", "", ErrIdempotencyKeyRequired, ""), false, 400, TypeIdempotencyKeyRequired},
+		{headerError("Idempotency-Key", "", replica.ErrIdempotencyKeyRequired, ""), false, 400, TypeIdempotencyKeyRequired},
 		{replica.ErrIdempotencyKeyRequired, false, 400, TypeIdempotencyKeyRequired},
 		{ErrIdempotencyKeyReused, false, 422, TypeIdempotencyKeyReused},
 		{ErrIdempotencyKeyInFlight, false, 409, TypeIdempotencyKeyInFlight},
@@ -74,6 +74,48 @@ func TestResponderMapping(t *testing.T) {
 		if tc.status == 500 && strings.Contains(w.Body.String(), "fire") {
 			t.Errorf("500 leaks the error text: %s", w.Body)
 		}
+		if tc.typ != "about:blank" && goErrorText(p.Detail) {
+			t.Errorf("%v: detail %q is a Go error chain, not words for people", tc.err, p.Detail)
+		}
+	}
+}
+
+// goErrorText reports whether s reads like a Go error chain: a package
+// prefix such as "replica: " or a %! formatting slip, or no sentence at all.
+func goErrorText(s string) bool {
+	for _, prefix := range []string{"replica", "resolve", "version", "httpapi", "policy", "hold", "json", "x", "wrapped"} {
+		if strings.HasPrefix(s, prefix+": ") || strings.Contains(s, " "+prefix+": ") {
+			return true
+		}
+	}
+	return s == "" || strings.Contains(s, "%!") || !strings.HasSuffix(s, ".")
+}
+
+// TestUnsupportedMediaTypeSendsAccept: a 415 says which media type the
+// content may have (RFC 9110 §15.5.16).
+func TestUnsupportedMediaTypeSendsAccept(t *testing.T) {
+	r := httptest.NewRequest("POST", "/holds/H-1/confirm", strings.NewReader("booking=B-1"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	_, err := DecodeJSON[struct{}](r, DecodeOptions{})
+	w := httptest.NewRecorder()
+	Responder[string]{}.Error(w, r, err)
+	if w.Code != 415 || w.Header().Get("Accept") != "application/json" {
+		t.Errorf("415: %d, Accept %q", w.Code, w.Header().Get("Accept"))
+	}
+}
+
+// TestHeaderErrorHasOnePrefix: header errors read "httpapi: field value:
+// detail", with no sentinel prefix repeated inside.
+func TestHeaderErrorHasOnePrefix(t *testing.T) {
+	for _, h := range []http.Header{{}, {"If-Match": {`"a" "b"`}}, {"If-Match": {`W/"a"`}}} {
+		_, err := RequireIfMatch(request(h))
+		if err == nil || !strings.HasPrefix(err.Error(), "httpapi: If-Match") || strings.Count(err.Error(), "httpapi") != 1 || strings.Contains(err.Error(), "replica:") {
+			t.Errorf("RequireIfMatch(%v): %q", h, err)
+		}
+	}
+	_, err := IdempotencyKey(request(http.Header{}))
+	if err == nil || !strings.HasPrefix(err.Error(), "httpapi: Idempotency-Key: ") || strings.Contains(err.Error(), "replica:") {
+		t.Errorf("IdempotencyKey: %q", err)
 	}
 }
 

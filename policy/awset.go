@@ -344,16 +344,7 @@ type addWins[E cmp.Ordered] struct{}
 
 func (addWins[E]) Name() string { return "add-wins" }
 
-func (p addWins[E]) Merge(a, b Branch[AWSet[E]]) (Branch[AWSet[E]], Decision, error) {
-	var (
-		out Branch[AWSet[E]]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p addWins[E]) MergeInto(out *Branch[AWSet[E]], d *Decision, a, b *Branch[AWSet[E]]) error {
 	if a.Value.Equal(b.Value) {
 		sameInto(out, d, p.Name(), a, b, "equal sets")

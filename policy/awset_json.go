@@ -57,7 +57,7 @@ func (s *AWSet[E]) UnmarshalJSON(data []byte) error {
 	}
 	var out AWSet[E]
 	if in.Context != "" {
-		ctx, err := version.ParseToken(in.Context)
+		ctx, err := version.ParseToken(in.Context, version.Limits{})
 		if err != nil {
 			return fmt.Errorf("%w: context: %w", ErrInvalidAWSet, err)
 		}

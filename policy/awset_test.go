@@ -13,7 +13,7 @@ import (
 
 func awMerge[E string | int](t rapid.TB, a, b policy.AWSet[E]) policy.AWSet[E] {
 	t.Helper()
-	m, _, err := policy.AddWins[E]().Merge(policy.Branch[policy.AWSet[E]]{Value: a}, policy.Branch[policy.AWSet[E]]{Value: b})
+	m, _, err := policy.Merge(policy.AddWins[E](), policy.Branch[policy.AWSet[E]]{Value: a}, policy.Branch[policy.AWSet[E]]{Value: b})
 	if err != nil {
 		t.Fatal(err)
 	}

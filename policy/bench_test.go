@@ -29,10 +29,13 @@ func BenchmarkAddWinsMerge1000(b *testing.B) {
 	p := policy.AddWins[string]()
 	bx := policy.Branch[policy.AWSet[string]]{Value: x, Stamp: version.Stamp{Dot: version.Dot{ID: version.MustID("lisbon"), Counter: 1000}}}
 	by := policy.Branch[policy.AWSet[string]]{Value: y, Stamp: version.Stamp{Dot: version.Dot{ID: version.MustID("baltimore"), Counter: 500}}}
+	var (
+		m policy.Branch[policy.AWSet[string]]
+		d policy.Decision
+	)
 	b.ReportAllocs()
 	for b.Loop() {
-		m, _, err := p.Merge(bx, by)
-		if err != nil || m.Value.Len() != 1500 {
+		if err := p.MergeInto(&m, &d, &bx, &by); err != nil || m.Value.Len() != 1500 {
 			b.Fatal(err, m.Value.Len())
 		}
 	}
@@ -67,9 +70,13 @@ func BenchmarkUnionMerge1000(b *testing.B) {
 	p := policy.Union[string]()
 	bx := policy.Branch[policy.Set[string]]{Value: policy.NewSet(xs...)}
 	by := policy.Branch[policy.Set[string]]{Value: policy.NewSet(ys...), Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}}}
+	var (
+		m policy.Branch[policy.Set[string]]
+		d policy.Decision
+	)
 	b.ReportAllocs()
 	for b.Loop() {
-		if m, _, _ := p.Merge(bx, by); m.Value.Len() != 1500 {
+		if _ = p.MergeInto(&m, &d, &bx, &by); m.Value.Len() != 1500 {
 			b.Fatal(m.Value.Len())
 		}
 	}
@@ -79,8 +86,12 @@ func BenchmarkLWWMerge(b *testing.B) {
 	p := policy.LWW[string](policy.LWWOptions{SkewWindow: 1})
 	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}}}
 	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}}}
+	var (
+		m policy.Branch[string]
+		d policy.Decision
+	)
 	b.ReportAllocs()
 	for b.Loop() {
-		p.Merge(x, y)
+		_ = p.MergeInto(&m, &d, &x, &y)
 	}
 }

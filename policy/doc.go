@@ -66,6 +66,6 @@
 // # Values and concurrency
 //
 // Set, AWSet and Multi are immutable values; all policies are stateless or
-// immutable and safe for concurrent use; Merge never changes its arguments.
+// immutable and safe for concurrent use; a merge never changes its arguments.
 // A [version.HLC] is safe for concurrent use.
 package policy

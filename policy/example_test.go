@@ -14,8 +14,8 @@ var (
 	baltimore = version.MustID("baltimore")
 )
 
-// at returns the stamp of a write at hh:mm:ss.ms on the day of the lesson,
-// with the given dot.
+// at returns the stamp of a write at hh:mm:ss.ms on the day of Harbor
+// Point's story (see package hold), with the given dot.
 func at(clock string, id version.ID, n uint64) version.Stamp {
 	t, err := time.Parse("2006-01-02 15:04:05.000", "2026-03-14 "+clock)
 	if err != nil {
@@ -33,7 +33,7 @@ func ExampleLWW() {
 	lis := policy.Branch[string]{Value: "customer still on the phone", Stamp: at("14:04:52.100", lisbon, 19)}
 	iad := policy.Branch[string]{Value: "card authorised", Stamp: at("14:04:52.300", baltimore, 1)}
 
-	got, d, _ := notes.Merge(lis, iad)
+	got, d, _ := policy.Merge(notes, lis, iad)
 	fmt.Printf("%q\n", got.Value)
 	fmt.Println(d.Outcome, "-", d.Reason, "- in skew window:", d.InSkewWindow)
 	// Output:
@@ -47,7 +47,7 @@ func ExampleUnion() {
 	lis := policy.Branch[policy.Set[string]]{Value: policy.NewSet("Lisbon-Desk"), Stamp: at("14:04:52.000", lisbon, 19)}
 	iad := policy.Branch[policy.Set[string]]{Value: policy.NewSet("Baltimore-Pay", "Lisbon-Desk"), Stamp: at("14:04:53.000", baltimore, 1)}
 
-	got, d, _ := agencies.Merge(lis, iad)
+	got, d, _ := policy.Merge(agencies, lis, iad)
 	fmt.Println(got.Value, d.Outcome)
 	// Output: {Baltimore-Pay Lisbon-Desk} combined
 }
@@ -63,12 +63,12 @@ func ExampleAddWins() {
 	readded := watchers.Add("ops-desk", version.Dot{ID: baltimore, Counter: 1}) // at Baltimore
 
 	aw := policy.AddWins[string]()
-	got, _, _ := aw.Merge(
+	got, _, _ := policy.Merge(aw,
 		policy.Branch[policy.AWSet[string]]{Value: removed, Stamp: at("14:04:52.000", lisbon, 2)},
 		policy.Branch[policy.AWSet[string]]{Value: readded, Stamp: at("14:04:53.000", baltimore, 1)})
 	fmt.Println(got.Value)
 
-	seen, _, _ := aw.Merge(
+	seen, _, _ := policy.Merge(aw,
 		policy.Branch[policy.AWSet[string]]{Value: removed, Stamp: at("14:04:52.000", lisbon, 2)},
 		policy.Branch[policy.AWSet[string]]{Value: watchers, Stamp: at("14:04:51.000", lisbon, 1)})
 	fmt.Println(seen.Value)
@@ -86,7 +86,7 @@ func ExampleMax() {
 	lis := policy.Branch[int64]{Value: at1415, Stamp: at("14:04:52.000", lisbon, 19)}
 	iad := policy.Branch[int64]{Value: at1410, Stamp: at("14:04:53.000", baltimore, 1)}
 
-	got, d, _ := expiry.Merge(iad, lis)
+	got, d, _ := policy.Merge(expiry, iad, lis)
 	fmt.Println(time.Unix(got.Value, 0).UTC().Format("15:04"), d.Outcome, d.Winner == lis.Stamp)
 	// Output: 14:15 picked true
 }
@@ -94,7 +94,7 @@ func ExampleMax() {
 // A flag whose enabling must not be lost: "needs review" set on one side
 // survives a concurrent clear.
 func ExampleEnableWins() {
-	got, d, _ := policy.EnableWins().Merge(
+	got, d, _ := policy.Merge(policy.EnableWins(),
 		policy.Branch[bool]{Value: true, Stamp: at("14:04:52.000", lisbon, 19)},
 		policy.Branch[bool]{Value: false, Stamp: at("14:04:53.000", baltimore, 1)})
 	fmt.Println(got.Value, d.Reason)
@@ -109,10 +109,10 @@ func ExampleOnce() {
 	b3107 := policy.Branch[string]{Value: "B-3107", Stamp: at("14:04:53.000", baltimore, 1)}
 	b3112 := policy.Branch[string]{Value: "B-3112", Stamp: at("14:04:54.000", lisbon, 20)}
 
-	got, _, _ := booking.Merge(unset, b3107)
+	got, _, _ := policy.Merge(booking, unset, b3107)
 	fmt.Println(got.Value)
 
-	_, d, err := booking.Merge(b3107, b3112)
+	_, d, err := policy.Merge(booking, b3107, b3112)
 	fmt.Println(d.Outcome, errors.Is(err, policy.ErrRejected))
 	fmt.Println(err)
 	// Output:
@@ -125,15 +125,15 @@ func ExampleOnce() {
 // the register keeps both, and the conflict is visible.
 func ExampleMultiValue() {
 	cabin := policy.MultiValue[string]()
-	got, _, _ := cabin.Merge(
+	got, _, _ := policy.Merge(cabin,
 		policy.Branch[policy.Multi[string]]{Value: policy.Single("C14"), Stamp: at("14:04:52.000", lisbon, 19)},
 		policy.Branch[policy.Multi[string]]{Value: policy.Single("C16"), Stamp: at("14:04:53.000", baltimore, 1)})
 	fmt.Println(got.Value, got.Value.Conflicted())
 	// Output: {C14 C16} true
 }
 
-// The hold lifecycle from the lesson: confirmed is absorbing, and a released
-// hold cannot be silently reopened by a concurrent extension.
+// A cabin hold's lifecycle: confirmed is absorbing, and a released hold
+// cannot be silently reopened by a concurrent extension.
 func ExampleNewStateMachine() {
 	status, err := policy.NewStateMachine(policy.StateMachineSpec[string]{
 		Name:      "hold-status",
@@ -151,10 +151,10 @@ func ExampleNewStateMachine() {
 	confirm := policy.Branch[string]{Value: "confirmed", Stamp: at("14:04:53.000", baltimore, 1)}
 	release := policy.Branch[string]{Value: "released", Stamp: at("14:04:54.000", lisbon, 20)}
 
-	got, d, _ := status.Merge(extend, confirm)
+	got, d, _ := policy.Merge(status, extend, confirm)
 	fmt.Println(got.Value, "-", d.Outcome, "-", d.Reason)
 
-	_, d, err = status.Merge(release, extend)
+	_, d, err = policy.Merge(status, release, extend)
 	fmt.Println(d.Outcome, "-", err)
 	// Output:
 	// confirmed - picked - confirmed is absorbing

@@ -43,7 +43,7 @@ func awsets() *rapid.Generator[policy.AWSet[string]] {
 				reps[r] = reps[r].Remove(rapid.SampledFrom(agencies[:3]).Draw(t, "remove"))
 			default:
 				q := rapid.IntRange(0, 2).Draw(t, "from")
-				m, _, err := aw.Merge(policy.Branch[policy.AWSet[string]]{Value: reps[r]}, policy.Branch[policy.AWSet[string]]{Value: reps[q]})
+				m, _, err := policy.Merge(aw, policy.Branch[policy.AWSet[string]]{Value: reps[r]}, policy.Branch[policy.AWSet[string]]{Value: reps[q]})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -75,16 +75,7 @@ type multiValue[V cmp.Ordered] struct{}
 
 func (multiValue[V]) Name() string { return "multi-value" }
 
-func (p multiValue[V]) Merge(a, b Branch[Multi[V]]) (Branch[Multi[V]], Decision, error) {
-	var (
-		out Branch[Multi[V]]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p multiValue[V]) MergeInto(out *Branch[Multi[V]], d *Decision, a, b *Branch[Multi[V]]) error {
 	if a.Value.Equal(b.Value) {
 		sameInto(out, d, p.Name(), a, b, "equal values")

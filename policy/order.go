@@ -26,16 +26,7 @@ type orderPolicy[F cmp.Ordered] struct {
 
 func (p orderPolicy[F]) Name() string { return p.name }
 
-func (p orderPolicy[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p orderPolicy[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := cmp.Compare(a.Value, b.Value) * p.sign
 	if c == 0 {
@@ -64,16 +55,7 @@ type enableWins struct{}
 
 func (enableWins) Name() string { return "enable-wins" }
 
-func (p enableWins) Merge(a, b Branch[bool]) (Branch[bool], Decision, error) {
-	var (
-		out Branch[bool]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p enableWins) MergeInto(out *Branch[bool], d *Decision, a, b *Branch[bool]) error {
 	switch {
 	case a.Value == b.Value:
@@ -103,16 +85,7 @@ type once[F comparable] struct{}
 
 func (once[F]) Name() string { return "once" }
 
-func (p once[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	var zero F
 	switch {

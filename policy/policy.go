@@ -17,32 +17,37 @@ type Branch[F any] struct {
 
 // Policy merges the values of two concurrent branches of one field.
 //
-// A policy that merges automatically must be a join: Merge(a, b) equals
-// Merge(b, a) (commutative), Merge(Merge(a, b), c) equals Merge(a, Merge(b, c))
-// (associative), Merge(a, a) equals a (idempotent), and the result depends on
-// nothing but a and b (deterministic). Then every replica that merges the
-// same branches, in any order or grouping, reaches the same value.
+// A policy that merges automatically must be a join: [Merge](p, a, b) equals
+// Merge(p, b, a) (commutative), Merge(p, Merge(p, a, b), c) equals
+// Merge(p, a, Merge(p, b, c)) (associative), Merge(p, a, a) equals a
+// (idempotent), and the result depends on nothing but a and b
+// (deterministic). Then every replica that merges the same branches, in any
+// order or grouping, reaches the same value. Package policytest checks these
+// laws for your own policies.
 //
 // A policy that cannot decide returns an error wrapping [ErrRejected]
-// (usually a [*Rejection]); it never guesses. Merge must not modify the
-// values it is given; it returns new ones.
+// (usually a [*Rejection]); it never guesses.
 type Policy[F any] interface {
 	// Name identifies the policy in decisions and metrics, such as "lww".
 	Name() string
-	// Merge returns the merge of a and b and a decision describing it.
-	Merge(a, b Branch[F]) (Branch[F], Decision, error)
+	// MergeInto merges *a and *b into *out and describes the merge in *d.
+	// On error *out is unspecified and *d describes the refusal. It must
+	// not modify *a or *b (build new values; do not append to theirs) and
+	// must not keep the pointers. The branches are passed by pointer so
+	// that package resolve merges large field values without copying them
+	// or allocating; call [Merge] to merge by value.
+	MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error
 }
 
-// Merger is an optional fast path a [Policy] may implement: the same merge
-// as Merge, reading the branches and writing the result and the decision
-// through pointers, so that large branches and decisions are not copied on
-// every call. Package resolve uses it when a bound policy implements it.
-// MergeInto must set *out and *d exactly as Merge would return them (on
-// error, *out is unspecified and *d describes the refusal), and must not
-// keep the pointers. Every built-in policy implements it, and its Merge calls
-// MergeInto, so the two paths are one implementation.
-type Merger[F any] interface {
-	MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error
+// Merge returns p's merge of a and b and the decision describing it: the
+// by-value form of [Policy.MergeInto], for tests, tools and one-off calls.
+func Merge[F any](p Policy[F], a, b Branch[F]) (Branch[F], Decision, error) {
+	var (
+		out Branch[F]
+		d   Decision
+	)
+	err := p.MergeInto(&out, &d, &a, &b)
+	return out, d, err
 }
 
 // Outcome says how a policy settled a pair of branches.

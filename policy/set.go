@@ -169,16 +169,7 @@ type unionPolicy[E cmp.Ordered] struct{}
 
 func (unionPolicy[E]) Name() string { return "union" }
 
-func (p unionPolicy[E]) Merge(a, b Branch[Set[E]]) (Branch[Set[E]], Decision, error) {
-	var (
-		out Branch[Set[E]]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p unionPolicy[E]) MergeInto(out *Branch[Set[E]], d *Decision, a, b *Branch[Set[E]]) error {
 	if a.Value.Equal(b.Value) {
 		sameInto(out, d, p.Name(), a, b, "equal sets")

@@ -337,18 +337,9 @@ func (m *StateMachine[S]) Rule(a, b S) (Rule[S], bool) {
 	return m.table[i*len(m.states)+j].rule, true
 }
 
-// Merge settles two branches by the machine's rules. A state that was not
-// declared is rejected, as is a pair whose rule rejects it.
-func (m *StateMachine[S]) Merge(a, b Branch[S]) (Branch[S], Decision, error) {
-	var (
-		out Branch[S]
-		d   Decision
-	)
-	err := m.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
-
-// MergeInto implements [Merger].
+// MergeInto implements [Policy]: it settles two branches by the machine's
+// rules. A state that was not declared is rejected, as is a pair whose rule
+// rejects it.
 func (m *StateMachine[S]) MergeInto(out *Branch[S], d *Decision, a, b *Branch[S]) error {
 	i, okA := m.index[a.Value]
 	j, okB := m.index[b.Value]

@@ -10,7 +10,7 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
-// t0 is the lesson's 14:04:52 on an arbitrary day.
+// t0 is 14:04:52, the time of Harbor Point's story, on an arbitrary day.
 var t0 = time.Date(2026, 3, 14, 14, 4, 52, 0, time.UTC)
 
 func stamp(sec int64, id version.ID, n uint64) version.Stamp {
@@ -26,14 +26,14 @@ func TestHoldLifecycleMerges(t *testing.T) {
 
 	// confirmed is absorbing, even against a later stamp.
 	for _, pair := range [][2]policy.Branch[string]{{extend, confirm}, {confirm, extend}} {
-		got, d, err := sm.Merge(pair[0], pair[1])
+		got, d, err := policy.Merge(sm, pair[0], pair[1])
 		if err != nil || got != confirm || d.Outcome != policy.Picked || d.Winner != confirm.Stamp ||
 			d.Loser != extend.Stamp || d.Reason != "confirmed is absorbing" || d.Policy != "hold-status" {
 			t.Fatalf("Merge = %v, %+v, %v", got, d, err)
 		}
 	}
 	// released vs active is rejected, with the rule's reason.
-	_, d, err := sm.Merge(release, extend)
+	_, d, err := policy.Merge(sm, release, extend)
 	var rej *policy.Rejection
 	if !errors.Is(err, policy.ErrRejected) || !errors.As(err, &rej) || d.Outcome != policy.Rejected ||
 		rej.Reason != "released vs active: reopening a released hold needs a retry" || rej.Policy != "hold-status" {
@@ -41,11 +41,11 @@ func TestHoldLifecycleMerges(t *testing.T) {
 	}
 	// Equal states: Same, later stamp.
 	other := policy.Branch[string]{Value: "active", Stamp: stamp(5, iad, 2)}
-	if got, d, err := sm.Merge(extend, other); err != nil || got != other || d.Outcome != policy.Same {
+	if got, d, err := policy.Merge(sm, extend, other); err != nil || got != other || d.Outcome != policy.Same {
 		t.Fatalf("Merge(active, active) = %v, %+v, %v", got, d, err)
 	}
 	// Undeclared states are rejected, not guessed.
-	if _, _, err := sm.Merge(extend, policy.Branch[string]{Value: "expired"}); !errors.Is(err, policy.ErrRejected) ||
+	if _, _, err := policy.Merge(sm, extend, policy.Branch[string]{Value: "expired"}); !errors.Is(err, policy.ErrRejected) ||
 		!strings.Contains(err.Error(), "undeclared state expired") {
 		t.Fatalf("Merge(active, expired) = %v", err)
 	}

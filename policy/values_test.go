@@ -105,7 +105,7 @@ func TestMulti(t *testing.T) {
 	if v, ok := one.Value(); !ok || v != "B-3107" || one.Conflicted() {
 		t.Fatalf("Single: %v", one)
 	}
-	m, d, err := policy.MultiValue[string]().Merge(
+	m, d, err := policy.Merge(policy.MultiValue[string](),
 		policy.Branch[policy.Multi[string]]{Value: one, Stamp: stamp(1, replicas[0], 1)},
 		policy.Branch[policy.Multi[string]]{Value: policy.Single("B-3112"), Stamp: stamp(2, replicas[1], 1)})
 	if err != nil || d.Outcome != policy.Combined || !m.Value.Conflicted() || m.Value.String() != "{B-3107 B-3112}" ||
@@ -121,25 +121,25 @@ func TestOrderPolicies(t *testing.T) {
 	lis, iad := replicas[0], replicas[1]
 	early := policy.Branch[int64]{Value: 100, Stamp: stamp(1, lis, 1)}
 	late := policy.Branch[int64]{Value: 50, Stamp: stamp(2, iad, 1)}
-	if got, d, _ := policy.Max[int64]().Merge(late, early); got != early || d.Outcome != policy.Picked || d.Reason != "greater value" {
+	if got, d, _ := policy.Merge(policy.Max[int64](), late, early); got != early || d.Outcome != policy.Picked || d.Reason != "greater value" {
 		t.Fatalf("Max = %v, %+v", got, d)
 	}
-	if got, d, _ := policy.Min[int64]().Merge(early, late); got != late || d.Reason != "smaller value" {
+	if got, d, _ := policy.Merge(policy.Min[int64](), early, late); got != late || d.Reason != "smaller value" {
 		t.Fatalf("Min = %v, %+v", got, d)
 	}
 	on := policy.Branch[bool]{Value: true, Stamp: stamp(1, lis, 2)}
 	off := policy.Branch[bool]{Value: false, Stamp: stamp(9, iad, 2)}
-	if got, d, _ := policy.EnableWins().Merge(off, on); got != on || d.Reason != "enable wins" || d.Policy != "enable-wins" {
+	if got, d, _ := policy.Merge(policy.EnableWins(), off, on); got != on || d.Reason != "enable wins" || d.Policy != "enable-wins" {
 		t.Fatalf("EnableWins = %v, %+v", got, d)
 	}
 	unset := policy.Branch[string]{Stamp: stamp(5, lis, 3)}
 	b1 := policy.Branch[string]{Value: "B-3107", Stamp: stamp(1, iad, 3)}
 	b2 := policy.Branch[string]{Value: "B-3112", Stamp: stamp(2, lis, 4)}
-	if got, d, err := policy.Once[string]().Merge(unset, b1); err != nil || got != b1 || d.Outcome != policy.Picked {
+	if got, d, err := policy.Merge(policy.Once[string](), unset, b1); err != nil || got != b1 || d.Outcome != policy.Picked {
 		t.Fatalf("Once(unset, set) = %v, %+v, %v", got, d, err)
 	}
-	_, d, err := policy.Once[string]().Merge(b2, b1)
-	_, d2, err2 := policy.Once[string]().Merge(b1, b2)
+	_, d, err := policy.Merge(policy.Once[string](), b2, b1)
+	_, d2, err2 := policy.Merge(policy.Once[string](), b1, b2)
 	if !errors.Is(err, policy.ErrRejected) || !errors.Is(err2, policy.ErrRejected) ||
 		d.Outcome != policy.Rejected || err.Error() != err2.Error() || d != d2 ||
 		err.Error() != "policy: once rejected the merge: write-once field set to B-3107 and to B-3112" {
@@ -165,17 +165,17 @@ func TestLWWDecisions(t *testing.T) {
 		{a, tie, "a", "equal time, dot tiebreak", true}, // lisbon > baltimore
 		{a, a, "a", "same write", false},
 	} {
-		got, d, err := p.Merge(tc.x, tc.y)
+		got, d, err := policy.Merge(p, tc.x, tc.y)
 		if err != nil || got.Value != tc.want || d.Reason != tc.reason || d.InSkewWindow != tc.skew {
 			t.Errorf("Merge(%s, %s) = %v, %+v, %v", tc.x.Value, tc.y.Value, got, d, err)
 		}
 	}
 	far := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MinInt64}}}
 	near := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MaxInt64}}}
-	if _, d, _ := p.Merge(far, near); d.InSkewWindow {
+	if _, d, _ := policy.Merge(p, far, near); d.InSkewWindow {
 		t.Error("extreme wall times flagged as within the skew window")
 	}
-	if _, d, _ := policy.LWW[string](policy.LWWOptions{}).Merge(a, b); d.InSkewWindow {
+	if _, d, _ := policy.Merge(policy.LWW[string](policy.LWWOptions{}), a, b); d.InSkewWindow {
 		t.Error("InSkewWindow without a skew window")
 	}
 }

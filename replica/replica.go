@@ -39,10 +39,11 @@ type Options[T any] struct {
 }
 
 // Replica holds one region's records of one type over a [Store]. It offers
-// the three write styles of the lesson — blind writes of last-writer-wins
-// fields, conditional writes with a token, and commands with an idempotency
-// key — applies replicated versions from other replicas, serves
-// anti-entropy, and keeps the review queue of conflicts no policy may merge.
+// three write styles — blind writes of last-writer-wins fields
+// ([Replica.Blind]), conditional writes with a token ([Replica.Update]), and
+// commands with an idempotency key ([Replica.Command]) — applies replicated
+// versions from other replicas, serves anti-entropy, and keeps the review
+// queue of conflicts no policy may merge.
 //
 // Every write is a read-modify-compare-and-set loop on the store, so a
 // Replica is safe for concurrent use, and several Replica values may share

@@ -89,7 +89,7 @@ func TestConditionalWritePreconditions(t *testing.T) {
 	require.ErrorIs(t, err, replica.ErrPreconditionRequired)
 	_, err = p.lis.Update(bg, "H-1", "!!", func(h *hold.Hold, _ replica.Write) error { return h.Release() })
 	require.ErrorIs(t, err, replica.ErrBadToken)
-	require.ErrorIs(t, err, version.ErrBase64)
+	require.ErrorIs(t, err, version.ErrMalformedToken)
 
 	_, err = p.lis.Blind(bg, "H-1", "note", hold.NoteEdit("call back"))
 	require.NoError(t, err)

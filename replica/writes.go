@@ -30,7 +30,7 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 	if token == "" {
 		return version.Vector{}, ErrPreconditionRequired
 	}
-	ctx, err := version.DecodeVectorText([]byte(token), r.limits)
+	ctx, err := version.ParseToken(token, r.limits)
 	if err != nil {
 		return version.Vector{}, fmt.Errorf("%w: %w", ErrBadToken, err)
 	}

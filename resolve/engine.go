@@ -33,8 +33,8 @@ const (
 	Duplicate
 )
 
-// String returns the class's name, as in the lesson: "incoming-wins",
-// "stale-write", "concurrent-conflict" or "duplicate".
+// String returns the class's name, as used in logs and metrics:
+// "incoming-wins", "stale-write", "concurrent-conflict" or "duplicate".
 func (c Class) String() string {
 	switch c {
 	case IncomingWins:

@@ -47,40 +47,24 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	}
 	f.policy = p.Name()
 	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
+	// The policy merges through pointers: hand it three branches that live
+	// in the (pooled) accumulator, so nothing escapes per call and nothing
+	// large is copied through the interface.
 	f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
-		fa := policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
-		fb := policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
-		var (
-			m   policy.Branch[F]
-			err error
-		)
-		m, *d, err = p.Merge(fa, fb)
-		if err != nil {
-			return version.Stamp{}, err
+		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
+		if sc == nil {
+			sc = new([3]policy.Branch[F])
+			a.scratch[i] = sc
 		}
-		*get(out) = m.Value
-		return m.Stamp, nil
-	}
-	if fast, ok := p.(policy.Merger[F]); ok {
-		// The policy merges through pointers: hand it three branches that
-		// live in the (pooled) accumulator, so nothing escapes per call and
-		// nothing large is copied through the interface.
-		f.merge = func(out *T, a *fieldState[T], b *policy.Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
-			sc, _ := a.scratch[i].(*[3]policy.Branch[F])
-			if sc == nil {
-				sc = new([3]policy.Branch[F])
-				a.scratch[i] = sc
-			}
-			sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
-			sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
-			err := fast.MergeInto(&sc[2], d, &sc[0], &sc[1])
-			if err == nil {
-				*get(out) = sc[2].Value
-			}
-			st := sc[2].Stamp
-			*sc = [3]policy.Branch[F]{} // keep no values alive in the pool
-			return st, err
+		sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
+		sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.Stamp}
+		err := p.MergeInto(&sc[2], d, &sc[0], &sc[1])
+		if err == nil {
+			*get(out) = sc[2].Value
 		}
+		st := sc[2].Stamp
+		*sc = [3]policy.Branch[F]{} // keep no values alive in the pool
+		return st, err
 	}
 	return f
 }
@@ -241,7 +225,7 @@ type fieldState[T any] struct {
 	stamps []version.Stamp  // per field
 	next   []version.Stamp  // per field, written by the merge in progress
 	// scratch holds, per field, the branches a policy with a pointer fast
-	// path (policy.Merger) reads and writes, reused across merges.
+	// path (policy.Policy.MergeInto) reads and writes, reused across merges.
 	scratch []any
 	inline  [16]version.Stamp
 }

@@ -34,9 +34,10 @@
 //
 // # Your own records
 //
-// The simulator is generic: a [Workload] names the record type's resolver
-// and the operations clients make, and may add invariants. [HoldWorkload]
-// is Harbor Point's cabin hold, and a model for your own:
+// The simulator is generic and knows no domain: a [Workload] names the
+// record type's resolver and the operations clients make, and may add
+// invariants. Package hold/holdsim's Workload is Harbor Point's cabin hold,
+// and a model for your own:
 //
 //	report, err := sim.Run(sim.Config{Seed: 1, Histories: 1000}, myWorkload)
 //	if !report.OK() { t.Fatal(report.String()) }

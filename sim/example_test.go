@@ -10,22 +10,6 @@ import (
 	"github.com/harborpoint/concord/sim"
 )
 
-// A small campaign of Harbor Point's cabin holds: ten seeded histories over
-// three replicas, with every fault at its default rate.
-func Example() {
-	rep, err := sim.Run(sim.Config{Seed: 42, Histories: 10, Replicas: 3}, sim.HoldWorkload())
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("histories:", rep.Histories, "steps:", rep.Steps)
-	fmt.Println("every check held:", rep.OK())
-	fmt.Println("acknowledged writes lost:", rep.Loss.Lost)
-	// Output:
-	// histories: 10 steps: 1000
-	// every check held: true
-	// acknowledged writes lost: 0
-}
-
 // Profile is a user's own record type: a display name that is replaceable
 // (last writer wins), tags that only accumulate (set union), and the
 // idempotency keys of the commands applied to it.
@@ -37,8 +21,9 @@ type Profile struct {
 
 // A workload for your own record type: its resolver, the writes clients
 // make, and an invariant — here, that a tag added by an acknowledged
-// command is never lost.
-func Example_ownRecordType() {
+// command is never lost. (Package hold/holdsim is the workload of Harbor
+// Point's cabin holds.)
+func Example() {
 	w := sim.Workload[Profile]{
 		NewResolver: func(obs resolve.Observer) *resolve.Resolver[Profile] {
 			r, err := resolve.New("profile", []resolve.Field[Profile]{

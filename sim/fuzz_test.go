@@ -1,6 +1,11 @@
-package sim
+package sim_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/harborpoint/concord/hold/holdsim"
+	"github.com/harborpoint/concord/sim"
+)
 
 // FuzzHistory searches the seed space: every history, of any length over
 // any number of replicas, must pass every check. The decoders of replicated
@@ -12,8 +17,8 @@ func FuzzHistory(f *testing.F) {
 		f.Add(seed, uint8(80), uint8(1))
 	}
 	f.Fuzz(func(t *testing.T, seed uint64, steps, replicas uint8) {
-		cfg := Config{Seed: seed, Histories: 1, Steps: int(steps)%200 + 1, Replicas: int(replicas)%4 + 2}
-		rep, err := Run(cfg, HoldWorkload())
+		cfg := sim.Config{Seed: seed, Histories: 1, Steps: int(steps)%200 + 1, Replicas: int(replicas)%4 + 2}
+		rep, err := sim.Run(cfg, holdsim.Workload())
 		if err != nil {
 			t.Fatal(err)
 		}

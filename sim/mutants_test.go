@@ -1,4 +1,4 @@
-package sim
+package sim_test
 
 import (
 	"context"
@@ -7,66 +7,68 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/hold/holdsim"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/sim"
 	"github.com/harborpoint/concord/version"
 )
 
 // A mutant is a deliberately broken variant of the system, wired in
-// through the unexported Workload.hooks: nothing here is reachable from
+// through sim's test-only hooks (export_test.go): nothing here is reachable from
 // production code. Every mutant must make some check fail.
 type mutant struct {
 	name   string
-	target Check // the check written to catch it (others may fire too)
-	apply  func(w *Workload[hold.Hold])
+	target sim.Check // the check written to catch it (others may fire too)
+	apply  func(w *sim.Workload[hold.Hold])
 }
 
 func mutants() []mutant {
 	return []mutant{
-		{"merge drops a concurrent sibling", NoLoss, func(w *Workload[hold.Hold]) { w.hooks.apply = dropSiblingMerge }},
-		{"LWW tiebreak differs between replicas", Convergence, func(w *Workload[hold.Hold]) {
-			w.hooks.resolver = func(i int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
+		{"merge drops a concurrent sibling", sim.NoLoss, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Apply: dropSiblingMerge}) }},
+		{"LWW tiebreak differs between replicas", sim.Convergence, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(i int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
 				if i%2 == 1 {
 					return holdResolver(obs, earlierWins{policy.LWW[string](policy.LWWOptions{})}, hold.Lifecycle, policy.Once[string]())
 				}
 				return w.NewResolver(obs)
-			}
+			}})
 		}},
-		{"anti-entropy skips a key", Convergence, func(w *Workload[hold.Hold]) {
-			w.hooks.skip = func(key string) bool { return key == "H-1" }
+		{"anti-entropy skips a key", sim.Convergence, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Skip: func(key string) bool { return key == "H-1" }})
 		}},
-		{"update ignores the client's context", NoLoss, func(w *Workload[hold.Hold]) { w.hooks.update = ignoreContextUpdate }},
-		{"replica reuses dots after losing its state", DotReuse, func(w *Workload[hold.Hold]) {
-			w.hooks.restartID = func(old version.ID) (version.ID, error) { return old, nil }
+		{"update ignores the client's context", sim.NoLoss, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Update: ignoreContextUpdate}) }},
+		{"replica reuses dots after losing its state", sim.DotReuse, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{RestartID: func(old version.ID) (version.ID, error) { return old, nil }})
 		}},
-		{"lifecycle and booking merged last-writer-wins", Invariant, func(w *Workload[hold.Hold]) {
-			w.hooks.resolver = func(_ int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
+		{"lifecycle and booking merged last-writer-wins", sim.Invariant, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(_ int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
 				return holdResolver(obs, policy.LWW[string](policy.LWWOptions{}), policy.LWW[hold.Status](policy.LWWOptions{}), policy.LWW[string](policy.LWWOptions{}))
-			}
+			}})
 		}},
-		{"update writes with an empty context", Bounds, func(w *Workload[hold.Hold]) { w.hooks.update = emptyContextUpdate }},
+		{"update writes with an empty context", sim.Bounds, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Update: emptyContextUpdate}) }},
 	}
 }
 
 // emptyContextUpdate checks the token like Update but then writes with an
 // empty context, superseding nothing: the record piles up siblings of one
 // replica.
-func emptyContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
+func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
 	ctx := context.Background()
-	cur, err := n.rep.Get(ctx, key)
+	cur, err := n.Rep.Get(ctx, key)
 	if err != nil || cur.Conflict != nil || cur.Token != token {
-		return n.rep.Update(ctx, key, token, fn) // the real code refuses
+		return n.Rep.Update(ctx, key, token, fn) // the real code refuses
 	}
-	st, err := n.rep.State(ctx, key)
+	st, err := n.Rep.State(ctx, key)
 	if err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	ts := n.hlc.Now()
+	ts := n.HLC.Now()
 	var fnErr error
-	next, _, err := st.UpdateWith(version.Vector{}, n.id, func(d version.Dot) policy.Branch[hold.Hold] {
+	next, _, err := st.UpdateWith(version.Vector{}, n.ID, func(d version.Dot) policy.Branch[hold.Hold] {
 		v := cur.Value
-		fnErr = fn(&v, replica.Write{Replica: n.id, Dot: d, Time: ts})
+		fnErr = fn(&v, replica.Write{Replica: n.ID, Dot: d, Time: ts})
 		return policy.Branch[hold.Hold]{Value: v, Stamp: version.Stamp{Time: ts, Dot: d}}
 	})
 	if err = errors.Join(err, fnErr); err != nil {
@@ -82,25 +84,25 @@ func emptyContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hol
 	if err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	_, rev, err := n.store.Get(ctx, key)
+	_, rev, err := n.Store.Get(ctx, key)
 	if err == nil {
-		_, err = n.store.CompareAndSet(ctx, key, data, rev)
+		_, err = n.Store.CompareAndSet(ctx, key, data, rev)
 	}
 	if err == nil {
-		err = n.rep.Rescan(ctx)
+		err = n.Rep.Rescan(ctx)
 	}
 	if err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	return n.rep.Get(ctx, key)
+	return n.Rep.Get(ctx, key)
 }
 
 // dropSiblingMerge is a merge that keeps only one side of a concurrent
 // conflict — the one with the later stamp, as a record-level
 // last-writer-wins store would — instead of keeping both as siblings.
-func dropSiblingMerge(h *history[hold.Hold], n *node[hold.Hold], key string, data []byte) error {
+func dropSiblingMerge(n sim.Node[hold.Hold], key string, data []byte) error {
 	ctx := context.Background()
-	scratch, err := replica.New(version.MustID("decoder"), replica.NewMemoryStore(), h.w.NewResolver(nil), replica.Options[hold.Hold]{})
+	scratch, err := replica.New(version.MustID("decoder"), replica.NewMemoryStore(), n.NewResolver(nil), replica.Options[hold.Hold]{})
 	if err != nil {
 		return err
 	}
@@ -108,22 +110,22 @@ func dropSiblingMerge(h *history[hold.Hold], n *node[hold.Hold], key string, dat
 		return err
 	}
 	incoming, _ := scratch.State(ctx, key)
-	local, err := n.rep.State(ctx, key)
+	local, err := n.Rep.State(ctx, key)
 	if err != nil || local.Len() == 0 || resolve.Classify(local, incoming) != resolve.ConcurrentConflict {
-		_, err := n.rep.Apply(ctx, key, data)
+		_, err := n.Rep.Apply(ctx, key, data)
 		return err
 	}
 	if latest(incoming).Compare(latest(local)) < 0 {
 		return nil // the local side is later: the incoming sibling is dropped
 	}
-	_, rev, err := n.store.Get(ctx, key)
+	_, rev, err := n.Store.Get(ctx, key)
 	if err != nil {
 		return err
 	}
-	if _, err := n.store.CompareAndSet(ctx, key, data, rev); err != nil {
+	if _, err := n.Store.CompareAndSet(ctx, key, data, rev); err != nil {
 		return err
 	}
-	return n.rep.Rescan(ctx)
+	return n.Rep.Rescan(ctx)
 }
 
 func latest(s resolve.Siblings[hold.Hold]) version.Stamp {
@@ -138,12 +140,12 @@ func latest(s resolve.Siblings[hold.Hold]) version.Stamp {
 
 // ignoreContextUpdate makes a conditional write with the record's current
 // token instead of the client's: a stale client overwrites what it never saw.
-func ignoreContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
+func ignoreContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.Hold, replica.Write) error) (replica.Record[hold.Hold], error) {
 	ctx := context.Background()
-	if cur, err := n.rep.Get(ctx, key); err == nil {
+	if cur, err := n.Rep.Get(ctx, key); err == nil {
 		token = cur.Token
 	}
-	return n.rep.Update(ctx, key, token, fn)
+	return n.Rep.Update(ctx, key, token, fn)
 }
 
 // earlierWins is last-writer-wins with the tiebreak turned around: the
@@ -151,17 +153,17 @@ func ignoreContextUpdate(n *node[hold.Hold], key, token string, fn func(*hold.Ho
 // reach it.
 type earlierWins struct{ policy.Policy[string] }
 
-func (p earlierWins) Merge(a, b policy.Branch[string]) (policy.Branch[string], policy.Decision, error) {
-	w, d, err := p.Policy.Merge(a, b)
-	if err != nil || d.Outcome != policy.Picked {
-		return w, d, err
+func (p earlierWins) MergeInto(out *policy.Branch[string], d *policy.Decision, a, b *policy.Branch[string]) error {
+	if err := p.Policy.MergeInto(out, d, a, b); err != nil || d.Outcome != policy.Picked {
+		return err
 	}
 	loser := a
-	if w.Stamp == a.Stamp {
+	if out.Stamp == a.Stamp {
 		loser = b
 	}
 	d.Winner, d.Loser = d.Loser, d.Winner
-	return loser, d, nil
+	*out = *loser
+	return nil
 }
 
 // holdResolver is hold.Resolver with other policies for the note, the
@@ -198,22 +200,22 @@ func holdResolver(obs resolve.Observer, note policy.Policy[string], status polic
 
 // runMutant runs histories of the mutant until one fails, up to max; then
 // again with only the target check on.
-func runMutant(m mutant, seed uint64, max int) (MutantResult, Report) {
-	w := HoldWorkload()
+func runMutant(m mutant, seed uint64, max int) (sim.MutantResult, sim.Report) {
+	w := holdsim.Workload()
 	m.apply(&w)
-	rep, err := Run(Config{Seed: seed, Histories: max}, w)
-	res := MutantResult{Name: m.name, Runs: rep.Histories, Target: m.target}
+	rep, err := sim.Run(sim.Config{Seed: seed, Histories: max}, w)
+	res := sim.MutantResult{Name: m.name, Runs: rep.Histories, Target: m.target}
 	if err != nil || len(rep.Failures) == 0 {
 		return res, rep
 	}
 	res.Caught, res.Seed = true, rep.Failures[0].Seed
-	for _, c := range Checks() {
+	for _, c := range sim.Checks() {
 		if rep.Violations[c] > 0 {
 			res.By = append(res.By, c)
 		}
 	}
-	w.hooks.mute = func(c Check) bool { return c != m.target }
-	alone, err := Run(Config{Seed: seed, Histories: max}, w)
+	sim.SetHooks(&w, sim.Hooks[hold.Hold]{Mute: func(c sim.Check) bool { return c != m.target }})
+	alone, err := sim.Run(sim.Config{Seed: seed, Histories: max}, w)
 	res.TargetAlone = err == nil && len(alone.Failures) > 0
 	return res, rep
 }

@@ -1,4 +1,4 @@
-package sim
+package sim_test
 
 import (
 	"errors"
@@ -9,14 +9,15 @@ import (
 	"testing"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/hold/holdsim"
+	"github.com/harborpoint/concord/internal/proof"
+	"github.com/harborpoint/concord/sim"
 )
 
-// defaultHistories is the size of the campaign of a plain `go test`: about
-// half a minute on two cores.
-const defaultHistories = 3500
-
-// raceHistories is its size under the race detector.
-const raceHistories = 300
+// campaignHistories is the size of the campaign of a plain `go test`, about
+// ten seconds on one core; CONCORD_PROOF_SCALE multiplies it (.ci/run runs
+// it six times larger) and the race detector divides it (see internal/proof).
+const campaignHistories = 600
 
 // mutantBudget is how many histories a mutant may survive before the test
 // calls it missed.
@@ -38,7 +39,8 @@ func envInt(t *testing.T, name string, def int) int {
 // TestCampaign runs the hold workload over many seeded histories and every
 // mutant, and logs one summary. Environment:
 //
-//	CONCORD_SIM_HISTORIES  histories to run (default 3500; 300 under -race)
+//	CONCORD_PROOF_SCALE    multiplies the default size (600 histories; 60 under -race)
+//	CONCORD_SIM_HISTORIES  histories to run, overriding the scaled default
 //	CONCORD_SIM_SEED       seed of the first history (default 1)
 //	CONCORD_SIM_STEPS      steps per history (default 100)
 //	CONCORD_SIM_REPLICAS   replicas, 2 to 5 (default: drawn per history)
@@ -48,11 +50,8 @@ func envInt(t *testing.T, name string, def int) int {
 //
 //	CONCORD_SIM_HISTORIES=100000 CONCORD_SIM_WORKERS=2 go test ./sim -run TestCampaign -v -timeout 2h
 func TestCampaign(t *testing.T) {
-	def := defaultHistories
-	if raceEnabled {
-		def = raceHistories
-	}
-	cfg := Config{
+	def := proof.Histories(t, campaignHistories)
+	cfg := sim.Config{
 		Seed:      uint64(envInt(t, "CONCORD_SIM_SEED", 1)),
 		Histories: envInt(t, "CONCORD_SIM_HISTORIES", def),
 		Steps:     envInt(t, "CONCORD_SIM_STEPS", 0),
@@ -60,11 +59,17 @@ func TestCampaign(t *testing.T) {
 		Workers:   envInt(t, "CONCORD_SIM_WORKERS", 1),
 	}
 	cfg.KeepGoing = cfg.Histories > def
-	rep, err := Run(cfg, HoldWorkload())
+	rep, err := sim.Run(cfg, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Under the race detector the mutants run only in
+	// TestMutantsAreCaughtByTheirTargetCheck: running them again here with
+	// other seeds finds no more races and would double the package's time.
 	for i, m := range mutants() {
+		if sim.RaceEnabled {
+			break
+		}
 		res, _ := runMutant(m, cfg.Seed+uint64(i)*1000, mutantBudget)
 		rep.Mutants = append(rep.Mutants, res)
 	}
@@ -101,20 +106,20 @@ func TestMutantsAreCaughtByTheirTargetCheck(t *testing.T) {
 // TestHistoriesReplayFromTheirSeed: the same seed gives the same history,
 // event for event, and the same report.
 func TestHistoriesReplayFromTheirSeed(t *testing.T) {
-	cfg := Config{Seed: 99, Histories: 1, Steps: 150}
-	v1, log1, err := Reproduce(cfg, HoldWorkload())
+	cfg := sim.Config{Seed: 99, Histories: 1, Steps: 150}
+	v1, log1, err := sim.Reproduce(cfg, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, log2, _ := Reproduce(cfg, HoldWorkload())
+	v2, log2, _ := sim.Reproduce(cfg, holdsim.Workload())
 	if log1 != log2 || !reflect.DeepEqual(v1, v2) {
 		t.Fatal("two replays of one seed differ")
 	}
 	if n := strings.Count(log1, "\n"); n < 150 {
 		t.Fatalf("history has %d events, want at least one a step", n)
 	}
-	r1, _ := Run(Config{Seed: 5, Histories: 20}, HoldWorkload())
-	r2, _ := Run(Config{Seed: 5, Histories: 20, Workers: 3}, HoldWorkload())
+	r1, _ := sim.Run(sim.Config{Seed: 5, Histories: 20}, holdsim.Workload())
+	r2, _ := sim.Run(sim.Config{Seed: 5, Histories: 20, Workers: 3}, holdsim.Workload())
 	if !reflect.DeepEqual(r1, r2) {
 		t.Fatalf("reports differ with workers:\n%s\n%s", r1.String(), r2.String())
 	}
@@ -123,9 +128,9 @@ func TestHistoriesReplayFromTheirSeed(t *testing.T) {
 // TestFailureReproducesFromItsSeed: a failure's seed and shrunk length
 // replay the same violations, and the printed failure says how.
 func TestFailureReproducesFromItsSeed(t *testing.T) {
-	w := HoldWorkload()
+	w := holdsim.Workload()
 	mutants()[3].apply(&w) // update ignores the client's context
-	rep, err := Run(Config{Seed: 1, Histories: mutantBudget}, w)
+	rep, err := sim.Run(sim.Config{Seed: 1, Histories: mutantBudget}, w)
 	if err != nil || len(rep.Failures) != 1 {
 		t.Fatalf("want one failure, got %d (%v)", len(rep.Failures), err)
 	}
@@ -133,14 +138,14 @@ func TestFailureReproducesFromItsSeed(t *testing.T) {
 	if f.Steps > f.OrigSteps || f.Steps < 1 {
 		t.Fatalf("shrunk to %d of %d steps", f.Steps, f.OrigSteps)
 	}
-	viol, history, err := Reproduce(Config{Seed: f.Seed, Histories: 1, Steps: f.Steps}, w)
+	viol, history, err := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(viol, f.Violations) {
 		t.Fatalf("replay found %v, the failure %v", viol, f.Violations)
 	}
-	if shorter, _, _ := Reproduce(Config{Seed: f.Seed, Histories: 1, Steps: f.Steps - 1}, w); len(shorter) != 0 && f.Steps > 1 {
+	if shorter, _, _ := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps - 1}, w); len(shorter) != 0 && f.Steps > 1 {
 		t.Logf("note: the prefix one step shorter also fails (bisection is a heuristic)")
 	}
 	out := f.String()
@@ -155,21 +160,21 @@ func TestFailureReproducesFromItsSeed(t *testing.T) {
 }
 
 func TestConfigIsValidated(t *testing.T) {
-	for _, cfg := range []Config{
-		{Replicas: 1}, {Replicas: 6}, {Steps: -1}, {Faults: &Faults{Drop: 2}}, {Faults: &Faults{MaxSkew: -1}},
+	for _, cfg := range []sim.Config{
+		{Replicas: 1}, {Replicas: 6}, {Steps: -1}, {Faults: &sim.Faults{Drop: 2}}, {Faults: &sim.Faults{MaxSkew: -1}},
 	} {
-		if _, err := Run(cfg, HoldWorkload()); !errors.Is(err, ErrInvalidConfig) {
-			t.Errorf("%+v: err %v, want ErrInvalidConfig", cfg, err)
+		if _, err := sim.Run(cfg, holdsim.Workload()); !errors.Is(err, sim.ErrInvalidConfig) {
+			t.Errorf("%+v: err %v, want sim.ErrInvalidConfig", cfg, err)
 		}
 	}
-	if _, err := Run(Config{}, Workload[hold.Hold]{}); !errors.Is(err, ErrInvalidConfig) {
+	if _, err := sim.Run(sim.Config{}, sim.Workload[hold.Hold]{}); !errors.Is(err, sim.ErrInvalidConfig) {
 		t.Errorf("empty workload: err %v", err)
 	}
 }
 
 // TestPerfectNetwork: with no faults nothing is lost, delayed or skewed.
 func TestPerfectNetwork(t *testing.T) {
-	rep, err := Run(Config{Seed: 3, Histories: 50, Faults: &Faults{}}, HoldWorkload())
+	rep, err := sim.Run(sim.Config{Seed: 3, Histories: 50, Faults: &sim.Faults{}}, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}

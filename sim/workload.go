@@ -131,8 +131,8 @@ type View[T any] struct {
 }
 
 // Workload is what the simulation runs: a record type, its resolver, and
-// the operations clients make on it. [HoldWorkload] is Harbor Point's; write
-// one like it for your own record type.
+// the operations clients make on it. Package hold/holdsim has Harbor
+// Point's; write one like it for your own record type.
 type Workload[T any] struct {
 	// NewResolver returns the record resolver, reporting to obs. It is
 	// called once per replica. Required.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -79,13 +80,13 @@ func BenchmarkDVVDescends(b *testing.B) {
 	for _, n := range benchSizes {
 		ids := benchIDs(n)
 		past := benchVector(ids, 1000, 0, 0)
-		v, err := version.NewDVV(version.Dot{ID: ids[n-1], Counter: 5000}, past)
+		v, err := dvv.New(version.Dot{ID: ids[n-1], Counter: 5000}, past)
 		if err != nil {
 			b.Fatal(err)
 		}
 		// w is a write the writer of v had seen, at a replica in the middle.
 		mid := ids[n/2]
-		w, err := version.NewDVV(version.Dot{ID: mid, Counter: past.Get(mid)}, version.Vector{})
+		w, err := dvv.New(version.Dot{ID: mid, Counter: past.Get(mid)}, version.Vector{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -211,7 +212,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(fmt.Sprintf("text/n=%d", n), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				sinkVector, _ = version.ParseToken(text)
+				sinkVector, _ = version.ParseToken(text, version.Limits{})
 			}
 			b.ReportMetric(float64(len(text)), "B/token")
 		})

@@ -54,13 +54,13 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 	lim = lim.withDefaults()
 	d := decoder{data: data}
 	if len(data) == 0 {
-		return Clock[V]{}, d.fail(ErrEmpty, "")
+		return Clock[V]{}, d.fail("empty")
 	}
 	if len(data) > lim.MaxBytes {
-		return Clock[V]{}, d.fail(ErrTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes))
+		return Clock[V]{}, d.fail(fmt.Sprintf("too large: %d bytes, limit %d", len(data), lim.MaxBytes))
 	}
 	if data[0] != ClockFormat {
-		return Clock[V]{}, d.fail(ErrFormat, fmt.Sprintf("format %d, want %d", data[0], ClockFormat))
+		return Clock[V]{}, d.fail(fmt.Sprintf("unknown format %d, want %d", data[0], ClockFormat))
 	}
 	d.off = 1
 	count, err := d.uvarint()
@@ -68,10 +68,10 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 		return Clock[V]{}, err
 	}
 	if count > uint64(lim.MaxEntries) {
-		return Clock[V]{}, d.fail(ErrTooManyEntries, fmt.Sprintf("%d entries, limit %d", count, lim.MaxEntries))
+		return Clock[V]{}, d.fail(fmt.Sprintf("too many entries: %d, limit %d", count, lim.MaxEntries))
 	}
 	if rest := uint64(len(data) - d.off); count > rest/(minEntryBytes+1) {
-		return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("%d entries cannot fit in %d bytes", count, rest))
+		return Clock[V]{}, d.fail(fmt.Sprintf("truncated: %d entries cannot fit in %d bytes", count, rest))
 	}
 	out := make([]centry[V], count)
 	siblings := 0
@@ -81,21 +81,21 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 			return Clock[V]{}, err
 		}
 		if i > 0 && !out[i-1].id.less(x.id) {
-			return Clock[V]{}, d.fail(ErrUnsorted, fmt.Sprintf("%v after %v", x.id, out[i-1].id))
+			return Clock[V]{}, d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, out[i-1].id))
 		}
 		nv, err := d.uvarint()
 		if err != nil {
 			return Clock[V]{}, err
 		}
 		if nv > x.n {
-			return Clock[V]{}, d.fail(ErrCounterRange, fmt.Sprintf("%d siblings for counter %d", nv, x.n))
+			return Clock[V]{}, d.fail(fmt.Sprintf("out of range: %d siblings for counter %d", nv, x.n))
 		}
 		siblings += int(min(nv, uint64(lim.MaxEntries)+1))
 		if siblings > lim.MaxEntries {
-			return Clock[V]{}, d.fail(ErrTooManyEntries, fmt.Sprintf("more than %d siblings", lim.MaxEntries))
+			return Clock[V]{}, d.fail(fmt.Sprintf("too many entries: more than %d siblings", lim.MaxEntries))
 		}
 		if rest := uint64(len(data) - d.off); nv > rest {
-			return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("%d siblings cannot fit in %d bytes", nv, rest))
+			return Clock[V]{}, d.fail(fmt.Sprintf("truncated: %d siblings cannot fit in %d bytes", nv, rest))
 		}
 		var vals []V
 		if nv > 0 {
@@ -107,7 +107,7 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 				return Clock[V]{}, err
 			}
 			if size > uint64(len(data)-d.off) {
-				return Clock[V]{}, d.fail(ErrTruncated, fmt.Sprintf("value of %d bytes", size))
+				return Clock[V]{}, d.fail(fmt.Sprintf("truncated: value of %d bytes", size))
 			}
 			dot := Dot{x.id, x.n - uint64(k)}
 			v, err := dec(dot, data[d.off:d.off+int(size)])
@@ -120,7 +120,7 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 		out[i] = centry[V]{id: x.id, n: x.n, vals: vals}
 	}
 	if d.off != len(data) {
-		return Clock[V]{}, d.fail(ErrTrailingBytes, fmt.Sprintf("%d bytes", len(data)-d.off))
+		return Clock[V]{}, d.fail(fmt.Sprintf("trailing bytes: %d", len(data)-d.off))
 	}
 	if len(out) == 0 {
 		return Clock[V]{}, nil

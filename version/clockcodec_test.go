@@ -60,22 +60,20 @@ func TestDecodeClockRejects(t *testing.T) {
 		name string
 		data []byte
 		lim  version.Limits
-		want error
+		want string // how the reason starts
 	}{
-		{"empty", nil, version.Limits{}, version.ErrEmpty},
-		{"vector format", []byte{1, 0}, version.Limits{}, version.ErrFormat},
-		{"truncated", good[:len(good)-1], version.Limits{}, version.ErrTruncated},
-		{"trailing", append(append([]byte{}, good...), 0), version.Limits{}, version.ErrTrailingBytes},
-		{"too large", good, version.Limits{MaxBytes: 10}, version.ErrTooLarge},
-		{"too many siblings", good, version.Limits{MaxEntries: 2}, version.ErrTooManyEntries},
-		{"more siblings than counter", []byte{2, 1, 1, 'a', 0, 1, 2, 0, 0}, version.Limits{}, version.ErrCounterRange},
-		{"huge count", []byte{2, 0xff, 0xff, 0xff, 0x7f}, version.Limits{}, version.ErrTooManyEntries},
+		{"empty", nil, version.Limits{}, "empty"},
+		{"vector format", []byte{1, 0}, version.Limits{}, "unknown format"},
+		{"truncated", good[:len(good)-1], version.Limits{}, "truncated"},
+		{"trailing", append(append([]byte{}, good...), 0), version.Limits{}, "trailing bytes"},
+		{"too large", good, version.Limits{MaxBytes: 10}, "too large"},
+		{"too many siblings", good, version.Limits{MaxEntries: 2}, "too many entries"},
+		{"more siblings than counter", []byte{2, 1, 1, 'a', 0, 1, 2, 0, 0}, version.Limits{}, "out of range"},
+		{"huge count", []byte{2, 0xff, 0xff, 0xff, 0x7f}, version.Limits{}, "too many entries"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := version.DecodeClock(tc.data, tc.lim, decString)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want %v", err, tc.want)
-			}
+			requireDecodeError(t, "DecodeClock", err, tc.want)
 		})
 	}
 }

@@ -11,14 +11,16 @@
 //   - An [ID] names one incarnation of a replica (a region, a node).
 //   - A [Dot] (ID, counter) names one write event.
 //   - A [Vector] maps replicas to counters: the writes a version has seen.
-//   - A [DVV] is a dot plus the vector its writer had seen. Its history is
-//     {dot} ∪ history(vector), so [DVV.Descends] is one lookup.
 //   - A [Clock] (a dotted version vector set, as in Riak) holds the
 //     causally maximal values of one key — the siblings — in metadata bounded
 //     by the number of replicas that wrote the key, never by the number of
 //     clients. [Clock.Update] applies a client's write made with the context
 //     it read; [Clock.Sync] merges two replicas' clocks; [Clock.Join] is the
 //     context handed back to readers.
+//   - An [HLC] (hybrid logical clock) issues [Timestamp] values close to
+//     wall time that never go backwards; a [Stamp] (timestamp, then dot)
+//     names the write that last changed a field and orders last-writer-wins
+//     the same way at every replica.
 //
 // Comparisons return an [Order] whose zero value is invalid.
 //
@@ -34,15 +36,19 @@
 // # Tokens
 //
 // A vector encodes to a canonical, compact binary form and to a URL-safe text
-// form for HTTP entity tags and If-Match headers ([Vector.MarshalText],
-// [ParseToken]). Decoders check every field and the [Limits] before they
-// allocate, and fail with a [*DecodeError] wrapping a sentinel such as
-// [ErrTruncated]; they never panic. Every accepted input re-encodes to the
-// same bytes.
+// form for HTTP entity tags and If-Match headers. There is one way to read
+// each form: [Vector.UnmarshalBinary] for the binary form, and [ParseToken]
+// for a token that came from outside the process, within [Limits]
+// ([Vector.UnmarshalText] is ParseToken with the default limits, for
+// encoding/json and friends). [MustVector] reads the display form
+// "{lisbon:18}" in tests and examples. Decoders check every field and the
+// limits before they allocate, and fail with a [*DecodeError] matching
+// [ErrMalformedToken] whose Reason says what is wrong; they never panic.
+// Every accepted input re-encodes to the same bytes.
 //
 // # Values and concurrency
 //
-// Vectors, DVVs and clocks are immutable values, safe to share between
+// Vectors, stamps and clocks are immutable values, safe to share between
 // goroutines. A [Builder] joins vectors in place without allocating and is for
 // one goroutine.
 package version

@@ -25,18 +25,6 @@ func ExampleVector_Compare() {
 	// {baltimore:10 lisbon:10}
 }
 
-// A DVV names its write, so descends is a single lookup.
-func ExampleDVV_Descends() {
-	lis := version.MustID("lisbon")
-	iad := version.MustID("baltimore")
-	v18 := version.MustVector("{lisbon:18}")
-
-	extend, _ := version.NewDVV(version.Dot{ID: lis, Counter: 19}, v18)
-	confirm, _ := version.NewDVV(version.Dot{ID: iad, Counter: 1}, v18)
-	fmt.Println(extend.Compare(confirm))
-	// Output: concurrent
-}
-
 // A write made with a context that is older than the stored value is stale:
 // it neither replaces the newer value nor disappears — it becomes a sibling,
 // and only the values its context covered are superseded.
@@ -93,16 +81,17 @@ func ExampleVector_MarshalText() {
 	tok, _ := ctx.MarshalText()
 	fmt.Println(string(tok), len(tok))
 
-	back, err := version.ParseToken(string(tok))
+	// A token from outside the process is read within limits.
+	back, err := version.ParseToken(string(tok), version.Limits{MaxEntries: 16})
 	fmt.Println(back, err, back.Equal(ctx))
 
 	// A damaged token is refused with a typed error.
-	_, err = version.ParseToken(string(tok[:len(tok)-4]))
-	fmt.Println(errors.Is(err, version.ErrTruncated), err)
+	_, err = version.ParseToken(string(tok[:len(tok)-4]), version.Limits{})
+	fmt.Println(errors.Is(err, version.ErrMalformedToken), err)
 	// Output:
 	// AQMJYmFsdGltb3JlAAQHYnJpc3RvbAABBmxpc2JvbgAT 44
 	// {baltimore:4 bristol:1 lisbon:19} <nil> true
-	// true version: truncated token at byte 25: in name
+	// true version: malformed token at byte 25: truncated: in name
 }
 
 // A clock encodes with the caller's value encoding, for storage or for

@@ -8,6 +8,8 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/harborpoint/concord/internal/dotmodel"
+	"github.com/harborpoint/concord/internal/dvv"
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -63,7 +65,7 @@ func naiveCompare(a, b version.Vector) version.Order {
 }
 
 func TestVectorPartialOrder(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
 		if got := a.Compare(a); got != version.Equal {
 			t.Fatalf("%v Compare itself = %v", a, got)
@@ -95,7 +97,7 @@ func TestVectorPartialOrder(t *testing.T) {
 }
 
 func TestVectorJoinIsLeastUpperBound(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
 		j := a.Join(b)
 		if !j.Descends(a) || !j.Descends(b) {
@@ -119,7 +121,7 @@ func TestVectorJoinIsLeastUpperBound(t *testing.T) {
 }
 
 func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		vs := rapid.SliceOfN(genVector(), 0, 8).Draw(t, "vectors")
 		var b version.Builder
 		var want version.Vector
@@ -151,7 +153,7 @@ func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
 }
 
 func TestIncrement(t *testing.T) {
-	checkN(t, histories(t, 500), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 500), func(t *rapid.T) {
 		v, id := genVector().Draw(t, "v"), genID().Draw(t, "id")
 		w, d, err := v.Increment(id)
 		if err != nil {
@@ -190,13 +192,13 @@ func genWrites(t *rapid.T) []write {
 				t.Fatalf("Update: %v", err)
 			}
 			clocks[r] = c
-			dvv, err := version.NewDVV(d, ctx)
+			ver, err := dvv.New(d, ctx)
 			if err != nil {
-				t.Fatalf("NewDVV: %v", err)
+				t.Fatalf("dvv.New: %v", err)
 			}
 			h := dotmodel.FromVector(ctx)
 			h[d] = struct{}{}
-			out = append(out, write{dvv, h})
+			out = append(out, write{ver, h})
 		default: // sync
 			o := rapid.IntRange(0, len(ids)-1).Draw(t, "other")
 			clocks[r] = clocks[r].Sync(clocks[o])
@@ -206,7 +208,7 @@ func genWrites(t *rapid.T) []write {
 }
 
 func TestDVVPartialOrder(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		ws := genWrites(t)
 		for _, a := range ws {
 			for _, b := range ws {
@@ -238,14 +240,14 @@ func TestDVVPartialOrder(t *testing.T) {
 
 func TestNewDVVRejects(t *testing.T) {
 	lis := version.MustID("lisbon")
-	if _, err := version.NewDVV(version.Dot{ID: lis, Counter: 3}, version.MustVector("{lisbon:3}")); err == nil {
-		t.Error("NewDVV accepted a dot its own context covers")
+	if _, err := dvv.New(version.Dot{ID: lis, Counter: 3}, version.MustVector("{lisbon:3}")); err == nil {
+		t.Error("dvv.New accepted a dot its own context covers")
 	}
-	if _, err := version.NewDVV(version.Dot{ID: lis}, version.Vector{}); err == nil {
-		t.Error("NewDVV accepted a zero counter")
+	if _, err := dvv.New(version.Dot{ID: lis}, version.Vector{}); err == nil {
+		t.Error("dvv.New accepted a zero counter")
 	}
-	if _, err := version.NewDVV(version.Dot{Counter: 1}, version.Vector{}); err == nil {
-		t.Error("NewDVV accepted a zero ID")
+	if _, err := dvv.New(version.Dot{Counter: 1}, version.Vector{}); err == nil {
+		t.Error("dvv.New accepted a zero ID")
 	}
 }
 
@@ -253,7 +255,7 @@ func TestNewDVVRejects(t *testing.T) {
 // small ones (scanned) and large ones (hash indexed), for present and absent
 // replicas.
 func TestDVVLookup(t *testing.T) {
-	checkN(t, histories(t, 300), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 300), func(t *rapid.T) {
 		v := genAnyVector().Draw(t, "past")
 		n := rapid.IntRange(0, 40).Draw(t, "extra")
 		dots := make([]version.Dot, 0, v.Len()+n)
@@ -272,17 +274,17 @@ func TestDVVLookup(t *testing.T) {
 			t.Fatalf("NewVector: %v", err)
 		}
 		me := version.MustID("me")
-		d, err := version.NewDVV(version.Dot{ID: me, Counter: past.Get(me) + 1}, past)
+		d, err := dvv.New(version.Dot{ID: me, Counter: past.Get(me) + 1}, past)
 		if err != nil {
-			t.Fatalf("NewDVV: %v", err)
+			t.Fatalf("dvv.New: %v", err)
 		}
 		probe := append(slices.Clone(dots), version.Dot{ID: version.MustID("absent"), Counter: 1},
 			version.Dot{ID: version.MustID("r1#7"), Counter: 1})
 		for _, p := range probe {
 			for _, c := range []uint64{1, p.Counter, min(p.Counter+1, version.MaxCounter)} {
-				w, err := version.NewDVV(version.Dot{ID: p.ID, Counter: c}, version.Vector{})
+				w, err := dvv.New(version.Dot{ID: p.ID, Counter: c}, version.Vector{})
 				if err != nil {
-					t.Fatalf("NewDVV: %v", err)
+					t.Fatalf("dvv.New: %v", err)
 				}
 				if got, want := d.Descends(w), c <= past.Get(p.ID); got != want {
 					t.Fatalf("past %v (%d entries): Descends(%v) = %v, want %v", past, past.Len(), w.Dot(), got, want)

@@ -3,6 +3,7 @@ package version
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 )
 
@@ -99,9 +100,10 @@ func (v Vector) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary implements [encoding.BinaryUnmarshaler] with the default
-// [Limits]. On error *v is unchanged.
+// [Limits]. It accepts only canonical input, so every vector it decodes
+// re-encodes to data. On error *v is unchanged.
 func (v *Vector) UnmarshalBinary(data []byte) error {
-	w, err := DecodeVector(data, Limits{})
+	w, err := decodeVector(data, Limits{})
 	if err != nil {
 		return err
 	}
@@ -122,10 +124,10 @@ func (v Vector) MarshalText() ([]byte, error) {
 	return v.AppendText(nil)
 }
 
-// UnmarshalText implements [encoding.TextUnmarshaler] with the default
-// [Limits]. On error *v is unchanged.
+// UnmarshalText implements [encoding.TextUnmarshaler]: it decodes the text
+// form with the default [Limits], like [ParseToken]. On error *v is unchanged.
 func (v *Vector) UnmarshalText(text []byte) error {
-	w, err := DecodeVectorText(text, Limits{})
+	w, err := parseToken(text, Limits{})
 	if err != nil {
 		return err
 	}
@@ -139,24 +141,29 @@ func (v Vector) Token() string {
 	return string(b)
 }
 
-// ParseToken decodes a text token with the default [Limits].
-func ParseToken(s string) (Vector, error) {
-	return DecodeVectorText([]byte(s), Limits{})
+// ParseToken decodes the text form of a vector (what [Vector.Token]
+// returns) within lim: the way to read a token that came from outside the
+// process, such as an If-Match value. The text's length is checked against
+// the limit before anything is decoded or allocated. A token that does not
+// decode fails with a [*DecodeError] matching [ErrMalformedToken].
+func ParseToken(s string, lim Limits) (Vector, error) {
+	return parseToken(s, lim)
 }
 
-// DecodeVectorText decodes the text form of a vector within lim.
-func DecodeVectorText(text []byte, lim Limits) (Vector, error) {
+// parseToken takes the text as a string or a byte slice, so that neither
+// form is copied before its length is checked.
+func parseToken[S ~string | ~[]byte](text S, lim Limits) (Vector, error) {
 	lim = lim.withDefaults()
 	if len(text) == 0 {
-		return Vector{}, &DecodeError{Err: ErrEmpty}
+		return Vector{}, &DecodeError{Reason: "empty"}
 	}
-	if len(text) > b64.EncodedLen(lim.MaxBytes) {
-		return Vector{}, &DecodeError{Err: ErrTooLarge, Detail: fmt.Sprintf("%d text bytes, limit %d", len(text), b64.EncodedLen(lim.MaxBytes))}
+	if limit := b64.EncodedLen(lim.MaxBytes); len(text) > limit {
+		return Vector{}, &DecodeError{Reason: fmt.Sprintf("too large: %d text bytes, limit %d", len(text), limit)}
 	}
-	for i, c := range text {
+	for i := range len(text) {
 		// The base64 decoder skips CR and LF; a token must not contain them.
-		if c == '\r' || c == '\n' {
-			return Vector{}, &DecodeError{Offset: i, Err: ErrBase64, Detail: "line break in token"}
+		if c := text[i]; c == '\r' || c == '\n' {
+			return Vector{}, &DecodeError{Offset: i, Reason: "not base64: line break"}
 		}
 	}
 	var buf [256]byte
@@ -164,27 +171,29 @@ func DecodeVectorText(text []byte, lim Limits) (Vector, error) {
 	if n := b64.DecodedLen(len(text)); n > len(dst) {
 		dst = make([]byte, n)
 	}
-	n, err := b64.Decode(dst, text)
+	n, err := b64.Decode(dst, []byte(text))
 	if err != nil {
-		return Vector{}, &DecodeError{Err: ErrBase64, Detail: err.Error()}
+		var bad base64.CorruptInputError
+		errors.As(err, &bad)
+		return Vector{}, &DecodeError{Offset: int(bad), Reason: "not base64"}
 	}
-	return DecodeVector(dst[:n], lim)
+	return decodeVector(dst[:n], lim)
 }
 
-// DecodeVector decodes the binary form of a vector within lim. It accepts
+// decodeVector decodes the binary form of a vector within lim. It accepts
 // only canonical input, so every vector it returns re-encodes to data; it
 // allocates once, for the result, after checking the limits.
-func DecodeVector(data []byte, lim Limits) (Vector, error) {
+func decodeVector(data []byte, lim Limits) (Vector, error) {
 	lim = lim.withDefaults()
 	d := decoder{data: data}
 	if len(data) == 0 {
-		return Vector{}, d.fail(ErrEmpty, "")
+		return Vector{}, d.fail("empty")
 	}
 	if len(data) > lim.MaxBytes {
-		return Vector{}, d.fail(ErrTooLarge, fmt.Sprintf("%d bytes, limit %d", len(data), lim.MaxBytes))
+		return Vector{}, d.fail(fmt.Sprintf("too large: %d bytes, limit %d", len(data), lim.MaxBytes))
 	}
 	if data[0] != TokenFormat {
-		return Vector{}, d.fail(ErrFormat, fmt.Sprintf("format %d, want %d", data[0], TokenFormat))
+		return Vector{}, d.fail(fmt.Sprintf("unknown format %d, want %d", data[0], TokenFormat))
 	}
 	d.off = 1
 	count, err := d.uvarint()
@@ -192,14 +201,14 @@ func DecodeVector(data []byte, lim Limits) (Vector, error) {
 		return Vector{}, err
 	}
 	if count > uint64(lim.MaxEntries) {
-		return Vector{}, d.fail(ErrTooManyEntries, fmt.Sprintf("%d entries, limit %d", count, lim.MaxEntries))
+		return Vector{}, d.fail(fmt.Sprintf("too many entries: %d, limit %d", count, lim.MaxEntries))
 	}
 	if rest := uint64(len(data) - d.off); count > rest/minEntryBytes {
-		return Vector{}, d.fail(ErrTruncated, fmt.Sprintf("%d entries cannot fit in %d bytes", count, rest))
+		return Vector{}, d.fail(fmt.Sprintf("truncated: %d entries cannot fit in %d bytes", count, rest))
 	}
 	if count == 0 {
 		if d.off != len(data) {
-			return Vector{}, d.fail(ErrTrailingBytes, "")
+			return Vector{}, d.fail("trailing bytes after the entries")
 		}
 		return Vector{}, nil
 	}
@@ -211,14 +220,14 @@ func DecodeVector(data []byte, lim Limits) (Vector, error) {
 		}
 		if i > 0 && !e[i-1].id.less(x.id) {
 			if e[i-1].id == x.id {
-				return Vector{}, d.fail(ErrUnsorted, fmt.Sprintf("duplicate replica %v", x.id))
+				return Vector{}, d.fail(fmt.Sprintf("not canonical: duplicate replica %v", x.id))
 			}
-			return Vector{}, d.fail(ErrUnsorted, fmt.Sprintf("%v after %v", x.id, e[i-1].id))
+			return Vector{}, d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, e[i-1].id))
 		}
 		e[i] = x
 	}
 	if d.off != len(data) {
-		return Vector{}, d.fail(ErrTrailingBytes, fmt.Sprintf("%d bytes", len(data)-d.off))
+		return Vector{}, d.fail(fmt.Sprintf("trailing bytes: %d", len(data)-d.off))
 	}
 	return Vector{e}, nil
 }
@@ -228,19 +237,19 @@ type decoder struct {
 	off  int
 }
 
-func (d *decoder) fail(err error, detail string) error {
-	return &DecodeError{Offset: d.off, Err: err, Detail: detail}
+func (d *decoder) fail(reason string) error {
+	return &DecodeError{Offset: d.off, Reason: reason}
 }
 
 func (d *decoder) uvarint() (uint64, error) {
 	x, n := binary.Uvarint(d.data[d.off:])
 	switch {
 	case n == 0:
-		return 0, d.fail(ErrTruncated, "in varint")
+		return 0, d.fail("truncated: in varint")
 	case n < 0:
-		return 0, d.fail(ErrVarint, "overflows 64 bits")
+		return 0, d.fail("out of range: varint overflows 64 bits")
 	case n != uvarintLen(x):
-		return 0, d.fail(ErrVarint, "not in shortest form")
+		return 0, d.fail("not canonical: varint not in shortest form")
 	}
 	d.off += n
 	return x, nil
@@ -248,20 +257,20 @@ func (d *decoder) uvarint() (uint64, error) {
 
 func (d *decoder) entry() (entry, error) {
 	if d.off >= len(d.data) {
-		return entry{}, d.fail(ErrTruncated, "missing entry")
+		return entry{}, d.fail("truncated: missing entry")
 	}
 	l := int(d.data[d.off])
 	if l == 0 || l > MaxNameLen {
-		return entry{}, d.fail(ErrNameLength, fmt.Sprintf("name of %d bytes, want 1 to %d", l, MaxNameLen))
+		return entry{}, d.fail(fmt.Sprintf("invalid name: %d bytes, want 1 to %d", l, MaxNameLen))
 	}
 	d.off++
 	if len(d.data)-d.off < l {
-		return entry{}, d.fail(ErrTruncated, "in name")
+		return entry{}, d.fail("truncated: in name")
 	}
 	var name [MaxNameLen]byte
 	for i, c := range d.data[d.off : d.off+l] {
 		if !nameByte(c) {
-			return entry{}, d.fail(ErrInvalidID, fmt.Sprintf("name byte %q", c))
+			return entry{}, d.fail(fmt.Sprintf("invalid name: byte %q", c))
 		}
 		name[i] = c
 	}
@@ -271,14 +280,14 @@ func (d *decoder) entry() (entry, error) {
 		return entry{}, err
 	}
 	if inc > maxIncarnation {
-		return entry{}, d.fail(ErrCounterRange, fmt.Sprintf("incarnation %d", inc))
+		return entry{}, d.fail(fmt.Sprintf("out of range: incarnation %d", inc))
 	}
 	n, err := d.uvarint()
 	if err != nil {
 		return entry{}, err
 	}
 	if n == 0 || n > MaxCounter {
-		return entry{}, d.fail(ErrCounterRange, fmt.Sprintf("counter %d", n))
+		return entry{}, d.fail(fmt.Sprintf("out of range: counter %d", n))
 	}
 	return entry{
 		id: ID{

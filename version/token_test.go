@@ -11,6 +11,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -41,41 +42,41 @@ func TestDecodeRejects(t *testing.T) {
 		name string
 		data []byte
 		lim  version.Limits
-		want error
+		want string // how the reason starts
 	}{
-		{"empty", nil, version.Limits{}, version.ErrEmpty},
-		{"format 0", tok(0, 0), version.Limits{}, version.ErrFormat},
-		{"format 2", tok(2, 1, ent("a", 0, 1)), version.Limits{}, version.ErrFormat},
-		{"format only", []byte{1}, version.Limits{}, version.ErrTruncated},
-		{"truncated count", []byte{1, 0x80}, version.Limits{}, version.ErrTruncated},
-		{"count beyond data", tok(1, 3, ent("a", 0, 1)), version.Limits{}, version.ErrTruncated},
-		{"truncated name", valid[:6], version.Limits{}, version.ErrTruncated},
-		{"truncated counter", cat(tok(1, 1), []byte{1, 'a', 0, 0x80}), version.Limits{}, version.ErrTruncated},
-		{"missing counter", cat(tok(1, 1), []byte{2, 'a', 'b', 0}), version.Limits{}, version.ErrTruncated},
-		{"trailing byte", cat(valid, []byte{0}), version.Limits{}, version.ErrTrailingBytes},
-		{"trailing after empty", []byte{1, 0, 0}, version.Limits{}, version.ErrTrailingBytes},
-		{"unsorted", tok(1, 2, ent("osaka", 0, 1), ent("lisbon", 0, 1)), version.Limits{}, version.ErrUnsorted},
-		{"unsorted incarnations", tok(1, 2, ent("a", 2, 1), ent("a", 1, 1)), version.Limits{}, version.ErrUnsorted},
-		{"unsorted prefix", tok(1, 2, ent("ab", 0, 1), ent("a", 0, 1)), version.Limits{}, version.ErrUnsorted},
+		{"empty", nil, version.Limits{}, "empty"},
+		{"format 0", tok(0, 0), version.Limits{}, "unknown format"},
+		{"format 2", tok(2, 1, ent("a", 0, 1)), version.Limits{}, "unknown format"},
+		{"format only", []byte{1}, version.Limits{}, "truncated"},
+		{"truncated count", []byte{1, 0x80}, version.Limits{}, "truncated"},
+		{"count beyond data", tok(1, 3, ent("a", 0, 1)), version.Limits{}, "truncated"},
+		{"truncated name", valid[:6], version.Limits{}, "truncated"},
+		{"truncated counter", cat(tok(1, 1), []byte{1, 'a', 0, 0x80}), version.Limits{}, "truncated"},
+		{"missing counter", cat(tok(1, 1), []byte{2, 'a', 'b', 0}), version.Limits{}, "truncated"},
+		{"trailing byte", cat(valid, []byte{0}), version.Limits{}, "trailing bytes"},
+		{"trailing after empty", []byte{1, 0, 0}, version.Limits{}, "trailing bytes"},
+		{"unsorted", tok(1, 2, ent("osaka", 0, 1), ent("lisbon", 0, 1)), version.Limits{}, "not canonical"},
+		{"unsorted incarnations", tok(1, 2, ent("a", 2, 1), ent("a", 1, 1)), version.Limits{}, "not canonical"},
+		{"unsorted prefix", tok(1, 2, ent("ab", 0, 1), ent("a", 0, 1)), version.Limits{}, "not canonical"},
 		// A replica named twice breaks the strictly increasing order.
-		{"duplicate replica", tok(1, 2, ent("a", 0, 1), ent("a", 0, 2)), version.Limits{}, version.ErrUnsorted},
-		{"zero counter", tok(1, 1, ent("a", 0, 0)), version.Limits{}, version.ErrCounterRange},
-		{"counter MaxCounter+1", tok(1, 1, ent("a", 0, version.MaxCounter+1)), version.Limits{}, version.ErrCounterRange},
-		{"counter 2^64-1", tok(1, 1, ent("a", 0, 1<<64-1)), version.Limits{}, version.ErrCounterRange},
-		{"incarnation MaxCounter+1", tok(1, 1, ent("a", version.MaxCounter+1, 1)), version.Limits{}, version.ErrCounterRange},
-		{"name of 17 bytes", tok(1, 1, ent(strings.Repeat("a", 17), 0, 1)), version.Limits{}, version.ErrNameLength},
-		{"name of 0 bytes", tok(1, 1, ent("", 0, 1), []byte{0}), version.Limits{}, version.ErrNameLength},
-		{"name byte", tok(1, 1, ent("a:b", 0, 1)), version.Limits{}, version.ErrInvalidID},
-		{"name NUL", tok(1, 1, ent("a\x00", 0, 1)), version.Limits{}, version.ErrInvalidID},
-		{"entries over limit", valid, version.Limits{MaxEntries: 1}, version.ErrTooManyEntries},
-		{"entries over default", tok(1, version.DefaultMaxEntries+1), version.Limits{}, version.ErrTooManyEntries},
-		{"huge count", tok(1, 1<<62), version.Limits{}, version.ErrTooManyEntries},
-		{"bytes over limit", valid, version.Limits{MaxBytes: len(valid) - 1}, version.ErrTooLarge},
-		{"bytes over default", make([]byte, version.DefaultMaxBytes+1), version.Limits{}, version.ErrTooLarge},
-		{"non-shortest count", []byte{1, 0x80, 0x00}, version.Limits{}, version.ErrVarint},
-		{"non-shortest incarnation", cat(tok(1, 1), []byte{1, 'a', 0x80, 0x00, 1}), version.Limits{}, version.ErrVarint},
-		{"non-shortest counter", cat(tok(1, 1), []byte{1, 'a', 0, 0x81, 0x00}), version.Limits{}, version.ErrVarint},
-		{"varint over 64 bits", cat(tok(1, 1), []byte{1, 'a', 0}, bytes.Repeat([]byte{0xff}, 9), []byte{0x02}), version.Limits{}, version.ErrVarint},
+		{"duplicate replica", tok(1, 2, ent("a", 0, 1), ent("a", 0, 2)), version.Limits{}, "not canonical"},
+		{"zero counter", tok(1, 1, ent("a", 0, 0)), version.Limits{}, "out of range"},
+		{"counter MaxCounter+1", tok(1, 1, ent("a", 0, version.MaxCounter+1)), version.Limits{}, "out of range"},
+		{"counter 2^64-1", tok(1, 1, ent("a", 0, 1<<64-1)), version.Limits{}, "out of range"},
+		{"incarnation MaxCounter+1", tok(1, 1, ent("a", version.MaxCounter+1, 1)), version.Limits{}, "out of range"},
+		{"name of 17 bytes", tok(1, 1, ent(strings.Repeat("a", 17), 0, 1)), version.Limits{}, "invalid name"},
+		{"name of 0 bytes", tok(1, 1, ent("", 0, 1), []byte{0}), version.Limits{}, "invalid name"},
+		{"name byte", tok(1, 1, ent("a:b", 0, 1)), version.Limits{}, "invalid name"},
+		{"name NUL", tok(1, 1, ent("a\x00", 0, 1)), version.Limits{}, "invalid name"},
+		{"entries over limit", valid, version.Limits{MaxEntries: 1}, "too many entries"},
+		{"entries over default", tok(1, version.DefaultMaxEntries+1), version.Limits{}, "too many entries"},
+		{"huge count", tok(1, 1<<62), version.Limits{}, "too many entries"},
+		{"bytes over limit", valid, version.Limits{MaxBytes: len(valid) - 1}, "too large"},
+		{"bytes over default", make([]byte, version.DefaultMaxBytes+1), version.Limits{}, "too large"},
+		{"non-shortest count", []byte{1, 0x80, 0x00}, version.Limits{}, "not canonical"},
+		{"non-shortest incarnation", cat(tok(1, 1), []byte{1, 'a', 0x80, 0x00, 1}), version.Limits{}, "not canonical"},
+		{"non-shortest counter", cat(tok(1, 1), []byte{1, 'a', 0, 0x81, 0x00}), version.Limits{}, "not canonical"},
+		{"varint over 64 bits", cat(tok(1, 1), []byte{1, 'a', 0}, bytes.Repeat([]byte{0xff}, 9), []byte{0x02}), version.Limits{}, "out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,15 +86,17 @@ func TestDecodeRejects(t *testing.T) {
 				t.Errorf("DecodeVector returned %v with its error", v)
 			}
 			// The text form of the same bytes fails the same way.
-			if len(tt.data) > 0 && tt.want != version.ErrTooLarge {
-				_, err := version.DecodeVectorText([]byte(b64.EncodeToString(tt.data)), tt.lim)
-				requireDecodeError(t, "DecodeVectorText", err, tt.want)
+			if len(tt.data) > 0 && tt.want != "too large" {
+				_, err := version.ParseToken(b64.EncodeToString(tt.data), tt.lim)
+				requireDecodeError(t, "ParseToken", err, tt.want)
 			}
 			// UnmarshalBinary leaves its receiver unchanged on error.
 			if tt.lim == (version.Limits{}) {
 				w := version.MustVector("{x:1}")
-				if err := w.UnmarshalBinary(tt.data); !errors.Is(err, tt.want) || !w.Equal(version.MustVector("{x:1}")) {
-					t.Errorf("UnmarshalBinary: %v, %v", err, w)
+				err := w.UnmarshalBinary(tt.data)
+				requireDecodeError(t, "UnmarshalBinary", err, tt.want)
+				if !w.Equal(version.MustVector("{x:1}")) {
+					t.Errorf("UnmarshalBinary changed its receiver to %v", w)
 				}
 			}
 		})
@@ -108,30 +111,31 @@ func TestDecodeTextRejects(t *testing.T) {
 		name string
 		text string
 		lim  version.Limits
-		want error
+		want string // how the reason starts
 	}{
-		{"empty", "", version.Limits{}, version.ErrEmpty},
-		{"bad character", "AQ*A", version.Limits{}, version.ErrBase64},
-		{"standard alphabet", strings.Replace(valid, "b", "+", 1), version.Limits{}, version.ErrBase64},
-		{"padding", valid + "=", version.Limits{}, version.ErrBase64},
-		{"padded token", b64.EncodeToString([]byte{1, 0}) + "==", version.Limits{}, version.ErrBase64},
-		{"LF inside", valid[:4] + "\n" + valid[4:], version.Limits{}, version.ErrBase64},
-		{"CRLF at end", valid + "\r\n", version.Limits{}, version.ErrBase64},
-		{"space", valid[:4] + " " + valid[4:], version.Limits{}, version.ErrBase64},
-		{"non-zero trailing bits", "AR", version.Limits{}, version.ErrBase64},
-		{"impossible length", "AQAAA", version.Limits{}, version.ErrBase64},
-		{"truncated text", valid[:len(valid)-1], version.Limits{}, version.ErrBase64},
-		{"truncated bytes", b64.EncodeToString(bin[:len(bin)-3]), version.Limits{}, version.ErrTruncated},
-		{"text over limit", valid, version.Limits{MaxBytes: 8}, version.ErrTooLarge},
-		{"huge text", strings.Repeat("A", 1<<20), version.Limits{}, version.ErrTooLarge},
+		{"empty", "", version.Limits{}, "empty"},
+		{"bad character", "AQ*A", version.Limits{}, "not base64"},
+		{"standard alphabet", strings.Replace(valid, "b", "+", 1), version.Limits{}, "not base64"},
+		{"padding", valid + "=", version.Limits{}, "not base64"},
+		{"padded token", b64.EncodeToString([]byte{1, 0}) + "==", version.Limits{}, "not base64"},
+		{"LF inside", valid[:4] + "\n" + valid[4:], version.Limits{}, "not base64"},
+		{"CRLF at end", valid + "\r\n", version.Limits{}, "not base64"},
+		{"space", valid[:4] + " " + valid[4:], version.Limits{}, "not base64"},
+		{"non-zero trailing bits", "AR", version.Limits{}, "not base64"},
+		{"impossible length", "AQAAA", version.Limits{}, "not base64"},
+		{"truncated text", valid[:len(valid)-1], version.Limits{}, "not base64"},
+		{"truncated bytes", b64.EncodeToString(bin[:len(bin)-3]), version.Limits{}, "truncated"},
+		{"text over limit", valid, version.Limits{MaxBytes: 8}, "too large"},
+		{"huge text", strings.Repeat("A", 1<<20), version.Limits{}, "too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := version.DecodeVectorText([]byte(tt.text), tt.lim)
-			requireDecodeError(t, "DecodeVectorText", err, tt.want)
+			_, err := version.ParseToken(tt.text, tt.lim)
+			requireDecodeError(t, "ParseToken", err, tt.want)
 			if tt.lim == (version.Limits{}) {
-				_, err := version.ParseToken(tt.text)
-				requireDecodeError(t, "ParseToken", err, tt.want)
+				var v version.Vector
+				err := v.UnmarshalText([]byte(tt.text))
+				requireDecodeError(t, "UnmarshalText", err, tt.want)
 			}
 		})
 	}
@@ -143,26 +147,31 @@ func TestDecodeEveryPrefixTruncated(t *testing.T) {
 	data, _ := version.MustVector("{lisbon:300 osaka#70000:4 a:1}").MarshalBinary()
 	for i := range len(data) {
 		_, err := version.DecodeVector(data[:i], version.Limits{})
-		want := version.ErrTruncated
+		want := "truncated"
 		if i == 0 {
-			want = version.ErrEmpty
+			want = "empty"
 		}
 		requireDecodeError(t, "DecodeVector(prefix)", err, want)
 	}
 }
 
-func requireDecodeError(t *testing.T, what string, err, want error) {
+// requireDecodeError checks that err is a *DecodeError matching
+// ErrMalformedToken whose reason starts with want, and that its message has
+// the package prefix once.
+func requireDecodeError(t *testing.T, what string, err error, want string) {
 	t.Helper()
 	var de *version.DecodeError
 	switch {
 	case err == nil:
-		t.Errorf("%s accepted the input, want %v", what, want)
-	case !errors.Is(err, want):
-		t.Errorf("%s: %v, want %v", what, err, want)
+		t.Errorf("%s accepted the input, want %q", what, want)
+	case !errors.Is(err, version.ErrMalformedToken):
+		t.Errorf("%s: %v does not match ErrMalformedToken", what, err)
 	case !errors.As(err, &de):
 		t.Errorf("%s: %T is not a *DecodeError", what, err)
-	case !strings.HasPrefix(err.Error(), "version: "):
-		t.Errorf("%s: message %q lacks the package prefix", what, err)
+	case !strings.HasPrefix(de.Reason, want):
+		t.Errorf("%s: reason %q, want it to start with %q", what, de.Reason, want)
+	case !strings.HasPrefix(err.Error(), "version: ") || strings.Count(err.Error(), "version: ") != 1:
+		t.Errorf("%s: message %q wants the package prefix exactly once", what, err)
 	}
 }
 
@@ -197,6 +206,34 @@ func TestDecodeChecksLimitsBeforeAllocating(t *testing.T) {
 	}
 }
 
+// TestParseTokenChecksLengthBeforeDecoding: a 1 MB If-Match value is refused
+// on its length alone — it is neither copied nor base64-decoded (which would
+// allocate some 787 KB) — whether it arrives as a string or as bytes.
+func TestParseTokenChecksLengthBeforeDecoding(t *testing.T) {
+	huge := strings.Repeat("A", 1<<20)
+	hugeBytes := []byte(huge)
+	var into version.Vector
+	for name, parse := range map[string]func() error{
+		"ParseToken":    func() error { _, err := version.ParseToken(huge, version.Limits{}); return err },
+		"UnmarshalText": func() error { return into.UnmarshalText(hugeBytes) },
+		"ParseToken under a small limit": func() error {
+			_, err := version.ParseToken(huge[:4096], version.Limits{MaxBytes: 64})
+			return err
+		},
+	} {
+		requireDecodeError(t, name, parse(), "too large")
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range 100 {
+			_ = parse()
+		}
+		runtime.ReadMemStats(&after)
+		if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 512 {
+			t.Errorf("%s: %d bytes allocated per call to refuse an oversized token", name, per)
+		}
+	}
+}
+
 func TestDecodeAllocatesOnlyTheResult(t *testing.T) {
 	v := version.MustVector("{lisbon01:1000 osaka002:20 bristol3:3}")
 	data, _ := v.MarshalBinary()
@@ -205,10 +242,11 @@ func TestDecodeAllocatesOnlyTheResult(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = version.DecodeVector(data, version.Limits{}) }); n != 1 {
 		t.Errorf("DecodeVector: %v allocations, want 1", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = version.DecodeVectorText(textBytes, version.Limits{}) }); n != 1 {
-		t.Errorf("DecodeVectorText: %v allocations, want 1", n)
+	var into version.Vector
+	if n := testing.AllocsPerRun(100, func() { _ = into.UnmarshalText(textBytes) }); n != 1 {
+		t.Errorf("UnmarshalText: %v allocations, want 1", n)
 	}
-	if n := testing.AllocsPerRun(100, func() { _, _ = version.ParseToken(text) }); n != 1 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = version.ParseToken(text, version.Limits{}) }); n != 1 {
 		t.Errorf("ParseToken: %v allocations, want 1", n)
 	}
 	buf := make([]byte, 0, 64)
@@ -260,7 +298,7 @@ func genAnyVector() *rapid.Generator[version.Vector] {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	checkN(t, histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
 		v := genAnyVector().Draw(t, "v")
 		prefix := []byte("prefix")
 		bin, _ := v.AppendBinary(bytes.Clone(prefix))

@@ -47,10 +47,8 @@ func NewVector(dots ...Dot) (Vector, error) {
 	return Vector{e}, nil
 }
 
-// ParseVector parses the display form printed by [Vector.String], such as
-// "{lisbon:3 baltimore#1:2}" (braces optional, entries separated by spaces or
-// commas). It is meant for tests and examples; tokens use [Vector.MarshalText].
-func ParseVector(s string) (Vector, error) {
+// parseVector parses the display form printed by [Vector.String].
+func parseVector(s string) (Vector, error) {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "{")
 	s = strings.TrimSuffix(s, "}")
@@ -66,9 +64,13 @@ func ParseVector(s string) (Vector, error) {
 	return NewVector(dots...)
 }
 
-// MustVector is like [ParseVector] but panics on error; for tests and examples.
+// MustVector returns the vector written in the display form printed by
+// [Vector.String], such as "{lisbon:3 baltimore#1:2}" (braces optional,
+// entries separated by spaces or commas), and panics if s is not one. It is
+// for tests and examples, like [net/netip.MustParseAddr]; a token from
+// outside the process is read with [ParseToken].
 func MustVector(s string) Vector {
-	v, err := ParseVector(s)
+	v, err := parseVector(s)
 	if err != nil {
 		panic(err)
 	}

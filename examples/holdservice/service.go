@@ -48,8 +48,11 @@ type Service struct {
 	now      func() time.Time
 	logger   *slog.Logger
 
+	// syncMu runs one anti-entropy round at a time and guards changes of
+	// partitioned, so that a round never starts before a partition and
+	// ends after it; partitioned is atomic only for /debug/vars to read.
+	syncMu      sync.Mutex
 	partitioned atomic.Bool
-	syncMu      sync.Mutex // one anti-entropy round at a time
 	rounds      atomic.Uint64
 }
 
@@ -151,29 +154,37 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/sync", s.sync)
 	mux.HandleFunc("POST /admin/partition", s.partition)
 	mux.HandleFunc("DELETE /admin/partition", s.heal)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		(&httpapi.Problem{Title: "Not found", Status: http.StatusNotFound, Instance: r.URL.Path,
-			Detail: "no such route; see the package documentation of examples/holdservice"}).Write(w)
-	})
-	return mux
+	// No catch-all route: Routes answers an unknown path with 404 and a
+	// known path with another method with 405 and Allow.
+	return httpapi.Routes(mux)
 }
 
 // errPartitioned is returned by Sync while the regions are partitioned.
 var errPartitioned = errors.New("holdservice: regions are partitioned")
 
 // Sync runs one anti-entropy round between the regions, unless they are
-// partitioned.
+// partitioned. It checks the partition under the lock that partitioning
+// takes, so no round runs across a partition: once setPartitioned(true) has
+// returned, nothing more replicates until setPartitioned(false).
 func (s *Service) Sync(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	if s.partitioned.Load() {
 		return errPartitioned
 	}
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
 	err := replica.AntiEntropy(ctx, s.regions[Regions[0]], s.regions[Regions[1]])
 	if err == nil {
 		s.rounds.Add(1)
 	}
 	return err
+}
+
+// setPartitioned partitions the regions (stops replication between them) or
+// heals them. It waits for a round in progress to finish.
+func (s *Service) setPartitioned(p bool) {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.partitioned.Store(p)
 }
 
 // Replicate runs an anti-entropy round at every tick until ctx is done,
@@ -375,14 +386,21 @@ func (s *Service) note(w http.ResponseWriter, r *http.Request) {
 	s.writeRecord(w, r, http.StatusOK, rec)
 }
 
-// conditional runs a conditional write with the If-Match condition cond.
+// conditional runs a conditional write with the If-Match condition cond,
+// evaluated against the hold's current ETag first (a tag that is not current
+// is a 412). A missing hold is a 404 before any precondition (RFC 9110
+// §13.2.1: a request that would fail without its preconditions fails so).
 func (s *Service) conditional(r *http.Request, rep *replica.Replica[hold.Hold], cond httpapi.Condition, fn func(*hold.Hold) error) (replica.Record[hold.Hold], error) {
 	id := r.PathValue("id")
 	cur, err := rep.Get(r.Context(), id)
 	if err != nil {
 		return cur, err
 	}
-	return rep.Update(r.Context(), id, cond.Token(cur.Token), func(h *hold.Hold, _ replica.Write) error { return fn(h) })
+	token, err := cond.Token(cur.Token)
+	if err != nil {
+		return cur, err
+	}
+	return rep.Update(r.Context(), id, token, func(h *hold.Hold, _ replica.Write) error { return fn(h) })
 }
 
 type extendRequest struct {
@@ -540,8 +558,13 @@ func (s *Service) resolveConflict(w http.ResponseWriter, r *http.Request) {
 		if req.Keep != b.Dot && req.Keep != b.Tag && httpapi.ETag(req.Keep) != b.Tag {
 			continue
 		}
+		token, err := cond.Token(cur.Token)
+		if err != nil {
+			s.resp.Error(w, r, err)
+			return
+		}
 		w.Header().Set("Concord-Write", "conditional")
-		rec, err := rep.ResolveConflict(r.Context(), id, cond.Token(cur.Token), b.Value)
+		rec, err := rep.ResolveConflict(r.Context(), id, token, b.Value)
 		if err != nil {
 			s.resp.Error(w, r, err)
 			return
@@ -607,13 +630,13 @@ func (s *Service) sync(w http.ResponseWriter, r *http.Request) {
 
 // POST /admin/partition: stop replication between the regions.
 func (s *Service) partition(w http.ResponseWriter, _ *http.Request) {
-	s.partitioned.Store(true)
+	s.setPartitioned(true)
 	w.WriteHeader(http.StatusNoContent)
 }
 
 // DELETE /admin/partition: heal the partition and run an anti-entropy round.
 func (s *Service) heal(w http.ResponseWriter, r *http.Request) {
-	s.partitioned.Store(false)
+	s.setPartitioned(false)
 	s.sync(w, r)
 }
 

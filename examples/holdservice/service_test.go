@@ -278,13 +278,13 @@ func TestErrorPaths(t *testing.T) {
 		{"malformed If-None-Match", "GET", "/holds/H-1", "", []string{"If-None-Match", `"x`}, 400, httpapi.TypeMalformedHeader},
 		{"unknown hold", "GET", "/holds/H-404", "", nil, 404, httpapi.TypeNotFound},
 		{"unknown region", "GET", "/holds/H-1?region=tokyo", "", nil, 400, "about:blank"},
-		{"unknown route", "GET", "/nothing", "", nil, 404, "about:blank"},
+		{"unknown route", "GET", "/nothing", "", nil, 404, httpapi.TypeNotFound},
+		{"delete a hold", "DELETE", "/holds/H-1", "", nil, 405, "about:blank"},
 		{"confirm without If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, nil, 428, httpapi.TypePreconditionRequired},
-		{"confirm with If-Match: *", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", "*"}, 428, httpapi.TypePreconditionRequired},
 		{"confirm with a weak tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", "W/" + cur}, 400, httpapi.TypeMalformedHeader},
 		{"confirm with a malformed If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", cur + " x"}, 400, httpapi.TypeMalformedHeader},
-		{"confirm with a tag that is no token", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", `"!!"`}, 400, httpapi.TypeMalformedToken},
-		{"confirm with an unknown tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", unknownTag}, 400, httpapi.TypeMalformedToken},
+		{"confirm with a tag that is no token", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", `"!!"`}, 412, httpapi.TypeStaleToken},
+		{"confirm with an unknown tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", unknownTag}, 412, httpapi.TypeStaleToken},
 		{"confirm without booking", "POST", "/holds/H-1/confirm", `{}`, []string{"If-Match", cur}, 422, "about:blank"},
 		{"confirm with malformed JSON", "POST", "/holds/H-1/confirm", `{"booking_id":`, []string{"If-Match", cur}, 400, httpapi.TypeMalformedBody},
 		{"confirm with an unknown member", "POST", "/holds/H-1/confirm", `{"booking":"B-1"}`, []string{"If-Match", cur}, 400, httpapi.TypeMalformedBody},
@@ -314,6 +314,63 @@ func TestErrorPaths(t *testing.T) {
 	h.do("POST", "/holds/H-2/extend", `{"by":"5m"}`, "Idempotency-Key", "same").want(t, 422, httpapi.TypeIdempotencyKeyReused)
 	// The refused shortening was remembered too: its replay is the same 422.
 	h.do("POST", "/holds/H-1/extend", `{"until":"2026-11-26T14:00:00Z"}`, "Idempotency-Key", "k1").want(t, 422, "about:blank")
+}
+
+// TestHTTPDetails holds the service to RFC 9110 and RFC 9457 where clients
+// notice: a valid entity tag that is not current is a 412 (not a 400), "*"
+// proceeds when the hold exists, an unsupported method is a 405 with Allow,
+// a 415 says what it accepts, and problem details are written for people.
+func TestHTTPDetails(t *testing.T) {
+	h := newHarness(t)
+	cur := h.create("H-1", "C1", "2026-11-26T14:30:00Z").header.Get("ETag")
+	h.create("H-2", "C2", "2026-11-26T14:30:00Z")
+
+	r := h.do("POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, "If-Match", `"zzz"`).want(t, 412, httpapi.TypeStaleToken)
+	if r.header.Get("ETag") != cur {
+		t.Errorf(`If-Match "zzz": 412 with ETag %q, want the current %q`, r.header.Get("ETag"), cur)
+	}
+	if st := h.do("POST", "/holds/H-2/confirm", `{"booking_id":"B-2"}`, "If-Match", "*").want(t, 200, "").hold()["status"]; st != "confirmed" {
+		t.Errorf(`If-Match: * on an existing hold: status %v, want confirmed`, st)
+	}
+	// A hold that does not exist is a 404 before any precondition is
+	// evaluated (RFC 9110 §13.2.1).
+	h.do("POST", "/holds/H-404/release", "", "If-Match", "*").want(t, 404, httpapi.TypeNotFound)
+
+	for _, path := range []string{"/holds/H-1", "/holds/H-1/confirm", "/admin/partition"} {
+		r := h.do("DELETE", path, "")
+		if path == "/admin/partition" {
+			r.want(t, 204, "")
+			continue
+		}
+		r.want(t, 405, "about:blank")
+		if allow := r.header.Get("Allow"); allow == "" || strings.Contains(allow, "DELETE") {
+			t.Errorf("DELETE %s: Allow %q", path, allow)
+		}
+	}
+	if allow := h.do("DELETE", "/holds/H-1", "").header.Get("Allow"); allow != "GET, HEAD, PUT" {
+		t.Errorf("DELETE /holds/H-1: Allow %q, want GET, HEAD, PUT", allow)
+	}
+
+	r = h.do("POST", "/holds/H-1/release", "", "If-Match", cur, "Content-Type", "text/plain").want(t, 415, httpapi.TypeMalformedBody)
+	if r.header.Get("Accept") != "application/json" {
+		t.Errorf("415: Accept %q, want application/json", r.header.Get("Accept"))
+	}
+
+	for _, r := range []response{
+		h.do("GET", "/holds/H-404", "").want(t, 404, httpapi.TypeNotFound),
+		h.do("POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`).want(t, 428, httpapi.TypePreconditionRequired),
+		h.do("POST", "/holds/H-1/extend", `{"by":"5m"}`).want(t, 400, httpapi.TypeIdempotencyKeyRequired),
+		h.do("POST", "/holds/H-1/confirm", `{"booking_id":`, "If-Match", cur).want(t, 400, httpapi.TypeMalformedBody),
+		h.do("PUT", "/holds/H-1", `{"cabin":"C1","expires_in":"10m"}`, "If-None-Match", "*").want(t, 412, httpapi.TypeExists),
+		h.do("POST", "/holds/H-2/release", "", "If-Match", h.do("GET", "/holds/H-2", "").header.Get("ETag")).want(t, 409, "about:blank"),
+	} {
+		detail, _ := r.body["detail"].(string)
+		for _, chain := range []string{"replica:", "resolve:", "version:", "httpapi:", "json:"} {
+			if strings.Contains(detail, chain) {
+				t.Errorf("%d detail %q leaks a Go error chain (%s)", r.status, detail, chain)
+			}
+		}
+	}
 }
 
 func TestReadsAndNotes(t *testing.T) {

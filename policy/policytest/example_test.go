@@ -13,13 +13,14 @@ type sum struct{}
 
 func (sum) Name() string { return "sum" }
 
-func (sum) Merge(a, b policy.Branch[int]) (policy.Branch[int], policy.Decision, error) {
+func (sum) MergeInto(out *policy.Branch[int], d *policy.Decision, a, b *policy.Branch[int]) error {
 	s := a.Stamp
 	if b.Stamp.Compare(s) > 0 {
 		s = b.Stamp
 	}
-	return policy.Branch[int]{Value: a.Value + b.Value, Stamp: s},
-		policy.Decision{Policy: "sum", Outcome: policy.Combined, Reason: "added"}, nil
+	*out = policy.Branch[int]{Value: a.Value + b.Value, Stamp: s}
+	*d = policy.Decision{Policy: "sum", Outcome: policy.Combined, Reason: "added"}
+	return nil
 }
 
 // Check runs the laws on branches you choose; in a test, Laws draws them

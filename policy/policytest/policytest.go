@@ -160,12 +160,14 @@ func (k checker[F]) fail(law string, lines ...string) *Violation {
 	return &Violation{Policy: k.p.Name(), Law: law, Detail: "\t" + strings.Join(lines, "\n\t")}
 }
 
-// merge runs p.Merge(x, y) and checks the decision and purity.
+// merge runs p.MergeInto on copies of x and y and checks the decision and
+// purity: neither the copies nor what they share with x and y may change.
 func (k checker[F]) merge(x, y policy.Branch[F]) (result[F], *Violation) {
 	bx, by := fmtBranch(x), fmtBranch(y)
 	var r result[F]
-	r.out, r.d, r.err = k.p.Merge(x, y)
-	if ax, ay := fmtBranch(x), fmtBranch(y); ax != bx || ay != by {
+	cx, cy := x, y
+	r.err = k.p.MergeInto(&r.out, &r.d, &cx, &cy)
+	if ax, ay := fmtBranch(cx), fmtBranch(cy); ax != bx || ay != by {
 		return r, k.fail("pure", "x = "+bx, "y = "+by, "after Merge(x, y): x = "+ax+", y = "+ay)
 	}
 	bad := func(why string) *Violation {

@@ -96,8 +96,10 @@ type fake[F any] struct {
 }
 
 func (f fake[F]) Name() string { return f.name }
-func (f fake[F]) Merge(a, b policy.Branch[F]) (policy.Branch[F], policy.Decision, error) {
-	return f.merge(a, b)
+func (f fake[F]) MergeInto(out *policy.Branch[F], d *policy.Decision, a, b *policy.Branch[F]) error {
+	var err error
+	*out, *d, err = f.merge(*a, *b)
+	return err
 }
 
 func later(a, b version.Stamp) version.Stamp {

@@ -79,8 +79,9 @@ type funcPolicy struct {
 }
 
 func (p funcPolicy) Name() string { return p.name }
-func (p funcPolicy) Merge(a, b policy.Branch[int]) (policy.Branch[int], policy.Decision, error) {
-	return p.merge(a, b), policy.Decision{Policy: p.name, Outcome: policy.Combined}, nil
+func (p funcPolicy) MergeInto(out *policy.Branch[int], d *policy.Decision, a, b *policy.Branch[int]) error {
+	*out, *d = p.merge(*a, *b), policy.Decision{Policy: p.name, Outcome: policy.Combined}
+	return nil
 }
 
 func TestCatchesBrokenResolvers(t *testing.T) {

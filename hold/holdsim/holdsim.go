@@ -1,4 +1,4 @@
-package sim
+package holdsim
 
 import (
 	"errors"
@@ -11,9 +11,10 @@ import (
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/sim"
 )
 
-// Labels of the hold workload's operations, as they appear in [Ack.Label]
+// Labels of the hold workload's operations, as they appear in [sim.Ack.Label]
 // (followed by a space and an argument for confirm).
 const (
 	LabelCreate  = "create"
@@ -24,16 +25,16 @@ const (
 	LabelRelease = "release"
 )
 
-// HoldWorkload returns Harbor Point's workload: clients create cabin holds,
+// Workload returns Harbor Point's workload: clients create cabin holds,
 // edit their notes blind (last writer wins), extend them and record the
 // agencies that touched them with commands (idempotency keys), and confirm
 // and release them with conditional writes (fresh and stale tokens). When a
 // review queue holds a conflict, a client settles it: the first booking
 // stands if any branch is confirmed (the others are named in the decision,
 // to be refunded); otherwise release or keep the hold active, at the
-// latest expiry of any branch. [HoldInvariant] checks the lesson's rules.
-func HoldWorkload() Workload[hold.Hold] {
-	return Workload[hold.Hold]{
+// latest expiry of any branch. [Invariant] checks the hold's rules.
+func Workload() sim.Workload[hold.Hold] {
+	return sim.Workload[hold.Hold]{
 		NewResolver: func(obs resolve.Observer) *resolve.Resolver[hold.Hold] {
 			return hold.Resolver(hold.Options{Observer: obs, SkewWindow: time.Second})
 		},
@@ -42,47 +43,47 @@ func HoldWorkload() Workload[hold.Hold] {
 		Next:        holdNext,
 		Resolve:     settleHold,
 		Equal:       hold.Hold.Equal,
-		Invariant:   HoldInvariant,
+		Invariant:   Invariant,
 	}
 }
 
 var agencies = []string{"lisbon-desk", "baltimore-payments", "web", "phone", "partner"}
 
-func holdNext(t Turn[hold.Hold]) Op[hold.Hold] {
+func holdNext(t sim.Turn[hold.Hold]) sim.Op[hold.Hold] {
 	agency := agencies[t.Client%len(agencies)]
 	if t.Last == nil {
 		cabin := "C" + strings.TrimPrefix(t.Key, "H-")
-		return Op[hold.Hold]{Style: Create, Label: LabelCreate, Value: hold.New(t.Key, cabin, agency, t.Now.Add(10*time.Minute))}
+		return sim.Op[hold.Hold]{Style: sim.Create, Label: LabelCreate, Value: hold.New(t.Key, cabin, agency, t.Now.Add(10*time.Minute))}
 	}
 	cur := t.Last.Value
 	switch r := t.Rand.IntN(100); {
 	case r < 30:
 		text := fmt.Sprintf("c%d draft %d", t.Client, t.Rand.IntN(1000))
-		return Op[hold.Hold]{Style: Blind, Label: LabelNote, Field: "note", Value: hold.NoteEdit(text)}
+		return sim.Op[hold.Hold]{Style: sim.Blind, Label: LabelNote, Field: "note", Value: hold.NoteEdit(text)}
 	case r < 60:
 		until := cur.ExpiresAt
 		if until.IsZero() {
 			until = t.Now.Add(10 * time.Minute)
 		}
 		until = until.Add(time.Duration(1+t.Rand.IntN(10)) * time.Minute)
-		return Op[hold.Hold]{Style: Command, Label: LabelExtend, Apply: func(h *hold.Hold, _ replica.Write) error {
+		return sim.Op[hold.Hold]{Style: sim.Command, Label: LabelExtend, Apply: func(h *hold.Hold, _ replica.Write) error {
 			h.Touch(agency)
 			return h.Extend(until)
 		}}
 	case r < 75:
-		return Op[hold.Hold]{Style: Command, Label: LabelTouch, Apply: func(h *hold.Hold, _ replica.Write) error {
+		return sim.Op[hold.Hold]{Style: sim.Command, Label: LabelTouch, Apply: func(h *hold.Hold, _ replica.Write) error {
 			h.Touch(agency)
 			return nil
 		}}
 	case r < 95:
 		booking := fmt.Sprintf("B-%d%03d", t.Client, t.Rand.IntN(1000))
 		at := t.Now
-		return Op[hold.Hold]{Style: Update, Label: LabelConfirm + " " + booking, Apply: func(h *hold.Hold, _ replica.Write) error {
+		return sim.Op[hold.Hold]{Style: sim.Update, Label: LabelConfirm + " " + booking, Apply: func(h *hold.Hold, _ replica.Write) error {
 			h.Touch(agency)
 			return h.Confirm(booking, at)
 		}}
 	default:
-		return Op[hold.Hold]{Style: Update, Label: LabelRelease, Apply: func(h *hold.Hold, _ replica.Write) error {
+		return sim.Op[hold.Hold]{Style: sim.Update, Label: LabelRelease, Apply: func(h *hold.Hold, _ replica.Write) error {
 			return h.Release()
 		}}
 	}
@@ -122,7 +123,7 @@ func settleHold(r *rand.Rand, it replica.ReviewItem[hold.Hold]) hold.Hold {
 	return v
 }
 
-// HoldInvariant checks the lesson's rules on one replica's record of a hold,
+// Invariant checks the hold's rules on one replica's record of a hold,
 // given the acknowledged writes its context covers:
 //
 //   - confirmed never reverts and no booking is lost: every confirmation the
@@ -134,7 +135,7 @@ func settleHold(r *rand.Rand, it replica.ReviewItem[hold.Hold]) hold.Hold {
 //     decision settles them;
 //   - extends never shorten a hold: an active hold's expiry is at least
 //     every extend it has seen.
-func HoldInvariant(v View[hold.Hold]) error {
+func Invariant(v sim.View[hold.Hold]) error {
 	rec := v.Record
 	var (
 		live     = map[string]bool{} // bookings not decided away
@@ -143,7 +144,7 @@ func HoldInvariant(v View[hold.Hold]) error {
 	)
 	decidedAway := func(booking string) bool {
 		for _, a := range v.Seen {
-			if a.Style != Resolve || a.Value.BookingID == booking {
+			if a.Style != sim.Resolve || a.Value.BookingID == booking {
 				continue
 			}
 			for _, b := range a.Replaced {
