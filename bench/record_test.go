@@ -67,8 +67,8 @@ func ticketBranches() [2]ticketBranch {
 // mergedTicket is the record both engines produce from ticketBranches.
 var mergedTicket = ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone", "web"), Priority: 2, Owner: "ana", Urgent: true, Estimate: 5}
 
-func (t ticketBranch) concord() policy.Branch[ticket] {
-	return policy.Branch[ticket]{Value: t.Value, Stamp: version.Stamp{
+func (t ticketBranch) concord() resolve.Branch[ticket] {
+	return resolve.Branch[ticket]{Value: t.Value, Stamp: version.Stamp{
 		Time: version.Timestamp{Wall: int64(t.Wall)},
 		Dot:  version.Dot{ID: version.MustID(t.Node), Counter: t.Counter},
 	}}
@@ -119,7 +119,7 @@ func ticketOfGrove(s *grove.State) (ticket, error) {
 
 // mergeTicketsByHand is the baseline: the same policies written by hand for
 // this one type, with no decisions recorded.
-func mergeTicketsByHand(a, b policy.Branch[ticket]) (ticket, bool) {
+func mergeTicketsByHand(a, b resolve.Branch[ticket]) (ticket, bool) {
 	var out ticket
 	if a.Stamp.Compare(b.Stamp) >= 0 {
 		out.Title = a.Value.Title
@@ -157,7 +157,7 @@ func BenchmarkRecordMerge(b *testing.B) {
 		switch impl {
 		case implConcord:
 			r := ticketResolver()
-			bs := []policy.Branch[ticket]{tb[0].concord(), tb[1].concord()}
+			bs := []resolve.Branch[ticket]{tb[0].concord(), tb[1].concord()}
 			var res resolve.Resolution[ticket]
 			for b.Loop() {
 				var err error

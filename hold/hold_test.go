@@ -46,8 +46,8 @@ func TestCommandsEnforceTheLifecycle(t *testing.T) {
 }
 
 // branch makes a hold branch written at replica id with counter n.
-func branch(h hold.Hold, id version.ID, n uint64, at time.Time) policy.Branch[hold.Hold] {
-	return policy.Branch[hold.Hold]{Value: h, Stamp: version.Stamp{Time: hlcTime(at), Dot: version.Dot{ID: id, Counter: n}}}
+func branch(h hold.Hold, id version.ID, n uint64, at time.Time) resolve.Branch[hold.Hold] {
+	return resolve.Branch[hold.Hold]{Value: h, Stamp: version.Stamp{Time: hlcTime(at), Dot: version.Dot{ID: id, Counter: n}}}
 }
 
 func TestLessonTimeline(t *testing.T) {
@@ -61,7 +61,7 @@ func TestLessonTimeline(t *testing.T) {
 	require.NoError(t, confirmed.Confirm("B-3107", clock(14, 4, 53)))
 	confirmed.Touch("baltimore-payments")
 
-	for _, order := range [][]policy.Branch[hold.Hold]{
+	for _, order := range [][]resolve.Branch[hold.Hold]{
 		{branch(extended, lisbon, 19, clock(14, 4, 52)), branch(confirmed, iad, 1, clock(14, 4, 53))},
 		{branch(confirmed, iad, 1, clock(14, 4, 53)), branch(extended, lisbon, 19, clock(14, 4, 52))},
 	} {
@@ -88,7 +88,7 @@ func TestConcurrentExtendsKeepTheLaterExpiry(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
 	require.NoError(t, b.Extend(clock(14, 20, 0)))
-	res, err := r.Merge([]policy.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 4, 0))})
+	res, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 4, 0))})
 	require.NoError(t, err)
 	require.Equal(t, hold.Active, res.Value.Status)
 	require.True(t, res.Value.ExpiresAt.Equal(clock(14, 20, 0)))
@@ -100,7 +100,7 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
 	require.NoError(t, b.Release())
-	_, err := r.Merge([]policy.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
+	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
 	var conflict *resolve.ConflictRequiresRetry[hold.Hold]
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "status", conflict.Field)
@@ -110,7 +110,7 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 	// A confirmation anywhere settles it: confirmed is absorbing.
 	c := v
 	require.NoError(t, c.Confirm("B-1", clock(14, 1, 0)))
-	res, err := r.Merge([]policy.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0)), branch(c, iad, 2, clock(14, 7, 0))})
+	res, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0)), branch(c, iad, 2, clock(14, 7, 0))})
 	require.NoError(t, err)
 	require.Equal(t, hold.Confirmed, res.Value.Status)
 }
@@ -121,7 +121,7 @@ func TestTwoBookingsGoToReview(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Confirm("B-3107", clock(14, 4, 0)))
 	require.NoError(t, b.Confirm("B-3108", clock(14, 4, 0)))
-	_, err := r.Merge([]policy.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
+	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
 	var conflict *resolve.ConflictRequiresRetry[hold.Hold]
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "booking_id", conflict.Field)

@@ -88,9 +88,29 @@ func TestHoldResolverPassesResolvetest(t *testing.T) {
 	resolvetest.Check(t, resolvetest.Config[hold.Hold]{
 		Resolver:  hold.Resolver(hold.Options{}),
 		Value:     genHold(),
+		Change:    holdCommand,
 		Equal:     hold.Hold.Equal,
 		Invariant: mergedInvariants,
 	})
+}
+
+// holdCommand is how a client changes a hold it read: one of the hold's
+// commands, or a note edit, each touching only its own fields. A command
+// the lifecycle refuses leaves the hold as read.
+func holdCommand(t *rapid.T, h hold.Hold) hold.Hold {
+	switch rapid.IntRange(0, 4).Draw(t, "command") {
+	case 0:
+		_ = h.Extend(h.ExpiresAt.Add(time.Duration(rapid.IntRange(1, 5).Draw(t, "extend minutes")) * time.Minute))
+	case 1:
+		_ = h.Confirm(rapid.SampledFrom([]string{"B-3107", "B-3108"}).Draw(t, "booking"), clock(14, 5, 0))
+	case 2:
+		_ = h.Release()
+	case 3:
+		h.Touch(rapid.SampledFrom([]string{"lisbon-desk", "web", "phone"}).Draw(t, "agency"))
+	default:
+		h.Note = rapid.SampledFrom([]string{"", "customer on phone", "call back"}).Draw(t, "note")
+	}
+	return h
 }
 
 // TestInvariantsOverConcurrentHistories runs random concurrent histories of
@@ -102,8 +122,8 @@ func TestInvariantsOverConcurrentHistories(t *testing.T) {
 		r := hold.Resolver(hold.Options{})
 		ids := []version.ID{lisbon, iad, version.MustID("bristol")}
 		states := make([]resolve.Siblings[hold.Hold], len(ids))
-		first, _ := r.Write(resolve.Siblings[hold.Hold]{}, version.Vector{}, lisbon, hlcTime(clock(14, 0, 0)),
-			func(version.Dot) hold.Hold { return hold.New("H-8821", "C14", "lisbon-desk", clock(14, 10, 0)) })
+		first, _ := r.Write(resolve.Siblings[hold.Hold]{}, resolve.Change[hold.Hold]{Replica: lisbon, Time: hlcTime(clock(14, 0, 0)),
+			Value: func(version.Dot) hold.Hold { return hold.New("H-8821", "C14", "lisbon-desk", clock(14, 10, 0)) }})
 		for i := range states {
 			states[i] = first.State
 		}
@@ -138,7 +158,8 @@ func TestInvariantsOverConcurrentHistories(t *testing.T) {
 					}
 				}
 				resolvedByHand = true
-				o, werr := r.Write(states[i], read.Join(), ids[i], hlcTime(clock(14, 0, tick)), func(version.Dot) hold.Hold { return pick })
+				o, werr := r.Write(states[i], resolve.Change[hold.Hold]{Context: read.Join(), Replica: ids[i], Time: hlcTime(clock(14, 0, tick)),
+					Value: func(version.Dot) hold.Hold { return pick }})
 				if werr != nil {
 					t.Fatal(werr)
 				}
@@ -164,7 +185,8 @@ func TestInvariantsOverConcurrentHistories(t *testing.T) {
 			if cmdErr != nil {
 				continue // refused on this branch: nothing written
 			}
-			o, err := r.Write(states[i], read.Join(), ids[i], hlcTime(clock(14, 0, tick)), func(version.Dot) hold.Hold { return h })
+			o, err := r.Write(states[i], resolve.Change[hold.Hold]{Context: read.Join(), Base: &res.Branch, Replica: ids[i],
+				Time: hlcTime(clock(14, 0, tick)), Value: func(version.Dot) hold.Hold { return h }})
 			if err != nil {
 				t.Fatal(err)
 			}

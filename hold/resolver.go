@@ -99,7 +99,7 @@ func Resolver(opts Options) *resolve.Resolver[Hold] {
 // confirmedKeepsTerms: when exactly one side is confirmed, the merged hold
 // keeps the confirmed side's expiry — the terms that were paid for — rather
 // than an extension made concurrently on a branch that never got paid.
-func confirmedKeepsTerms(out *Hold, a, b policy.Branch[Hold]) (string, error) {
+func confirmedKeepsTerms(out *Hold, a, b resolve.Branch[Hold]) (string, error) {
 	ac, bc := a.Value.Status == Confirmed, b.Value.Status == Confirmed
 	switch {
 	case ac && !bc:

@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/harborpoint/concord/replica"
 	"time"
+
+	"github.com/harborpoint/concord/replica"
 )
 
 func TestIdempotencyKey(t *testing.T) {

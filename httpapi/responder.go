@@ -65,7 +65,7 @@ type Branch[T any] struct {
 }
 
 // Branches returns bs as clients see them.
-func Branches[T any](bs []policy.Branch[T]) []Branch[T] {
+func Branches[T any](bs []resolve.Branch[T]) []Branch[T] {
 	out := make([]Branch[T], len(bs))
 	for i, b := range bs {
 		out[i] = Branch[T]{Dot: b.Stamp.Dot.String(), Written: b.Stamp.Time.Time(), Value: b.Value}

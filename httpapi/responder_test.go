@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -133,7 +132,7 @@ func TestResponderStaleTokenAndConflict(t *testing.T) {
 	ctx := version.MustVector("{baltimore:1, lisbon:19}")
 	c := &resolve.ConflictRequiresRetry[string]{
 		Entity: "hold", Key: "H-1", Field: "status", Policy: "lifecycle", Reason: "released vs active",
-		Branches: []policy.Branch[string]{
+		Branches: []resolve.Branch[string]{
 			{Value: "released", Stamp: version.Stamp{Dot: version.Dot{ID: bal, Counter: 1}}},
 			{Value: "active", Stamp: version.Stamp{Dot: version.Dot{ID: lis, Counter: 19}}},
 		},

@@ -344,6 +344,9 @@ type addWins[E cmp.Ordered] struct{}
 
 func (addWins[E]) Name() string { return "add-wins" }
 
+// Equal implements [Equaler].
+func (addWins[E]) Equal(a, b AWSet[E]) bool { return a.Equal(b) }
+
 // MergeInto implements [Policy].
 func (p addWins[E]) MergeInto(out *Branch[AWSet[E]], d *Decision, a, b *Branch[AWSet[E]]) error {
 	if a.Value.Equal(b.Value) {

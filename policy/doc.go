@@ -60,8 +60,11 @@
 //
 // Stamps come from a hybrid logical clock ([version.HLC]): close to physical time,
 // never backwards, never repeated, and always past every timestamp the
-// replica has observed. Every field of one write carries the same stamp, so
-// LWW never tears a record between two writes.
+// replica has observed. Each field carries the stamp of the write that last
+// changed it (package resolve keeps one stamp per field): the fields one
+// write changes share its stamp, so LWW never tears a record within a write,
+// and a field a write left alone keeps its older stamp, so a concurrent write
+// that never touched it cannot win it with a stale copy.
 //
 // # Values and concurrency
 //

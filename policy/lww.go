@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"reflect"
 	"time"
 
 	"github.com/harborpoint/concord/version"
@@ -19,8 +18,11 @@ type LWWOptions struct {
 }
 
 // LWW returns the last-writer-wins policy, named "lww": the branch with the
-// greater [version.Stamp] wins — hybrid logical clock time first, then the write's
-// dot, so every replica picks the same branch even for equal times.
+// greater [version.Stamp] wins — hybrid logical clock time first, then the
+// write's dot, so every replica picks the same branch even for equal times.
+// In a record, the stamp is the field's own: that of the write that last
+// changed the field, so a concurrent write that left the field alone cannot
+// win it with a stale copy.
 //
 // Use LWW only for fields that are genuinely replaceable, such as an agent's
 // draft note: it discards the losing branch's value silently, and timestamp
@@ -29,56 +31,29 @@ type LWWOptions struct {
 //
 // The decision is [Picked] with reason "later stamp" (or "equal time, dot
 // tiebreak" when only the dots differ), or [Same] for equal stamps, which
-// name the same write. For strings, booleans and numbers, equal values are
-// also [Same] — nothing was overwritten, so no decision is reported and none
-// counts against the skew window. Other types are never compared, so LWW
-// works for any F.
+// name the same write. LWW never compares values, so it works for any F;
+// bound in a record (package resolve), equal values merge as [Same] before
+// LWW runs — nothing was overwritten, so no decision is reported and none
+// counts against the skew window.
 func LWW[F any](opts LWWOptions) Policy[F] {
-	return lww[F]{skew: opts.SkewWindow, basic: basicKind(reflect.TypeFor[F]().Kind())}
+	return lww[F]{skew: opts.SkewWindow}
 }
 
 type lww[F any] struct {
-	skew  time.Duration
-	basic bool // F is a string, bool or number type: equal values are Same
-}
-
-// basicKind reports whether values of kind k compare with == without
-// panicking and without surprises (no pointers, no interfaces, no structs
-// whose == means less than equal values, like time.Time's).
-func basicKind(k reflect.Kind) bool {
-	switch k {
-	case reflect.String, reflect.Bool,
-		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-		reflect.Float32, reflect.Float64:
-		return true
-	}
-	return false
+	skew time.Duration
 }
 
 func (lww[F]) Name() string { return "lww" }
 
-func (p lww[F]) Merge(a, b Branch[F]) (Branch[F], Decision, error) {
-	var (
-		out Branch[F]
-		d   Decision
-	)
-	err := p.MergeInto(&out, &d, &a, &b)
-	return out, d, err
-}
+// Replaceable implements [Replaceable]: the later stamp's value wins.
+func (lww[F]) Replaceable() bool { return true }
 
-// MergeInto implements [Merger].
+// MergeInto implements [Policy].
 func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := a.Stamp.Compare(b.Stamp)
 	if c == 0 {
 		// Equal stamps name the same write, hence the same value.
 		*out, *d = *a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}
-		return nil
-	}
-	if p.basic && any(a.Value) == any(b.Value) {
-		// Both branches hold the same value: nothing was overwritten, so
-		// there is no decision for an operator to weigh.
-		sameInto(out, d, p.Name(), a, b, "equal values")
 		return nil
 	}
 	winner, loser := a, b

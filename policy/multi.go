@@ -75,6 +75,9 @@ type multiValue[V cmp.Ordered] struct{}
 
 func (multiValue[V]) Name() string { return "multi-value" }
 
+// Equal implements [Equaler].
+func (multiValue[V]) Equal(a, b Multi[V]) bool { return a.Equal(b) }
+
 // MergeInto implements [Policy].
 func (p multiValue[V]) MergeInto(out *Branch[Multi[V]], d *Decision, a, b *Branch[Multi[V]]) error {
 	if a.Value.Equal(b.Value) {

@@ -26,6 +26,9 @@ type orderPolicy[F cmp.Ordered] struct {
 
 func (p orderPolicy[F]) Name() string { return p.name }
 
+// Equal implements [Equaler] with [cmp.Compare], as the merge compares.
+func (orderPolicy[F]) Equal(a, b F) bool { return cmp.Compare(a, b) == 0 }
+
 // MergeInto implements [Policy].
 func (p orderPolicy[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := cmp.Compare(a.Value, b.Value) * p.sign
@@ -54,6 +57,9 @@ func EnableWins() Policy[bool] { return enableWins{} }
 type enableWins struct{}
 
 func (enableWins) Name() string { return "enable-wins" }
+
+// Equal implements [Equaler].
+func (enableWins) Equal(a, b bool) bool { return a == b }
 
 // MergeInto implements [Policy].
 func (p enableWins) MergeInto(out *Branch[bool], d *Decision, a, b *Branch[bool]) error {
@@ -84,6 +90,9 @@ func Once[F comparable]() Policy[F] { return once[F]{} }
 type once[F comparable] struct{}
 
 func (once[F]) Name() string { return "once" }
+
+// Equal implements [Equaler].
+func (once[F]) Equal(a, b F) bool { return a == b }
 
 // MergeInto implements [Policy].
 func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {

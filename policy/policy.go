@@ -8,8 +8,10 @@ import (
 )
 
 // Branch is one concurrent branch's value of a field, with the stamp of the
-// write that produced it. A merged branch carries the greater of its inputs'
-// stamps.
+// write that last changed that field (a write that left the field equal kept
+// its older stamp; see package resolve). A merged branch carries the stamp
+// its result came from: the winner's for [Picked], the later of the two for
+// [Same] and [Combined].
 type Branch[F any] struct {
 	Value F
 	Stamp version.Stamp
@@ -48,6 +50,31 @@ func Merge[F any](p Policy[F], a, b Branch[F]) (Branch[F], Decision, error) {
 	)
 	err := p.MergeInto(&out, &d, &a, &b)
 	return out, d, err
+}
+
+// Equaler is an optional interface a [Policy] may implement to say when two
+// values of its field are equal. Package resolve uses the equality of a
+// field's binding to decide whether a write changed the field (and so
+// whether the field takes the write's stamp) and to merge equal values as
+// [Same] without asking the policy. Equal must be an equivalence under which
+// equal values are interchangeable: the policy would merge them to either.
+//
+// Every built-in policy whose values can be compared implements it ([LWW],
+// which accepts any type, does not; a binding then uses the type's own
+// Equal method or ==).
+type Equaler[F any] interface {
+	Equal(a, b F) bool
+}
+
+// Replaceable is an optional interface a [Policy] implements to say that
+// merging its field keeps the value of the branch with the later stamp: a
+// write simply replaces the value, and a concurrent write with an earlier
+// stamp is discarded. [LWW] implements it. A replica accepts blind writes —
+// writes made without reading the record — only of fields whose policy
+// reports Replaceable, and package resolvetest checks that such a field
+// never loses a change to a stale copy of it.
+type Replaceable interface {
+	Replaceable() bool
 }
 
 // Outcome says how a policy settled a pair of branches.

@@ -169,6 +169,9 @@ type unionPolicy[E cmp.Ordered] struct{}
 
 func (unionPolicy[E]) Name() string { return "union" }
 
+// Equal implements [Equaler].
+func (unionPolicy[E]) Equal(a, b Set[E]) bool { return a.Equal(b) }
+
 // MergeInto implements [Policy].
 func (p unionPolicy[E]) MergeInto(out *Branch[Set[E]], d *Decision, a, b *Branch[Set[E]]) error {
 	if a.Value.Equal(b.Value) {

@@ -319,6 +319,9 @@ func (m *StateMachine[S]) step(a, b symb) (symb, bool) {
 // Name returns the policy's name.
 func (m *StateMachine[S]) Name() string { return m.name }
 
+// Equal implements [Equaler]: states are equal when ==.
+func (m *StateMachine[S]) Equal(a, b S) bool { return a == b }
+
 // States returns the declared states in declaration order, in a new slice.
 func (m *StateMachine[S]) States() []S { return slices.Clone(m.states) }
 

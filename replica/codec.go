@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -42,37 +42,78 @@ func (JSON[T]) Decode(data []byte) (T, error) {
 // that does not decode: a damaged or hostile message changes nothing.
 var ErrMalformed = errors.New("replica: malformed record")
 
-// encodeState encodes a record's siblings: the clock framing from package
-// version, and for each branch its stamp's time and the codec's bytes (the
-// stamp's dot is the sibling's dot, so it is not stored twice).
+// payloadFormat is the first byte of an encoded state (the payload that
+// stored and replicated bytes carry). States written before per-field
+// stamps began with the clock's format byte (2) and are not read: concord
+// had no users' data to migrate.
+const payloadFormat = 3
+
+// encodeState encodes a record's siblings:
+//
+//	format   1 byte, payloadFormat
+//	clock    the clock framing of package version, whose values are, per branch:
+//	         wall     varint, the branch stamp's wall time
+//	         logical  uvarint, its logical counter
+//	         count    uvarint, the number of fields whose stamp differs from
+//	                  the branch's (0 for a write that changed every field)
+//	         count times, by increasing field index:
+//	                  index gap (uvarint, the index minus the previous index plus one, less one),
+//	                  wall back (varint, the branch's wall minus the field's),
+//	                  logical (uvarint), replica (uvarint, the index of the
+//	                  dot's replica among the clock's replicas), counter (uvarint)
+//	         value    the codec's bytes, to the end
+//
+// The branch stamp's dot is the sibling's dot, so it is not stored; a field
+// whose stamp equals the branch's costs nothing beyond the count byte.
 func encodeState[T any](s resolve.Siblings[T], codec Codec[T]) ([]byte, error) {
-	return s.AppendBinary(nil, func(dst []byte, b policy.Branch[T]) ([]byte, error) {
+	ids := s.IDs()
+	dst := []byte{payloadFormat}
+	return s.AppendBinary(dst, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		dst, err := appendFieldStamps(dst, &b, ids)
+		if err != nil {
+			return nil, err
+		}
 		return codec.Append(dst, b.Value)
 	})
 }
 
-// decodeState decodes what encodeState wrote, within lim.
-func decodeState[T any](data []byte, codec Codec[T], lim version.Limits) (resolve.Siblings[T], error) {
-	s, err := version.DecodeClock(data, lim, func(d version.Dot, b []byte) (policy.Branch[T], error) {
-		wall, n := binary.Varint(b)
-		if n <= 0 {
-			return policy.Branch[T]{}, errors.New("bad stamp time")
+// appendFieldStamps appends the count and the field stamps of b that differ
+// from its stamp.
+func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID) ([]byte, error) {
+	n := 0
+	for _, st := range b.Fields {
+		if st != b.Stamp {
+			n++
 		}
-		b = b[n:]
-		logical, n := binary.Uvarint(b)
-		if n <= 0 || logical > 1<<32-1 {
-			return policy.Branch[T]{}, errors.New("bad stamp counter")
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	prev := -1
+	for i, st := range b.Fields {
+		if st == b.Stamp {
+			continue
 		}
-		v, err := codec.Decode(b[n:])
-		if err != nil {
-			return policy.Branch[T]{}, err
+		k, ok := slices.BinarySearchFunc(ids, st.Dot.ID, version.ID.Compare)
+		if !ok {
+			return nil, fmt.Errorf("field %d's stamp %v names a replica outside the record's history", i, st)
 		}
-		return policy.Branch[T]{Value: v, Stamp: version.Stamp{Time: version.Timestamp{Wall: wall, Logical: uint32(logical)}, Dot: d}}, nil
-	})
+		dst = binary.AppendUvarint(dst, uint64(i-prev-1))
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall-st.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(st.Time.Logical))
+		dst = binary.AppendUvarint(dst, uint64(k))
+		dst = binary.AppendUvarint(dst, st.Dot.Counter)
+		prev = i
+	}
+	return dst, nil
+}
+
+// decodeState decodes what encodeState wrote, within lim, for a record type
+// with fields bound fields.
+func decodeState[T any](data []byte, codec Codec[T], lim version.Limits, fields int) (resolve.Siblings[T], error) {
+	s, err := decodeClock(data, codec, lim, fields)
 	if err != nil {
-		return s, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return resolve.Siblings[T]{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if s.Len() == 0 && !s.Join().IsZero() {
 		// Every write leaves a value, so a history without one was not made
@@ -80,4 +121,121 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits) (resolv
 		return resolve.Siblings[T]{}, fmt.Errorf("%w: a causal context %v without any value", ErrMalformed, s.Join())
 	}
 	return s, nil
+}
+
+// fieldRef is a decoded field stamp whose replica is known only by its
+// index among the clock's replicas until the whole clock is decoded.
+type fieldRef struct {
+	stamp   *version.Stamp
+	replica uint64
+}
+
+func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields int) (resolve.Siblings[T], error) {
+	switch {
+	case len(data) == 0:
+		return resolve.Siblings[T]{}, errors.New("empty state")
+	case data[0] != payloadFormat:
+		return resolve.Siblings[T]{}, fmt.Errorf("state format %d, want %d", data[0], payloadFormat)
+	}
+	var refs []fieldRef
+	s, err := version.DecodeClock(data[1:], lim, func(d version.Dot, b []byte) (resolve.Branch[T], error) {
+		br, rest, err := decodeBranch[T](d, b, fields, &refs)
+		if err != nil {
+			return br, err
+		}
+		br.Value, err = codec.Decode(rest)
+		return br, err
+	})
+	if err != nil {
+		return s, err
+	}
+	// Every field stamp names a write in the record's history: a replica of
+	// the clock, a counter it covers.
+	ids := s.IDs()
+	for _, ref := range refs {
+		if ref.replica >= uint64(len(ids)) {
+			return resolve.Siblings[T]{}, fmt.Errorf("field stamp of replica #%d, the record has %d", ref.replica, len(ids))
+		}
+		ref.stamp.Dot.ID = ids[ref.replica]
+		if !ref.stamp.Dot.Valid() || !s.Covers(ref.stamp.Dot) {
+			return resolve.Siblings[T]{}, fmt.Errorf("field stamp %v outside the record's history", ref.stamp.Dot)
+		}
+	}
+	return s, nil
+}
+
+// decodeBranch decodes a branch's stamp and field stamps, leaving the
+// replicas of the field stamps' dots to resolve through refs, and returns
+// the bytes of the value.
+func decodeBranch[T any](d version.Dot, b []byte, fields int, refs *[]fieldRef) (resolve.Branch[T], []byte, error) {
+	var br resolve.Branch[T]
+	r := reader{b: b}
+	br.Stamp = version.Stamp{Time: version.Timestamp{Wall: r.varint(), Logical: r.logical()}, Dot: d}
+	n := r.uvarint()
+	if r.err == nil && n > uint64(fields) {
+		return br, nil, fmt.Errorf("%d field stamps for %d fields", n, fields)
+	}
+	if n > 0 && r.err == nil {
+		br.Fields = make([]version.Stamp, fields)
+		for i := range br.Fields {
+			br.Fields[i] = br.Stamp
+		}
+	}
+	next := uint64(0)
+	for range n {
+		gap := r.uvarint()
+		if r.err != nil {
+			break
+		}
+		if gap >= uint64(fields)-next {
+			return br, nil, fmt.Errorf("field stamp beyond the %d fields", fields)
+		}
+		i := next + gap
+		st := &br.Fields[i]
+		st.Time = version.Timestamp{Wall: br.Stamp.Time.Wall - r.varint(), Logical: r.logical()}
+		*refs = append(*refs, fieldRef{stamp: st, replica: r.uvarint()})
+		st.Dot.Counter = r.uvarint()
+		next = i + 1
+	}
+	return br, r.b, r.err
+}
+
+// reader reads varints, remembering the first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errors.New("bad varint in branch header")
+		return 0
+	}
+	r.b = r.b[n:]
+	return x
+}
+
+func (r *reader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errors.New("bad varint in branch header")
+		return 0
+	}
+	r.b = r.b[n:]
+	return x
+}
+
+func (r *reader) logical() uint32 {
+	x := r.uvarint()
+	if x > 1<<32-1 {
+		r.err = errors.New("bad stamp counter")
+	}
+	return uint32(x)
 }

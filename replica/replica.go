@@ -57,6 +57,7 @@ type Replica[T any] struct {
 	obs      resolve.Observer
 	limits   version.Limits
 	cmdKeys  func(*T) *policy.Set[string]
+	fields   int // the number of fields res binds
 	now      func() time.Time
 	attempts int
 
@@ -84,7 +85,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	r := &Replica[T]{
 		id: id, store: store, res: res,
 		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, limits: opts.Limits,
-		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts,
+		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		review:  map[string]*ReviewItem[T]{},
 		results: map[string]Record[T]{},
 	}
@@ -125,7 +126,7 @@ type Record[T any] struct {
 	// Token is Context in text form, for an ETag / If-Match header.
 	Token string
 	// Branches are the record's siblings; one unless writes were concurrent.
-	Branches []policy.Branch[T]
+	Branches []resolve.Branch[T]
 	// Decisions explain how concurrent branches were merged into Value.
 	Decisions []resolve.Decision
 	// Conflict is set when the branches cannot be merged; it carries them,
@@ -169,7 +170,7 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 	if rev == 0 {
 		return resolve.Siblings[T]{}, 0, nil
 	}
-	s, err := decodeState(data, r.codec, r.limits)
+	s, err := decodeState(data, r.codec, r.limits, r.fields)
 	if err != nil {
 		return s, 0, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
 	}
@@ -295,15 +296,16 @@ func (l *keyLocks) lock(ctx context.Context, key string) (unlock func(), err err
 }
 
 // write makes a client write of the value built by build from the current
-// state, with context ctx, stamped now.
-func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, build func(w Write) (T, error)) (resolve.Siblings[T], resolve.Outcome[T], error) {
+// state, with context ctx, stamped now. base is the record the value is
+// built from (nil: the record the siblings ctx covers resolve to).
+func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Siblings[T], resolve.Outcome[T], error) {
 	ts := r.hlc.Now()
 	var buildErr error
-	o, err := r.res.Write(cur, ctx, r.id, ts, func(d version.Dot) T {
+	o, err := r.res.Write(cur, resolve.Change[T]{Context: ctx, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
 		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: ctx})
 		buildErr = err
 		return v
-	})
+	}})
 	if err != nil {
 		return cur, o, err
 	}

@@ -27,7 +27,7 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 // number of times hold the same record. Input that does not decode fails
 // with an error wrapping ErrMalformed and changes nothing.
 func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolve.Class, error) {
-	s, err := decodeState(data, r.codec, r.limits)
+	s, err := decodeState(data, r.codec, r.limits, r.fields)
 	if err != nil {
 		return 0, fmt.Errorf("replica %v: apply %q: %w", r.id, key, err)
 	}
@@ -58,7 +58,7 @@ type Digest map[string]version.Vector
 func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	d := Digest{}
 	err := scanAll(ctx, r.store, func(e Entry) error {
-		s, err := decodeState(e.Value, r.codec, r.limits)
+		s, err := decodeState(e.Value, r.codec, r.limits, r.fields)
 		if err != nil {
 			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
 		}
@@ -82,7 +82,7 @@ type Delta struct {
 func (r *Replica[T]) Missing(ctx context.Context, remote Digest) ([]Delta, error) {
 	var out []Delta
 	err := scanAll(ctx, r.store, func(e Entry) error {
-		s, err := decodeState(e.Value, r.codec, r.limits)
+		s, err := decodeState(e.Value, r.codec, r.limits, r.fields)
 		if err != nil {
 			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -21,7 +20,7 @@ type ReviewItem[T any] struct {
 	// Field or Rule says what refused the merge; Reason says why.
 	Field, Rule, Reason string
 	// Branches are the conflicting branches; each Stamp.Dot names its write.
-	Branches []policy.Branch[T]
+	Branches []resolve.Branch[T]
 	// Context covers every branch; Token is its text form. A write made
 	// with it (Replica.ResolveConflict) settles the conflict.
 	Context version.Vector

@@ -17,7 +17,7 @@ func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], er
 		if cur.Len() > 0 {
 			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
 		}
-		return r.write(cur, version.Vector{}, func(Write) (T, error) { return v, nil })
+		return r.write(cur, version.Vector{}, nil, func(Write) (T, error) { return v, nil })
 	}, nil)
 	if err != nil {
 		return Record[T]{}, err
@@ -61,7 +61,7 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 		if err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, want, func(w Write) (T, error) {
+		return r.write(cur, want, &base.Branch, func(w Write) (T, error) {
 			v := base.Value
 			err := fn(&v, w)
 			return v, err
@@ -101,7 +101,7 @@ func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T
 		if err := r.precondition(key, token, want, cur); err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, want, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
+		return r.write(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
 	}, nil)
 	if err != nil {
 		return Record[T]{}, err
@@ -133,7 +133,7 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 		if err != nil {
 			return cur, resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, cur.Join(), func(Write) (T, error) {
+		return r.write(cur, cur.Join(), &base.Branch, func(Write) (T, error) {
 			v := base.Value
 			f.Copy(&v, &src)
 			return v, nil
@@ -176,7 +176,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 			replayed = true
 			return cur, resolve.Outcome[T]{State: cur}, nil
 		}
-		return r.write(cur, cur.Join(), func(w Write) (T, error) {
+		return r.write(cur, cur.Join(), &base.Branch, func(w Write) (T, error) {
 			v := base.Value
 			if err := fn(&v, w); err != nil {
 				return v, err

@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
 // twoTickets returns two concurrent branches of a six-field record.
-func twoTickets() []policy.Branch[ticket] {
-	return []policy.Branch[ticket]{
+func twoTickets() []resolve.Branch[ticket] {
+	return []resolve.Branch[ticket]{
 		{Value: ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone"), Priority: 2, Estimate: 5},
 			Stamp: version.Stamp{Time: at(3), Dot: version.Dot{ID: lisbon, Counter: 19}}},
 		{Value: ticket{Title: "baltimore", Tags: policy.NewSet("desk", "web"), Priority: 1, Owner: "ana", Urgent: true, Estimate: 8},
@@ -42,7 +43,7 @@ func BenchmarkMergeSixFieldsByHand(b *testing.B) {
 	}
 }
 
-func mergeByHand(a, b policy.Branch[ticket]) (ticket, bool) {
+func mergeByHand(a, b resolve.Branch[ticket]) (ticket, bool) {
 	var out ticket
 	if a.Stamp.Compare(b.Stamp) >= 0 {
 		out.Title = a.Value.Title

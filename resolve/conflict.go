@@ -36,7 +36,7 @@ type ConflictRequiresRetry[T any] struct {
 	Reason string
 	// Branches are every concurrent branch, in stamp order. Each branch's
 	// Stamp.Dot names the write that made it.
-	Branches []policy.Branch[T]
+	Branches []Branch[T]
 	// Context covers every branch: a write made with it replaces them all.
 	// It is the token a client sends back (as If-Match) to retry. The
 	// replica fills it in; [Resolver.Merge] alone does not know it.
@@ -80,7 +80,7 @@ func (c *ConflictRequiresRetry[T]) Dots() []version.Dot {
 	return out
 }
 
-func (r *Resolver[T]) conflict(branches []policy.Branch[T], err error) *ConflictRequiresRetry[T] {
+func (r *Resolver[T]) conflict(branches []Branch[T], err error) *ConflictRequiresRetry[T] {
 	c := &ConflictRequiresRetry[T]{Entity: r.entity, Branches: slices.Clone(branches), Err: err}
 	var fe *fieldError
 	if errors.As(err, &fe) {

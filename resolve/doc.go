@@ -2,9 +2,23 @@
 // which writes survive.
 //
 // A record's replicated state is a [Siblings] value — a sibling clock (see
-// package version) whose values are branches: a record value and the
-// [version.Stamp] of the write that made it. The engine never drops a branch
-// that no write superseded; it only decides what readers see.
+// package version) whose values are [Branch] values: a record value, the
+// [version.Stamp] of the write that made it, and the stamp of each field.
+// The engine never drops a branch that no write superseded; it only decides
+// what readers see.
+//
+// # Field stamps
+//
+// A field's stamp is the stamp of the write that last changed that field,
+// as in Cassandra's cells and cr-sqlite's columns. A write changes a field
+// when the field's new value is not equal to its value in the record the
+// write was built from (its base, see [Change]), by the binding's equality
+// (see [Bind]). The fields one write changes all take its stamp, so a record
+// is never torn within a write; a field it leaves equal keeps its older
+// stamp. Policies and rules that order by stamp see these field stamps, so a
+// concurrent write that never touched a field — a confirmation, next to an
+// edit of the note — cannot win that field with its stale copy. A merged
+// record carries, per field, the stamp its merged value came from.
 //
 // # Classify, then resolve
 //
@@ -14,7 +28,8 @@
 // then does a [Resolver] run, over the siblings:
 //
 //   - each bound field merges with its policy ([Bind]: a typed accessor,
-//     checked by the compiler; no struct tags, no reflection);
+//     checked by the compiler; no struct tags); equal values merge as Same
+//     without asking the policy;
 //   - record-level [Rule] values see both whole branches and may adjust the
 //     merged record or refuse;
 //   - the outcome is a [Resolution] (one value, its stamp, and the

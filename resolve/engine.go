@@ -9,9 +9,10 @@ import (
 )
 
 // Siblings is the replicated state of one record: a sibling clock whose
-// values are branches (a record value and the stamp of the write that made
-// it). Replicas exchange Siblings; [Resolver.Apply] merges them.
-type Siblings[T any] = version.Clock[policy.Branch[T]]
+// values are branches (a record value, the stamp of the write that made it
+// and its field stamps). Replicas exchange Siblings; [Resolver.Apply] merges
+// them.
+type Siblings[T any] = version.Clock[Branch[T]]
 
 // Class is how an incoming version relates to the local one. The zero Class
 // is invalid.
@@ -103,18 +104,48 @@ func (r *Resolver[T]) Apply(local, incoming Siblings[T]) Outcome[T] {
 	}
 }
 
-// Write applies a client's write at replica at: value is built from the new
-// write's dot (so that values such as add-wins sets can record it), stamped
-// with the hybrid-logical-clock time ts, and supersedes exactly the siblings
-// that ctx — the context the client read — covers. A write whose context
-// covers every sibling is IncomingWins; one made from an older context leaves
-// the siblings it did not see and is ConcurrentConflict.
-func (r *Resolver[T]) Write(local Siblings[T], ctx version.Vector, at version.ID, ts version.Timestamp, value func(version.Dot) T) (Outcome[T], error) {
-	state, dot, err := local.UpdateWith(ctx, at, func(d version.Dot) policy.Branch[T] {
-		return policy.Branch[T]{Value: value(d), Stamp: version.Stamp{Time: ts, Dot: d}}
+// Change is a client's write, for [Resolver.Write].
+type Change[T any] struct {
+	// Context is the causal context the writer read (the token it was
+	// handed): the write supersedes exactly the siblings it covers.
+	Context version.Vector
+	// Base is the record the new value was built from — the [Resolution]
+	// the writer read, as &res.Branch — with its field stamps: a field the
+	// new value leaves equal to Base's keeps Base's stamp for it, every
+	// other field takes the write's stamp. Nil means the record that the
+	// siblings Context covers resolve to; if they cannot be merged, a field
+	// is left unchanged only where every one of them holds a value equal to
+	// the new one (it keeps the latest of their stamps); if Context covers
+	// no sibling, every field is new.
+	Base *Branch[T]
+	// Replica is where the write is made; it names the write's dot.
+	Replica version.ID
+	// Time is the write's hybrid-logical-clock time.
+	Time version.Timestamp
+	// Value builds the new record from the write's dot (so that values such
+	// as add-wins sets can record it). It is called once, if the write is
+	// made.
+	Value func(version.Dot) T
+}
+
+// Write applies a client's write c to local: the new value, stamped with
+// c.Time and a fresh dot of c.Replica, supersedes exactly the siblings that
+// c.Context covers, and each field carries the stamp of the write that last
+// changed it (see [Change.Base]). A write whose context covers every sibling
+// is IncomingWins; one made from an older context leaves the siblings it did
+// not see and is ConcurrentConflict.
+func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) {
+	base := c.Base
+	if base == nil {
+		base = r.coveredBase(local, c.Context)
+	}
+	state, dot, err := local.UpdateWith(c.Context, c.Replica, func(d version.Dot) Branch[T] {
+		st := version.Stamp{Time: c.Time, Dot: d}
+		v := c.Value(d)
+		return Branch[T]{Value: v, Stamp: st, Fields: r.fieldStamps(base, &v, st)}
 	})
 	if err != nil {
-		return Outcome[T]{State: local}, fmt.Errorf("resolve: %s: write at %v: %w", r.entity, at, err)
+		return Outcome[T]{State: local}, fmt.Errorf("resolve: %s: write at %v: %w", r.entity, c.Replica, err)
 	}
 	class := IncomingWins
 	if state.Len() > 1 {
@@ -123,6 +154,74 @@ func (r *Resolver[T]) Write(local Siblings[T], ctx version.Vector, at version.ID
 	o := r.outcome(state, class, state.Len() > 1)
 	o.Dot = dot
 	return o, nil
+}
+
+// fieldStamps returns the field stamps of a write of v stamped st built from
+// base: base's stamp for each field v leaves equal, st for the others. A
+// zero stamp in base marks a field with no base value.
+func (r *Resolver[T]) fieldStamps(base *Branch[T], v *T, st version.Stamp) []version.Stamp {
+	if base == nil {
+		return nil
+	}
+	var out []version.Stamp
+	for i, f := range r.fields {
+		bs := base.FieldStamp(i)
+		if bs == (version.Stamp{}) || !f.equal(v, &base.Value) {
+			bs = st
+		}
+		if bs != st && out == nil {
+			out = make([]version.Stamp, len(r.fields))
+			for j := range i {
+				out[j] = st
+			}
+		}
+		if out != nil {
+			out[i] = bs
+		}
+	}
+	return out
+}
+
+// coveredBase returns the base of a write with context ctx that named no
+// base: the resolution of the siblings of local that ctx covers; when they
+// cannot be merged, their agreement (see [Change.Base]); nil when ctx covers
+// none.
+func (r *Resolver[T]) coveredBase(local Siblings[T], ctx version.Vector) *Branch[T] {
+	var covered []Branch[T]
+	for s := range local.Siblings() {
+		if ctx.Contains(s.Dot) {
+			covered = append(covered, s.Value)
+		}
+	}
+	if len(covered) == 0 {
+		return nil
+	}
+	if res, err := r.fold(canonical(covered, true)); err == nil {
+		return &res.Branch
+	}
+	return r.agreement(covered)
+}
+
+// agreement returns the base that conflicting branches agree on: the first
+// branch's value, where a field every branch holds an equal value of carries
+// the latest of their stamps, and every other field the zero stamp (no base).
+func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
+	base := &Branch[T]{Value: bs[0].Value, Fields: make([]version.Stamp, len(r.fields))}
+	for _, b := range bs {
+		base.Stamp = later(base.Stamp, b.Stamp)
+	}
+	for i, f := range r.fields {
+		st := bs[0].FieldStamp(i)
+		for _, b := range bs[1:] {
+			if !f.equal(&b.Value, &base.Value) {
+				st = version.Stamp{}
+				break
+			}
+			st = later(st, b.FieldStamp(i))
+		}
+		base.Fields[i] = st
+	}
+	return base
 }
 
 // ErrNotFound is returned by Resolve for a record with no value.
@@ -149,7 +248,7 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		return nil, nil
 	case 1:
 		for b := range s.Siblings() {
-			return &Resolution[T]{Value: b.Value.Value, Stamp: b.Value.Stamp, Merged: 1, Version: s.Join()}, nil
+			return &Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}, nil
 		}
 	}
 	res, err := r.fold(canonical(s.Values(), true))

@@ -31,7 +31,8 @@ func ExampleResolver_Apply() {
 	r := cartResolver()
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	write := func(s resolve.Siblings[cart], id version.ID, sec int64, c cart) resolve.Siblings[cart] {
-		o, _ := r.Write(s, s.Join(), id, version.Timestamp{Wall: sec}, func(version.Dot) cart { return c })
+		o, _ := r.Write(s, resolve.Change[cart]{Context: s.Join(), Replica: id, Time: version.Timestamp{Wall: sec},
+			Value: func(version.Dot) cart { return c }})
 		return o.State
 	}
 	var empty resolve.Siblings[cart]
@@ -60,8 +61,13 @@ func ExampleConflictRequiresRetry() {
 	}, nil, resolve.Options{})
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	var s resolve.Siblings[doc]
-	a, _ := r.Write(s, version.Vector{}, lis, version.Timestamp{Wall: 1}, func(version.Dot) doc { return doc{"ana"} })
-	b, _ := r.Write(s, version.Vector{}, iad, version.Timestamp{Wall: 2}, func(version.Dot) doc { return doc{"bo"} })
+	write := func(s resolve.Siblings[doc], ctx version.Vector, id version.ID, wall int64, owner string) resolve.Outcome[doc] {
+		o, _ := r.Write(s, resolve.Change[doc]{Context: ctx, Replica: id, Time: version.Timestamp{Wall: wall},
+			Value: func(version.Dot) doc { return doc{owner} }})
+		return o
+	}
+	a := write(s, version.Vector{}, lis, 1, "ana")
+	b := write(s, version.Vector{}, iad, 2, "bo")
 	merged := r.Apply(a.State, b.State).State
 
 	_, err := r.Resolve(merged)
@@ -72,7 +78,7 @@ func ExampleConflictRequiresRetry() {
 			fmt.Println(" ", br.Stamp.Dot, br.Value.Owner)
 		}
 		// Someone who saw both branches decides, with the covering context.
-		fixed, _ := r.Write(merged, conflict.Context, iad, version.Timestamp{Wall: 3}, func(version.Dot) doc { return doc{"ana"} })
+		fixed := write(merged, conflict.Context, iad, 3, "ana")
 		res, _ := r.Resolve(fixed.State)
 		fmt.Println("settled:", res.Value.Owner, fixed.State.Len(), "sibling")
 	}

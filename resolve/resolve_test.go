@@ -19,7 +19,7 @@ var (
 
 func write(t *testing.T, r *resolve.Resolver[ticket], s resolve.Siblings[ticket], ctx version.Vector, id version.ID, sec int64, v ticket) resolve.Outcome[ticket] {
 	t.Helper()
-	o, err := r.Write(s, ctx, id, at(sec), func(version.Dot) ticket { return v })
+	o, err := r.Write(s, resolve.Change[ticket]{Context: ctx, Replica: id, Time: at(sec), Value: func(version.Dot) ticket { return v }})
 	require.NoError(t, err)
 	return o
 }
@@ -169,7 +169,7 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestRuleCanAdjustAndRefuse(t *testing.T) {
-	rule := resolve.Rule[ticket]{Name: "no-urgent-without-owner", Apply: func(out *ticket, a, b policy.Branch[ticket]) (string, error) {
+	rule := resolve.Rule[ticket]{Name: "no-urgent-without-owner", Apply: func(out *ticket, a, b resolve.Branch[ticket]) (string, error) {
 		if out.Urgent && out.Owner == "" {
 			return "", &policy.Rejection{Policy: "rule", Reason: "urgent tickets need an owner"}
 		}
@@ -177,7 +177,7 @@ func TestRuleCanAdjustAndRefuse(t *testing.T) {
 	}}
 	r, err := resolve.New("ticket", ticketFields(), []resolve.Rule[ticket]{rule}, resolve.Options{})
 	require.NoError(t, err)
-	_, err = r.Merge([]policy.Branch[ticket]{
+	_, err = r.Merge([]resolve.Branch[ticket]{
 		{Value: ticket{Urgent: true}, Stamp: version.Stamp{Time: at(1), Dot: version.Dot{ID: lisbon, Counter: 1}}},
 		{Value: ticket{Title: "x"}, Stamp: version.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
 	})

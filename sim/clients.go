@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -95,7 +94,7 @@ func (h *history[T]) show(rec replica.Record[T]) string {
 // write makes one write of op at n and records its acknowledgement. token
 // and cctx are what the client read, for Update and Resolve; idem is a
 // command's idempotency key; replaced are the branches a Resolve settles.
-func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, cctx version.Vector, idem string, replaced []policy.Branch[T]) {
+func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, cctx version.Vector, idem string, replaced []resolve.Branch[T]) {
 	pre, err := n.rep.State(h.ctx, key)
 	if err != nil {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/harborpoint/concord/hold"
@@ -66,19 +67,21 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 	}
 	ts := n.HLC.Now()
 	var fnErr error
-	next, _, err := st.UpdateWith(version.Vector{}, n.ID, func(d version.Dot) policy.Branch[hold.Hold] {
+	next, _, err := st.UpdateWith(version.Vector{}, n.ID, func(d version.Dot) resolve.Branch[hold.Hold] {
 		v := cur.Value
 		fnErr = fn(&v, replica.Write{Replica: n.ID, Dot: d, Time: ts})
-		return policy.Branch[hold.Hold]{Value: v, Stamp: version.Stamp{Time: ts, Dot: d}}
+		return resolve.Branch[hold.Hold]{Value: v, Stamp: version.Stamp{Time: ts, Dot: d}}
 	})
 	if err = errors.Join(err, fnErr); err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	// replica's stored form: the clock framing, and per branch its stamp's
-	// time and the JSON value.
-	data, err := next.AppendBinary(nil, func(dst []byte, b policy.Branch[hold.Hold]) ([]byte, error) {
+	// replica's stored form: its format byte (3), the clock framing, and per
+	// branch its stamp's time, its field stamps and the JSON value.
+	ids := next.IDs()
+	data, err := next.AppendBinary([]byte{3}, func(dst []byte, b resolve.Branch[hold.Hold]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		dst = appendFieldStamps(dst, b, ids)
 		return replica.JSON[hold.Hold]{}.Append(dst, b.Value)
 	})
 	if err != nil {
@@ -95,6 +98,32 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 		return replica.Record[hold.Hold]{}, err
 	}
 	return n.Rep.Get(ctx, key)
+}
+
+// appendFieldStamps appends b's field stamps as replica stores them: the
+// count of those that differ from the branch's stamp, then each as its
+// index gap, wall time back from the branch's, logical counter, replica
+// index and counter.
+func appendFieldStamps(dst []byte, b resolve.Branch[hold.Hold], ids []version.ID) []byte {
+	var idx []int
+	for i, st := range b.Fields {
+		if st != b.Stamp {
+			idx = append(idx, i)
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(idx)))
+	prev := -1
+	for _, i := range idx {
+		st := b.Fields[i]
+		k, _ := slices.BinarySearchFunc(ids, st.Dot.ID, version.ID.Compare)
+		dst = binary.AppendUvarint(dst, uint64(i-prev-1))
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall-st.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(st.Time.Logical))
+		dst = binary.AppendUvarint(dst, uint64(k))
+		dst = binary.AppendUvarint(dst, st.Dot.Counter)
+		prev = i
+	}
+	return dst
 }
 
 // dropSiblingMerge is a merge that keeps only one side of a concurrent
@@ -179,7 +208,7 @@ func holdResolver(obs resolve.Observer, note policy.Policy[string], status polic
 		resolve.Bind("agencies", func(h *hold.Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
 		resolve.Bind("commands", func(h *hold.Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
 	}
-	keepTerms := func(out *hold.Hold, a, b policy.Branch[hold.Hold]) (string, error) {
+	keepTerms := func(out *hold.Hold, a, b resolve.Branch[hold.Hold]) (string, error) {
 		ac, bc := a.Value.Status == hold.Confirmed, b.Value.Status == hold.Confirmed
 		switch {
 		case ac && !bc && !out.ExpiresAt.Equal(a.Value.ExpiresAt):

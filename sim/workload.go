@@ -106,7 +106,7 @@ type Ack[T any] struct {
 	Value T
 	// Replaced are the conflicting branches a Resolve write settled: the
 	// decision names them.
-	Replaced []policy.Branch[T]
+	Replaced []resolve.Branch[T]
 
 	// superseded are the siblings present at the replica that the write's
 	// Context covered: the writes it overwrote.

@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// Stamp orders writes for last-writer-wins. Every field of one write carries
-// the same stamp, so a record is never torn between two writes: hybrid
-// logical clock time first, then the write's dot (replica, then counter) as
-// a tiebreak that every replica computes the same way.
+// Stamp orders writes for last-writer-wins: hybrid logical clock time
+// first, then the write's dot (replica, then counter) as a tiebreak that
+// every replica computes the same way. The fields one write changes all
+// carry its stamp, so a record is never torn within a write; a field it
+// leaves equal keeps the stamp of the write that last changed it.
 //
 // Stamp is a comparable value; the zero Stamp orders before every other.
 type Stamp struct {

@@ -131,6 +131,11 @@ func (s *story) lessonTimeline() error {
 		return err
 	}
 	s.say("14:04:52 Lisbon extends the hold to 14:15 (customer still on the phone)")
+	s.now = at(14, 4, 52).Add(500 * time.Millisecond)
+	if _, err := s.lis.Blind(s.ctx, "H-8821", "note", hold.NoteEdit("customer asked for a window seat")); err != nil {
+		return err
+	}
+	s.say("14:04:52.5 Lisbon's agent edits the note: customer asked for a window seat")
 	s.now = at(14, 4, 53)
 	_, err = s.iad.Update(s.ctx, "H-8821", v18.Token, func(h *hold.Hold, _ replica.Write) error {
 		h.Touch("baltimore-payments")
@@ -165,10 +170,20 @@ func (s *story) lessonTimeline() error {
 			s.say("  - %s", d)
 		}
 	}
-	return s.sameInBothRegions("H-8821")
+	if err := s.sameInBothRegions("H-8821"); err != nil {
+		return err
+	}
+	// The confirm never touched the note: its branch carries the note's
+	// stamp from v18, so its stale "draft 18" cannot beat the real edit.
+	iad, err := s.iad.Get(s.ctx, "H-8821")
+	if err != nil {
+		return err
+	}
+	s.say("note in both regions: %q (the confirm left the note alone, so its copy of %q kept v18's stamp and lost)", iad.Value.Note, v18.Value.Note)
+	return nil
 }
 
-func classify(bs []policy.Branch[hold.Hold]) string {
+func classify(bs []resolve.Branch[hold.Hold]) string {
 	if len(bs) < 2 {
 		return resolve.IncomingWins.String()
 	}

@@ -17,12 +17,14 @@ func TestStory(t *testing.T) {
 		// The lesson's timeline: two children of v18, confirmed wins, in both regions.
 		"v18 {lisbon:18}: H-8821 C14 active until 14:10",
 		"├─ baltimore:1  status=confirmed",
-		"└─ lisbon:19    status=active expires_at=14:15",
+		"└─ lisbon:20    status=active expires_at=14:15",
 		"classification: concurrent-conflict",
 		"hold.status: lifecycle picked",
 		"(confirmed is absorbing)",
 		"outcome in lisbon   : H-8821 C14 confirmed B-3107 until 14:10",
 		"outcome in baltimore: H-8821 C14 confirmed B-3107 until 14:10",
+		// The note edited beside the extend survives the concurrent confirm.
+		`note in both regions: "customer asked for a window seat"`,
 		// Two extends: the later expiry.
 		"outcome in baltimore: H-8822 C15 active until 14:20",
 		// Release vs extend: retry, both branches, review, then a covering write.

@@ -94,7 +94,7 @@ func holdNext(t sim.Turn[hold.Hold]) sim.Op[hold.Hold] {
 // command keys of every branch are kept.
 func settleHold(r *rand.Rand, it replica.ReviewItem[hold.Hold]) hold.Hold {
 	var (
-		first   *policy.Branch[hold.Hold]
+		first   *resolve.Branch[hold.Hold]
 		latest  time.Time
 		touched policy.Set[string]
 	)

@@ -90,10 +90,18 @@ func equalEverything(a, b everything) bool {
 // TestEveryBuiltinConverges runs the checker on a record that binds every
 // built-in policy, refusals included (Once, the state machine).
 func TestEveryBuiltinConverges(t *testing.T) {
+	r := everythingResolver(t)
+	changeFields := resolvetest.ChangeFields(r, genEverything())
 	resolvetest.Check(t, resolvetest.Config[everything]{
-		Resolver: everythingResolver(t),
+		Resolver: r,
 		Value:    genEverything(),
 		Equal:    equalEverything,
+		Change: func(t *rapid.T, read everything) everything {
+			v := changeFields(t, read)
+			v.adds = rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c"}), 0, 2).Draw(t, "adds")
+			v.removes = rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c"}), 0, 1).Draw(t, "removes")
+			return v
+		},
 		OnWrite: func(v everything, d version.Dot) everything {
 			for _, e := range v.removes {
 				v.Items = v.Items.Remove(e)

@@ -22,7 +22,17 @@
 //     commutativity and associativity of every policy and rule buy) gives
 //     the same result, or the same refusal;
 //   - idempotence: merging a branch with itself gives the branch;
-//   - the caller's invariants hold for every merged value.
+//   - the caller's invariants hold for every merged value;
+//   - field stamps: every field bound with a replaceable policy (such as
+//     LWW) holds, after every step, the value and stamp of the write that a
+//     plain per-field model names — the latest among the writes that changed
+//     the field and that no later change of it saw. In particular, a field a
+//     concurrent write left untouched never loses to that write's stale copy.
+//
+// Writes are built the way clients build them: from a value read (fresh or
+// stale), changed by [Config.Change] — a random subset of fields with
+// [ChangeFields], or the record's own commands — so that most writes leave
+// most fields untouched.
 //
 // rapid shrinks a failure to a minimal history, which Check prints step by
 // step.

@@ -9,7 +9,6 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -30,6 +29,14 @@ type Config[T any] struct {
 	Replicas int
 	// Writes is the largest number of writes in one history. Zero means 8.
 	Writes int
+	// Change, if set, is how a client changes the value it read (the record
+	// a write is built from); it draws from t. Nil means the client writes
+	// a value drawn from Value whole: the fields that come out equal to
+	// the value read are the ones it left untouched. [ChangeFields] changes
+	// a random subset of fields, for records whose fields are independent.
+	// A write with nothing to read (a create, or a settle of a conflict)
+	// uses Value.
+	Change func(t *rapid.T, read T) T
 	// OnWrite, if set, gets each generated value with the dot of the write
 	// that stores it, for values that record their write's dot (an add-wins
 	// set's adds), and returns the value to store.
@@ -64,23 +71,36 @@ func Check[T any](t rapid.TB, cfg Config[T]) {
 
 // history is one generated run.
 type history[T any] struct {
-	t        *rapid.T
-	cfg      Config[T]
-	r        *resolve.Resolver[T]
-	ids      []version.ID
-	states   []resolve.Siblings[T]
-	contexts []version.Vector      // contexts clients have read, for stale writes
-	sent     []resolve.Siblings[T] // every state that was replicated
-	log      []string
+	t      *rapid.T
+	cfg    Config[T]
+	r      *resolve.Resolver[T]
+	fields []resolve.Field[T]
+	ids    []version.ID
+	states []resolve.Siblings[T]
+	clocks []int64                  // per replica, the latest wall time it has seen, in seconds
+	reads  []resolve.Siblings[T]    // states clients have read, for writes from stale reads
+	writes map[version.Dot]write[T] // every write made
+	sent   []resolve.Siblings[T]    // every state that was replicated
+	log    []string
+}
+
+// write is what the history knows of one write: what it read, what it
+// wrote and which fields it changed.
+type write[T any] struct {
+	context version.Vector // the context it read; its history is this and its dot
+	stamp   version.Stamp
+	value   T
+	changed []bool // per field
 }
 
 func newHistory[T any](t *rapid.T, cfg Config[T]) *history[T] {
-	h := &history[T]{t: t, cfg: cfg, r: cfg.Resolver}
+	h := &history[T]{t: t, cfg: cfg, r: cfg.Resolver, fields: cfg.Resolver.Fields(), writes: map[version.Dot]write[T]{}}
 	for i := range cfg.Replicas {
 		h.ids = append(h.ids, version.MustID(fmt.Sprintf("r%d", i)))
 	}
 	h.states = make([]resolve.Siblings[T], cfg.Replicas)
-	h.contexts = []version.Vector{{}}
+	h.clocks = make([]int64, cfg.Replicas)
+	h.reads = []resolve.Siblings[T]{{}}
 	return h
 }
 
@@ -103,30 +123,186 @@ func (h *history[T]) run() {
 			h.sent = append(h.sent, h.states[i])
 			h.logf("replicate %v -> %v", h.ids[i], h.ids[j])
 			h.states[j] = h.r.Apply(h.states[j], h.states[i]).State
+			h.clocks[j] = max(h.clocks[j], latest(h.states[i]))
+			h.checkFields(h.states[j], "after replicating to "+h.ids[j].String())
 			continue
 		}
 		w++
-		ctx := h.states[i].Join()
-		if rapid.Bool().Draw(h.t, "stale") {
-			ctx = rapid.SampledFrom(h.contexts).Draw(h.t, "context")
-		}
-		v := h.cfg.Value.Draw(h.t, "value")
-		// Few distinct times, so that stamps tie on time and the dot decides.
-		ts := version.Timestamp{Wall: int64(rapid.IntRange(1, 4).Draw(h.t, "time")) * 1e9}
-		o, err := h.r.Write(h.states[i], ctx, h.ids[i], ts, func(d version.Dot) T {
-			if h.cfg.OnWrite != nil {
-				v = h.cfg.OnWrite(v, d)
-			}
-			return v
-		})
-		if err != nil {
-			h.fatalf("write at %v: %v", h.ids[i], err)
-		}
-		h.logf("write at %v with context %v, time %v: %s -> %v", h.ids[i], ctx, ts, short(v), o.Dot)
-		h.states[i] = o.State
-		h.contexts = append(h.contexts, o.State.Join())
+		h.write(i)
 	}
 	h.sent = append(h.sent, h.states...)
+}
+
+// write makes one write at replica i: it reads the current state or an
+// older one and changes the value read (see Config.Change).
+func (h *history[T]) write(i int) {
+	read := h.states[i]
+	if rapid.Bool().Draw(h.t, "stale") {
+		read = rapid.SampledFrom(h.reads).Draw(h.t, "read")
+	}
+	if _, err := h.r.Resolve(read); err != nil && read.Len() > 0 {
+		// A conflict is settled from the current state, whose siblings
+		// the write replaces.
+		read = h.states[i]
+	}
+	ch := resolve.Change[T]{Context: read.Join(), Replica: h.ids[i]}
+	v, from := h.cfg.Value.Draw(h.t, "value"), "new"
+	var agree []T // the branches read when they conflict: the write keeps what they agree on
+	if read.Len() > 0 {
+		res, err := h.r.Resolve(read)
+		if err != nil {
+			// Base nil: the settling write keeps what the branches agree on.
+			for _, b := range read.Values() {
+				agree = append(agree, b.Value)
+			}
+		} else {
+			ch.Base = &res.Branch
+			v, from = h.change(res.Value, v)
+		}
+	}
+	// Stamps move past everything the replica and the read have seen, as a
+	// hybrid logical clock's do; few distinct times, so that stamps of
+	// concurrent writes tie on time and the dot decides.
+	sec := max(h.clocks[i], latest(read)) + int64(rapid.IntRange(1, 2).Draw(h.t, "tick"))
+	h.clocks[i] = sec
+	ch.Time = version.Timestamp{Wall: sec * 1e9}
+	ch.Value = func(d version.Dot) T {
+		if h.cfg.OnWrite != nil {
+			v = h.cfg.OnWrite(v, d)
+		}
+		return v
+	}
+	o, err := h.r.Write(h.states[i], ch)
+	if err != nil {
+		h.fatalf("write at %v: %v", h.ids[i], err)
+	}
+	h.logf("write at %v with context %v, time %ds: %s %s -> %v", h.ids[i], ch.Context, sec, from, short(v), o.Dot)
+	h.writes[o.Dot] = write[T]{context: ch.Context, stamp: version.Stamp{Time: ch.Time, Dot: o.Dot}, value: v,
+		changed: h.changedFields(ch.Base, agree, read.Len() == 0, &v)}
+	h.states[i] = o.State
+	h.reads = append(h.reads, o.State)
+	h.checkFields(o.State, "after a write at "+h.ids[i].String())
+}
+
+// change returns the value a client writes after reading base — v, unless
+// the configuration says how clients change values — and the fields it
+// changed, in words.
+func (h *history[T]) change(base, v T) (T, string) {
+	if h.cfg.Change != nil {
+		v = h.cfg.Change(h.t, base)
+	}
+	var names []string
+	for _, f := range h.fields {
+		if !f.Equal(&base, &v) {
+			names = append(names, f.Name())
+		}
+	}
+	return v, "changing {" + strings.Join(names, ",") + "} to"
+}
+
+// ChangeFields returns a [Config.Change] that sets a random subset of the
+// fields r binds to their value in a record drawn from values. Use it for
+// records whose fields are independent; for records with rules across
+// fields, write a Change that runs your own commands.
+func ChangeFields[T any](r *resolve.Resolver[T], values *rapid.Generator[T]) func(t *rapid.T, read T) T {
+	fields := r.Fields()
+	return func(t *rapid.T, read T) T {
+		v := values.Draw(t, "changes")
+		for _, f := range fields {
+			if rapid.Bool().Draw(t, "change "+f.Name()) {
+				f.Copy(&read, &v)
+			}
+		}
+		return read
+	}
+}
+
+// changedFields says which fields a write of v changed: those not equal to
+// the base's; with conflicting branches read, those on which not every
+// branch equals v; with nothing read, all.
+func (h *history[T]) changedFields(base *resolve.Branch[T], agree []T, empty bool, v *T) []bool {
+	out := make([]bool, len(h.fields))
+	for k, f := range h.fields {
+		switch {
+		case empty:
+			out[k] = true
+		case base != nil:
+			out[k] = !f.Equal(v, &base.Value)
+		default:
+			for _, b := range agree {
+				if !f.Equal(v, &b) {
+					out[k] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// latest returns the latest wall time, in seconds, of the siblings of s.
+func latest[T any](s resolve.Siblings[T]) int64 {
+	var sec int64
+	for _, b := range s.Values() {
+		sec = max(sec, b.Stamp.Time.Wall/1e9)
+	}
+	return sec
+}
+
+// checkFields checks every field bound with a replaceable policy (such as
+// LWW) of the record s resolves to against a plain per-field model: the
+// field holds the value of the write with the latest stamp among those that
+// changed the field and were not overwritten by a later change of it that
+// saw them. In particular, a field a concurrent write left untouched never
+// loses to that write's stale copy of it.
+func (h *history[T]) checkFields(s resolve.Siblings[T], when string) {
+	res, err := h.r.Resolve(s)
+	if err != nil {
+		return // a conflict: nothing to read
+	}
+	seen := s.Join()
+	for k, f := range h.fields {
+		if !f.Replaceable() {
+			continue
+		}
+		want, ok := h.winner(seen, k)
+		if !ok {
+			continue
+		}
+		if !f.Equal(&res.Value, &want.value) || res.FieldStamp(k) != want.stamp {
+			h.fatalf("%s: field %s is %s (stamp %v), want %s from the write %v, the latest that changed it",
+				when, f.Name(), short(res.Value), res.FieldStamp(k), short(want.value), want.stamp)
+		}
+	}
+}
+
+// winner returns the write of field k that survives in the history seen:
+// the latest stamp among the writes that changed k and that no other write
+// changing k overwrote.
+func (h *history[T]) winner(seen version.Vector, k int) (write[T], bool) {
+	var (
+		best  write[T]
+		found bool
+	)
+	for d, w := range h.writes {
+		if !seen.Contains(d) || !w.changed[k] || h.overwritten(d, seen, k) {
+			continue
+		}
+		if !found || w.stamp.Compare(best.stamp) > 0 {
+			best, found = w, true
+		}
+	}
+	return best, found
+}
+
+// overwritten reports whether a write in seen that changed field k saw the
+// write d.
+func (h *history[T]) overwritten(d version.Dot, seen version.Vector, k int) bool {
+	for e, w := range h.writes {
+		if e != d && seen.Contains(e) && w.changed[k] && w.context.Contains(d) {
+			return true
+		}
+	}
+	return false
 }
 
 func short(v any) string {
@@ -149,22 +325,27 @@ func (h *history[T]) checkMergeLaws() {
 		return
 	}
 	for _, b := range branches {
-		res, err := h.r.MergeInOrder([]policy.Branch[T]{b, b})
+		res, err := h.r.MergeInOrder([]resolve.Branch[T]{b, b})
 		if err != nil {
 			h.fatalf("idempotence: merging branch %v with itself failed: %v", b.Stamp, err)
 		}
-		if !h.cfg.Equal(res.Value, b.Value) || res.Stamp != b.Stamp {
+		if !h.cfg.Equal(res.Value, b.Value) || res.Stamp != b.Stamp || !h.sameFieldStamps(&res.Branch, &b) {
 			h.fatalf("idempotence: merging branch %v with itself gave %s, want %s", b.Stamp, short(res.Value), short(b.Value))
 		}
 	}
 	first, firstErr := h.r.Merge(branches)
 	again, againErr := h.r.Merge(branches)
-	h.sameResult("determinism: merging the same branches twice", first, firstErr, again, againErr)
+	h.sameResult("determinism: merging the same branches twice", first, firstErr, again, againErr, true)
 
 	perm := rapid.Permutation(branches).Draw(h.t, "fold order")
 	h.logf("fold order %v", stamps(perm))
 	other, otherErr := h.r.MergeInOrder(perm)
-	h.sameResult("order independence: folding in another order", first, firstErr, other, otherErr)
+	// Field stamps may depend on the order: when branches hold equal values
+	// of a field, which write the merged value is attributed to can depend
+	// on which pair met first (a rule may restore a value that a Same merge
+	// attributed to another write). Replicas agree on them anyway, because
+	// they fold in one canonical order; the convergence check compares them.
+	h.sameResult("order independence: folding in another order", first, firstErr, other, otherErr, false)
 
 	if firstErr == nil && h.cfg.Invariant != nil {
 		vals := make([]T, len(branches))
@@ -177,7 +358,18 @@ func (h *history[T]) checkMergeLaws() {
 	}
 }
 
-func stamps[T any](bs []policy.Branch[T]) []string {
+// sameFieldStamps reports whether a and b carry the same stamp for every
+// field.
+func (h *history[T]) sameFieldStamps(a, b *resolve.Branch[T]) bool {
+	for k := range h.fields {
+		if a.FieldStamp(k) != b.FieldStamp(k) {
+			return false
+		}
+	}
+	return true
+}
+
+func stamps[T any](bs []resolve.Branch[T]) []string {
 	out := make([]string, len(bs))
 	for i, b := range bs {
 		out[i] = b.Stamp.Dot.String()
@@ -185,7 +377,7 @@ func stamps[T any](bs []policy.Branch[T]) []string {
 	return out
 }
 
-func (h *history[T]) sameResult(what string, a resolve.Resolution[T], aErr error, b resolve.Resolution[T], bErr error) {
+func (h *history[T]) sameResult(what string, a resolve.Resolution[T], aErr error, b resolve.Resolution[T], bErr error, fieldStamps bool) {
 	switch {
 	case (aErr == nil) != (bErr == nil):
 		h.fatalf("%s: one merge succeeded, the other failed: %v / %v", what, aErr, bErr)
@@ -197,6 +389,11 @@ func (h *history[T]) sameResult(what string, a resolve.Resolution[T], aErr error
 		h.fatalf("%s: different values:\n  %s\n  %s", what, short(a.Value), short(b.Value))
 	case a.Stamp != b.Stamp:
 		h.fatalf("%s: different stamps: %v / %v", what, a.Stamp, b.Stamp)
+	}
+	for k, f := range h.fields {
+		if fieldStamps && aErr == nil && a.FieldStamp(k) != b.FieldStamp(k) {
+			h.fatalf("%s: different stamps of field %s: %v / %v", what, f.Name(), a.FieldStamp(k), b.FieldStamp(k))
+		}
 	}
 }
 
@@ -224,7 +421,7 @@ func (h *history[T]) checkConvergence() {
 	}
 	ra, ea := h.r.Resolve(a)
 	rb, eb := h.r.Resolve(b)
-	h.sameResult("convergence: replicas resolve differently", ra, ea, rb, eb)
+	h.sameResult("convergence: replicas resolve differently", ra, ea, rb, eb, true)
 	if !a.Join().Equal(b.Join()) {
 		h.fatalf("convergence: different versions %v / %v", a.Join(), b.Join())
 	}

@@ -55,9 +55,11 @@ func equal(a, b ticket) bool {
 }
 
 func TestBuiltinsPass(t *testing.T) {
+	r := resolver(t, policy.Max[int]())
 	resolvetest.Check(t, resolvetest.Config[ticket]{
-		Resolver: resolver(t, policy.Max[int]()),
+		Resolver: r,
 		Value:    genTicket(),
+		Change:   resolvetest.ChangeFields(r, genTicket()),
 		Equal:    equal,
 		Invariant: func(branches []ticket, merged ticket) error {
 			for _, b := range branches {
@@ -83,6 +85,11 @@ func (p funcPolicy) MergeInto(out *policy.Branch[int], d *policy.Decision, a, b 
 	*out, *d = p.merge(*a, *b), policy.Decision{Policy: p.name, Outcome: policy.Combined}
 	return nil
 }
+
+// replaceableMax is Max claiming to be replaceable.
+type replaceableMax struct{ policy.Policy[int] }
+
+func (replaceableMax) Replaceable() bool { return true }
 
 func TestCatchesBrokenResolvers(t *testing.T) {
 	// The failures below are expected; keep rapid from saving them.
@@ -124,7 +131,18 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 			resolver: resolver(t, funcPolicy{"sum", func(a, b policy.Branch[int]) policy.Branch[int] {
 				return policy.Branch[int]{Value: a.Value + b.Value, Stamp: later(a.Stamp, b.Stamp)}
 			}}),
-			want: "idempotence",
+			// Equal values never reach a policy (the binding merges them
+			// as Same), so a merge that is not idempotent shows as a fold
+			// whose result depends on which branches happened to agree.
+			want: "order independence",
+		},
+		{
+			// A policy that says it is replaceable (blind-writable, later
+			// stamp wins) but keeps the greater value: a write that lowers
+			// the points loses to a concurrent write's stale copy.
+			name:     "replaceable field that is not last-writer-wins",
+			resolver: resolver(t, replaceableMax{policy.Max[int]()}),
+			want:     "the latest that changed it",
 		},
 		{
 			// Every policy is a lawful join, but the record-level invariant
@@ -149,6 +167,7 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 				resolvetest.Check(tb, resolvetest.Config[ticket]{
 					Resolver:  tc.resolver,
 					Value:     genTicket(),
+					Change:    resolvetest.ChangeFields(tc.resolver, genTicket()),
 					Equal:     equal,
 					Invariant: tc.invariant,
 				})

@@ -1,0 +1,191 @@
+package replica_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// clockedPair is two hold regions whose clocks read one fake wall time.
+type clockedPair struct {
+	pair
+	now time.Time
+}
+
+func newClockedPair(t *testing.T) *clockedPair {
+	t.Helper()
+	p := &clockedPair{now: day}
+	p.counters = &resolve.Counters{}
+	res := hold.Resolver(hold.Options{Observer: p.counters})
+	mk := func(name string) *replica.Replica[hold.Hold] {
+		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return p.now }}, version.Timestamp{})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
+			Clock: clock, CommandKeys: hold.CommandKeys, Observer: p.counters,
+		})
+		require.NoError(t, err)
+		return r
+	}
+	p.lis, p.iad = mk("lisbon"), mk("baltimore")
+	return p
+}
+
+// at sets the shared wall clock to 14:mm:ss.
+func (p *clockedPair) at(m, s int) {
+	p.now = day.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+}
+
+// v18 creates H-8821 in Lisbon, edits its note seventeen times (the last
+// "draft 18"), replicates it, and returns Baltimore's read of v18.
+func (p *clockedPair) v18(t *testing.T) replica.Record[hold.Hold] {
+	t.Helper()
+	p.at(0, 0)
+	_, err := p.lis.Create(bg, "H-8821", hold.New("H-8821", "C14", "lisbon-desk", minutes(10)))
+	require.NoError(t, err)
+	for i := 2; i <= 18; i++ {
+		p.now = p.now.Add(10 * time.Second)
+		_, err := p.lis.Blind(bg, "H-8821", "note", hold.NoteEdit(fmt.Sprintf("draft %d", i)))
+		require.NoError(t, err)
+	}
+	p.sync(t)
+	v18, err := p.iad.Get(bg, "H-8821")
+	require.NoError(t, err)
+	require.Equal(t, "draft 18", v18.Value.Note)
+	require.Equal(t, "{lisbon:18}", v18.Context.String())
+	return v18
+}
+
+// TestNoteSurvivesAConcurrentConfirm is issue 11's scenario: Baltimore
+// blind-edits the note of H-8821 at 14:04:52; Lisbon confirms B-3107 from
+// v18 at 14:04:53, a write that never touches the note. The confirm's
+// branch carries the note's stamp from v18, not its own later stamp, so the
+// real edit wins the note: after replication both regions hold the new
+// note and the confirmation.
+func TestNoteSurvivesAConcurrentConfirm(t *testing.T) {
+	p := newClockedPair(t)
+	v18 := p.v18(t)
+	p.at(4, 52)
+	_, err := p.iad.Blind(bg, "H-8821", "note", hold.NoteEdit("customer asked for a window seat"))
+	require.NoError(t, err)
+	p.at(4, 53)
+	_, err = p.lis.Update(bg, "H-8821", v18.Token, func(h *hold.Hold, _ replica.Write) error {
+		return h.Confirm("B-3107", p.now)
+	})
+	require.NoError(t, err)
+
+	p.sync(t)
+	for _, r := range []*replica.Replica[hold.Hold]{p.lis, p.iad} {
+		rec, err := r.Get(bg, "H-8821")
+		require.NoError(t, err)
+		require.Len(t, rec.Branches, 2, "%v", r.ID())
+		require.Equal(t, "customer asked for a window seat", rec.Value.Note, "%v", r.ID())
+		require.Equal(t, hold.Confirmed, rec.Value.Status, "%v", r.ID())
+		require.Equal(t, "B-3107", rec.Value.BookingID, "%v", r.ID())
+	}
+}
+
+// TestNoteSurvivesAConcurrentExtend is the same with a merge-aware command
+// (an extend) instead of a confirmation.
+func TestNoteSurvivesAConcurrentExtend(t *testing.T) {
+	p := newClockedPair(t)
+	p.v18(t)
+	p.at(4, 52)
+	_, err := p.iad.Blind(bg, "H-8821", "note", hold.NoteEdit("customer asked for a window seat"))
+	require.NoError(t, err)
+	p.at(4, 53)
+	_, _, err = p.lis.Command(bg, "H-8821", "extend-1", func(h *hold.Hold, _ replica.Write) error {
+		return h.Extend(minutes(15))
+	})
+	require.NoError(t, err)
+
+	p.sync(t)
+	for _, r := range []*replica.Replica[hold.Hold]{p.lis, p.iad} {
+		rec, err := r.Get(bg, "H-8821")
+		require.NoError(t, err)
+		require.Equal(t, "customer asked for a window seat", rec.Value.Note, "%v", r.ID())
+		require.True(t, rec.Value.ExpiresAt.Equal(minutes(15)), "%v", r.ID())
+	}
+}
+
+// TestFieldStampsSurviveStorageAndReplication: a write that changes one
+// field stores the older stamps of the others, and the stamps come back
+// unchanged from the store and from another region.
+func TestFieldStampsSurviveStorageAndReplication(t *testing.T) {
+	p := newClockedPair(t)
+	p.v18(t)
+	state, err := p.lis.State(bg, "H-8821")
+	require.NoError(t, err)
+	b := state.Values()[0]
+	note := fieldIndex(t, p.lis.Resolver(), "note")
+	require.NotNil(t, b.Fields, "a note edit leaves every other field's stamp older")
+	for i := range p.lis.Resolver().Fields() {
+		if i == note {
+			require.Equal(t, b.Stamp, b.FieldStamp(i), "the note: the edit's own stamp")
+			continue
+		}
+		require.Equal(t, version.Dot{ID: version.MustID("lisbon"), Counter: 1}, b.FieldStamp(i).Dot, "field %d: the create's stamp", i)
+	}
+	other, err := p.iad.State(bg, "H-8821")
+	require.NoError(t, err)
+	require.Equal(t, state.Values(), other.Values(), "Baltimore holds the same branch, field stamps included")
+}
+
+// TestSettlingAConflictKeepsWhatTheBranchesAgreeOn: a write that settles a
+// conflict changes only the fields on which not every branch it replaces
+// holds its value; a field they all agree on keeps its stamp, so a
+// concurrent edit of it still wins.
+func TestSettlingAConflictKeepsWhatTheBranchesAgreeOn(t *testing.T) {
+	p := newClockedPair(t)
+	v18 := p.v18(t)
+	p.at(5, 0)
+	_, _, err := p.lis.Command(bg, "H-8821", "extend-1", func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(15)) })
+	require.NoError(t, err)
+	_, err = p.iad.Update(bg, "H-8821", v18.Token, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
+	require.NoError(t, err)
+	// Lisbon receives the release and sees the conflict.
+	data, err := p.iad.Export(bg, "H-8821")
+	require.NoError(t, err)
+	_, err = p.lis.Apply(bg, "H-8821", data)
+	require.NoError(t, err)
+	rec, err := p.lis.Get(bg, "H-8821")
+	require.NoError(t, err)
+	require.NotNil(t, rec.Conflict, "released vs active")
+
+	// Baltimore, which has not seen the extend, edits the note; Lisbon
+	// settles a second later, keeping the released branch and its note.
+	p.at(5, 10)
+	_, err = p.iad.Blind(bg, "H-8821", "note", hold.NoteEdit("customer left"))
+	require.NoError(t, err)
+	p.at(5, 11)
+	var released hold.Hold
+	for _, b := range rec.Conflict.Branches {
+		if b.Value.Status == hold.Released {
+			released = b.Value
+		}
+	}
+	_, err = p.lis.ResolveConflict(bg, "H-8821", rec.Token, released)
+	require.NoError(t, err)
+	p.sync(t)
+	got, err := p.iad.Get(bg, "H-8821")
+	require.NoError(t, err)
+	require.Nil(t, got.Conflict)
+	require.Equal(t, hold.Released, got.Value.Status)
+	require.Equal(t, "customer left", got.Value.Note, "both branches held draft 18: the settle did not change the note")
+}
+
+func fieldIndex[T any](t *testing.T, r *resolve.Resolver[T], name string) int {
+	t.Helper()
+	for i, f := range r.Fields() {
+		if f.Name() == name {
+			return i
+		}
+	}
+	t.Fatalf("no field %q", name)
+	return -1
+}

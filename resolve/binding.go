@@ -1,0 +1,133 @@
+package resolve
+
+import (
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
+)
+
+// Field binds one field of record type T to the policy that merges it. Build
+// one with [Bind].
+type Field[T any] struct {
+	name        string
+	policy      string
+	replaceable bool
+	merge       func(out *T, acc *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error)
+	equal       func(a, b *T) bool
+	copy        func(dst, src *T)
+}
+
+// Name returns the field's name, as used in decisions and metrics.
+func (f Field[T]) Name() string { return f.name }
+
+// Policy returns the name of the field's policy.
+func (f Field[T]) Policy() string { return f.policy }
+
+// Replaceable reports whether the field's policy implements
+// [policy.Replaceable] and says it is: a write replaces the field's value
+// and the later stamp wins, so the field may be written blind.
+func (f Field[T]) Replaceable() bool { return f.replaceable }
+
+// Copy sets the field in dst to its value in src, leaving dst's other fields
+// alone. It is how a replica applies a blind write of one field.
+func (f Field[T]) Copy(dst, src *T) {
+	if f.copy != nil {
+		f.copy(dst, src)
+	}
+}
+
+// Equal reports whether a and b hold equal values of the field, by the
+// binding's equality (see [Bind]): a write whose value and base are Equal in
+// a field did not change that field.
+func (f Field[T]) Equal(a, b *T) bool { return f.equal != nil && f.equal(a, b) }
+
+// Bind binds the field that get points to in a T to policy p. The accessor is
+// an ordinary function, checked by the compiler:
+//
+//	resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string](policy.LWWOptions{}))
+//
+// get must return a pointer into the record it is given and nothing else.
+//
+// The binding compares values of the field to tell whether a write changed
+// it (see [Branch]) and to merge equal values as [policy.Same] — keeping the
+// later stamp — without asking the policy. The equality is, in order: the
+// policy's, when it implements [policy.Equaler] (every built-in but LWW
+// does); F's own method Equal(F) bool, such as time.Time's; == when F is
+// comparable and holds no interface, whose == could panic. For any other F,
+// [New] refuses the binding: give the policy an Equal method.
+func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
+	f := Field[T]{name: name}
+	if get == nil || p == nil {
+		return f // New reports the missing parts
+	}
+	f.policy = p.Name()
+	if rp, ok := p.(policy.Replaceable); ok {
+		f.replaceable = rp.Replaceable()
+	}
+	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
+	eq := equality(p)
+	if eq == nil {
+		return f // New reports the missing equality
+	}
+	f.equal = func(a, b *T) bool { return eq(*get(a), *get(b)) }
+	f.merge = bindMerge(get, p, eq)
+	return f
+}
+
+// bindMerge returns the function that merges field i of branch b into the
+// accumulator: equal values merge as Same (the later stamp), others by p.
+func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) (version.Stamp, error) {
+	name := p.Name()
+	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) version.Stamp {
+		*d = policy.Decision{Policy: name, Outcome: policy.Same, Reason: "equal values"}
+		if sb := b.FieldStamp(i); sb.Compare(a.stamps[i]) > 0 {
+			*get(out) = *get(&b.Value)
+			return sb
+		}
+		*get(out) = *get(&a.value)
+		return a.stamps[i]
+	}
+	// The policy merges through pointers: hand it three branches that live
+	// in the (pooled) accumulator, so nothing escapes per call and nothing
+	// large is copied through the interface.
+	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
+		if eq(*get(&a.value), *get(&b.Value)) {
+			return same(out, a, b, i, d), nil
+		}
+		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
+		if sc == nil {
+			sc = new([3]policy.Branch[F])
+			a.scratch[i] = sc
+		}
+		sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
+		sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.FieldStamp(i)}
+		err := p.MergeInto(&sc[2], d, &sc[0], &sc[1])
+		if err == nil {
+			*get(out) = sc[2].Value
+		}
+		st := sc[2].Stamp
+		*sc = [3]policy.Branch[F]{} // keep no values alive in the pool
+		return st, err
+	}
+}
+
+// Rule is a record-level rule: it sees two whole branches and the record their
+// fields merged into, and may adjust that record (return a reason) or refuse
+// the merge (return an error, usually a [*policy.Rejection]). Rules run after
+// the field policies, in the order given, so they can enforce invariants that
+// live across fields, like "a confirmed hold keeps its own expiry".
+//
+// The branches carry their field stamps (see [Branch.FieldStamp]); a rule
+// must not keep them. When a rule changes a field, the merged field takes the
+// stamp of the branch whose value it took (the later one if both hold it),
+// or the later of the two branches' stamps of that field when the rule
+// combined them into a value neither holds.
+//
+// Like a field policy, a rule must keep the merge a join: the same result
+// whatever the order and grouping of the branches.
+type Rule[T any] struct {
+	// Name identifies the rule in decisions and metrics.
+	Name string
+	// Apply adjusts out, the field-merged record of branches a and b. It
+	// returns a reason when it changed something, "" when it did not.
+	Apply func(out *T, a, b Branch[T]) (reason string, err error)
+}

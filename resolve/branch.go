@@ -1,0 +1,63 @@
+package resolve
+
+import (
+	"slices"
+
+	"github.com/harborpoint/concord/version"
+)
+
+// Branch is one concurrent branch of a record: a record value, the stamp of
+// the write that made it, and the stamp of each bound field.
+//
+// A field's stamp is the stamp of the write that last changed that field.
+// A write changes a field when the field's new value is not equal — by the
+// binding's equality, see [Bind] — to its value in the record the write was
+// built from; the fields one write changes all take its stamp, so a record is
+// never torn within a write, and a field it leaves equal keeps its older
+// stamp, so that a concurrent write that never touched the field cannot win
+// it with a stale copy. A merged record carries, per field, the stamp its
+// merged value came from (see [Resolution]).
+//
+// Fields holds the field stamps in the order of the resolver's fields. A nil
+// Fields means that every field carries Stamp, the common case of a write
+// that created the record or changed every field; [Branch.FieldStamp] reads
+// either form. A Branch is a value; the resolver never changes the slices
+// of a Branch it is given.
+type Branch[T any] struct {
+	Value T
+	// Stamp is the stamp of the write that made this branch: its dot is
+	// the branch's sibling dot. For a merged [Resolution] it is the
+	// greatest stamp of the merged branches.
+	Stamp version.Stamp
+	// Fields are the field stamps, by binding order, or nil when they all
+	// equal Stamp.
+	Fields []version.Stamp
+}
+
+// FieldStamp returns the stamp of the i-th bound field (in the order the
+// fields were given to [New]): the stamp of the write that last changed it.
+func (b *Branch[T]) FieldStamp(i int) version.Stamp {
+	if i < len(b.Fields) {
+		return b.Fields[i]
+	}
+	return b.Stamp
+}
+
+// compactStamps returns fields, or nil when every entry equals stamp, so
+// that the common branch carries no per-field stamps at all.
+func compactStamps(stamp version.Stamp, fields []version.Stamp) []version.Stamp {
+	for _, s := range fields {
+		if s != stamp {
+			return slices.Clone(fields)
+		}
+	}
+	return nil
+}
+
+// later returns the greater of two stamps.
+func later(a, b version.Stamp) version.Stamp {
+	if a.Compare(b) >= 0 {
+		return a
+	}
+	return b
+}

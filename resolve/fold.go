@@ -1,0 +1,254 @@
+package resolve
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
+)
+
+// fieldState is the accumulator of a merge: the record so far and the stamp
+// each field's value came from.
+type fieldState[T any] struct {
+	value  T
+	out    T               // the merge in progress, kept here so it is not allocated per pair
+	pre    T               // out before the record rules ran, to see what they changed
+	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	stamp  version.Stamp   // greatest stamp merged so far
+	stamps []version.Stamp // per field
+	next   []version.Stamp // per field, written by the merge in progress
+	// scratch holds, per field, the branches a policy with a pointer fast
+	// path (policy.Merger) reads and writes, reused across merges.
+	scratch []any
+	inline  [16]version.Stamp
+}
+
+// Merge merges concurrent branches of one record into one, or returns a
+// [*ConflictRequiresRetry] when a policy or rule refuses. Branches with the
+// same stamp are the same write and count once. The result does not depend on
+// the order of branches. Merge does not notify the observer; [Resolver.Apply]
+// does.
+func (r *Resolver[T]) Merge(branches []Branch[T]) (Resolution[T], error) {
+	if len(branches) == 0 {
+		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	}
+	if len(branches) <= 4 {
+		// Sort a copy on the stack: Merge must not reorder the caller's slice.
+		var small [4]Branch[T]
+		n := copy(small[:], branches)
+		return r.fold(canonical(small[:n], true))
+	}
+	return r.fold(canonical(branches, false))
+}
+
+// MergeInOrder merges branches folding them in exactly the order given, with
+// no sorting and no removal of repeats. [Resolver.Merge] folds in stamp
+// order; law checkers such as package resolvetest fold in other orders to
+// show that the policies are joins — that the order never mattered.
+func (r *Resolver[T]) MergeInOrder(branches []Branch[T]) (Resolution[T], error) {
+	if len(branches) == 0 {
+		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	}
+	return r.fold(branches)
+}
+
+func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
+	acc := r.state(&bs[0])
+	defer r.release(acc)
+	decisions := make([]Decision, 0, (len(bs)-1)*(len(r.fields)+len(r.rules)))
+	// A pair that is refused may still merge once a third branch has been
+	// merged in (an absorbing state settles a pair that would be refused on
+	// its own), so refused branches wait for another pass; the merge fails
+	// only when a whole pass makes no progress.
+	pending := bs[1:]
+	for len(pending) > 0 {
+		var (
+			deferred []Branch[T]
+			firstErr error
+		)
+		for i := range pending {
+			// merge2 changes acc and decisions only when it succeeds.
+			var err error
+			decisions, err = r.merge2(acc, &pending[i], decisions)
+			if err != nil {
+				deferred = append(deferred, pending[i])
+				if firstErr == nil {
+					firstErr = err
+				}
+			}
+		}
+		if len(deferred) == len(pending) {
+			return Resolution[T]{}, r.conflict(bs, firstErr)
+		}
+		pending = deferred
+	}
+	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), Decisions: decisions}
+	res.Fields = compactStamps(acc.stamp, acc.stamps)
+	return res, nil
+}
+
+// canonical returns branches sorted by stamp without repeated writes. It
+// copies only when the input is not already in that order, unless owned says
+// the caller's slice may be sorted in place.
+func canonical[T any](branches []Branch[T], owned bool) []Branch[T] {
+	ordered := true
+	for i := 1; i < len(branches); i++ {
+		if branches[i-1].Stamp.Compare(branches[i].Stamp) >= 0 {
+			ordered = false
+			break
+		}
+	}
+	if ordered {
+		return branches
+	}
+	bs := branches
+	if !owned {
+		bs = slices.Clone(branches)
+	}
+	slices.SortFunc(bs, func(a, b Branch[T]) int { return a.Stamp.Compare(b.Stamp) })
+	return slices.CompactFunc(bs, func(a, b Branch[T]) bool { return a.Stamp == b.Stamp })
+}
+
+// state returns a pooled accumulator holding branch b, each field with its
+// own stamp.
+func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
+	s, _ := r.states.Get().(*fieldState[T])
+	if s == nil {
+		s = new(fieldState[T])
+	}
+	s.value, s.stamp = b.Value, b.Stamp
+	n := len(r.fields)
+	buf := s.inline[:]
+	if 2*n > len(buf) {
+		buf = make([]version.Stamp, 2*n)
+	}
+	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
+	if len(s.scratch) != n {
+		s.scratch = make([]any, n)
+	}
+	for i := range s.stamps {
+		s.stamps[i] = b.FieldStamp(i)
+	}
+	return s
+}
+
+// release returns an accumulator to the pool, dropping its references so
+// that pooled states keep no record values alive.
+func (r *Resolver[T]) release(s *fieldState[T]) {
+	var zero T
+	s.value, s.out, s.pre = zero, zero, zero
+	s.in = Branch[T]{}
+	r.states.Put(s)
+}
+
+// merge2 merges branch into the accumulator a, appending the decisions
+// that decided something to ds. On a refusal it changes neither a nor the
+// returned slice's contents below len(ds).
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision) ([]Decision, error) {
+	// The field accessors are function values, so whatever they are handed
+	// escapes: hand them the accumulator's copy of the branch, which lives
+	// on the heap already, rather than the caller's.
+	b := &a.in
+	*b = *branch
+	// Fields not bound follow the branch with the greater stamp.
+	out := &a.out
+	*out = a.value
+	if b.Stamp.Compare(a.stamp) > 0 {
+		*out = b.Value
+	}
+	start := len(ds)
+	next := a.next[:0]
+	for i, f := range r.fields {
+		// The policy writes its decision straight into the next slot of ds,
+		// which is kept only if the policy decided something.
+		if len(ds) == cap(ds) {
+			ds = slices.Grow(ds, 1)
+		}
+		slot := &ds[:len(ds)+1][len(ds)]
+		st, err := f.merge(out, a, b, i, &slot.Decision)
+		next = append(next, st)
+		if err != nil {
+			*slot = Decision{}
+			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
+		}
+		if slot.Outcome == policy.Same {
+			*slot = Decision{} // keep no references in the spare capacity
+			continue
+		}
+		slot.Entity, slot.Field, slot.Rule, slot.Policy = r.entity, f.name, "", f.policy
+		ds = ds[:len(ds)+1]
+	}
+	ds, err := r.applyRules(a, b, ds, start)
+	if err != nil {
+		return ds, err
+	}
+	a.value, a.out = a.out, a.value
+	a.stamp = later(a.stamp, b.Stamp)
+	copy(a.stamps, next)
+	if r.log != nil {
+		for _, d := range ds[start:] {
+			r.log.Debug("concord decision", "entity", r.entity, "decision", d.String())
+		}
+	}
+	return ds, nil
+}
+
+// applyRules runs the record rules over a.out, the field merge of the
+// accumulator and b, and gives every field a rule changed the stamp its new
+// value came from. On a refusal it returns ds[:start].
+func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []Decision, start int) ([]Decision, error) {
+	if len(r.rules) == 0 {
+		return ds, nil
+	}
+	out := &a.out
+	a.pre = *out
+	changed := false
+	for _, rule := range r.rules {
+		reason, err := rule.Apply(out, Branch[T]{Value: a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
+		if err != nil {
+			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
+		}
+		if reason != "" {
+			changed = true
+			ds = append(ds, Decision{Entity: r.entity, Rule: rule.Name,
+				Decision: policy.Decision{Policy: "rule", Outcome: policy.Combined, Reason: reason}})
+		}
+	}
+	if changed {
+		for i, f := range r.fields {
+			if !f.equal(&a.pre, out) {
+				a.next[i] = ruleStamp(f, out, a, b, i)
+			}
+		}
+	}
+	return ds, nil
+}
+
+// ruleStamp returns the stamp of field i after a rule set it in out: the
+// stamp of the branch whose value it took, or the later of the two.
+func ruleStamp[T any](f Field[T], out *T, a *fieldState[T], b *Branch[T], i int) version.Stamp {
+	inA, inB := f.equal(out, &a.value), f.equal(out, &b.Value)
+	switch {
+	case inA && !inB:
+		return a.stamps[i]
+	case inB && !inA:
+		return b.FieldStamp(i)
+	}
+	return later(a.stamps[i], b.FieldStamp(i))
+}
+
+// fieldError says which field or rule refused a merge.
+type fieldError struct {
+	field, rule, policy string
+	err                 error
+}
+
+func (e *fieldError) Error() string {
+	if e.rule != "" {
+		return fmt.Sprintf("rule %s: %v", e.rule, e.err)
+	}
+	return fmt.Sprintf("field %s (%s): %v", e.field, e.policy, e.err)
+}
+
+func (e *fieldError) Unwrap() error { return e.err }
