@@ -229,7 +229,7 @@ func TestAWSetsAgree(t *testing.T) {
 }
 
 func TestLWWAgrees(t *testing.T) {
-	p := policy.LWW[string](policy.LWWOptions{})
+	p := policy.LWW[string]()
 	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
 	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
 	for _, pair := range [][2]policy.Branch[string]{{x, y}, {y, x}} {

@@ -29,7 +29,7 @@ type ticket struct {
 
 func ticketResolver() *resolve.Resolver[ticket] {
 	r, err := resolve.New("ticket", []resolve.Field[ticket]{
-		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string](policy.LWWOptions{SkewWindow: 500 * time.Millisecond})),
+		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string]()),
 		resolve.Bind("tags", func(t *ticket) *policy.Set[string] { return &t.Tags }, policy.Union[string]()),
 		resolve.Bind("priority", func(t *ticket) *int { return &t.Priority }, policy.Max[int]()),
 		resolve.Bind("owner", func(t *ticket) *string { return &t.Owner }, policy.Once[string]()),

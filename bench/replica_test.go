@@ -9,6 +9,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -43,7 +44,7 @@ func holdExports(tb testing.TB) (keys []string, data [][]byte) {
 }
 
 func holdReplica(tb testing.TB, name string) *replica.Replica[hold.Hold] {
-	r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}),
+	r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}),
 		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
 	if err != nil {
 		tb.Fatal(err)

@@ -195,7 +195,7 @@ func BenchmarkLWWMerge(b *testing.B) {
 		var got string
 		switch impl {
 		case implConcord:
-			p := policy.LWW[string](policy.LWWOptions{})
+			p := policy.LWW[string]()
 			x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: version.Dot{ID: lisbonID, Counter: 1}}}
 			y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}, Dot: version.Dot{ID: baltimoreID, Counter: 1}}}
 			var (

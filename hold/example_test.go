@@ -27,7 +27,7 @@ func ExampleResolver() {
 	confirmed.Touch("baltimore-payments")
 	_ = confirmed.Confirm("B-3107", v18.ExpiresAt.Add(-time.Minute))
 
-	res, err := hold.Resolver(hold.Options{}).Merge([]resolve.Branch[hold.Hold]{
+	res, err := hold.Resolver(resolve.Options{}).Merge([]resolve.Branch[hold.Hold]{
 		{Value: extended, Stamp: version.Stamp{Time: at(52), Dot: version.Dot{ID: version.MustID("lisbon"), Counter: 19}}},
 		{Value: confirmed, Stamp: version.Stamp{Time: at(53), Dot: version.Dot{ID: version.MustID("baltimore"), Counter: 1}}},
 	})

@@ -51,8 +51,7 @@ func branch(h hold.Hold, id version.ID, n uint64, at time.Time) resolve.Branch[h
 }
 
 func TestLessonTimeline(t *testing.T) {
-	var counters resolve.Counters
-	r := hold.Resolver(hold.Options{Observer: &counters})
+	r := hold.Resolver(resolve.Options{})
 	v18 := hold.New("H-8821", "C14", "lisbon-desk", clock(14, 10, 0))
 
 	extended := v18
@@ -83,7 +82,7 @@ func TestLessonTimeline(t *testing.T) {
 }
 
 func TestConcurrentExtendsKeepTheLaterExpiry(t *testing.T) {
-	r := hold.Resolver(hold.Options{})
+	r := hold.Resolver(resolve.Options{})
 	v := hold.New("H-8821", "C14", "", clock(14, 10, 0))
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
@@ -95,7 +94,7 @@ func TestConcurrentExtendsKeepTheLaterExpiry(t *testing.T) {
 }
 
 func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
-	r := hold.Resolver(hold.Options{})
+	r := hold.Resolver(resolve.Options{})
 	v := hold.New("H-8821", "C14", "", clock(14, 10, 0))
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
@@ -116,7 +115,7 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 }
 
 func TestTwoBookingsGoToReview(t *testing.T) {
-	r := hold.Resolver(hold.Options{})
+	r := hold.Resolver(resolve.Options{})
 	v := hold.New("H-8821", "C14", "", clock(14, 10, 0))
 	a, b := v, v
 	require.NoError(t, a.Confirm("B-3107", clock(14, 4, 0)))

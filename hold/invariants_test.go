@@ -86,7 +86,7 @@ func mergedInvariants(branches []hold.Hold, merged hold.Hold) error {
 
 func TestHoldResolverPassesResolvetest(t *testing.T) {
 	resolvetest.Check(t, resolvetest.Config[hold.Hold]{
-		Resolver:  hold.Resolver(hold.Options{}),
+		Resolver:  hold.Resolver(resolve.Options{}),
 		Value:     genHold(),
 		Change:    holdCommand,
 		Equal:     hold.Hold.Equal,
@@ -119,7 +119,7 @@ func holdCommand(t *rapid.T, h hold.Hold) hold.Hold {
 // and checks the hold's invariants on what every replica ends with.
 func TestInvariantsOverConcurrentHistories(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		r := hold.Resolver(hold.Options{})
+		r := hold.Resolver(resolve.Options{})
 		ids := []version.ID{lisbon, iad, version.MustID("bristol")}
 		states := make([]resolve.Siblings[hold.Hold], len(ids))
 		first, _ := r.Write(resolve.Siblings[hold.Hold]{}, resolve.Change[hold.Hold]{Replica: lisbon, Time: hlcTime(clock(14, 0, 0)),

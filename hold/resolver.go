@@ -37,6 +37,10 @@ type laterExpiry struct{}
 
 func (laterExpiry) Name() string { return "later-expiry" }
 
+// Equal implements policy.Equaler: expiries are equal when they name the
+// same instant.
+func (laterExpiry) Equal(a, b time.Time) bool { return a.Equal(b) }
+
 // MergeInto implements [policy.Policy].
 func (p laterExpiry) MergeInto(out *policy.Branch[time.Time], d *policy.Decision, a, b *policy.Branch[time.Time]) error {
 	switch c := a.Value.Compare(b.Value); {
@@ -57,15 +61,6 @@ func (p laterExpiry) MergeInto(out *policy.Branch[time.Time], d *policy.Decision
 // LaterExpiry is the expiry field's policy: the later time wins.
 func LaterExpiry() policy.Policy[time.Time] { return laterExpiry{} }
 
-// Options configures [Resolver]. The zero Options is valid.
-type Options struct {
-	// Observer is told of resolutions and conflicts; nil means none.
-	Observer resolve.Observer
-	// SkewWindow is the clock skew tolerated between regions; LWW note
-	// decisions closer than it are reported.
-	SkewWindow time.Duration
-}
-
 // Resolver returns the hold's resolver:
 //
 //   - id, cabin: write-once (a differing value is a conflict);
@@ -77,19 +72,22 @@ type Options struct {
 //     so they go to review, never silently to one of them;
 //   - note: last writer wins, by stamp;
 //   - agencies, commands: set union.
-func Resolver(opts Options) *resolve.Resolver[Hold] {
+//
+// opts configures the resolver, such as the clock skew within which note
+// decisions are flagged.
+func Resolver(opts resolve.Options) *resolve.Resolver[Hold] {
 	fields := []resolve.Field[Hold]{
 		resolve.Bind("id", func(h *Hold) *string { return &h.ID }, policy.Once[string]()),
 		resolve.Bind("cabin", func(h *Hold) *string { return &h.Cabin }, policy.Once[string]()),
 		resolve.Bind("status", func(h *Hold) *Status { return &h.Status }, policy.Policy[Status](Lifecycle)),
 		resolve.Bind("expires_at", func(h *Hold) *time.Time { return &h.ExpiresAt }, LaterExpiry()),
 		resolve.Bind("booking_id", func(h *Hold) *string { return &h.BookingID }, policy.Once[string]()),
-		resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string](policy.LWWOptions{SkewWindow: opts.SkewWindow})),
+		resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string]()),
 		resolve.Bind("agencies", func(h *Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
 		resolve.Bind("commands", func(h *Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
 	}
 	rules := []resolve.Rule[Hold]{{Name: "confirmed-keeps-terms", Apply: confirmedKeepsTerms}}
-	r, err := resolve.New(Entity, fields, rules, resolve.Options{Observer: opts.Observer})
+	r, err := resolve.New(Entity, fields, rules, opts)
 	if err != nil {
 		panic(err) // the declaration above is fixed; a failure is a bug
 	}

@@ -83,7 +83,7 @@ func BenchmarkUnionMerge1000(b *testing.B) {
 }
 
 func BenchmarkLWWMerge(b *testing.B) {
-	p := policy.LWW[string](policy.LWWOptions{SkewWindow: 1})
+	p := policy.LWW[string]()
 	x := policy.Branch[string]{Value: "a", Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}}}
 	y := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: 2}}}
 	var (

@@ -25,20 +25,21 @@ func at(clock string, id version.ID, n uint64) version.Stamp {
 }
 
 // Two agents edit the draft note of hold H-8821 concurrently. The note is
-// replaceable text, so last-writer-wins is acceptable — but the stamps are
-// only 200ms apart, inside the 500ms skew window, so the decision is flagged:
-// clock skew could have inverted the order.
+// replaceable text, so last-writer-wins is acceptable: the later stamp wins,
+// and the other edit is discarded. (The stamps are only 200ms apart: a
+// resolver configured with a skew window of 500ms flags such a decision,
+// since clock skew could have inverted the order.)
 func ExampleLWW() {
-	notes := policy.LWW[string](policy.LWWOptions{SkewWindow: 500 * time.Millisecond})
+	notes := policy.LWW[string]()
 	lis := policy.Branch[string]{Value: "customer still on the phone", Stamp: at("14:04:52.100", lisbon, 19)}
 	iad := policy.Branch[string]{Value: "card authorised", Stamp: at("14:04:52.300", baltimore, 1)}
 
 	got, d, _ := policy.Merge(notes, lis, iad)
 	fmt.Printf("%q\n", got.Value)
-	fmt.Println(d.Outcome, "-", d.Reason, "- in skew window:", d.InSkewWindow)
+	fmt.Println(d.Outcome, "-", d.Reason)
 	// Output:
 	// "card authorised"
-	// picked - later stamp - in skew window: true
+	// picked - later stamp
 }
 
 // The agencies that touched a hold only accumulate: the merge keeps both.

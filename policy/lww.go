@@ -1,22 +1,5 @@
 package policy
 
-import (
-	"time"
-
-	"github.com/harborpoint/concord/version"
-)
-
-// LWWOptions configures [LWW]. The zero LWWOptions is valid: no skew window.
-type LWWOptions struct {
-	// SkewWindow is the clock skew the deployment tolerates between
-	// replicas. A decision between stamps whose wall times are closer than
-	// SkewWindow is flagged with Decision.InSkewWindow: skew could have
-	// inverted their order, so an observer can count such decisions and
-	// correlate them with clock alarms. Zero or negative disables the flag.
-	// [version.HLC.SkewWindow] returns a clock's configured window.
-	SkewWindow time.Duration
-}
-
 // LWW returns the last-writer-wins policy, named "lww": the branch with the
 // greater [version.Stamp] wins — hybrid logical clock time first, then the
 // write's dot, so every replica picks the same branch even for equal times.
@@ -35,13 +18,13 @@ type LWWOptions struct {
 // bound in a record (package resolve), equal values merge as [Same] before
 // LWW runs — nothing was overwritten, so no decision is reported and none
 // counts against the skew window.
-func LWW[F any](opts LWWOptions) Policy[F] {
-	return lww[F]{skew: opts.SkewWindow}
-}
+//
+// Decisions between stamps closer in time than the clock skew the
+// deployment tolerates are flagged by the resolver (resolve.Options.SkewWindow,
+// the one place the window is configured), not here.
+func LWW[F any]() Policy[F] { return lww[F]{} }
 
-type lww[F any] struct {
-	skew time.Duration
-}
+type lww[F any] struct{}
 
 func (lww[F]) Name() string { return "lww" }
 
@@ -65,17 +48,5 @@ func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 		reason = "equal time, dot tiebreak"
 	}
 	pickInto(out, d, p.Name(), winner, loser, reason)
-	d.InSkewWindow = p.inSkewWindow(winner.Stamp.Time, loser.Stamp.Time)
 	return nil
-}
-
-// inSkewWindow reports whether the wall times of the winner w and the loser
-// l (w.Wall >= l.Wall) are closer than the skew window.
-func (p lww[F]) inSkewWindow(w, l version.Timestamp) bool {
-	if p.skew <= 0 {
-		return false
-	}
-	// Unsigned arithmetic gives the exact distance even where the signed
-	// subtraction would overflow.
-	return uint64(w.Wall)-uint64(l.Wall) < uint64(p.skew)
 }

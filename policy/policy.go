@@ -55,9 +55,10 @@ func Merge[F any](p Policy[F], a, b Branch[F]) (Branch[F], Decision, error) {
 // Equaler is an optional interface a [Policy] may implement to say when two
 // values of its field are equal. Package resolve uses the equality of a
 // field's binding to decide whether a write changed the field (and so
-// whether the field takes the write's stamp) and to merge equal values as
-// [Same] without asking the policy. Equal must be an equivalence under which
-// equal values are interchangeable: the policy would merge them to either.
+// whether the field takes the write's stamp). Equal must be an equivalence
+// under which equal values are interchangeable, and the policy must merge
+// values it calls equal as [Same], keeping the later stamp, as every
+// built-in does.
 //
 // Every built-in policy whose values can be compared implements it ([LWW],
 // which accepts any type, does not; a binding then uses the type's own

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Set is an immutable set of ordered elements, kept as a sorted slice.
@@ -148,12 +149,82 @@ func (s Set[E]) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON decodes a JSON array (or null, the empty set) into s.
 // Duplicates are dropped and the order of the array does not matter.
 func (s *Set[E]) UnmarshalJSON(data []byte) error {
+	if p, ok := any(s).(*Set[string]); ok {
+		// Sets of strings are the common case (agencies, command keys):
+		// read an array of plain strings directly, as encoding/json would.
+		if elems, ok := plainStrings(data); ok {
+			*p = Set[string]{s: sortedSet(elems)}
+			return nil
+		}
+	}
 	var elems []E
 	if err := json.Unmarshal(data, &elems); err != nil {
 		return fmt.Errorf("policy: decoding set: %w", err)
 	}
-	*s = NewSet(elems...)
+	*s = Set[E]{s: sortedSet(elems)}
 	return nil
+}
+
+// sortedSet sorts elems in place and drops repeats; nil when empty.
+func sortedSet[E cmp.Ordered](elems []E) []E {
+	if len(elems) == 0 {
+		return nil
+	}
+	if !slices.IsSortedFunc(elems, cmp.Compare[E]) {
+		slices.SortFunc(elems, cmp.Compare[E])
+	}
+	return slices.Clip(slices.CompactFunc(elems, func(a, b E) bool { return cmp.Compare(a, b) == 0 }))
+}
+
+// plainStrings reads a JSON array of strings that hold no escapes, no
+// control characters and only valid UTF-8 — exactly what encoding/json
+// reads them as — and reports false for anything else, which the caller
+// then decodes with encoding/json.
+func plainStrings(data []byte) ([]string, bool) {
+	i := skipSpace(data, 0)
+	if i == len(data) || data[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	var out []string
+	if i < len(data) && data[i] == ']' {
+		return out, skipSpace(data, i+1) == len(data)
+	}
+	for {
+		if i == len(data) || data[i] != '"' {
+			return nil, false
+		}
+		j := i + 1
+		for j < len(data) && data[j] != '"' {
+			if data[j] == '\\' || data[j] < 0x20 {
+				return nil, false
+			}
+			j++
+		}
+		if j == len(data) || !utf8.Valid(data[i+1:j]) {
+			return nil, false
+		}
+		out = append(out, string(data[i+1:j]))
+		i = skipSpace(data, j+1)
+		switch {
+		case i == len(data):
+			return nil, false
+		case data[i] == ']':
+			return out, skipSpace(data, i+1) == len(data)
+		case data[i] != ',':
+			return nil, false
+		}
+		i = skipSpace(data, i+1)
+	}
+}
+
+// skipSpace returns the index of the first byte of data at or after i that
+// is not JSON whitespace.
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 // Union returns the grow-only set union policy, named "union": the merge of

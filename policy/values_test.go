@@ -5,11 +5,12 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
+	"pgregory.net/rapid"
 )
 
 func TestSetOperations(t *testing.T) {
@@ -149,33 +150,54 @@ func TestOrderPolicies(t *testing.T) {
 
 func TestLWWDecisions(t *testing.T) {
 	lis, iad := replicas[0], replicas[1]
-	p := policy.LWW[string](policy.LWWOptions{SkewWindow: 500 * time.Millisecond})
+	p := policy.LWW[string]()
 	a := policy.Branch[string]{Value: "a", Stamp: stamp(0, lis, 1)}
 	b := policy.Branch[string]{Value: "b", Stamp: version.Stamp{Time: version.Timestamp{Wall: a.Stamp.Time.Wall + 499e6}, Dot: version.Dot{ID: iad, Counter: 1}}}
-	c := policy.Branch[string]{Value: "c", Stamp: version.Stamp{Time: version.Timestamp{Wall: a.Stamp.Time.Wall + 500e6}, Dot: version.Dot{ID: iad, Counter: 2}}}
 	tie := policy.Branch[string]{Value: "tie", Stamp: version.Stamp{Time: a.Stamp.Time, Dot: version.Dot{ID: iad, Counter: 3}}}
 	for _, tc := range []struct {
 		x, y   policy.Branch[string]
 		want   string
 		reason string
-		skew   bool
 	}{
-		{a, b, "b", "later stamp", true},
-		{c, a, "c", "later stamp", false},
-		{a, tie, "a", "equal time, dot tiebreak", true}, // lisbon > baltimore
-		{a, a, "a", "same write", false},
+		{a, b, "b", "later stamp"},
+		{b, a, "b", "later stamp"},
+		{a, tie, "a", "equal time, dot tiebreak"}, // lisbon > baltimore
+		{a, a, "a", "same write"},
 	} {
 		got, d, err := policy.Merge(p, tc.x, tc.y)
-		if err != nil || got.Value != tc.want || d.Reason != tc.reason || d.InSkewWindow != tc.skew {
+		if err != nil || got.Value != tc.want || d.Reason != tc.reason || d.InSkewWindow {
 			t.Errorf("Merge(%s, %s) = %v, %+v, %v", tc.x.Value, tc.y.Value, got, d, err)
 		}
 	}
-	far := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MinInt64}}}
-	near := policy.Branch[string]{Stamp: version.Stamp{Time: version.Timestamp{Wall: math.MaxInt64}}}
-	if _, d, _ := policy.Merge(p, far, near); d.InSkewWindow {
-		t.Error("extreme wall times flagged as within the skew window")
+	if r, ok := p.(policy.Replaceable); !ok || !r.Replaceable() {
+		t.Error("LWW is not replaceable")
 	}
-	if _, d, _ := policy.Merge(policy.LWW[string](policy.LWWOptions{}), a, b); d.InSkewWindow {
-		t.Error("InSkewWindow without a skew window")
-	}
+}
+
+// TestSetOfStringsDecodesAsEncodingJSON: the direct reading of string sets
+// gives what encoding/json gives — the same set or an error — for arrays of
+// strings with escapes, control characters, invalid UTF-8, odd spacing and
+// broken syntax.
+func TestSetOfStringsDecodesAsEncodingJSON(t *testing.T) {
+	piece := rapid.SampledFrom([]string{`"a"`, `"b c"`, `"\u00e9"`, `"é"`, `"q\"q"`, `"\n"`, "\"\x01\"", "\"\xff\"", `"\/"`, `""`, ` `, "\t", `,`, `[`, `]`, `null`, `1`, `"`})
+	rapid.Check(t, func(t *rapid.T) {
+		var data string
+		if rapid.Bool().Draw(t, "well formed") {
+			elems := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b c", "é", "q\"q", "\n", "\x01", "\xff", "/", ""}), 0, 4).Draw(t, "elems")
+			b, _ := json.Marshal(elems)
+			data = string(b)
+		} else {
+			data = "[" + strings.Join(rapid.SliceOfN(piece, 0, 6).Draw(t, "pieces"), "") + "]"
+		}
+		var got policy.Set[string]
+		gotErr := got.UnmarshalJSON([]byte(data))
+		var elems []string
+		wantErr := json.Unmarshal([]byte(data), &elems)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%q: error %v, encoding/json %v", data, gotErr, wantErr)
+		}
+		if gotErr == nil && !got.Equal(policy.NewSet(elems...)) {
+			t.Fatalf("%q: %v, encoding/json %q", data, got, elems)
+		}
+	})
 }

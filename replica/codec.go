@@ -66,17 +66,34 @@ const payloadFormat = 3
 // The branch stamp's dot is the sibling's dot, so it is not stored; a field
 // whose stamp equals the branch's costs nothing beyond the count byte.
 func encodeState[T any](s resolve.Siblings[T], codec Codec[T]) ([]byte, error) {
+	data, _, _, err := encodeStateLast(nil, s, codec)
+	return data, err
+}
+
+// encodeStateLast is encodeState appending to buf (whose capacity it may
+// use) that also returns where the bytes of the last value encoded lie in
+// the encoding: data[from:to].
+func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (data []byte, from, to int, err error) {
 	ids := s.IDs()
-	dst := []byte{payloadFormat}
-	return s.AppendBinary(dst, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
+	dst := append(buf[:0], payloadFormat)
+	data, err = s.AppendBinary(dst, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
+		sibling := len(dst)
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
 		dst, err := appendFieldStamps(dst, &b, ids)
 		if err != nil {
 			return nil, err
 		}
-		return codec.Append(dst, b.Value)
+		start := len(dst)
+		dst, err = codec.Append(dst, b.Value)
+		// The clock framing puts the sibling's length (a uvarint) in front
+		// of what this function appended, moving it right by as much.
+		var lb [binary.MaxVarintLen64]byte
+		shift := binary.PutUvarint(lb[:], uint64(len(dst)-sibling))
+		from, to = start+shift, len(dst)+shift
+		return dst, err
 	})
+	return data, from, to, err
 }
 
 // appendFieldStamps appends the count and the field stamps of b that differ
@@ -176,6 +193,7 @@ func decodeBranch[T any](d version.Dot, b []byte, fields int, refs *[]fieldRef) 
 		return br, nil, fmt.Errorf("%d field stamps for %d fields", n, fields)
 	}
 	if n > 0 && r.err == nil {
+		*refs = slices.Grow(*refs, int(n))
 		br.Fields = make([]version.Stamp, fields)
 		for i := range br.Fields {
 			br.Fields[i] = br.Stamp

@@ -3,6 +3,7 @@ package replica
 import (
 	"encoding/binary"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/harborpoint/concord/resolve"
@@ -166,4 +167,29 @@ func forgeReplicaIndex(t *testing.T, data []byte) []byte {
 	}
 	t.Fatal("field stamp header not found")
 	return nil
+}
+
+// TestEncodeStateLastFindsTheValue: the range encodeStateLast reports holds
+// the bytes of the last value encoded, wherever the clock's framing puts
+// it.
+func TestEncodeStateLastFindsTheValue(t *testing.T) {
+	s := twoBranches(t)
+	single, _, _ := resolve.Siblings[string]{}.Update(version.Vector{}, resolve.Branch[string]{Value: "only", Stamp: stampAt(1, baltimore, 1)}, baltimore)
+	withOthers := single.Sync(s) // lisbon's entry follows baltimore's
+	for _, st := range []resolve.Siblings[string]{s, single, withOthers} {
+		data, from, to, err := encodeStateLast(nil, st, stringCodec{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals := st.Values()
+		var last string
+		for _, v := range vals {
+			if strings.Contains(string(data[from:to]), v.Value) && len(v.Value) == to-from {
+				last = v.Value
+			}
+		}
+		if last == "" {
+			t.Fatalf("data[%d:%d] = %q holds no value of %v", from, to, data[from:to], vals)
+		}
+	}
 }

@@ -34,6 +34,29 @@
 //
 // Concurrent branches that no policy may merge stay as siblings and enter
 // the review queue ([Replica.Conflicts]) until a write whose context covers
-// them settles them. The observer is told when a conflict enters the queue,
-// when one leaves it, and when a stale conditional write is refused.
+// them settles them.
+//
+// # One commit path
+//
+// Every write style, and Apply, is a small plan: a pure function from the
+// record's current state to a [resolve.Outcome] (the state to store, and
+// what happened). The replica runs the plan, encodes the state and stores it
+// by compare-and-set; when another writer got there first, it reads the
+// record again and plans again. Only once the store has accepted a state
+// does the replica act on its outcome — the review queue, the observer, the
+// decision log — so every event is told once per stored change, however
+// many attempts it took and however many processes share the store. The
+// functions a write takes (Update's and Command's fn) therefore run once per
+// attempt, and writes return the record as stored, decoded from the bytes
+// the store accepted.
+//
+// # Observing
+//
+// Options.Observer is the one place to wire observation: it is told of
+// merges and the decision of every policy that fired, conflicts, stale and
+// duplicate versions, writes refused to clients, conflicts entering and
+// leaving the review queue, and replicated writes stamped further ahead of
+// the local clock than its drift bound (resolve.Drift). A resolve.Resolver
+// notifies no one. Options.Logger gets a debug record per decision of every
+// merge stored.
 package replica

@@ -38,7 +38,7 @@ func cardKeys(c *card) *policy.Set[string] { return &c.Keys }
 func cardResolver(t testing.TB) *resolve.Resolver[card] {
 	var fields []resolve.Field[card]
 	for k, name := range cardFields {
-		fields = append(fields, resolve.Bind(name, func(c *card) *string { return c.field(k) }, policy.LWW[string](policy.LWWOptions{})))
+		fields = append(fields, resolve.Bind(name, func(c *card) *string { return c.field(k) }, policy.LWW[string]()))
 	}
 	fields = append(fields, resolve.Bind("keys", cardKeys, policy.Union[string]()))
 	r, err := resolve.New("card", fields, nil, resolve.Options{})

@@ -23,7 +23,7 @@ func newClockedPair(t *testing.T) *clockedPair {
 	t.Helper()
 	p := &clockedPair{now: day}
 	p.counters = &resolve.Counters{}
-	res := hold.Resolver(hold.Options{Observer: p.counters})
+	res := hold.Resolver(resolve.Options{})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return p.now }}, version.Timestamp{})
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{

@@ -39,7 +39,7 @@ type cluster struct {
 func newCluster(t tb, names ...string) *cluster {
 	t.Helper()
 	c := &cluster{counters: &resolve.Counters{}}
-	c.res = hold.Resolver(hold.Options{Observer: c.counters})
+	c.res = hold.Resolver(resolve.Options{})
 	for _, n := range names {
 		c.ids = append(c.ids, version.MustID(n))
 		c.stores = append(c.stores, replica.NewMemoryStore())

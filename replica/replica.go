@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/harborpoint/concord/policy"
@@ -20,10 +22,17 @@ type Options[T any] struct {
 	// options; pass one restored from the last persisted stamp to keep
 	// stamps monotonic across restarts.
 	Clock *version.HLC
-	// Observer is told of writes refused to clients, conflicts sent to
-	// review and conflicts resolved. The resolver's own observer is told of
-	// merges. Nil means none.
+	// Observer is told of every event of this replica — merges and the
+	// decisions of every policy that fired, conflicts, stale and duplicate
+	// versions, writes refused to clients, conflicts sent to and cleared
+	// from review, and replicated writes stamped beyond the clock's drift —
+	// once each, after the state behind it is stored. It is the one place
+	// to wire observation: a [resolve.Resolver] notifies no one. Nil means
+	// none.
 	Observer resolve.Observer
+	// Logger receives a debug record for every decision of every merge this
+	// replica stores, once. Nil means none.
+	Logger *slog.Logger
 	// Limits bound decoding of stored and replicated records. The zero
 	// Limits means version's defaults.
 	Limits version.Limits
@@ -48,6 +57,10 @@ type Options[T any] struct {
 // Every write is a read-modify-compare-and-set loop on the store, so a
 // Replica is safe for concurrent use, and several Replica values may share
 // one store (they must share the ID only if they also share the store).
+// Each attempt of the loop plans the write afresh from the state it read —
+// so a function a write style takes (Update's, Command's) may run more than
+// once in one call, once per attempt, and must not have effects of its own —
+// and only the state the store accepted is reported to the observer.
 type Replica[T any] struct {
 	id       version.ID
 	store    Store
@@ -55,13 +68,15 @@ type Replica[T any] struct {
 	codec    Codec[T]
 	hlc      *version.HLC
 	obs      resolve.Observer
+	log      *slog.Logger
 	limits   version.Limits
 	cmdKeys  func(*T) *policy.Set[string]
 	fields   int // the number of fields res binds
 	now      func() time.Time
 	attempts int
 
-	locks keyLocks // serializes this replica's read-modify-writes of one key
+	locks    keyLocks     // serializes this replica's read-modify-writes of one key
+	sizeHint atomic.Int64 // the size of the last state encoded
 
 	mu      sync.Mutex
 	review  map[string]*ReviewItem[T]
@@ -84,7 +99,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	}
 	r := &Replica[T]{
 		id: id, store: store, res: res,
-		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, limits: opts.Limits,
+		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, log: opts.Logger, limits: opts.Limits,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		review:  map[string]*ReviewItem[T]{},
 		results: map[string]Record[T]{},
@@ -146,19 +161,37 @@ type Write struct {
 	Context version.Vector
 }
 
-func (r *Replica[T]) record(key string, s resolve.Siblings[T]) Record[T] {
-	rec := Record[T]{Key: key, Context: s.Join(), Branches: s.Values()}
-	rec.Token = rec.Context.Token()
-	res, err := r.res.Resolve(s)
-	var conflict *resolve.ConflictRequiresRetry[T]
+// record returns the record of state s: its value read from res, or its
+// conflict.
+func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Resolution[T], conflict *resolve.ConflictRequiresRetry[T]) Record[T] {
+	rec := Record[T]{Key: key, Branches: s.Values()}
 	switch {
-	case errors.As(err, &conflict):
+	case res != nil:
+		rec.Context = res.Version
+	case conflict != nil:
+		rec.Context = conflict.Context
+	default:
+		rec.Context = s.Join()
+	}
+	rec.Token = rec.Context.Token()
+	switch {
+	case conflict != nil:
 		conflict.Key = key
 		rec.Conflict = conflict
-	case err == nil:
+	case res != nil:
 		rec.Value, rec.Stamp, rec.Decisions = res.Value, res.Stamp, res.Decisions
 	}
 	return rec
+}
+
+// read resolves state s and returns its record.
+func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
+	res, err := r.res.Resolve(s)
+	var conflict *resolve.ConflictRequiresRetry[T]
+	if errors.As(err, &conflict) {
+		return r.record(key, s, nil, conflict)
+	}
+	return r.record(key, s, &res, nil)
 }
 
 // load reads and decodes a record's state.
@@ -188,7 +221,7 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 	if s.Len() == 0 {
 		return Record[T]{Key: key}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
-	return r.record(key, s), nil
+	return r.read(key, s), nil
 }
 
 // State returns the raw replicated state of key (empty if absent), for
@@ -196,127 +229,4 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 func (r *Replica[T]) State(ctx context.Context, key string) (resolve.Siblings[T], error) {
 	s, _, err := r.load(ctx, key)
 	return s, err
-}
-
-// change is one attempt of a read-modify-write: given the current state, it
-// returns the new state to store, or an error to stop.
-type change[T any] func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error)
-
-// update runs a change in a compare-and-set loop and keeps the review queue.
-// committed, if not nil, is called with the stored state once the change has
-// been stored (or found to change nothing), before any other change of key
-// by this replica can start.
-//
-// The replica's own writers of one key take turns (a per-key lock), so the
-// compare-and-set loses only to writers outside this Replica value — other
-// processes or Replica values sharing the store — and the review queue is
-// updated in the order the states were stored.
-func (r *Replica[T]) update(ctx context.Context, key string, fn change[T], committed func(resolve.Siblings[T])) (resolve.Outcome[T], error) {
-	unlock, err := r.locks.lock(ctx, key)
-	if err != nil {
-		return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
-	}
-	defer unlock()
-	for range r.attempts {
-		cur, rev, err := r.load(ctx, key)
-		if err != nil {
-			return resolve.Outcome[T]{}, err
-		}
-		next, out, err := fn(cur)
-		if err != nil {
-			return out, err
-		}
-		if rev != 0 && next.Equal(cur) {
-			r.track(key, next)
-			if committed != nil {
-				committed(next)
-			}
-			return out, nil // nothing to store: stale or duplicate
-		}
-		data, err := encodeState(next, r.codec)
-		if err != nil {
-			return out, fmt.Errorf("replica %v: encode %q: %w", r.id, key, err)
-		}
-		_, err = r.store.CompareAndSet(ctx, key, data, rev)
-		if errors.Is(err, ErrRevisionMismatch) {
-			continue
-		}
-		if err != nil {
-			return out, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
-		}
-		r.track(key, next)
-		if committed != nil {
-			committed(next)
-		}
-		return out, nil
-	}
-	return resolve.Outcome[T]{}, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
-}
-
-// keyLocks is a set of per-key locks that honour context cancellation. The
-// zero keyLocks is ready to use.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	ch   chan struct{} // holds one token while the key is locked
-	refs int           // holders and waiters; the entry goes when it drops to 0
-}
-
-// lock locks key, waiting until it is free or ctx is done, and returns the
-// function that unlocks it.
-func (l *keyLocks) lock(ctx context.Context, key string) (unlock func(), err error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*keyLock{}
-	}
-	k := l.m[key]
-	if k == nil {
-		k = &keyLock{ch: make(chan struct{}, 1)}
-		l.m[key] = k
-	}
-	k.refs++
-	l.mu.Unlock()
-	release := func() {
-		l.mu.Lock()
-		if k.refs--; k.refs == 0 {
-			delete(l.m, key)
-		}
-		l.mu.Unlock()
-	}
-	select {
-	case k.ch <- struct{}{}:
-		return func() { <-k.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
-}
-
-// write makes a client write of the value built by build from the current
-// state, with context ctx, stamped now. base is the record the value is
-// built from (nil: the record the siblings ctx covers resolve to).
-func (r *Replica[T]) write(cur resolve.Siblings[T], ctx version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Siblings[T], resolve.Outcome[T], error) {
-	ts := r.hlc.Now()
-	var buildErr error
-	o, err := r.res.Write(cur, resolve.Change[T]{Context: ctx, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
-		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: ctx})
-		buildErr = err
-		return v
-	}})
-	if err != nil {
-		return cur, o, err
-	}
-	if buildErr != nil {
-		return cur, resolve.Outcome[T]{}, buildErr
-	}
-	return o.State, o, nil
-}
-
-func (r *Replica[T]) observe(e resolve.Event) {
-	if r.obs != nil {
-		r.obs.Observe(e)
-	}
 }

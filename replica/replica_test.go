@@ -28,7 +28,7 @@ type pair struct {
 func newPair(t *testing.T) pair {
 	t.Helper()
 	counters := &resolve.Counters{}
-	res := hold.Resolver(hold.Options{Observer: counters})
+	res := hold.Resolver(resolve.Options{})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			CommandKeys: hold.CommandKeys, Observer: counters,

@@ -2,7 +2,9 @@ package replica
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -36,18 +38,48 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 
 // ApplyState is Apply for a state already decoded, such as one read from
 // another replica in the same process.
+//
+// A replicated write stamped further ahead of this replica's clock than
+// the clock's maximum drift (version.HLCOptions.MaxDrift) is applied — it
+// happened — but the clock does not adopt its time, and the observer is
+// told of it as a [resolve.Drift] event naming the replica that stamped it
+// and by how much it was ahead: until real time catches up, that write wins
+// every concurrent last-writer-wins field.
 func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolve.Siblings[T]) (resolve.Class, error) {
 	if incoming.Len() == 0 && incoming.Join().IsZero() {
 		return resolve.StaleWrite, nil
 	}
+	drifts := r.observeClock(incoming)
+	c, err := r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
+		return r.res.Apply(cur, incoming), nil
+	}, func(c *committed[T]) {
+		for _, e := range drifts {
+			if c.data != nil && !c.cur.Covers(e.dot) {
+				r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: e.dot.ID, Offset: e.offset})
+			}
+		}
+	})
+	return c.outcome.Class, err
+}
+
+// drift is a replicated write stamped beyond the clock's drift bound.
+type drift struct {
+	dot    version.Dot
+	offset time.Duration // how far ahead of the local clock
+}
+
+// observeClock moves the local clock past the stamps of incoming, so that
+// local writes made after them are stamped later, and returns the writes
+// whose stamps it refused to adopt for being too far ahead.
+func (r *Replica[T]) observeClock(incoming resolve.Siblings[T]) []drift {
+	var out []drift
 	for s := range incoming.Siblings() {
-		_ = r.hlc.Observe(s.Value.Stamp.Time) // keep local stamps after remote ones; a far-future stamp is not adopted
+		var de *version.DriftError
+		if err := r.hlc.Observe(s.Value.Stamp.Time); errors.As(err, &de) {
+			out = append(out, drift{dot: s.Dot, offset: time.Duration(de.Remote.Wall - de.Local.UnixNano())})
+		}
 	}
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
-		o := r.res.Apply(cur, incoming)
-		return o.State, o, nil
-	}, nil)
-	return o.Class, err
+	return out
 }
 
 // Digest maps each key to the causal context of its record: what a replica

@@ -29,13 +29,12 @@ type ReviewItem[T any] struct {
 	FirstSeen time.Time
 }
 
-// track updates the review queue for key after its state became s.
-func (r *Replica[T]) track(key string, s resolve.Siblings[T]) {
-	var conflict *resolve.ConflictRequiresRetry[T]
-	if s.Len() > 1 {
-		_, err := r.res.Resolve(s)
-		errors.As(err, &conflict)
-	}
+// track updates the review queue for key from the outcome that was just
+// stored: its conflict, if any, is open; otherwise any open conflict of key
+// is settled. It resolves nothing: the outcome was resolved when planned.
+func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
+	conflict := o.Conflict
+	n := o.State.Len()
 	r.mu.Lock()
 	old, had := r.review[key]
 	switch {
@@ -54,9 +53,9 @@ func (r *Replica[T]) track(key string, s resolve.Siblings[T]) {
 	r.mu.Unlock()
 	switch {
 	case conflict != nil && !had:
-		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: s.Len()})
+		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: n})
 	case conflict == nil && had:
-		r.observe(resolve.Event{Kind: resolve.Reviewed, Entity: r.res.Entity(), Field: old.Field + old.Rule, Siblings: s.Len()})
+		r.observe(resolve.Event{Kind: resolve.Reviewed, Entity: r.res.Entity(), Field: old.Field + old.Rule, Siblings: n})
 	}
 }
 
@@ -87,15 +86,20 @@ func (r *Replica[T]) Rescan(ctx context.Context) error {
 // rescan tracks the stored state of key, holding the key so that a write
 // stored meanwhile is not overtaken by the older state read here.
 func (r *Replica[T]) rescan(ctx context.Context, key string) error {
-	unlock, err := r.locks.lock(ctx, key)
+	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return err
 	}
-	defer unlock()
+	defer r.locks.unlock(key, lk)
 	s, _, err := r.load(ctx, key)
 	if err != nil {
 		return err
 	}
-	r.track(key, s)
+	var o resolve.Outcome[T]
+	o.State = s
+	if _, err := r.res.Resolve(s); err != nil {
+		errors.As(err, &o.Conflict)
+	}
+	r.track(key, &o)
 	return nil
 }

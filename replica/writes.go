@@ -9,20 +9,21 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
+// Every write style below is a small plan (see commit): it checks its
+// preconditions against the current state, builds the new value from the
+// record it read and hands it to the resolver as a write whose context
+// covers that state. Each returns the record as stored.
+
 // Create stores v as a new record. It fails with ErrExists if this replica
 // already holds a record under key. Two replicas may still create the same
 // key concurrently; their records meet as siblings like any concurrent writes.
 func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], error) {
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if cur.Len() > 0 {
-			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
+			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
 		}
-		return r.write(cur, version.Vector{}, nil, func(Write) (T, error) { return v, nil })
-	}, nil)
-	if err != nil {
-		return Record[T]{}, err
-	}
-	return r.record(key, o.State), nil
+		return r.change(cur, version.Vector{}, nil, func(Write) (T, error) { return v, nil })
+	})
 }
 
 // parseToken decodes a client's token; "" means none was sent.
@@ -46,31 +47,34 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 // [Replica.ResolveConflict]. An error from fn is returned as is and nothing
 // is written.
 //
+// fn runs once per compare-and-set attempt, on a fresh copy of the current
+// value: when another process changes the record meanwhile, it runs again
+// (and then the token no longer matches, so the write is refused). It must
+// only change the value it is given.
+//
+// Fields fn leaves equal keep the stamps of the writes that last changed
+// them; the fields it changes take this write's stamp (see resolve.Branch).
 // Use Update for state whose merge is not automatic or must not be guessed,
-// such as a hold's lifecycle.
+// such as a hold's lifecycle. It returns the record as stored.
 func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T, w Write) error) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
 		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
 	}
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if err := r.precondition(key, token, want, cur); err != nil {
-			return cur, resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, err
 		}
 		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
-			return cur, resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, want, &base.Branch, func(w Write) (T, error) {
+		return r.change(cur, want, &base.Branch, func(w Write) (T, error) {
 			v := base.Value
 			err := fn(&v, w)
 			return v, err
 		})
-	}, nil)
-	if err != nil {
-		return Record[T]{}, err
-	}
-	return r.record(key, o.State), nil
+	})
 }
 
 // precondition checks a token against the current state.
@@ -79,8 +83,7 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 		return fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
 	if !cur.Join().Equal(want) {
-		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: cur.Len()})
-		return &PreconditionFailed[T]{Key: key, Given: token, Current: r.record(key, cur)}
+		return &PreconditionFailed[T]{Key: key, Given: token, Current: r.read(key, cur)}
 	}
 	return nil
 }
@@ -92,30 +95,30 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 // queue. When the replica has Options.CommandKeys, the idempotency keys of
 // every replaced branch are added to v's, so that a command applied on a
 // branch the caller discarded is not applied again when retried.
+//
+// A field every replaced branch holds a value equal to v's keeps its stamp;
+// the others take this write's. It returns the record as stored.
 func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
 		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
 	}
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if err := r.precondition(key, token, want, cur); err != nil {
-			return cur, resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
-	}, nil)
-	if err != nil {
-		return Record[T]{}, err
-	}
-	return r.record(key, o.State), nil
+		return r.change(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
+	})
 }
 
 // Blind overwrites one field without a token: the field named field takes
-// its value in src, and every other field keeps the current value. Blind
-// writes are last-writer-wins by construction — a concurrent blind write of
-// the same field in another region is settled by stamp order and one of the
-// two is discarded — so they are allowed only for fields bound with
-// policy.LWW; any other field fails with ErrNotBlindWritable. A record with
-// an open conflict returns the conflict.
+// its value in src, and every other field keeps the current value (and its
+// stamp). Blind writes are last-writer-wins by construction — a concurrent
+// blind write of the same field in another region is settled by stamp order
+// and one of the two is discarded — so they are allowed only for fields
+// bound with policy.LWW; any other field fails with ErrNotBlindWritable. A
+// record with an open conflict returns the conflict. It returns the record
+// as stored.
 func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Record[T], error) {
 	f, ok := r.res.Field(field)
 	if !ok || f.Policy() != "lww" {
@@ -125,24 +128,20 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 		}
 		return Record[T]{}, fmt.Errorf("%w: %s.%s has policy %s, not lww", ErrNotBlindWritable, r.res.Entity(), field, policyName)
 	}
-	o, err := r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if cur.Len() == 0 {
-			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 		}
 		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
-			return cur, resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, err
 		}
-		return r.write(cur, cur.Join(), &base.Branch, func(Write) (T, error) {
+		return r.change(cur, base.Version, &base.Branch, func(Write) (T, error) {
 			v := base.Value
 			f.Copy(&v, &src)
 			return v, nil
 		})
-	}, nil)
-	if err != nil {
-		return Record[T]{}, err
-	}
-	return r.record(key, o.State), nil
+	})
 }
 
 // Command runs a merge-aware command: fn changes the current value, with no
@@ -153,8 +152,10 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 // nothing and returns replayed = true with the first result when this replica
 // still remembers it, or the current record otherwise.
 //
-// An error from fn is returned as is and nothing is written; the key is not
-// recorded, so the command may be retried.
+// fn runs once per compare-and-set attempt, on a fresh copy of the current
+// value, and must only change the value it is given. An error from fn is
+// returned as is and nothing is written; the key is not recorded, so the
+// command may be retried. It returns the record as stored.
 func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v *T, w Write) error) (rec Record[T], replayed bool, err error) {
 	if idemKey == "" {
 		return Record[T]{}, false, ErrIdempotencyKeyRequired
@@ -163,20 +164,21 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 		return Record[T]{}, false, ErrNoCommandKeys
 	}
 	resultKey := key + "\x00" + idemKey
-	_, err = r.update(ctx, key, func(cur resolve.Siblings[T]) (resolve.Siblings[T], resolve.Outcome[T], error) {
+	var recErr error
+	_, err = r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		replayed = false
 		if cur.Len() == 0 {
-			return cur, resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 		}
 		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
-			return cur, resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, err
 		}
 		if r.cmdKeys(&base.Value).Has(idemKey) {
 			replayed = true
-			return cur, resolve.Outcome[T]{State: cur}, nil
+			return resolve.Outcome[T]{State: cur, Resolution: &base}, nil
 		}
-		return r.write(cur, cur.Join(), &base.Branch, func(w Write) (T, error) {
+		return r.change(cur, base.Version, &base.Branch, func(w Write) (T, error) {
 			v := base.Value
 			if err := fn(&v, w); err != nil {
 				return v, err
@@ -185,7 +187,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 			*keys = keys.Add(idemKey)
 			return v, nil
 		})
-	}, func(stored resolve.Siblings[T]) {
+	}, func(c *committed[T]) {
 		// Still holding the key: a concurrent retry waits for this, so it
 		// finds the first result remembered.
 		if replayed {
@@ -193,16 +195,47 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 				rec = first
 				return
 			}
-			rec = r.record(key, stored)
-			return
 		}
-		rec = r.record(key, stored)
-		r.remember(resultKey, rec)
+		rec, recErr = r.stored(key, c)
+		if recErr == nil && !replayed {
+			r.remember(resultKey, rec)
+		}
 	})
-	if err != nil {
+	if err = errors.Join(err, recErr); err != nil {
 		return Record[T]{}, false, err
 	}
 	return rec, replayed, nil
+}
+
+// write commits a plan that makes one local write and returns the record
+// as stored.
+func (r *Replica[T]) write(ctx context.Context, key string, p plan[T]) (Record[T], error) {
+	var (
+		rec Record[T]
+		err error
+	)
+	_, cerr := r.commit(ctx, key, p, func(c *committed[T]) { rec, err = r.stored(key, c) })
+	if cerr != nil {
+		return Record[T]{}, cerr
+	}
+	return rec, err
+}
+
+// change plans a client write of the value built by build, made with
+// context ctx, stamped now. base is the record the value is built from
+// (nil: the record the siblings ctx covers resolve to).
+func (r *Replica[T]) change(cur resolve.Siblings[T], ctx version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Outcome[T], error) {
+	ts := r.hlc.Now()
+	var buildErr error
+	o, err := r.res.Write(cur, resolve.Change[T]{Context: ctx, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
+		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: ctx})
+		buildErr = err
+		return v
+	}})
+	if err == nil {
+		err = buildErr
+	}
+	return o, err
 }
 
 // resolveForWrite resolves the current state for a write built on it; an

@@ -21,7 +21,7 @@ func twoTickets() []resolve.Branch[ticket] {
 // BenchmarkMergeSixFields resolves two siblings of a six-field record with
 // the resolver.
 func BenchmarkMergeSixFields(b *testing.B) {
-	r := ticketResolver(nil)
+	r := ticketResolver()
 	bs := twoTickets()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -43,17 +43,19 @@ func (f Field[T]) Equal(a, b *T) bool { return f.equal != nil && f.equal(a, b) }
 // Bind binds the field that get points to in a T to policy p. The accessor is
 // an ordinary function, checked by the compiler:
 //
-//	resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string](policy.LWWOptions{}))
+//	resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string]())
 //
 // get must return a pointer into the record it is given and nothing else.
 //
 // The binding compares values of the field to tell whether a write changed
-// it (see [Branch]) and to merge equal values as [policy.Same] — keeping the
-// later stamp — without asking the policy. The equality is, in order: the
-// policy's, when it implements [policy.Equaler] (every built-in but LWW
-// does); F's own method Equal(F) bool, such as time.Time's; == when F is
-// comparable and holds no interface, whose == could panic. For any other F,
-// [New] refuses the binding: give the policy an Equal method.
+// it (see [Branch]), and equal values merge as [policy.Same], keeping the
+// later stamp. The equality is, in order: the policy's, when it implements
+// [policy.Equaler] (every built-in but LWW does; such a policy merges equal
+// values as Same itself); F's own method Equal(F) bool, such as
+// time.Time's; == when F is comparable and holds no interface, whose ==
+// could panic. Without the policy's own, the binding merges equal values
+// before asking the policy. For any other F, [New] refuses the binding:
+// give the policy an Equal method.
 func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	f := Field[T]{name: name}
 	if get == nil || p == nil {
@@ -69,12 +71,17 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		return f // New reports the missing equality
 	}
 	f.equal = func(a, b *T) bool { return eq(*get(a), *get(b)) }
-	f.merge = bindMerge(get, p, eq)
+	first := eq // equal values merge before the policy is asked
+	if _, own := p.(policy.Equaler[F]); own {
+		first = nil // the policy merges equal values as Same itself
+	}
+	f.merge = bindMerge(get, p, first)
 	return f
 }
 
 // bindMerge returns the function that merges field i of branch b into the
-// accumulator: equal values merge as Same (the later stamp), others by p.
+// accumulator: equal values (by eq, unless it is nil) merge as Same — the
+// later stamp — and the others by p.
 func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) (version.Stamp, error) {
 	name := p.Name()
 	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) version.Stamp {
@@ -90,7 +97,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
 	// large is copied through the interface.
 	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
-		if eq(*get(&a.value), *get(&b.Value)) {
+		if eq != nil && eq(*get(&a.value), *get(&b.Value)) {
 			return same(out, a, b, i, d), nil
 		}
 		sc, _ := a.scratch[i].(*[3]policy.Branch[F])

@@ -3,6 +3,7 @@ package resolve
 import (
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -80,23 +81,71 @@ type Outcome[T any] struct {
 	Resolution *Resolution[T]
 	// Conflict is set when the state holds siblings that a policy or rule
 	// refused to merge.
+	//
+	// Neither is set when a replicated version changed nothing (Class
+	// StaleWrite or Duplicate): the state is the local one, unread.
 	Conflict *ConflictRequiresRetry[T]
+
+	entity   string
+	met      bool // concurrent branches met in this step
+	incoming int  // the siblings of the replicated version, for the events
+}
+
+// Events returns what an observer is told of this outcome, once it is
+// stored (or found to change nothing): a [StaleDropped] or
+// [DuplicateDropped] event for a replicated version already held; and, when
+// concurrent branches met in this step, either a [Conflict] event or an
+// [AutoResolved] event followed by a [PolicyFired] event for each decision
+// (and a [SkewWindow] event for each decision inside the skew window).
+//
+// The outcome's resolution is computed once; Events only reads it. A caller
+// that retries (a compare-and-set loop) reports the outcome it stored, so
+// every event is told once.
+func (o *Outcome[T]) Events() iter.Seq[Event] {
+	return func(yield func(Event) bool) {
+		switch o.Class {
+		case StaleWrite:
+			yield(Event{Kind: StaleDropped, Entity: o.entity, Siblings: o.incoming})
+			return
+		case Duplicate:
+			yield(Event{Kind: DuplicateDropped, Entity: o.entity, Siblings: o.incoming})
+			return
+		}
+		if !o.met {
+			return
+		}
+		n := o.State.Len()
+		if c := o.Conflict; c != nil {
+			d := Decision{Entity: o.entity, Field: c.Field, Rule: c.Rule,
+				Decision: policy.Decision{Policy: c.Policy, Outcome: policy.Rejected, Reason: c.Reason}}
+			yield(Event{Kind: Conflict, Entity: o.entity, Field: d.Field + d.Rule, Policy: c.Policy, Siblings: n, Decision: &d})
+			return
+		}
+		if o.Resolution == nil || !yield(Event{Kind: AutoResolved, Entity: o.entity, Siblings: n}) {
+			return
+		}
+		for i := range o.Resolution.Decisions {
+			d := &o.Resolution.Decisions[i]
+			if !yield(Event{Kind: PolicyFired, Entity: o.entity, Field: d.Field + d.Rule, Policy: d.Policy, Siblings: n, Decision: d}) {
+				return
+			}
+			if d.InSkewWindow && !yield(Event{Kind: SkewWindow, Entity: o.entity, Field: d.Field, Policy: d.Policy, Siblings: n, Decision: d}) {
+				return
+			}
+		}
+	}
 }
 
 // Apply merges a replicated version of a record (another replica's state)
 // into the local state, and resolves the siblings that result. Applying the
 // same versions in any order, grouping or number of times gives the same
-// state. The observer is told of stale and duplicate versions, automatic
-// resolutions, their decisions, and conflicts.
+// state. A version already held (stale or duplicate) changes nothing and is
+// not resolved again. Apply notifies no one: see [Outcome.Events].
 func (r *Resolver[T]) Apply(local, incoming Siblings[T]) Outcome[T] {
 	class := Classify(local, incoming)
 	switch class {
-	case StaleWrite:
-		r.observe(Event{Kind: StaleDropped, Entity: r.entity, Siblings: incoming.Len()})
-		return r.outcome(local, class, false)
-	case Duplicate:
-		r.observe(Event{Kind: DuplicateDropped, Entity: r.entity, Siblings: incoming.Len()})
-		return r.outcome(local, class, false)
+	case StaleWrite, Duplicate:
+		return Outcome[T]{State: local, Class: class, entity: r.entity, incoming: incoming.Len()}
 	case IncomingWins:
 		return r.outcome(local.Sync(incoming), class, incoming.Len() > 1)
 	default:
@@ -264,36 +313,10 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 	return &res, nil
 }
 
-// outcome resolves state and, when observe is set (the state holds newly
-// met concurrent branches), tells the observer what happened.
-func (r *Resolver[T]) outcome(state Siblings[T], class Class, observe bool) Outcome[T] {
+// outcome resolves state; met says that concurrent branches met in this
+// step, so that its events report the merge.
+func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
-	o := Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict}
-	if !observe || state.Len() < 2 {
-		return o
-	}
-	if conflict != nil {
-		d := Decision{Entity: r.entity, Field: conflict.Field, Rule: conflict.Rule,
-			Decision: policy.Decision{Policy: conflict.Policy, Outcome: policy.Rejected, Reason: conflict.Reason}}
-		r.observe(Event{Kind: Conflict, Entity: r.entity, Field: d.Field + d.Rule, Policy: conflict.Policy, Siblings: state.Len(), Decision: &d})
-		return o
-	}
-	r.observe(Event{Kind: AutoResolved, Entity: r.entity, Siblings: state.Len()})
-	for i := range res.Decisions {
-		d := &res.Decisions[i]
-		if d.Outcome == policy.Same {
-			continue
-		}
-		r.observe(Event{Kind: PolicyFired, Entity: r.entity, Field: d.Field + d.Rule, Policy: d.Policy, Siblings: state.Len(), Decision: d})
-		if d.InSkewWindow {
-			r.observe(Event{Kind: SkewWindow, Entity: r.entity, Field: d.Field, Policy: d.Policy, Siblings: state.Len(), Decision: d})
-		}
-	}
-	return o
-}
-
-func (r *Resolver[T]) observe(e Event) {
-	if r.obs != nil {
-		r.obs.Observe(e)
-	}
+	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
+		entity: r.entity, met: met && state.Len() > 1}
 }

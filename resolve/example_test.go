@@ -17,7 +17,7 @@ type cart struct {
 func cartResolver() *resolve.Resolver[cart] {
 	r, err := resolve.New("cart", []resolve.Field[cart]{
 		resolve.Bind("items", func(c *cart) *policy.Set[string] { return &c.Items }, policy.Union[string]()),
-		resolve.Bind("note", func(c *cart) *string { return &c.Note }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("note", func(c *cart) *string { return &c.Note }, policy.LWW[string]()),
 	}, nil, resolve.Options{})
 	if err != nil {
 		panic(err)

@@ -27,7 +27,7 @@ var cardFields = []string{"a", "b", "c", "d"}
 func cardResolver(t testing.TB) *resolve.Resolver[card] {
 	var fields []resolve.Field[card]
 	for k, name := range cardFields {
-		fields = append(fields, resolve.Bind(name, func(c *card) *string { return c.field(k) }, policy.LWW[string](policy.LWWOptions{})))
+		fields = append(fields, resolve.Bind(name, func(c *card) *string { return c.field(k) }, policy.LWW[string]()))
 	}
 	r, err := resolve.New("card", fields, nil, resolve.Options{})
 	if err != nil {

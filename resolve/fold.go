@@ -15,6 +15,8 @@ type fieldState[T any] struct {
 	out    T               // the merge in progress, kept here so it is not allocated per pair
 	pre    T               // out before the record rules ran, to see what they changed
 	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	d      policy.Decision // the decision of the field being merged
+	ds     []Decision      // the decisions so far, copied out once at the end
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -56,7 +58,11 @@ func (r *Resolver[T]) MergeInOrder(branches []Branch[T]) (Resolution[T], error) 
 func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
-	decisions := make([]Decision, 0, (len(bs)-1)*(len(r.fields)+len(r.rules)))
+	// Decisions cost what they record: only fields that decided something
+	// add one, to a buffer the pool keeps, copied out at the exact size;
+	// nothing is formatted here.
+	decisions := acc.ds[:0]
+	defer func() { acc.ds = decisions }()
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -83,7 +89,10 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 		}
 		pending = deferred
 	}
-	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), Decisions: decisions}
+	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs)}
+	if len(decisions) > 0 {
+		res.Decisions = slices.Clone(decisions)
+	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return res, nil
 }
@@ -139,6 +148,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
 	s.value, s.out, s.pre = zero, zero, zero
 	s.in = Branch[T]{}
+	clear(s.ds) // keep no references in the pool
 	r.states.Put(s)
 }
 
@@ -160,24 +170,21 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision)
 	start := len(ds)
 	next := a.next[:0]
 	for i, f := range r.fields {
-		// The policy writes its decision straight into the next slot of ds,
-		// which is kept only if the policy decided something.
-		if len(ds) == cap(ds) {
-			ds = slices.Grow(ds, 1)
-		}
-		slot := &ds[:len(ds)+1][len(ds)]
-		st, err := f.merge(out, a, b, i, &slot.Decision)
+		d := &a.d
+		st, err := f.merge(out, a, b, i, d)
 		next = append(next, st)
 		if err != nil {
-			*slot = Decision{}
+			*d = policy.Decision{}
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
-		if slot.Outcome == policy.Same {
-			*slot = Decision{} // keep no references in the spare capacity
-			continue
+		if d.Outcome != policy.Same {
+			if d.Outcome == policy.Picked && f.replaceable {
+				d.InSkewWindow = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
+			}
+			d.Policy = f.policy
+			ds = append(ds, Decision{Entity: r.entity, Field: f.name, Decision: *d})
 		}
-		slot.Entity, slot.Field, slot.Rule, slot.Policy = r.entity, f.name, "", f.policy
-		ds = ds[:len(ds)+1]
+		*d = policy.Decision{}
 	}
 	ds, err := r.applyRules(a, b, ds, start)
 	if err != nil {
@@ -186,12 +193,22 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision)
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, next)
-	if r.log != nil {
-		for _, d := range ds[start:] {
-			r.log.Debug("concord decision", "entity", r.entity, "decision", d.String())
-		}
-	}
 	return ds, nil
+}
+
+// inSkewWindow reports whether the wall times of a Picked decision's winner
+// and loser are closer than the skew window.
+func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
+	if r.skew <= 0 {
+		return false
+	}
+	// Unsigned arithmetic gives the exact distance even where the signed
+	// subtraction would overflow.
+	d := uint64(w.Wall) - uint64(l.Wall)
+	if l.Wall > w.Wall {
+		d = uint64(l.Wall) - uint64(w.Wall)
+	}
+	return d < uint64(r.skew)
 }
 
 // applyRules runs the record rules over a.out, the field merge of the

@@ -5,6 +5,9 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
+
+	"github.com/harborpoint/concord/version"
 )
 
 // Kind is the kind of an [Event]. The zero Kind is invalid.
@@ -38,6 +41,13 @@ const (
 	SkewWindow
 	// Reviewed: an open conflict was resolved by a write that covered it.
 	Reviewed
+	// Drift: a replicated write was stamped further ahead of the local
+	// clock than the clock's maximum drift. The write is applied (it
+	// happened), but the local clock does not adopt its time, so until
+	// real time catches up it wins every concurrent last-writer-wins
+	// field. Origin names the replica that stamped it; Offset says how far
+	// ahead it was.
+	Drift
 )
 
 var kindNames = [...]string{
@@ -50,11 +60,12 @@ var kindNames = [...]string{
 	DuplicateDropped: "duplicate",
 	SkewWindow:       "skew_window",
 	Reviewed:         "reviewed",
+	Drift:            "drift",
 }
 
 // Kinds lists every valid Kind, in order.
 func Kinds() []Kind {
-	return []Kind{AutoResolved, PolicyFired, Conflict, SentToReview, Rejected, StaleDropped, DuplicateDropped, SkewWindow, Reviewed}
+	return []Kind{AutoResolved, PolicyFired, Conflict, SentToReview, Rejected, StaleDropped, DuplicateDropped, SkewWindow, Reviewed, Drift}
 }
 
 // String returns the kind's metric-friendly name, such as "auto_resolved".
@@ -73,14 +84,24 @@ type Event struct {
 	Policy string // policy name ("rule" for a record rule), "" when not about a field
 	// Siblings is the number of branches involved, where it applies.
 	Siblings int
-	// Decision is the decision behind an AutoResolved, Conflict or
+	// Decision is the decision behind a PolicyFired, Conflict or
 	// SkewWindow event; nil otherwise.
 	Decision *Decision
+	// Origin is the replica that stamped the write of a Drift event.
+	Origin version.ID
+	// Offset is how far ahead of the local clock a Drift event's write was
+	// stamped.
+	Offset time.Duration
 }
 
 // Observer is told of events as they happen. Implementations must be safe for
 // concurrent use and should return quickly; they must not call back into the
-// resolver or replica that notified them.
+// replica that notified them.
+//
+// A Resolver notifies no one (it only computes; see [Outcome.Events]): the
+// one place to wire an Observer is the replica (replica.Options.Observer),
+// which tells it of every event once, after the state behind it is stored —
+// merges and their decisions as well as rejections, reviews and drift.
 type Observer interface {
 	Observe(Event)
 }

@@ -24,9 +24,17 @@ func write(t *testing.T, r *resolve.Resolver[ticket], s resolve.Siblings[ticket]
 	return o
 }
 
+// report tells counters of o's events, as a replica does once it stored o.
+func report(counters *resolve.Counters, o resolve.Outcome[ticket]) resolve.Outcome[ticket] {
+	for e := range o.Events() {
+		counters.Observe(e)
+	}
+	return o
+}
+
 func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 	var counters resolve.Counters
-	r := ticketResolver(&counters)
+	r := ticketResolver()
 	base := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1,
 		ticket{Title: "v18", Tags: policy.NewSet("desk"), Priority: 1, Estimate: 8})
 	require.Equal(t, resolve.IncomingWins, base.Class)
@@ -36,8 +44,8 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 	atIad := write(t, r, base.State, ctx, baltimore, 2, ticket{Title: "baltimore", Tags: policy.NewSet("desk", "web"), Priority: 1, Owner: "ana", Urgent: true, Estimate: 8})
 
 	// Each region applies the other's version: concurrent, both converge.
-	lis := r.Apply(atLis.State, atIad.State)
-	iad := r.Apply(atIad.State, atLis.State)
+	lis := report(&counters, r.Apply(atLis.State, atIad.State))
+	iad := report(&counters, r.Apply(atIad.State, atLis.State))
 	require.Equal(t, resolve.ConcurrentConflict, lis.Class)
 	require.Equal(t, resolve.ConcurrentConflict, iad.Class)
 	require.True(t, lis.State.Equal(iad.State))
@@ -67,9 +75,9 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 	require.EqualValues(t, 2, counters.Get(resolve.CounterKey{Kind: resolve.PolicyFired, Entity: "ticket", Field: "title", Policy: "lww"}))
 
 	// Replaying either version again is a duplicate or stale: nothing changes.
-	again := r.Apply(lis.State, iad.State)
+	again := report(&counters, r.Apply(lis.State, iad.State))
 	require.Equal(t, resolve.Duplicate, again.Class)
-	old := r.Apply(lis.State, atLis.State)
+	old := report(&counters, r.Apply(lis.State, atLis.State))
 	require.Equal(t, resolve.StaleWrite, old.Class)
 	require.True(t, old.State.Equal(lis.State))
 	require.EqualValues(t, 1, counters.Total(resolve.DuplicateDropped))
@@ -78,10 +86,10 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 
 func TestLWWInsideSkewWindowIsReported(t *testing.T) {
 	var counters resolve.Counters
-	r := ticketResolver(&counters)
+	r := ticketResolver()
 	a := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 10, ticket{Title: "a"})
 	b := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, baltimore, 10, ticket{Title: "b"})
-	o := r.Apply(a.State, b.State)
+	o := report(&counters, r.Apply(a.State, b.State))
 	require.NotNil(t, o.Resolution)
 	require.Equal(t, "a", o.Resolution.Value.Title, "equal time: the greater dot (lisbon > baltimore) wins")
 	require.EqualValues(t, 1, counters.Get(resolve.CounterKey{Kind: resolve.SkewWindow, Entity: "ticket", Field: "title", Policy: "lww"}))
@@ -89,13 +97,13 @@ func TestLWWInsideSkewWindowIsReported(t *testing.T) {
 
 func TestRefusedMergeKeepsEveryBranch(t *testing.T) {
 	var counters resolve.Counters
-	r := ticketResolver(&counters)
+	r := ticketResolver()
 	base := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1, ticket{Title: "t"})
 	ctx := base.State.Join()
 	a := write(t, r, base.State, ctx, lisbon, 2, ticket{Owner: "ana"})
 	b := write(t, r, base.State, ctx, baltimore, 3, ticket{Owner: "bo"})
 
-	o := r.Apply(a.State, b.State)
+	o := report(&counters, r.Apply(a.State, b.State))
 	require.Nil(t, o.Resolution)
 	require.NotNil(t, o.Conflict)
 	require.Equal(t, 2, o.State.Len(), "both branches stay as siblings")
@@ -121,7 +129,7 @@ func TestRefusedMergeKeepsEveryBranch(t *testing.T) {
 }
 
 func TestStaleContextWriteKeepsWhatItDidNotSee(t *testing.T) {
-	r := ticketResolver(nil)
+	r := ticketResolver()
 	base := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1, ticket{Title: "v1"})
 	old := base.State.Join()
 	newer := write(t, r, base.State, old, lisbon, 2, ticket{Title: "v2", Priority: 5})
@@ -133,7 +141,7 @@ func TestStaleContextWriteKeepsWhatItDidNotSee(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	r := ticketResolver(nil)
+	r := ticketResolver()
 	a := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1, ticket{Title: "a"})
 	b := write(t, r, a.State, a.State.Join(), lisbon, 2, ticket{Title: "b"})
 	c := write(t, r, a.State, a.State.Join(), baltimore, 2, ticket{Title: "c"})
@@ -154,13 +162,13 @@ func TestClassify(t *testing.T) {
 }
 
 func TestResolveEmpty(t *testing.T) {
-	_, err := ticketResolver(nil).Resolve(resolve.Siblings[ticket]{})
+	_, err := ticketResolver().Resolve(resolve.Siblings[ticket]{})
 	require.ErrorIs(t, err, resolve.ErrNotFound)
 }
 
 func TestNewValidates(t *testing.T) {
 	fields := ticketFields()
-	fields = append(fields, fields[0], resolve.Bind[ticket, string]("nil", nil, policy.LWW[string](policy.LWWOptions{})))
+	fields = append(fields, fields[0], resolve.Bind[ticket, string]("nil", nil, policy.LWW[string]()))
 	_, err := resolve.New("", fields, []resolve.Rule[ticket]{{}}, resolve.Options{})
 	require.ErrorIs(t, err, resolve.ErrInvalidResolver)
 	for _, want := range []string{"empty entity", `"title" bound twice`, `"nil" has no accessor`, "rule 0"} {
@@ -185,4 +193,36 @@ func TestRuleCanAdjustAndRefuse(t *testing.T) {
 	require.True(t, errors.As(err, &conflict))
 	require.Equal(t, "no-urgent-without-owner", conflict.Rule)
 	require.Equal(t, "urgent tickets need an owner", conflict.Reason)
+}
+
+// TestSkewWindowFlagsOnlyStampOrderedDecisions: the resolver's skew window
+// flags decisions of replaceable (last-writer-wins) fields whose stamps are
+// close in time, and never a decision made by value, however close the
+// stamps.
+func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
+	r := ticketResolver() // skew window 500ms
+	a := resolve.Branch[ticket]{Value: ticket{Title: "a", Priority: 1}, Stamp: version.Stamp{Time: at(10), Dot: version.Dot{ID: lisbon, Counter: 1}}}
+	b := resolve.Branch[ticket]{Value: ticket{Title: "b", Priority: 2}, Stamp: version.Stamp{Time: version.Timestamp{Wall: at(10).Wall + 400e6}, Dot: version.Dot{ID: baltimore, Counter: 1}}}
+	res, err := r.Merge([]resolve.Branch[ticket]{a, b})
+	require.NoError(t, err)
+	flagged := map[string]bool{}
+	for _, d := range res.Decisions {
+		flagged[d.Field] = d.InSkewWindow
+	}
+	require.Equal(t, map[string]bool{"title": true, "priority": false}, flagged)
+
+	far := b
+	far.Stamp.Time.Wall = at(11).Wall
+	res, err = r.Merge([]resolve.Branch[ticket]{a, far})
+	require.NoError(t, err)
+	for _, d := range res.Decisions {
+		require.False(t, d.InSkewWindow, "%v: a second apart", d)
+	}
+	noWindow, err := resolve.New("ticket", ticketFields(), nil, resolve.Options{})
+	require.NoError(t, err)
+	res, err = noWindow.Merge([]resolve.Branch[ticket]{a, b})
+	require.NoError(t, err)
+	for _, d := range res.Decisions {
+		require.False(t, d.InSkewWindow, "%v: no window configured", d)
+	}
 }

@@ -3,33 +3,41 @@ package resolve
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 )
 
-// Options configures a [Resolver]. The zero Options is valid: no observer, no
-// logging.
+// Options configures a [Resolver]. The zero Options is valid: no skew
+// window.
 type Options struct {
-	// Observer is told of every resolution, conflict, stale and duplicate
-	// write and skew-window decision. Nil means none.
-	Observer Observer
-	// Logger receives a debug record for every decision. Nil means none.
-	Logger *slog.Logger
+	// SkewWindow is the clock skew the deployment tolerates between
+	// replicas — the one place it is configured. A decision of a field
+	// whose policy is replaceable (last-writer-wins, see
+	// [policy.Replaceable]) between stamps whose wall times are closer than
+	// SkewWindow is flagged with Decision.InSkewWindow and counted as a
+	// [SkewWindow] event: skew could have inverted their order. Zero or
+	// negative flags nothing.
+	SkewWindow time.Duration
 }
 
 // Resolver merges concurrent branches of records of type T with per-field
 // policies and record-level rules. Build one with [New]. A Resolver is
 // immutable after New and safe for concurrent use.
+//
+// A Resolver computes and never acts: [Resolver.Apply], [Resolver.Write]
+// and [Resolver.Resolve] are pure functions of their arguments that notify
+// no one, so that a caller may run them again (once per compare-and-set
+// attempt, say) and report only the [Outcome] it stored, with
+// [Outcome.Events]. A replica does exactly that.
 type Resolver[T any] struct {
 	entity string
 	fields []Field[T]
 	rules  []Rule[T]
-	obs    Observer
-	log    *slog.Logger
+	skew   time.Duration
 	states sync.Pool // *fieldState[T], reused across merges
 }
 
@@ -74,8 +82,7 @@ func New[T any](entity string, fields []Field[T], rules []Rule[T], opts Options)
 		entity: entity,
 		fields: slices.Clone(fields),
 		rules:  slices.Clone(rules),
-		obs:    opts.Observer,
-		log:    opts.Logger,
+		skew:   opts.SkewWindow,
 	}, nil
 }
 

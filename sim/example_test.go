@@ -25,12 +25,12 @@ type Profile struct {
 // Point's cabin holds.)
 func Example() {
 	w := sim.Workload[Profile]{
-		NewResolver: func(obs resolve.Observer) *resolve.Resolver[Profile] {
+		NewResolver: func() *resolve.Resolver[Profile] {
 			r, err := resolve.New("profile", []resolve.Field[Profile]{
-				resolve.Bind("name", func(p *Profile) *string { return &p.Name }, policy.LWW[string](policy.LWWOptions{})),
+				resolve.Bind("name", func(p *Profile) *string { return &p.Name }, policy.LWW[string]()),
 				resolve.Bind("tags", func(p *Profile) *policy.Set[string] { return &p.Tags }, policy.Union[string]()),
 				resolve.Bind("keys", func(p *Profile) *policy.Set[string] { return &p.Keys }, policy.Union[string]()),
-			}, nil, resolve.Options{Observer: obs})
+			}, nil, resolve.Options{})
 			if err != nil {
 				panic(err)
 			}

@@ -17,14 +17,14 @@ type Node[T any] struct {
 	Rep   *replica.Replica[T]
 	HLC   *version.HLC
 	// NewResolver is the workload's resolver constructor.
-	NewResolver func(resolve.Observer) *resolve.Resolver[T]
+	NewResolver func() *resolve.Resolver[T]
 }
 
 // Hooks replace parts of the simulated system with broken variants; nil
 // fields leave the system as it is.
 type Hooks[T any] struct {
 	// Resolver builds replica i's resolver instead of Workload.NewResolver.
-	Resolver func(i int, obs resolve.Observer) *resolve.Resolver[T]
+	Resolver func(i int) *resolve.Resolver[T]
 	// Apply merges replicated bytes into a replica instead of Replica.Apply.
 	Apply func(n Node[T], key string, data []byte) error
 	// Skip drops a key from anti-entropy.

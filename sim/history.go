@@ -164,9 +164,9 @@ func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logg
 func (h *history[T]) boot(n *node[T]) {
 	var res *resolve.Resolver[T]
 	if h.w.hooks.resolver != nil {
-		res = h.w.hooks.resolver(n.idx, &h.counters)
+		res = h.w.hooks.resolver(n.idx)
 	} else {
-		res = h.w.NewResolver(&h.counters)
+		res = h.w.NewResolver()
 	}
 	n.hlc = version.NewHLC(version.HLCOptions{Now: n.now}, n.last)
 	rep, err := replica.New(n.id, n.store, res, replica.Options[T]{

@@ -29,11 +29,11 @@ func mutants() []mutant {
 	return []mutant{
 		{"merge drops a concurrent sibling", sim.NoLoss, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Apply: dropSiblingMerge}) }},
 		{"LWW tiebreak differs between replicas", sim.Convergence, func(w *sim.Workload[hold.Hold]) {
-			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(i int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(i int) *resolve.Resolver[hold.Hold] {
 				if i%2 == 1 {
-					return holdResolver(obs, earlierWins{policy.LWW[string](policy.LWWOptions{})}, hold.Lifecycle, policy.Once[string]())
+					return holdResolver(earlierWins{policy.LWW[string]()}, hold.Lifecycle, policy.Once[string]())
 				}
-				return w.NewResolver(obs)
+				return w.NewResolver()
 			}})
 		}},
 		{"anti-entropy skips a key", sim.Convergence, func(w *sim.Workload[hold.Hold]) {
@@ -44,8 +44,8 @@ func mutants() []mutant {
 			sim.SetHooks(w, sim.Hooks[hold.Hold]{RestartID: func(old version.ID) (version.ID, error) { return old, nil }})
 		}},
 		{"lifecycle and booking merged last-writer-wins", sim.Invariant, func(w *sim.Workload[hold.Hold]) {
-			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(_ int, obs resolve.Observer) *resolve.Resolver[hold.Hold] {
-				return holdResolver(obs, policy.LWW[string](policy.LWWOptions{}), policy.LWW[hold.Status](policy.LWWOptions{}), policy.LWW[string](policy.LWWOptions{}))
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(int) *resolve.Resolver[hold.Hold] {
+				return holdResolver(policy.LWW[string](), policy.LWW[hold.Status](), policy.LWW[string]())
 			}})
 		}},
 		{"update writes with an empty context", sim.Bounds, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Update: emptyContextUpdate}) }},
@@ -131,7 +131,7 @@ func appendFieldStamps(dst []byte, b resolve.Branch[hold.Hold], ids []version.ID
 // last-writer-wins store would — instead of keeping both as siblings.
 func dropSiblingMerge(n sim.Node[hold.Hold], key string, data []byte) error {
 	ctx := context.Background()
-	scratch, err := replica.New(version.MustID("decoder"), replica.NewMemoryStore(), n.NewResolver(nil), replica.Options[hold.Hold]{})
+	scratch, err := replica.New(version.MustID("decoder"), replica.NewMemoryStore(), n.NewResolver(), replica.Options[hold.Hold]{})
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (p earlierWins) MergeInto(out *policy.Branch[string], d *policy.Decision, a
 
 // holdResolver is hold.Resolver with other policies for the note, the
 // status and the booking.
-func holdResolver(obs resolve.Observer, note policy.Policy[string], status policy.Policy[hold.Status], booking policy.Policy[string]) *resolve.Resolver[hold.Hold] {
+func holdResolver(note policy.Policy[string], status policy.Policy[hold.Status], booking policy.Policy[string]) *resolve.Resolver[hold.Hold] {
 	fields := []resolve.Field[hold.Hold]{
 		resolve.Bind("id", func(h *hold.Hold) *string { return &h.ID }, policy.Once[string]()),
 		resolve.Bind("cabin", func(h *hold.Hold) *string { return &h.Cabin }, policy.Once[string]()),
@@ -220,7 +220,7 @@ func holdResolver(obs resolve.Observer, note policy.Policy[string], status polic
 		}
 		return "", nil
 	}
-	r, err := resolve.New(hold.Entity, fields, []resolve.Rule[hold.Hold]{{Name: "confirmed-keeps-terms", Apply: keepTerms}}, resolve.Options{Observer: obs})
+	r, err := resolve.New(hold.Entity, fields, []resolve.Rule[hold.Hold]{{Name: "confirmed-keeps-terms", Apply: keepTerms}}, resolve.Options{SkewWindow: time.Second})
 	if err != nil {
 		panic(err)
 	}

@@ -134,9 +134,9 @@ type View[T any] struct {
 // the operations clients make on it. Package hold/holdsim has Harbor
 // Point's; write one like it for your own record type.
 type Workload[T any] struct {
-	// NewResolver returns the record resolver, reporting to obs. It is
-	// called once per replica. Required.
-	NewResolver func(obs resolve.Observer) *resolve.Resolver[T]
+	// NewResolver returns the record resolver. It is called once per
+	// replica; the replica reports its events. Required.
+	NewResolver func() *resolve.Resolver[T]
 	// Codec encodes values on the simulated wire and in the stores. Nil
 	// means replica.JSON.
 	Codec replica.Codec[T]
@@ -168,7 +168,7 @@ type Workload[T any] struct {
 // caller of Run can reach them.
 type hooks[T any] struct {
 	// resolver builds replica i's resolver instead of NewResolver.
-	resolver func(i int, obs resolve.Observer) *resolve.Resolver[T]
+	resolver func(i int) *resolve.Resolver[T]
 	// apply merges replicated bytes into a replica instead of Replica.Apply.
 	apply func(h *history[T], n *node[T], key string, data []byte) error
 	// skip drops a key from anti-entropy.

@@ -37,7 +37,7 @@ func (e *DriftError) Error() string {
 func (e *DriftError) Unwrap() error { return ErrClockDrift }
 
 // HLCOptions configures an [HLC]. The zero HLCOptions is valid and means the
-// system clock, [DefaultMaxDrift], and a skew window equal to the drift.
+// system clock and [DefaultMaxDrift].
 type HLCOptions struct {
 	// Now reads the physical clock; nil means time.Now. Tests pass a fake.
 	Now func() time.Time
@@ -46,13 +46,9 @@ type HLCOptions struct {
 	// further ahead, so one replica with a runaway clock cannot drag every
 	// other replica's clock into the future. Zero or negative means
 	// [DefaultMaxDrift].
+	// (The clock skew within which last-writer-wins decisions are flagged
+	// is a property of the merge, configured once in resolve.Options.)
 	MaxDrift time.Duration
-	// SkewWindow is the clock skew the deployment expects between replicas
-	// in normal operation. It does not change how the clock ticks; it is
-	// reported by [HLC.SkewWindow] so that last-writer-wins decisions
-	// between stamps closer than this are flagged. Zero or negative means
-	// MaxDrift (after its default).
-	SkewWindow time.Duration
 }
 
 // HLC is a hybrid logical clock: timestamps close to physical time that
@@ -63,9 +59,8 @@ type HLCOptions struct {
 // An HLC is safe for concurrent use. Create one with [NewHLC]; the zero HLC
 // is not usable.
 type HLC struct {
-	now        func() time.Time
-	maxDrift   time.Duration
-	skewWindow time.Duration
+	now      func() time.Time
+	maxDrift time.Duration
 
 	mu   sync.Mutex
 	last Timestamp // the greatest timestamp issued or observed
@@ -76,15 +71,12 @@ type HLC struct {
 // Timestamp for a new replica), so that the clock stays monotonic across
 // restarts even if the physical clock went backwards meanwhile.
 func NewHLC(opts HLCOptions, last Timestamp) *HLC {
-	c := &HLC{now: opts.Now, maxDrift: opts.MaxDrift, skewWindow: opts.SkewWindow, last: last}
+	c := &HLC{now: opts.Now, maxDrift: opts.MaxDrift, last: last}
 	if c.now == nil {
 		c.now = time.Now
 	}
 	if c.maxDrift <= 0 {
 		c.maxDrift = DefaultMaxDrift
-	}
-	if c.skewWindow <= 0 {
-		c.skewWindow = c.maxDrift
 	}
 	return c
 }
@@ -144,7 +136,3 @@ func (c *HLC) Last() Timestamp {
 	defer c.mu.Unlock()
 	return c.last
 }
-
-// SkewWindow returns the clock skew the deployment expects between
-// replicas (HLCOptions.SkewWindow after its default).
-func (c *HLC) SkewWindow() time.Duration { return c.skewWindow }

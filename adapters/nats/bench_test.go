@@ -114,7 +114,7 @@ func BenchmarkAdapter(b *testing.B) {
 		runs++
 		key := "M-" + strconv.Itoa(runs)
 		// Baltimore, in memory, writes branches concurrent with Lisbon's.
-		bal, err := replica.New(version.MustID("baltimore"), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{Codec: hold.Codec{}})
+		bal, err := replica.New(version.MustID("baltimore"), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{Codec: hold.Codec{}})
 		must(b, err)
 		_, err = bal.Create(ctx, key, h)
 		must(b, err)

@@ -76,7 +76,7 @@ func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
 func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.Codec[hold.Hold]) *regionOf {
 	c.t.Helper()
 	counters := &resolve.Counters{}
-	res := hold.Resolver(hold.Options{Observer: counters, SkewWindow: 2 * time.Second})
+	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	opts := concordnats.Options[hold.Hold]{Replica: replica.Options[hold.Hold]{
 		Observer: counters, CommandKeys: hold.CommandKeys, Codec: codec,
 	}, Conn: n.nc, Logger: slog.New(slog.NewTextHandler(testLog{c.t}, nil))}

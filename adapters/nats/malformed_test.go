@@ -16,6 +16,7 @@ import (
 	concordnats "github.com/harborpoint/concord/adapters/nats"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -45,7 +46,7 @@ func TestMalformedValues(t *testing.T) {
 	c := newCluster(t, "lisbon", "baltimore")
 	lisNode, balNode := c.nodes["lisbon"], c.nodes["baltimore"]
 	var logs syncBuffer
-	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(hold.Options{}),
+	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(resolve.Options{}),
 		concordnats.Options[hold.Hold]{
 			Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys},
 			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),

@@ -18,7 +18,7 @@ func timelineInMemory(t *testing.T) replica.Record[hold.Hold] {
 	t.Helper()
 	ctx := context.Background()
 	clock := &wall{now: at(14, 0, 0)}
-	res := hold.Resolver(hold.Options{SkewWindow: 2 * time.Second})
+	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: version.NewHLC(version.HLCOptions{Now: clock.Now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: clock.Now,

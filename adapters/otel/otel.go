@@ -16,6 +16,7 @@ const (
 	FieldKey   = attribute.Key("concord.field")
 	PolicyKey  = attribute.Key("concord.policy")
 	OutcomeKey = attribute.Key("concord.outcome")
+	OriginKey  = attribute.Key("concord.origin")
 )
 
 // DefaultSiblingBuckets are the bucket boundaries of concord.siblings.
@@ -39,7 +40,7 @@ type Options struct {
 type Observer struct {
 	autoResolved, rejected, stale, duplicate metric.Int64Counter
 	policyFired, conflicts, reviewSent, skew metric.Int64Counter
-	reviewed                                 metric.Int64Counter
+	reviewed, drift                          metric.Int64Counter
 	siblings                                 metric.Int64Histogram
 	depth                                    metric.Int64UpDownCounter // nil with Options.QueueDepth
 	reg                                      metric.Registration
@@ -63,6 +64,7 @@ func New(meter metric.Meter, opts Options) (*Observer, error) {
 	o.stale = counter("concord.stale_versions", "{version}", "Replicated versions dropped because the local record already covered them.")
 	o.duplicate = counter("concord.duplicate_versions", "{version}", "Replicated versions identical to the local record.")
 	o.skew = counter("concord.skew_window", "{decision}", "Last-writer-wins decisions between stamps closer than the clock-skew window.")
+	o.drift = counter("concord.drift", "{write}", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.")
 	buckets := opts.SiblingBuckets
 	if buckets == nil {
 		buckets = DefaultSiblingBuckets
@@ -139,6 +141,8 @@ func (o *Observer) Observe(e resolve.Event) {
 		o.duplicate.Add(ctx, 1, entity)
 	case resolve.SkewWindow:
 		o.skew.Add(ctx, 1, fieldPolicy)
+	case resolve.Drift:
+		o.drift.Add(ctx, 1, metric.WithAttributes(EntityKey.String(e.Entity), OriginKey.String(e.Origin.Name())))
 	}
 }
 

@@ -24,7 +24,7 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	res := hold.Resolver(hold.Options{Observer: obs, SkewWindow: 2 * time.Second})
+	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	region := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: version.NewHLC(version.HLCOptions{Now: clock}, version.Timestamp{}), Observer: obs, CommandKeys: hold.CommandKeys, Now: clock,
@@ -90,6 +90,21 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	must(err)
 	_, err = lis.ResolveConflict(ctx, "H-8823", rec.Token, rec.Conflict.Branches[0].Value)
 	must(err)
+
+	// Bristol's clock runs ten minutes ahead: Lisbon applies its note, and
+	// counts the drift.
+	ahead := func() time.Time { return now.Add(10 * time.Minute) }
+	bristol, err := replica.New(version.MustID("bristol"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
+		Clock: version.NewHLC(version.HLCOptions{Now: ahead}, version.Timestamp{}), CommandKeys: hold.CommandKeys,
+	})
+	must(err)
+	must(replica.AntiEntropy(ctx, lis, bristol))
+	_, err = bristol.Blind(ctx, "H-8821", "note", hold.NoteEdit("from the future"))
+	must(err)
+	data, err := bristol.Export(ctx, "H-8821")
+	must(err)
+	_, err = lis.Apply(ctx, "H-8821", data)
+	must(err)
 	return lis, bal
 }
 
@@ -148,6 +163,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 		resolve.Conflict: "concord.conflicts", resolve.SentToReview: "concord.review.sent", resolve.Reviewed: "concord.reviewed",
 		resolve.Rejected: "concord.rejected_writes", resolve.StaleDropped: "concord.stale_versions",
 		resolve.DuplicateDropped: "concord.duplicate_versions", resolve.SkewWindow: "concord.skew_window",
+		resolve.Drift: "concord.drift",
 	}
 	for _, k := range counters.Keys() {
 		key := names[k.Kind] + " concord.entity=" + k.Entity
@@ -156,6 +172,8 @@ func TestObserverMatchesCounters(t *testing.T) {
 			key += " concord.field=" + k.Field + " concord.policy=" + k.Policy
 		case resolve.Reviewed:
 			key += " concord.field=" + k.Field
+		case resolve.Drift:
+			key += " concord.origin=bristol"
 		}
 		if got, want := sums[key], int64(counters.Get(k)); got != want {
 			t.Errorf("%s = %d, counter %d", key, got, want)
@@ -167,6 +185,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 		"concord.rejected_writes concord.entity=hold":                                         1,
 		"concord.skew_window concord.entity=hold concord.field=note concord.policy=lww":       2,
 		"concord.review.queue_depth concord.entity=hold":                                      1,
+		"concord.drift concord.entity=hold concord.origin=bristol":                            1,
 	} {
 		if sums[key] != want {
 			t.Errorf("%s = %d, want %d", key, sums[key], want)

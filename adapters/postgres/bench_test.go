@@ -11,6 +11,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkUpdate(b *testing.B) {
 	pool := requireServer(b).pool(b, 4)
 	ctx := context.Background()
 	s := newStore(b, pool)
-	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	concordpg "github.com/harborpoint/concord/adapters/postgres"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -32,7 +33,7 @@ func TestQuickstart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holds, err := replica.New(version.MustID("lisbon"), store, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	holds, err := replica.New(version.MustID("lisbon"), store, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -23,7 +24,7 @@ func TestRestart(t *testing.T) {
 	srv := requireServer(t)
 	pool := srv.pool(t, 4)
 	s := newStore(t, pool)
-	r, err := replica.New(version.MustID("writer"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	r, err := replica.New(version.MustID("writer"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestRestart(t *testing.T) {
 	}
 	t.Logf("%d acknowledged before the crash, %d after the restart, %d refused with an error (first: %v)", w.before, w.after, w.failed, w.firstErr)
 
-	check, err := replica.New(version.MustID("check"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	check, err := replica.New(version.MustID("check"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)
 	}

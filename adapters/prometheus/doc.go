@@ -1,10 +1,13 @@
 // Package prometheus exports concord's resolution events as Prometheus
-// metrics: an [Observer] is a resolve.Observer (give it to resolve.Options,
-// hold.Options or replica.Options) and a prometheus.Collector (register it).
+// metrics: an [Observer] is a resolve.Observer (give it to replica.Options,
+// the one place concord reports events) and a prometheus.Collector (register
+// it).
 //
 // Labels are entity, field and policy — names from the resolver's
-// declarations, so their number is fixed by code — and never record keys,
-// IDs or tokens. The metrics, what they mean and what to alert on are listed
+// declarations, so their number is fixed by code — and, for drift, the name
+// of the replica whose clock ran ahead (a region's name, without its
+// incarnation, so there are as many as regions); never record keys, tokens
+// or dots. The metrics, what they mean and what to alert on are listed
 // in docs/METRICS.md of the concord repository:
 //
 //	concord_auto_resolved_total{entity}                  records whose concurrent branches merged by policy
@@ -16,6 +19,7 @@
 //	concord_stale_versions_total{entity}                 replicated versions already covered
 //	concord_duplicate_versions_total{entity}             replicated versions identical to the local one
 //	concord_skew_window_total{entity,field,policy}       LWW decisions inside the clock-skew window
+//	concord_drift_total{entity,origin}                   replicated writes stamped beyond the clock's drift bound
 //	concord_siblings{entity,outcome}                     histogram: branches per resolution or conflict
 //	concord_review_queue_depth{entity}                   gauge: open conflicts in review queues
 package prometheus

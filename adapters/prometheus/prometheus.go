@@ -32,7 +32,7 @@ type Options struct {
 type Observer struct {
 	autoResolved, rejected, stale, duplicate *prom.CounterVec
 	policyFired, conflicts, reviewSent, skew *prom.CounterVec
-	reviewed                                 *prom.CounterVec
+	reviewed, drift                          *prom.CounterVec
 	siblings                                 *prom.HistogramVec
 	depth                                    *prom.GaugeVec
 	depthDesc                                *prom.Desc
@@ -62,6 +62,7 @@ func New(opts Options) *Observer {
 		stale:        counter("stale_versions_total", "Replicated versions dropped because the local record already covered them.", "entity"),
 		duplicate:    counter("duplicate_versions_total", "Replicated versions identical to the local record.", "entity"),
 		skew:         counter("skew_window_total", "Last-writer-wins decisions between stamps closer than the clock-skew window.", "entity", "field", "policy"),
+		drift:        counter("drift_total", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.", "entity", "origin"),
 		siblings: prom.NewHistogramVec(prom.HistogramOpts{Namespace: ns, Name: "siblings", ConstLabels: opts.ConstLabels, Buckets: buckets,
 			Help: "Concurrent branches per automatic resolution (outcome=resolved) or refused merge (outcome=conflict)."}, []string{"entity", "outcome"}),
 		queueDepth: opts.QueueDepth,
@@ -76,7 +77,7 @@ func New(opts Options) *Observer {
 }
 
 func (o *Observer) collectors() []prom.Collector {
-	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.rejected, o.stale, o.duplicate, o.skew, o.siblings}
+	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.rejected, o.stale, o.duplicate, o.skew, o.drift, o.siblings}
 	if o.depth != nil {
 		cs = append(cs, o.depth)
 	}
@@ -138,6 +139,8 @@ func (o *Observer) Observe(e resolve.Event) {
 		o.duplicate.WithLabelValues(e.Entity).Inc()
 	case resolve.SkewWindow:
 		o.skew.WithLabelValues(e.Entity, e.Field, e.Policy).Inc()
+	case resolve.Drift:
+		o.drift.WithLabelValues(e.Entity, e.Origin.Name()).Inc()
 	}
 }
 

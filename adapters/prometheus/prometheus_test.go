@@ -17,14 +17,15 @@ import (
 
 // story plays conflicts across two hold replicas: an auto-resolved extend
 // vs confirm, a refused release vs extend that goes to review and is
-// settled, a stale conditional write, a stale replicated version and
-// concurrent blind notes inside the skew window.
+// settled, a stale conditional write, a stale replicated version,
+// concurrent blind notes inside the skew window, and a note from a region
+// whose clock runs ten minutes ahead.
 func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.Hold]) {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	res := hold.Resolver(hold.Options{Observer: obs, SkewWindow: 2 * time.Second})
+	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	region := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: version.NewHLC(version.HLCOptions{Now: clock}, version.Timestamp{}), Observer: obs, CommandKeys: hold.CommandKeys, Now: clock,
@@ -90,6 +91,21 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	must(err)
 	_, err = lis.ResolveConflict(ctx, "H-8823", rec.Token, rec.Conflict.Branches[0].Value)
 	must(err)
+
+	// Bristol's clock runs ten minutes ahead: Lisbon applies its note, and
+	// counts the drift.
+	ahead := func() time.Time { return now.Add(10 * time.Minute) }
+	bristol, err := replica.New(version.MustID("bristol"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
+		Clock: version.NewHLC(version.HLCOptions{Now: ahead}, version.Timestamp{}), CommandKeys: hold.CommandKeys,
+	})
+	must(err)
+	must(replica.AntiEntropy(ctx, lis, bristol))
+	_, err = bristol.Blind(ctx, "H-8821", "note", hold.NoteEdit("from the future"))
+	must(err)
+	data, err := bristol.Export(ctx, "H-8821")
+	must(err)
+	_, err = lis.Apply(ctx, "H-8821", data)
+	must(err)
 	return lis, bal
 }
 
@@ -101,7 +117,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 	story(t, resolve.ObserverFunc(func(e resolve.Event) { counters.Observe(e); o.Observe(e) }))
 
 	for _, kind := range []resolve.Kind{resolve.AutoResolved, resolve.PolicyFired, resolve.Conflict, resolve.SentToReview,
-		resolve.Reviewed, resolve.Rejected, resolve.StaleDropped, resolve.SkewWindow} {
+		resolve.Reviewed, resolve.Rejected, resolve.StaleDropped, resolve.SkewWindow, resolve.Drift} {
 		if counters.Total(kind) == 0 {
 			t.Errorf("the story produced no %s event", kind)
 		}
@@ -128,6 +144,8 @@ func TestObserverMatchesCounters(t *testing.T) {
 			got = testutil.ToFloat64(o.duplicate.WithLabelValues(k.Entity))
 		case resolve.SkewWindow:
 			got = testutil.ToFloat64(o.skew.WithLabelValues(k.Entity, k.Field, k.Policy))
+		case resolve.Drift:
+			got = testutil.ToFloat64(o.drift.WithLabelValues(k.Entity, "bristol"))
 		}
 		if got != want {
 			t.Errorf("%+v: metric %v, counter %v", k, got, want)
@@ -142,6 +160,9 @@ concord_auto_resolved_total{entity="hold"} 4
 # HELP concord_conflicts_total Merges a policy or rule refused: the branches stay as siblings (ConflictRequiresRetry).
 # TYPE concord_conflicts_total counter
 concord_conflicts_total{entity="hold",field="status",policy="lifecycle"} 2
+# HELP concord_drift_total Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.
+# TYPE concord_drift_total counter
+concord_drift_total{entity="hold",origin="bristol"} 1
 # HELP concord_rejected_writes_total Writes refused back to their clients, such as conditional writes with a stale token.
 # TYPE concord_rejected_writes_total counter
 concord_rejected_writes_total{entity="hold"} 1
@@ -156,7 +177,7 @@ concord_skew_window_total{entity="hold",field="note",policy="lww"} 2
 concord_stale_versions_total{entity="hold"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"concord_auto_resolved_total", "concord_conflicts_total", "concord_rejected_writes_total",
+		"concord_auto_resolved_total", "concord_conflicts_total", "concord_drift_total", "concord_rejected_writes_total",
 		"concord_review_queue_depth", "concord_skew_window_total", "concord_stale_versions_total"); err != nil {
 		t.Error(err)
 	}
@@ -188,6 +209,10 @@ concord_stale_versions_total{entity="hold"} 1
 			for _, l := range m.GetLabel() {
 				switch l.GetName() {
 				case "entity", "field", "policy", "outcome":
+				case "origin": // a region's name, without its incarnation
+					if strings.Contains(l.GetValue(), "#") {
+						t.Errorf("%s: an incarnation in the origin label: %s", mf.GetName(), l.GetValue())
+					}
 				default:
 					t.Errorf("%s: unexpected label %s", mf.GetName(), l.GetName())
 				}

@@ -12,6 +12,7 @@ import (
 	concordsqlite "github.com/harborpoint/concord/adapters/sqlite"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -79,7 +80,7 @@ type replicaWriter struct {
 
 func newReplicaWriter(b *testing.B, s replica.Store) *replicaWriter {
 	ctx := context.Background()
-	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/replica/storetest"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -135,7 +136,7 @@ func checkAcked(t *testing.T, path string, round int, a acked) {
 		t.Fatal(err)
 	}
 	s := open(t, path, concordsqlite.Options{})
-	r, err := replica.New(version.MustID("check"), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	r, err := replica.New(version.MustID("check"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +175,7 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	r, err := replica.New(version.MustID(fmt.Sprintf("writer%d", round)), s, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	r, err := replica.New(version.MustID(fmt.Sprintf("writer%d", round)), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	concordsqlite "github.com/harborpoint/concord/adapters/sqlite"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -25,7 +26,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	holds, _ := replica.New(version.MustID("edge"), store, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	holds, _ := replica.New(version.MustID("edge"), store, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if _, err := holds.Create(ctx, "H-8821", hold.New("H-8821", "C-14", "sunline", expires)); err != nil {
 		panic(err)
 	}
@@ -33,7 +34,7 @@ func Example() {
 
 	store, _ = concordsqlite.Open(path, concordsqlite.Options{Table: "holds"})
 	defer func() { _ = store.Close() }()
-	holds, _ = replica.New(version.MustID("edge"), store, hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+	holds, _ = replica.New(version.MustID("edge"), store, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	rec, err := holds.Get(ctx, "H-8821")
 	fmt.Println(rec.Value.ID, rec.Value.Cabin, rec.Value.Status, err)
 	// Output: H-8821 C-14 active <nil>

@@ -26,12 +26,12 @@ type Cart struct {
 	Commands policy.Set[string]   `json:"commands"` // idempotency keys of applied commands
 }
 
-func resolver(obs resolve.Observer) (*resolve.Resolver[Cart], error) {
+func resolver() (*resolve.Resolver[Cart], error) {
 	return resolve.New("cart", []resolve.Field[Cart]{
 		resolve.Bind("items", func(c *Cart) *policy.AWSet[string] { return &c.Items }, policy.AddWins[string]()),
-		resolve.Bind("coupon", func(c *Cart) *string { return &c.Coupon }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("coupon", func(c *Cart) *string { return &c.Coupon }, policy.LWW[string]()),
 		resolve.Bind("commands", func(c *Cart) *policy.Set[string] { return &c.Commands }, policy.Union[string]()),
-	}, nil, resolve.Options{Observer: obs})
+	}, nil, resolve.Options{})
 }
 
 func main() {
@@ -44,13 +44,14 @@ func main() {
 func run(w io.Writer) error {
 	ctx := context.Background()
 	counters := &resolve.Counters{}
-	res, err := resolver(counters)
+	res, err := resolver()
 	if err != nil {
 		return err
 	}
 	region := func(name string) (*replica.Replica[Cart], error) {
 		return replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[Cart]{
 			CommandKeys: func(c *Cart) *policy.Set[string] { return &c.Commands },
+			Observer:    counters,
 		})
 	}
 	lis, err := region("lisbon")

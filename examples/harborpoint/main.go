@@ -46,7 +46,7 @@ func at(h, m, s int) time.Time {
 
 func newStory(w io.Writer) (*story, error) {
 	s := &story{w: w, ctx: context.Background(), now: at(14, 0, 0), counters: &resolve.Counters{}}
-	res := hold.Resolver(hold.Options{Observer: s.counters, SkewWindow: 2 * time.Second})
+	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	region := func(name string) (*replica.Replica[hold.Hold], error) {
 		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return s.now }}, version.Timestamp{})
 		return replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{

@@ -73,7 +73,7 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.SkewWindow == 0 {
 		cfg.SkewWindow = 2 * time.Second
 	}
-	res := hold.Resolver(hold.Options{Observer: s.counters, SkewWindow: cfg.SkewWindow})
+	res := hold.Resolver(resolve.Options{SkewWindow: cfg.SkewWindow})
 	for _, name := range Regions {
 		// Incarnation 0 is safe here only because the regions live and die
 		// together in memory: a restart loses every dot they issued, in both.

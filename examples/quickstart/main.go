@@ -27,20 +27,22 @@ type Ticket struct {
 }
 
 // newResolver binds each field to its policy, with typed accessors.
-func newResolver(obs resolve.Observer) (*resolve.Resolver[Ticket], error) {
+func newResolver() (*resolve.Resolver[Ticket], error) {
 	return resolve.New("ticket", []resolve.Field[Ticket]{
-		resolve.Bind("title", func(t *Ticket) *string { return &t.Title }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("title", func(t *Ticket) *string { return &t.Title }, policy.LWW[string]()),
 		resolve.Bind("tags", func(t *Ticket) *policy.Set[string] { return &t.Tags }, policy.Union[string]()),
 		resolve.Bind("priority", func(t *Ticket) *int { return &t.Priority }, policy.Max[int]()),
 		resolve.Bind("owner", func(t *Ticket) *string { return &t.Owner }, policy.Once[string]()),
-	}, nil, resolve.Options{Observer: obs})
+	}, nil, resolve.Options{})
 }
 
 func main() {
 	ctx := context.Background()
-	var counters resolve.Counters // an Observer: counts merges, conflicts, reviews
-	res, err := newResolver(&counters)
+	res, err := newResolver()
 	check(err)
+	// An Observer counts merges, conflicts and reviews; the replicas tell
+	// it of each once, after storing it.
+	var counters resolve.Counters
 
 	// Two regions, each with its own store. An in-memory store loses its
 	// state on restart, so each start is a new incarnation of the region.

@@ -12,7 +12,7 @@ import (
 // TestTicketResolver checks the resolver's convergence laws on random
 // histories of writes, replications and stale contexts.
 func TestTicketResolver(t *testing.T) {
-	res, err := newResolver(nil)
+	res, err := newResolver()
 	if err != nil {
 		t.Fatal(err)
 	}

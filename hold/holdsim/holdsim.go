@@ -35,8 +35,8 @@ const (
 // latest expiry of any branch. [Invariant] checks the hold's rules.
 func Workload() sim.Workload[hold.Hold] {
 	return sim.Workload[hold.Hold]{
-		NewResolver: func(obs resolve.Observer) *resolve.Resolver[hold.Hold] {
-			return hold.Resolver(hold.Options{Observer: obs, SkewWindow: time.Second})
+		NewResolver: func() *resolve.Resolver[hold.Hold] {
+			return hold.Resolver(resolve.Options{SkewWindow: time.Second})
 		},
 		CommandKeys: hold.CommandKeys,
 		KeyPrefix:   "H-",

@@ -48,7 +48,7 @@ func mustPhases() *policy.StateMachine[phase] {
 
 func everythingResolver(t *testing.T) *resolve.Resolver[everything] {
 	r, err := resolve.New("everything", []resolve.Field[everything]{
-		resolve.Bind("note", func(e *everything) *string { return &e.Note }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("note", func(e *everything) *string { return &e.Note }, policy.LWW[string]()),
 		resolve.Bind("tags", func(e *everything) *policy.Set[string] { return &e.Tags }, policy.Union[string]()),
 		resolve.Bind("items", func(e *everything) *policy.AWSet[string] { return &e.Items }, policy.AddWins[string]()),
 		resolve.Bind("high", func(e *everything) *int { return &e.High }, policy.Max[int]()),

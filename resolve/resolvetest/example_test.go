@@ -28,7 +28,7 @@ type Issue struct {
 // Here it runs with a stand-in for *testing.T that reports the outcome.
 func ExampleCheck() {
 	res, err := resolve.New("issue", []resolve.Field[Issue]{
-		resolve.Bind("title", func(i *Issue) *string { return &i.Title }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("title", func(i *Issue) *string { return &i.Title }, policy.LWW[string]()),
 		resolve.Bind("labels", func(i *Issue) *policy.Set[string] { return &i.Labels }, policy.Union[string]()),
 		resolve.Bind("owner", func(i *Issue) *string { return &i.Owner }, policy.Once[string]()),
 	}, nil, resolve.Options{})

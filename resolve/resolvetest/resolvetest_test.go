@@ -36,7 +36,7 @@ func genTicket() *rapid.Generator[ticket] {
 
 func fields(points policy.Policy[int]) []resolve.Field[ticket] {
 	return []resolve.Field[ticket]{
-		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string](policy.LWWOptions{})),
+		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string]()),
 		resolve.Bind("tags", func(t *ticket) *policy.Set[string] { return &t.Tags }, policy.Union[string]()),
 		resolve.Bind("points", func(t *ticket) *int { return &t.Points }, points),
 	}

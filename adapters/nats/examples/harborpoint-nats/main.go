@@ -136,7 +136,7 @@ func run(w io.Writer) (err error) {
 			return err
 		}
 		counters := &resolve.Counters{}
-		r, err := concordnats.NewRegion(kv, topo, version.MustID(name), hold.Resolver(hold.Options{Observer: counters}),
+		r, err := concordnats.NewRegion(kv, topo, version.MustID(name), hold.Resolver(resolve.Options{}),
 			concordnats.Options[hold.Hold]{Conn: nc, Replica: replica.Options[hold.Hold]{
 				Clock:       version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
 				Now:         wall.Now,
