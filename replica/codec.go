@@ -140,6 +140,21 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 	return s, nil
 }
 
+// DecodeContext returns the causal context of an encoded state (what
+// [Replica.Export] returns and a store holds) without decoding its values:
+// what a transport needs to tell whether one copy covers another. Input
+// that does not decode fails with an error wrapping ErrMalformed.
+func DecodeContext(data []byte, lim version.Limits) (version.Vector, error) {
+	if len(data) == 0 || data[0] != payloadFormat {
+		return version.Vector{}, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
+	}
+	s, err := version.DecodeClock(data[1:], lim, func(version.Dot, []byte) (struct{}, error) { return struct{}{}, nil })
+	if err != nil {
+		return version.Vector{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return s.Join(), nil
+}
+
 // fieldRef is a decoded field stamp whose replica is known only by its
 // index among the clock's replicas until the whole clock is decoded.
 type fieldRef struct {

@@ -209,11 +209,11 @@ func (r *Region[T]) gather(ctx context.Context, key string) []copyOf {
 // context decodes the causal context of an encoded record without decoding
 // its values.
 func (r *Region[T]) context(c copyOf) (version.Vector, error) {
-	s, err := version.DecodeClock(c.data, r.limits, func(version.Dot, []byte) (struct{}, error) { return struct{}{}, nil })
+	v, err := replica.DecodeContext(c.data, r.limits)
 	if err != nil {
-		return version.Vector{}, &MalformedError{Key: c.region + ".", Revision: c.rev, Err: fmt.Errorf("%w: %w", replica.ErrMalformed, err)}
+		return version.Vector{}, &MalformedError{Key: c.region + ".", Revision: c.rev, Err: err}
 	}
-	return s.Join(), nil
+	return v, nil
 }
 
 // catchUp merges into the local copy of key every other region's copy that
