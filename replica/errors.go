@@ -20,8 +20,9 @@ var (
 	// ErrBadToken: a token that does not decode (400). It wraps the
 	// version package's decode error.
 	ErrBadToken = errors.New("replica: malformed token")
-	// ErrNotBlindWritable: a blind write named a field that is not
-	// last-writer-wins, or no field at all (422).
+	// ErrNotBlindWritable: a blind write named a field whose policy is not
+	// replaceable (policy.Replaceable: last-writer-wins), or no field at
+	// all (422).
 	ErrNotBlindWritable = errors.New("replica: field does not accept blind writes")
 	// ErrIdempotencyKeyRequired: a command came without an idempotency key (400).
 	ErrIdempotencyKeyRequired = errors.New("replica: idempotency key required")

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -119,6 +120,38 @@ func TestBlindWritesOnlyForLWWFields(t *testing.T) {
 	require.ErrorIs(t, err, replica.ErrNotBlindWritable)
 	_, err = p.lis.Blind(bg, "H-2", "note", hold.NoteEdit("x"))
 	require.ErrorIs(t, err, replica.ErrNotFound)
+}
+
+// ownLWW is a user's own last-writer-wins policy under another name; it
+// says it is replaceable.
+type ownLWW struct{ policy.Policy[string] }
+
+func (ownLWW) Name() string      { return "my-lww" }
+func (ownLWW) Replaceable() bool { return true }
+
+// namedLWW is named "lww" but does not say it is replaceable.
+type namedLWW struct{ policy.Policy[string] }
+
+func (namedLWW) Name() string { return "lww" }
+
+// TestBlindWritesByCapability: a field accepts blind writes when its policy
+// implements policy.Replaceable, whatever its name — and only then.
+func TestBlindWritesByCapability(t *testing.T) {
+	type doc struct{ A, B string }
+	res, err := resolve.New("doc", []resolve.Field[doc]{
+		resolve.Bind("a", func(d *doc) *string { return &d.A }, policy.Policy[string](ownLWW{policy.LWW[string]()})),
+		resolve.Bind("b", func(d *doc) *string { return &d.B }, policy.Policy[string](namedLWW{policy.LWW[string]()})),
+	}, nil, resolve.Options{})
+	require.NoError(t, err)
+	r, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), res, replica.Options[doc]{})
+	require.NoError(t, err)
+	_, err = r.Create(bg, "d", doc{})
+	require.NoError(t, err)
+	rec, err := r.Blind(bg, "d", "a", doc{A: "x"})
+	require.NoError(t, err, "a replaceable policy of any name")
+	require.Equal(t, "x", rec.Value.A)
+	_, err = r.Blind(bg, "d", "b", doc{B: "y"})
+	require.ErrorIs(t, err, replica.ErrNotBlindWritable, "named lww, but not replaceable")
 }
 
 func TestReleaseRacingExtendGoesToReviewUntilCovered(t *testing.T) {

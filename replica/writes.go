@@ -116,17 +116,18 @@ func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T
 // stamp). Blind writes are last-writer-wins by construction — a concurrent
 // blind write of the same field in another region is settled by stamp order
 // and one of the two is discarded — so they are allowed only for fields
-// bound with policy.LWW; any other field fails with ErrNotBlindWritable. A
-// record with an open conflict returns the conflict. It returns the record
-// as stored.
+// whose policy says it is replaceable ([policy.Replaceable], as policy.LWW
+// and a user's own last-writer-wins policy do); any other field fails with
+// ErrNotBlindWritable. A record with an open conflict returns the conflict.
+// It returns the record as stored.
 func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Record[T], error) {
 	f, ok := r.res.Field(field)
-	if !ok || f.Policy() != "lww" {
-		policyName := "unbound"
+	if !ok || !f.Replaceable() {
+		why := "is not bound"
 		if ok {
-			policyName = f.Policy()
+			why = fmt.Sprintf("has policy %s, which is not replaceable", f.Policy())
 		}
-		return Record[T]{}, fmt.Errorf("%w: %s.%s has policy %s, not lww", ErrNotBlindWritable, r.res.Entity(), field, policyName)
+		return Record[T]{}, fmt.Errorf("%w: %s.%s %s", ErrNotBlindWritable, r.res.Entity(), field, why)
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if cur.Len() == 0 {

@@ -178,9 +178,12 @@ func ignoreContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold
 }
 
 // earlierWins is last-writer-wins with the tiebreak turned around: the
-// earlier stamp wins. It keeps the name "lww" so that blind writes still
-// reach it.
+// earlier stamp wins. It says it is replaceable, as LWW does, so that blind
+// writes still reach it.
 type earlierWins struct{ policy.Policy[string] }
+
+// Replaceable implements policy.Replaceable.
+func (earlierWins) Replaceable() bool { return true }
 
 func (p earlierWins) MergeInto(out *policy.Branch[string], d *policy.Decision, a, b *policy.Branch[string]) error {
 	if err := p.Policy.MergeInto(out, d, a, b); err != nil || d.Outcome != policy.Picked {
