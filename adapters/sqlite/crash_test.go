@@ -135,7 +135,11 @@ func checkAcked(t *testing.T, path string, round int, a acked) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := open(t, path, concordsqlite.Options{})
+	s, err := concordsqlite.Open(path, concordsqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }() // before the next round's child opens the file
 	r, err := replica.New(version.MustID("check"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 	if err != nil {
 		t.Fatal(err)

@@ -240,7 +240,7 @@ func (s *broken) sortedKeys(after string) []string {
 // readEach reads listed keys one at a time, as a store without an ordered
 // scan might, and drops those deleted meanwhile.
 func (s *broken) readEach(keys []string) []replica.Entry {
-	runtime.Gosched() // the window deletes slip into
+	time.Sleep(time.Millisecond) // the window deletes slip into: a round trip of a networked store
 	var out []replica.Entry
 	for _, k := range keys {
 		s.mu.Lock()
