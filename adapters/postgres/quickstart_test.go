@@ -20,6 +20,15 @@ func TestQuickstart(t *testing.T) {
 	ctx := context.Background()
 	expires := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
+	cleanup, err := pgxpool.New(ctx, connString) // -count=2 runs the snippet on the same server again
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cleanup.Exec(ctx, `DROP TABLE IF EXISTS holds; DROP SEQUENCE IF EXISTS holds_rev`); err != nil {
+		t.Fatal(err)
+	}
+	cleanup.Close()
+
 	// The README's snippet, from here.
 	pool, err := pgxpool.New(ctx, connString) // the service's own pool
 	if err != nil {
