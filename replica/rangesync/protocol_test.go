@@ -159,6 +159,37 @@ func TestReconcileEqualSetsOneRoundTrip(t *testing.T) {
 	}
 }
 
+// TestReconcileCostGrowsWithDifferences: among 20,000 keys of 8 bytes,
+// d differences cost at most, per difference and round trip, the 16
+// fingerprints (bound and mode: 12 bytes, fingerprint 16) of one split —
+// not a cost that grows with the keys that agree.
+func TestReconcileCostGrowsWithDifferences(t *testing.T) {
+	const n = 20000
+	var a Index
+	for i := range n {
+		_ = a.Put(fmt.Sprintf("H-%06d", i), []byte("v"))
+	}
+	for _, d := range []int{1, 10, 100} {
+		var b Index
+		for i := range n {
+			v := "v"
+			if i%(n/d) == 0 {
+				v = "w"
+			}
+			_ = b.Put(fmt.Sprintf("H-%06d", i), []byte(v))
+		}
+		x, err := run(&a, &b, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit := 64 + d*x.rounds*buckets*(12+FingerprintLen)
+		t.Logf("d=%d: %d bytes, %d round trips, bound %d", d, x.sent+x.recv, x.rounds, limit)
+		if len(x.have) != d || x.sent+x.recv > limit {
+			t.Errorf("d=%d: found %d, %d bytes in %d round trips, bound %d", d, len(x.have), x.sent+x.recv, x.rounds, limit)
+		}
+	}
+}
+
 // TestReconcileSmallFrames: with the smallest frame limit and many
 // differences, answers are cut at the limit and deferred, every message
 // stays within it, and the result is still exact.
