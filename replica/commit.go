@@ -38,6 +38,9 @@ type committed[T any] struct {
 // compare-and-set loses only to writers outside this Replica value — other
 // processes or Replica values sharing the store.
 func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after func(*committed[T])) (committed[T], error) {
+	if len(key) > MaxKeyLen {
+		return committed[T]{}, fmt.Errorf("replica: %w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
+	}
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return committed[T]{}, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
@@ -96,7 +99,8 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 // maxSizeHint bounds the buffer a write starts encoding into.
 const maxSizeHint = 64 << 10
 
-// done acts on a committed outcome: review queue, events, decision log.
+// done acts on a committed outcome: reconciliation index, review queue,
+// events, decision log.
 func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 	o := &c.outcome
 	if r.obs != nil {
@@ -105,6 +109,7 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 		}
 	}
 	if c.data != nil {
+		r.indexed(key, o.State)
 		r.track(key, o)
 	}
 	if r.log != nil && o.Resolution != nil && r.log.Enabled(ctx, slog.LevelDebug) {

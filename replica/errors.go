@@ -31,6 +31,8 @@ var (
 	ErrNoCommandKeys = errors.New("replica: commands need Options.CommandKeys")
 	// ErrContention: compare-and-set kept losing to other writers.
 	ErrContention = errors.New("replica: too much write contention")
+	// ErrKeyTooLong: a key longer than [MaxKeyLen] (400).
+	ErrKeyTooLong = errors.New("replica: key too long")
 )
 
 // PreconditionFailed is the error of a conditional write whose token was

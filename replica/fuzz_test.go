@@ -79,8 +79,8 @@ func FuzzApply(f *testing.F) {
 		if !bytes.Equal(after, again) {
 			t.Fatalf("re-Apply of accepted input changed the store")
 		}
-		if _, err := r.Missing(bg, replica.Digest{}); err != nil {
-			t.Fatalf("Missing after an accepted Apply: %v", err)
+		if err := r.Rescan(bg); err != nil {
+			t.Fatalf("Rescan after an accepted Apply: %v", err)
 		}
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/replica/rangesync"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -45,6 +46,11 @@ type Options[T any] struct {
 	// MaxAttempts bounds compare-and-set retries under contention. Zero
 	// means 100.
 	MaxAttempts int
+	// Reconcile configures anti-entropy ([Replica.Sync], [Replica.Respond]):
+	// the frame limit of its messages and the rounds it may take. The zero
+	// value means rangesync's defaults; replicas that reconcile with each
+	// other must use the same frame limit.
+	Reconcile rangesync.Options
 }
 
 // Replica holds one region's records of one type over a [Store]. It offers
@@ -75,6 +81,9 @@ type Replica[T any] struct {
 	now      func() time.Time
 	attempts int
 
+	reconcile rangesync.Options
+	ix        syncIndex // the reconciliation index, see index.go
+
 	locks    keyLocks     // serializes this replica's read-modify-writes of one key
 	sizeHint atomic.Int64 // the size of the last state encoded
 
@@ -101,6 +110,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		id: id, store: store, res: res,
 		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, log: opts.Logger, limits: opts.Limits,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
+		reconcile: opts.Reconcile,
 		review:  map[string]*ReviewItem[T]{},
 		results: map[string]Record[T]{},
 	}
@@ -115,6 +125,9 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	}
 	if r.attempts <= 0 {
 		r.attempts = 100
+	}
+	if _, err := rangesync.NewInitiator(&r.ix.x, r.reconcile); err != nil { // validates the options
+		return nil, fmt.Errorf("replica: %w", err)
 	}
 	return r, nil
 }

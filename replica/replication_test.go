@@ -1,6 +1,7 @@
 package replica_test
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -86,10 +87,27 @@ func TestApplyIsIdempotentAndOrderIndependent(t *testing.T) {
 	}
 }
 
-// TestAntiEntropySteps runs the exchange by hand: Missing returns exactly
-// the records the other side lacks — absent, older or concurrent — and
-// nothing for records the other side already descends from.
-func TestAntiEntropySteps(t *testing.T) {
+// recorder is a Peer that records what a session pushes and pulls.
+type recorder struct {
+	replica.Peer
+	pushed, pulled []string
+}
+
+func (r *recorder) Push(ctx context.Context, states []replica.Delta) ([]replica.KeyError, error) {
+	r.pushed = append(r.pushed, deltaKeys(states)...)
+	return r.Peer.Push(ctx, states)
+}
+
+func (r *recorder) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
+	r.pulled = append(r.pulled, keys...)
+	return r.Peer.Pull(ctx, keys)
+}
+
+// TestSyncSteps: a session sends exactly the records on which the two
+// replicas differ — absent on one side, older or concurrent — both ways
+// when both hold one (Apply keeps what descends), and nothing once they
+// agree.
+func TestSyncSteps(t *testing.T) {
 	c := newCluster(t, "lisbon", "baltimore")
 	a, b := c.rs[0], c.rs[1]
 	for _, k := range []string{"same", "older", "concurrent", "only-a"} {
@@ -111,31 +129,34 @@ func TestAntiEntropySteps(t *testing.T) {
 	_, err = b.Blind(bg, "concurrent", "note", hold.NoteEdit("from b"))
 	require.NoError(t, err)
 
-	toB, err := a.Missing(bg, digest(t, b))
+	p := &recorder{Peer: replica.Local(b)}
+	rep, err := a.Sync(bg, p)
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{"older", "concurrent", "only-a"}, deltaKeys(toB))
-	toA, err := b.Missing(bg, digest(t, a))
-	require.NoError(t, err)
-	require.ElementsMatch(t, []string{"concurrent", "only-b"}, deltaKeys(toA))
-
-	require.NoError(t, b.ApplyDeltas(bg, toB))
-	require.NoError(t, a.ApplyDeltas(bg, toA))
+	require.ElementsMatch(t, []string{"older", "concurrent", "only-a"}, p.pushed)
+	require.ElementsMatch(t, []string{"older", "concurrent", "only-b"}, p.pulled)
+	require.Equal(t, replica.SyncReport{Rounds: rep.Rounds, Bytes: rep.Bytes, Sent: 3, Received: 3}, rep)
 	c.checkConverged(t)
 	rec, err := a.Get(bg, "concurrent")
 	require.NoError(t, err)
 	require.Len(t, rec.Branches, 2, "concurrent notes stay as siblings, merged by LWW on read")
 	require.Equal(t, "from b", rec.Value.Note, "the later stamp wins")
 
-	// Nothing left to send either way.
-	for _, p := range [][2]*replica.Replica[hold.Hold]{{a, b}, {b, a}} {
-		m, err := p[0].Missing(bg, digest(t, p[1]))
-		require.NoError(t, err)
-		require.Empty(t, m)
-	}
+	// Nothing left to send either way: one round trip of a fingerprint.
+	p = &recorder{Peer: replica.Local(b)}
+	rep, err = a.Sync(bg, p)
+	require.NoError(t, err)
+	require.Empty(t, p.pushed)
+	require.Empty(t, p.pulled)
+	require.Equal(t, 1, rep.Rounds)
 
-	// A malformed delta fails with ErrMalformed.
-	err = a.ApplyDeltas(bg, []replica.Delta{{Key: "same", Data: []byte{1, 2, 3}}})
-	require.ErrorIs(t, err, replica.ErrMalformed)
+	// A malformed delta is refused with ErrMalformed, and the others apply.
+	data, err := a.Export(bg, "same")
+	require.NoError(t, err)
+	applied, errs := b.ApplyDeltas(bg, []replica.Delta{{Key: "same", Data: []byte{1, 2, 3}}, {Key: "copy", Data: data}})
+	require.Equal(t, 1, applied)
+	require.Len(t, errs, 1)
+	require.Equal(t, "same", errs[0].Key)
+	require.ErrorIs(t, &errs[0], replica.ErrMalformed)
 }
 
 func deltaKeys(ds []replica.Delta) []string {

@@ -1,8 +1,6 @@
 package replica
 
 import (
-	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -75,31 +73,4 @@ func (r *Replica[T]) Conflicts() []ReviewItem[T] {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return items
-}
-
-// Rescan rebuilds the review queue from the store, for a replica that
-// restarted over a store that kept its records.
-func (r *Replica[T]) Rescan(ctx context.Context) error {
-	return scanAll(ctx, r.store, func(e Entry) error { return r.rescan(ctx, e.Key) })
-}
-
-// rescan tracks the stored state of key, holding the key so that a write
-// stored meanwhile is not overtaken by the older state read here.
-func (r *Replica[T]) rescan(ctx context.Context, key string) error {
-	lk, err := r.locks.lock(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer r.locks.unlock(key, lk)
-	s, _, err := r.load(ctx, key)
-	if err != nil {
-		return err
-	}
-	var o resolve.Outcome[T]
-	o.State = s
-	if _, err := r.res.Resolve(s); err != nil {
-		errors.As(err, &o.Conflict)
-	}
-	r.track(key, &o)
-	return nil
 }

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -416,27 +415,36 @@ func (h *history[T]) broadcast(n *node[T], key string) {
 		h.violate(Errors, "export %v %s: %v", n.id, key, err)
 		return
 	}
-	f := &h.s.faults
 	for _, to := range h.nodes {
-		if to == n {
-			continue
+		if to != n {
+			h.transmit(n, to, key, data, true)
 		}
-		drop, dup, delay := h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
-		if drop < f.Drop {
-			h.rep.Faults.Drops++
-			h.logf("net: %v→%v %s dropped", n.id, to.id, key)
-			continue
-		}
-		due := h.now.Add(time.Duration(1+h.rng.IntN(150)) * time.Millisecond)
-		if delay < f.Delay {
-			due = due.Add(time.Duration(500+h.rng.IntN(4500)) * time.Millisecond)
-			h.rep.Faults.Delays++
-		}
-		h.send(n.idx, to.idx, key, data, n.model[key], due)
-		if dup < f.Duplicate {
-			h.send(n.idx, to.idx, key, data, n.model[key], due.Add(time.Duration(1+h.rng.IntN(500))*time.Millisecond))
-			h.rep.Faults.Duplicates++
-		}
+	}
+}
+
+// transmit sends n's state of key (data) to one replica: through every
+// fault of the network when faulty, or else to arrive next.
+func (h *history[T]) transmit(n, to *node[T], key string, data []byte, faulty bool) {
+	if !faulty {
+		h.send(n.idx, to.idx, key, data, n.model[key], h.now)
+		return
+	}
+	f := &h.s.faults
+	drop, dup, delay := h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	if drop < f.Drop {
+		h.rep.Faults.Drops++
+		h.logf("net: %v→%v %s dropped", n.id, to.id, key)
+		return
+	}
+	due := h.now.Add(time.Duration(1+h.rng.IntN(150)) * time.Millisecond)
+	if delay < f.Delay {
+		due = due.Add(time.Duration(500+h.rng.IntN(4500)) * time.Millisecond)
+		h.rep.Faults.Delays++
+	}
+	h.send(n.idx, to.idx, key, data, n.model[key], due)
+	if dup < f.Duplicate {
+		h.send(n.idx, to.idx, key, data, n.model[key], due.Add(time.Duration(1+h.rng.IntN(500))*time.Millisecond))
+		h.rep.Faults.Duplicates++
 	}
 }
 
@@ -492,48 +500,6 @@ func (h *history[T]) apply(n *node[T], key string, data []byte) {
 	}
 	if err != nil {
 		h.violate(Errors, "apply at %v %s: %v", n.id, key, err)
-	}
-}
-
-// antiEntropy brings a and b to the same state through digests and deltas,
-// if both are up and their link is.
-func (h *history[T]) antiEntropy(a, b *node[T], why string) {
-	if !a.up || !b.up || h.cut[a.idx][b.idx] {
-		return
-	}
-	da, errA := a.rep.Digest(h.ctx)
-	db, errB := b.rep.Digest(h.ctx)
-	if err := errors.Join(errA, errB); err != nil {
-		h.violate(Errors, "digest: %v", err)
-		return
-	}
-	toA, errA := b.rep.Missing(h.ctx, da)
-	toB, errB := a.rep.Missing(h.ctx, db)
-	if err := errors.Join(errA, errB); err != nil {
-		h.violate(Errors, "missing: %v", err)
-		return
-	}
-	n := 0
-	for _, x := range []struct {
-		to     *node[T]
-		deltas []replica.Delta
-	}{{a, toA}, {b, toB}} {
-		for _, d := range x.deltas {
-			if h.w.hooks.skip != nil && h.w.hooks.skip(d.Key) {
-				continue
-			}
-			h.apply(x.to, d.Key, d.Data)
-			n++
-		}
-	}
-	for _, k := range h.keys {
-		m := a.model[k].Sync(b.model[k])
-		a.model[k], b.model[k] = m, m
-	}
-	h.logf("anti-entropy %v ⇄ %v (%s): %d records", a.id, b.id, why, n)
-	for _, k := range h.keys {
-		h.observe(a, k)
-		h.observe(b, k)
 	}
 }
 

@@ -1,0 +1,124 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/harborpoint/concord/replica/rangesync"
+	"github.com/harborpoint/concord/resolve"
+)
+
+// MaxKeyLen is the longest key a replica accepts, in bytes: the longest a
+// reconciliation message can name. A write of a longer key fails with
+// ErrKeyTooLong and stores nothing.
+const MaxKeyLen = rangesync.MaxKeyLen
+
+// syncIndex is the replica's reconciliation index: every record's key with
+// the binary form of its causal context. Every write the replica stores
+// updates it; it is built from the store once, by the first [Replica.Rescan]
+// or reconciliation.
+type syncIndex struct {
+	x     rangesync.Index
+	mu    sync.Mutex // held while the index is built
+	built bool
+}
+
+// indexed records the state of key just stored. It runs under the key's
+// lock, so that a build that reads the store under the same lock cannot
+// put an older state after it.
+func (r *Replica[T]) indexed(key string, s resolve.Siblings[T]) {
+	var buf [64]byte
+	v, _ := s.Join().AppendBinary(buf[:0]) // never fails
+	_ = r.ix.x.Put(key, v)                 // the key's length was checked before the write
+}
+
+// index returns the reconciliation index, building it from the store the
+// first time, and the records the build could not read.
+func (r *Replica[T]) index(ctx context.Context) (*rangesync.Index, []KeyError, error) {
+	r.ix.mu.Lock()
+	defer r.ix.mu.Unlock()
+	if r.ix.built {
+		return &r.ix.x, nil, nil
+	}
+	skipped, err := r.rescanAll(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.ix.built = true
+	return &r.ix.x, skipped, nil
+}
+
+// Rescan reads every stored record and rebuilds from it the review queue
+// and the reconciliation index, for a replica that restarted over a store
+// that kept its records, or whose store other processes write too (each
+// Replica value indexes the writes it makes itself). Without it, the first
+// reconciliation builds the index. A record that cannot be read is skipped
+// and reported in the error, which wraps each record's [*KeyError]; the
+// others are scanned.
+func (r *Replica[T]) Rescan(ctx context.Context) error {
+	r.ix.mu.Lock()
+	defer r.ix.mu.Unlock()
+	skipped, err := r.rescanAll(ctx)
+	if err != nil {
+		return err
+	}
+	r.ix.built = true
+	if len(skipped) == 0 {
+		return nil
+	}
+	errs := make([]error, len(skipped))
+	for i := range skipped {
+		errs[i] = &skipped[i]
+	}
+	return fmt.Errorf("replica %v: rescan skipped %d records: %w", r.id, len(skipped), errors.Join(errs...))
+}
+
+// rescanAll rescans every key; the error is for a store that cannot list
+// its keys or a context done.
+func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
+	var skipped []KeyError
+	err := scanAll(ctx, r.store, func(e Entry) error {
+		if err := r.rescan(ctx, e.Key); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			skipped = append(skipped, KeyError{Key: e.Key, Err: err})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replica %v: rescan: %w", r.id, err)
+	}
+	return skipped, nil
+}
+
+// rescan tracks and indexes the stored state of key, holding the key so
+// that a write stored meanwhile is not overtaken by the older state read
+// here.
+func (r *Replica[T]) rescan(ctx context.Context, key string) error {
+	lk, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer r.locks.unlock(key, lk)
+	s, rev, err := r.load(ctx, key)
+	if err != nil {
+		return err
+	}
+	var o resolve.Outcome[T]
+	o.State = s
+	if _, err := r.res.Resolve(s); err != nil {
+		errors.As(err, &o.Conflict)
+	}
+	r.track(key, &o)
+	switch {
+	case rev == 0:
+	case len(key) > MaxKeyLen: // stored before the limit: it cannot be reconciled
+		return fmt.Errorf("replica: %w: %d bytes", ErrKeyTooLong, len(key))
+	default:
+		r.indexed(key, s)
+	}
+	return nil
+}

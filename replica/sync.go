@@ -1,0 +1,248 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/harborpoint/concord/replica/rangesync"
+)
+
+// Delta is one record's encoded state, as [Replica.Export] returns it and
+// [Replica.Apply] takes it.
+type Delta struct {
+	Key  string
+	Data []byte
+}
+
+// KeyError is a record that a reconciliation could not read, send or
+// apply, and why. The others go on without it.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+// Error implements the error interface.
+func (e *KeyError) Error() string { return fmt.Sprintf("%q: %v", e.Key, e.Err) }
+
+// Unwrap returns the record's error.
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// Peer is the other replica of an anti-entropy session, as the replica that
+// starts it sees it: a transport. [Local] is a Peer in the same process;
+// package httpapi has one over HTTP.
+type Peer interface {
+	// Reconcile sends a message of the reconciliation protocol and returns
+	// the peer's answer: the peer's [Replica.Respond].
+	Reconcile(ctx context.Context, msg []byte) ([]byte, error)
+	// Push has the peer apply states ([Replica.ApplyDeltas]) and returns
+	// those it refused, with why.
+	Push(ctx context.Context, states []Delta) ([]KeyError, error)
+	// Pull returns the peer's states of keys ([Replica.Deltas]); a key the
+	// peer does not hold, or cannot read, is left out.
+	Pull(ctx context.Context, keys []string) ([]Delta, error)
+}
+
+// SyncReport says what one anti-entropy session did.
+type SyncReport struct {
+	Rounds   int // protocol round trips
+	Bytes    int // protocol bytes, both ways (states not included)
+	Sent     int // states the peer applied
+	Received int // states this replica applied
+	// Skipped counts the records that could not be read, sent or applied;
+	// Errors holds the first of them.
+	Skipped int
+	Errors  []KeyError
+}
+
+// maxReportErrors bounds SyncReport.Errors.
+const maxReportErrors = 32
+
+func (rep *SyncReport) skip(errs []KeyError) {
+	rep.Skipped += len(errs)
+	for _, e := range errs {
+		if len(rep.Errors) < maxReportErrors {
+			rep.Errors = append(rep.Errors, e)
+		}
+	}
+}
+
+// syncBatch is the number of states one Push or Pull carries.
+const syncBatch = 128
+
+// Sync runs one anti-entropy session with peer: the two replicas find the
+// records on which they differ with the range-based reconciliation of
+// package rangesync — bytes and round trips that grow with the number of
+// differences, not with the number of records — and each then applies the
+// other's state of them through [Replica.Apply]. A record held at two
+// versions is sent both ways; Apply keeps what descends and merges what is
+// concurrent.
+//
+// A record that cannot be read, sent or applied is skipped and reported in
+// SyncReport.Errors; the others go on. The error is for what stops the
+// session: the peer unreachable, a malformed protocol message, ctx done.
+func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
+	var rep SyncReport
+	x, skipped, err := r.index(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.skip(skipped)
+	s, err := rangesync.NewInitiator(x, r.reconcile)
+	if err != nil {
+		return rep, err
+	}
+	msg := s.Initiate()
+	for msg != nil {
+		reply, err := peer.Reconcile(ctx, msg)
+		if err != nil {
+			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
+		}
+		rep.Rounds++
+		rep.Bytes += len(msg) + len(reply)
+		var have, need []string
+		if msg, have, need, err = s.Reconcile(reply); err != nil {
+			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
+		}
+		if err := r.push(ctx, peer, have, &rep); err != nil {
+			return rep, err
+		}
+		if err := r.pull(ctx, peer, need, &rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// push sends this replica's states of keys to peer, in batches.
+func (r *Replica[T]) push(ctx context.Context, peer Peer, keys []string, rep *SyncReport) error {
+	for len(keys) > 0 {
+		n := min(len(keys), syncBatch)
+		states, errs := r.Deltas(ctx, keys[:n])
+		keys = keys[n:]
+		rep.skip(errs)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(states) == 0 {
+			continue
+		}
+		refused, err := peer.Push(ctx, states)
+		if err != nil {
+			return fmt.Errorf("replica %v: sync: push: %w", r.id, err)
+		}
+		rep.Sent += len(states) - len(refused)
+		rep.skip(refused)
+	}
+	return nil
+}
+
+// pull fetches peer's states of keys and applies them, in batches.
+func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *SyncReport) error {
+	for len(keys) > 0 {
+		n := min(len(keys), syncBatch)
+		states, err := peer.Pull(ctx, keys[:n])
+		keys = keys[n:]
+		if err != nil {
+			return fmt.Errorf("replica %v: sync: pull: %w", r.id, err)
+		}
+		applied, errs := r.ApplyDeltas(ctx, states)
+		rep.Received += applied
+		rep.skip(errs)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Respond answers one message of another replica's [Replica.Sync] (the
+// server side of [Peer.Reconcile]). It keeps no state between messages. A
+// message that does not decode fails with an error wrapping
+// rangesync.ErrMalformed or rangesync.ErrVersion.
+func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
+	x, _, err := r.index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := rangesync.Respond(x, msg, r.reconcile)
+	if err != nil {
+		return nil, fmt.Errorf("replica %v: respond: %w", r.id, err)
+	}
+	return reply, nil
+}
+
+// Deltas returns this replica's states of keys, checked to decode (the
+// server side of [Peer.Pull]). A key it does not hold is left out; a record
+// that cannot be read is left out and reported.
+func (r *Replica[T]) Deltas(ctx context.Context, keys []string) ([]Delta, []KeyError) {
+	var out []Delta
+	var errs []KeyError
+	for _, k := range keys {
+		if ctx.Err() != nil {
+			break
+		}
+		data, rev, err := r.store.Get(ctx, k)
+		if err == nil && rev != 0 {
+			_, err = decodeState(data, r.codec, r.limits, r.fields)
+		}
+		switch {
+		case err != nil:
+			errs = append(errs, KeyError{Key: k, Err: err})
+		case rev != 0:
+			out = append(out, Delta{Key: k, Data: data})
+		}
+	}
+	return out, errs
+}
+
+// ApplyDeltas applies states received from another replica (the server
+// side of [Peer.Push]) and returns how many it applied and which it
+// refused: one state that does not apply does not stop the others.
+func (r *Replica[T]) ApplyDeltas(ctx context.Context, deltas []Delta) (applied int, errs []KeyError) {
+	for _, d := range deltas {
+		if _, err := r.Apply(ctx, d.Key, d.Data); err != nil {
+			errs = append(errs, KeyError{Key: d.Key, Err: err})
+			continue
+		}
+		applied++
+	}
+	return applied, errs
+}
+
+// Local returns r as the [Peer] of another replica in the same process.
+func Local[T any](r *Replica[T]) Peer { return local[T]{r} }
+
+type local[T any] struct{ r *Replica[T] }
+
+func (l local[T]) Reconcile(ctx context.Context, msg []byte) ([]byte, error) {
+	return l.r.Respond(ctx, msg)
+}
+
+func (l local[T]) Push(ctx context.Context, states []Delta) ([]KeyError, error) {
+	_, errs := l.r.ApplyDeltas(ctx, states)
+	return errs, ctx.Err()
+}
+
+func (l local[T]) Pull(ctx context.Context, keys []string) ([]Delta, error) {
+	states, _ := l.r.Deltas(ctx, keys) // l.r's unreadable records are its own to report (Rescan, its sessions)
+	return states, ctx.Err()
+}
+
+// AntiEntropy brings a and b in one process to the same state for every
+// key: a.Sync(ctx, Local(b)). Records that could not be read or applied are
+// skipped, the others converge, and the error then lists what was skipped.
+func AntiEntropy[T any](ctx context.Context, a, b *Replica[T]) error {
+	rep, err := a.Sync(ctx, Local(b))
+	if err != nil {
+		return err
+	}
+	if rep.Skipped > 0 {
+		errs := make([]error, len(rep.Errors))
+		for i := range rep.Errors {
+			errs[i] = &rep.Errors[i]
+		}
+		return fmt.Errorf("replica: anti-entropy %v ⇄ %v skipped %d records: %w", a.id, b.id, rep.Skipped, errors.Join(errs...))
+	}
+	return nil
+}

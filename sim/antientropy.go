@@ -1,0 +1,113 @@
+package sim
+
+import (
+	"context"
+	"errors"
+
+	"github.com/harborpoint/concord/replica"
+)
+
+// errLost stops an anti-entropy session whose message the network lost.
+var errLost = errors.New("sim: reconciliation message lost")
+
+// antiEntropy runs one anti-entropy session from a to b — the replicas'
+// own reconciliation protocol (replica.Sync) — if both are up and their
+// link is. During the steps the session runs over the faulty network: a
+// protocol message or its answer may be lost, which stops the session (a
+// later one starts over), or delivered twice; the states the session finds
+// travel as replication messages, with every fault of those (loss,
+// duplication, delay, reordering), carrying the sender's model. After the
+// steps (the heal) the network is reliable and the states arrive at once.
+func (h *history[T]) antiEntropy(a, b *node[T], why string) {
+	if !a.up || !b.up || h.cut[a.idx][b.idx] {
+		return
+	}
+	p := &simPeer[T]{h: h, a: a, b: b, faulty: h.step <= h.steps}
+	rep, err := a.rep.Sync(h.ctx, p)
+	switch {
+	case errors.Is(err, errLost):
+		h.logf("anti-entropy %v → %v (%s) stopped after %d round trips: a message was lost", a.id, b.id, why, rep.Rounds)
+	case err != nil:
+		h.violate(Errors, "anti-entropy %v → %v: %v", a.id, b.id, err)
+	default:
+		h.logf("anti-entropy %v → %v (%s): %d round trips, %d bytes; %d records sent, %d fetched",
+			a.id, b.id, why, rep.Rounds, rep.Bytes, p.pushed, p.pulled)
+	}
+	for _, e := range rep.Errors {
+		h.violate(Errors, "anti-entropy %v → %v skipped %s: %v", a.id, b.id, e.Key, e.Err)
+	}
+	if !p.faulty {
+		for h.deliverOne(false) {
+		}
+	}
+	for _, k := range h.keys {
+		h.observe(a, k)
+		h.observe(b, k)
+	}
+}
+
+// simPeer is b as a's peer, over the simulated network.
+type simPeer[T any] struct {
+	h              *history[T]
+	a, b           *node[T]
+	faulty         bool
+	pushed, pulled int
+}
+
+// Reconcile delivers one protocol message to b and its answer back; either
+// may be lost, and the message may arrive twice (b answers both; it keeps
+// no state between messages).
+func (p *simPeer[T]) Reconcile(ctx context.Context, msg []byte) ([]byte, error) {
+	h, f := p.h, &p.h.s.faults
+	drop, dup, dropReply := h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	if p.faulty && drop < f.Drop {
+		h.rep.Faults.Drops++
+		h.logf("net: %v→%v reconciliation message dropped", p.a.id, p.b.id)
+		return nil, errLost
+	}
+	if p.faulty && dup < f.Duplicate {
+		h.rep.Faults.Duplicates++
+		if _, err := p.b.rep.Respond(ctx, msg); err != nil {
+			return nil, err
+		}
+	}
+	reply, err := p.b.rep.Respond(ctx, msg)
+	if err != nil {
+		return nil, err
+	}
+	if p.faulty && dropReply < f.Drop {
+		h.rep.Faults.Drops++
+		h.logf("net: %v→%v reconciliation answer dropped", p.b.id, p.a.id)
+		return nil, errLost
+	}
+	return reply, nil
+}
+
+// Push sends a's states to b as replication messages.
+func (p *simPeer[T]) Push(_ context.Context, states []replica.Delta) ([]replica.KeyError, error) {
+	for _, d := range states {
+		if p.h.w.hooks.skip != nil && p.h.w.hooks.skip(d.Key) {
+			continue
+		}
+		p.h.transmit(p.a, p.b, d.Key, d.Data, p.faulty)
+		p.pushed++
+	}
+	return nil, nil
+}
+
+// Pull has b send its states of keys to a as replication messages; none
+// arrives during the session.
+func (p *simPeer[T]) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
+	states, errs := p.b.rep.Deltas(ctx, keys)
+	for _, e := range errs {
+		p.h.violate(Errors, "anti-entropy: %v cannot read %s: %v", p.b.id, e.Key, e.Err)
+	}
+	for _, d := range states {
+		if p.h.w.hooks.skip != nil && p.h.w.hooks.skip(d.Key) {
+			continue
+		}
+		p.h.transmit(p.b, p.a, d.Key, d.Data, p.faulty)
+		p.pulled++
+	}
+	return nil, nil
+}
