@@ -145,14 +145,23 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 // what a transport needs to tell whether one copy covers another. Input
 // that does not decode fails with an error wrapping ErrMalformed.
 func DecodeContext(data []byte, lim version.Limits) (version.Vector, error) {
+	join, _, err := decodeContext(data, lim)
+	return join, err
+}
+
+// decodeContext decodes what the reconciliation index and DecodeContext
+// need of an encoded state: its causal context and its number of siblings.
+// The values are not decoded, so a damaged value shows up when the record
+// is read.
+func decodeContext(data []byte, lim version.Limits) (version.Vector, int, error) {
 	if len(data) == 0 || data[0] != payloadFormat {
-		return version.Vector{}, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
+		return version.Vector{}, 0, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
 	}
 	s, err := version.DecodeClock(data[1:], lim, func(version.Dot, []byte) (struct{}, error) { return struct{}{}, nil })
 	if err != nil {
-		return version.Vector{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return version.Vector{}, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	return s.Join(), nil
+	return s.Join(), s.Len(), nil
 }
 
 // fieldRef is a decoded field stamp whose replica is known only by its

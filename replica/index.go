@@ -8,6 +8,7 @@ import (
 
 	"github.com/harborpoint/concord/replica/rangesync"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // MaxKeyLen is the longest key a replica accepts, in bytes: the longest a
@@ -28,10 +29,12 @@ type syncIndex struct {
 // indexed records the state of key just stored. It runs under the key's
 // lock, so that a build that reads the store under the same lock cannot
 // put an older state after it.
-func (r *Replica[T]) indexed(key string, s resolve.Siblings[T]) {
+func (r *Replica[T]) indexed(key string, s resolve.Siblings[T]) { r.put(key, s.Join()) }
+
+func (r *Replica[T]) put(key string, join version.Vector) {
 	var buf [64]byte
-	v, _ := s.Join().AppendBinary(buf[:0]) // never fails
-	_ = r.ix.x.Put(key, v)                 // the key's length was checked before the write
+	v, _ := join.AppendBinary(buf[:0]) // never fails
+	_ = r.ix.x.Put(key, v)             // the key's length was checked before the write
 }
 
 // index returns the reconciliation index, building it from the store the
@@ -96,29 +99,39 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 
 // rescan tracks and indexes the stored state of key, holding the key so
 // that a write stored meanwhile is not overtaken by the older state read
-// here.
+// here. Only a record with several siblings may be in the review queue, so
+// only such a record's values are decoded.
 func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer r.locks.unlock(key, lk)
-	s, rev, err := r.load(ctx, key)
+	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
-		return err
+		return fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
 	}
 	var o resolve.Outcome[T]
-	o.State = s
-	if _, err := r.res.Resolve(s); err != nil {
-		errors.As(err, &o.Conflict)
+	if rev == 0 {
+		r.track(key, &o)
+		return nil
+	}
+	join, n, err := decodeContext(data, r.limits)
+	if err != nil {
+		return fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+	}
+	if n > 1 {
+		if o.State, err = decodeState(data, r.codec, r.limits, r.fields); err != nil {
+			return fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		}
+		if _, err := r.res.Resolve(o.State); err != nil {
+			errors.As(err, &o.Conflict)
+		}
 	}
 	r.track(key, &o)
-	switch {
-	case rev == 0:
-	case len(key) > MaxKeyLen: // stored before the limit: it cannot be reconciled
+	if len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
 		return fmt.Errorf("replica: %w: %d bytes", ErrKeyTooLong, len(key))
-	default:
-		r.indexed(key, s)
 	}
+	r.put(key, join)
 	return nil
 }

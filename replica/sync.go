@@ -94,6 +94,9 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 	}
 	msg := s.Initiate()
 	for msg != nil {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
 		reply, err := peer.Reconcile(ctx, msg)
 		if err != nil {
 			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
