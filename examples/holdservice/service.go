@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"expvar"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,11 +22,25 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
-// Regions are the service's replicas, the first the default.
-var Regions = []string{"lisbon", "baltimore"}
-
-// Config configures a Service. The zero Config is valid.
+// Config configures a Service. The zero Config is valid: region lisbon,
+// no peers.
 type Config struct {
+	// Region names this process's replica, such as "lisbon". "" means
+	// "lisbon".
+	Region string
+	// Peers are the base URLs of the other regions' services, such as
+	// "http://127.0.0.1:8082"; replication goes to their /replicate.
+	Peers []string
+	// Token is the bearer token the regions share: it guards this
+	// service's /replicate and /admin routes, and is sent to the peers.
+	// Without one, the service neither serves nor starts replication.
+	Token string
+	// Every is the time between anti-entropy sessions with each peer,
+	// which back off while a peer fails. Zero means only POST /admin/sync.
+	Every time.Duration
+	// Client sends the replication requests. Nil means a client with a
+	// 30-second timeout.
+	Client *http.Client
 	// Now reads the wall clock for stamps, expiries and the review queue.
 	// Nil means time.Now.
 	Now func() time.Time
@@ -37,32 +51,41 @@ type Config struct {
 	SkewWindow time.Duration
 }
 
-// Service is the hold service: two in-memory regions behind one HTTP
-// handler. It is safe for concurrent use.
+// Service is the hold service of one region: its replica, in memory, behind
+// an HTTP handler, replicating with the services of the other regions over
+// HTTP. It is safe for concurrent use.
 type Service struct {
-	regions  map[string]*replica.Replica[hold.Hold]
-	counters *resolve.Counters
-	idem     *httpapi.Idempotency
-	resp     httpapi.Responder[hold.Hold]
-	vars     *expvar.Map
-	now      func() time.Time
-	logger   *slog.Logger
+	name string // the region
 
-	// syncMu runs one anti-entropy round at a time and guards changes of
-	// partitioned, so that a round never starts before a partition and
-	// ends after it; partitioned is atomic only for /debug/vars to read.
-	syncMu      sync.Mutex
+	rep        *replica.Replica[hold.Hold]
+	replicator *replica.Replicator[hold.Hold]
+	replicate  http.Handler // the replication endpoint; nil without a token
+	token      string
+	every      time.Duration
+	counters   *resolve.Counters
+	idem       *httpapi.Idempotency
+	resp       httpapi.Responder[hold.Hold]
+	vars       *expvar.Map
+	now        func() time.Time
+	logger     *slog.Logger
+
+	// netMu guards changes of partitioned: each replication request this
+	// service sends holds it for reading, so that once setPartitioned(true)
+	// has returned, nothing more goes out until setPartitioned(false).
+	// Requests coming in read partitioned alone, so that two services
+	// partitioning at once never wait for each other.
+	netMu       sync.RWMutex
 	partitioned atomic.Bool
-	rounds      atomic.Uint64
 }
 
-// NewService returns a service with empty regions.
+// errPartitioned is returned while the service is partitioned.
+var errPartitioned = errors.New("holdservice: partitioned from the other regions")
+
+// NewService returns the service of an empty region.
 func NewService(cfg Config) (*Service, error) {
-	s := &Service{
-		regions:  map[string]*replica.Replica[hold.Hold]{},
-		counters: &resolve.Counters{},
-		now:      cfg.Now,
-		logger:   cfg.Logger,
+	s := &Service{name: cfg.Region, token: cfg.Token, every: cfg.Every, counters: &resolve.Counters{}, now: cfg.Now, logger: cfg.Logger}
+	if s.name == "" {
+		s.name = "lisbon"
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -73,28 +96,29 @@ func NewService(cfg Config) (*Service, error) {
 	if cfg.SkewWindow == 0 {
 		cfg.SkewWindow = 2 * time.Second
 	}
+	if len(cfg.Peers) > 0 && cfg.Token == "" {
+		return nil, errors.New("holdservice: replication needs a shared token (-token or HOLDSERVICE_TOKEN)")
+	}
+	// The store is in memory, so every start is a replica without state: a
+	// new incarnation, so that it never reissues the dots of the last one.
+	id, err := version.NewIncarnation(s.name)
+	if err != nil {
+		return nil, err
+	}
 	res := hold.Resolver(resolve.Options{SkewWindow: cfg.SkewWindow})
-	for _, name := range Regions {
-		// Incarnation 0 is safe here only because the regions live and die
-		// together in memory: a restart loses every dot they issued, in both.
-		// A region that can restart alone needs version.NewIncarnation.
-		id, err := version.NewID(name, 0)
-		if err != nil {
-			return nil, err
-		}
-		clock := version.NewHLC(version.HLCOptions{Now: s.now}, version.Timestamp{})
-		r, err := replica.New(id, replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-			Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: s.now,
-		})
-		if err != nil {
-			return nil, err
-		}
-		s.regions[name] = r
+	clock := version.NewHLC(version.HLCOptions{Now: s.now}, version.Timestamp{})
+	s.rep, err = replica.New(id, replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
+		Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: s.now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.setUpReplication(cfg); err != nil {
+		return nil, err
 	}
 	s.idem = httpapi.NewIdempotency(httpapi.IdempotencyOptions{
 		Now: s.now,
-		// The region is left out of the fingerprint: a client whose region
-		// failed may retry an extend in the other with the same key.
+		// The query (?region=) is left out of the fingerprint.
 		Target: func(r *http.Request) string { return r.Method + " " + r.URL.Path },
 	})
 	s.resp = httpapi.Responder[hold.Hold]{Logger: s.logger, Classify: httpapi.Classifiers(
@@ -105,18 +129,127 @@ func NewService(cfg Config) (*Service, error) {
 		httpapi.Map(http.StatusUnprocessableEntity, "", "Invalid command", hold.ErrWouldShorten, hold.ErrNoBooking),
 	)}
 	s.vars = new(expvar.Map).Init()
+	s.vars.Set("region", expvar.Func(func() any { return s.name }))
+	s.vars.Set("replica", expvar.Func(func() any { return s.rep.ID().String() }))
 	s.vars.Set("concord", expvar.Func(s.counterVars))
-	s.vars.Set("review_queue", expvar.Func(func() any {
-		m := map[string]int{}
-		for name, r := range s.regions {
-			m[name] = len(r.Conflicts())
-		}
-		return m
-	}))
+	s.vars.Set("review_queue", expvar.Func(func() any { return len(s.rep.Conflicts()) }))
 	s.vars.Set("idempotency_keys", expvar.Func(func() any { return s.idem.Len() }))
-	s.vars.Set("anti_entropy_rounds", expvar.Func(func() any { return s.rounds.Load() }))
 	s.vars.Set("partitioned", expvar.Func(func() any { return s.partitioned.Load() }))
+	s.vars.Set("replication", expvar.Func(func() any { return s.replicator.Status() }))
 	return s, nil
+}
+
+// setUpReplication builds the replication endpoint and the replicator.
+func (s *Service) setUpReplication(cfg Config) error {
+	client := cfg.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	peers := map[string]replica.Peer{}
+	for _, u := range cfg.Peers {
+		peers[u] = gate{s, &httpapi.ReplicationClient{URL: strings.TrimSuffix(u, "/") + "/replicate", Client: client,
+			Header: http.Header{"Authorization": {"Bearer " + cfg.Token}}}}
+	}
+	s.replicator = replica.NewReplicator(s.rep, peers, replica.ReplicatorOptions{Every: cfg.Every, Logger: s.logger, Now: s.now})
+	if cfg.Token == "" {
+		return nil
+	}
+	h, err := httpapi.NewReplicationHandler(s.rep, httpapi.ReplicationOptions{Auth: s.authorized, Logger: s.logger})
+	s.replicate = s.connected(h)
+	return err
+}
+
+// authorized passes on the requests that carry the shared token: the
+// example's authentication. A service in production would check a client
+// certificate or its own credentials here.
+func (s *Service) authorized(next http.Handler) http.Handler {
+	want := []byte("Bearer " + s.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="holdservice"`)
+			(&httpapi.Problem{Title: "Unauthorized", Status: http.StatusUnauthorized, Instance: r.URL.Path,
+				Detail: "send Authorization: Bearer with the token the regions share"}).Write(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// connected refuses replication requests while the service is partitioned.
+func (s *Service) connected(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.partitioned.Load() {
+			(&httpapi.Problem{Title: "Partitioned", Status: http.StatusServiceUnavailable, Instance: r.URL.Path,
+				Detail: "this region is partitioned from the others (DELETE /admin/partition heals it)"}).Write(w)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// gate is a peer that refuses to send while the service is partitioned.
+type gate struct {
+	s    *Service
+	peer replica.Peer
+}
+
+func (g gate) enter() error {
+	g.s.netMu.RLock()
+	if g.s.partitioned.Load() {
+		g.s.netMu.RUnlock()
+		return errPartitioned
+	}
+	return nil
+}
+
+func (g gate) Reconcile(ctx context.Context, msg []byte) ([]byte, error) {
+	if err := g.enter(); err != nil {
+		return nil, err
+	}
+	defer g.s.netMu.RUnlock()
+	return g.peer.Reconcile(ctx, msg)
+}
+
+func (g gate) Push(ctx context.Context, states []replica.Delta) ([]replica.KeyError, error) {
+	if err := g.enter(); err != nil {
+		return nil, err
+	}
+	defer g.s.netMu.RUnlock()
+	return g.peer.Push(ctx, states)
+}
+
+func (g gate) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
+	if err := g.enter(); err != nil {
+		return nil, err
+	}
+	defer g.s.netMu.RUnlock()
+	return g.peer.Pull(ctx, keys)
+}
+
+// setPartitioned cuts this region off from the others, or heals it. It
+// waits for the replication requests in flight.
+func (s *Service) setPartitioned(p bool) {
+	s.netMu.Lock()
+	defer s.netMu.Unlock()
+	s.partitioned.Store(p)
+}
+
+// Replicate runs anti-entropy with every peer until ctx is done, every
+// Config.Every (nothing if that is 0), and returns ctx's error.
+func (s *Service) Replicate(ctx context.Context) error {
+	if s.every <= 0 {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return s.replicator.Run(ctx)
+}
+
+// Sync runs one anti-entropy session with each peer now.
+func (s *Service) Sync(ctx context.Context) error {
+	if s.partitioned.Load() {
+		return errPartitioned
+	}
+	return s.replicator.SyncNow(ctx)
 }
 
 // counterVars renders the resolve.Counters as kind → "entity[.field][ policy]" → count.
@@ -151,72 +284,28 @@ func (s *Service) Handler() http.Handler {
 	mux.HandleFunc("POST /holds/{id}/resolve", s.resolveConflict)
 	mux.HandleFunc("GET /conflicts", s.conflicts)
 	mux.HandleFunc("GET /debug/vars", s.debugVars)
-	mux.HandleFunc("POST /admin/sync", s.sync)
-	mux.HandleFunc("POST /admin/partition", s.partition)
-	mux.HandleFunc("DELETE /admin/partition", s.heal)
+	if s.replicate != nil {
+		mux.Handle("POST /replicate", s.replicate)
+		mux.Handle("POST /admin/sync", s.authorized(http.HandlerFunc(s.sync)))
+		mux.Handle("POST /admin/partition", s.authorized(http.HandlerFunc(s.partition)))
+		mux.Handle("DELETE /admin/partition", s.authorized(http.HandlerFunc(s.heal)))
+	}
 	// No catch-all route: Routes answers an unknown path with 404 and a
 	// known path with another method with 405 and Allow.
 	return httpapi.Routes(mux)
 }
 
-// errPartitioned is returned by Sync while the regions are partitioned.
-var errPartitioned = errors.New("holdservice: regions are partitioned")
-
-// Sync runs one anti-entropy round between the regions, unless they are
-// partitioned. It checks the partition under the lock that partitioning
-// takes, so no round runs across a partition: once setPartitioned(true) has
-// returned, nothing more replicates until setPartitioned(false).
-func (s *Service) Sync(ctx context.Context) error {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	if s.partitioned.Load() {
-		return errPartitioned
-	}
-	err := replica.AntiEntropy(ctx, s.regions[Regions[0]], s.regions[Regions[1]])
-	if err == nil {
-		s.rounds.Add(1)
-	}
-	return err
-}
-
-// setPartitioned partitions the regions (stops replication between them) or
-// heals them. It waits for a round in progress to finish.
-func (s *Service) setPartitioned(p bool) {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
-	s.partitioned.Store(p)
-}
-
-// Replicate runs an anti-entropy round at every tick until ctx is done,
-// skipping rounds while the regions are partitioned. It returns ctx's error.
-func (s *Service) Replicate(ctx context.Context, tick <-chan time.Time) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick:
-			if err := s.Sync(ctx); err != nil && !errors.Is(err, errPartitioned) && ctx.Err() == nil {
-				s.logger.Error("holdservice: anti-entropy", "err", err)
-			}
-		}
-	}
-}
-
-// region returns the replica a request names with ?region= (default lisbon).
+// region returns the replica, checking the ?region= a request may name: a
+// process serves one region.
 func (s *Service) region(w http.ResponseWriter, r *http.Request) (*replica.Replica[hold.Hold], bool) {
-	name := r.URL.Query().Get("region")
-	if name == "" {
-		name = Regions[0]
-	}
-	rep, ok := s.regions[name]
-	if !ok {
+	if name := r.URL.Query().Get("region"); name != "" && name != s.name {
 		(&httpapi.Problem{Title: "Unknown region", Status: http.StatusBadRequest, Instance: r.URL.Path,
-			Detail:     fmt.Sprintf("region %q; use ?region=%s", name, strings.Join(Regions, " or ?region=")),
-			Extensions: map[string]any{"regions": Regions}}).Write(w)
+			Detail:     fmt.Sprintf("this process serves region %s; ask %s's own service", s.name, name),
+			Extensions: map[string]any{"region": s.name}}).Write(w)
 		return nil, false
 	}
-	w.Header().Set("Concord-Region", name)
-	return rep, true
+	w.Header().Set("Concord-Region", s.name)
+	return s.rep, true
 }
 
 // holdView is the JSON representation of a hold in one region.
@@ -587,23 +676,17 @@ type reviewView struct {
 	Branches  []httpapi.Branch[hold.Hold] `json:"branches"`
 }
 
-// GET /conflicts: the review queue of one region (?region=) or of both.
+// GET /conflicts: the region's review queue.
 func (s *Service) conflicts(w http.ResponseWriter, r *http.Request) {
-	names := Regions
-	if name := r.URL.Query().Get("region"); name != "" {
-		if _, ok := s.region(w, r); !ok {
-			return
-		}
-		names = []string{name}
+	rep, ok := s.region(w, r)
+	if !ok {
+		return
 	}
 	items := []reviewView{}
-	for _, name := range names {
-		for _, it := range s.regions[name].Conflicts() {
-			items = append(items, reviewView{ID: it.Key, Region: name, ETag: httpapi.ETag(it.Token), Field: it.Field,
-				Rule: it.Rule, Reason: it.Reason, FirstSeen: it.FirstSeen, Branches: httpapi.Branches(it.Branches)})
-		}
+	for _, it := range rep.Conflicts() {
+		items = append(items, reviewView{ID: it.Key, Region: s.name, ETag: httpapi.ETag(it.Token), Field: it.Field,
+			Rule: it.Rule, Reason: it.Reason, FirstSeen: it.FirstSeen, Branches: httpapi.Branches(it.Branches)})
 	}
-	slices.SortStableFunc(items, func(a, b reviewView) int { return a.FirstSeen.Compare(b.FirstSeen) })
 	writeJSON(w, http.StatusOK, map[string]any{"conflicts": items})
 }
 
@@ -614,27 +697,32 @@ func (s *Service) debugVars(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, s.vars.String())
 }
 
-// POST /admin/sync: one anti-entropy round now.
+// POST /admin/sync: one anti-entropy session with each peer now.
 func (s *Service) sync(w http.ResponseWriter, r *http.Request) {
 	if err := s.Sync(r.Context()); err != nil {
-		if errors.Is(err, errPartitioned) {
+		switch {
+		case errors.Is(err, errPartitioned):
 			(&httpapi.Problem{Title: "Partitioned", Status: http.StatusConflict, Instance: r.URL.Path,
-				Detail: "the regions are partitioned; DELETE /admin/partition heals them"}).Write(w)
-			return
+				Detail: "this region is partitioned; DELETE /admin/partition heals it"}).Write(w)
+		case r.Context().Err() == nil:
+			(&httpapi.Problem{Title: "A peer failed", Status: http.StatusBadGateway, Instance: r.URL.Path,
+				Detail: err.Error()}).Write(w)
+		default:
+			s.resp.Error(w, r, err)
 		}
-		s.resp.Error(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// POST /admin/partition: stop replication between the regions.
+// POST /admin/partition: cut this region off from the others.
 func (s *Service) partition(w http.ResponseWriter, _ *http.Request) {
 	s.setPartitioned(true)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// DELETE /admin/partition: heal the partition and run an anti-entropy round.
+// DELETE /admin/partition: heal the partition and run a session with each
+// peer.
 func (s *Service) heal(w http.ResponseWriter, r *http.Request) {
 	s.setPartitioned(false)
 	s.sync(w, r)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -29,23 +30,58 @@ func at(h, m, s int) time.Time {
 	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
 }
 
+// token is the replication token of the tests' regions.
+const token = "test-token"
+
+// harness runs the two regions as two services, each behind its own
+// loopback server, replicating with each other over HTTP.
 type harness struct {
 	t     *testing.T
-	url   string
+	urls  map[string]string // region → base URL
+	url   string            // lisbon's, the default region
 	http  *http.Client
 	clock *clock
-	svc   *Service
+	svcs  map[string]*Service
 }
 
 func newHarness(t *testing.T) *harness {
 	c := &clock{now: at(14, 0, 0)}
-	svc, err := NewService(Config{Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
+	h := &harness{t: t, http: &http.Client{}, clock: c, urls: map[string]string{}, svcs: map[string]*Service{}}
+	// The servers start first, so that each service can name the other's URL.
+	handlers := map[string]*handlerSlot{}
+	for _, region := range regions {
+		handlers[region] = &handlerSlot{}
+		srv := httptest.NewServer(handlers[region])
+		t.Cleanup(srv.Close)
+		h.urls[region] = srv.URL
 	}
-	srv := httptest.NewServer(svc.Handler())
-	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, http: &http.Client{}, clock: c, svc: svc}
+	for i, region := range regions {
+		svc, err := NewService(Config{Region: region, Now: c.Now, Token: token, Peers: []string{h.urls[regions[1-i]]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.svcs[region] = svc
+		handlers[region].set(svc.Handler())
+	}
+	h.url = h.urls["lisbon"]
+	return h
+}
+
+var regions = []string{"lisbon", "baltimore"}
+
+// handlerSlot is a handler set after its server started.
+type handlerSlot struct {
+	mu sync.Mutex
+	h  http.Handler
+}
+
+func (s *handlerSlot) set(h http.Handler) { s.mu.Lock(); s.h = h; s.mu.Unlock() }
+
+func (s *handlerSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	h := s.h
+	s.mu.Unlock()
+	h.ServeHTTP(w, r)
 }
 
 type response struct {
@@ -55,14 +91,30 @@ type response struct {
 	raw    string
 }
 
-// do sends one request; hdr alternates names and values.
+// do sends one request to the region the path names with ?region=
+// (lisbon by default); hdr alternates names and values. The admin routes
+// take the token: a partition cuts both regions off, a heal heals both and
+// syncs, and a sync runs from Lisbon.
 func (h *harness) do(method, path, body string, hdr ...string) response {
 	h.t.Helper()
+	base := h.url
+	if u, err := url.Parse(path); err == nil && u.Query().Get("region") != "" && h.urls[u.Query().Get("region")] != "" {
+		base = h.urls[u.Query().Get("region")]
+	}
+	if strings.HasPrefix(path, "/admin/") {
+		hdr = append(hdr, "Authorization", "Bearer "+token)
+		switch {
+		case path == "/admin/partition" && method == "POST":
+			h.svcs["baltimore"].setPartitioned(true)
+		case path == "/admin/partition" && method == "DELETE":
+			h.svcs["baltimore"].setPartitioned(false)
+		}
+	}
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, h.url+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -153,7 +205,7 @@ func TestLessonTimeline(t *testing.T) {
 
 	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
 	var etags []string
-	for _, region := range Regions {
+	for _, region := range regions {
 		r := h.do("GET", "/holds/H-8821?region="+region, "").want(t, 200, "")
 		hd := r.hold()
 		if hd["status"] != "confirmed" || hd["booking_id"] != "B-3107" || hd["expires_at"] != "2026-11-26T14:10:00Z" {
@@ -168,11 +220,17 @@ func TestLessonTimeline(t *testing.T) {
 		t.Errorf("regions disagree: %v", etags)
 	}
 
-	// The replayed extend returns its first response, also from the other
-	// region (the region is not part of the fingerprint).
-	again := h.do("POST", "/holds/H-8821/extend?region=baltimore", `{"by":"5m","agency":"lisbon-desk"}`, "Idempotency-Key", `"lis-extend-1"`).want(t, 200, "")
+	// The replayed extend returns its first response in Lisbon; in
+	// Baltimore, which never saw the request, the hold itself carries the
+	// key: the command is not applied again, and the hold is answered as
+	// it is now.
+	again := h.do("POST", "/holds/H-8821/extend?region=lisbon", `{"by":"5m","agency":"lisbon-desk"}`, "Idempotency-Key", `"lis-extend-1"`).want(t, 200, "")
 	if again.raw != ext.raw || again.header.Get(httpapi.ReplayedHeader) != "true" {
 		t.Errorf("replay: %v %s", again.header, again.raw)
+	}
+	there := h.do("POST", "/holds/H-8821/extend?region=baltimore", `{"by":"5m","agency":"lisbon-desk"}`, "Idempotency-Key", `"lis-extend-1"`).want(t, 200, "")
+	if there.header.Get(httpapi.ReplayedHeader) != "true" || there.hold()["status"] != "confirmed" || there.hold()["expires_at"] != "2026-11-26T14:10:00Z" {
+		t.Errorf("replay in the other region: %v %s", there.header, there.raw)
 	}
 
 	// A stale If-Match: 412 with the current ETag; with it, the lifecycle refuses (409).
@@ -213,13 +271,11 @@ func TestReleaseRacesExtend(t *testing.T) {
 	if len(branches) != 2 || conflict["field"] != "status" || got.hold() != nil {
 		t.Fatalf("conflict view: %s", got.raw)
 	}
-	queue := h.do("GET", "/conflicts", "").want(t, 200, "")
-	if items, _ := queue.body["conflicts"].([]any); len(items) != 2 {
-		t.Fatalf("review queues: %s", queue.raw)
-	}
-	one := h.do("GET", "/conflicts?region=lisbon", "").want(t, 200, "")
-	if items, _ := one.body["conflicts"].([]any); len(items) != 1 {
-		t.Fatalf("lisbon review queue: %s", one.raw)
+	for _, region := range regions {
+		queue := h.do("GET", "/conflicts?region="+region, "").want(t, 200, "")
+		if items, _ := queue.body["conflicts"].([]any); len(items) != 1 {
+			t.Fatalf("%s review queue: %s", region, queue.raw)
+		}
 	}
 
 	etag := got.header.Get("ETag")
@@ -249,8 +305,10 @@ func TestReleaseRacesExtend(t *testing.T) {
 		t.Fatalf("resolved: %s", res.raw)
 	}
 	h.do("POST", "/admin/sync", "").want(t, 204, "")
-	if items, _ := h.do("GET", "/conflicts", "").body["conflicts"].([]any); len(items) != 0 {
-		t.Errorf("review queue after resolve: %v", items)
+	for _, region := range regions {
+		if items, _ := h.do("GET", "/conflicts?region="+region, "").body["conflicts"].([]any); len(items) != 0 {
+			t.Errorf("%s review queue after resolve: %v", region, items)
+		}
 	}
 	// The extend applied on the discarded branch is not applied again.
 	h.do("POST", "/holds/H-8823/extend?region=baltimore", `{"until":"2026-11-26T14:18:00Z"}`, "Idempotency-Key", "lis-extend-9").want(t, 200, "")
@@ -414,26 +472,62 @@ func TestReadsAndNotes(t *testing.T) {
 	}
 }
 
-// TestReplicate runs the background loop on a tick channel: a second tick
-// is received only after the first round finished.
+// TestReplicate runs the background loop: a hold created in Lisbon shows
+// up in Baltimore without any request, and the loop stops with its context.
 func TestReplicate(t *testing.T) {
 	h := newHarness(t)
 	h.create("H-9", "C9", "2026-11-26T14:20:00Z")
-	tick := make(chan time.Time)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.svc.Replicate(ctx, tick) }()
-	tick <- time.Time{}
-	tick <- time.Time{}
-	h.do("GET", "/holds/H-9?region=baltimore", "").want(t, 200, "")
-
-	h.do("POST", "/admin/partition", "").want(t, 204, "")
-	h.create("H-10", "C10", "2026-11-26T14:20:00Z")
-	tick <- time.Time{}
-	tick <- time.Time{}
-	h.do("GET", "/holds/H-10?region=baltimore", "").want(t, 404, httpapi.TypeNotFound)
+	svc := h.svcs["lisbon"]
+	svc.every = time.Millisecond
+	go func() { done <- svc.Replicate(ctx) }()
+	for i := 0; h.do("GET", "/holds/H-9?region=baltimore", "").status != 200; i++ {
+		if i == 10_000 {
+			t.Fatal("the background loop did not replicate")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Errorf("Replicate returned %v", err)
+	}
+	st := svc.replicator.Status()
+	if len(st) != 1 || st[0].Sessions == 0 || st[0].LastSent == 0 && st[0].Sent == 0 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// TestReplicationNeedsTheToken: the replication and admin routes refuse a
+// request without the regions' token; without a token a service has no
+// such routes and refuses peers.
+func TestReplicationNeedsTheToken(t *testing.T) {
+	h := newHarness(t)
+	for _, path := range []string{"/replicate", "/admin/sync", "/admin/partition"} {
+		resp, err := h.http.Post(h.url+path, httpapi.ReplicationMediaType, strings.NewReader("R"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("%s without the token: %d", path, resp.StatusCode)
+		}
+	}
+	alone, err := NewService(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(alone.Handler())
+	defer srv.Close()
+	resp, err := h.http.Post(srv.URL+"/replicate", httpapi.ReplicationMediaType, strings.NewReader("R"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("/replicate without a token configured: %d", resp.StatusCode)
+	}
+	if _, err := NewService(Config{Peers: []string{srv.URL}}); err == nil {
+		t.Error("a service with peers and no token")
 	}
 }
