@@ -22,4 +22,15 @@
 //	concord_drift_total{entity,origin}                   replicated writes stamped beyond the clock's drift bound
 //	concord_siblings{entity,outcome}                     histogram: branches per resolution or conflict
 //	concord_review_queue_depth{entity}                   gauge: open conflicts in review queues
+//
+// [Replication] exports a replica.Replicator's per-peer status (register
+// NewReplication(replicator.Status, opts)):
+//
+//	concord_replication_last_success_timestamp_seconds{peer}  last completed anti-entropy session
+//	concord_replication_consecutive_failures{peer}            failed sessions in a row (backing off)
+//	concord_replication_sessions_total{peer,outcome}          completed / failed sessions
+//	concord_replication_records_total{peer,direction}         records sent, received, skipped
+//	concord_replication_round_trips_total{peer}               reconciliation round trips
+//	concord_replication_protocol_bytes_total{peer}            reconciliation bytes, both ways
+//	concord_replication_last_error_info{peer,error}           1 while the last session failed
 package prometheus
