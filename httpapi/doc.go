@@ -58,4 +58,16 @@
 // detail says what happened in words for people, never a Go error chain.
 // [Routes] serves a ServeMux so that an unknown path is a 404 problem and a
 // known path with an unsupported method a 405 problem with Allow.
+//
+// # Replication
+//
+// [NewReplicationHandler] serves a replica's side of anti-entropy on one
+// POST endpoint (the reconciliation protocol's messages, pushed states and
+// fetched states), and [ReplicationClient] is the other replica's
+// replica.Peer for it. The endpoint needs an authentication middleware
+// (ReplicationOptions.Auth): a peer can write every record, and concord does
+// not invent authentication — a shared bearer token, mTLS or a network
+// policy are the service's to choose. Request and answer content are
+// bounded (ReplicationOptions.MaxBody); the client splits pushes and fetches
+// to fit.
 package httpapi

@@ -1,12 +1,15 @@
 package httpapi_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
+	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/httpapi"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/version"
@@ -127,4 +130,52 @@ func ExampleIdempotency() {
 	// 200 replayed=false text/plain
 	// 200 replayed=true text/plain
 	// 400 replayed=false application/problem+json
+}
+
+// Two regions replicate over HTTP: Baltimore serves its replication
+// endpoint behind a token check, and Lisbon runs a session against it with
+// a ReplicationClient. Only the records that differ travel.
+func ExampleNewReplicationHandler() {
+	ctx := context.Background()
+	region := func(name string) *replica.Replica[hold.Hold] {
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		if err != nil {
+			panic(err)
+		}
+		return r
+	}
+	lisbon, baltimore := region("lisbon"), region("baltimore")
+	expires := time.Date(2026, 11, 26, 14, 10, 0, 0, time.UTC)
+	_, _ = lisbon.Create(ctx, "H-8821", hold.New("H-8821", "C14", "lisbon-desk", expires))
+	_, _ = baltimore.Create(ctx, "H-8822", hold.New("H-8822", "C15", "baltimore-desk", expires))
+
+	token := "shared-secret" // in production: a secret of the deployment, or mTLS
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer "+token {
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	endpoint, err := httpapi.NewReplicationHandler(baltimore, httpapi.ReplicationOptions{Auth: auth})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(endpoint)
+	defer srv.Close()
+
+	peer := &httpapi.ReplicationClient{URL: srv.URL, Header: http.Header{"Authorization": {"Bearer " + token}}}
+	rep, err := lisbon.Sync(ctx, peer)
+	fmt.Println(rep.Sent, rep.Received, err)
+	rec, err := baltimore.Get(ctx, "H-8821")
+	fmt.Println(rec.Value.Cabin, err)
+
+	_, err = lisbon.Sync(ctx, &httpapi.ReplicationClient{URL: srv.URL})
+	fmt.Println(errors.Is(err, httpapi.ErrPeer))
+	// Output:
+	// 1 1 <nil>
+	// C14 <nil>
+	// true
 }

@@ -26,9 +26,26 @@
 //
 // [Replica.Export] and [Replica.Apply] move a record's state between
 // replicas; Apply is idempotent and order-independent, and decodes hostile
-// input safely (ErrMalformed, nothing changed). [Replica.Digest],
-// [Replica.Missing] and [AntiEntropy] exchange causal contexts first and
-// then only the records the other side lacks.
+// input safely (ErrMalformed, nothing changed).
+//
+// Anti-entropy ([Replica.Sync]) finds the records on which two replicas
+// differ with range-based set reconciliation (package rangesync): each
+// replica keeps an index of every record's key and causal context, updated
+// by every write it stores and built from the store once, by [Replica.Rescan]
+// or the first session. A session costs a round trip of 20 bytes when the
+// replicas agree and about a kilobyte and three round trips per differing
+// record, however many records they hold; then each side applies the
+// other's state of those records through Apply. The other replica is a
+// [Peer] — three calls, Reconcile, Push and Pull — in the same process
+// ([Local], [AntiEntropy]) or over a transport (package httpapi serves
+// [Replica.Respond], [Replica.ApplyDeltas] and [Replica.Deltas] on one
+// endpoint). A record that cannot be read or applied is skipped and
+// reported; the others go on. A [Replicator] runs sessions with a set of
+// peers periodically, backs off while one fails, and keeps each peer's
+// status.
+//
+// Each Replica value indexes the writes it stores itself: when other
+// processes write the same store, call Rescan to take their writes in.
 //
 // # Review queue
 //

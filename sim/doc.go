@@ -10,9 +10,13 @@
 // drifts. Clients write in every style of package replica — blind writes of
 // last-writer-wins fields, conditional writes with fresh and stale tokens,
 // commands with idempotency keys retried when their replies are lost — and
-// settle conflicts from review queues. Anti-entropy runs periodically. At
-// the end every replica restarts, links heal one at a time in random order,
-// messages in flight arrive and anti-entropy runs between every pair.
+// settle conflicts from review queues. Anti-entropy runs periodically: the
+// replicas' own sessions (replica.Sync), whose protocol messages cross the
+// faulty network — a lost message or answer stops the session, a
+// duplicated one is answered twice — and whose states travel as
+// replication messages with every fault above. At the end every replica
+// restarts, links heal one at a time in random order, messages in flight
+// arrive and anti-entropy runs between every pair over a reliable network.
 //
 // # Checks
 //
