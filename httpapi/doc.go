@@ -44,6 +44,7 @@
 //	no If-Match where required                          428
 //	resolve.ConflictRequiresRetry (resolve.ErrConflict)  409, every branch with its tag
 //	malformed header, token, body or record             400 (413, 415 with Accept for body size, type)
+//	key longer than replica.MaxKeyLen                   400
 //	Idempotency-Key missing                             400
 //	Idempotency-Key reused with another payload         422
 //	Idempotency-Key still in flight                     409

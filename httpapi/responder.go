@@ -172,6 +172,9 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 	case errors.Is(err, replica.ErrMalformed):
 		return &Problem{Type: TypeMalformedBody, Title: "Malformed record", Status: http.StatusBadRequest,
 			Detail: "The record sent does not decode as a replicated record of this service."}
+	case errors.Is(err, replica.ErrKeyTooLong):
+		return &Problem{Title: "Key too long", Status: http.StatusBadRequest,
+			Detail: fmt.Sprintf("A record key is at most %d bytes.", replica.MaxKeyLen)}
 	case errors.Is(err, replica.ErrIdempotencyKeyRequired):
 		return &Problem{Type: TypeIdempotencyKeyRequired, Title: "Idempotency-Key required", Status: http.StatusBadRequest,
 			Detail: "This operation is a command that must apply once: send an Idempotency-Key header."}

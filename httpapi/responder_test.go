@@ -37,6 +37,7 @@ func TestResponderMapping(t *testing.T) {
 		{badToken, false, 400, TypeMalformedToken},
 		{bodyErr, false, 400, TypeMalformedBody},
 		{&BodyError{Err: ErrBodyTooLarge}, false, 413, TypeMalformedBody},
+		{fmt.Errorf("x: %w", replica.ErrKeyTooLong), false, 400, "about:blank"},
 		{&BodyError{Err: ErrUnsupportedMediaType}, false, 415, TypeMalformedBody},
 		{fmt.Errorf("apply: %w", replica.ErrMalformed), false, 400, TypeMalformedBody},
 		{headerError("Idempotency-Key", "", replica.ErrIdempotencyKeyRequired, ""), false, 400, TypeIdempotencyKeyRequired},
