@@ -133,7 +133,10 @@ func TestTreeModel(t *testing.T) {
 		var tr tree
 		m := newModel()
 		keyAt := func(i int) string { return fmt.Sprintf("k%05d", i) }
-		space := rapid.IntRange(1, 6000).Draw(t, "space")
+		space, run := rapid.IntRange(1, 6000).Draw(t, "space"), 1500
+		if raceEnabled { // two levels deep, splits and merges of inner nodes included
+			space, run = 2000, 300
+		}
 		version := 0
 		put := func(k string) {
 			version++
@@ -154,7 +157,7 @@ func TestTreeModel(t *testing.T) {
 		t.Repeat(map[string]func(*rapid.T){
 			"put": func(t *rapid.T) { put(keyAt(rapid.IntRange(0, space).Draw(t, "i"))) },
 			"putRun": func(t *rapid.T) {
-				start, n := rapid.IntRange(0, space).Draw(t, "start"), rapid.IntRange(1, 1500).Draw(t, "n")
+				start, n := rapid.IntRange(0, space).Draw(t, "start"), rapid.IntRange(1, run).Draw(t, "n")
 				step := rapid.IntRange(1, 3).Draw(t, "step")
 				for i := range n {
 					put(keyAt(start + i*step))

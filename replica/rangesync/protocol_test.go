@@ -195,7 +195,11 @@ func TestReconcileCostGrowsWithDifferences(t *testing.T) {
 // stays within it, and the result is still exact.
 func TestReconcileSmallFrames(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s := drawSets(t, 4000, 3000)
+		maxN, maxD := 4000, 3000
+		if raceEnabled {
+			maxN, maxD = 1500, 1000
+		}
+		s := drawSets(t, maxN, maxD)
 		opts := Options{FrameLimit: MinFrameLimit}
 		x, err := run(s.index(s.a), s.index(s.b), opts)
 		if err != nil {
@@ -212,12 +216,17 @@ func TestReconcileSmallFrames(t *testing.T) {
 	})
 }
 
-// TestReconcileCutsAtTheFrame: 20,000 differences among 50,000 keys do not
+// TestReconcileCutsAtTheFrame: 20,000 differences among 50,000 keys (a fifth
+// of that under -race) do not
 // fit in frames of 32 KiB: the answers are cut, messages fill the frame
 // without passing it, and the result is exact.
 func TestReconcileCutsAtTheFrame(t *testing.T) {
+	n := 50000
+	if raceEnabled {
+		n = 10000
+	}
 	var a, b Index
-	for i := range 50000 {
+	for i := range n {
 		k := fmt.Sprintf("H-%06d", i)
 		_ = a.Put(k, []byte("v"))
 		if i%5 < 3 {
@@ -228,10 +237,10 @@ func TestReconcileCutsAtTheFrame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(x.have) != 20000 || len(x.need) != 0 {
-		t.Fatalf("have %d need %d, want 20000 and 0", len(x.have), len(x.need))
+	if len(x.have) != n*2/5 || len(x.need) != 0 {
+		t.Fatalf("have %d need %d, want %d and 0", len(x.have), len(x.need), n*2/5)
 	}
-	if x.biggest > MinFrameLimit || x.biggest < MinFrameLimit*3/4 || x.rounds <= roundBound(50000) {
+	if x.biggest > MinFrameLimit || x.biggest < MinFrameLimit*3/4 || x.rounds <= roundBound(n) {
 		t.Fatalf("largest message %d bytes, %d rounds: no frame was cut", x.biggest, x.rounds)
 	}
 	t.Logf("%d round trips, %d bytes out, %d back", x.rounds, x.sent, x.recv)
