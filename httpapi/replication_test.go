@@ -66,18 +66,25 @@ func serve(t *testing.T, r *replica.Replica[hold.Hold], maxBody int64) *Replicat
 	return &ReplicationClient{URL: srv.URL, Client: srv.Client(), Header: http.Header{"Authorization": {"Bearer s3cret"}}, MaxBody: maxBody}
 }
 
+// entries lists a store's records (the tests' stores hold fewer than 10,000).
+func entries(t *testing.T, s *replica.MemoryStore) []replica.Entry {
+	t.Helper()
+	page, err := s.Scan(bg, "", 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page
+}
+
 // same reports whether a and b hold the same states.
 func same(t *testing.T, a, b *replica.MemoryStore) bool {
 	t.Helper()
-	ka, _ := a.Keys(bg)
-	kb, _ := b.Keys(bg)
-	if len(ka) != len(kb) {
+	ea, eb := entries(t, a), entries(t, b)
+	if len(ea) != len(eb) {
 		return false
 	}
-	for i, k := range ka {
-		da, _, _ := a.Get(bg, k)
-		db, _, _ := b.Get(bg, kb[i])
-		if k != kb[i] || !bytes.Equal(da, db) {
+	for i := range ea {
+		if ea[i].Key != eb[i].Key || !bytes.Equal(ea[i].Value, eb[i].Value) {
 			return false
 		}
 	}
@@ -160,8 +167,8 @@ func TestReplicationAuth(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Status != 401 || !errors.Is(err, ErrPeer) || !strings.Contains(err.Error(), "Unauthorized") {
 		t.Fatalf("Sync with a wrong token: %v", err)
 	}
-	if keys, _ := iadStore.Keys(bg); len(keys) != 0 {
-		t.Fatalf("refused requests stored %v", keys)
+	if e := entries(t, iadStore); len(e) != 0 {
+		t.Fatalf("refused requests stored %v", e)
 	}
 }
 
@@ -202,8 +209,8 @@ func TestReplicationRefusals(t *testing.T) {
 			t.Errorf("%s: %d %s %s", tc.name, w.Code, w.Header().Get("Content-Type"), w.Body)
 		}
 	}
-	if keys, _ := iadStore.Keys(bg); len(keys) != 0 {
-		t.Fatalf("refused requests stored %v", keys)
+	if e := entries(t, iadStore); len(e) != 0 {
+		t.Fatalf("refused requests stored %v", e)
 	}
 
 	lis, _ := newHoldReplica(t, "lisbon", replica.Options[hold.Hold]{})
@@ -217,8 +224,8 @@ func TestReplicationRefusals(t *testing.T) {
 		!errors.Is(refused[0].Err, ErrBodyTooLarge) || !errors.Is(refused[1].Err, ErrRefused) {
 		t.Fatalf("push: %v, %v", refused, err)
 	}
-	if keys, _ := iadStore.Keys(bg); len(keys) != 1 || keys[0] != "L-0001" {
-		t.Fatalf("stored %v", keys)
+	if e := entries(t, iadStore); len(e) != 1 || e[0].Key != "L-0001" {
+		t.Fatalf("stored %v", e)
 	}
 	states, err := c.Pull(bg, []string{"nothing", "L-0001"})
 	if err != nil || len(states) != 1 || !bytes.Equal(states[0].Data, good) {
