@@ -194,8 +194,8 @@ func missing(b *testing.B, s *side, digest []byte) int {
 		k := string(digest[w : w+int(n)])
 		digest = digest[w+int(n):]
 		n, w = binary.Uvarint(digest)
-		v, err := version.DecodeVector(digest[w:w+int(n)], version.Limits{})
-		if err != nil {
+		var v version.Vector
+		if err := v.UnmarshalBinary(digest[w : w+int(n)]); err != nil {
 			b.Fatal(err)
 		}
 		digest = digest[w+int(n):]
