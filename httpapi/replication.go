@@ -23,11 +23,13 @@ import (
 //	               replica's (Replica.Respond)
 //	'P' push       states: the replica applies each (Replica.ApplyDeltas);
 //	               the answer lists the keys it refused, with why
-//	'F' fetch      keys: the answer holds the replica's states of them
-//	               (Replica.Deltas), as many as fit in the answer
+//	'F' fetch      keys, each with the fetcher's causal context of it: the
+//	               answer holds the replica's states that context does not
+//	               cover (Replica.Deltas), as many as fit in the answer
 //
 // A key is a uvarint length and its bytes; a state, a key then a uvarint
-// length and the encoded state. The answer to a push is a uvarint count of
+// length and the encoded state; a wanted record, a key then a uvarint
+// length and the binary form of a version.Vector (empty for none). The answer to a push is a uvarint count of
 // refusals, each a key and a uvarint length and the reason's text. The
 // answer to a fetch is a uvarint count of the keys it answers (a prefix of
 // the request: the client asks again for the rest), then a state for each
@@ -163,18 +165,28 @@ func (h *replicationHandler[T]) push(ctx context.Context, body []byte) ([]byte, 
 }
 
 func (h *replicationHandler[T]) fetch(ctx context.Context, body []byte) ([]byte, error) {
-	var keys []string
+	var wants []replica.Want
 	for d := (decoder{b: body}); !d.done(); {
 		k, err := d.bytes("key")
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, string(k))
+		c, err := d.bytes("context")
+		if err != nil {
+			return nil, err
+		}
+		w := replica.Want{Key: string(k)}
+		if len(c) > 0 {
+			if err := w.Context.UnmarshalBinary(c); err != nil {
+				return nil, &BodyError{Err: ErrMalformedBody, Detail: fmt.Sprintf("the context of %q: %v", k, err)}
+			}
+		}
+		wants = append(wants, w)
 	}
 	var out []byte
 	answered := 0
-	for _, k := range keys {
-		states, errs := h.r.Deltas(ctx, []string{k})
+	for _, w := range wants {
+		states, errs := h.r.Deltas(ctx, []replica.Want{w})
 		for _, e := range errs {
 			h.opts.Logger.Error("httpapi: a record asked for cannot be read", "key", e.Key, "err", e.Err)
 		}
@@ -184,7 +196,7 @@ func (h *replicationHandler[T]) fetch(ctx context.Context, body []byte) ([]byte,
 		}
 		switch room := h.opts.MaxBody - binary.MaxVarintLen64; {
 		case int64(len(next)) > room:
-			h.opts.Logger.Error("httpapi: a record asked for is larger than an answer may be", "key", k, "bytes", len(next), "limit", h.opts.MaxBody)
+			h.opts.Logger.Error("httpapi: a record asked for is larger than an answer may be", "key", w.Key, "bytes", len(next), "limit", h.opts.MaxBody)
 			next = nil
 		case int64(len(out)+len(next)) > room:
 			return append(binary.AppendUvarint(nil, uint64(answered)), out...), ctx.Err() // the client asks again for the rest
@@ -398,15 +410,19 @@ func decodeRefusals(answer []byte) ([]replica.KeyError, error) {
 	return out, nil
 }
 
-// Pull implements [replica.Peer]. It asks again for the keys an answer had
-// no room for.
-func (c *ReplicationClient) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
+// Pull implements [replica.Peer]. It asks again for the records an answer
+// had no room for.
+func (c *ReplicationClient) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
 	var out []replica.Delta
-	for len(keys) > 0 {
+	for len(wants) > 0 {
 		content := []byte{opFetch}
 		n := 0
-		for _, k := range keys {
-			next := appendBytes(nil, []byte(k))
+		for _, w := range wants {
+			var ctxBytes []byte
+			if !w.Context.IsZero() {
+				ctxBytes, _ = w.Context.AppendBinary(nil)
+			}
+			next := appendBytes(appendBytes(nil, []byte(w.Key)), ctxBytes)
 			if n > 0 && int64(len(content)+len(next)) > c.maxBody() {
 				break
 			}
@@ -430,8 +446,8 @@ func (c *ReplicationClient) Pull(ctx context.Context, keys []string) ([]replica.
 			return out, err
 		}
 		asked := map[string]bool{}
-		for _, k := range keys[:answered] {
-			asked[k] = true
+		for _, w := range wants[:answered] {
+			asked[w.Key] = true
 		}
 		for _, s := range states {
 			if !asked[s.Key] {
@@ -439,7 +455,7 @@ func (c *ReplicationClient) Pull(ctx context.Context, keys []string) ([]replica.
 			}
 		}
 		out = append(out, states...)
-		keys = keys[answered:]
+		wants = wants[answered:]
 	}
 	return out, nil
 }

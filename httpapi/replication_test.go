@@ -202,6 +202,7 @@ func TestReplicationRefusals(t *testing.T) {
 		{"other protocol version", "POST", rt, []byte{opReconcile, 0x01}, 400},
 		{"truncated push", "POST", rt, []byte{opPush, 5, 'a'}, 400},
 		{"truncated fetch", "POST", rt, []byte{opFetch, 0xff}, 400},
+		{"fetch with a bad context", "POST", rt, []byte{opFetch, 1, 'k', 2, 9, 9}, 400},
 		{"too large", "POST", rt, append([]byte{opPush}, make([]byte, 64<<10)...), 413},
 	} {
 		w := post(tc.method, tc.ct, tc.body)
@@ -227,7 +228,7 @@ func TestReplicationRefusals(t *testing.T) {
 	if e := entries(t, iadStore); len(e) != 1 || e[0].Key != "L-0001" {
 		t.Fatalf("stored %v", e)
 	}
-	states, err := c.Pull(bg, []string{"nothing", "L-0001"})
+	states, err := c.Pull(bg, []replica.Want{{Key: "nothing"}, {Key: "L-0001"}})
 	if err != nil || len(states) != 1 || !bytes.Equal(states[0].Data, good) {
 		t.Fatalf("pull: %v, %v", states, err)
 	}
@@ -243,7 +244,7 @@ func TestReplicationClientRefusesHostileAnswers(t *testing.T) {
 		"truncated":           {1, 5, 'a'},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(answer) }))
-		_, err := (&ReplicationClient{URL: srv.URL}).Pull(bg, []string{"asked"})
+		_, err := (&ReplicationClient{URL: srv.URL}).Pull(bg, []replica.Want{{Key: "asked"}})
 		srv.Close()
 		if !errors.Is(err, ErrMalformedBody) {
 			t.Errorf("%s: %v", name, err)
@@ -259,7 +260,8 @@ func FuzzReplicationHandler(f *testing.F) {
 	state, _ := lis.Export(bg, "L-0003")
 	f.Add(append([]byte{opReconcile}, rangesync.ProtocolVersion, 0, 1))
 	f.Add(appendBytes(appendBytes([]byte{opPush}, []byte("L-0003")), state))
-	f.Add(appendBytes(appendBytes([]byte{opFetch}, []byte("L-0003")), []byte("L-0004")))
+	f.Add(appendBytes(appendBytes([]byte{opFetch}, []byte("L-0003")), nil))
+	f.Add(appendBytes(appendBytes([]byte{opFetch}, []byte("L-0003")), []byte{1, 1, 6, 'l', 'i', 's', 'b', 'o', 'n', 0, 5}))
 	f.Add([]byte{opFetch})
 	f.Add([]byte{opPush, 0x80})
 	h, err := NewReplicationHandler(lis, ReplicationOptions{Auth: func(h http.Handler) http.Handler { return h }, MaxBody: 1 << 16})

@@ -105,8 +105,9 @@ func ExampleReplica_Update() {
 
 // An anti-entropy session between two replicas of a thousand holds that
 // differ in one: two round trips of reconciliation find it, and only that
-// record travels. A session between replicas that agree is one round trip
-// of 20 bytes.
+// record travels, only the way it is missing (Baltimore's newer note to
+// Lisbon). A session between replicas that agree is one round trip of 20
+// bytes.
 func ExampleReplica_Sync() {
 	ctx := context.Background()
 	holdRegion := func(name string) *replica.Replica[hold.Hold] {
@@ -130,6 +131,6 @@ func ExampleReplica_Sync() {
 	rep, _ = lisbon.Sync(ctx, replica.Local(baltimore))
 	fmt.Printf("round trips %d, protocol bytes %d\n", rep.Rounds, rep.Bytes)
 	// Output:
-	// round trips 2, records sent 1, received 1, <nil>
+	// round trips 2, records sent 0, received 1, <nil>
 	// round trips 1, protocol bytes 20
 }

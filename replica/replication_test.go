@@ -90,7 +90,7 @@ func TestApplyIsIdempotentAndOrderIndependent(t *testing.T) {
 // recorder is a Peer that records what a session pushes and pulls.
 type recorder struct {
 	replica.Peer
-	pushed, pulled []string
+	pushed, pulled, received []string
 }
 
 func (r *recorder) Push(ctx context.Context, states []replica.Delta) ([]replica.KeyError, error) {
@@ -98,15 +98,19 @@ func (r *recorder) Push(ctx context.Context, states []replica.Delta) ([]replica.
 	return r.Peer.Push(ctx, states)
 }
 
-func (r *recorder) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
-	r.pulled = append(r.pulled, keys...)
-	return r.Peer.Pull(ctx, keys)
+func (r *recorder) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
+	for _, w := range wants {
+		r.pulled = append(r.pulled, w.Key)
+	}
+	states, err := r.Peer.Pull(ctx, wants)
+	r.received = append(r.received, deltaKeys(states)...)
+	return states, err
 }
 
 // TestSyncSteps: a session sends exactly the records on which the two
-// replicas differ — absent on one side, older or concurrent — both ways
-// when both hold one (Apply keeps what descends), and nothing once they
-// agree.
+// replicas differ — absent on one side, older or concurrent — each only the
+// way it is missing (a concurrent one both ways, to merge), and nothing
+// once they agree; no state arrives stale or duplicate.
 func TestSyncSteps(t *testing.T) {
 	c := newCluster(t, "lisbon", "baltimore")
 	a, b := c.rs[0], c.rs[1]
@@ -129,12 +133,16 @@ func TestSyncSteps(t *testing.T) {
 	_, err = b.Blind(bg, "concurrent", "note", hold.NoteEdit("from b"))
 	require.NoError(t, err)
 
+	stale, dup := c.counters.Total(resolve.StaleDropped), c.counters.Total(resolve.DuplicateDropped)
 	p := &recorder{Peer: replica.Local(b)}
 	rep, err := a.Sync(bg, p)
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{"older", "concurrent", "only-a"}, p.pushed)
-	require.ElementsMatch(t, []string{"older", "concurrent", "only-b"}, p.pulled)
-	require.Equal(t, replica.SyncReport{Rounds: rep.Rounds, Bytes: rep.Bytes, Sent: 3, Received: 3}, rep)
+	require.ElementsMatch(t, []string{"older", "concurrent", "only-b"}, p.pulled, "asked for")
+	require.ElementsMatch(t, []string{"concurrent", "only-b"}, p.received, "b's older is covered by a's context")
+	require.ElementsMatch(t, []string{"older", "concurrent", "only-a"}, p.pushed, "concurrent goes back merged")
+	require.Equal(t, replica.SyncReport{Rounds: rep.Rounds, Bytes: rep.Bytes, Sent: 3, Received: 2}, rep)
+	require.Equal(t, stale, c.counters.Total(resolve.StaleDropped))
+	require.Equal(t, dup, c.counters.Total(resolve.DuplicateDropped))
 	c.checkConverged(t)
 	rec, err := a.Get(bg, "concurrent")
 	require.NoError(t, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/harborpoint/concord/replica/rangesync"
+	"github.com/harborpoint/concord/version"
 )
 
 // Delta is one record's encoded state, as [Replica.Export] returns it and
@@ -38,9 +39,19 @@ type Peer interface {
 	// Push has the peer apply states ([Replica.ApplyDeltas]) and returns
 	// those it refused, with why.
 	Push(ctx context.Context, states []Delta) ([]KeyError, error)
-	// Pull returns the peer's states of keys ([Replica.Deltas]); a key the
-	// peer does not hold, or cannot read, is left out.
-	Pull(ctx context.Context, keys []string) ([]Delta, error)
+	// Pull returns the peer's states of the records wanted
+	// ([Replica.Deltas]): each that the wanting replica's context does not
+	// already cover. A key the peer does not hold, or cannot read, is left
+	// out.
+	Pull(ctx context.Context, wants []Want) ([]Delta, error)
+}
+
+// Want is a record a session fetches, with the causal context the fetching
+// replica holds of it (zero if none): the peer sends its state only if that
+// context does not cover it, so a record goes only the way it is missing.
+type Want struct {
+	Key     string
+	Context version.Vector
 }
 
 // SyncReport says what one anti-entropy session did.
@@ -75,8 +86,9 @@ const syncBatch = 128
 // package rangesync — bytes and round trips that grow with the number of
 // differences, not with the number of records — and each then applies the
 // other's state of them through [Replica.Apply]. A record held at two
-// versions is sent both ways; Apply keeps what descends and merges what is
-// concurrent.
+// versions goes only the way it is missing — the fetch carries this
+// replica's context, and a state is pushed back only if it still differs
+// from the peer's after the fetch — and Apply merges what is concurrent.
 //
 // A record that cannot be read, sent or applied is skipped and reported in
 // SyncReport.Errors; the others go on. The error is for what stops the
@@ -107,10 +119,11 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 		if msg, have, need, err = s.Reconcile(reply); err != nil {
 			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
 		}
-		if err := r.push(ctx, peer, have, &rep); err != nil {
+		pulled, err := r.pull(ctx, peer, need, &rep)
+		if err != nil {
 			return rep, err
 		}
-		if err := r.pull(ctx, peer, need, &rep); err != nil {
+		if err := r.push(ctx, peer, r.unsettled(ctx, have, need, pulled), &rep); err != nil {
 			return rep, err
 		}
 	}
@@ -121,7 +134,7 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 func (r *Replica[T]) push(ctx context.Context, peer Peer, keys []string, rep *SyncReport) error {
 	for len(keys) > 0 {
 		n := min(len(keys), syncBatch)
-		states, errs := r.Deltas(ctx, keys[:n])
+		states, errs := r.Deltas(ctx, wants(keys[:n]))
 		keys = keys[n:]
 		rep.skip(errs)
 		if err := ctx.Err(); err != nil {
@@ -140,23 +153,77 @@ func (r *Replica[T]) push(ctx context.Context, peer Peer, keys []string, rep *Sy
 	return nil
 }
 
-// pull fetches peer's states of keys and applies them, in batches.
-func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *SyncReport) error {
+func wants(keys []string) []Want {
+	out := make([]Want, len(keys))
+	for i, k := range keys {
+		out[i].Key = k
+	}
+	return out
+}
+
+// pull fetches, in batches, the peer's states of keys that this replica's
+// contexts do not cover, applies them, and returns the context of each
+// state it received.
+func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *SyncReport) (map[string]version.Vector, error) {
+	pulled := map[string]version.Vector{}
 	for len(keys) > 0 {
 		n := min(len(keys), syncBatch)
-		states, err := peer.Pull(ctx, keys[:n])
+		ws := make([]Want, n)
+		for i, k := range keys[:n] {
+			ws[i] = Want{Key: k, Context: r.context(ctx, k)}
+		}
 		keys = keys[n:]
+		states, err := peer.Pull(ctx, ws)
 		if err != nil {
-			return fmt.Errorf("replica %v: sync: pull: %w", r.id, err)
+			return nil, fmt.Errorf("replica %v: sync: pull: %w", r.id, err)
+		}
+		for _, d := range states {
+			if join, _, err := decodeContext(d.Data, r.limits); err == nil {
+				pulled[d.Key] = join
+			}
 		}
 		applied, errs := r.ApplyDeltas(ctx, states)
 		rep.Received += applied
 		rep.skip(errs)
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return pulled, nil
+}
+
+// context returns the causal context of the stored record under key, zero
+// if there is none or it cannot be read (the peer then sends its state,
+// whose Apply reports the damage).
+func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
+	data, rev, err := r.store.Get(ctx, key)
+	if err != nil || rev == 0 {
+		return version.Vector{}
+	}
+	join, _, err := decodeContext(data, r.limits)
+	if err != nil {
+		return version.Vector{}
+	}
+	return join
+}
+
+// unsettled returns the keys of have that the peer may still lack: every
+// key only this replica holds, and every key both hold at different
+// versions unless the state just pulled from the peer is now this
+// replica's too (the peer's descended from it).
+func (r *Replica[T]) unsettled(ctx context.Context, have, need []string, pulled map[string]version.Vector) []string {
+	both := make(map[string]bool, len(need))
+	for _, k := range need {
+		both[k] = true
+	}
+	out := have[:0:0]
+	for _, k := range have {
+		if theirs, ok := pulled[k]; ok && both[k] && theirs.Equal(r.context(ctx, k)) {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
 }
 
 // Respond answers one message of another replica's [Replica.Sync] (the
@@ -175,25 +242,30 @@ func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
 	return reply, nil
 }
 
-// Deltas returns this replica's states of keys, checked to decode (the
-// server side of [Peer.Pull]). A key it does not hold is left out; a record
-// that cannot be read is left out and reported.
-func (r *Replica[T]) Deltas(ctx context.Context, keys []string) ([]Delta, []KeyError) {
+// Deltas returns this replica's states of the records wanted, checked to
+// decode (the server side of [Peer.Pull]): each whose context the want's
+// does not cover. A key it does not hold is left out; a record that cannot
+// be read is left out and reported.
+func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyError) {
 	var out []Delta
 	var errs []KeyError
-	for _, k := range keys {
+	for _, w := range wants {
 		if ctx.Err() != nil {
 			break
 		}
-		data, rev, err := r.store.Get(ctx, k)
-		if err == nil && rev != 0 {
-			_, err = decodeState(data, r.codec, r.limits, r.fields)
+		data, rev, err := r.store.Get(ctx, w.Key)
+		if err != nil || rev == 0 {
+			if err != nil {
+				errs = append(errs, KeyError{Key: w.Key, Err: err})
+			}
+			continue
 		}
+		s, err := decodeState(data, r.codec, r.limits, r.fields)
 		switch {
 		case err != nil:
-			errs = append(errs, KeyError{Key: k, Err: err})
-		case rev != 0:
-			out = append(out, Delta{Key: k, Data: data})
+			errs = append(errs, KeyError{Key: w.Key, Err: err})
+		case !w.Context.Descends(s.Join()):
+			out = append(out, Delta{Key: w.Key, Data: data})
 		}
 	}
 	return out, errs
@@ -227,8 +299,8 @@ func (l local[T]) Push(ctx context.Context, states []Delta) ([]KeyError, error) 
 	return errs, ctx.Err()
 }
 
-func (l local[T]) Pull(ctx context.Context, keys []string) ([]Delta, error) {
-	states, _ := l.r.Deltas(ctx, keys) // l.r's unreadable records are its own to report (Rescan, its sessions)
+func (l local[T]) Pull(ctx context.Context, wants []Want) ([]Delta, error) {
+	states, _ := l.r.Deltas(ctx, wants) // l.r's unreadable records are its own to report (Rescan, its sessions)
 	return states, ctx.Err()
 }
 

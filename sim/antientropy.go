@@ -95,10 +95,10 @@ func (p *simPeer[T]) Push(_ context.Context, states []replica.Delta) ([]replica.
 	return nil, nil
 }
 
-// Pull has b send its states of keys to a as replication messages; none
-// arrives during the session.
-func (p *simPeer[T]) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
-	states, errs := p.b.rep.Deltas(ctx, keys)
+// Pull has b send its states of the records wanted to a as replication
+// messages; none arrives during the session.
+func (p *simPeer[T]) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
+	states, errs := p.b.rep.Deltas(ctx, wants)
 	for _, e := range errs {
 		p.h.violate(Errors, "anti-entropy: %v cannot read %s: %v", p.b.id, e.Key, e.Err)
 	}

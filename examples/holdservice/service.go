@@ -218,12 +218,12 @@ func (g gate) Push(ctx context.Context, states []replica.Delta) ([]replica.KeyEr
 	return g.peer.Push(ctx, states)
 }
 
-func (g gate) Pull(ctx context.Context, keys []string) ([]replica.Delta, error) {
+func (g gate) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
 	if err := g.enter(); err != nil {
 		return nil, err
 	}
 	defer g.s.netMu.RUnlock()
-	return g.peer.Pull(ctx, keys)
+	return g.peer.Pull(ctx, wants)
 }
 
 // setPartitioned cuts this region off from the others, or heals it. It
