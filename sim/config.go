@@ -49,8 +49,8 @@ const DefaultSteps = 100
 // command reply (LostReply), per crash (StateLoss) or per step (the rest).
 // The zero Faults injects nothing.
 type Faults struct {
-	Drop      float64 // a replication message is lost
-	Duplicate float64 // a replication message is delivered twice
+	Drop      float64 // a replication message is lost (a state, or a message of an anti-entropy session or its answer)
+	Duplicate float64 // a replication message is delivered twice (a session's message is answered twice)
 	Delay     float64 // a replication message is held back up to 5 s
 	Reorder   float64 // a delivery takes a random due message, not the oldest
 	Partition float64 // a random link is cut (messages on it wait)

@@ -71,8 +71,9 @@
 // accepted: when an answer would not fit, the rest of the key space is
 // deferred to the next round under one fingerprint. Keys are at most
 // [MaxKeyLen] bytes, lists at most 16 items and diffs 32; the decoder checks
-// each length against the bytes that remain before it allocates, so a
-// hostile message costs at most a few times its size. A message that does
+// each length against the bytes that remain before it allocates, so what a
+// hostile message makes a side allocate is bounded by the message's size
+// (and, for the keys an initiator reports, by its own index). A message that does
 // not decode is refused whole with a [*MalformedError] (errors.Is
 // [ErrMalformed]); an [Initiator] stops after Options.MaxRounds rounds.
 //
