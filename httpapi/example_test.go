@@ -12,6 +12,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/httpapi"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -138,7 +139,7 @@ func ExampleIdempotency() {
 func ExampleNewReplicationHandler() {
 	ctx := context.Background()
 	region := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
 		if err != nil {
 			panic(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/replica/rangesync"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -36,7 +37,7 @@ func newHoldReplica(t testing.TB, name string, opts replica.Options[hold.Hold]) 
 	t.Helper()
 	store := replica.NewMemoryStore()
 	opts.CommandKeys = hold.CommandKeys
-	r, err := replica.New(version.MustID(name), store, hold.Resolver(hold.Options{}), opts)
+	r, err := replica.New(version.MustID(name), store, hold.Resolver(resolve.Options{}), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func ExampleReplica_Update() {
 func ExampleReplica_Sync() {
 	ctx := context.Background()
 	holdRegion := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
 		if err != nil {
 			panic(err)
 		}

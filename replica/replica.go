@@ -111,8 +111,8 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, log: opts.Logger, limits: opts.Limits,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile,
-		review:  map[string]*ReviewItem[T]{},
-		results: map[string]Record[T]{},
+		review:    map[string]*ReviewItem[T]{},
+		results:   map[string]Record[T]{},
 	}
 	if r.codec == nil {
 		r.codec = JSON[T]{}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -28,7 +29,7 @@ func TestReplication(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	mk := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
 		if err != nil {
 			t.Fatal(err)
 		}
