@@ -65,7 +65,7 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-var errShort = errors.New("truncated")
+var errShort = errors.New("truncated or overlong field")
 
 // decoder reads the stored form, remembering the first error.
 type decoder struct {
@@ -73,9 +73,11 @@ type decoder struct {
 	err error
 }
 
+// uvarint reads an unsigned varint in its shortest form: a longer one
+// would decode to the same claim but not re-encode to the same bytes.
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
 		d.fail(errShort)
 		return 0
 	}
@@ -85,7 +87,7 @@ func (d *decoder) uvarint() uint64 {
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
 		d.fail(errShort)
 		return 0
 	}
