@@ -1,0 +1,173 @@
+package booking_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/hold/booking"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
+)
+
+var bg = context.Background()
+
+var t0 = time.Date(2027, 3, 1, 14, 0, 0, 0, time.UTC)
+
+// clock is the simulated wall clock every region and the home share.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+var errCut = errors.New("no route to the home region")
+
+// link is one region's view of the home store: it can be cut (nothing
+// reaches the home) or lose the reply of its next compare-and-set (the
+// write happens, the region's process learns nothing: as if it crashed
+// right after).
+type link struct {
+	home      *replica.MemoryStore
+	mu        sync.Mutex
+	cut       bool
+	loseReply bool
+}
+
+func (l *link) set(cut, loseReply bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut, l.loseReply = cut, loseReply
+}
+
+func (l *link) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	l.mu.Lock()
+	cut := l.cut
+	l.mu.Unlock()
+	if cut {
+		return nil, 0, errCut
+	}
+	return l.home.Get(ctx, key)
+}
+
+func (l *link) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	l.mu.Lock()
+	cut, lose := l.cut, l.loseReply
+	l.loseReply = false
+	l.mu.Unlock()
+	if cut {
+		return 0, errCut
+	}
+	n, err := l.home.CompareAndSet(ctx, key, value, rev)
+	if err == nil && lose {
+		return 0, errors.New("connection reset after the write")
+	}
+	return n, err
+}
+
+// region is one region: its replica of holds, its link to the home, its desk.
+type region struct {
+	name string
+	rep  *replica.Replica[hold.Hold]
+	link *link
+	home *claim.Home
+	desk *booking.Desk
+}
+
+// world is two regions, Lisbon and Baltimore, and the cabins' home store.
+type world struct {
+	t        testing.TB
+	clk      *clock
+	home     *replica.MemoryStore
+	counters *claim.Counters
+	lis, iad *region
+}
+
+const margin = 2 * time.Second
+
+func newWorld(t testing.TB, opts booking.Options) *world {
+	t.Helper()
+	w := &world{t: t, clk: &clock{now: t0}, home: replica.NewMemoryStore(), counters: &claim.Counters{}}
+	if opts.PendingFor == 0 {
+		opts.PendingFor = 10 * time.Second
+	}
+	opts.Now = w.clk.Now
+	res := hold.Resolver(hold.Options{})
+	mk := func(name string) *region {
+		rep, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
+			Clock: version.NewHLC(version.HLCOptions{Now: w.clk.Now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: w.clk.Now,
+		})
+		must(t, err)
+		l := &link{home: w.home}
+		home, err := claim.NewHome(l, claim.Options{Margin: margin, Now: w.clk.Now, Observer: w.counters})
+		must(t, err)
+		desk, err := booking.New(rep, home, opts)
+		must(t, err)
+		return &region{name: name, rep: rep, link: l, home: home, desk: desk}
+	}
+	w.lis, w.iad = mk("lisbon"), mk("baltimore")
+	return w
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sync runs anti-entropy between the regions.
+func (w *world) sync() {
+	w.t.Helper()
+	must(w.t, replica.AntiEntropy(bg, w.lis.rep, w.iad.rep))
+}
+
+// create makes hold id on cabin in r, expiring in ten minutes, and syncs.
+func (w *world) create(r *region, id, cabin string) replica.Record[hold.Hold] {
+	w.t.Helper()
+	rec, err := r.rep.Create(bg, id, hold.New(id, cabin, r.name+"-desk", w.clk.Now().Add(10*time.Minute)))
+	must(w.t, err)
+	w.sync()
+	return rec
+}
+
+// token reads hold id's current token in r.
+func (w *world) token(r *region, id string) string {
+	w.t.Helper()
+	rec, err := r.rep.Get(bg, id)
+	must(w.t, err)
+	return rec.Token
+}
+
+// status returns hold id's status and booking in r.
+func (w *world) status(r *region, id string) (hold.Status, string) {
+	w.t.Helper()
+	rec, err := r.rep.Get(bg, id)
+	must(w.t, err)
+	return rec.Value.Status, rec.Value.BookingID
+}
+
+// claimOf reads the claim on name straight from the home.
+func (w *world) claimOf(name string) claim.Claim {
+	w.t.Helper()
+	h, err := claim.NewHome(w.home, claim.Options{})
+	must(w.t, err)
+	c, err := h.Get(bg, name)
+	must(w.t, err)
+	return c
+}
