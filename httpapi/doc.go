@@ -36,7 +36,7 @@
 //
 // [Responder] maps an error to a [Problem] (RFC 9457, served as
 // application/problem+json) with errors.Is and errors.As on the sentinels of
-// packages replica, resolve and version and of this package, after a
+// packages replica, resolve, claim and version and of this package, after a
 // [Classifier] the service supplies for its domain errors (an illegal state
 // transition, say). The mapping:
 //
@@ -51,6 +51,9 @@
 //	blind write of a field that is not LWW              422
 //	record not found                                    404
 //	record exists (If-None-Match: *)                     412 (409 without If-None-Match)
+//	claim held by another owner (claim.ErrClaimed)      409, "owner" and "claim"
+//	claim lost: fenced or released (claim.ErrFenced)    409
+//	claim home unreachable (claim.ErrUnavailable)       503, Retry-After
 //	write contention, deadline                          503, Retry-After
 //	anything else                                       500, details only in the log
 //

@@ -56,8 +56,16 @@ const (
 	// TypeExists (412 with If-None-Match, 409 otherwise): a record is
 	// already there.
 	TypeExists = TypeBase + "TypeExists"
-	// TypeUnavailable (503): too much write contention or a deadline; retry
-	// after the Retry-After delay.
+	// TypeClaimed (409): the write needs a claim another owner holds, such
+	// as a confirmation of a hold on a cabin another hold has ("owner",
+	// "claim"). Do not retry: the other owner has it.
+	TypeClaimed = TypeBase + "TypeClaimed"
+	// TypeClaimLost (409): the claim the write held was taken over or
+	// released before the write was decided (it took too long). Start over.
+	TypeClaimLost = TypeBase + "TypeClaimLost"
+	// TypeUnavailable (503): too much write contention, a deadline, or the
+	// home store of a claim out of reach; retry after the Retry-After
+	// delay. The write may have taken effect: retry it as it was.
 	TypeUnavailable = TypeBase + "TypeUnavailable"
 	// TypeInternal (500): a fault of the service; the details are in its log.
 	TypeInternal = TypeBase + "TypeInternal"

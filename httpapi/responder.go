@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
@@ -135,6 +136,7 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 	var (
 		pf       *replica.PreconditionFailed[T]
 		conflict *resolve.ConflictRequiresRetry[T]
+		claimed  *claim.ClaimedError
 		he       *HeaderError
 		be       *BodyError
 	)
@@ -158,6 +160,15 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 		SetETag(h, conflict.Context.Token())
 		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict, Header: h, Extensions: ext,
 			Detail: conflictDetail(len(conflict.Branches), conflict.Field, conflict.Policy, conflict.Rule, conflict.Reason)}
+	case errors.As(err, &claimed):
+		return &Problem{Type: TypeClaimed, Title: "Claimed by another owner", Status: http.StatusConflict,
+			Detail:     fmt.Sprintf("%s is held by %s: another owner has what this write needs. Do not retry.", claimed.Current.Name, claimed.Current.Owner),
+			Extensions: map[string]any{"owner": claimed.Current.Owner, "claim": claimed.Current.Name}}
+	case errors.Is(err, claim.ErrFenced), errors.Is(err, claim.ErrNotOwner):
+		return &Problem{Type: TypeClaimLost, Title: "Claim lost before the write was decided", Status: http.StatusConflict,
+			Detail: "The claim this write held was taken over or released before the write was decided (it took too long); start over."}
+	case errors.Is(err, claim.ErrUnavailable):
+		return unavailable("The home of the claim this write needs is out of reach; retry after the Retry-After delay. The write may have taken effect: retry it as it was.")
 	case errors.Is(err, resolve.ErrConflict), errors.Is(err, policy.ErrRejected):
 		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict,
 			Detail: "Concurrent versions of this record cannot be merged automatically; read it to see them."}

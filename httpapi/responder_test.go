@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -51,6 +52,9 @@ func TestResponderMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", replica.ErrExists), true, 412, TypeExists},
 		{fmt.Errorf("x: %w", replica.ErrContention), false, 503, TypeUnavailable},
 		{context.DeadlineExceeded, false, 503, TypeUnavailable},
+		{fmt.Errorf("%w: read: %w", claim.ErrUnavailable, errors.New("no route")), false, 503, TypeUnavailable},
+		{&claim.StaleError{Err: claim.ErrFenced}, false, 409, TypeClaimLost},
+		{&claim.StaleError{Err: claim.ErrNotOwner}, false, 409, TypeClaimLost},
 		{fmt.Errorf("hold: %w", errDomain), false, 409, "about:blank"},
 		{&Problem{Title: "Teapot", Status: 418}, false, 418, "about:blank"},
 		{errors.New("disk on fire"), false, 500, TypeInternal},
@@ -213,5 +217,26 @@ func TestDecodeJSON(t *testing.T) {
 		if tc.want == nil && err != nil || tc.want != nil && (!errors.Is(err, tc.want) || !errors.As(err, &be)) {
 			t.Errorf("%q %q: error %v, want %v", tc.ct, tc.body, err, tc.want)
 		}
+	}
+}
+
+// TestResponderClaims: a cabin claimed by another hold is a 409 naming the
+// holder; the claim's home out of reach is a 503 with Retry-After.
+func TestResponderClaims(t *testing.T) {
+	rs := Responder[string]{}
+	r := httptest.NewRequest("POST", "/holds/H-9040/confirm", nil)
+	w := httptest.NewRecorder()
+	rs.Error(w, r, &claim.ClaimedError{Requester: "H-9040", Current: claim.Claim{Name: "cabin/C14", State: claim.StateCommitted, Owner: "H-8821", Token: 3}})
+	var p Problem
+	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != 409 || p.Type != TypeClaimed || p.Extensions["owner"] != "H-8821" || p.Extensions["claim"] != "cabin/C14" {
+		t.Errorf("claimed: %d %+v", w.Code, p)
+	}
+	w = httptest.NewRecorder()
+	rs.Error(w, r, fmt.Errorf("%w: read %q: %w", claim.ErrUnavailable, "cabin/C14", context.DeadlineExceeded))
+	if w.Code != 503 || w.Header().Get("Retry-After") == "" {
+		t.Errorf("unavailable: %d %v", w.Code, w.Header())
 	}
 }
