@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
@@ -89,6 +91,7 @@ func run(w io.Writer) error {
 		s.staleIfMatch,
 		s.replayedExtend,
 		s.blindNotes,
+		s.oneCabinTwoHolds,
 	} {
 		if err := scene(); err != nil {
 			return err
@@ -411,4 +414,129 @@ func (s *story) operatorCounters() {
 		}
 	}
 	s.say("%s", strings.Join(lines, "\n"))
+}
+
+// oneCabinTwoHolds: two different holds on one cabin, confirmed in two
+// regions. No merge sees them together, so the cabin is claimed at its
+// home first: one confirmation wins, the other is told why. Cut off from
+// the home, a region still extends and notes holds, but cannot confirm.
+func (s *story) oneCabinTwoHolds() error {
+	s.section("H-9040 and H-9041 on cabin C21: two holds, one cabin, two regions")
+	s.now = at(14, 13, 0)
+	link := &homeLink{store: replica.NewMemoryStore()} // cabin C21's home: one store, not merged across regions
+	claims := &claim.Counters{}
+	home, err := claim.NewHome(link, claim.Options{Now: func() time.Time { return s.now }, Observer: claims})
+	if err != nil {
+		return err
+	}
+	desk := func(r *replica.Replica[hold.Hold]) (*booking.Desk, error) {
+		return booking.New(r, home, booking.Options{Now: func() time.Time { return s.now }})
+	}
+	lisDesk, err := desk(s.lis)
+	if err != nil {
+		return err
+	}
+	iadDesk, err := desk(s.iad)
+	if err != nil {
+		return err
+	}
+	lisHold, err := s.lis.Create(s.ctx, "H-9040", hold.New("H-9040", "C21", "lisbon-desk", at(14, 25, 0)))
+	if err != nil {
+		return err
+	}
+	iadHold, err := s.iad.Create(s.ctx, "H-9041", hold.New("H-9041", "C21", "web", at(14, 25, 0)))
+	if err != nil {
+		return err
+	}
+	s.say("14:13:00 Lisbon holds C21 as H-9040; Baltimore holds C21 as H-9041 (different records: no merge ever sees both)")
+
+	s.now = at(14, 13, 5)
+	rec, err := iadDesk.Confirm(s.ctx, "H-9041", iadHold.Token, "B-5001")
+	if err != nil {
+		return err
+	}
+	s.say("14:13:05 Baltimore confirms H-9041: claims cabin/C21 at its home, commits B-5001 -> %s", rec.Value)
+	_, err = lisDesk.Confirm(s.ctx, "H-9040", lisHold.Token, "B-5002")
+	var held *claim.ClaimedError
+	if !errors.As(err, &held) {
+		return fmt.Errorf("H-9040: a second confirmation of C21 was not refused: %v", err)
+	}
+	s.say("14:13:05 Lisbon confirms H-9040 -> 409 Conflict: cabin/C21 is %s by %s with %s", held.Current.State, held.Current.Owner, held.Current.Data)
+
+	s.now = at(14, 14, 0)
+	link.cut = true
+	s.say("14:14:00 Lisbon loses its route to C21's home")
+	if _, _, err := s.lis.Command(s.ctx, "H-9040", "lis-extend-90", func(h *hold.Hold, _ replica.Write) error { return h.Extend(at(14, 30, 0)) }); err != nil {
+		return err
+	}
+	if _, err := s.lis.Blind(s.ctx, "H-9040", "note", hold.NoteEdit("offer C22 instead")); err != nil {
+		return err
+	}
+	s.say("  extend H-9040 to 14:30 -> ok; note -> ok (merge-aware and blind writes need no coordination)")
+	cur, err := s.lis.Get(s.ctx, "H-9040")
+	if err != nil {
+		return err
+	}
+	_, err = lisDesk.Confirm(s.ctx, "H-9040", cur.Token, "B-5003")
+	if !errors.Is(err, claim.ErrUnavailable) {
+		return fmt.Errorf("H-9040: a confirmation without the home was not refused: %v", err)
+	}
+	s.say("  confirm H-9040 -> 503 Service Unavailable, Retry-After: 1 (a confirmation needs the cabin's home)")
+	link.cut = false
+
+	if err := s.reconcile(); err != nil {
+		return err
+	}
+	confirmed := 0
+	for _, id := range []string{"H-9040", "H-9041"} {
+		a, errA := s.lis.Get(s.ctx, id)
+		b, errB := s.iad.Get(s.ctx, id)
+		if err := errors.Join(errA, errB); err != nil {
+			return err
+		}
+		if a.Token != b.Token || !a.Value.Equal(b.Value) {
+			return fmt.Errorf("%s: regions disagree", id)
+		}
+		if a.Value.Status == hold.Confirmed {
+			confirmed++
+		}
+		s.say("outcome in both regions: %s  note=%q", a.Value, a.Value.Note)
+	}
+	if confirmed != 1 {
+		return fmt.Errorf("C21: %d confirmed holds", confirmed)
+	}
+	s.say("confirmed holds on C21: 1")
+	s.say("available in a partition: extends, notes, agencies, releases (they merge, or free a cabin)")
+	s.say("not available: confirmations (one round trip to the cabin's home; without it, a cabin sells twice)")
+	var counts []string
+	for _, k := range claim.Kinds() {
+		if n := claims.Get(k); n > 0 {
+			counts = append(counts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	s.say("claim outcomes: %s", strings.Join(counts, ", "))
+	return nil
+}
+
+// homeLink is the route from the regions to the cabins' home store; the
+// scene cuts it.
+type homeLink struct {
+	store *replica.MemoryStore
+	cut   bool
+}
+
+var errNoRoute = errors.New("no route to the cabin's home region")
+
+func (l *homeLink) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	if l.cut {
+		return nil, 0, errNoRoute
+	}
+	return l.store.Get(ctx, key)
+}
+
+func (l *homeLink) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if l.cut {
+		return 0, errNoRoute
+	}
+	return l.store.CompareAndSet(ctx, key, value, rev)
 }

@@ -57,3 +57,31 @@ func TestStory(t *testing.T) {
 		t.Logf("output:\n%s", text)
 	}
 }
+
+// TestOneCabinTwoHolds checks the scene the claims add: one confirmation
+// of cabin C21 wins, the other is told which hold has it, and a region cut
+// from the cabin's home still extends but cannot confirm.
+func TestOneCabinTwoHolds(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(&out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	text := out.String()
+	for _, want := range []string{
+		"Baltimore confirms H-9041: claims cabin/C21 at its home, commits B-5001 -> H-9041 C21 confirmed B-5001",
+		"Lisbon confirms H-9040 -> 409 Conflict: cabin/C21 is committed by H-9041 with B-5001",
+		"extend H-9040 to 14:30 -> ok; note -> ok",
+		"confirm H-9040 -> 503 Service Unavailable",
+		"outcome in both regions: H-9040 C21 active until 14:30",
+		"outcome in both regions: H-9041 C21 confirmed B-5001",
+		"confirmed holds on C21: 1",
+		"claim outcomes: claimed 1, refused_claimed 1, unavailable 1, committed 1",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", text)
+	}
+}
