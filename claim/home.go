@@ -183,14 +183,39 @@ func (h *Home) Release(ctx context.Context, name, owner string, token uint64) (C
 		return Claim{}, err
 	}
 	return h.change(ctx, name, owner, func(cur Claim, now time.Time) decision {
-		if cur.State == StateFree && cur.Token == token {
-			return decision{next: cur, kind: Released}
-		}
-		if d, stale := h.stale(cur, owner, token); stale {
-			return d
-		}
-		return decision{next: Claim{Name: name, Token: cur.Token, Since: now}, write: true, kind: Released}
+		return h.release(cur, owner, token, now, true)
 	})
+}
+
+// Abandon gives up the pending claim owner holds on name under token — what
+// a confirmation that will not commit does, or a cleanup on its behalf. It
+// is Release, except that a claim committed under token meanwhile (by the
+// process that acquired it, racing the cleanup) is left as it is and
+// returned without error: the decision was made, and the caller sees it in
+// the returned claim's State. Cleanups must abandon, never release: a
+// cleanup that read the claim as pending and then released it could free a
+// claim committed in between.
+func (h *Home) Abandon(ctx context.Context, name, owner string, token uint64) (Claim, error) {
+	if err := errors.Join(checkName(name), checkOwner(owner), checkToken(token)); err != nil {
+		return Claim{}, err
+	}
+	return h.change(ctx, name, owner, func(cur Claim, now time.Time) decision {
+		return h.release(cur, owner, token, now, false)
+	})
+}
+
+// release decides a Release (committed too) or an Abandon (pending only).
+func (h *Home) release(cur Claim, owner string, token uint64, now time.Time, committed bool) decision {
+	if cur.State == StateFree && cur.Token == token {
+		return decision{next: cur} // released already
+	}
+	if d, stale := h.stale(cur, owner, token); stale {
+		return d
+	}
+	if cur.State == StateCommitted && !committed {
+		return decision{next: cur}
+	}
+	return decision{next: Claim{Name: cur.Name, Token: cur.Token, Since: now}, write: true, kind: Released}
 }
 
 // Reconcile frees the claim on name if it is pending past its Until plus

@@ -60,7 +60,7 @@ func TestLifecycle(t *testing.T) {
 	if err != nil || next.Token != 2 {
 		t.Fatalf("acquire after release: %v %v (want token 2: tokens survive the release)", next, err)
 	}
-	want := map[claim.Kind]uint64{claim.Claimed: 2, claim.RefusedClaimed: 2, claim.Committed: 2, claim.AlreadyOwner: 1, claim.Released: 2}
+	want := map[claim.Kind]uint64{claim.Claimed: 2, claim.RefusedClaimed: 2, claim.Committed: 2, claim.AlreadyOwner: 1, claim.Released: 1}
 	for _, k := range claim.Kinds() {
 		if got := n.Get(k); got != want[k] {
 			t.Errorf("%s: %d events, want %d", k, got, want[k])
@@ -281,5 +281,28 @@ func TestStrings(t *testing.T) {
 	}
 	if claim.State(9).String() != "State(9)" || claim.Kind(0).String() != "Kind(0)" || claim.TakenOver.String() != "taken_over" {
 		t.Error("names")
+	}
+}
+
+// TestAbandonLeavesACommittedClaim: a cleanup that read the claim as
+// pending and abandons it after the owner committed frees nothing; a
+// release would have freed the committed claim.
+func TestAbandonLeavesACommittedClaim(t *testing.T) {
+	h, _, clk, _ := newHome(t, time.Second)
+	c, _ := h.Acquire(bg, cabin, "H-8821", clk.Now().Add(time.Minute))
+	read, _ := h.Get(bg, cabin) // the cleanup reads: pending
+	if _, err := h.Commit(bg, cabin, "H-8821", c.Token, "B-3107"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.Abandon(bg, cabin, "H-8821", read.Token)
+	if err != nil || got.State != claim.StateCommitted || got.Data != "B-3107" {
+		t.Fatalf("abandon after the commit: %v %v", got, err)
+	}
+	d, _ := h.Acquire(bg, "cabin/C15", "H-1", clk.Now().Add(time.Minute))
+	if got, err := h.Abandon(bg, "cabin/C15", "H-1", d.Token); err != nil || got.State != claim.StateFree || got.Token != d.Token {
+		t.Fatalf("abandon a pending claim: %v %v", got, err)
+	}
+	if _, err := h.Abandon(bg, "cabin/C15", "H-1", d.Token+1); !errors.Is(err, claim.ErrFenced) {
+		t.Fatalf("abandon with a token never issued: %v", err)
 	}
 }

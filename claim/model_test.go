@@ -172,6 +172,26 @@ func (mc *machine) Release(t *rapid.T) {
 	}
 }
 
+func (mc *machine) Abandon(t *rapid.T) {
+	name, owner := mc.name(t), mc.owner(t)
+	token := mc.token(t, name)
+	mc.arm(t)
+	got, err := mc.h.Abandon(bg, name, owner, token)
+	cur := mc.m[name]
+	switch {
+	case !cur.held() && cur.token == token:
+		mc.outcome(t, name, got, err, cur, false, nil)
+	case cur.token != token:
+		mc.outcome(t, name, got, err, cur, false, claim.ErrFenced)
+	case !cur.heldBy(owner, token):
+		mc.outcome(t, name, got, err, cur, false, claim.ErrNotOwner)
+	case cur.state == claim.StateCommitted:
+		mc.outcome(t, name, got, err, cur, false, nil)
+	default:
+		mc.outcome(t, name, got, err, model{token: token}, true, nil)
+	}
+}
+
 func (mc *machine) Reconcile(t *rapid.T) {
 	name := mc.name(t)
 	mc.arm(t)
@@ -207,7 +227,7 @@ func (mc *machine) Check(t *rapid.T) {
 }
 
 // TestHomeAgainstModel runs random sequences of acquisitions, commits,
-// releases, reconciliations and clock steps, with the home store down or
+// releases, abandons, reconciliations and clock steps, with the home store down or
 // losing replies now and then, against the plain model: the home holds
 // exactly what the model says, refuses exactly when it says, issues tokens
 // 1, 2, 3, ... per name, and reports an unreachable store as ErrUnavailable

@@ -9,7 +9,9 @@ import (
 // Kind is the outcome an [Event] reports. The zero Kind is invalid.
 type Kind int8
 
-// The outcomes a [Home] reports, one event per call (none for Get).
+// The outcomes a [Home] reports: one event per call that changes a claim,
+// is refused, or finds the home unavailable (none for Get, for invalid
+// arguments, or for a call that finds its work done already).
 const (
 	_ Kind = iota
 	// Claimed: Acquire took a free name, or renewed the caller's own
@@ -26,7 +28,7 @@ const (
 	Unavailable
 	// Committed: Commit recorded the owner's decision.
 	Committed
-	// Released: the owner released its claim.
+	// Released: the owner released or abandoned its claim.
 	Released
 	// TakenOver: Acquire took a lapsed pending claim from its owner.
 	TakenOver

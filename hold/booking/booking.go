@@ -177,7 +177,7 @@ func (d *Desk) check(ctx context.Context, id, token, booking string) (replica.Re
 func (d *Desk) commit(ctx context.Context, h hold.Hold, name string, token uint64, booking string) (claim.Claim, error) {
 	if d.before != nil {
 		if err := d.before(ctx, h, booking); err != nil {
-			_, _ = d.home.Release(ctx, name, h.ID, token) // a lapse frees it if this fails
+			_, _ = d.home.Abandon(ctx, name, h.ID, token) // a lapse frees it if this fails
 			return claim.Claim{}, err
 		}
 	}
@@ -200,11 +200,11 @@ func (d *Desk) Release(ctx context.Context, id, token string) (replica.Record[ho
 	}
 	name := d.name(rec.Value)
 	c, err := d.home.Get(ctx, name)
-	switch {
-	case err != nil || c.Owner != id:
-		return rec, nil
-	case c.State == claim.StatePending:
-		_, _ = d.home.Release(ctx, name, id, c.Token) // a lapse frees it if this fails
+	if err == nil && c.Owner == id && c.State == claim.StatePending {
+		// Abandon, not Release: the confirmation may commit in between.
+		c, err = d.home.Abandon(ctx, name, id, c.Token) // a lapse frees it if this fails
+	}
+	if err != nil || c.Owner != id || c.State != claim.StateCommitted {
 		return rec, nil
 	}
 	out, err := d.apply(ctx, id, c)
@@ -244,7 +244,11 @@ func (d *Desk) Reconcile(ctx context.Context, id string) (claim.Claim, error) {
 		_, err = d.apply(ctx, id, c)
 		return c, err
 	case c.Owner == id && rec.Conflict == nil && h.Status == hold.Released:
-		return d.home.Release(ctx, name, id, c.Token)
+		c, err = d.home.Abandon(ctx, name, id, c.Token)
+		if err == nil && c.State == claim.StateCommitted {
+			_, err = d.apply(ctx, id, c) // committed in between: roll it forward
+		}
+		return c, err
 	}
 	return d.home.Reconcile(ctx, name)
 }

@@ -374,3 +374,62 @@ func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 		t.Fatalf("an expired hold never confirmed: %v", err)
 	}
 }
+
+// hookedLink is a link that runs a function once, right after its next
+// Get returns: an interleaving of two processes, made deterministic.
+type hookedLink struct {
+	*link
+	after func()
+}
+
+func (l *hookedLink) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	v, rev, err := l.link.Get(ctx, key)
+	if f := l.after; f != nil {
+		l.after = nil
+		f()
+	}
+	return v, rev, err
+}
+
+// TestReleaseRacingACommit: Baltimore's confirmation has claimed the cabin;
+// Lisbon releases the hold and reads the claim as pending; Baltimore
+// commits; then Lisbon's cleanup runs. It must not free the committed
+// claim (a Release by token would): the hold ends confirmed, the cabin
+// stays its, and another hold is refused.
+func TestReleaseRacingACommit(t *testing.T) {
+	w := newWorld(t, booking.Options{})
+	w.create(w.lis, "H-8821", "C14")
+	w.create(w.lis, "H-9040", "C14")
+	hooked := &hookedLink{link: w.lis.link}
+	lisHome, err := claim.NewHome(hooked, claim.Options{Margin: margin, Now: w.clk.Now})
+	must(t, err)
+	lisDesk, err := booking.New(w.lis.rep, lisHome, booking.Options{Now: w.clk.Now})
+	must(t, err)
+	var releaseErr error
+	w.iad.desk = mustDesk(t, w.iad, booking.Options{Now: w.clk.Now, BeforeCommit: func(ctx context.Context, h hold.Hold, b string) error {
+		c := w.claimOf("cabin/C14")
+		hooked.after = func() { // Lisbon has read the claim as pending: Baltimore commits now
+			if _, err := w.iad.home.Commit(ctx, "cabin/C14", h.ID, c.Token, b); err != nil {
+				t.Error(err)
+			}
+		}
+		_, releaseErr = lisDesk.Release(ctx, "H-8821", w.token(w.lis, "H-8821"))
+		return nil
+	}})
+	if _, err := w.iad.desk.Confirm(bg, "H-8821", w.token(w.iad, "H-8821"), "B-3107"); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(releaseErr, hold.ErrIllegalTransition) {
+		t.Errorf("release: %v", releaseErr)
+	}
+	if c := w.claimOf("cabin/C14"); c.State != claim.StateCommitted || c.Owner != "H-8821" {
+		t.Fatalf("claim %v", c)
+	}
+	w.sync()
+	if _, err := w.lis.desk.Confirm(bg, "H-9040", w.token(w.lis, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
+		t.Fatalf("second hold on the cabin: %v", err)
+	}
+	if s, _ := w.status(w.lis, "H-8821"); s != hold.Confirmed {
+		t.Fatalf("H-8821 %s", s)
+	}
+}
