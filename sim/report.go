@@ -37,12 +37,19 @@ const (
 	// Errors: an operation failed in a way the protocol does not allow,
 	// such as replicated bytes that do not decode.
 	Errors
+	// CrossRecord: the invariant across records of [RunCabins] — at no
+	// step, in no region, and not after the final heal, are two holds on
+	// one cabin confirmed; every confirmed hold's booking is the one its
+	// cabin's claim committed; every refused confirmation was told why and
+	// none that succeeded is lost; no claim is left pending, or committed
+	// to a hold that is not confirmed, after the final heal and sweep.
+	CrossRecord
 	numChecks
 )
 
 var checkNames = [...]string{
 	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
-	Model: "model", DotReuse: "dot-reuse", Errors: "errors",
+	Model: "model", DotReuse: "dot-reuse", Errors: "errors", CrossRecord: "cross-record",
 }
 
 // Checks lists every Check, in order.
