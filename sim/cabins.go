@@ -27,9 +27,11 @@ type CabinConfig struct {
 	// Regions is the number of regions, 2 to 4. Zero means a number drawn
 	// from each history's seed.
 	Regions int
-	// Cabins is the number of cabins. Zero means 3.
+	// Cabins is the number of cabins, each sold again on every sailing.
+	// Zero means 3.
 	Cabins int
-	// HoldsPerCabin is the number of holds on each cabin. Zero means 3.
+	// HoldsPerCabin is the number of holds on each cabin per sailing. Zero
+	// means 3.
 	HoldsPerCabin int
 	// Steps is the number of steps before the final heal. Zero means
 	// [DefaultCabinSteps].
@@ -254,7 +256,8 @@ func (c CabinConfig) settle() (cabinSettings, error) {
 }
 
 // RunCabins runs cfg.Histories histories of Harbor Point's cross-record
-// workload and returns their summary. Several holds share each cabin;
+// workload and returns their summary. Several holds share each cabin, and
+// every cabin is sold again on each sailing (every 30 steps);
 // clients in every region confirm them through a [booking.Desk] (claiming
 // the cabin at one home store), extend them, edit their notes, release
 // them, and sweep (Desk.Reconcile), while links between regions are cut
@@ -409,8 +412,10 @@ type cabinHistory struct {
 	store    *replica.MemoryStore // the cabins' home store
 	truth    *claim.Home          // reads the home store directly, for the checks
 	counters claim.Counters
-	holds    []cabinHold
-	cabins   []string
+	holds    []cabinHold // every hold of every sailing
+	cabins   []string    // every cabin of every sailing, such as "C2s3"
+	current  []cabinHold // the holds of the latest sailing, which clients work on
+	sailing  int
 	tokens   map[string]string // the token a client last read of each hold
 	attempts []*cabinAttempt
 	retries  []*cabinAttempt
@@ -443,15 +448,35 @@ func newCabinHistory(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int
 		h.regions = append(h.regions, h.newRegion(i))
 		h.cut = append(h.cut, make([]bool, n))
 	}
-	for c := range s.Cabins {
-		cabin := fmt.Sprintf("C%d", c+1)
+	h.logf("start: seed %d, %d regions, %d cabins with %d holds each per sailing, a sailing every %d steps", seed, n, s.Cabins, s.HoldsPerCabin, sailingEvery)
+	return h
+}
+
+// sailingEvery is the number of steps between two sailings: each sailing
+// sells every cabin again, to new holds.
+const sailingEvery = 30
+
+// openSailing puts every cabin on sale for the next sailing: new holds,
+// each created in a random region and replicated from there.
+func (h *cabinHistory) openSailing() {
+	h.sailing++
+	h.current = h.current[:0]
+	for c := range h.s.Cabins {
+		cabin := fmt.Sprintf("C%ds%d", c+1, h.sailing)
 		h.cabins = append(h.cabins, cabin)
-		for k := range s.HoldsPerCabin {
-			h.holds = append(h.holds, cabinHold{id: fmt.Sprintf("H-%d%d", c+1, k+1), cabin: cabin})
+		for k := range h.s.HoldsPerCabin {
+			hd := cabinHold{id: fmt.Sprintf("H-%ds%d-%d", c+1, h.sailing, k+1), cabin: cabin}
+			h.holds = append(h.holds, hd)
+			h.current = append(h.current, hd)
+			r := h.regions[h.rng.IntN(len(h.regions))]
+			expires := h.now.Add(time.Duration(20+h.rng.IntN(40)) * time.Second)
+			if _, err := r.rep.Create(h.ctx, hd.id, hold.New(hd.id, hd.cabin, r.name+"-desk", expires)); err != nil {
+				h.violate(Errors, "create %s: %v", hd.id, err)
+			}
+			h.logf("%v creates %s on %s until t+%.0fs", r.name, hd.id, hd.cabin, expires.Sub(epoch).Seconds())
+			h.replicate(r, hd.id)
 		}
 	}
-	h.logf("start: seed %d, %d regions, cabins %s, %d holds each", seed, n, strings.Join(h.cabins, " "), s.HoldsPerCabin)
-	return h
 }
 
 // newRegion builds region i: a replica of holds over its own store, a
@@ -506,15 +531,7 @@ func (h *cabinHistory) violate(c Check, format string, args ...any) {
 
 // run creates the holds, runs the steps, heals everything and checks.
 func (h *cabinHistory) run() {
-	for _, hd := range h.holds {
-		r := h.regions[h.rng.IntN(len(h.regions))]
-		expires := h.now.Add(time.Duration(20+h.rng.IntN(40)) * time.Second)
-		if _, err := r.rep.Create(h.ctx, hd.id, hold.New(hd.id, hd.cabin, r.name+"-desk", expires)); err != nil {
-			h.violate(Errors, "create %s: %v", hd.id, err)
-		}
-		h.logf("%v creates %s on %s until t+%.0fs", r.name, hd.id, hd.cabin, expires.Sub(epoch).Seconds())
-	}
-	h.syncAll("start")
+	h.openSailing()
 	for range h.steps {
 		h.runStep()
 	}
@@ -542,13 +559,16 @@ func (h *cabinHistory) runStep() {
 	if homeHeal < f.HomeHeal {
 		h.cutHome(h.regions[h.rng.IntN(len(h.regions))], false)
 	}
+	if h.step%sailingEvery == 0 {
+		h.openSailing()
+	}
 	h.clientOp()
 	if h.step%10 == 0 {
 		a := h.rng.IntN(len(h.regions))
 		b := (a + 1 + h.rng.IntN(len(h.regions)-1)) % len(h.regions)
 		h.antiEntropy(h.regions[a], h.regions[b], "periodic")
 	}
-	h.checkCabins()
+	h.checkCabins(h.cabins[len(h.cabins)-h.s.Cabins:])
 }
 
 // finish heals every link and route, lets every pending retry run, moves
@@ -575,7 +595,7 @@ func (h *cabinHistory) finish() {
 		}
 	}
 	h.syncAll("final, after the sweep")
-	h.checkCabins()
+	h.checkCabins(h.cabins)
 	h.checkConverged()
 	h.checkTold()
 	h.checkLeaks()
