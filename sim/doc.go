@@ -46,6 +46,19 @@
 //	report, err := sim.Run(sim.Config{Seed: 1, Histories: 1000}, myWorkload)
 //	if !report.OK() { t.Fatal(report.String()) }
 //
+// # Invariants across records
+//
+// [RunCabins] runs Harbor Point's cross-record workload: several holds on
+// each cabin, confirmed through package hold/booking (a claim on the cabin
+// at one home store) in every region while links are cut, regions lose the
+// home, confirming processes die between their claim and their write or
+// stall past the claim's margin, and another confirmation races inside the
+// home's compare-and-set. Check [CrossRecord]: at no step and not after the
+// final heal are two holds on one cabin confirmed; every refused
+// confirmation was told why, none acknowledged is lost; no claim is left
+// behind after the final heal and sweep. Its mutants — above all
+// confirming without claiming — are each caught by that check alone.
+//
 // # Reproducing a failure
 //
 // History i of a campaign runs with seed Config.Seed+i and nothing else: no
