@@ -70,6 +70,19 @@
 // incarnation (version.ID.Next or version.NewIncarnation), or it would
 // reissue dots the other regions already hold.
 //
+// # Claim homes
+//
+// Package claim keeps its claims in one home per name, with a linearizable
+// compare-and-set. [CreateHome] makes a JetStream KV bucket into such a
+// home and returns its [HomeStore] (a claim.Store): a stream of three (or
+// five) Raft replicas, written only in place (no mirror, no sources), read
+// from the stream leader (direct get off), whose keys never expire or get
+// deleted or purged — [HomeConfig] says why each setting is needed and
+// [CheckHome] checks a bucket made by other tools. The home is not the
+// regions' buckets: it is not sourced between regions, and every region's
+// process talks to it across the WAN, so a region cut off from it gets
+// claim.ErrUnavailable for what needs a claim and nothing else.
+//
 // # Keys and values
 //
 // A record key must be a valid KV key (letters, digits, '-', '_', '/', '='
