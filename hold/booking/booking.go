@@ -155,7 +155,7 @@ func (d *Desk) check(ctx context.Context, id, token, booking string) (replica.Re
 	if token == "" {
 		return replica.Record[hold.Hold]{}, fmt.Errorf("booking: %q: %w", id, replica.ErrPreconditionRequired)
 	}
-	want, err := version.DecodeVectorText([]byte(token), version.Limits{})
+	want, err := version.ParseToken(token, version.Limits{})
 	if err != nil {
 		return replica.Record[hold.Hold]{}, fmt.Errorf("booking: %q: %w: %w", id, replica.ErrBadToken, err)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/hold"
-	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 )
@@ -74,7 +73,7 @@ func twoBookings(rec replica.Record[hold.Hold], c claim.Claim) error {
 // settle is the value that settles an open conflict of a hold whose
 // booking was decided: the latest branch, confirmed with booking, with the
 // agencies and command keys of every branch and the latest expiry.
-func settle(bs []policy.Branch[hold.Hold], booking string) hold.Hold {
+func settle(bs []resolve.Branch[hold.Hold], booking string) hold.Hold {
 	latest := bs[0]
 	for _, b := range bs[1:] {
 		if b.Stamp.Compare(latest.Stamp) > 0 {
