@@ -17,7 +17,9 @@
 // token. [Home.Acquire] takes a free name for an owner (a hold's key) as
 // pending until a deadline, under the next token; [Home.Commit] records the
 // owner's decision (a booking ID) and makes the claim committed;
-// [Home.Release] frees it. The token grows by one on every acquisition and
+// [Home.Release] frees it, and [Home.Abandon] frees it only if it is still
+// pending (what a cleanup must use, so as never to free a claim committed
+// in between). The token grows by one on every acquisition and
 // is stored with the claim, never derived from the store's revisions, and
 // claims are never deleted (a released claim is written back as free with
 // its token): so a token is never issued twice for a name, even on a store
