@@ -47,10 +47,13 @@ func newHomeCluster(t testing.TB) *homeCluster {
 		hc.proxies = append(hc.proxies, newProxy(t, strings.TrimPrefix(p.url(), "nats://")))
 	}
 	_, js := hc.connect(false)
-	eventually(t, 30*time.Second, func() error { // the JetStream meta leader is elected
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	eventually(t, 30*time.Second, func() error { // a meta leader, and three peers to place a stream on
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_, err := js.AccountInfo(ctx)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "probe", Subjects: []string{"probe"}, Replicas: 3, Storage: jetstream.MemoryStorage})
+		if err == nil {
+			err = js.DeleteStream(ctx, "probe")
+		}
 		return err
 	})
 	return hc
