@@ -192,7 +192,9 @@ func (d *Desk) commit(ctx context.Context, h hold.Hold, name string, token uint6
 // and was decided first — the booking is written over the release, as the
 // hold's lifecycle merges a confirmation with a concurrent release, and
 // Release fails with a [*hold.TransitionError]. When the home is
-// unreachable, that check is left to [Desk.Reconcile].
+// unreachable, that check is left to [Desk.Reconcile]; the release still
+// succeeds, after waiting for the home at most its claim.Options.Timeout
+// (set one on a home across a WAN).
 func (d *Desk) Release(ctx context.Context, id, token string) (replica.Record[hold.Hold], error) {
 	rec, err := d.recs.Update(ctx, id, token, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
 	if err != nil {
