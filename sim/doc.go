@@ -48,16 +48,12 @@
 //
 // # Invariants across records
 //
-// [RunCabins] runs Harbor Point's cross-record workload: several holds on
-// each cabin, confirmed through package hold/booking (a claim on the cabin
-// at one home store) in every region while links are cut, regions lose the
-// home, confirming processes die between their claim and their write or
-// stall past the claim's margin, and another confirmation races inside the
-// home's compare-and-set. Check [CrossRecord]: at no step and not after the
-// final heal are two holds on one cabin confirmed; every refused
-// confirmation was told why, none acknowledged is lost; no claim is left
-// behind after the final heal and sweep. Its mutants — above all
-// confirming without claiming — are each caught by that check alone.
+// Check [CrossRecord] is for workloads that span records: hold/holdsim's
+// RunCabins sells each cabin to one of several holds through a claim at one
+// home store (package claim), and checks that at no step, and not after the
+// final heal, are two holds on one cabin confirmed; that every refused
+// confirmation was told why and none acknowledged is lost; and that no
+// claim is left behind.
 //
 // # Reproducing a failure
 //

@@ -37,7 +37,7 @@ const (
 	// Errors: an operation failed in a way the protocol does not allow,
 	// such as replicated bytes that do not decode.
 	Errors
-	// CrossRecord: the invariant across records of [RunCabins] — at no
+	// CrossRecord: the invariant across records of hold/holdsim.RunCabins — at no
 	// step, in no region, and not after the final heal, are two holds on
 	// one cabin confirmed; every confirmed hold's booking is the one its
 	// cabin's claim committed; every refused confirmation was told why and

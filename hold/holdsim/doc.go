@@ -3,6 +3,15 @@
 // create, note, extend, touch, confirm and release holds, and settle review
 // queues) and [Invariant] checks the hold's domain rules after every step.
 //
+// [RunCabins] runs the cross-record workload: several holds on each cabin,
+// confirmed through package hold/booking (a claim on the cabin at one home
+// store) in every region while links are cut, regions lose the home,
+// confirming processes die between their claim and their write or stall
+// past the claim's margin, and another confirmation races inside the home's
+// compare-and-set; check sim.CrossRecord says that no cabin is ever
+// confirmed to two holds, that every refused confirmation was told why and
+// none acknowledged is lost, and that no claim is left behind.
+//
 // It lives beside package hold so that sim stays domain-free; it is also the
 // model to copy for your own record type:
 //

@@ -1,4 +1,4 @@
-package sim
+package holdsim
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/sim"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -82,6 +83,24 @@ func DefaultCabinFaults() CabinFaults {
 		LostReply: 0.2, Stall: 0.05, Race: 0.1, Retry: 0.5, MaxSkew: time.Second}
 }
 
+// epoch is the simulated time at which every cabin history starts.
+var epoch = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+
+// regionNames name the simulated regions.
+var regionNames = []string{"lisbon", "baltimore", "tokyo", "sydney"}
+
+// maxKept bounds the violations kept per history (all are counted).
+const maxKept = 20
+
+// mix scrambles a seed (splitmix64), so that neighbouring seeds give
+// unrelated histories.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
 // The claim timing of the simulated desks.
 const (
 	cabinPendingFor = 3 * time.Second
@@ -102,11 +121,11 @@ type CabinReport struct {
 	// Faults counts the faults injected.
 	Faults CabinFaultCounts
 	// Violations counts violations by check; every entry must be 0.
-	Violations map[Check]int
+	Violations map[sim.Check]int
 	// Failures are the failing histories, shrunk.
-	Failures []Failure
+	Failures []sim.Failure
 	// Mutants are filled in by callers that ran broken variants.
-	Mutants []MutantResult
+	Mutants []sim.MutantResult
 }
 
 // CabinConfirms counts confirmations by outcome.
@@ -166,9 +185,9 @@ func (r *CabinReport) add(o *CabinReport) {
 		r.Claims[k] += n
 	}
 	if r.Violations == nil {
-		r.Violations = map[Check]int{}
+		r.Violations = map[sim.Check]int{}
 	}
-	for _, ch := range Checks() {
+	for _, ch := range sim.Checks() {
 		r.Violations[ch] += o.Violations[ch]
 	}
 	r.Failures = append(r.Failures, o.Failures...)
@@ -193,7 +212,7 @@ func (r *CabinReport) String() string {
 	p("faults: partitions %d (heals %d), cut from the home %d (restored %d), lost replies %d, stalls past the margin %d, races inside a compare-and-set %d",
 		f.Partitions, f.Heals, f.HomeCuts, f.HomeHeals, f.LostReplies, f.Stalls, f.Races)
 	var vs []string
-	for _, ch := range Checks() {
+	for _, ch := range sim.Checks() {
 		vs = append(vs, fmt.Sprintf("%s %d", ch, r.Violations[ch]))
 	}
 	p("violations: %s", strings.Join(vs, ", "))
@@ -242,7 +261,7 @@ func (c CabinConfig) settle() (cabinSettings, error) {
 		}
 	}
 	if len(problems) > 0 {
-		return s, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(problems...))
+		return s, fmt.Errorf("%w: %w", sim.ErrInvalidConfig, errors.Join(problems...))
 	}
 	for _, d := range []struct {
 		p *int
@@ -268,10 +287,11 @@ func (c CabinConfig) settle() (cabinSettings, error) {
 // passes every claim's deadline, anti-entropy runs between every pair,
 // every region sweeps every hold, and anti-entropy runs again.
 //
-// Check [CrossRecord] runs after every step and at the end; [Convergence]
-// compares the regions' holds at the end; [Errors] catches a write other
-// than a confirmation refused for want of the home (extends, notes and
-// releases must stay available) and any other unexpected error.
+// Check [sim.CrossRecord] runs after every step and at the end;
+// [sim.Convergence] compares the regions' holds at the end; [sim.Errors]
+// catches a write other than a confirmation refused for want of the home
+// (extends, notes and releases must stay available) and any other
+// unexpected error.
 //
 // A history is deterministic in its seed; a failing one is shrunk to its
 // shortest failing prefix and reported with its events, and
@@ -283,13 +303,13 @@ func runCabins(cfg CabinConfig, hooks cabinHooks) (CabinReport, error) {
 	if err != nil {
 		return CabinReport{}, err
 	}
-	total := CabinReport{Violations: map[Check]int{}, Claims: map[claim.Kind]int{}}
+	total := CabinReport{Violations: map[sim.Check]int{}, Claims: map[claim.Kind]int{}}
 	for i := range s.Histories {
 		seed := s.Seed + uint64(i)
 		h := newCabinHistory(&s, &hooks, seed, s.Steps, false)
 		h.run()
 		if len(h.viol) > 0 {
-			h.rep.Failures = []Failure{shrinkCabins(&s, &hooks, seed, s.Steps)}
+			h.rep.Failures = []sim.Failure{shrinkCabins(&s, &hooks, seed, s.Steps)}
 		}
 		total.add(&h.rep)
 		if len(h.viol) > 0 && !s.KeepGoing {
@@ -301,7 +321,7 @@ func runCabins(cfg CabinConfig, hooks cabinHooks) (CabinReport, error) {
 
 // ReproduceCabins replays the first history of cfg (seeded cfg.Seed) with
 // every event logged, and returns its violations and its history.
-func ReproduceCabins(cfg CabinConfig) ([]Violation, string, error) {
+func ReproduceCabins(cfg CabinConfig) ([]sim.Violation, string, error) {
 	s, err := cfg.settle()
 	if err != nil {
 		return nil, "", err
@@ -313,7 +333,7 @@ func ReproduceCabins(cfg CabinConfig) ([]Violation, string, error) {
 
 // shrinkCabins finds the shortest failing prefix by bisection and replays
 // it with logging.
-func shrinkCabins(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int) Failure {
+func shrinkCabins(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int) sim.Failure {
 	fails := func(n int, logging bool) *cabinHistory {
 		h := newCabinHistory(s, hooks, seed, n, logging)
 		h.run()
@@ -336,7 +356,7 @@ func shrinkCabins(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int) F
 		hi = steps
 		h = fails(hi, true)
 	}
-	return Failure{Seed: seed, Steps: hi, OrigSteps: steps, Replicas: len(h.regions), Violations: h.viol, History: strings.Join(h.log, "\n") + "\n"}
+	return sim.Failure{Seed: seed, Steps: hi, OrigSteps: steps, Replicas: len(h.regions), Violations: h.viol, History: strings.Join(h.log, "\n") + "\n"}
 }
 
 // cabinHooks replace parts of the system with broken variants, for this
@@ -351,7 +371,7 @@ type cabinHooks struct {
 	// sweep reconciles a hold instead of Desk.Reconcile.
 	sweep func(h *cabinHistory, r *cabinRegion, id string) error
 	// mute ignores the violations of some checks.
-	mute func(Check) bool
+	mute func(sim.Check) bool
 }
 
 // cabinHold is one hold of the workload.
@@ -425,7 +445,7 @@ type cabinHistory struct {
 	stalling bool // a stall or a race is running its interloper
 
 	rep     CabinReport
-	viol    []Violation
+	viol    []sim.Violation
 	seen    map[string]bool
 	logging bool
 	log     []string
@@ -438,7 +458,7 @@ func newCabinHistory(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int
 		ctx: context.Background(), now: epoch, store: replica.NewMemoryStore(),
 		tokens: map[string]string{}, seen: map[string]bool{},
 	}
-	h.rep = CabinReport{FirstSeed: seed, LastSeed: seed, Histories: 1, Violations: map[Check]int{}, Claims: map[claim.Kind]int{}}
+	h.rep = CabinReport{FirstSeed: seed, LastSeed: seed, Histories: 1, Violations: map[sim.Check]int{}, Claims: map[claim.Kind]int{}}
 	h.truth, _ = claim.NewHome(h.store, claim.Options{Margin: cabinMargin, Now: func() time.Time { return h.now }})
 	n := s.Regions
 	if n == 0 {
@@ -471,7 +491,7 @@ func (h *cabinHistory) openSailing() {
 			r := h.regions[h.rng.IntN(len(h.regions))]
 			expires := h.now.Add(time.Duration(20+h.rng.IntN(40)) * time.Second)
 			if _, err := r.rep.Create(h.ctx, hd.id, hold.New(hd.id, hd.cabin, r.name+"-desk", expires)); err != nil {
-				h.violate(Errors, "create %s: %v", hd.id, err)
+				h.violate(sim.Errors, "create %s: %v", hd.id, err)
 			}
 			h.logf("%v creates %s on %s until t+%.0fs", r.name, hd.id, hd.cabin, expires.Sub(epoch).Seconds())
 			h.replicate(r, hd.id)
@@ -482,7 +502,7 @@ func (h *cabinHistory) openSailing() {
 // newRegion builds region i: a replica of holds over its own store, a
 // route to the home store, and a desk.
 func (h *cabinHistory) newRegion(i int) *cabinRegion {
-	r := &cabinRegion{idx: i, name: replicaNames[i], h: h, link: &homeLink{store: h.store, blind: h.hooks.blindHome}}
+	r := &cabinRegion{idx: i, name: regionNames[i], h: h, link: &homeLink{store: h.store, blind: h.hooks.blindHome}}
 	if h.hooks.homePerRegion {
 		r.link.store = replica.NewMemoryStore()
 	}
@@ -513,7 +533,7 @@ func (h *cabinHistory) logf(format string, args ...any) {
 	}
 }
 
-func (h *cabinHistory) violate(c Check, format string, args ...any) {
+func (h *cabinHistory) violate(c sim.Check, format string, args ...any) {
 	if h.hooks.mute != nil && h.hooks.mute(c) {
 		return
 	}
@@ -524,7 +544,7 @@ func (h *cabinHistory) violate(c Check, format string, args ...any) {
 	h.seen[msg] = true
 	h.rep.Violations[c]++
 	if len(h.viol) < maxKept {
-		h.viol = append(h.viol, Violation{Check: c, Step: h.step, Message: msg})
+		h.viol = append(h.viol, sim.Violation{Check: c, Step: h.step, Message: msg})
 	}
 	h.logf("VIOLATION %s: %s", c, msg)
 }

@@ -1,4 +1,4 @@
-package sim
+package holdsim
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/sim"
 )
 
 // errNoRoute is what a region cut off from the home store gets.
@@ -119,7 +120,7 @@ func (h *cabinHistory) replicate(r *cabinRegion, id string) {
 		return // a sweep of a hold this region has not heard of yet
 	}
 	if err != nil {
-		h.violate(Errors, "export %v %s: %v", r.name, id, err)
+		h.violate(sim.Errors, "export %v %s: %v", r.name, id, err)
 		return
 	}
 	for _, o := range h.regions {
@@ -127,7 +128,7 @@ func (h *cabinHistory) replicate(r *cabinRegion, id string) {
 			continue
 		}
 		if _, err := o.rep.Apply(h.ctx, id, data); err != nil {
-			h.violate(Errors, "apply %s at %v: %v", id, o.name, err)
+			h.violate(sim.Errors, "apply %s at %v: %v", id, o.name, err)
 		}
 	}
 }
@@ -137,7 +138,7 @@ func (h *cabinHistory) antiEntropy(a, b *cabinRegion, why string) {
 		return
 	}
 	if err := replica.AntiEntropy(h.ctx, a.rep, b.rep); err != nil {
-		h.violate(Errors, "anti-entropy %v ⇄ %v: %v", a.name, b.name, err)
+		h.violate(sim.Errors, "anti-entropy %v ⇄ %v: %v", a.name, b.name, err)
 	}
 	h.logf("anti-entropy %v ⇄ %v (%s)", a.name, b.name, why)
 }
@@ -203,7 +204,7 @@ func (h *cabinHistory) read(r *cabinRegion, id string) string {
 		return "" // not replicated here yet: the client sends no token
 	}
 	if err != nil {
-		h.violate(Errors, "read %s at %v: %v", id, r.name, err)
+		h.violate(sim.Errors, "read %s at %v: %v", id, r.name, err)
 		return ""
 	}
 	h.tokens[id] = rec.Token
@@ -288,7 +289,7 @@ func (h *cabinHistory) outcomeOf(a *cabinAttempt) attemptOutcome {
 		return attemptConfirmed
 	case errors.As(err, &ce):
 		if ce.Current.Owner == a.hold.id || ce.Current.Owner == "" {
-			h.violate(CrossRecord, "confirm %s %s: refused as claimed by %q", a.hold.id, a.booking, ce.Current.Owner)
+			h.violate(sim.CrossRecord, "confirm %s %s: refused as claimed by %q", a.hold.id, a.booking, ce.Current.Owner)
 		}
 		return attemptClaimed
 	case errors.Is(err, claim.ErrUnavailable):
@@ -299,7 +300,7 @@ func (h *cabinHistory) outcomeOf(a *cabinAttempt) attemptOutcome {
 		errors.Is(err, replica.ErrNotFound), errors.Is(err, replica.ErrPreconditionRequired):
 		return attemptRefused
 	}
-	h.violate(CrossRecord, "confirm %s %s at %v: not told why it failed: %v", a.hold.id, a.booking, a.region, a.err)
+	h.violate(sim.CrossRecord, "confirm %s %s at %v: not told why it failed: %v", a.hold.id, a.booking, a.region, a.err)
 	return attemptRefused
 }
 
@@ -380,10 +381,10 @@ func (h *cabinHistory) wrote(r *cabinRegion, id, what string, err error, count *
 		}
 		h.replicate(r, id)
 	case errors.Is(err, claim.ErrUnavailable):
-		h.violate(Errors, "%s of %s at %v refused for want of the home: %v", what, id, r.name, err)
+		h.violate(sim.Errors, "%s of %s at %v refused for want of the home: %v", what, id, r.name, err)
 	case !errors.As(err, &pf) && !errors.As(err, &te) && !errors.Is(err, resolve.ErrConflict) &&
 		!errors.Is(err, replica.ErrNotFound) && !errors.Is(err, replica.ErrPreconditionRequired):
-		h.violate(Errors, "%s of %s at %v: %v", what, id, r.name, err)
+		h.violate(sim.Errors, "%s of %s at %v: %v", what, id, r.name, err)
 	}
 	h.logf("%v %s %s → %v", r.name, what, id, errOr(err, "ok"))
 }
@@ -401,9 +402,9 @@ func (h *cabinHistory) sweep(r *cabinRegion, id string) {
 		h.rep.Writes.Sweeps++
 		h.replicate(r, id)
 	case errors.Is(err, booking.ErrTwoBookings):
-		h.violate(CrossRecord, "sweep of %s at %v: %v", id, r.name, err)
+		h.violate(sim.CrossRecord, "sweep of %s at %v: %v", id, r.name, err)
 	case !errors.Is(err, claim.ErrUnavailable) && !errors.Is(err, replica.ErrNotFound):
-		h.violate(Errors, "sweep of %s at %v: %v", id, r.name, err)
+		h.violate(sim.Errors, "sweep of %s at %v: %v", id, r.name, err)
 	}
 	h.logf("%v sweeps %s → %v", r.name, id, errOr(err, "ok"))
 }

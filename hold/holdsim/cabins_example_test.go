@@ -1,8 +1,9 @@
-package sim_test
+package holdsim_test
 
 import (
 	"fmt"
 
+	"github.com/harborpoint/concord/hold/holdsim"
 	"github.com/harborpoint/concord/sim"
 )
 
@@ -10,7 +11,7 @@ import (
 // with every fault at its default rate. No cabin is ever confirmed to two
 // holds, and no claim is left behind.
 func ExampleRunCabins() {
-	rep, err := sim.RunCabins(sim.CabinConfig{Seed: 42, Histories: 5, Regions: 2})
+	rep, err := holdsim.RunCabins(holdsim.CabinConfig{Seed: 42, Histories: 5, Regions: 2})
 	if err != nil {
 		panic(err)
 	}

@@ -1,17 +1,17 @@
-package sim
+package holdsim
 
 import (
 	"context"
 	"errors"
-	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/sim"
 )
 
 // defaultCabinHistories is the size of the cabin campaign of a plain `go
@@ -21,32 +21,19 @@ const defaultCabinHistories = 100
 // cabinMutantBudget is how many histories a cabin mutant may survive.
 const cabinMutantBudget = 200
 
-// proofScale reads CONCORD_PROOF_SCALE (default 1).
-func proofScale(t *testing.T) float64 {
-	s := os.Getenv("CONCORD_PROOF_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		t.Fatalf("CONCORD_PROOF_SCALE=%q: want a positive number", s)
-	}
-	return f
-}
-
 // cabinMutant is a broken variant of the cross-record system.
 type cabinMutant struct {
 	name   string
-	target Check
+	target sim.Check
 	hooks  cabinHooks
 }
 
 func cabinMutants() []cabinMutant {
 	return []cabinMutant{
-		{"confirm without claiming", CrossRecord, cabinHooks{confirm: confirmWithoutClaim}},
-		{"home store without compare-and-set", CrossRecord, cabinHooks{blindHome: true}},
-		{"one claim store per region, not one home", CrossRecord, cabinHooks{homePerRegion: true}},
-		{"no sweeper", CrossRecord, cabinHooks{sweep: func(*cabinHistory, *cabinRegion, string) error { return nil }}},
+		{"confirm without claiming", sim.CrossRecord, cabinHooks{confirm: confirmWithoutClaim}},
+		{"home store without compare-and-set", sim.CrossRecord, cabinHooks{blindHome: true}},
+		{"one claim store per region, not one home", sim.CrossRecord, cabinHooks{homePerRegion: true}},
+		{"no sweeper", sim.CrossRecord, cabinHooks{sweep: func(*cabinHistory, *cabinRegion, string) error { return nil }}},
 	}
 }
 
@@ -60,37 +47,35 @@ func confirmWithoutClaim(h *cabinHistory, r *cabinRegion, id, token, booking str
 
 // runCabinMutant runs histories of m until one fails, up to max, then
 // again with every check but the target muted.
-func runCabinMutant(m cabinMutant, seed uint64, max int) MutantResult {
+func runCabinMutant(m cabinMutant, seed uint64, max int) sim.MutantResult {
 	cfg := CabinConfig{Seed: seed, Histories: max}
 	rep, err := runCabins(cfg, m.hooks)
-	res := MutantResult{Name: m.name, Runs: rep.Histories, Target: m.target}
+	res := sim.MutantResult{Name: m.name, Runs: rep.Histories, Target: m.target}
 	if err != nil || len(rep.Failures) == 0 {
 		return res
 	}
 	res.Caught, res.Seed = true, rep.Failures[0].Seed
-	for _, c := range Checks() {
+	for _, c := range sim.Checks() {
 		if rep.Violations[c] > 0 {
 			res.By = append(res.By, c)
 		}
 	}
 	alone := m.hooks
-	alone.mute = func(c Check) bool { return c != m.target }
+	alone.mute = func(c sim.Check) bool { return c != m.target }
 	arep, err := runCabins(cfg, alone)
 	res.TargetAlone = err == nil && len(arep.Failures) > 0
 	return res
 }
 
 // TestCabinCampaign runs the cross-record workload over many seeded
-// histories, and every mutant until a history catches it. CONCORD_PROOF_SCALE multiplies the number of
-// histories (100 by default, about four seconds; a sixth under -race):
+// histories, and every mutant until a history catches it.
+// CONCORD_PROOF_SCALE multiplies the number of histories (100 by default,
+// about four seconds; a tenth under -race):
 //
-//	CONCORD_PROOF_SCALE=100 go test ./sim -run TestCabinCampaign -v -timeout 1h
+//	CONCORD_PROOF_SCALE=100 go test ./hold/holdsim -run TestCabinCampaign -v -timeout 1h
 func TestCabinCampaign(t *testing.T) {
-	n := int(defaultCabinHistories * proofScale(t))
-	if raceEnabled {
-		n /= 6
-	}
-	rep, err := RunCabins(CabinConfig{Seed: 1, Histories: max(n, 1), KeepGoing: n > defaultCabinHistories})
+	n := proof.Histories(t, defaultCabinHistories)
+	rep, err := RunCabins(CabinConfig{Seed: 1, Histories: n, KeepGoing: n > defaultCabinHistories})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +111,7 @@ func TestConfirmWithoutClaimingSellsACabinTwice(t *testing.T) {
 		h := newCabinHistory(s, &cabinHooks{confirm: confirmWithoutClaim}, seed, s.Steps, false)
 		h.run()
 		for _, v := range h.viol {
-			if v.Check == CrossRecord && strings.Contains(v.Message, "are all confirmed") {
+			if v.Check == sim.CrossRecord && strings.Contains(v.Message, "are all confirmed") {
 				t.Logf("seed %d: %s", seed, v)
 				return
 			}
@@ -167,7 +152,7 @@ func TestCabinHistoriesReplay(t *testing.T) {
 
 func TestCabinConfigIsValidated(t *testing.T) {
 	for _, cfg := range []CabinConfig{{Regions: 1}, {Regions: 5}, {Steps: -1}, {Faults: &CabinFaults{Stall: 2}}, {Faults: &CabinFaults{MaxSkew: -1}}} {
-		if _, err := RunCabins(cfg); !errors.Is(err, ErrInvalidConfig) {
+		if _, err := RunCabins(cfg); !errors.Is(err, sim.ErrInvalidConfig) {
 			t.Errorf("%+v: %v", cfg, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package sim
+package holdsim
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/sim"
 )
 
 // confirmedIn returns the bookings hold id is confirmed with in region r:
@@ -19,7 +20,7 @@ func (h *cabinHistory) confirmedIn(r *cabinRegion, id string) []string {
 		return nil // not replicated here yet
 	}
 	if err != nil {
-		h.violate(Errors, "read %s at %v: %v", id, r.name, err)
+		h.violate(sim.Errors, "read %s at %v: %v", id, r.name, err)
 		return nil
 	}
 	return confirmedBookings(rec)
@@ -45,7 +46,7 @@ func confirmedBookings(rec replica.Record[hold.Hold]) []string {
 func (h *cabinHistory) claimOf(cabin string) claim.Claim {
 	c, err := h.truth.Get(h.ctx, booking.CabinName(hold.Hold{Cabin: cabin}))
 	if err != nil {
-		h.violate(Errors, "read the claim on %s: %v", cabin, err)
+		h.violate(sim.Errors, "read the claim on %s: %v", cabin, err)
 	}
 	return c
 }
@@ -69,13 +70,13 @@ func (h *cabinHistory) checkCabins(cabins []string) {
 						holds = append(holds, hd.id)
 					}
 					if c.State != claim.StateCommitted || c.Owner != hd.id || c.Data != b {
-						h.violate(CrossRecord, "%s is confirmed with %s at %v, but the home holds %v", hd.id, b, r.name, c)
+						h.violate(sim.CrossRecord, "%s is confirmed with %s at %v, but the home holds %v", hd.id, b, r.name, c)
 					}
 				}
 			}
 		}
 		if len(holds) > 1 {
-			h.violate(CrossRecord, "cabin %s: holds %s are all confirmed", cabin, strings.Join(holds, ", "))
+			h.violate(sim.CrossRecord, "cabin %s: holds %s are all confirmed", cabin, strings.Join(holds, ", "))
 		}
 	}
 }
@@ -87,7 +88,7 @@ func (h *cabinHistory) checkConverged() {
 		for i, r := range h.regions {
 			rec, err := r.rep.Get(h.ctx, hd.id)
 			if err != nil {
-				h.violate(Errors, "read %s at %v: %v", hd.id, r.name, err)
+				h.violate(sim.Errors, "read %s at %v: %v", hd.id, r.name, err)
 				continue
 			}
 			if i == 0 {
@@ -95,7 +96,7 @@ func (h *cabinHistory) checkConverged() {
 				continue
 			}
 			if rec.Token != first.Token || (rec.Conflict == nil) != (first.Conflict == nil) || rec.Conflict == nil && !rec.Value.Equal(first.Value) {
-				h.violate(Convergence, "%s: %v holds %v, %v holds %v after the heal", hd.id, h.regions[0].name, first.Value, r.name, rec.Value)
+				h.violate(sim.Convergence, "%s: %v holds %v, %v holds %v after the heal", hd.id, h.regions[0].name, first.Value, r.name, rec.Value)
 			}
 		}
 	}
@@ -117,12 +118,12 @@ func (h *cabinHistory) checkTold() {
 			open[a.booking] = true
 		}
 		if a.outcome == attemptConfirmed && final[a.booking] != a.hold.id {
-			h.violate(CrossRecord, "confirmation %s of %s acknowledged at step %d by %v is lost", a.booking, a.hold.id, a.step, a.region)
+			h.violate(sim.CrossRecord, "confirmation %s of %s acknowledged at step %d by %v is lost", a.booking, a.hold.id, a.step, a.region)
 		}
 	}
 	for _, a := range h.attempts {
 		if final[a.booking] == a.hold.id && !open[a.booking] {
-			h.violate(CrossRecord, "confirmation %s of %s was refused (%v) and took effect anyway", a.booking, a.hold.id, a.err)
+			h.violate(sim.CrossRecord, "confirmation %s of %s was refused (%v) and took effect anyway", a.booking, a.hold.id, a.err)
 		}
 	}
 }
@@ -134,11 +135,11 @@ func (h *cabinHistory) checkLeaks() {
 		c := h.claimOf(cabin)
 		switch c.State {
 		case claim.StatePending:
-			h.violate(CrossRecord, "claim leaked: %v is still pending after the heal and the sweep", c)
+			h.violate(sim.CrossRecord, "claim leaked: %v is still pending after the heal and the sweep", c)
 		case claim.StateCommitted:
 			for _, r := range h.regions {
 				if bs := h.confirmedIn(r, c.Owner); !slices.Equal(bs, []string{c.Data}) {
-					h.violate(CrossRecord, "claim leaked: %v, but %s is confirmed with %v at %v", c, c.Owner, bs, r.name)
+					h.violate(sim.CrossRecord, "claim leaked: %v, but %s is confirmed with %v at %v", c, c.Owner, bs, r.name)
 				}
 			}
 		}
