@@ -56,9 +56,11 @@
 // merge of two regions' claims is exactly the double booking this package
 // exists to prevent. Each name has one home — the cabin's home region — and
 // every process that claims it talks to that home. The home store must be
-// linearizable per key (a SQL primary; a JetStream KV bucket on a stream
-// with three replicas, read from its leader — see adapters/nats) and must
-// keep its keys (no TTL, no purge).
+// linearizable per key and must keep its keys (no TTL, no purge): a
+// PostgreSQL primary (adapters/postgres), a SQLite file shared by the
+// processes of one machine (adapters/sqlite), or a JetStream KV bucket on a
+// stream with three replicas read from its leader (adapters/nats
+// CreateHome, which says which settings make it so).
 //
 // A region cut off from a name's home cannot acquire or commit it: the
 // call fails with [ErrUnavailable] (HTTP 503 with Retry-After). That is the
