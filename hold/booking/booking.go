@@ -107,7 +107,7 @@ func New(recs Records, home *claim.Home, opts Options) (*Desk, error) {
 func (d *Desk) Confirm(ctx context.Context, id, token, booking string) (replica.Record[hold.Hold], error) {
 	rec, err := d.check(ctx, id, token, booking)
 	var te *hold.TransitionError
-	if errors.As(err, &te) {
+	if errors.As(err, &te) && !errors.Is(err, hold.ErrNoBooking) {
 		return d.decidedBefore(ctx, rec, booking, err)
 	}
 	if err != nil {
