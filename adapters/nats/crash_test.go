@@ -14,6 +14,7 @@ import (
 	concordnats "github.com/harborpoint/concord/adapters/nats"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -40,7 +41,7 @@ func TestHardStopKeepsAcknowledgedWrites(t *testing.T) {
 	topo := concordnats.Topology{Bucket: bucket, Local: "lisbon", Regions: []string{"lisbon"}}
 	kv, err := concordnats.CreateBucket(ctx, js, topo, concordnats.BucketOptions{})
 	must(t, err)
-	r, err := concordnats.NewRegion(kv, topo, version.MustID("lisbon"), hold.Resolver(hold.Options{}), concordnats.Options[hold.Hold]{
+	r, err := concordnats.NewRegion(kv, topo, version.MustID("lisbon"), hold.Resolver(resolve.Options{}), concordnats.Options[hold.Hold]{
 		Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Codec: hold.Codec{}}, Conn: nc})
 	must(t, err)
 	keys := []string{"H-1", "H-2", "H-3", "H-4"}

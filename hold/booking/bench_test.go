@@ -9,6 +9,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkConfirm(b *testing.B) {
 	now := time.Date(2027, 3, 1, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	setup := func(b *testing.B) (*replica.Replica[hold.Hold], *booking.Desk, []string) {
-		rep, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{
+		rep, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
 			Codec: hold.Codec{}, Clock: version.NewHLC(version.HLCOptions{Now: clock}, version.Timestamp{}), Now: clock})
 		if err != nil {
 			b.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -21,7 +22,7 @@ func Example() {
 	cabins := replica.NewMemoryStore() // the cabins' home store, shared by both regions
 	home, _ := claim.NewHome(cabins, claim.Options{Now: now})
 	desk := func(name string) (*replica.Replica[hold.Hold], *booking.Desk) {
-		rep, _ := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{})
+		rep, _ := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
 		d, _ := booking.New(rep, home, booking.Options{Now: now})
 		return rep, d
 	}

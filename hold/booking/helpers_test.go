@@ -11,6 +11,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -107,7 +108,7 @@ func newWorld(t testing.TB, opts booking.Options) *world {
 		opts.PendingFor = 10 * time.Second
 	}
 	opts.Now = w.clk.Now
-	res := hold.Resolver(hold.Options{})
+	res := hold.Resolver(resolve.Options{})
 	mk := func(name string) *region {
 		rep, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: version.NewHLC(version.HLCOptions{Now: w.clk.Now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: w.clk.Now,

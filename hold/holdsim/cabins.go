@@ -12,6 +12,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/sim"
 	"github.com/harborpoint/concord/version"
 )
@@ -509,7 +510,7 @@ func (h *cabinHistory) newRegion(i int) *cabinRegion {
 	if max := h.s.faults.MaxSkew; max > 0 {
 		r.offset = time.Duration((h.rng.Float64()*2 - 1) * float64(max))
 	}
-	rep, err := replica.New(version.MustID(r.name), replica.NewMemoryStore(), hold.Resolver(hold.Options{}), replica.Options[hold.Hold]{
+	rep, err := replica.New(version.MustID(r.name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
 		Codec: hold.Codec{}, Clock: version.NewHLC(version.HLCOptions{Now: r.now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: r.now,
 	})
 	if err != nil {
