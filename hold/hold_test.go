@@ -100,11 +100,11 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
 	require.NoError(t, b.Release())
 	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
-	var conflict *resolve.ConflictRequiresRetry[hold.Hold]
+	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "status", conflict.Field)
 	require.Contains(t, conflict.Reason, "released vs active")
-	require.Len(t, conflict.Branches, 2)
+	require.Len(t, conflict.Stamps, 2)
 
 	// A confirmation anywhere settles it: confirmed is absorbing.
 	c := v
@@ -121,7 +121,7 @@ func TestTwoBookingsGoToReview(t *testing.T) {
 	require.NoError(t, a.Confirm("B-3107", clock(14, 4, 0)))
 	require.NoError(t, b.Confirm("B-3108", clock(14, 4, 0)))
 	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
-	var conflict *resolve.ConflictRequiresRetry[hold.Hold]
+	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "booking_id", conflict.Field)
 	require.ErrorIs(t, err, policy.ErrRejected)

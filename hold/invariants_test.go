@@ -148,18 +148,18 @@ func TestInvariantsOverConcurrentHistories(t *testing.T) {
 				read = rapid.SampledFrom(reads).Draw(t, "read")
 			}
 			res, err := r.Resolve(read)
-			var conflict *resolve.ConflictRequiresRetry[hold.Hold]
+			var conflict *resolve.ConflictRequiresRetry
 			if errors.As(err, &conflict) {
 				// Settle it by a covering write that keeps a confirmed branch if any.
-				pick := conflict.Branches[0].Value
-				for _, b := range conflict.Branches {
-					if b.Value.Status == hold.Confirmed {
-						pick = b.Value
+				pick, _ := read.Get(conflict.Stamps[0].Dot)
+				for _, st := range conflict.Stamps {
+					if b, _ := read.Get(st.Dot); b.Value.Status == hold.Confirmed {
+						pick = b
 					}
 				}
 				resolvedByHand = true
 				o, werr := r.Write(states[i], resolve.Change[hold.Hold]{Context: read.Join(), Replica: ids[i], Time: hlcTime(clock(14, 0, tick)),
-					Value: func(version.Dot) hold.Hold { return pick }})
+					Value: func(version.Dot) hold.Hold { return pick.Value }})
 				if werr != nil {
 					t.Fatal(werr)
 				}
@@ -211,12 +211,13 @@ func TestInvariantsOverConcurrentHistories(t *testing.T) {
 			}
 		}
 		final, err := r.Resolve(states[0])
-		var conflict *resolve.ConflictRequiresRetry[hold.Hold]
+		var conflict *resolve.ConflictRequiresRetry
 		switch {
 		case errors.As(err, &conflict):
 			statuses := map[hold.Status]bool{}
 			seen := map[string]bool{}
-			for _, b := range conflict.Branches {
+			for _, st := range conflict.Stamps {
+				b, _ := states[0].Get(st.Dot)
 				statuses[b.Value.Status] = true
 				seen[b.Value.BookingID] = true
 			}

@@ -128,7 +128,7 @@ func TestConditionMatchAndToken(t *testing.T) {
 			t.Errorf("%+v.Token(%q) = %q, want %q", tc.c, tc.current, got, tc.token)
 		}
 		w := httptest.NewRecorder()
-		Responder[string]{}.Error(w, httptest.NewRequest("POST", "/x", nil), err)
+		Responder{}.Error(w, httptest.NewRequest("POST", "/x", nil), err)
 		switch {
 		case tc.status == 0 && err != nil:
 			t.Errorf("%+v.Token(%q): %v", tc.c, tc.current, err)

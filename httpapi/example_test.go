@@ -48,7 +48,7 @@ func ExampleParseCondition() {
 // is no concord token at all is a 412 at once; no If-Match at all is 428.
 func ExampleCondition_Token() {
 	const current = "AQEGbGlzYm9uABM" // the record's token, {lisbon:19}
-	rs := httpapi.Responder[string]{}
+	rs := httpapi.Responder{}
 	for _, h := range []string{`"AQEGbGlzYm9uABM"`, `"AQEGbGlzYm9uABI"`, `"zzz"`, "*", "", `W/"AQEGbGlzYm9uABM"`} {
 		r := httptest.NewRequest("POST", "/holds/H-8821/confirm", nil)
 		if h != "" {
@@ -85,12 +85,12 @@ var errIllegal = errors.New("illegal transition")
 // Errors become problem details: concord's by the built-in mapping, the
 // domain's by a Classifier.
 func ExampleResponder() {
-	rs := httpapi.Responder[string]{
+	rs := httpapi.Responder{
 		Classify: httpapi.Map(http.StatusConflict, "", "Illegal transition", errIllegal),
 	}
 	r := httptest.NewRequest("POST", "/holds/H-8821/confirm", nil)
 	for _, err := range []error{
-		&replica.PreconditionFailed[string]{Key: "H-8821", Given: "AQEGbGlzYm9uABI", Current: replica.Record[string]{Token: "AQEGbGlzYm9uABM"}},
+		&replica.PreconditionFailed{Key: "H-8821", Given: "AQEGbGlzYm9uABI", Current: "AQEGbGlzYm9uABM"},
 		replica.ErrPreconditionRequired,
 		fmt.Errorf("confirm: %w", errIllegal),
 		fmt.Errorf("note: %w", replica.ErrNotBlindWritable),

@@ -356,7 +356,7 @@ func (s *Idempotency) finish(e *idemEntry, rec *recorder, finished bool) {
 }
 
 func (s *Idempotency) fail(w http.ResponseWriter, r *http.Request, err error) {
-	p := Responder[struct{}]{}.Problem(r, err)
+	p := Responder{}.Problem(r, err)
 	if errors.Is(err, ErrIdempotencyStoreFull) {
 		p = &Problem{Type: TypeUnavailable, Title: "Service unavailable, retry", Status: http.StatusServiceUnavailable,
 			Detail: err.Error(), Instance: r.URL.Path, Header: http.Header{"Retry-After": {"1"}}}

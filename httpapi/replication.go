@@ -147,7 +147,7 @@ func (h *replicationHandler[T]) fail(w http.ResponseWriter, req *http.Request, e
 	if errors.Is(err, rangesync.ErrMalformed) || errors.Is(err, rangesync.ErrVersion) {
 		err = &BodyError{Err: ErrMalformedBody, Detail: err.Error()}
 	}
-	Responder[T]{Logger: h.opts.Logger}.Error(w, req, err)
+	Responder{Logger: h.opts.Logger}.Error(w, req, err)
 }
 
 func (h *replicationHandler[T]) push(ctx context.Context, body []byte) ([]byte, error) {

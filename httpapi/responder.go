@@ -50,9 +50,10 @@ func Classifiers(cs ...Classifier) Classifier {
 	}
 }
 
-// Branch is one concurrent branch of a record as a client sees it, in a
-// 409 problem or a read of a record with siblings.
-type Branch[T any] struct {
+// BranchRef names one concurrent branch of a record as a client sees it:
+// the write that made it. A 409 problem lists the branches this way; a read
+// of the record shows them with their values ([Branch]).
+type BranchRef struct {
 	// Tag is a strong entity tag naming the branch's write (its dot as a
 	// token). It identifies the branch; it is not current, so a write must
 	// carry the record's ETag, which covers every branch.
@@ -61,6 +62,25 @@ type Branch[T any] struct {
 	Dot string `json:"dot"`
 	// Written is the hybrid-logical-clock time of the write.
 	Written time.Time `json:"written"`
+}
+
+// BranchRefs returns the branches whose write stamps are stamps, as clients
+// see them.
+func BranchRefs(stamps []version.Stamp) []BranchRef {
+	out := make([]BranchRef, len(stamps))
+	for i, st := range stamps {
+		out[i] = BranchRef{Dot: st.Dot.String(), Written: st.Time.Time()}
+		if v, err := version.NewVector(st.Dot); err == nil {
+			out[i].Tag = ETag(v.Token())
+		}
+	}
+	return out
+}
+
+// Branch is one concurrent branch of a record with its value, as a read of
+// a record with siblings shows it.
+type Branch[T any] struct {
+	BranchRef
 	// Value is the branch's record value.
 	Value T `json:"value"`
 }
@@ -69,22 +89,18 @@ type Branch[T any] struct {
 func Branches[T any](bs []resolve.Branch[T]) []Branch[T] {
 	out := make([]Branch[T], len(bs))
 	for i, b := range bs {
-		out[i] = Branch[T]{Dot: b.Stamp.Dot.String(), Written: b.Stamp.Time.Time(), Value: b.Value}
-		if v, err := version.NewVector(b.Stamp.Dot); err == nil {
-			out[i].Tag = ETag(v.Token())
-		}
+		out[i] = Branch[T]{BranchRef: BranchRefs([]version.Stamp{b.Stamp})[0], Value: b.Value}
 	}
 	return out
 }
 
 // Responder writes errors from concord's packages and from the service's
-// domain as problem details. T is the record type of the service's replica:
-// it lets the responder find a replica.PreconditionFailed[T] (for the
-// current ETag) and a resolve.ConflictRequiresRetry[T] (for the branches).
+// domain as problem details: a replica.PreconditionFailed gives the current
+// ETag of a 412, a resolve.ConflictRequiresRetry the branches of a 409.
 //
 // The zero Responder is ready to use; a Responder is safe for concurrent use
 // once its fields are set.
-type Responder[T any] struct {
+type Responder struct {
 	// Classify maps the service's own errors; it is consulted first.
 	// Nil means none.
 	Classify Classifier
@@ -93,14 +109,14 @@ type Responder[T any] struct {
 }
 
 // Error writes the problem for err (see [Responder.Problem]).
-func (rs Responder[T]) Error(w http.ResponseWriter, r *http.Request, err error) {
+func (rs Responder) Error(w http.ResponseWriter, r *http.Request, err error) {
 	rs.Problem(r, err).Write(w)
 }
 
 // Problem returns the problem for err, a request's failure. See the package
 // documentation for the mapping. The problem's Instance is the request path.
 // Errors mapped to 5xx are logged and their text is not sent.
-func (rs Responder[T]) Problem(r *http.Request, err error) *Problem {
+func (rs Responder) Problem(r *http.Request, err error) *Problem {
 	p := rs.problem(r, err)
 	if p.Instance == "" && r != nil && r.URL != nil {
 		p.Instance = r.URL.Path
@@ -115,7 +131,7 @@ func (rs Responder[T]) Problem(r *http.Request, err error) *Problem {
 	return p
 }
 
-func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
+func (rs Responder) problem(r *http.Request, err error) *Problem {
 	if err == nil {
 		return &Problem{Type: TypeInternal, Title: "Internal error", Status: http.StatusInternalServerError, Detail: "No error to report."}
 	}
@@ -134,22 +150,22 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 		return &q
 	}
 	var (
-		pf       *replica.PreconditionFailed[T]
-		conflict *resolve.ConflictRequiresRetry[T]
+		pf       *replica.PreconditionFailed
+		conflict *resolve.ConflictRequiresRetry
 		claimed  *claim.ClaimedError
 		he       *HeaderError
 		be       *BodyError
 	)
 	switch {
 	case errors.As(err, &pf):
-		return staleProblem(pf.Current.Token)
+		return staleProblem(pf.Current)
 	case errors.Is(err, replica.ErrPreconditionFailed):
 		return staleProblem("")
 	case errors.As(err, &conflict):
 		ext := map[string]any{
 			"etag":     ETag(conflict.Context.Token()),
 			"reason":   conflict.Reason,
-			"branches": Branches(conflict.Branches),
+			"branches": BranchRefs(conflict.Stamps),
 		}
 		for k, v := range map[string]string{"entity": conflict.Entity, "key": conflict.Key, "field": conflict.Field, "rule": conflict.Rule, "policy": conflict.Policy} {
 			if v != "" {
@@ -159,7 +175,7 @@ func (rs Responder[T]) problem(r *http.Request, err error) *Problem {
 		h := http.Header{}
 		SetETag(h, conflict.Context.Token())
 		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict, Header: h, Extensions: ext,
-			Detail: conflictDetail(len(conflict.Branches), conflict.Field, conflict.Policy, conflict.Rule, conflict.Reason)}
+			Detail: conflictDetail(len(conflict.Stamps), conflict.Field, conflict.Policy, conflict.Rule, conflict.Reason)}
 	case errors.As(err, &claimed):
 		return &Problem{Type: TypeClaimed, Title: "Claimed by another owner", Status: http.StatusConflict,
 			Detail:     fmt.Sprintf("%s is held by %s: another owner has what this write needs. Do not retry.", claimed.Current.Name, claimed.Current.Owner),

@@ -21,7 +21,7 @@ var errDomain = errors.New("domain: illegal transition")
 func TestResponderMapping(t *testing.T) {
 	_, badToken := version.ParseToken("!!", version.Limits{})
 	_, bodyErr := DecodeJSON[struct{}](httptest.NewRequest("POST", "/", strings.NewReader("{")), DecodeOptions{})
-	rs := Responder[string]{Classify: Map(http.StatusConflict, "", "Illegal transition", errDomain)}
+	rs := Responder{Classify: Map(http.StatusConflict, "", "Illegal transition", errDomain)}
 	for _, tc := range []struct {
 		err    error
 		ifNone bool
@@ -102,7 +102,7 @@ func TestUnsupportedMediaTypeSendsAccept(t *testing.T) {
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	_, err := DecodeJSON[struct{}](r, DecodeOptions{})
 	w := httptest.NewRecorder()
-	Responder[string]{}.Error(w, r, err)
+	Responder{}.Error(w, r, err)
 	if w.Code != 415 || w.Header().Get("Accept") != "application/json" {
 		t.Errorf("415: %d, Accept %q", w.Code, w.Header().Get("Accept"))
 	}
@@ -124,23 +124,20 @@ func TestHeaderErrorHasOnePrefix(t *testing.T) {
 }
 
 func TestResponderStaleTokenAndConflict(t *testing.T) {
-	rs := Responder[string]{}
+	rs := Responder{}
 	r := httptest.NewRequest("POST", "/x", nil)
 
 	w := httptest.NewRecorder()
-	rs.Error(w, r, fmt.Errorf("wrapped: %w", &replica.PreconditionFailed[string]{Key: "x", Given: "old", Current: replica.Record[string]{Token: "cur"}}))
+	rs.Error(w, r, fmt.Errorf("wrapped: %w", &replica.PreconditionFailed{Key: "x", Given: "old", Current: "cur"}))
 	if w.Code != 412 || w.Header().Get("ETag") != `"cur"` || !strings.Contains(w.Body.String(), `"etag":"\"cur\""`) {
 		t.Errorf("stale token: %d %v %s", w.Code, w.Header(), w.Body)
 	}
 
 	lis, bal := version.MustID("lisbon"), version.MustID("baltimore")
 	ctx := version.MustVector("{baltimore:1, lisbon:19}")
-	c := &resolve.ConflictRequiresRetry[string]{
+	c := &resolve.ConflictRequiresRetry{
 		Entity: "hold", Key: "H-1", Field: "status", Policy: "lifecycle", Reason: "released vs active",
-		Branches: []resolve.Branch[string]{
-			{Value: "released", Stamp: version.Stamp{Dot: version.Dot{ID: bal, Counter: 1}}},
-			{Value: "active", Stamp: version.Stamp{Dot: version.Dot{ID: lis, Counter: 19}}},
-		},
+		Stamps:  []version.Stamp{{Dot: version.Dot{ID: bal, Counter: 1}}, {Dot: version.Dot{ID: lis, Counter: 19}}},
 		Context: ctx,
 	}
 	w = httptest.NewRecorder()
@@ -156,7 +153,7 @@ func TestResponderStaleTokenAndConflict(t *testing.T) {
 	}
 	b0 := branches[0].(map[string]any)
 	want := ETag(version.MustVector("{baltimore:1}").Token())
-	if b0["dot"] != "baltimore:1" || b0["tag"] != want || b0["value"] != "released" {
+	if b0["dot"] != "baltimore:1" || b0["tag"] != want {
 		t.Errorf("branch 0 = %v, want dot baltimore:1, tag %s", b0, want)
 	}
 }
@@ -223,7 +220,7 @@ func TestDecodeJSON(t *testing.T) {
 // TestResponderClaims: a cabin claimed by another hold is a 409 naming the
 // holder; the claim's home out of reach is a 503 with Retry-After.
 func TestResponderClaims(t *testing.T) {
-	rs := Responder[string]{}
+	rs := Responder{}
 	r := httptest.NewRequest("POST", "/holds/H-9040/confirm", nil)
 	w := httptest.NewRecorder()
 	rs.Error(w, r, &claim.ClaimedError{Requester: "H-9040", Current: claim.Claim{Name: "cabin/C14", State: claim.StateCommitted, Owner: "H-8821", Token: 3}})

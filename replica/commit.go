@@ -124,9 +124,9 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 
 // refused tells the observer of a write refused to its client.
 func (r *Replica[T]) refused(err error) {
-	var pf *PreconditionFailed[T]
+	var pf *PreconditionFailed
 	if errors.As(err, &pf) {
-		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: len(pf.Current.Branches)})
+		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: len(pf.Stamps)})
 	}
 }
 

@@ -93,7 +93,7 @@ func worker(t nonFatal, c *cluster, l *ledger, ri, g int, keys []string, ops int
 				return fmt.Errorf("Get: %w", err)
 			}
 			if cur.Conflict != nil {
-				b := cur.Conflict.Branches[rng.IntN(len(cur.Conflict.Branches))]
+				b := cur.Branches[rng.IntN(len(cur.Branches))]
 				rec, err := r.ResolveConflict(bg, key, cur.Token, b.Value)
 				if err != nil {
 					if expected(err) {

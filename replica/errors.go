@@ -3,6 +3,8 @@ package replica
 import (
 	"errors"
 	"fmt"
+
+	"github.com/harborpoint/concord/version"
 )
 
 // Errors a caller branches on with errors.Is. The HTTP status each maps to
@@ -36,18 +38,25 @@ var (
 )
 
 // PreconditionFailed is the error of a conditional write whose token was
-// stale: it carries the current record (its token and branches) so that the
-// caller can refetch-free retry — the HTTP 412 case.
-type PreconditionFailed[T any] struct {
+// stale — the HTTP 412 case: it names the record's current version (its
+// token, for the ETag header, and its causal context) and the writes it
+// holds, so that the caller knows what to read again. It is not generic:
+// errors.As finds it without knowing the record type, and the values come
+// from reading the record.
+type PreconditionFailed struct {
 	Key     string
-	Given   string    // the token the caller sent
-	Current Record[T] // the record as it is now
+	Given   string         // the token the caller sent
+	Current string         // the record's current token
+	Context version.Vector // the record's current causal context (Current decoded)
+	// Stamps are the stamps of the record's branches, in sibling order;
+	// each Stamp.Dot names the write of one.
+	Stamps []version.Stamp
 }
 
 // Error implements the error interface.
-func (e *PreconditionFailed[T]) Error() string {
-	return fmt.Sprintf("replica: %q: precondition failed: token %q is not the current %q", e.Key, e.Given, e.Current.Token)
+func (e *PreconditionFailed) Error() string {
+	return fmt.Sprintf("replica: %q: precondition failed: token %q is not the current %q", e.Key, e.Given, e.Current)
 }
 
 // Is makes errors.Is(err, ErrPreconditionFailed) true.
-func (e *PreconditionFailed[T]) Is(target error) bool { return target == ErrPreconditionFailed }
+func (e *PreconditionFailed) Is(target error) bool { return target == ErrPreconditionFailed }

@@ -91,15 +91,16 @@ func ExampleReplica_Update() {
 		panic(err)
 	}
 	_, err := r.Update(ctx, "D-1", first.Token, grow) // the same, stale, token again
-	var stale *replica.PreconditionFailed[Doc]
+	var stale *replica.PreconditionFailed
 	fmt.Println(errors.Is(err, replica.ErrPreconditionFailed), errors.As(err, &stale))
-	fmt.Println("current:", stale.Current.Value.Size, stale.Current.Context)
+	cur, _ := r.Get(ctx, "D-1") // look again
+	fmt.Println("current:", stale.Current == cur.Token, cur.Value.Size, stale.Context)
 
 	_, err = r.Update(ctx, "D-1", "", grow) // no token at all
 	fmt.Println(errors.Is(err, replica.ErrPreconditionRequired))
 	// Output:
 	// true true
-	// current: 2 {lisbon:2}
+	// current: true 2 {lisbon:2}
 	// true
 }
 

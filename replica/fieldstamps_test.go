@@ -164,7 +164,7 @@ func TestSettlingAConflictKeepsWhatTheBranchesAgreeOn(t *testing.T) {
 	require.NoError(t, err)
 	p.at(5, 11)
 	var released hold.Hold
-	for _, b := range rec.Conflict.Branches {
+	for _, b := range rec.Branches {
 		if b.Value.Status == hold.Released {
 			released = b.Value
 		}

@@ -159,7 +159,7 @@ type Record[T any] struct {
 	Decisions []resolve.Decision
 	// Conflict is set when the branches cannot be merged; it carries them,
 	// the reason, and the context a retry must use.
-	Conflict *resolve.ConflictRequiresRetry[T]
+	Conflict *resolve.ConflictRequiresRetry
 }
 
 // Write describes the write being made, for functions that build a value
@@ -176,7 +176,7 @@ type Write struct {
 
 // record returns the record of state s: its value read from res, or its
 // conflict.
-func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Resolution[T], conflict *resolve.ConflictRequiresRetry[T]) Record[T] {
+func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Resolution[T], conflict *resolve.ConflictRequiresRetry) Record[T] {
 	rec := Record[T]{Key: key, Branches: s.Values()}
 	switch {
 	case res != nil:
@@ -200,7 +200,7 @@ func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Reso
 // read resolves state s and returns its record.
 func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
 	res, err := r.res.Resolve(s)
-	var conflict *resolve.ConflictRequiresRetry[T]
+	var conflict *resolve.ConflictRequiresRetry
 	if errors.As(err, &conflict) {
 		return r.record(key, s, nil, conflict)
 	}

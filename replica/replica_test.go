@@ -96,18 +96,23 @@ func TestConditionalWritePreconditions(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = p.lis.Update(bg, "H-1", created.Token, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
-	var pf *replica.PreconditionFailed[hold.Hold]
+	var pf *replica.PreconditionFailed
 	require.ErrorAs(t, err, &pf)
 	require.ErrorIs(t, err, replica.ErrPreconditionFailed)
-	require.NotEqual(t, created.Token, pf.Current.Token)
-	require.Equal(t, "call back", pf.Current.Value.Note)
+	require.NotEqual(t, created.Token, pf.Current)
+	cur, err := p.lis.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Equal(t, cur.Token, pf.Current)
+	require.True(t, cur.Context.Equal(pf.Context))
+	require.Len(t, pf.Stamps, 1)
+	require.Equal(t, "call back", cur.Value.Note)
 	require.EqualValues(t, 1, p.counters.Total(resolve.Rejected))
 
 	// An illegal transition is the hold's error and writes nothing.
-	_, err = p.lis.Update(bg, "H-1", pf.Current.Token, func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(5)) })
+	_, err = p.lis.Update(bg, "H-1", pf.Current, func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(5)) })
 	require.ErrorIs(t, err, hold.ErrWouldShorten)
 	after, _ := p.lis.Get(bg, "H-1")
-	require.Equal(t, pf.Current.Token, after.Token)
+	require.Equal(t, pf.Current, after.Token)
 }
 
 func TestBlindWritesOnlyForLWWFields(t *testing.T) {
@@ -184,8 +189,8 @@ func TestReleaseRacingExtendGoesToReviewUntilCovered(t *testing.T) {
 
 	// The client that sees both branches settles it with the covering token.
 	rec, _ := p.iad.Get(bg, "H-2")
-	released := rec.Conflict.Branches[0].Value
-	for _, b := range rec.Conflict.Branches {
+	released := rec.Branches[0].Value
+	for _, b := range rec.Branches {
 		if b.Value.Status == hold.Released {
 			released = b.Value
 		}

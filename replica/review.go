@@ -39,7 +39,7 @@ func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
 	case conflict != nil:
 		item := &ReviewItem[T]{
 			Key: key, Entity: conflict.Entity, Field: conflict.Field, Rule: conflict.Rule, Reason: conflict.Reason,
-			Branches: conflict.Branches, Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
+			Branches: o.State.Values(), Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
 		}
 		if had {
 			item.FirstSeen = old.FirstSeen

@@ -167,7 +167,7 @@ func (m *machine) actions() map[string]func(*rapid.T) {
 				h.Touch(fmt.Sprintf("stale-%d", m.step))
 				return nil
 			})
-			var pf *replica.PreconditionFailed[hold.Hold]
+			var pf *replica.PreconditionFailed
 			switch {
 			case s.Len() == 0:
 				if !errors.Is(err, replica.ErrNotFound) {
@@ -177,8 +177,8 @@ func (m *machine) actions() map[string]func(*rapid.T) {
 				if !errors.As(err, &pf) {
 					t.Fatalf("Update with stale token %s (current %s): %v, want *PreconditionFailed", token, s.Join().Token(), err)
 				}
-				if pf.Current.Token != s.Join().Token() || len(pf.Current.Branches) != s.Len() {
-					t.Fatalf("PreconditionFailed carries %s with %d branches, want %s with %d", pf.Current.Token, len(pf.Current.Branches), s.Join().Token(), s.Len())
+				if pf.Current != s.Join().Token() || !pf.Context.Equal(s.Join()) || len(pf.Stamps) != s.Len() {
+					t.Fatalf("PreconditionFailed carries %s with %d branches, want %s with %d", pf.Current, len(pf.Stamps), s.Join().Token(), s.Len())
 				}
 			case s.Len() > 1 && errors.Is(err, resolve.ErrConflict):
 			case err != nil:

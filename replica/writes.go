@@ -41,8 +41,8 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 // Update is a conditional write: fn changes the current value, and the write
 // happens only if token is the record's current token (the ETag the client
 // read). A missing token fails with ErrPreconditionRequired, a malformed one
-// with ErrBadToken, and a stale one with a [*PreconditionFailed] carrying the
-// current record so the client can look again. A record with an open
+// with ErrBadToken, and a stale one with a [*PreconditionFailed] naming the
+// record's current version so the client can look again. A record with an open
 // conflict returns its [*resolve.ConflictRequiresRetry]; settle it with
 // [Replica.ResolveConflict]. An error from fn is returned as is and nothing
 // is written.
@@ -83,7 +83,12 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 		return fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
 	if !cur.Join().Equal(want) {
-		return &PreconditionFailed[T]{Key: key, Given: token, Current: r.read(key, cur)}
+		pf := &PreconditionFailed{Key: key, Given: token, Context: cur.Join()}
+		pf.Current = pf.Context.Token()
+		for b := range cur.Siblings() {
+			pf.Stamps = append(pf.Stamps, b.Value.Stamp)
+		}
+		return pf
 	}
 	return nil
 }
@@ -244,7 +249,7 @@ func (r *Replica[T]) change(cur resolve.Siblings[T], ctx version.Vector, base *r
 // key filled in.
 func (r *Replica[T]) resolveForWrite(key string, cur resolve.Siblings[T]) (resolve.Resolution[T], error) {
 	base, err := r.res.Resolve(cur)
-	var conflict *resolve.ConflictRequiresRetry[T]
+	var conflict *resolve.ConflictRequiresRetry
 	if errors.As(err, &conflict) {
 		conflict.Key = key
 	}

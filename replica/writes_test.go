@@ -69,7 +69,7 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		wins   []replica.Record[hold.Hold]
-		failed []*replica.PreconditionFailed[hold.Hold]
+		failed []*replica.PreconditionFailed
 	)
 	for i := range n {
 		wg.Add(1)
@@ -85,7 +85,7 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 				wins = append(wins, rec)
 				return
 			}
-			var pf *replica.PreconditionFailed[hold.Hold]
+			var pf *replica.PreconditionFailed
 			if assert.ErrorAs(t, err, &pf) && assert.ErrorIs(t, err, replica.ErrPreconditionFailed) {
 				failed = append(failed, pf)
 			}
@@ -97,9 +97,9 @@ func TestConditionalWritesAreAtomic(t *testing.T) {
 	for _, pf := range failed {
 		require.Equal(t, "H-1", pf.Key)
 		require.Equal(t, base.Token, pf.Given)
-		require.Equal(t, wins[0].Token, pf.Current.Token)
-		require.Len(t, pf.Current.Branches, 1)
-		require.True(t, pf.Current.Value.Equal(wins[0].Value))
+		require.Equal(t, wins[0].Token, pf.Current)
+		require.Len(t, pf.Stamps, 1)
+		require.Equal(t, wins[0].Branches[0].Stamp, pf.Stamps[0], "the winner's write")
 	}
 	require.EqualValues(t, n-1, c.counters.Total(resolve.Rejected))
 
@@ -153,7 +153,7 @@ func TestReadsReturnSiblingsAndToken(t *testing.T) {
 	_, err = r.Update(bg, "H-1", rec.Token, func(h *hold.Hold, _ replica.Write) error { return nil })
 	require.ErrorIs(t, err, resolve.ErrConflict)
 	_, err = r.Blind(bg, "H-1", "note", hold.NoteEdit("x"))
-	var conflict *resolve.ConflictRequiresRetry[hold.Hold]
+	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "H-1", conflict.Key)
 	_, _, err = r.Command(bg, "H-1", "x2", func(h *hold.Hold, _ replica.Write) error { return nil })
@@ -162,11 +162,10 @@ func TestReadsReturnSiblingsAndToken(t *testing.T) {
 
 	old := version.MustVector("{lisbon:1}").Token() // the token read before the race
 	_, err = r.ResolveConflict(bg, "H-1", old, rec.Branches[0].Value)
-	var pf *replica.PreconditionFailed[hold.Hold]
+	var pf *replica.PreconditionFailed
 	require.ErrorAs(t, err, &pf)
-	require.Equal(t, rec.Token, pf.Current.Token)
-	require.NotNil(t, pf.Current.Conflict)
-	require.Len(t, pf.Current.Branches, 2)
+	require.Equal(t, rec.Token, pf.Current)
+	require.Len(t, pf.Stamps, 2, "both branches of the open conflict")
 }
 
 // TestResolveConflictKeepsCommandKeys: settling a conflict with a branch

@@ -3,7 +3,6 @@ package resolve
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/harborpoint/concord/policy"
@@ -19,9 +18,12 @@ var ErrConflict = errors.New("resolve: conflict requires retry")
 // until a write whose context covers them all (Context) replaces them, made
 // by a client or an operator that saw every branch.
 //
-// errors.As finds it (for the right T); errors.Is(err, ErrConflict) matches
-// it, and errors.Is(err, policy.ErrRejected) matches the refusal inside.
-type ConflictRequiresRetry[T any] struct {
+// It is not generic: it names the branches by their stamps, and their values
+// come from the record (the replica's Record.Branches, or the siblings), so
+// that errors.As finds it without knowing the record type.
+// errors.Is(err, ErrConflict) matches it, and errors.Is(err,
+// policy.ErrRejected) matches the refusal inside.
+type ConflictRequiresRetry struct {
 	// Entity is the resolver's entity type.
 	Entity string
 	// Key is the record's key, when known (the replica fills it in).
@@ -34,9 +36,9 @@ type ConflictRequiresRetry[T any] struct {
 	Policy string
 	// Reason explains the refusal in words.
 	Reason string
-	// Branches are every concurrent branch, in stamp order. Each branch's
-	// Stamp.Dot names the write that made it.
-	Branches []Branch[T]
+	// Stamps are the stamps of every concurrent branch, in stamp order; each
+	// Stamp.Dot names the write that made the branch (its sibling dot).
+	Stamps []version.Stamp
 	// Context covers every branch: a write made with it replaces them all.
 	// It is the token a client sends back (as If-Match) to retry. The
 	// replica fills it in; [Resolver.Merge] alone does not know it.
@@ -46,13 +48,13 @@ type ConflictRequiresRetry[T any] struct {
 }
 
 // Error implements the error interface.
-func (c *ConflictRequiresRetry[T]) Error() string {
+func (c *ConflictRequiresRetry) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "resolve: %s", c.Entity)
 	if c.Key != "" {
 		fmt.Fprintf(&b, " %s", c.Key)
 	}
-	fmt.Fprintf(&b, ": conflict requires retry: %d branches", len(c.Branches))
+	fmt.Fprintf(&b, ": conflict requires retry: %d branches", len(c.Stamps))
 	switch {
 	case c.Rule != "":
 		fmt.Fprintf(&b, ", rule %s", c.Rule)
@@ -66,22 +68,25 @@ func (c *ConflictRequiresRetry[T]) Error() string {
 }
 
 // Is reports whether target is ErrConflict.
-func (c *ConflictRequiresRetry[T]) Is(target error) bool { return target == ErrConflict }
+func (c *ConflictRequiresRetry) Is(target error) bool { return target == ErrConflict }
 
 // Unwrap returns the refusal.
-func (c *ConflictRequiresRetry[T]) Unwrap() error { return c.Err }
+func (c *ConflictRequiresRetry) Unwrap() error { return c.Err }
 
 // Dots returns the dots of the branches' writes, in order.
-func (c *ConflictRequiresRetry[T]) Dots() []version.Dot {
-	out := make([]version.Dot, len(c.Branches))
-	for i, b := range c.Branches {
-		out[i] = b.Stamp.Dot
+func (c *ConflictRequiresRetry) Dots() []version.Dot {
+	out := make([]version.Dot, len(c.Stamps))
+	for i, s := range c.Stamps {
+		out[i] = s.Dot
 	}
 	return out
 }
 
-func (r *Resolver[T]) conflict(branches []Branch[T], err error) *ConflictRequiresRetry[T] {
-	c := &ConflictRequiresRetry[T]{Entity: r.entity, Branches: slices.Clone(branches), Err: err}
+func (r *Resolver[T]) conflict(branches []Branch[T], err error) *ConflictRequiresRetry {
+	c := &ConflictRequiresRetry{Entity: r.entity, Stamps: make([]version.Stamp, len(branches)), Err: err}
+	for i := range branches {
+		c.Stamps[i] = branches[i].Stamp
+	}
 	var fe *fieldError
 	if errors.As(err, &fe) {
 		c.Field, c.Rule, c.Policy, c.Err = fe.field, fe.rule, fe.policy, fe.err

@@ -84,7 +84,7 @@ type Outcome[T any] struct {
 	//
 	// Neither is set when a replicated version changed nothing (Class
 	// StaleWrite or Duplicate): the state is the local one, unread.
-	Conflict *ConflictRequiresRetry[T]
+	Conflict *ConflictRequiresRetry
 
 	entity   string
 	met      bool // concurrent branches met in this step
@@ -291,7 +291,7 @@ func (r *Resolver[T]) Resolve(s Siblings[T]) (Resolution[T], error) {
 	return *res, nil
 }
 
-func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresRetry[T]) {
+func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresRetry) {
 	switch s.Len() {
 	case 0:
 		return nil, nil
@@ -302,9 +302,9 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 	}
 	res, err := r.fold(canonical(s.Values(), true))
 	if err != nil {
-		var c *ConflictRequiresRetry[T]
+		var c *ConflictRequiresRetry
 		if !errors.As(err, &c) {
-			c = &ConflictRequiresRetry[T]{Entity: r.entity, Reason: err.Error(), Err: err}
+			c = &ConflictRequiresRetry{Entity: r.entity, Reason: err.Error(), Err: err}
 		}
 		c.Context = s.Join()
 		return nil, c

@@ -71,11 +71,12 @@ func ExampleConflictRequiresRetry() {
 	merged := r.Apply(a.State, b.State).State
 
 	_, err := r.Resolve(merged)
-	var conflict *resolve.ConflictRequiresRetry[doc]
+	var conflict *resolve.ConflictRequiresRetry
 	if errors.As(err, &conflict) {
 		fmt.Println(conflict.Field, "-", conflict.Reason)
-		for _, br := range conflict.Branches {
-			fmt.Println(" ", br.Stamp.Dot, br.Value.Owner)
+		for _, st := range conflict.Stamps {
+			owner, _ := merged.Get(st.Dot)
+			fmt.Println(" ", st.Dot, owner.Value.Owner)
 		}
 		// Someone who saw both branches decides, with the covering context.
 		fixed := write(merged, conflict.Context, iad, 3, "ana")

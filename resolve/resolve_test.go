@@ -110,12 +110,12 @@ func TestRefusedMergeKeepsEveryBranch(t *testing.T) {
 	require.EqualValues(t, 1, counters.Get(resolve.CounterKey{Kind: resolve.Conflict, Entity: "ticket", Field: "owner", Policy: "once"}))
 
 	_, err := r.Resolve(o.State)
-	var conflict *resolve.ConflictRequiresRetry[ticket]
+	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.ErrorIs(t, err, resolve.ErrConflict)
 	require.ErrorIs(t, err, policy.ErrRejected)
 	require.Equal(t, "owner", conflict.Field)
-	require.Len(t, conflict.Branches, 2)
+	require.Len(t, conflict.Stamps, 2)
 	require.True(t, conflict.Context.Equal(o.State.Join()))
 	require.Contains(t, conflict.Error(), "owner")
 
@@ -189,7 +189,7 @@ func TestRuleCanAdjustAndRefuse(t *testing.T) {
 		{Value: ticket{Urgent: true}, Stamp: version.Stamp{Time: at(1), Dot: version.Dot{ID: lisbon, Counter: 1}}},
 		{Value: ticket{Title: "x"}, Stamp: version.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
 	})
-	var conflict *resolve.ConflictRequiresRetry[ticket]
+	var conflict *resolve.ConflictRequiresRetry
 	require.True(t, errors.As(err, &conflict))
 	require.Equal(t, "no-urgent-without-owner", conflict.Rule)
 	require.Equal(t, "urgent tickets need an owner", conflict.Reason)

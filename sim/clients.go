@@ -206,13 +206,12 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 
 // refused accounts for a write the replica refused.
 func (h *history[T]) refused(c *client[T], n *node[T], key, what string, err, applyErr error) {
-	var pf *replica.PreconditionFailed[T]
+	var pf *replica.PreconditionFailed
 	switch {
 	case errors.As(err, &pf):
 		h.rep.Clients.Refused412++
-		cur := pf.Current
-		c.cache[key] = &cur
-		h.logf("%s → 412: current token %v", what, cur.Context)
+		h.logf("%s → 412: current token %v", what, pf.Context)
+		h.read(c, n, key)
 	case errors.Is(err, resolve.ErrConflict):
 		h.rep.Clients.RefusedOpen++
 		h.logf("%s → refused: open conflict", what)

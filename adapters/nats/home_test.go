@@ -210,7 +210,7 @@ func confirmUntilDecided(ctx context.Context, r *regionOf, desk *booking.Desk, i
 		if err == nil {
 			_, err = desk.Confirm(ctx, id, rec.Token, bk)
 		}
-		var pf *replica.PreconditionFailed[hold.Hold]
+		var pf *replica.PreconditionFailed
 		switch {
 		case err == nil, errors.Is(err, claim.ErrClaimed):
 			return unavailable, err

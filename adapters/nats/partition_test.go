@@ -323,14 +323,14 @@ func TestConditionalWritesRace(t *testing.T) {
 					h.Touch(fmt.Sprintf("agent-%d-%d", round, g))
 					return nil
 				})
-				var pf *replica.PreconditionFailed[hold.Hold]
+				var pf *replica.PreconditionFailed
 				switch {
 				case err == nil:
 					mu.Lock()
 					winners = append(winners, got)
 					mu.Unlock()
 				case errors.As(err, &pf):
-					if pf.Current.Token == token {
+					if pf.Current == token {
 						t.Errorf("round %d: refused with the same token %s", round, token)
 					}
 				default:

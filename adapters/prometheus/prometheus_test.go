@@ -89,7 +89,7 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	// Settle H-8823 in Lisbon only: Baltimore's queue still holds it.
 	rec, err := lis.Get(ctx, "H-8823")
 	must(err)
-	_, err = lis.ResolveConflict(ctx, "H-8823", rec.Token, rec.Conflict.Branches[0].Value)
+	_, err = lis.ResolveConflict(ctx, "H-8823", rec.Token, rec.Branches[0].Value)
 	must(err)
 
 	// Bristol's clock runs ten minutes ahead: Lisbon applies its note, and

@@ -284,7 +284,7 @@ func (s *story) releaseRacesExtend() error {
 		return errors.New("H-8823: release vs extend was merged, want a conflict")
 	}
 	s.say("ConflictRequiresRetry: %s", rec.Conflict.Reason)
-	for _, b := range rec.Conflict.Branches {
+	for _, b := range rec.Branches {
 		s.say("  branch %-12v status=%s expires_at=%s", b.Stamp.Dot, b.Value.Status, b.Value.ExpiresAt.Format("15:04"))
 	}
 	for _, r := range []*replica.Replica[hold.Hold]{s.lis, s.iad} {
@@ -294,7 +294,7 @@ func (s *story) releaseRacesExtend() error {
 	}
 	// The agent who sees both branches decides: the customer left, release stands.
 	var released hold.Hold
-	for _, b := range rec.Conflict.Branches {
+	for _, b := range rec.Branches {
 		if b.Value.Status == hold.Released {
 			released = b.Value
 		}
@@ -325,16 +325,21 @@ func (s *story) staleIfMatch() error {
 		return err
 	}
 	_, err = s.iad.Update(s.ctx, "H-8824", created.Token, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-4000", s.now) })
-	var pf *replica.PreconditionFailed[hold.Hold]
+	var pf *replica.PreconditionFailed
 	if !errors.As(err, &pf) {
 		return fmt.Errorf("H-8824: stale If-Match was accepted: %v", err)
 	}
-	s.say("confirm with If-Match %s -> 412 Precondition Failed; current token %s (%s)", created.Token, pf.Current.Token, pf.Current.Value)
-	_, err = s.iad.Update(s.ctx, "H-8824", pf.Current.Token, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-4000", s.now) })
+	s.say("confirm with If-Match %s -> 412 Precondition Failed; current token %s", created.Token, pf.Current)
+	cur, err := s.iad.Get(s.ctx, "H-8824")
 	if err != nil {
 		return err
 	}
-	s.say("the client refetched and retried with %s -> confirmed B-4000", pf.Current.Token)
+	s.say("the client reads it again: %s", cur.Value)
+	_, err = s.iad.Update(s.ctx, "H-8824", cur.Token, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-4000", s.now) })
+	if err != nil {
+		return err
+	}
+	s.say("the client retried with %s -> confirmed B-4000", cur.Token)
 	return nil
 }
 

@@ -64,7 +64,7 @@ type Service struct {
 	every      time.Duration
 	counters   *resolve.Counters
 	idem       *httpapi.Idempotency
-	resp       httpapi.Responder[hold.Hold]
+	resp       httpapi.Responder
 	vars       *expvar.Map
 	now        func() time.Time
 	logger     *slog.Logger
@@ -121,7 +121,7 @@ func NewService(cfg Config) (*Service, error) {
 		// The query (?region=) is left out of the fingerprint.
 		Target: func(r *http.Request) string { return r.Method + " " + r.URL.Path },
 	})
-	s.resp = httpapi.Responder[hold.Hold]{Logger: s.logger, Classify: httpapi.Classifiers(
+	s.resp = httpapi.Responder{Logger: s.logger, Classify: httpapi.Classifiers(
 		// The hold's state forbids the command: the request is fine, the
 		// resource's state conflicts with it (RFC 9110 409).
 		httpapi.Map(http.StatusConflict, "", "Illegal transition for the hold's state", hold.ErrIllegalTransition, hold.ErrExpired),
@@ -328,7 +328,7 @@ type conflictView struct {
 func view(region string, rec replica.Record[hold.Hold]) holdView {
 	v := holdView{ID: rec.Key, Region: region, ETag: httpapi.ETag(rec.Token)}
 	if c := rec.Conflict; c != nil {
-		v.Conflict = &conflictView{Reason: c.Reason, Field: c.Field, Rule: c.Rule, Branches: httpapi.Branches(c.Branches)}
+		v.Conflict = &conflictView{Reason: c.Reason, Field: c.Field, Rule: c.Rule, Branches: httpapi.Branches(rec.Branches)}
 		return v
 	}
 	h := rec.Value

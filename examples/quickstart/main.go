@@ -90,20 +90,21 @@ func main() {
 	check(replica.AntiEntropy(ctx, lisbon, baltimore))
 	// Both branches are kept, and a write that has not seen both is refused.
 	err = update(lisbon, func(t *Ticket) { t.Priority = 4 })
-	var conflict *resolve.ConflictRequiresRetry[Ticket]
+	var conflict *resolve.ConflictRequiresRetry
 	if !errors.As(err, &conflict) {
 		log.Fatalf("want a conflict, got %v", err)
 	}
+	// Reading the record shows the branches the conflict names.
+	rec, err = lisbon.Get(ctx, "T-1")
+	check(err)
 	var owners []string
-	for _, b := range conflict.Branches {
+	for _, b := range rec.Branches {
 		owners = append(owners, b.Value.Owner)
 	}
 	slices.Sort(owners)
-	fmt.Printf("conflict: %s (%s) keeps %d branches, owners %v\n", conflict.Field, conflict.Policy, len(owners), owners)
+	fmt.Printf("conflict: %s (%s) keeps %d branches, owners %v\n", conflict.Field, conflict.Policy, len(conflict.Stamps), owners)
 
 	// Someone who saw both branches decides; the write covers both.
-	rec, err = lisbon.Get(ctx, "T-1")
-	check(err)
 	decided := rec.Branches[0].Value
 	decided.Owner = "ana"
 	_, err = lisbon.ResolveConflict(ctx, "T-1", rec.Token, decided)

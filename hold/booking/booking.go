@@ -164,7 +164,11 @@ func (d *Desk) check(ctx context.Context, id, token, booking string) (replica.Re
 	case err != nil:
 		return rec, err
 	case !rec.Context.Equal(want):
-		return rec, &replica.PreconditionFailed[hold.Hold]{Key: id, Given: token, Current: rec}
+		pf := &replica.PreconditionFailed{Key: id, Given: token, Current: rec.Token, Context: rec.Context}
+		for _, b := range rec.Branches {
+			pf.Stamps = append(pf.Stamps, b.Stamp)
+		}
+		return rec, pf
 	case rec.Conflict != nil:
 		return rec, rec.Conflict
 	}

@@ -207,8 +207,8 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := w.lis.desk.Confirm(bg, "H-1", created.Token, "B-1")
-	var pf *replica.PreconditionFailed[hold.Hold]
-	if !errors.As(err, &pf) || pf.Current.Token != w.token(w.lis, "H-1") {
+	var pf *replica.PreconditionFailed
+	if !errors.As(err, &pf) || pf.Current != w.token(w.lis, "H-1") {
 		t.Errorf("stale token: %v", err)
 	}
 	if _, err := w.lis.desk.Confirm(bg, "H-1", "", "B-1"); !errors.Is(err, replica.ErrPreconditionRequired) {

@@ -281,7 +281,7 @@ func errOr(err error, ok string) string {
 func (h *cabinHistory) outcomeOf(a *cabinAttempt) attemptOutcome {
 	var (
 		ce *claim.ClaimedError
-		pf *replica.PreconditionFailed[hold.Hold]
+		pf *replica.PreconditionFailed
 		te *hold.TransitionError
 	)
 	switch err := a.err; {
@@ -370,7 +370,7 @@ func (h *cabinHistory) release(r *cabinRegion, id string) {
 // wrote accounts for a write other than a confirmation.
 func (h *cabinHistory) wrote(r *cabinRegion, id, what string, err error, count *int) {
 	var (
-		pf *replica.PreconditionFailed[hold.Hold]
+		pf *replica.PreconditionFailed
 		te *hold.TransitionError
 	)
 	switch {

@@ -432,7 +432,7 @@ func (h *history[T]) checkConvergence() {
 // which pair met first in the fold; replicas agree on them anyway, because
 // Merge folds in one canonical order.
 func sameRefusal[T any](a, b error) bool {
-	var ca, cb *resolve.ConflictRequiresRetry[T]
+	var ca, cb *resolve.ConflictRequiresRetry
 	if !errors.As(a, &ca) || !errors.As(b, &cb) {
 		return a.Error() == b.Error()
 	}
