@@ -9,6 +9,7 @@ import (
 	"github.com/aalpar/crdt/awset"
 	"github.com/aalpar/crdt/lwwregister"
 	"github.com/harborpoint/concord/internal/dvv"
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -262,7 +263,7 @@ func TestRecordMergeAgrees(t *testing.T) {
 	tb := ticketBranches()
 	for _, order := range [][2]int{{0, 1}, {1, 0}} {
 		a, b := tb[order[0]], tb[order[1]]
-		res, err := ticketResolver().Merge([]resolve.Branch[ticket]{a.concord(), b.concord()})
+		res, err := merge.Branches(ticketResolver(), []resolve.Branch[ticket]{a.concord(), b.concord()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -161,7 +162,7 @@ func BenchmarkRecordMerge(b *testing.B) {
 			var res resolve.Resolution[ticket]
 			for b.Loop() {
 				var err error
-				if res, err = r.Merge(bs); err != nil {
+				if res, err = merge.Branches(r, bs); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -64,7 +65,7 @@ func TestLessonTimeline(t *testing.T) {
 		{branch(extended, lisbon, 19, clock(14, 4, 52)), branch(confirmed, iad, 1, clock(14, 4, 53))},
 		{branch(confirmed, iad, 1, clock(14, 4, 53)), branch(extended, lisbon, 19, clock(14, 4, 52))},
 	} {
-		res, err := r.Merge(order)
+		res, err := merge.Branches(r, order)
 		require.NoError(t, err)
 		require.Equal(t, hold.Confirmed, res.Value.Status)
 		require.Equal(t, "B-3107", res.Value.BookingID)
@@ -87,7 +88,7 @@ func TestConcurrentExtendsKeepTheLaterExpiry(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
 	require.NoError(t, b.Extend(clock(14, 20, 0)))
-	res, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 4, 0))})
+	res, err := merge.Branches(r, []resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 4, 0))})
 	require.NoError(t, err)
 	require.Equal(t, hold.Active, res.Value.Status)
 	require.True(t, res.Value.ExpiresAt.Equal(clock(14, 20, 0)))
@@ -99,7 +100,7 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Extend(clock(14, 15, 0)))
 	require.NoError(t, b.Release())
-	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
+	_, err := merge.Branches(r, []resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
 	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "status", conflict.Field)
@@ -109,7 +110,7 @@ func TestReleaseRacingExtendRequiresRetry(t *testing.T) {
 	// A confirmation anywhere settles it: confirmed is absorbing.
 	c := v
 	require.NoError(t, c.Confirm("B-1", clock(14, 1, 0)))
-	res, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0)), branch(c, iad, 2, clock(14, 7, 0))})
+	res, err := merge.Branches(r, []resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0)), branch(c, iad, 2, clock(14, 7, 0))})
 	require.NoError(t, err)
 	require.Equal(t, hold.Confirmed, res.Value.Status)
 }
@@ -120,7 +121,7 @@ func TestTwoBookingsGoToReview(t *testing.T) {
 	a, b := v, v
 	require.NoError(t, a.Confirm("B-3107", clock(14, 4, 0)))
 	require.NoError(t, b.Confirm("B-3108", clock(14, 4, 0)))
-	_, err := r.Merge([]resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
+	_, err := merge.Branches(r, []resolve.Branch[hold.Hold]{branch(a, lisbon, 2, clock(14, 5, 0)), branch(b, iad, 1, clock(14, 6, 0))})
 	var conflict *resolve.ConflictRequiresRetry
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, "booking_id", conflict.Field)

@@ -86,7 +86,7 @@ func Resolver(opts resolve.Options) *resolve.Resolver[Hold] {
 		resolve.Bind("agencies", func(h *Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
 		resolve.Bind("commands", func(h *Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
 	}
-	rules := []resolve.Rule[Hold]{{Name: "confirmed-keeps-terms", Apply: confirmedKeepsTerms}}
+	rules := []resolve.RecordRule[Hold]{{Name: "confirmed-keeps-terms", Apply: confirmedKeepsTerms}}
 	r, err := resolve.New(Entity, fields, rules, opts)
 	if err != nil {
 		panic(err) // the declaration above is fixed; a failure is a bug

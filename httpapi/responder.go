@@ -217,7 +217,7 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 	case errors.Is(err, replica.ErrNotBlindWritable):
 		return &Problem{Type: TypeNotBlindWritable, Title: "Field does not accept blind writes", Status: http.StatusUnprocessableEntity,
 			Detail: "This field is not last-writer-wins, so it cannot be overwritten without a condition: send If-Match with the ETag you read."}
-	case errors.Is(err, replica.ErrNotFound), errors.Is(err, resolve.ErrNotFound):
+	case errors.Is(err, replica.ErrNotFound):
 		return &Problem{Type: TypeNotFound, Title: "Not found", Status: http.StatusNotFound, Detail: "There is no record under this key."}
 	case errors.Is(err, replica.ErrExists):
 		status := http.StatusConflict

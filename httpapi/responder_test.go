@@ -47,7 +47,6 @@ func TestResponderMapping(t *testing.T) {
 		{ErrIdempotencyKeyInFlight, false, 409, TypeIdempotencyKeyInFlight},
 		{fmt.Errorf("x: %w", replica.ErrNotBlindWritable), false, 422, TypeNotBlindWritable},
 		{fmt.Errorf("x: %w", replica.ErrNotFound), false, 404, TypeNotFound},
-		{fmt.Errorf("x: %w", resolve.ErrNotFound), false, 404, TypeNotFound},
 		{fmt.Errorf("x: %w", replica.ErrExists), false, 409, TypeExists},
 		{fmt.Errorf("x: %w", replica.ErrExists), true, 412, TypeExists},
 		{fmt.Errorf("x: %w", replica.ErrContention), false, 503, TypeUnavailable},

@@ -78,20 +78,22 @@ type Replaceable interface {
 	Replaceable() bool
 }
 
-// Outcome says how a policy settled a pair of branches.
-type Outcome int8
+// Verdict says how a policy settled a pair of branches: the Outcome of a
+// [Decision]. (A record's outcome — the state a write or a replicated
+// version leaves — is resolve.Outcome.)
+type Verdict int8
 
-// Outcomes of a merge. The zero Outcome is invalid.
+// The verdicts of a merge. The zero Verdict is invalid.
 const (
-	_        Outcome = iota
+	_        Verdict = iota
 	Same             // the branches held equal values; nothing to decide
 	Picked           // one branch's value won; Decision.Winner names it
 	Combined         // the result combines both branches' values
 	Rejected         // the policy refused to merge (see ErrRejected)
 )
 
-// String returns the outcome's name.
-func (o Outcome) String() string {
+// String returns the verdict's name, such as "picked".
+func (o Verdict) String() string {
 	switch o {
 	case Same:
 		return "same"
@@ -102,7 +104,7 @@ func (o Outcome) String() string {
 	case Rejected:
 		return "rejected"
 	default:
-		return fmt.Sprintf("Outcome(%d)", int8(o))
+		return fmt.Sprintf("Verdict(%d)", int8(o))
 	}
 }
 
@@ -110,7 +112,7 @@ func (o Outcome) String() string {
 // caller can log, store or show to an operator.
 type Decision struct {
 	Policy  string  // the policy's Name
-	Outcome Outcome // how the pair was settled
+	Outcome Verdict // how the pair was settled
 	// Winner is the stamp of the winning branch when Outcome is Picked.
 	Winner version.Stamp
 	// Loser is the stamp of the losing branch when Outcome is Picked.

@@ -15,7 +15,7 @@ type Rule[S comparable] struct {
 	// Outcome is Picked (Winner wins), Combined (Merge(A, B) is the
 	// result) or Rejected (the pair cannot be merged automatically). For
 	// rules returned by [StateMachine.Rule] it may also be Same (A == B).
-	Outcome Outcome
+	Outcome Verdict
 	Winner  S              // the winning state when Outcome is Picked
 	Merge   func(a, b S) S // the combining function when Outcome is Combined
 	Reason  string         // why, in words; carried by decisions and rejections

@@ -55,7 +55,7 @@ func TestStateMachineRuleLookup(t *testing.T) {
 	sm := holdLifecycle(t)
 	for _, tc := range []struct {
 		a, b    string
-		outcome policy.Outcome
+		outcome policy.Verdict
 		reason  string
 	}{
 		{"active", "confirmed", policy.Picked, "confirmed is absorbing"},

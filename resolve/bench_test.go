@@ -3,6 +3,7 @@ package resolve_test
 import (
 	"testing"
 
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -25,7 +26,7 @@ func BenchmarkMergeSixFields(b *testing.B) {
 	bs := twoTickets()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := r.Merge(bs); err != nil {
+		if _, err := merge.Branches(r, bs); err != nil {
 			b.Fatal(err)
 		}
 	}

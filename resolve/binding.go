@@ -117,11 +117,13 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	}
 }
 
-// Rule is a record-level rule: it sees two whole branches and the record their
-// fields merged into, and may adjust that record (return a reason) or refuse
-// the merge (return an error, usually a [*policy.Rejection]). Rules run after
-// the field policies, in the order given, so they can enforce invariants that
-// live across fields, like "a confirmed hold keeps its own expiry".
+// RecordRule is a record-level rule: it sees two whole branches and the
+// record their fields merged into, and may adjust that record (return a
+// reason) or refuse the merge (return an error, usually a
+// [*policy.Rejection]). Rules run after the field policies, in the order
+// given, so they can enforce invariants that live across fields, like "a
+// confirmed hold keeps its own expiry". (A state machine's rules for pairs
+// of states are policy.Rule.)
 //
 // The branches carry their field stamps (see [Branch.FieldStamp]); a rule
 // must not keep them. When a rule changes a field, the merged field takes the
@@ -131,7 +133,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 //
 // Like a field policy, a rule must keep the merge a join: the same result
 // whatever the order and grouping of the branches.
-type Rule[T any] struct {
+type RecordRule[T any] struct {
 	// Name identifies the rule in decisions and metrics.
 	Name string
 	// Apply adjusts out, the field-merged record of branches a and b. It

@@ -40,8 +40,7 @@ type ConflictRequiresRetry struct {
 	// Stamp.Dot names the write that made the branch (its sibling dot).
 	Stamps []version.Stamp
 	// Context covers every branch: a write made with it replaces them all.
-	// It is the token a client sends back (as If-Match) to retry. The
-	// replica fills it in; [Resolver.Merge] alone does not know it.
+	// It is the token a client sends back (as If-Match) to retry.
 	Context version.Vector
 	// Err is the policy's or rule's error.
 	Err error

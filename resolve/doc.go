@@ -30,7 +30,7 @@
 //   - each bound field merges with its policy ([Bind]: a typed accessor,
 //     checked by the compiler; no struct tags); equal values merge as Same
 //     without asking the policy;
-//   - record-level [Rule] values see both whole branches and may adjust the
+//   - record-level [RecordRule] values see both whole branches and may adjust the
 //     merged record or refuse;
 //   - the outcome is a [Resolution] (one value, its stamp, and the
 //     [Decision] of every policy that fired) or a [*ConflictRequiresRetry]

@@ -273,20 +273,19 @@ func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
 	return base
 }
 
-// ErrNotFound is returned by Resolve for a record with no value.
-var ErrNotFound = errors.New("resolve: record has no value")
-
 // Resolve returns the value a reader sees: the single sibling, or the merge
-// of several. It fails with [ErrNotFound] for an empty state and with a
-// [*ConflictRequiresRetry] (whose Context covers every sibling) when the
-// siblings cannot be merged. It does not notify the observer.
+// of several. It fails with a [*ConflictRequiresRetry] (whose Context covers
+// every sibling) when the siblings cannot be merged. An empty state holds no
+// record — a caller tells it by s.Len() == 0 (the replica answers
+// replica.ErrNotFound) — and Resolve refuses it with a plain error. It
+// notifies no one.
 func (r *Resolver[T]) Resolve(s Siblings[T]) (Resolution[T], error) {
 	res, conflict := r.resolve(s)
 	switch {
 	case conflict != nil:
 		return Resolution[T]{}, conflict
 	case res == nil:
-		return Resolution[T]{}, fmt.Errorf("resolve: %s: %w", r.entity, ErrNotFound)
+		return Resolution[T]{}, fmt.Errorf("resolve: %s: no siblings to resolve", r.entity)
 	}
 	return *res, nil
 }

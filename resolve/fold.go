@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/harborpoint/concord/internal/resolvehook"
+
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 )
@@ -26,17 +28,17 @@ type fieldState[T any] struct {
 	inline  [16]version.Stamp
 }
 
-// Merge merges concurrent branches of one record into one, or returns a
+// merge merges concurrent branches of one record into one, or returns a
 // [*ConflictRequiresRetry] when a policy or rule refuses. Branches with the
-// same stamp are the same write and count once. The result does not depend on
-// the order of branches. Merge does not notify the observer; [Resolver.Apply]
-// does.
-func (r *Resolver[T]) Merge(branches []Branch[T]) (Resolution[T], error) {
+// same stamp are the same write and count once. The result does not depend
+// on the order of branches. Users merge siblings with [Resolver.Resolve];
+// concord's tests reach this through internal/merge.
+func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
 	if len(branches) <= 4 {
-		// Sort a copy on the stack: Merge must not reorder the caller's slice.
+		// Sort a copy on the stack: merge must not reorder the caller's slice.
 		var small [4]Branch[T]
 		n := copy(small[:], branches)
 		return r.fold(canonical(small[:n], true))
@@ -44,15 +46,27 @@ func (r *Resolver[T]) Merge(branches []Branch[T]) (Resolution[T], error) {
 	return r.fold(canonical(branches, false))
 }
 
-// MergeInOrder merges branches folding them in exactly the order given, with
-// no sorting and no removal of repeats. [Resolver.Merge] folds in stamp
-// order; law checkers such as package resolvetest fold in other orders to
-// show that the policies are joins — that the order never mattered.
-func (r *Resolver[T]) MergeInOrder(branches []Branch[T]) (Resolution[T], error) {
-	if len(branches) == 0 {
+// mergeAny is merge, or with inOrder a fold in exactly the order given (no
+// sorting, no removal of repeats), for the hooks of internal/resolvehook.
+func (r *Resolver[T]) mergeAny(branches any, inOrder bool) (any, error) {
+	bs, _ := branches.([]Branch[T])
+	switch {
+	case len(bs) == 0:
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	case inOrder:
+		return r.fold(bs)
 	}
-	return r.fold(branches)
+	return r.merge(bs)
+}
+
+// anyMerger is what the hooks see of a *Resolver[T].
+type anyMerger interface {
+	mergeAny(branches any, inOrder bool) (any, error)
+}
+
+func init() {
+	resolvehook.Merge = func(r, bs any) (any, error) { return r.(anyMerger).mergeAny(bs, false) }
+	resolvehook.InOrder = func(r, bs any) (any, error) { return r.(anyMerger).mergeAny(bs, true) }
 }
 
 func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {

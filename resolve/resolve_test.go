@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -163,13 +164,13 @@ func TestClassify(t *testing.T) {
 
 func TestResolveEmpty(t *testing.T) {
 	_, err := ticketResolver().Resolve(resolve.Siblings[ticket]{})
-	require.ErrorIs(t, err, resolve.ErrNotFound)
+	require.ErrorContains(t, err, "no siblings")
 }
 
 func TestNewValidates(t *testing.T) {
 	fields := ticketFields()
 	fields = append(fields, fields[0], resolve.Bind[ticket, string]("nil", nil, policy.LWW[string]()))
-	_, err := resolve.New("", fields, []resolve.Rule[ticket]{{}}, resolve.Options{})
+	_, err := resolve.New("", fields, []resolve.RecordRule[ticket]{{}}, resolve.Options{})
 	require.ErrorIs(t, err, resolve.ErrInvalidResolver)
 	for _, want := range []string{"empty entity", `"title" bound twice`, `"nil" has no accessor`, "rule 0"} {
 		require.True(t, strings.Contains(err.Error(), want), "error %q lacks %q", err, want)
@@ -177,15 +178,15 @@ func TestNewValidates(t *testing.T) {
 }
 
 func TestRuleCanAdjustAndRefuse(t *testing.T) {
-	rule := resolve.Rule[ticket]{Name: "no-urgent-without-owner", Apply: func(out *ticket, a, b resolve.Branch[ticket]) (string, error) {
+	rule := resolve.RecordRule[ticket]{Name: "no-urgent-without-owner", Apply: func(out *ticket, a, b resolve.Branch[ticket]) (string, error) {
 		if out.Urgent && out.Owner == "" {
 			return "", &policy.Rejection{Policy: "rule", Reason: "urgent tickets need an owner"}
 		}
 		return "", nil
 	}}
-	r, err := resolve.New("ticket", ticketFields(), []resolve.Rule[ticket]{rule}, resolve.Options{})
+	r, err := resolve.New("ticket", ticketFields(), []resolve.RecordRule[ticket]{rule}, resolve.Options{})
 	require.NoError(t, err)
-	_, err = r.Merge([]resolve.Branch[ticket]{
+	_, err = merge.Branches(r, []resolve.Branch[ticket]{
 		{Value: ticket{Urgent: true}, Stamp: version.Stamp{Time: at(1), Dot: version.Dot{ID: lisbon, Counter: 1}}},
 		{Value: ticket{Title: "x"}, Stamp: version.Stamp{Time: at(2), Dot: version.Dot{ID: baltimore, Counter: 1}}},
 	})
@@ -203,7 +204,7 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 	r := ticketResolver() // skew window 500ms
 	a := resolve.Branch[ticket]{Value: ticket{Title: "a", Priority: 1}, Stamp: version.Stamp{Time: at(10), Dot: version.Dot{ID: lisbon, Counter: 1}}}
 	b := resolve.Branch[ticket]{Value: ticket{Title: "b", Priority: 2}, Stamp: version.Stamp{Time: version.Timestamp{Wall: at(10).Wall + 400e6}, Dot: version.Dot{ID: baltimore, Counter: 1}}}
-	res, err := r.Merge([]resolve.Branch[ticket]{a, b})
+	res, err := merge.Branches(r, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
 	flagged := map[string]bool{}
 	for _, d := range res.Decisions {
@@ -213,14 +214,14 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 
 	far := b
 	far.Stamp.Time.Wall = at(11).Wall
-	res, err = r.Merge([]resolve.Branch[ticket]{a, far})
+	res, err = merge.Branches(r, []resolve.Branch[ticket]{a, far})
 	require.NoError(t, err)
 	for _, d := range res.Decisions {
 		require.False(t, d.InSkewWindow, "%v: a second apart", d)
 	}
 	noWindow, err := resolve.New("ticket", ticketFields(), nil, resolve.Options{})
 	require.NoError(t, err)
-	res, err = noWindow.Merge([]resolve.Branch[ticket]{a, b})
+	res, err = merge.Branches(noWindow, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
 	for _, d := range res.Decisions {
 		require.False(t, d.InSkewWindow, "%v: no window configured", d)

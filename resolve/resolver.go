@@ -36,7 +36,7 @@ type Options struct {
 type Resolver[T any] struct {
 	entity string
 	fields []Field[T]
-	rules  []Rule[T]
+	rules  []RecordRule[T]
 	skew   time.Duration
 	states sync.Pool // *fieldState[T], reused across merges
 }
@@ -49,7 +49,7 @@ var ErrInvalidResolver = errors.New("resolve: invalid resolver")
 // needs a binding: a field without one takes the value of the branch with the
 // greatest stamp (whole-record last-writer-wins), which is deterministic but
 // rarely what a field that matters needs.
-func New[T any](entity string, fields []Field[T], rules []Rule[T], opts Options) (*Resolver[T], error) {
+func New[T any](entity string, fields []Field[T], rules []RecordRule[T], opts Options) (*Resolver[T], error) {
 	var problems []error
 	if entity == "" {
 		problems = append(problems, errors.New("empty entity name"))
@@ -142,8 +142,7 @@ type Resolution[T any] struct {
 	// Version is the causal context of the merged record: it descends from
 	// every branch merged, and replicas holding the same siblings report the
 	// same Version with the same Value — no replica mints a version of its
-	// own to record a merge. Resolve, Apply and Write set it; Merge, which
-	// sees branches without their contexts, leaves it zero.
+	// own to record a merge.
 	Version version.Vector
 	// Merged is the number of distinct branches merged.
 	Merged int

@@ -223,7 +223,7 @@ func holdResolver(note policy.Policy[string], status policy.Policy[hold.Status],
 		}
 		return "", nil
 	}
-	r, err := resolve.New(hold.Entity, fields, []resolve.Rule[hold.Hold]{{Name: "confirmed-keeps-terms", Apply: keepTerms}}, resolve.Options{SkewWindow: time.Second})
+	r, err := resolve.New(hold.Entity, fields, []resolve.RecordRule[hold.Hold]{{Name: "confirmed-keeps-terms", Apply: keepTerms}}, resolve.Options{SkewWindow: time.Second})
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -325,7 +326,7 @@ func (h *history[T]) checkMergeLaws() {
 		return
 	}
 	for _, b := range branches {
-		res, err := h.r.MergeInOrder([]resolve.Branch[T]{b, b})
+		res, err := merge.InOrder(h.r, []resolve.Branch[T]{b, b})
 		if err != nil {
 			h.fatalf("idempotence: merging branch %v with itself failed: %v", b.Stamp, err)
 		}
@@ -333,13 +334,13 @@ func (h *history[T]) checkMergeLaws() {
 			h.fatalf("idempotence: merging branch %v with itself gave %s, want %s", b.Stamp, short(res.Value), short(b.Value))
 		}
 	}
-	first, firstErr := h.r.Merge(branches)
-	again, againErr := h.r.Merge(branches)
+	first, firstErr := merge.Branches(h.r, branches)
+	again, againErr := merge.Branches(h.r, branches)
 	h.sameResult("determinism: merging the same branches twice", first, firstErr, again, againErr, true)
 
 	perm := rapid.Permutation(branches).Draw(h.t, "fold order")
 	h.logf("fold order %v", stamps(perm))
-	other, otherErr := h.r.MergeInOrder(perm)
+	other, otherErr := merge.InOrder(h.r, perm)
 	// Field stamps may depend on the order: when branches hold equal values
 	// of a field, which write the merged value is attributed to can depend
 	// on which pair met first (a rule may restore a value that a Same merge

@@ -42,7 +42,7 @@ func fields(points policy.Policy[int]) []resolve.Field[ticket] {
 	}
 }
 
-func resolver(t testing.TB, points policy.Policy[int], rules ...resolve.Rule[ticket]) *resolve.Resolver[ticket] {
+func resolver(t testing.TB, points policy.Policy[int], rules ...resolve.RecordRule[ticket]) *resolve.Resolver[ticket] {
 	r, err := resolve.New("ticket", fields(points), rules, resolve.Options{})
 	if err != nil {
 		t.Fatal(err)

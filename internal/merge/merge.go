@@ -1,0 +1,29 @@
+// Package merge gives concord's tests and law checkers the merges package
+// resolve keeps to itself: bare branches merged in the canonical order
+// ([Branches]), or folded in a given order ([InOrder]) to show that the
+// order never mattered.
+package merge
+
+import (
+	"github.com/harborpoint/concord/internal/resolvehook"
+	"github.com/harborpoint/concord/resolve"
+)
+
+// Branches merges concurrent branches of one record in the canonical
+// (stamp) order, counting a repeated write once, as Resolver.Resolve merges
+// siblings; the Resolution has no Version.
+func Branches[T any](r *resolve.Resolver[T], bs []resolve.Branch[T]) (resolve.Resolution[T], error) {
+	return typed[T](resolvehook.Merge(r, bs))
+}
+
+// InOrder folds branches in exactly the order given, with no sorting and no
+// removal of repeats: law checkers fold in other orders to show that the
+// policies are joins.
+func InOrder[T any](r *resolve.Resolver[T], bs []resolve.Branch[T]) (resolve.Resolution[T], error) {
+	return typed[T](resolvehook.InOrder(r, bs))
+}
+
+func typed[T any](res any, err error) (resolve.Resolution[T], error) {
+	out, _ := res.(resolve.Resolution[T])
+	return out, err
+}
