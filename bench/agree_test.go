@@ -223,6 +223,13 @@ func TestAWSetsAgree(t *testing.T) {
 		mustGrove(gs.Add(e, Lisbon, groveHLC(Lisbon, i+1)))
 	}
 	want = sortedStrings(elems)
+	var cb policy.AWSetBuilder[string]
+	for i, e := range elems {
+		cb.Add(e, version.Dot{ID: lisbonID, Counter: uint64(i + 1)})
+	}
+	if built := cb.AWSet(); !built.Equal(cs) {
+		t.Errorf("concord: the builder's set %v differs from the adds' %v", built, cs)
+	}
 	if !slices.Equal(cs.Elements(), want) || !slices.Equal(sortedStrings(as.Elements()), want) || !slices.Equal(groveElements(t, gs), want) {
 		t.Error("the add benchmark's sets differ")
 	}
