@@ -297,9 +297,15 @@ func TestRecordMergeAgrees(t *testing.T) {
 }
 
 func TestReplicaApplyStores(t *testing.T) {
-	keys, data := holdExports(t)
+	for codec := range replicaCodecs {
+		testReplicaApplyStores(t, codec)
+	}
+}
+
+func testReplicaApplyStores(t *testing.T, codec string) {
+	keys, data := holdExports(t, codec)
 	ctx := context.Background()
-	dst := holdReplica(t, Baltimore)
+	dst := holdReplica(t, Baltimore, codec)
 	for round := range 2 {
 		for k := range keys {
 			if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {
@@ -312,7 +318,7 @@ func TestReplicaApplyStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rec.Value.Note != "call back" || rec.Value.ID != keys[k] {
-				t.Errorf("round %d: %s holds %+v", round, keys[k], rec.Value)
+				t.Errorf("%s, round %d: %s holds %+v", codec, round, keys[k], rec.Value)
 			}
 		}
 	}
