@@ -224,6 +224,13 @@ func TestAWSetsAgree(t *testing.T) {
 		mustGrove(gs.Add(e, Lisbon, groveHLC(Lisbon, i+1)))
 	}
 	want = sortedStrings(elems)
+	var cb policy.AWSetBuilder[string]
+	for i, e := range elems {
+		cb.Add(e, version.Dot{ID: lisbonID, Counter: uint64(i + 1)})
+	}
+	if built := cb.AWSet(); !built.Equal(cs) {
+		t.Errorf("concord: the builder's set %v differs from the adds' %v", built, cs)
+	}
 	if !slices.Equal(cs.Elements(), want) || !slices.Equal(sortedStrings(as.Elements()), want) || !slices.Equal(groveElements(t, gs), want) {
 		t.Error("the add benchmark's sets differ")
 	}
@@ -291,9 +298,15 @@ func TestRecordMergeAgrees(t *testing.T) {
 }
 
 func TestReplicaApplyStores(t *testing.T) {
-	keys, data := holdExports(t)
+	for codec := range replicaCodecs {
+		testReplicaApplyStores(t, codec)
+	}
+}
+
+func testReplicaApplyStores(t *testing.T, codec string) {
+	keys, data := holdExports(t, codec)
 	ctx := context.Background()
-	dst := holdReplica(t, Baltimore)
+	dst := holdReplica(t, Baltimore, codec)
 	for round := range 2 {
 		for k := range keys {
 			if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {
@@ -306,7 +319,7 @@ func TestReplicaApplyStores(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rec.Value.Note != "call back" || rec.Value.ID != keys[k] {
-				t.Errorf("round %d: %s holds %+v", round, keys[k], rec.Value)
+				t.Errorf("%s, round %d: %s holds %+v", codec, round, keys[k], rec.Value)
 			}
 		}
 	}

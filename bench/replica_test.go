@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,12 +20,19 @@ import (
 
 const replicaKeys = 1024
 
+// The record codecs the replica benchmarks run with: hold's own binary
+// codec, what a service storing holds configures, and the default, JSON.
+var replicaCodecs = map[string]replica.Codec[hold.Hold]{
+	"binary": hold.Codec{},
+	"json":   replica.JSON[hold.Hold]{},
+}
+
 // holdExports returns the exported state of replicaKeys holds, each created
 // and then edited (a blind note write) at replica lisbon: what another
 // region receives by replication.
-func holdExports(tb testing.TB) (keys []string, data [][]byte) {
+func holdExports(tb testing.TB, codec string) (keys []string, data [][]byte) {
 	ctx := context.Background()
-	src := holdReplica(tb, Lisbon)
+	src := holdReplica(tb, Lisbon, codec)
 	expires := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	for i := range replicaKeys {
 		key := fmt.Sprintf("H-%04d", i)
@@ -43,9 +51,9 @@ func holdExports(tb testing.TB) (keys []string, data [][]byte) {
 	return keys, data
 }
 
-func holdReplica(tb testing.TB, name string) *replica.Replica[hold.Hold] {
+func holdReplica(tb testing.TB, name, codec string) *replica.Replica[hold.Hold] {
 	r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}),
-		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Codec: replicaCodecs[codec]})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,15 +64,24 @@ func holdReplica(tb testing.TB, name string) *replica.Replica[hold.Hold] {
 // op, into replica baltimore and reports ops/s. In case "fresh" every apply
 // stores a version the replica lacks (a new replica every 1,024 ops, built
 // with the timer stopped); in case "duplicate" every apply is a re-delivery
-// of a version already held, which Apply detects and does not store.
+// of a version already held, which Apply detects and does not store. The
+// record values are encoded with hold's binary codec ("-binary") or JSON,
+// the default ("-json"); the baseline stores the same bytes.
 func BenchmarkReplicaApply(b *testing.B) {
-	keys, data := holdExports(b)
+	exports := map[string][][]byte{}
+	var keys []string
+	for codec := range replicaCodecs {
+		keys, exports[codec] = holdExports(b, codec)
+	}
 	ctx := context.Background()
-	matrix(b, []string{implConcord, implBaseline}, []string{"fresh", "duplicate"}, nil, func(b *testing.B, impl, c string, _ int) {
+	cases := []string{"fresh-binary", "duplicate-binary", "fresh-json", "duplicate-json"}
+	matrix(b, []string{implConcord, implBaseline}, cases, nil, func(b *testing.B, impl, c string, _ int) {
+		kind, codec, _ := strings.Cut(c, "-")
+		data := exports[codec]
 		switch impl {
 		case implConcord:
-			dst := holdReplica(b, Baltimore)
-			if c == "duplicate" {
+			dst := holdReplica(b, Baltimore, codec)
+			if kind == "duplicate" {
 				for k := range keys {
 					if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {
 						b.Fatal(err)
@@ -73,9 +90,9 @@ func BenchmarkReplicaApply(b *testing.B) {
 			}
 			for i := 0; b.Loop(); i++ {
 				k := i % len(keys)
-				if c == "fresh" && k == 0 && i > 0 {
+				if kind == "fresh" && k == 0 && i > 0 {
 					b.StopTimer()
-					dst = holdReplica(b, Baltimore)
+					dst = holdReplica(b, Baltimore, codec)
 					b.StartTimer()
 				}
 				if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {
@@ -87,7 +104,7 @@ func BenchmarkReplicaApply(b *testing.B) {
 			m := map[string][]byte{}
 			for i := 0; b.Loop(); i++ {
 				k := i % len(keys)
-				if c == "fresh" && k == 0 && i > 0 {
+				if kind == "fresh" && k == 0 && i > 0 {
 					b.StopTimer()
 					m = map[string][]byte{}
 					b.StartTimer()

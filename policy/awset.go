@@ -60,6 +60,9 @@ func (s AWSet[E]) seen(d version.Dot) bool {
 // may be ignored by replicas that saw the dot removed. The adds of e that s
 // had observed are superseded by this one.
 //
+// Add copies the set: to add many elements, use an [AWSetBuilder], which
+// returns the same set in linear time.
+//
 // Add panics if d is not valid (a zero ID or counter): that is a programming
 // error, not bad input.
 func (s AWSet[E]) Add(e E, d version.Dot) AWSet[E] {

@@ -34,7 +34,8 @@
 //   - [LWW]: last writer wins, by stamp. Only for replaceable fields.
 //   - [Union] over [Set]: grow-only set union, for additive membership.
 //   - [AddWins] over [AWSet]: a set with removals, where an add concurrent
-//     with a remove wins; no tombstones.
+//     with a remove wins; no tombstones. An [AWSetBuilder] builds one from
+//     many adds in linear time.
 //   - [Max], [Min]: for fields that move one way.
 //   - [EnableWins]: a flag whose enabling is never lost.
 //   - [Once]: a write-once register; two different values are rejected.
@@ -68,7 +69,8 @@
 //
 // # Values and concurrency
 //
-// Set, AWSet and Multi are immutable values; all policies are stateless or
+// Set, AWSet and Multi are immutable values (an AWSetBuilder is not, and
+// is not safe for concurrent use); all policies are stateless or
 // immutable and safe for concurrent use; a merge never changes its arguments.
 // A [version.HLC] is safe for concurrent use.
 package policy

@@ -78,6 +78,20 @@ func ExampleAddWins() {
 	// {} ctx={lisbon:1}
 }
 
+// Loading the agencies that touched a day's holds from a sorted list builds
+// the set in one pass; the same adds on the set would copy it each time.
+func ExampleAWSetBuilder() {
+	var b policy.AWSetBuilder[string]
+	for i, agency := range []string{"atlas-travel", "baltic-lines", "harbor-desk"} {
+		b.Add(agency, version.Dot{ID: lisbon, Counter: uint64(i + 1)})
+	}
+	b.Remove("baltic-lines")
+	agencies := b.AWSet()
+	fmt.Println(agencies)
+	// Output:
+	// {atlas-travel harbor-desk} ctx={lisbon:3}
+}
+
 // Two concurrent extensions of the same active hold: the later expiry wins,
 // whatever the stamps say.
 func ExampleMax() {

@@ -33,7 +33,7 @@ func (lww[F]) Replaceable() bool { return true }
 
 // MergeInto implements [Policy].
 func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
-	c := a.Stamp.Compare(b.Stamp)
+	c := compareStamps(&a.Stamp, &b.Stamp)
 	if c == 0 {
 		// Equal stamps name the same write, hence the same value.
 		*out, *d = *a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}

@@ -3,6 +3,8 @@ package policy
 import (
 	"cmp"
 	"fmt"
+
+	"github.com/harborpoint/concord/version"
 )
 
 // Max returns the policy named "max": the greater value wins. It suits
@@ -111,7 +113,7 @@ func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	// Name the values in stamp order so that both argument orders give the
 	// same reason.
 	first, second := a, b
-	if first.Stamp.Compare(second.Stamp) > 0 {
+	if compareStamps(&first.Stamp, &second.Stamp) > 0 {
 		first, second = second, first
 	}
 	r := &Rejection{
@@ -128,21 +130,28 @@ func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 // differ in representation.
 func sameInto[F any](out *Branch[F], d *Decision, name string, a, b *Branch[F], reason string) {
 	r := a
-	if b.Stamp.Compare(a.Stamp) > 0 {
+	if compareStamps(&b.Stamp, &a.Stamp) > 0 {
 		r = b
 	}
 	*out = *r
 	*d = Decision{Policy: name, Outcome: Same, Reason: reason}
 }
 
+// compareStamps is [version.Stamp.Compare] through pointers, for the hot
+// path of a field merge: passing two stamps by value copies them into the
+// call.
+func compareStamps(a, b *version.Stamp) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return a.Dot.Compare(b.Dot)
+}
+
 // pickInto sets *out to winner with a Picked decision in *d.
 func pickInto[F any](out *Branch[F], d *Decision, name string, winner, loser *Branch[F], reason string) {
 	*out = *winner
-	*d = Decision{
-		Policy:  name,
-		Outcome: Picked,
-		Winner:  winner.Stamp,
-		Loser:   loser.Stamp,
-		Reason:  reason,
-	}
+	// Field by field: a composite literal is built aside and copied whole,
+	// twice the stores of this 144-byte struct on the merge's hot path.
+	d.Policy, d.Outcome, d.Reason, d.InSkewWindow = name, Picked, reason, false
+	d.Winner, d.Loser = winner.Stamp, loser.Stamp
 }

@@ -154,14 +154,34 @@ func DecodeContext(data []byte, lim version.Limits) (version.Vector, error) {
 // The values are not decoded, so a damaged value shows up when the record
 // is read.
 func decodeContext(data []byte, lim version.Limits) (version.Vector, int, error) {
-	if len(data) == 0 || data[0] != payloadFormat {
-		return version.Vector{}, 0, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
-	}
-	s, err := version.DecodeClock(data[1:], lim, func(version.Dot, []byte) (struct{}, error) { return struct{}{}, nil })
+	f, err := stateFrame(data, lim)
 	if err != nil {
-		return version.Vector{}, 0, fmt.Errorf("%w: %w", ErrMalformed, err)
+		return version.Vector{}, 0, err
 	}
-	return s.Join(), s.Len(), nil
+	return f.Join(), f.Len(), nil
+}
+
+// stateFrame checks the clock framing of an encoded state and returns it,
+// without decoding values: its causal metadata, and each sibling's bytes
+// (branch header and value). Input that does not read fails with an error
+// wrapping ErrMalformed.
+func stateFrame(data []byte, lim version.Limits) (version.ClockFrame, error) {
+	if len(data) == 0 || data[0] != payloadFormat {
+		return version.ClockFrame{}, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
+	}
+	f, err := version.ReadClockFrame(data[1:], lim)
+	if err != nil {
+		return version.ClockFrame{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return f, nil
+}
+
+// branchTime reads the time of a branch's stamp, the head of its bytes in
+// an encoded state, without decoding the rest.
+func branchTime(b []byte) (version.Timestamp, bool) {
+	r := reader{b: b}
+	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
+	return ts, r.err == nil
 }
 
 // fieldRef is a decoded field stamp whose replica is known only by its

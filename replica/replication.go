@@ -28,12 +28,78 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 // order: replicas that apply the same versions in any order, grouping or
 // number of times hold the same record. Input that does not decode fails
 // with an error wrapping ErrMalformed and changes nothing.
+//
+// A version the replica already holds (a re-delivery, or one a later version
+// covers: most anti-entropy traffic) is recognised from the versions alone,
+// without decoding its values, and reported as [resolve.Duplicate] or
+// [resolve.StaleWrite]; its values are then not examined, since they change
+// nothing.
 func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolve.Class, error) {
+	if class, ok := r.held(ctx, key, data); ok {
+		return class, nil
+	}
 	s, err := decodeState(data, r.codec, r.limits, r.fields)
 	if err != nil {
 		return 0, fmt.Errorf("replica %v: apply %q: %w", r.id, key, err)
 	}
 	return r.ApplyState(ctx, key, s)
+}
+
+// held recognises data as a version of key this replica already holds — a
+// duplicate, or stale — without decoding a value or taking the key's lock
+// (see heldFrame), does what ApplyState does with such a version — observes
+// its stamps, tells the observer — and reports true. Anything else is left
+// to the full path.
+func (r *Replica[T]) held(ctx context.Context, key string, data []byte) (resolve.Class, bool) {
+	class, in, ok := r.heldFrame(ctx, key, data)
+	if !ok {
+		return 0, false
+	}
+	for _, b := range in.Siblings() {
+		ts, _ := branchTime(b) // checked by heldFrame
+		_ = r.hlc.Observe(ts)  // as ApplyState: keep local stamps after remote ones
+	}
+	kind := resolve.DuplicateDropped
+	if class == resolve.StaleWrite {
+		kind = resolve.StaleDropped
+	}
+	r.observe(resolve.Event{Kind: kind, Entity: r.res.Entity(), Siblings: in.Len()})
+	return class, true
+}
+
+// heldFrame compares the clock framing of data with the stored state's and
+// reports whether data is a duplicate or stale (a record's history only
+// grows, so a version covered when read stays covered), with data's frame.
+// Input or a stored record that does not read reports false: the full path
+// says what is wrong.
+func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (resolve.Class, version.ClockFrame, bool) {
+	in, err := stateFrame(data, r.limits)
+	if err != nil || in.Len() == 0 {
+		return 0, in, false
+	}
+	cur, rev, err := r.store.Get(ctx, key)
+	if err != nil || rev == 0 {
+		return 0, in, false
+	}
+	stored, err := stateFrame(cur, r.limits)
+	if err != nil {
+		return 0, in, false
+	}
+	var class resolve.Class
+	switch in.Compare(stored) {
+	case version.Equal:
+		class = resolve.Duplicate
+	case version.Before:
+		class = resolve.StaleWrite
+	default:
+		return 0, in, false
+	}
+	for _, b := range in.Siblings() {
+		if _, ok := branchTime(b); !ok {
+			return 0, in, false
+		}
+	}
+	return class, in, true
 }
 
 // ApplyState is Apply for a state already decoded, such as one read from

@@ -51,79 +51,103 @@ func (c Clock[V]) AppendBinary(dst []byte, enc func(dst []byte, v V) ([]byte, er
 // limit on entries bounds both the replicas and the siblings. Malformed input
 // fails with a [*DecodeError]; an error from dec is returned wrapped.
 func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, error)) (Clock[V], error) {
+	var out []centry[V]
+	err := scanClock(data, lim,
+		func(count int) { out = make([]centry[V], count) },
+		func(i int, x entry, siblings int) {
+			out[i] = centry[V]{id: x.id, n: x.n}
+			if siblings > 0 {
+				out[i].vals = make([]V, siblings)
+			}
+		},
+		func(i, k int, dot Dot, b []byte) error {
+			v, err := dec(dot, b)
+			if err != nil {
+				return fmt.Errorf("version: decoding value of %v: %w", dot, err)
+			}
+			out[i].vals[k] = v
+			return nil
+		})
+	if err != nil || len(out) == 0 {
+		return Clock[V]{}, err
+	}
+	return Clock[V]{out}, nil
+}
+
+// scanClock reads the binary form of a clock within lim and checks
+// everything but the values, which it hands over undecoded: start learns
+// the number of replicas, entry each replica's entry (its index, ID and
+// counter, and its number of siblings) before value sees that replica's
+// siblings, newest first (sibling k has counter x.n-k), with their bytes. A
+// nil value skips them. An error from value is returned as it is.
+func scanClock(data []byte, lim Limits, start func(count int), entry func(i int, x entry, siblings int), value func(i, k int, d Dot, b []byte) error) error {
 	lim = lim.withDefaults()
 	d := decoder{data: data}
 	if len(data) == 0 {
-		return Clock[V]{}, d.fail("empty")
+		return d.fail("empty")
 	}
 	if len(data) > lim.MaxBytes {
-		return Clock[V]{}, d.fail(fmt.Sprintf("too large: %d bytes, limit %d", len(data), lim.MaxBytes))
+		return d.fail(fmt.Sprintf("too large: %d bytes, limit %d", len(data), lim.MaxBytes))
 	}
 	if data[0] != ClockFormat {
-		return Clock[V]{}, d.fail(fmt.Sprintf("unknown format %d, want %d", data[0], ClockFormat))
+		return d.fail(fmt.Sprintf("unknown format %d, want %d", data[0], ClockFormat))
 	}
 	d.off = 1
 	count, err := d.uvarint()
 	if err != nil {
-		return Clock[V]{}, err
+		return err
 	}
 	if count > uint64(lim.MaxEntries) {
-		return Clock[V]{}, d.fail(fmt.Sprintf("too many entries: %d, limit %d", count, lim.MaxEntries))
+		return d.fail(fmt.Sprintf("too many entries: %d, limit %d", count, lim.MaxEntries))
 	}
 	if rest := uint64(len(data) - d.off); count > rest/(minEntryBytes+1) {
-		return Clock[V]{}, d.fail(fmt.Sprintf("truncated: %d entries cannot fit in %d bytes", count, rest))
+		return d.fail(fmt.Sprintf("truncated: %d entries cannot fit in %d bytes", count, rest))
 	}
-	out := make([]centry[V], count)
+	start(int(count))
 	siblings := 0
-	for i := range out {
+	var prev ID
+	for i := range int(count) {
 		x, err := d.entry()
 		if err != nil {
-			return Clock[V]{}, err
+			return err
 		}
-		if i > 0 && !out[i-1].id.less(x.id) {
-			return Clock[V]{}, d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, out[i-1].id))
+		if i > 0 && !prev.less(x.id) {
+			return d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, prev))
 		}
+		prev = x.id
 		nv, err := d.uvarint()
 		if err != nil {
-			return Clock[V]{}, err
+			return err
 		}
 		if nv > x.n {
-			return Clock[V]{}, d.fail(fmt.Sprintf("out of range: %d siblings for counter %d", nv, x.n))
+			return d.fail(fmt.Sprintf("out of range: %d siblings for counter %d", nv, x.n))
 		}
 		siblings += int(min(nv, uint64(lim.MaxEntries)+1))
 		if siblings > lim.MaxEntries {
-			return Clock[V]{}, d.fail(fmt.Sprintf("too many entries: more than %d siblings", lim.MaxEntries))
+			return d.fail(fmt.Sprintf("too many entries: more than %d siblings", lim.MaxEntries))
 		}
 		if rest := uint64(len(data) - d.off); nv > rest {
-			return Clock[V]{}, d.fail(fmt.Sprintf("truncated: %d siblings cannot fit in %d bytes", nv, rest))
+			return d.fail(fmt.Sprintf("truncated: %d siblings cannot fit in %d bytes", nv, rest))
 		}
-		var vals []V
-		if nv > 0 {
-			vals = make([]V, nv)
-		}
-		for k := range vals {
+		entry(i, x, int(nv))
+		for k := range int(nv) {
 			size, err := d.uvarint()
 			if err != nil {
-				return Clock[V]{}, err
+				return err
 			}
 			if size > uint64(len(data)-d.off) {
-				return Clock[V]{}, d.fail(fmt.Sprintf("truncated: value of %d bytes", size))
+				return d.fail(fmt.Sprintf("truncated: value of %d bytes", size))
 			}
-			dot := Dot{x.id, x.n - uint64(k)}
-			v, err := dec(dot, data[d.off:d.off+int(size)])
-			if err != nil {
-				return Clock[V]{}, fmt.Errorf("version: decoding value of %v: %w", dot, err)
+			if value != nil {
+				if err := value(i, k, Dot{x.id, x.n - uint64(k)}, data[d.off:d.off+int(size)]); err != nil {
+					return err
+				}
 			}
 			d.off += int(size)
-			vals[k] = v
 		}
-		out[i] = centry[V]{id: x.id, n: x.n, vals: vals}
 	}
 	if d.off != len(data) {
-		return Clock[V]{}, d.fail(fmt.Sprintf("trailing bytes: %d", len(data)-d.off))
+		return d.fail(fmt.Sprintf("trailing bytes: %d", len(data)-d.off))
 	}
-	if len(out) == 0 {
-		return Clock[V]{}, nil
-	}
-	return Clock[V]{out}, nil
+	return nil
 }

@@ -227,6 +227,11 @@ func (v Vector) Descends(w Vector) bool {
 // descends from the other.
 func (v Vector) Join(w Vector) Vector {
 	a, b := v.e, w.e
+	if len(a) == len(b) {
+		if out, ok := joinSameIDs(v, w); ok {
+			return out
+		}
+	}
 	// Count the union and note whether either side already covers the other.
 	n, aMore, bMore := 0, false, false
 	i, j := 0, 0
@@ -264,6 +269,38 @@ func (v Vector) Join(w Vector) Vector {
 	}
 	out := make([]entry, 0, n)
 	return Vector{mergeEntries(out, a, b)}
+}
+
+// joinSameIDs is Join's fast path for the common case, two vectors over the
+// same replicas (a and b of equal length): one compare pass, then a copy of
+// v raised in place where w is ahead — the shape of a copy-and-merge, which
+// writes each entry once where a merge by append writes it field by field.
+// It reports false, having allocated nothing, when the replicas differ.
+func joinSameIDs(v, w Vector) (Vector, bool) {
+	a, b := v.e, w.e
+	b = b[:len(a)]
+	aMore, bMore := false, false
+	for i := range a {
+		if a[i].id != b[i].id {
+			return Vector{}, false
+		}
+		aMore = aMore || a[i].n > b[i].n
+		bMore = bMore || a[i].n < b[i].n
+	}
+	switch {
+	case !bMore:
+		return v, true
+	case !aMore:
+		return w, true
+	}
+	out := make([]entry, len(a))
+	copy(out, a)
+	for i := range out {
+		if b[i].n > out[i].n {
+			out[i].n = b[i].n
+		}
+	}
+	return Vector{out}, true
 }
 
 // mergeEntries appends the join of the sorted entry lists a and b to dst.

@@ -2,7 +2,7 @@
 // -format csv) into markdown tables: one per benchmark, a row per case and
 // implementation, with the median time, its confidence interval, B/op,
 // allocs/op, any custom metric, and each implementation's ratio to concord.
-// It then checks the targets of issue 6 and prints what is met.
+// It then checks the targets of issues 6 and 17 and prints what is met.
 //
 //	benchstat -col /impl -format csv results.txt | go run ./internal/benchtable
 package main
@@ -257,6 +257,46 @@ func (res *results) targets(w io.Writer) {
 			if gt, ok := get(n, "grove", "sec/op"); ok {
 				row("≥ 3× faster than grove", f, gt/ct, "%.2f×", gt >= 3*ct)
 			}
+		}
+		res.targets17(n, get, row)
+	}
+}
+
+// targets17 checks issue 17's targets (the replica path, set building, the
+// field and record merges, the fresh join) against the medians of n.
+func (res *results) targets17(n string, get func(name, impl, unit string) (float64, bool), row func(target, where string, got float64, format string, ok bool)) {
+	f, c := family(n)
+	ct, ok := get(n, reference, "sec/op")
+	if !ok {
+		return
+	}
+	ca, _ := get(n, reference, "allocs/op")
+	switch f {
+	case "ReplicaApply":
+		bt, ok := get(n, "baseline", "sec/op")
+		if !ok {
+			return
+		}
+		if strings.Contains(c, "fresh") {
+			row("≤ 4× the map", f+" "+c, ct/bt, "%.1f×", ct <= 4*bt)
+			ops, _ := get(n, reference, "ops/s")
+			row("≥ 1M ops/s", f+" "+c, ops, "%.0f ops/s", ops >= 1e6)
+		} else {
+			row("≤ 10× the map", f+" "+c, ct/bt, "%.1f×", ct <= 10*bt)
+		}
+	case "AWSetAdd":
+		if gt, ok := get(n, "grove", "sec/op"); ok {
+			row("≤ 1.0× grove", f, ct/gt, "concord/grove %.2f", ct <= gt)
+		}
+	case "LWWMerge":
+		row("≤ 20 ns, 0 allocs", f, ct*1e9, "%.1f ns", ct <= 20e-9 && ca == 0)
+	case "RecordMerge":
+		if bt, ok := get(n, "baseline", "sec/op"); ok {
+			row("≤ 5× the hand-written merge, ≤ 2 allocs", f, ct/bt, "%.1f×", ct <= 5*bt && ca <= 2)
+		}
+	case "Join":
+		if st, ok := get(n, "syncthing", "sec/op"); ok {
+			row("≤ 1.0× syncthing", f+" "+c, ct/st, "concord/syncthing %.2f", ct <= st)
 		}
 	}
 }

@@ -1,0 +1,165 @@
+package version
+
+import "iter"
+
+// ClockFrame is the binary form of a [Clock] (what [Clock.AppendBinary]
+// writes), checked as [DecodeClock] checks it but with its values left
+// undecoded: its causal metadata can be compared, and its siblings' bytes
+// read, without decoding a value or allocating. It is how a replica
+// recognises a version it already holds — most anti-entropy traffic — at
+// the cost of reading two headers.
+//
+// A ClockFrame refers to the bytes it was read from, which must not change
+// while it is in use. The zero ClockFrame is the empty clock. A ClockFrame
+// is a small value, safe for concurrent use.
+type ClockFrame struct {
+	data     []byte // the whole encoding, checked
+	siblings int
+}
+
+// ReadClockFrame checks data, the binary form of a clock, within lim, as
+// [DecodeClock] does except for the values (which only a decoder can
+// check), and returns its frame. Malformed input fails with a
+// [*DecodeError].
+func ReadClockFrame(data []byte, lim Limits) (ClockFrame, error) {
+	f := ClockFrame{data: data}
+	err := scanClock(data, lim, func(int) {}, func(_ int, _ entry, siblings int) { f.siblings += siblings }, nil)
+	if err != nil {
+		return ClockFrame{}, err
+	}
+	return f, nil
+}
+
+// Len returns the number of siblings.
+func (f ClockFrame) Len() int { return f.siblings }
+
+// Compare returns the causal order of the clocks f and g encode, the same
+// as [Clock.Compare] of the decoded clocks: their causal contexts first, and
+// for equal contexts the siblings each still holds. It does not allocate.
+func (f ClockFrame) Compare(g ClockFrame) Order {
+	a, b := f.cursor(), g.cursor()
+	x, okX := a.next()
+	y, okY := b.next()
+	aMore, bMore := false, false // the contexts' order
+	aFewer, bFewer := false, false
+	for okX && okY {
+		switch {
+		case x.id == y.id:
+			switch {
+			case x.n > y.n:
+				aMore = true
+			case x.n < y.n:
+				bMore = true
+			case x.siblings < y.siblings:
+				aFewer = true
+			case x.siblings > y.siblings:
+				bFewer = true
+			}
+			x, okX = a.next()
+			y, okY = b.next()
+		case x.id.less(y.id):
+			aMore = true
+			x, okX = a.next()
+		default:
+			bMore = true
+			y, okY = b.next()
+		}
+		if aMore && bMore {
+			return Concurrent
+		}
+	}
+	aMore = aMore || okX
+	bMore = bMore || okY
+	if ord := order(aMore, bMore); ord != Equal {
+		return ord
+	}
+	// Equal contexts: the side with fewer siblings per replica has seen
+	// more supersessions (its list is a prefix of the other's).
+	return order(aFewer, bFewer)
+}
+
+// Join returns the causal context of the clock f encodes, as [Clock.Join]
+// of the decoded clock does.
+func (f ClockFrame) Join() Vector {
+	c := f.cursor()
+	if c.left == 0 {
+		return Vector{}
+	}
+	e := make([]entry, 0, c.left)
+	for x, ok := c.next(); ok; x, ok = c.next() {
+		e = append(e, entry{x.id, x.n})
+	}
+	return Vector{e}
+}
+
+// Siblings returns an iterator over the siblings' dots and encoded values,
+// in dot order (replica, then newest first): the bytes [DecodeClock] would
+// hand to its decoder. They alias the frame's data.
+func (f ClockFrame) Siblings() iter.Seq2[Dot, []byte] {
+	return func(yield func(Dot, []byte) bool) {
+		c := f.cursor()
+		for {
+			x, ok := c.entryOnly()
+			if !ok {
+				return
+			}
+			for k := range x.siblings {
+				if !yield(Dot{x.id, x.n - uint64(k)}, c.value()) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// frameCursor walks the entries of a checked frame.
+type frameCursor struct {
+	d    decoder
+	left int // entries not yet read
+}
+
+// frameEntry is one replica's entry of a frame.
+type frameEntry struct {
+	id       ID
+	n        uint64
+	siblings int
+}
+
+func (f ClockFrame) cursor() frameCursor {
+	if len(f.data) == 0 {
+		return frameCursor{}
+	}
+	c := frameCursor{d: decoder{data: f.data, off: 1}}
+	n, _ := c.d.uvarint() // checked by ReadClockFrame
+	c.left = int(n)
+	return c
+}
+
+// next returns the next entry, its values skipped.
+func (c *frameCursor) next() (frameEntry, bool) {
+	x, ok := c.entryOnly()
+	for range x.siblings {
+		c.value()
+	}
+	return x, ok
+}
+
+// entryOnly reads the next entry and leaves the cursor on its values.
+func (c *frameCursor) entryOnly() (frameEntry, bool) {
+	if c.left == 0 {
+		return frameEntry{}, false
+	}
+	c.left--
+	// The frame was checked when read: these cannot fail.
+	x, _ := c.d.entry()
+	nv, _ := c.d.uvarint()
+	return frameEntry{id: x.id, n: x.n, siblings: int(nv)}, true
+}
+
+// value reads the next value's bytes.
+func (c *frameCursor) value() []byte {
+	size, _ := c.d.uvarint()
+	b := c.d.data[c.d.off : c.d.off+int(size)]
+	c.d.off += int(size)
+	return b
+}
