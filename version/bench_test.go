@@ -123,7 +123,7 @@ func BenchmarkVectorJoin(b *testing.B) {
 // On a loaded machine the copy's cost follows its bytes, so a fresh join of
 // 32-byte entries costs about twice a copy-and-merge of 16-byte ones.
 func BenchmarkJoinFloor(b *testing.B) {
-	type wide struct{ hi, lo, inc, n uint64 }
+	type wide [4]uint64 // an ID (three words) and a counter
 	for _, n := range benchSizes {
 		x, y := benchPair(n, true)
 		w, p := make([]wide, n), make([]basePair, n)
