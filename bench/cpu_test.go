@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/harborpoint/concord/internal/merge"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -107,7 +108,7 @@ func cpuRows(t *testing.T) []cpuRow {
 		bs := []resolve.Branch[ticket]{tb[0].concord(), tb[1].concord()}
 		x, y := tb[0].concord(), tb[1].concord()
 		rows = append(rows, cpuRow{"RecordMerge", 100_000, []cpuCase{
-			{impl: implConcord, op: func(int) { cpuSinkRes, _ = r.Merge(bs) }},
+			{impl: implConcord, op: func(int) { cpuSinkRes, _ = merge.Branches(r, bs) }},
 			{impl: implBaseline, op: func(int) { cpuSinkTicket, _ = mergeTicketsByHand(x, y) }},
 		}})
 	}
