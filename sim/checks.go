@@ -137,28 +137,23 @@ func (h *history[T]) differ(a, b resolve.Siblings[T], ra, rb replica.Record[T], 
 	return ""
 }
 
-// classify sorts every acknowledged write into the no-loss classes.
+// classify sorts every acknowledged write into the no-loss classes, from
+// the clients' ledger: a write is visible if some replica's final record
+// holds its dot with the value the client wrote, and otherwise accounted
+// for only by a later acknowledged write that covered it — through the
+// token its client sent (Update, Resolve) or the context its client was
+// acknowledged with (Command, Blind) — never by the replicas' own
+// contexts.
 func (h *history[T]) classify() {
-	visible := map[dotKey]bool{}
+	final := map[dotKey]T{}
 	for _, n := range h.nodes {
 		for _, k := range h.keys {
 			st, err := n.rep.State(h.ctx, k)
 			if err != nil {
 				continue
 			}
-			for _, d := range st.Dots() {
-				visible[dotKey{k, d}] = true
-			}
-		}
-	}
-	resolved, over := map[dotKey]bool{}, map[dotKey]bool{}
-	for _, k := range h.keys {
-		for _, a := range h.acks[k] {
-			for _, b := range a.Replaced {
-				resolved[dotKey{k, b.Stamp.Dot}] = true
-			}
-			for _, d := range a.superseded {
-				over[dotKey{k, d}] = true
+			for s := range st.Siblings() {
+				final[dotKey{k, s.Dot}] = s.Value.Value
 			}
 		}
 	}
@@ -166,20 +161,63 @@ func (h *history[T]) classify() {
 	for _, k := range h.keys {
 		for _, a := range h.acks[k] {
 			dk := dotKey{k, a.Dot}
-			switch {
-			case visible[dk]:
+			if v, ok := final[dk]; ok {
 				l.Visible++
-			case resolved[dk]:
+				if !h.equal(v, a.Value) {
+					h.violate(NoLoss, "%s %v (c%d step %d, %s %q) ends holding %v, but its client wrote %v", k, a.Dot, a.Client, a.Step, a.Style, a.Label, v, a.Value)
+				}
+				continue
+			}
+			switch h.coveredBy(a) {
+			case Resolve:
 				l.Resolved++
-			case over[dk]:
+			case Update:
 				l.Overwritten++
-			case h.atRisk[dk]:
-				l.DiedWithDisk++
+			case Command:
+				l.Merged++
 			default:
+				if h.atRisk[dk] {
+					l.DiedWithDisk++
+					continue
+				}
 				l.Lost++
-				h.violate(NoLoss, "%s %v (c%d step %d, %s %q at %v) is lost: not visible, not overwritten by a write that saw it, not settled by a decision",
+				h.violate(NoLoss, "%s %v (c%d step %d, %s %q at %v) is lost: not visible, not covered by a later acknowledged write's token, not settled by a decision",
 					k, a.Dot, a.Client, a.Step, a.Style, a.Label, a.Replica)
 			}
 		}
 	}
+}
+
+// coveredBy says which later acknowledged write of a's key accounts for a,
+// from the ledger: Resolve if a Resolve named it among the branches it
+// settled, Update if an Update's or Resolve's client-supplied token covered
+// it, Command if a command's or blind write's acknowledged context did; 0
+// if none.
+func (h *history[T]) coveredBy(a *Ack[T]) Style {
+	var best Style
+	for _, b := range h.acks[a.Key] {
+		if b == a {
+			continue
+		}
+		switch b.Style {
+		case Resolve:
+			for _, r := range b.Replaced {
+				if r.Stamp.Dot == a.Dot {
+					return Resolve
+				}
+			}
+			if b.Context.Contains(a.Dot) {
+				best = Update
+			}
+		case Update:
+			if b.Context.Contains(a.Dot) {
+				best = Update
+			}
+		case Command, Blind:
+			if best == 0 && b.Acked.Contains(a.Dot) {
+				best = Command
+			}
+		}
+	}
+	return best
 }

@@ -32,6 +32,9 @@ func (h *history[T]) clientOp() {
 		h.write(c, n, p.key, p.op, "", version.Vector{}, p.idem, nil)
 	case r < 0.4 && h.w.Resolve != nil:
 		items := n.rep.Conflicts()
+		if h.w.hooks.conflicts != nil {
+			items = h.w.hooks.conflicts(items)
+		}
 		if len(items) == 0 {
 			h.read(c, n, key)
 			return
@@ -107,14 +110,17 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		replayed bool
 		wctx     = pre.Join() // Create, Blind, Command: the replica's context
 	)
+	var wrote T // what the client wrote, as its ledger records it
 	fn := func(v *T, w replica.Write) error {
 		dot = w.Dot
 		applyErr = op.Apply(v, w)
+		wrote = *v
 		return applyErr
 	}
 	what := fmt.Sprintf("c%d @%v %s %s %q", c.idx, n.id, op.Style, key, op.Label)
 	switch op.Style {
 	case Create:
+		wrote = op.Value
 		rec, err = n.rep.Create(h.ctx, key, op.Value)
 	case Blind:
 		rec, err = n.rep.Blind(h.ctx, key, op.Field, op.Value)
@@ -132,9 +138,14 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	case Resolve:
 		wctx = cctx
 		what += " token " + cctx.String()
+		wrote = op.Value
 		rec, err = n.rep.ResolveConflict(h.ctx, key, token, op.Value)
 	}
 	if err != nil {
+		var pf *replica.PreconditionFailed
+		if op.Style == Resolve && errors.As(err, &pf) {
+			h.violate(Review, "%s: the review queue's token is refused (412): current context %v", what, pf.Context)
+		}
 		h.refused(c, n, key, what, err, applyErr)
 		if op.Style == Command && errors.Is(err, resolve.ErrConflict) {
 			c.retry = append(c.retry, pending[T]{key, idem, op}) // try again once the conflict is settled
@@ -151,21 +162,11 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	if !dot.ID.IsZero() && dot != got {
 		h.violate(Errors, "%s: the write was told dot %v, the record says %v", what, dot, got)
 	}
-	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got, Context: wctx, Replaced: replaced}
-	found := false
-	for _, b := range rec.Branches {
-		if b.Stamp.Dot == got {
-			ack.Value, found = b.Value, true
-		}
-	}
-	if !found {
-		h.violate(Errors, "%s: acknowledged dot %v is not a branch of the record", what, got)
+	h.documentedKeys(&wrote, op.Style, idem, replaced)
+	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got,
+		Context: wctx, Acked: rec.Context, Idem: idem, Replaced: replaced, Value: wrote}
+	if !h.ledger(n, ack, rec, pre, what) {
 		return
-	}
-	for s := range pre.Siblings() {
-		if wctx.Contains(s.Dot) {
-			ack.superseded = append(ack.superseded, s.Dot)
-		}
 	}
 	dk := dotKey{key, got}
 	if prev := h.byDot[dk]; prev != nil {
@@ -228,5 +229,82 @@ func (h *history[T]) refused(c *client[T], n *node[T], key, what string, err, ap
 		h.read(c, n, key)
 	default:
 		h.violate(Errors, "%s: %v", what, err)
+	}
+}
+
+// ledger checks an acknowledgement against what the client wrote and was
+// told, before the client records it: the acknowledged branch holds the
+// client's value, its stamp is after every stamp the replica's clock has
+// passed, and a command retried where its first application is held was
+// not applied again. It reports whether the acknowledgement is usable.
+func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre resolve.Siblings[T], what string) bool {
+	var branch *resolve.Branch[T]
+	for i := range rec.Branches {
+		if rec.Branches[i].Stamp.Dot == a.Dot {
+			branch = &rec.Branches[i]
+		}
+	}
+	if branch == nil {
+		h.violate(Errors, "%s: acknowledged dot %v is not a branch of the record", what, a.Dot)
+		return false
+	}
+	if a.Style == Blind {
+		a.Value = branch.Value // the client wrote one field of it
+	} else if !h.equal(a.Value, branch.Value) {
+		h.violate(NoLoss, "%s: acknowledged as %v holding %v, but the client wrote %v", what, a.Dot, branch.Value, a.Value)
+	}
+	if ts := branch.Stamp.Time; ts.Compare(n.stamped) <= 0 {
+		h.violate(Clock, "%s: stamped %v, not after %v, which %v's clock had already passed", what, ts, n.stamped, n.id)
+	} else {
+		n.stamped = ts
+	}
+	if a.Style == Command {
+		if first := h.commands[a.Idem]; first == nil {
+			h.commands[a.Idem] = a
+		} else if pre.Covers(first.Dot) {
+			h.violate(AtMostOnce, "%s: command %s applied again as %v, though %v already holds its first application %v (step %d)",
+				what, a.Idem, a.Dot, n.id, first.Dot, first.Step)
+		}
+	}
+	return true
+}
+
+// applied moves the clock bound of n past the stamps an Apply of key just
+// brought in — the siblings it did not hold before — that the HLC had to
+// adopt: those within its drift bound at the time of the Apply.
+func (h *history[T]) applied(n *node[T], key string, before resolve.Siblings[T]) {
+	st, err := n.rep.State(h.ctx, key)
+	if err != nil {
+		return // observe reports it
+	}
+	now := n.now().UnixNano()
+	for s := range st.Siblings() {
+		ts := s.Value.Stamp.Time
+		if _, held := before.Get(s.Dot); !held && ts.Wall-now <= int64(version.DefaultMaxDrift) && ts.Compare(n.stamped) > 0 {
+			n.stamped = ts
+		}
+	}
+}
+
+// documentedKeys adds to what a client wrote the idempotency keys the
+// replica adds by contract (Options.CommandKeys): a command's own key, and
+// for a Resolve those of every branch it settles.
+func (h *history[T]) documentedKeys(v *T, style Style, idem string, replaced []resolve.Branch[T]) {
+	if h.w.CommandKeys == nil {
+		return
+	}
+	ks := h.w.CommandKeys(v)
+	if ks == nil {
+		return
+	}
+	switch style {
+	case Command:
+		*ks = ks.Add(idem)
+	case Resolve:
+		for i := range replaced {
+			if bk := h.w.CommandKeys(&replaced[i].Value); bk != nil {
+				*ks = ks.Union(*bk)
+			}
+		}
 	}
 }

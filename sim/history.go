@@ -35,6 +35,9 @@ type node[T any] struct {
 	offset time.Duration     // clock skew
 	drift  float64           // clock drift, as a fraction of elapsed time
 	model  map[string]model  // the plain model of every key
+	// stamped is the greatest stamp n's clock must have passed: its own
+	// writes' and those it applied within the HLC's drift bound.
+	stamped version.Timestamp
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -95,6 +98,7 @@ type history[T any] struct {
 	acks     map[string][]*Ack[T]
 	byDot    map[dotKey]*Ack[T]
 	atRisk   map[dotKey]bool
+	commands map[string]*Ack[T] // the first acknowledged application of each idempotency key
 	writers  map[string]map[version.ID]bool
 
 	rep     Report
@@ -117,14 +121,15 @@ func mix(x uint64) uint64 {
 func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logging bool) *history[T] {
 	h := &history[T]{
 		s: s, w: w, seed: seed, steps: steps, logging: logging,
-		rng:     rand.New(rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb))),
-		ctx:     context.Background(),
-		now:     epoch,
-		acks:    map[string][]*Ack[T]{},
-		byDot:   map[dotKey]*Ack[T]{},
-		atRisk:  map[dotKey]bool{},
-		writers: map[string]map[version.ID]bool{},
-		seen:    map[string]bool{},
+		rng:      rand.New(rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb))),
+		ctx:      context.Background(),
+		now:      epoch,
+		acks:     map[string][]*Ack[T]{},
+		byDot:    map[dotKey]*Ack[T]{},
+		atRisk:   map[dotKey]bool{},
+		commands: map[string]*Ack[T]{},
+		writers:  map[string]map[version.ID]bool{},
+		seen:     map[string]bool{},
 	}
 	h.rep.Violations = map[Check]int{}
 	h.rep.FirstSeed, h.rep.LastSeed, h.rep.Histories = seed, seed, 1
@@ -168,7 +173,11 @@ func (h *history[T]) boot(n *node[T]) {
 		res = h.w.NewResolver()
 	}
 	n.hlc = version.NewHLC(version.HLCOptions{Now: n.now}, n.last)
-	rep, err := replica.New(n.id, n.store, res, replica.Options[T]{
+	var store replica.Store = n.store
+	if h.w.hooks.store != nil {
+		store = h.w.hooks.store(n.idx, store)
+	}
+	rep, err := replica.New(n.id, store, res, replica.Options[T]{
 		Codec: h.w.Codec, Clock: n.hlc, Observer: &h.counters, CommandKeys: h.w.CommandKeys, Now: n.now,
 	})
 	if err != nil {
@@ -356,6 +365,7 @@ func (h *history[T]) restart(n *node[T]) {
 		return
 	}
 	n.id, n.store, n.model, n.last, n.lose = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false
+	n.stamped = version.Timestamp{}
 	h.rep.Faults.StateLosses++
 	h.boot(n)
 	h.logf("restart %v without its state, as %v", old, id)
@@ -492,6 +502,7 @@ func (h *history[T]) deliverOne(steps bool) bool {
 }
 
 func (h *history[T]) apply(n *node[T], key string, data []byte) {
+	before, _ := n.rep.State(h.ctx, key)
 	var err error
 	if h.w.hooks.apply != nil {
 		err = h.w.hooks.apply(h, n, key, data)
@@ -500,7 +511,9 @@ func (h *history[T]) apply(n *node[T], key string, data []byte) {
 	}
 	if err != nil {
 		h.violate(Errors, "apply at %v %s: %v", n.id, key, err)
+		return
 	}
+	h.applied(n, key, before)
 }
 
 // finish heals everything — crashed replicas restart, cut links heal one at

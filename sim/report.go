@@ -16,9 +16,12 @@ const (
 	// every replica holds identical records — siblings, versions, values,
 	// tokens, open conflicts and review queues.
 	Convergence
-	// NoLoss: every acknowledged write ends visible (a sibling), causally
-	// overwritten by a write whose context covered it while it was
-	// present, or settled by a recorded Resolve decision naming it.
+	// NoLoss: every acknowledged write ends visible (a sibling holding the
+	// value the client was acknowledged with), overwritten by a later
+	// acknowledged write whose client-supplied token covered it, merged
+	// into a later command or blind write whose acknowledged context
+	// covered it, or settled by a Resolve decision naming it. Each verdict
+	// comes from the clients' ledger, never from the replica's state.
 	NoLoss
 	// Invariant: Workload.Invariant holds for every record after every
 	// step (for holds: confirmed never reverts, no booking is lost, two
@@ -44,12 +47,25 @@ const (
 	// none that succeeded is lost; no claim is left pending, or committed
 	// to a hold that is not confirmed, after the final heal and sweep.
 	CrossRecord
+	// Review: a conflict settled with exactly the token the review queue
+	// handed out is accepted (a 412 there means the queue's token cannot
+	// settle what it describes).
+	Review
+	// AtMostOnce: a command retried with its idempotency key at a replica
+	// that already holds the first application is replayed, not applied
+	// again.
+	AtMostOnce
+	// Clock: a replica stamps every write after every stamp it has
+	// applied from others (within the HLC's drift bound) and after its own
+	// earlier writes.
+	Clock
 	numChecks
 )
 
 var checkNames = [...]string{
 	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
 	Model: "model", DotReuse: "dot-reuse", Errors: "errors", CrossRecord: "cross-record",
+	Review: "review-token", AtMostOnce: "at-most-once", Clock: "clock",
 }
 
 // Checks lists every Check, in order.
@@ -153,9 +169,16 @@ type Conflicts struct {
 // Loss classifies every acknowledged write at the end of its history,
 // Jepsen set-full style.
 type Loss struct {
-	Visible     int // still a sibling
-	Overwritten int // superseded by a write whose context covered it while present
-	Resolved    int // settled by a Resolve decision that named it
+	Visible int // still a sibling, holding the acknowledged value
+	// Overwritten: covered by the token a client sent with a later
+	// acknowledged Update (what that client had read), per the ledger.
+	Overwritten int
+	// Merged: covered by the context acknowledged to a later command or
+	// blind write, which the replica applied to the current value (so
+	// the earlier write's other fields live on in it; check Values, where
+	// the workload has a model, says whether they do).
+	Merged   int
+	Resolved int // settled by a Resolve decision that named it (with the queue's token)
 	// DiedWithDisk: stored only at a replica that then lost its state,
 	// before any other replica had it — the durability window of
 	// asynchronous replication, not a protocol loss. Counted apart.
@@ -231,7 +254,7 @@ func (r *Report) add(o *Report) {
 	k, ok := r.Conflicts, o.Conflicts
 	r.Conflicts = Conflicts{k.AutoResolved + ok.AutoResolved, k.Rejected + ok.Rejected, k.SentToReview + ok.SentToReview, k.Reviewed + ok.Reviewed, k.SkewWindow + ok.SkewWindow}
 	l, ol := r.Loss, o.Loss
-	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk, l.Lost + ol.Lost}
+	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Merged + ol.Merged, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk, l.Lost + ol.Lost}
 	if r.Violations == nil {
 		r.Violations = map[Check]int{}
 	}
@@ -258,8 +281,8 @@ func (r *Report) String() string {
 	p("conflicts (summed over replicas): auto-resolved %d, rejected %d, sent to review %d, reviewed %d, LWW inside skew window %d",
 		k.AutoResolved, k.Rejected, k.SentToReview, k.Reviewed, k.SkewWindow)
 	l := r.Loss
-	p("no-loss: visible %d, overwritten %d, resolved %d, died with a disk before replication %d, lost %d",
-		l.Visible, l.Overwritten, l.Resolved, l.DiedWithDisk, l.Lost)
+	p("no-loss (from the clients' ledger): visible with its value %d, overwritten by a client token %d, merged into a later command/blind write %d, resolved with the queue's token %d, died with a memory-only replica's state before replication %d, lost %d",
+		l.Visible, l.Overwritten, l.Merged, l.Resolved, l.DiedWithDisk, l.Lost)
 	var vs []string
 	for _, ch := range Checks() {
 		vs = append(vs, fmt.Sprintf("%s %d", ch, r.Violations[ch]))

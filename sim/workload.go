@@ -102,15 +102,17 @@ type Ack[T any] struct {
 	// Context is what the writer saw: the token the client sent for
 	// Update and Resolve, the replica's context for the other styles.
 	Context version.Vector
-	// Value is the value the write stored.
+	// Acked is the context of the record the client was acknowledged
+	// with (its token): what the write covered, as the client was told.
+	Acked version.Vector
+	// Idem is a command's idempotency key.
+	Idem string
+	// Value is the value the write stored: what the client wrote (for
+	// a Blind write, the record the replica acknowledged).
 	Value T
 	// Replaced are the conflicting branches a Resolve write settled: the
 	// decision names them.
 	Replaced []resolve.Branch[T]
-
-	// superseded are the siblings present at the replica that the write's
-	// Context covered: the writes it overwrote.
-	superseded []version.Dot
 }
 
 // View is one replica's record of one key, shown to Workload.Invariant
@@ -181,4 +183,8 @@ type hooks[T any] struct {
 	// mute ignores the violations of some checks, to show which checks
 	// catch a mutant on their own.
 	mute func(Check) bool
+	// store wraps replica i's store.
+	store func(i int, s replica.Store) replica.Store
+	// conflicts rewrites the review queue a client reads.
+	conflicts func(items []replica.ReviewItem[T]) []replica.ReviewItem[T]
 }
