@@ -36,6 +36,10 @@ type Hooks[T any] struct {
 	RestartID func(old version.ID) (version.ID, error)
 	// Mute ignores the violations of some checks.
 	Mute func(Check) bool
+	// Store wraps replica i's store.
+	Store func(i int, s replica.Store) replica.Store
+	// Conflicts rewrites the review queue a client reads.
+	Conflicts func(items []replica.ReviewItem[T]) []replica.ReviewItem[T]
 }
 
 func (n *node[T]) view() Node[T] {
@@ -63,6 +67,12 @@ func SetHooks[T any](w *Workload[T], h Hooks[T]) {
 	}
 	if h.Mute != nil {
 		w.hooks.mute = h.Mute
+	}
+	if h.Store != nil {
+		w.hooks.store = h.Store
+	}
+	if h.Conflicts != nil {
+		w.hooks.conflicts = h.Conflicts
 	}
 }
 

@@ -49,6 +49,16 @@ func mutants() []mutant {
 			}})
 		}},
 		{"update writes with an empty context", sim.Bounds, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Update: emptyContextUpdate}) }},
+		{"review queue's token built from sibling dots only", sim.Review, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Conflicts: siblingDotsToken})
+		}},
+		{"apply does not move the clock past remote stamps", sim.Clock, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Apply: applyWithoutClock}) }},
+		{"a lost compare-and-set acknowledged as success", sim.NoLoss, func(w *sim.Workload[hold.Hold]) {
+			sim.SetHooks(w, sim.Hooks[hold.Hold]{Store: func(_ int, s replica.Store) replica.Store { return &lossyStore{Store: s} }})
+		}},
+		{"a command does not record its idempotency key", sim.AtMostOnce, func(w *sim.Workload[hold.Hold]) {
+			w.CommandKeys = func(*hold.Hold) *policy.Set[string] { return &policy.Set[string]{} }
+		}},
 	}
 }
 
@@ -250,4 +260,51 @@ func runMutant(m mutant, seed uint64, max int) (sim.MutantResult, sim.Report) {
 	alone, err := sim.Run(sim.Config{Seed: seed, Histories: max}, w)
 	res.TargetAlone = err == nil && len(alone.Failures) > 0
 	return res, rep
+}
+
+// siblingDotsToken rewrites each review item's context and token as the
+// join of its branches' dots alone, forgetting the writes they overwrote:
+// the token no longer equals the record's, so it settles nothing.
+func siblingDotsToken(items []replica.ReviewItem[hold.Hold]) []replica.ReviewItem[hold.Hold] {
+	for i := range items {
+		var b version.Builder
+		for _, br := range items[i].Branches {
+			b.Add(br.Stamp.Dot)
+		}
+		items[i].Context = b.Vector()
+		items[i].Token = items[i].Context.Token()
+	}
+	return items
+}
+
+// applyWithoutClock merges replicated bytes through a second replica over
+// the same store whose clock is its own, so the node's clock never observes
+// the remote stamps.
+func applyWithoutClock(n sim.Node[hold.Hold], key string, data []byte) error {
+	ctx := context.Background()
+	other, err := replica.New(n.ID, n.Store, n.NewResolver(), replica.Options[hold.Hold]{Clock: version.NewHLC(version.HLCOptions{}, version.Timestamp{})})
+	if err != nil {
+		return err
+	}
+	if _, err := other.Apply(ctx, key, data); err != nil {
+		return err
+	}
+	return n.Rep.Rescan(ctx)
+}
+
+// lossyStore acknowledges every fifth compare-and-set without storing it,
+// returning the revision a real store would have.
+type lossyStore struct {
+	replica.Store
+	n int
+}
+
+func (s *lossyStore) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	s.n++
+	if s.n%5 == 0 {
+		if _, cur, err := s.Store.Get(ctx, key); err == nil && cur == rev {
+			return rev + 1, nil
+		}
+	}
+	return s.Store.CompareAndSet(ctx, key, value, rev)
 }
