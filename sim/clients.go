@@ -248,6 +248,7 @@ func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre re
 		h.violate(Errors, "%s: acknowledged dot %v is not a branch of the record", what, a.Dot)
 		return false
 	}
+	a.Stamp = branch.Stamp
 	if a.Style == Blind {
 		a.Value = branch.Value // the client wrote one field of it
 	} else if !h.equal(a.Value, branch.Value) {

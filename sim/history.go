@@ -548,4 +548,5 @@ func (h *history[T]) finish() {
 	}
 	h.checkConvergence()
 	h.classify()
+	h.checkValues()
 }

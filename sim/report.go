@@ -59,13 +59,18 @@ const (
 	// applied from others (within the HLC's drift bound) and after its own
 	// earlier writes.
 	Clock
+	// Values: after the final heal, every field Workload.Project shows
+	// equals what a plain model computes from the clients' ledger:
+	// per-field last-writer-wins by per-field stamp (internal/fieldmodel)
+	// over the writes the record's context covers, and the union of their
+	// sets.
+	Values
 	numChecks
 )
 
 var checkNames = [...]string{
 	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
 	Model: "model", DotReuse: "dot-reuse", Errors: "errors", CrossRecord: "cross-record",
-	Review: "review-token", AtMostOnce: "at-most-once", Clock: "clock",
 }
 
 // Checks lists every Check, in order.

@@ -110,6 +110,8 @@ type Ack[T any] struct {
 	// Value is the value the write stored: what the client wrote (for
 	// a Blind write, the record the replica acknowledged).
 	Value T
+	// Stamp is the acknowledged branch's stamp.
+	Stamp version.Stamp
 	// Replaced are the conflicting branches a Resolve write settled: the
 	// decision names them.
 	Replaced []resolve.Branch[T]
@@ -161,6 +163,10 @@ type Workload[T any] struct {
 	// changed it; an error is a violation of check [Invariant]. Nil means
 	// no domain invariants.
 	Invariant func(v View[T]) error
+	// Project shows check [Values] the fields of a value that a plain
+	// model can compute from the clients' ledger alone. Nil skips the
+	// check.
+	Project func(v *T) Projection
 
 	hooks hooks[T] // test-only wiring for the mutants; zero in production
 }
