@@ -193,7 +193,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	if mdot != got {
 		h.violate(Model, "%s: the model issues dot %v, the replica %v", what, mdot, got)
 	}
-	h.logf("%s → ack %v: %s", what, got, h.show(rec))
+	h.logf("%s → ack %v stamp %v: %s", what, got, ack.Stamp.Time, h.show(rec))
 	if op.Style == Command && h.rng.Float64() < h.s.faults.LostReply {
 		h.rep.Faults.LostReplies++
 		c.retry = append(c.retry, pending[T]{key, idem, op})
