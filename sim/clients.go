@@ -111,7 +111,19 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		wctx     = pre.Join() // Create, Blind, Command: the replica's context
 	)
 	var wrote T // what the client wrote, as its ledger records it
+	contend := (op.Style == Update || op.Style == Command) && h.rng.Float64() < contendRate
 	fn := func(v *T, w replica.Write) error {
+		if contend { // first attempt: another process writes the key meanwhile
+			contend = false
+			if h.contend(c, n, key) {
+				if p, err := n.rep.State(h.ctx, key); err == nil {
+					pre = p // what the next attempt reads
+					if op.Style == Command {
+						wctx = pre.Join()
+					}
+				}
+			}
+		}
 		dot = w.Dot
 		applyErr = op.Apply(v, w)
 		wrote = *v

@@ -30,11 +30,12 @@ type node[T any] struct {
 	rep    *replica.Replica[T]
 	hlc    *version.HLC
 	up     bool
-	lose   bool              // the crash lost the state; the restart is a new incarnation
-	last   version.Timestamp // the HLC reading persisted at the crash
-	offset time.Duration     // clock skew
-	drift  float64           // clock drift, as a fraction of elapsed time
-	model  map[string]model  // the plain model of every key
+	lose   bool                // the crash lost the state; the restart is a new incarnation
+	last   version.Timestamp   // the HLC reading persisted at the crash
+	offset time.Duration       // clock skew
+	drift  float64             // clock drift, as a fraction of elapsed time
+	model  map[string]model    // the plain model of every key
+	alt    *replica.Replica[T] // a second Replica value over the same store
 	// stamped is the greatest stamp n's clock must have passed: its own
 	// writes' and those it applied within the HLC's drift bound.
 	stamped version.Timestamp
@@ -94,12 +95,13 @@ type history[T any] struct {
 	keys    []string
 	idem    int
 
-	counters resolve.Counters
-	acks     map[string][]*Ack[T]
-	byDot    map[dotKey]*Ack[T]
-	atRisk   map[dotKey]bool
-	commands map[string]*Ack[T] // the first acknowledged application of each idempotency key
-	writers  map[string]map[version.ID]bool
+	counters   resolve.Counters
+	acks       map[string][]*Ack[T]
+	byDot      map[dotKey]*Ack[T]
+	atRisk     map[dotKey]bool
+	contending bool               // a second Replica value is writing inside another write
+	commands   map[string]*Ack[T] // the first acknowledged application of each idempotency key
+	writers    map[string]map[version.ID]bool
 
 	rep     Report
 	viol    []Violation
@@ -185,6 +187,7 @@ func (h *history[T]) boot(n *node[T]) {
 		return
 	}
 	n.rep, n.up = rep, true
+	n.alt = h.second(n, store)
 }
 
 func (h *history[T]) logf(format string, args ...any) {

@@ -149,6 +149,10 @@ type Clients struct {
 	Retries      int // commands retried with the same idempotency key
 	Replayed     int // retries the replica recognised and did not apply again
 	Unavailable  int // operations sent to a crashed replica
+	// Contended counts writes during whose first attempt another Replica
+	// value over the same store wrote the key (the compare-and-set retry
+	// path).
+	Contended int
 }
 
 // FaultCounts counts the faults injected.
@@ -251,7 +255,7 @@ func (r *Report) add(o *Report) {
 	r.Writes = Writes{w.Create + o.Writes.Create, w.Blind + o.Writes.Blind, w.Update + o.Writes.Update, w.Command + o.Writes.Command, w.Resolve + o.Writes.Resolve}
 	c, oc := r.Clients, o.Clients
 	r.Clients = Clients{c.Reads + oc.Reads, c.StaleUpdates + oc.StaleUpdates, c.Refused412 + oc.Refused412, c.RefusedOpen + oc.RefusedOpen,
-		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Unavailable + oc.Unavailable}
+		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Unavailable + oc.Unavailable, c.Contended + oc.Contended}
 	f, of := r.Faults, o.Faults
 	r.Faults = FaultCounts{f.Reorders + of.Reorders, f.Duplicates + of.Duplicates, f.Drops + of.Drops, f.Delays + of.Delays,
 		f.Partitions + of.Partitions, f.Heals + of.Heals, f.Crashes + of.Crashes, f.StateLosses + of.StateLosses, f.Restarts + of.Restarts,
@@ -277,8 +281,8 @@ func (r *Report) String() string {
 	w := r.Writes
 	p("acknowledged writes: %d (create %d, blind %d, update %d, command %d, resolve %d)", w.Total(), w.Create, w.Blind, w.Update, w.Command, w.Resolve)
 	c := r.Clients
-	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d",
-		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable)
+	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d; contended by a second Replica value on the store %d",
+		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable, c.Contended)
 	f := r.Faults
 	p("faults: reorders %d, duplicates %d, drops %d, delays %d, partitions %d (heals %d), crashes %d (state losses %d, restarts %d), skews %d, lost replies %d, messages lost to crashes %d",
 		f.Reorders, f.Duplicates, f.Drops, f.Delays, f.Partitions, f.Heals, f.Crashes, f.StateLosses, f.Restarts, f.Skews, f.LostReplies, f.LostToCrash)

@@ -17,7 +17,7 @@ import (
 // campaignHistories is the size of the campaign of a plain `go test`, about
 // ten seconds on one core; CONCORD_PROOF_SCALE multiplies it (.ci/run runs
 // it six times larger) and the race detector divides it (see internal/proof).
-const campaignHistories = 600
+const campaignHistories = 450
 
 // mutantBudget is how many histories a mutant may survive before the test
 // calls it missed.
