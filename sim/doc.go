@@ -24,10 +24,15 @@
 //
 //   - [Convergence]: the replicas hold identical records — siblings,
 //     versions, tokens, values, open conflicts and review queues.
-//   - [NoLoss]: every acknowledged write is still visible, was overwritten by
-//     a write whose context covered it while it was present, or was settled
-//     by a recorded decision naming it (Jepsen's set-full). Writes that lived
-//     only on a replica that then lost its disk are counted apart.
+//   - [NoLoss], from the clients' ledger (what each client wrote, the token
+//     it sent, the dot and context it was acknowledged with), never from a
+//     replica's own context: every acknowledged write is still visible
+//     holding the value its client wrote, was overwritten by a later
+//     acknowledged write whose client-sent token covered it, was merged into
+//     a later command or blind write whose acknowledged context covered it,
+//     or was settled by a Resolve naming it (Jepsen's set-full). Writes that
+//     lived only on a memory-only replica that then lost its state are
+//     counted apart.
 //   - [Invariant]: the workload's domain rules, after every step.
 //   - [Bounds]: at most one sibling per writing incarnation; vectors name
 //     only incarnations that wrote the key.
@@ -35,6 +40,18 @@
 //     of dots, fed the same history, issues the same dots and keeps the same
 //     siblings and contexts.
 //   - [DotReuse]: no dot is acknowledged twice (Riak's KV679).
+//   - [Errors]: no operation fails in a way the protocol does not allow.
+//   - [Review]: the token a review queue hands out settles its conflict.
+//   - [AtMostOnce]: a command retried where its first application is held
+//     is replayed, not applied again.
+//   - [Clock]: every write is stamped after every stamp its replica wrote or
+//     applied (within the HLC's drift bound).
+//   - [Values]: with Workload.Project, the final fields equal a plain
+//     per-field last-writer-wins and union model of the ledger.
+//
+// About one update or command in ten has a second Replica value over the
+// same store write the key during its first attempt, so the
+// compare-and-set retry path runs in every campaign.
 //
 // # Your own records
 //
