@@ -71,6 +71,7 @@ const (
 var checkNames = [...]string{
 	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
 	Model: "model", DotReuse: "dot-reuse", Errors: "errors", CrossRecord: "cross-record",
+	Review: "review-token", AtMostOnce: "at-most-once", Clock: "clock", Values: "values",
 }
 
 // Checks lists every Check, in order.
