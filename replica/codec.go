@@ -44,9 +44,9 @@ var ErrMalformed = errors.New("replica: malformed record")
 
 // payloadFormat is the first byte of an encoded state (the payload that
 // stored and replicated bytes carry). States written before per-field
-// stamps began with the clock's format byte (2) and are not read: concord
-// had no users' data to migrate.
-const payloadFormat = 3
+// stamps began with the clock's format byte (2), and states of format 3
+// (before tombstones), are not read: concord had no users' data to migrate.
+const payloadFormat = 4
 
 // encodeState encodes a record's siblings:
 //
@@ -54,8 +54,10 @@ const payloadFormat = 3
 //	clock    the clock framing of package version, whose values are, per branch:
 //	         wall     varint, the branch stamp's wall time
 //	         logical  uvarint, its logical counter
-//	         count    uvarint, the number of fields whose stamp differs from
-//	                  the branch's (0 for a write that changed every field)
+//	         header   uvarint, twice the number of fields whose stamp differs
+//	                  from the branch's (0 for a write that changed every
+//	                  field), plus 1 for a tombstone (which has no field
+//	                  stamps and no value bytes)
 //	         count times, by increasing field index:
 //	                  index gap (uvarint, the index minus the previous index plus one, less one),
 //	                  wall back (varint, the branch's wall minus the field's),
@@ -80,6 +82,10 @@ func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (
 		sibling := len(dst)
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		if b.Deleted {
+			from, to = 0, 0
+			return binary.AppendUvarint(dst, 1), nil
+		}
 		dst, err := appendFieldStamps(dst, &b, ids)
 		if err != nil {
 			return nil, err
@@ -105,7 +111,7 @@ func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID
 			n++
 		}
 	}
-	dst = binary.AppendUvarint(dst, uint64(n))
+	dst = binary.AppendUvarint(dst, uint64(n)<<1)
 	prev := -1
 	for i, st := range b.Fields {
 		if st == b.Stamp {
@@ -201,7 +207,7 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 	var refs []fieldRef
 	s, err := version.DecodeClock(data[1:], lim, func(d version.Dot, b []byte) (resolve.Branch[T], error) {
 		br, rest, err := decodeBranch[T](d, b, fields, &refs)
-		if err != nil {
+		if err != nil || br.Deleted {
 			return br, err
 		}
 		br.Value, err = codec.Decode(rest)
@@ -232,7 +238,15 @@ func decodeBranch[T any](d version.Dot, b []byte, fields int, refs *[]fieldRef) 
 	var br resolve.Branch[T]
 	r := reader{b: b}
 	br.Stamp = version.Stamp{Time: version.Timestamp{Wall: r.varint(), Logical: r.logical()}, Dot: d}
-	n := r.uvarint()
+	h := r.uvarint()
+	n := h >> 1
+	if h&1 == 1 {
+		if r.err == nil && (n != 0 || len(r.b) != 0) {
+			return br, nil, errors.New("a tombstone with field stamps or a value")
+		}
+		br.Deleted = true
+		return br, nil, r.err
+	}
 	if r.err == nil && n > uint64(fields) {
 		return br, nil, fmt.Errorf("%d field stamps for %d fields", n, fields)
 	}

@@ -149,12 +149,13 @@ func forgeReplicaIndex(t *testing.T, data []byte) []byte {
 	if fields == nil {
 		t.Fatal("no field stamps to forge")
 	}
-	// The branch header of lisbon:2: wall, logical, count 2, then field 0:
+	// The branch header of lisbon:2: wall, logical, header 2<<1 (two field
+	// stamps, not a tombstone), then field 0:
 	// gap 0, wall back 100, logical 1, replica index (1: lisbon), counter 1.
 	var hdr []byte
 	hdr = binary.AppendVarint(hdr, 200)
 	hdr = binary.AppendUvarint(hdr, 1)
-	hdr = binary.AppendUvarint(hdr, 2)
+	hdr = binary.AppendUvarint(hdr, 2<<1)
 	hdr = binary.AppendUvarint(hdr, 0)
 	hdr = binary.AppendVarint(hdr, 100)
 	hdr = binary.AppendUvarint(hdr, 1)

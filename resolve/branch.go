@@ -32,6 +32,11 @@ type Branch[T any] struct {
 	// Fields are the field stamps, by binding order, or nil when they all
 	// equal Stamp.
 	Fields []version.Stamp
+	// Deleted marks a tombstone: the branch of a delete, a causal write
+	// with no value (Value is the zero T, Fields nil). A record whose
+	// branches are all tombstones is deleted; a tombstone concurrent with a
+	// live branch is settled by [Options.OnDelete].
+	Deleted bool
 }
 
 // FieldStamp returns the stamp of the i-th bound field (in the order the

@@ -173,8 +173,11 @@ type Change[T any] struct {
 	Time version.Timestamp
 	// Value builds the new record from the write's dot (so that values such
 	// as add-wins sets can record it). It is called once, if the write is
-	// made.
+	// made. A delete leaves it nil.
 	Value func(version.Dot) T
+	// Delete makes the write a tombstone (see [Branch.Deleted]): it
+	// supersedes the siblings Context covers and leaves no value.
+	Delete bool
 }
 
 // Write applies a client's write c to local: the new value, stamped with
@@ -190,6 +193,9 @@ func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) 
 	}
 	state, dot, err := local.UpdateWith(c.Context, c.Replica, func(d version.Dot) Branch[T] {
 		st := version.Stamp{Time: c.Time, Dot: d}
+		if c.Delete {
+			return Branch[T]{Stamp: st, Deleted: true}
+		}
 		v := c.Value(d)
 		return Branch[T]{Value: v, Stamp: st, Fields: r.fieldStamps(base, &v, st)}
 	})
@@ -238,7 +244,8 @@ func (r *Resolver[T]) fieldStamps(base *Branch[T], v *T, st version.Stamp) []ver
 func (r *Resolver[T]) coveredBase(local Siblings[T], ctx version.Vector) *Branch[T] {
 	var covered []Branch[T]
 	for s := range local.Siblings() {
-		if ctx.Contains(s.Dot) {
+		// A tombstone is no base: a write over it re-creates the record.
+		if ctx.Contains(s.Dot) && !s.Value.Deleted {
 			covered = append(covered, s.Value)
 		}
 	}
@@ -299,12 +306,18 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 			return &Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}, nil
 		}
 	}
+	if hasTombstone(s) {
+		res, c := r.resolveDeletes(canonical(s.Values(), true))
+		if c != nil {
+			c.Context = s.Join()
+			return nil, c
+		}
+		res.Version = s.Join()
+		return res, nil
+	}
 	res, err := r.fold(canonical(s.Values(), true))
 	if err != nil {
-		var c *ConflictRequiresRetry
-		if !errors.As(err, &c) {
-			c = &ConflictRequiresRetry{Entity: r.entity, Reason: err.Error(), Err: err}
-		}
+		c := r.asConflict(err)
 		c.Context = s.Join()
 		return nil, c
 	}
@@ -312,10 +325,21 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 	return &res, nil
 }
 
+// asConflict returns a merge's error as a conflict.
+func (r *Resolver[T]) asConflict(err error) *ConflictRequiresRetry {
+	var c *ConflictRequiresRetry
+	if !errors.As(err, &c) {
+		c = &ConflictRequiresRetry{Entity: r.entity, Reason: err.Error(), Err: err}
+	}
+	return c
+}
+
 // outcome resolves state; met says that concurrent branches met in this
 // step, so that its events report the merge.
 func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
+	// Concurrent deletes agree: they meet silently.
+	silent := res != nil && res.Deleted && len(res.Decisions) == 0
 	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
-		entity: r.entity, met: met && state.Len() > 1}
+		entity: r.entity, met: met && state.Len() > 1 && !silent}
 }

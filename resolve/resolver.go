@@ -22,6 +22,10 @@ type Options struct {
 	// [SkewWindow] event: skew could have inverted their order. Zero or
 	// negative flags nothing.
 	SkewWindow time.Duration
+	// OnDelete says what happens when a delete is concurrent with an
+	// update of the same record. The zero value, [DeleteConflicts], keeps
+	// both and reports a conflict to review.
+	OnDelete OnDelete
 }
 
 // Resolver merges concurrent branches of records of type T with per-field
@@ -38,7 +42,9 @@ type Resolver[T any] struct {
 	fields []Field[T]
 	rules  []RecordRule[T]
 	skew   time.Duration
-	states sync.Pool // *fieldState[T], reused across merges
+	// onDelete settles a tombstone concurrent with a live branch.
+	onDelete OnDelete
+	states   sync.Pool // *fieldState[T], reused across merges
 }
 
 // ErrInvalidResolver is wrapped by the error New returns for a bad declaration.
@@ -75,14 +81,18 @@ func New[T any](entity string, fields []Field[T], rules []RecordRule[T], opts Op
 			problems = append(problems, fmt.Errorf("rule %d needs a name and a function", i))
 		}
 	}
+	if opts.OnDelete < DeleteConflicts || opts.OnDelete > UpdateWins {
+		problems = append(problems, fmt.Errorf("unknown %v", opts.OnDelete))
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w for %q: %w", ErrInvalidResolver, entity, errors.Join(problems...))
 	}
 	return &Resolver[T]{
-		entity: entity,
-		fields: slices.Clone(fields),
-		rules:  slices.Clone(rules),
-		skew:   opts.SkewWindow,
+		entity:   entity,
+		fields:   slices.Clone(fields),
+		rules:    slices.Clone(rules),
+		skew:     opts.SkewWindow,
+		onDelete: opts.OnDelete,
 	}, nil
 }
 
@@ -91,6 +101,10 @@ func (r *Resolver[T]) Entity() string { return r.entity }
 
 // Fields returns the field bindings, in order.
 func (r *Resolver[T]) Fields() []Field[T] { return slices.Clone(r.fields) }
+
+// OnDelete returns what the resolver does with a delete concurrent with an
+// update.
+func (r *Resolver[T]) OnDelete() OnDelete { return r.onDelete }
 
 // Field returns the binding of the named field.
 func (r *Resolver[T]) Field(name string) (Field[T], bool) {
