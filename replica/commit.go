@@ -143,7 +143,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 		return r.record(key, o.State, o.Resolution, o.Conflict), nil
 	}
 	o := &c.outcome
-	if o.State.Len() != 1 || o.Resolution == nil {
+	if o.State.Len() != 1 || o.Resolution == nil || o.Resolution.Deleted {
 		s, err := decodeState(c.data, r.codec, r.limits, r.fields)
 		if err != nil {
 			return Record[T]{}, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)

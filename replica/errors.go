@@ -12,6 +12,10 @@ import (
 var (
 	// ErrNotFound: no record under the key (404).
 	ErrNotFound = errors.New("replica: record not found")
+	// ErrDeleted: the record under the key is deleted — a tombstone not
+	// yet reaped (404 / 410). The error is a [*Deleted] carrying the
+	// tombstone's token; it also matches ErrNotFound.
+	ErrDeleted = errors.New("replica: record deleted")
 	// ErrExists: Create found a record already there (409 / 412 for If-None-Match).
 	ErrExists = errors.New("replica: record already exists")
 	// ErrPreconditionRequired: a conditional write came without a token (428).
@@ -60,3 +64,26 @@ func (e *PreconditionFailed) Error() string {
 
 // Is makes errors.Is(err, ErrPreconditionFailed) true.
 func (e *PreconditionFailed) Is(target error) bool { return target == ErrPreconditionFailed }
+
+// Deleted is the error of a read or write of a deleted record (a tombstone
+// not yet reaped): it carries the token of the delete, so that a client may
+// re-create the record on purpose with [Replica.Update] or
+// [Replica.ResolveConflict] and that token — a write that supersedes the
+// delete. errors.Is matches both ErrDeleted and ErrNotFound, so code that
+// only knows "absent" keeps working.
+type Deleted struct {
+	Key   string
+	Token string // the tombstone's token
+	// Context is the tombstone's causal context (Token decoded).
+	Context version.Vector
+	// Stamp is the stamp of the (latest) delete.
+	Stamp version.Stamp
+}
+
+// Error implements the error interface.
+func (e *Deleted) Error() string {
+	return fmt.Sprintf("replica: %q: record deleted (token %q)", e.Key, e.Token)
+}
+
+// Is makes errors.Is(err, ErrDeleted) and errors.Is(err, ErrNotFound) true.
+func (e *Deleted) Is(target error) bool { return target == ErrDeleted || target == ErrNotFound }

@@ -160,6 +160,12 @@ type Record[T any] struct {
 	// Conflict is set when the branches cannot be merged; it carries them,
 	// the reason, and the context a retry must use.
 	Conflict *resolve.ConflictRequiresRetry
+	// Deleted is set when the record is deleted: every branch is a
+	// tombstone, or a delete won over a concurrent update
+	// ([resolve.DeleteWins]). Value is then the zero T. Only
+	// [Replica.Delete] returns such a record; a read returns a [*Deleted]
+	// error instead.
+	Deleted bool
 }
 
 // Write describes the write being made, for functions that build a value
@@ -192,7 +198,7 @@ func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Reso
 		conflict.Key = key
 		rec.Conflict = conflict
 	case res != nil:
-		rec.Value, rec.Stamp, rec.Decisions = res.Value, res.Stamp, res.Decisions
+		rec.Value, rec.Stamp, rec.Decisions, rec.Deleted = res.Value, res.Stamp, res.Decisions, res.Deleted
 	}
 	return rec
 }
@@ -224,8 +230,11 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 }
 
 // Get returns the record stored under key, or an error wrapping ErrNotFound.
-// A record with an open conflict is returned with its Conflict set and no
-// error: reading is always allowed.
+// A deleted record whose tombstone is not yet reaped fails with a
+// [*Deleted] (matching both ErrDeleted and ErrNotFound) that carries the
+// tombstone's token, and the returned Record has Deleted set. A record with
+// an open conflict — a delete concurrent with an update included — is
+// returned with its Conflict set and no error: reading is always allowed.
 func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 	s, _, err := r.load(ctx, key)
 	if err != nil {
@@ -234,7 +243,16 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 	if s.Len() == 0 {
 		return Record[T]{Key: key}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
-	return r.read(key, s), nil
+	rec := r.read(key, s)
+	if rec.Deleted {
+		return rec, deleted(rec)
+	}
+	return rec, nil
+}
+
+// deleted returns the error of a deleted record.
+func deleted[T any](rec Record[T]) error {
+	return &Deleted{Key: rec.Key, Token: rec.Token, Context: rec.Context, Stamp: rec.Stamp}
 }
 
 // State returns the raw replicated state of key (empty if absent), for

@@ -15,11 +15,17 @@ import (
 // covers that state. Each returns the record as stored.
 
 // Create stores v as a new record. It fails with ErrExists if this replica
-// already holds a record under key. Two replicas may still create the same
-// key concurrently; their records meet as siblings like any concurrent writes.
+// already holds a record under key, and with a [*Deleted] if it holds the
+// record's tombstone: re-creating a deleted record is a write over the
+// delete, made on purpose with its token ([Replica.Update]). Two replicas
+// may still create the same key concurrently; their records meet as
+// siblings like any concurrent writes.
 func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], error) {
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if cur.Len() > 0 {
+			if rec := r.read(key, cur); rec.Deleted {
+				return resolve.Outcome[T]{}, deleted(rec)
+			}
 			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
 		}
 		return r.change(cur, version.Vector{}, nil, func(Write) (T, error) { return v, nil })
@@ -56,6 +62,10 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 // them; the fields it changes take this write's stamp (see resolve.Branch).
 // Use Update for state whose merge is not automatic or must not be guessed,
 // such as a hold's lifecycle. It returns the record as stored.
+//
+// Update with the token of a deleted record (the one a [*Deleted] error
+// carries) re-creates it: fn runs on the zero T, every field is new, and the
+// write supersedes the delete.
 func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T, w Write) error) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
@@ -65,11 +75,15 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 		if err := r.precondition(key, token, want, cur); err != nil {
 			return resolve.Outcome[T]{}, err
 		}
-		base, err := r.resolveForWrite(key, cur)
+		base, err := r.res.Resolve(cur)
 		if err != nil {
-			return resolve.Outcome[T]{}, err
+			return resolve.Outcome[T]{}, r.conflictErr(key, err)
 		}
-		return r.change(cur, want, &base.Branch, func(w Write) (T, error) {
+		from := &base.Branch
+		if base.Deleted {
+			from = nil // a re-creation: every field is new
+		}
+		return r.change(cur, want, from, func(w Write) (T, error) {
 			v := base.Value
 			err := fn(&v, w)
 			return v, err
@@ -246,14 +260,25 @@ func (r *Replica[T]) change(cur resolve.Siblings[T], ctx version.Vector, base *r
 
 // resolveForWrite resolves the current state for a write built on it; an
 // open conflict is returned as its [*resolve.ConflictRequiresRetry] with the
-// key filled in.
+// key filled in, and a deleted record as a [*Deleted].
 func (r *Replica[T]) resolveForWrite(key string, cur resolve.Siblings[T]) (resolve.Resolution[T], error) {
 	base, err := r.res.Resolve(cur)
+	if err != nil {
+		return base, r.conflictErr(key, err)
+	}
+	if base.Deleted {
+		return base, deleted(r.record(key, cur, &base, nil))
+	}
+	return base, nil
+}
+
+// conflictErr fills in the key of a conflict error.
+func (r *Replica[T]) conflictErr(key string, err error) error {
 	var conflict *resolve.ConflictRequiresRetry
 	if errors.As(err, &conflict) {
 		conflict.Key = key
 	}
-	return base, err
+	return err
 }
 
 // keepCommandKeys returns v with the idempotency keys of every branch of cur
