@@ -71,12 +71,18 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if err != nil {
 		return c, false, err
 	}
+	// A reaped key is planned against its horizon, the tombstone removed:
+	// what it covers is stale, and a write over it supersedes the delete.
+	h, reaped := r.horizon(key)
+	if rev == 0 && reaped {
+		cur = h
+	}
 	c.cur = cur
 	c.outcome, err = p(cur)
 	if err != nil {
 		return c, false, err
 	}
-	if rev != 0 && c.outcome.State.Equal(cur) {
+	if (rev != 0 || reaped) && c.outcome.State.Equal(cur) {
 		return c, false, nil // nothing to store: stale, duplicate or replayed
 	}
 	// Size the buffer like the last state encoded, so that it rarely grows.
@@ -93,6 +99,11 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 		return c, false, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
 	}
 	c.data, c.from, c.to = data, from, to
+	if rev == 0 && reaped {
+		r.mu.Lock()
+		delete(r.memb.reaped, key) // stored again: the state descends from the horizon
+		r.mu.Unlock()
+	}
 	return c, false, nil
 }
 

@@ -51,6 +51,12 @@ type Options[T any] struct {
 	// value means rangesync's defaults; replicas that reconcile with each
 	// other must use the same frame limit.
 	Reconcile rangesync.Options
+	// Members is the membership that reaping waits for (this replica's ID
+	// may be among them): a tombstone is removed from the store once every
+	// member has acknowledged it (see [Replica.Reap]). Nil means no
+	// membership: tombstones are kept. Change it with [Replica.AddMember]
+	// and [Replica.RemoveMember].
+	Members []version.ID
 }
 
 // Replica holds one region's records of one type over a [Store]. It offers
@@ -91,6 +97,7 @@ type Replica[T any] struct {
 	review  map[string]*ReviewItem[T]
 	results map[string]Record[T] // first result of each command, by key and idempotency key
 	order   []string             // results keys, oldest first, for bounding
+	memb    membership[T]        // reaping: members, their acks, reaped horizons
 }
 
 // maxResults bounds the remembered command results.
@@ -113,6 +120,11 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		reconcile: opts.Reconcile,
 		review:    map[string]*ReviewItem[T]{},
 		results:   map[string]Record[T]{},
+		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
+			reaped: map[string]resolve.Siblings[T]{}},
+	}
+	for _, m := range opts.Members {
+		r.memb.members[m] = true
 	}
 	if r.codec == nil {
 		r.codec = JSON[T]{}

@@ -307,9 +307,14 @@ func (l local[T]) Pull(ctx context.Context, wants []Want) ([]Delta, error) {
 // AntiEntropy brings a and b in one process to the same state for every
 // key: a.Sync(ctx, Local(b)). Records that could not be read or applied are
 // skipped, the others converge, and the error then lists what was skipped.
+// Then each acknowledges its digest to the other ([Replica.Ack]), which is
+// what reaping tombstones waits for.
 func AntiEntropy[T any](ctx context.Context, a, b *Replica[T]) error {
 	rep, err := a.Sync(ctx, Local(b))
 	if err != nil {
+		return err
+	}
+	if err := acknowledge(ctx, a, b); err != nil {
 		return err
 	}
 	if rep.Skipped > 0 {

@@ -1,0 +1,223 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Reaping. A tombstone is removed from the store once it is causally
+// stable: every replica of the membership holds exactly the tombstone's
+// context for the key — it has the delete, and no write the delete did not
+// see. Then every write any member ever made of the key is covered by the
+// tombstone, and any later write of a member is made after seeing the
+// delete, so a message that could still arrive is either covered (stale) or
+// a deliberate re-creation.
+//
+// The rule a replica enforces after reaping: it remembers, per reaped key,
+// the tombstone it removed (the "reaped horizon") and merges every
+// replicated version of the key against it, so a version the horizon covers
+// — a late message, a long-partitioned member's copy — is stale and dropped,
+// never stored. The horizon is reported in the replica's Digest, so peers
+// neither resend the tombstone nor count the key as missing.
+//
+// Membership is explicit: [Options.Members] at New, then
+// [Replica.AddMember] and [Replica.RemoveMember]. A replica with no
+// membership reaps nothing. Acknowledgements are explicit too:
+// [Replica.Ack] records a peer's digest (AntiEntropy acks both sides with
+// their digests after exchanging deltas). An added member has acknowledged
+// nothing, so nothing is reaped until it has synced.
+//
+// Limits, stated: horizons and acknowledgements are kept in memory by this
+// Replica value, one causal context per reaped key; they are lost on
+// restart, so a restarted replica must resync with a member (AntiEntropy)
+// before it applies versions from elsewhere, and Replica values sharing one
+// store must not reap (only one of them may be configured with Members).
+
+// membership is a replica's reaping state, under Replica.mu.
+type membership[T any] struct {
+	members map[version.ID]bool
+	acks    map[version.ID]Digest          // the last digest each member acknowledged
+	reaped  map[string]resolve.Siblings[T] // the reaped horizon: the tombstone removed, by key
+}
+
+// AddMember adds a replica to the membership: tombstones are reaped only
+// once it has acknowledged them.
+func (r *Replica[T]) AddMember(id version.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.memb.members[id] = true
+}
+
+// RemoveMember retires a replica from the membership: its acknowledgements
+// are no longer waited for. Retire a replica only once it is gone for good;
+// a retired replica that comes back must rejoin with an empty store.
+func (r *Replica[T]) RemoveMember(id version.ID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.memb.members, id)
+	delete(r.memb.acks, id)
+}
+
+// Members returns the membership, sorted.
+func (r *Replica[T]) Members() []version.ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.SortedFunc(maps.Keys(r.memb.members), version.ID.Compare)
+}
+
+// Ack records that peer holds the records of d (its [Replica.Digest],
+// taken after it applied what this replica sent): the acknowledgement that
+// reaping waits for. A later Ack replaces an earlier one. Acks from
+// replicas outside the membership are ignored.
+func (r *Replica[T]) Ack(peer version.ID, d Digest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.memb.members[peer] {
+		r.memb.acks[peer] = maps.Clone(d)
+	}
+}
+
+// Reap removes from the store every tombstone that is causally stable (see
+// the package documentation): every member other than this replica has
+// acknowledged exactly its context. It returns the number of keys removed.
+// A key written meanwhile is left for the next Reap.
+func (r *Replica[T]) Reap(ctx context.Context) (int, error) {
+	var stable []string
+	err := scanAll(ctx, r.store, func(e Entry) error {
+		s, err := decodeState(e.Value, r.codec, r.limits, r.fields)
+		if err != nil {
+			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+		}
+		if c, ok := tombstone(s); ok && r.stable(e.Key, c) {
+			stable = append(stable, e.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, key := range stable {
+		ok, err := r.reap(ctx, key)
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// stable reports whether every member but this replica acknowledged c for key.
+func (r *Replica[T]) stable(key string, c version.Vector) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.memb.members) == 0 {
+		return false
+	}
+	for m := range r.memb.members {
+		if m == r.id {
+			continue
+		}
+		if got, ok := r.memb.acks[m][key]; !ok || !got.Equal(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// reap removes key's tombstone if it is still the stored state and still
+// stable, under the key's lock so that no local write interleaves.
+func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
+	lk, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
+	}
+	defer r.locks.unlock(key, lk)
+	s, rev, err := r.load(ctx, key)
+	if err != nil || rev == 0 {
+		return false, err
+	}
+	c, ok := tombstone(s)
+	if !ok || !r.stable(key, c) {
+		return false, nil
+	}
+	// Remember the horizon before the tombstone leaves the store, so that
+	// no version it covers is ever applied in between.
+	r.mu.Lock()
+	r.memb.reaped[key] = s
+	r.mu.Unlock()
+	if err := r.store.Delete(ctx, key, rev); err != nil {
+		if errors.Is(err, ErrRevisionMismatch) {
+			return false, nil // written meanwhile: the horizon is harmless, the state descends from it
+		}
+		return false, fmt.Errorf("replica %v: delete %q: %w", r.id, key, err)
+	}
+	return true, nil
+}
+
+// horizon returns the reaped tombstone of key, if any.
+func (r *Replica[T]) horizon(key string) (resolve.Siblings[T], bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.memb.reaped[key]
+	return s, ok
+}
+
+// Reaped returns the keys whose tombstones this replica reaped and whose
+// horizons it keeps, sorted.
+func (r *Replica[T]) Reaped() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.memb.reaped))
+}
+
+// Digest maps each key to the causal context of a replica's record: what a
+// replica acknowledges to its peers ([Replica.Ack]).
+type Digest map[string]version.Vector
+
+// Digest returns the context of every record this replica holds, and of
+// every tombstone it reaped (its horizon), so that a peer that reaped
+// counts as having acknowledged the tombstone.
+func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
+	d := Digest{}
+	r.mu.Lock()
+	for k, s := range r.memb.reaped {
+		d[k] = s.Join()
+	}
+	r.mu.Unlock()
+	err := scanAll(ctx, r.store, func(e Entry) error {
+		join, _, err := decodeContext(e.Value, r.limits)
+		if err != nil {
+			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+		}
+		d[e.Key] = join
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// acknowledge makes a and b acknowledge their digests to each other.
+func acknowledge[T any](ctx context.Context, a, b *Replica[T]) error {
+	da, err := a.Digest(ctx)
+	if err != nil {
+		return err
+	}
+	db, err := b.Digest(ctx)
+	if err != nil {
+		return err
+	}
+	a.Ack(b.ID(), db)
+	b.Ack(a.ID(), da)
+	return nil
+}
