@@ -30,7 +30,17 @@ func FuzzApply(f *testing.F) {
 	}
 	c.heal(f)
 	siblings, _ := a.Export(bg, "H-1")
-	for _, seed := range [][]byte{single, siblings} {
+	// A tombstone concurrent with a live branch: the delete's encoding.
+	cur, _ := b.Get(bg, "H-1")
+	if _, err := b.Delete(bg, "H-1", cur.Token); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := a.Blind(bg, "H-1", "note", hold.NoteEdit("a")); err != nil {
+		f.Fatal(err)
+	}
+	c.heal(f)
+	deleted, _ := a.Export(bg, "H-1")
+	for _, seed := range [][]byte{single, siblings, deleted} {
 		f.Add(seed)
 		f.Add(seed[:len(seed)/2])
 		f.Add(append(bytes.Clone(seed), 0))
