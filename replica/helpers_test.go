@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -137,17 +138,20 @@ func holdText(h hold.Hold) string {
 func viewOf(t tb, r *replica.Replica[hold.Hold], key string) view {
 	t.Helper()
 	rec, err := r.Get(context.Background(), key)
-	if err != nil {
+	if err != nil && !errors.Is(err, replica.ErrDeleted) {
 		return view{}
 	}
 	v := view{Found: true, Token: rec.Token}
-	if rec.Conflict == nil {
+	switch {
+	case rec.Deleted:
+		v.Value = "deleted"
+	case rec.Conflict == nil:
 		v.Value = holdText(rec.Value)
-	} else {
+	default:
 		v.Conflict = rec.Conflict.Field + "/" + rec.Conflict.Rule + ": " + rec.Conflict.Reason
 	}
 	for _, b := range rec.Branches {
-		v.Branches += fmt.Sprintf("[%v %s]", b.Stamp, holdText(b.Value))
+		v.Branches += fmt.Sprintf("[%v %t %s]", b.Stamp, b.Deleted, holdText(b.Value))
 	}
 	return v
 }
