@@ -14,7 +14,8 @@
 //     They are last-writer-wins by nature, so they are accepted only for
 //     fields bound with policy.LWW, and refused with ErrNotBlindWritable for
 //     any other field.
-//   - Conditional writes ([Replica.Update], [Replica.ResolveConflict]) need
+//   - Conditional writes ([Replica.Update], [Replica.ResolveConflict],
+//     [Replica.Delete]) need
 //     the token the client read (an HTTP If-Match). No token is
 //     ErrPreconditionRequired (428); a stale one is a [*PreconditionFailed]
 //     carrying the current token and branches (412).
@@ -46,6 +47,38 @@
 //
 // Each Replica value indexes the writes it stores itself: when other
 // processes write the same store, call Rescan to take their writes in.
+//
+// # Deletes and tombstones
+//
+// [Replica.Delete] is a conditional write (the token, If-Match, with
+// Update's errors) that stores a tombstone: a causal write with no value, a
+// branch with resolve.Branch.Deleted set. It replicates through Export,
+// Apply and anti-entropy like any write. A read of a deleted key fails with
+// a [*Deleted] (errors.Is: ErrDeleted and ErrNotFound) carrying the
+// tombstone's token; [Replica.Update] with that token re-creates the record
+// on purpose, while [Replica.Create] refuses to overwrite a delete. A
+// delete concurrent with an update is settled by the resolver's
+// resolve.Options.OnDelete — a conflict to review by default (both branches
+// kept, so a confirmed hold never vanishes silently), or delete-wins, or
+// update-wins — recorded as a decision. Two concurrent deletes agree
+// silently; a delete with a stale token is a [*PreconditionFailed].
+//
+// # Reaping tombstones
+//
+// A tombstone is removed from the store ([Replica.Reap], a conditional
+// Store.Delete) once causally stable: every replica of the membership
+// (Options.Members, [Replica.AddMember], [Replica.RemoveMember]) has
+// acknowledged exactly the tombstone's context ([Replica.Ack];
+// [AntiEntropy] acknowledges both sides). No membership, no reaping. After
+// reaping, the replica keeps the removed tombstone as the key's horizon and
+// merges every replicated version of the key against it: a late message or
+// a long-partitioned member's copy is covered by the horizon, so it is
+// stale and never stored — no resurrection — while a write made after
+// seeing the delete (a re-creation) is applied. Digest reports horizons, so
+// peers do not resend reaped tombstones. Horizons and acknowledgements live
+// in the Replica value's memory: after a restart, resync with a member
+// before applying versions from elsewhere, and let only one Replica value
+// per store reap.
 //
 // # Review queue
 //
