@@ -33,6 +33,10 @@
 //	POST   /holds/{id}/confirm  conditional: If-Match required (428 without, 412 if
 //	                            stale, with the current ETag). {"booking_id":"B-3107"}
 //	POST   /holds/{id}/release  conditional, like confirm; the body may be empty.
+//	DELETE /holds/{id}          conditional delete (tombstone): If-Match required
+//	                            (428 without, 412 if stale); 204. An open conflict
+//	                            is 409 unless If-Match is the conflict's ETag. A
+//	                            delete concurrent with a confirm is a conflict.
 //	POST   /holds/{id}/resolve  settle an open conflict: If-Match the conflict's
 //	                            ETag, {"keep":"baltimore:1"} (a branch's dot or tag).
 //	GET    /conflicts           the region's review queue.

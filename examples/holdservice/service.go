@@ -281,6 +281,7 @@ func (s *Service) Handler() http.Handler {
 	mux.Handle("POST /holds/{id}/extend", s.idem.Require(http.HandlerFunc(s.extend)))
 	mux.HandleFunc("POST /holds/{id}/confirm", s.confirm)
 	mux.HandleFunc("POST /holds/{id}/release", s.release)
+	mux.HandleFunc("DELETE /holds/{id}", s.deleteHold)
 	mux.HandleFunc("POST /holds/{id}/resolve", s.resolveConflict)
 	mux.HandleFunc("GET /conflicts", s.conflicts)
 	mux.HandleFunc("GET /debug/vars", s.debugVars)
@@ -610,6 +611,42 @@ func (s *Service) lifecycle(w http.ResponseWriter, r *http.Request, parse func(*
 		return
 	}
 	s.writeRecord(w, r, http.StatusOK, rec)
+}
+
+// DELETE /holds/{id} (If-Match): delete a hold — a conditional write that
+// leaves a tombstone, replicated and reaped once every region has it. 204 on
+// success; 428 without If-Match; 412 when stale; 409 when the hold has an
+// open conflict the client has not seen (If-Match: * or another tag than
+// the conflict's ETag) — a DELETE naming the conflict's ETag settles it.
+func (s *Service) deleteHold(w http.ResponseWriter, r *http.Request) {
+	rep, ok := s.region(w, r)
+	if !ok {
+		return
+	}
+	cond, err := httpapi.RequireIfMatch(r)
+	if err != nil {
+		s.resp.Error(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	cur, err := rep.Get(r.Context(), id)
+	if err != nil {
+		s.resp.Error(w, r, err)
+		return
+	}
+	if cur.Conflict != nil && (cond.Any || !cond.MatchStrong(cur.Token)) {
+		s.resp.Error(w, r, cur.Conflict)
+		return
+	}
+	token, err := cond.Token(cur.Token)
+	if err == nil {
+		_, err = rep.Delete(r.Context(), id, token)
+	}
+	if err != nil {
+		s.resp.Error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type resolveRequest struct {

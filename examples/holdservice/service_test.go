@@ -337,7 +337,10 @@ func TestErrorPaths(t *testing.T) {
 		{"unknown hold", "GET", "/holds/H-404", "", nil, 404, httpapi.TypeNotFound},
 		{"unknown region", "GET", "/holds/H-1?region=tokyo", "", nil, 400, "about:blank"},
 		{"unknown route", "GET", "/nothing", "", nil, 404, httpapi.TypeNotFound},
-		{"delete a hold", "DELETE", "/holds/H-1", "", nil, 405, "about:blank"},
+		{"delete without If-Match", "DELETE", "/holds/H-1", "", nil, 428, httpapi.TypePreconditionRequired},
+		{"delete with a stale If-Match", "DELETE", "/holds/H-1", "", []string{"If-Match", `"AQEGbGlzYm9uABI"`}, 412, httpapi.TypeStaleToken},
+		{"delete of an unknown hold", "DELETE", "/holds/H-404", "", []string{"If-Match", cur}, 404, httpapi.TypeNotFound},
+		{"a method the hold route lacks", "POST", "/holds/H-1", "", nil, 405, "about:blank"},
 		{"confirm without If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, nil, 428, httpapi.TypePreconditionRequired},
 		{"confirm with a weak tag", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", "W/" + cur}, 400, httpapi.TypeMalformedHeader},
 		{"confirm with a malformed If-Match", "POST", "/holds/H-1/confirm", `{"booking_id":"B-1"}`, []string{"If-Match", cur + " x"}, 400, httpapi.TypeMalformedHeader},
@@ -394,7 +397,7 @@ func TestHTTPDetails(t *testing.T) {
 	// evaluated (RFC 9110 §13.2.1).
 	h.do("POST", "/holds/H-404/release", "", "If-Match", "*").want(t, 404, httpapi.TypeNotFound)
 
-	for _, path := range []string{"/holds/H-1", "/holds/H-1/confirm", "/admin/partition"} {
+	for _, path := range []string{"/holds/H-1/confirm", "/admin/partition"} {
 		r := h.do("DELETE", path, "")
 		if path == "/admin/partition" {
 			r.want(t, 204, "")
@@ -405,8 +408,8 @@ func TestHTTPDetails(t *testing.T) {
 			t.Errorf("DELETE %s: Allow %q", path, allow)
 		}
 	}
-	if allow := h.do("DELETE", "/holds/H-1", "").header.Get("Allow"); allow != "GET, HEAD, PUT" {
-		t.Errorf("DELETE /holds/H-1: Allow %q, want GET, HEAD, PUT", allow)
+	if allow := h.do("POST", "/holds/H-1", "").header.Get("Allow"); allow != "GET, HEAD, PUT, DELETE" {
+		t.Errorf("POST /holds/H-1: Allow %q, want GET, HEAD, PUT, DELETE", allow)
 	}
 
 	r = h.do("POST", "/holds/H-1/release", "", "If-Match", cur, "Content-Type", "text/plain").want(t, 415, httpapi.TypeMalformedBody)
@@ -530,4 +533,31 @@ func TestReplicationNeedsTheToken(t *testing.T) {
 	if _, err := NewService(Config{Peers: []string{srv.URL}}); err == nil {
 		t.Error("a service with peers and no token")
 	}
+}
+
+// TestDeleteHold: DELETE with the current ETag deletes the hold in every
+// region (204, then 404); a DELETE that has not seen an open conflict is a
+// 409, and one naming the conflict's ETag settles it.
+func TestDeleteHold(t *testing.T) {
+	h := newHarness(t)
+	etag := h.create("H-1", "C1", "2026-11-26T14:30:00Z").header.Get("ETag")
+	h.do("DELETE", "/holds/H-1", "", "If-Match", etag).want(t, 204, "")
+	h.do("GET", "/holds/H-1", "").want(t, 404, httpapi.TypeNotFound)
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	h.do("GET", "/holds/H-1?region=baltimore", "").want(t, 404, httpapi.TypeNotFound)
+
+	h.create("H-2", "C2", "2026-11-26T14:30:00Z")
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	base := h.do("GET", "/holds/H-2?region=baltimore", "").want(t, 200, "").header.Get("ETag")
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	h.do("DELETE", "/holds/H-2", "", "If-Match", base).want(t, 204, "")
+	h.do("POST", "/holds/H-2/confirm?region=baltimore", `{"booking_id":"B-1"}`, "If-Match", base).want(t, 200, "")
+	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
+	got := h.do("GET", "/holds/H-2?region=baltimore", "").want(t, 200, "")
+	if conflict, _ := got.body["conflict"].(map[string]any); conflict["rule"] != "delete" {
+		t.Fatalf("a delete concurrent with a confirm: %s", got.raw)
+	}
+	h.do("DELETE", "/holds/H-2", "", "If-Match", "*").want(t, 409, httpapi.TypeConflict)
+	h.do("DELETE", "/holds/H-2", "", "If-Match", base).want(t, 409, httpapi.TypeConflict)
+	h.do("DELETE", "/holds/H-2", "", "If-Match", got.header.Get("ETag")).want(t, 204, "")
 }
