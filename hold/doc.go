@@ -23,4 +23,16 @@
 // of package replica: note edits are blind ([NoteEdit]), [Hold.Confirm] and
 // [Hold.Release] are conditional (If-Match), and [Hold.Extend] is a
 // merge-aware command deduplicated by an idempotency key ([CommandKeys]).
+//
+// # Expiry and retention
+//
+// Expiry is a transition a sweeper writes, not a rule applied on read:
+// [Hold.Expire] releases an active hold whose expiry has passed, with the
+// token the sweeper read (a conditional write). It is idempotent and safe
+// in every region at once — two regions' expiries are equal released
+// branches and merge silently — and a confirm that raced the expiry wins,
+// because confirmed is absorbing. Released and expired holds are deleted
+// ([Deletable], then Replica.Delete) once a retention has passed since
+// their expiry; confirmed holds are never deleted automatically. The
+// tombstone is reaped once every region has it (see package replica).
 package hold

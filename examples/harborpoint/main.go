@@ -53,6 +53,7 @@ func newStory(w io.Writer) (*story, error) {
 		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return s.now }}, version.Timestamp{})
 		return replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
 			Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: func() time.Time { return s.now },
+			Members: []version.ID{version.MustID("lisbon"), version.MustID("baltimore")},
 		})
 	}
 	var err error
@@ -98,7 +99,7 @@ func run(w io.Writer) error {
 		}
 	}
 	s.operatorCounters()
-	return nil
+	return s.expiryAndReaping()
 }
 
 // lessonTimeline is the lesson's H-8821: an extend in Lisbon and a

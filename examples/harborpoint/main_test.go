@@ -45,6 +45,12 @@ func TestStory(t *testing.T) {
 		"rejected back to clients: 1",
 		"sent to review          : 2 (resolved: 2)",
 		"hold.status lifecycle: 2",
+		// Expiry in both regions, deletion after retention, reaping.
+		"-> released, conflict: false",
+		"Baltimore reads H-8830 -> deleted: true",
+		"lisbon    reaps 1 tombstone(s)",
+		"baltimore reaps 1 tombstone(s)",
+		"Lisbon reads H-8830 -> not found: true",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
