@@ -74,8 +74,12 @@
 // merges every replicated version of the key against it: a late message or
 // a long-partitioned member's copy is covered by the horizon, so it is
 // stale and never stored — no resurrection — while a write made after
-// seeing the delete (a re-creation) is applied. Digest reports horizons, so
-// peers do not resend reaped tombstones. Horizons and acknowledgements live
+// seeing the delete (a re-creation) is applied. The reconciliation index
+// keeps a reaped key at its horizon, so a peer still holding the same
+// tombstone sees no difference and sends nothing, and [Replica.Digest]
+// reports horizons, so a peer that reaped still acknowledges. Across
+// processes (the Replicator, httpapi), the transport must call Ack with
+// the peer's Digest; only the in-process AntiEntropy does it today. Horizons and acknowledgements live
 // in the Replica value's memory: after a restart, resync with a member
 // before applying versions from elsewhere, and let only one Replica value
 // per store reap.

@@ -185,7 +185,8 @@ type Digest map[string]version.Vector
 
 // Digest returns the context of every record this replica holds, and of
 // every tombstone it reaped (its horizon), so that a peer that reaped
-// counts as having acknowledged the tombstone.
+// counts as having acknowledged the tombstone. A record that does not
+// decode is left out (so it is not acknowledged); Sync reports it.
 func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	d := Digest{}
 	r.mu.Lock()
@@ -194,11 +195,9 @@ func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	}
 	r.mu.Unlock()
 	err := scanAll(ctx, r.store, func(e Entry) error {
-		join, _, err := decodeContext(e.Value, r.limits)
-		if err != nil {
-			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+		if join, _, err := decodeContext(e.Value, r.limits); err == nil {
+			d[e.Key] = join
 		}
-		d[e.Key] = join
 		return nil
 	})
 	if err != nil {
