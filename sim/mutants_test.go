@@ -85,10 +85,11 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 	if err = errors.Join(err, fnErr); err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	// replica's stored form: its format byte (3), the clock framing, and per
-	// branch its stamp's time, its field stamps and the JSON value.
+	// replica's stored form: its format byte (4), the clock framing, and per
+	// branch its stamp's time, its field stamps (a header of twice their
+	// number, plus one for a tombstone) and the JSON value.
 	ids := next.IDs()
-	data, err := next.AppendBinary([]byte{3}, func(dst []byte, b resolve.Branch[hold.Hold]) ([]byte, error) {
+	data, err := next.AppendBinary([]byte{4}, func(dst []byte, b resolve.Branch[hold.Hold]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
 		dst = appendFieldStamps(dst, b, ids)
@@ -121,7 +122,7 @@ func appendFieldStamps(dst []byte, b resolve.Branch[hold.Hold], ids []version.ID
 			idx = append(idx, i)
 		}
 	}
-	dst = binary.AppendUvarint(dst, uint64(len(idx)))
+	dst = binary.AppendUvarint(dst, uint64(len(idx))<<1)
 	prev := -1
 	for _, i := range idx {
 		st := b.Fields[i]
