@@ -328,6 +328,24 @@ func (r *Region[T]) Update(ctx context.Context, key, token string, fn func(v *T,
 	return rec, r.malformed(key, err)
 }
 
+// Delete is [replica.Replica.Delete] on the local copy: a conditional
+// delete with the token the client read from [Region.Get]. It stores a
+// tombstone in the local region's key — a put, not a KV delete marker —
+// which the other regions' watchers apply like any write, so a delete
+// concurrent with an update in another region meets it there and is
+// settled by the resolver's OnDelete. KV delete markers and purges are
+// what reaping leaves ([replica.Replica.Reap] on this region's store
+// deletes the key at its revision): a watcher ignores them in other
+// regions' keys, because removing a stable tombstone is each region's own
+// decision and changes no record.
+func (r *Region[T]) Delete(ctx context.Context, key, token string) (replica.Record[T], error) {
+	if err := checkKey(key); err != nil {
+		return replica.Record[T]{}, err
+	}
+	rec, err := r.rep.Delete(ctx, key, token)
+	return rec, r.malformed(key, err)
+}
+
 // ResolveConflict is [replica.Replica.ResolveConflict] on the local copy.
 func (r *Region[T]) ResolveConflict(ctx context.Context, key, token string, v T) (replica.Record[T], error) {
 	if err := checkKey(key); err != nil {
@@ -533,7 +551,7 @@ func (r *Region[T]) watch(ctx context.Context, w jetstream.KeyWatcher, reconnect
 // is done.
 func (r *Region[T]) applyEntry(ctx context.Context, e jetstream.KeyValueEntry) error {
 	if e.Operation() != jetstream.KeyValuePut {
-		return nil
+		return nil // a reaped tombstone (delete marker) or a purge: see Region.Delete
 	}
 	region, key, ok := strings.Cut(e.Key(), ".")
 	if !ok || !r.others[region] {
