@@ -24,7 +24,17 @@ func TestExpire(t *testing.T) {
 	}
 	b.Expire(at.Add(11 * time.Minute))
 	res := hold.Resolver(resolve.Options{})
-	m, err := res.Merge([]resolve.Branch[hold.Hold]{branch(a, version.MustID("lisbon"), 2, at.Add(10*time.Minute)), branch(b, version.MustID("baltimore"), 2, at.Add(11*time.Minute))})
+	merge := func(x, y hold.Hold) (resolve.Resolution[hold.Hold], error) {
+		base, _ := res.Write(resolve.Siblings[hold.Hold]{}, resolve.Change[hold.Hold]{Replica: version.MustID("lisbon"),
+			Time: version.Timestamp{Wall: 1}, Value: func(version.Dot) hold.Hold { return h }})
+		ctx := base.State.Join()
+		l, _ := res.Write(base.State, resolve.Change[hold.Hold]{Context: ctx, Replica: version.MustID("lisbon"),
+			Time: version.Timestamp{Wall: 2}, Value: func(version.Dot) hold.Hold { return x }})
+		r, _ := res.Write(base.State, resolve.Change[hold.Hold]{Context: ctx, Replica: version.MustID("baltimore"),
+			Time: version.Timestamp{Wall: 3}, Value: func(version.Dot) hold.Hold { return y }})
+		return res.Resolve(res.Apply(l.State, r.State).State)
+	}
+	m, err := merge(a, b)
 	if err != nil || m.Value.Status != hold.Released {
 		t.Fatalf("two expiries: %v %v", m.Value, err)
 	}
@@ -32,7 +42,7 @@ func TestExpire(t *testing.T) {
 	if err := c.Confirm("B-1", at.Add(9*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	m, err = res.Merge([]resolve.Branch[hold.Hold]{branch(a, version.MustID("lisbon"), 2, at.Add(10*time.Minute)), branch(c, version.MustID("baltimore"), 2, at.Add(9*time.Minute))})
+	m, err = merge(a, c)
 	if err != nil || m.Value.Status != hold.Confirmed || m.Value.BookingID != "B-1" {
 		t.Fatalf("confirm raced expiry: %v %v", m.Value, err)
 	}

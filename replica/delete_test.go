@@ -104,7 +104,7 @@ func TestDeleteConcurrentWithUpdate(t *testing.T) {
 			require.NoError(t, err)
 			require.NotNil(t, rec.Conflict, "a confirmed hold never vanishes silently")
 			require.Equal(t, resolve.DeleteRule, rec.Conflict.Rule)
-			require.Len(t, rec.Conflict.Branches, 2)
+			require.Len(t, rec.Conflict.Stamps, 2)
 			require.Len(t, r.Conflicts(), 1, "the conflict waits in review")
 		}
 		require.NotZero(t, c.counters.Total(resolve.Conflict))

@@ -41,8 +41,8 @@ func TestOnDelete(t *testing.T) {
 		res, err := r.Resolve(x.State)
 		switch on {
 		case resolve.DeleteConflicts:
-			var c *resolve.ConflictRequiresRetry[doc]
-			if !errors.As(err, &c) || c.Rule != resolve.DeleteRule || len(c.Branches) != 2 {
+			var c *resolve.ConflictRequiresRetry
+			if !errors.As(err, &c) || c.Rule != resolve.DeleteRule || len(c.Stamps) != 2 {
 				t.Fatalf("conflict: got %v", err)
 			}
 		case resolve.DeleteWins:
