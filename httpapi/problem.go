@@ -63,6 +63,15 @@ const (
 	// TypeClaimLost (409): the claim the write held was taken over or
 	// released before the write was decided (it took too long). Start over.
 	TypeClaimLost = TypeBase + "TypeClaimLost"
+	// TypeTooLarge (413): the record's stored form would exceed the
+	// record limit; "size" and "limit" say by how much. Send a smaller
+	// value.
+	TypeTooLarge = TypeBase + "TypeTooLarge"
+	// TypeQuarantined (500): the record's stored state cannot be read
+	// (damaged, or over this service's limits); it is kept as it is,
+	// reported to the operators, and refuses reads and writes until they
+	// restore it. Other records are not affected.
+	TypeQuarantined = TypeBase + "TypeQuarantined"
 	// TypeUnavailable (503): too much write contention, a deadline, or the
 	// home store of a claim out of reach; retry after the Retry-After
 	// delay. The write may have taken effect: retry it as it was.

@@ -153,6 +153,7 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 		pf       *replica.PreconditionFailed
 		conflict *resolve.ConflictRequiresRetry
 		claimed  *claim.ClaimedError
+		tl       *replica.TooLargeError
 		he       *HeaderError
 		be       *BodyError
 	)
@@ -188,6 +189,14 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 	case errors.Is(err, resolve.ErrConflict), errors.Is(err, policy.ErrRejected):
 		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict,
 			Detail: "Concurrent versions of this record cannot be merged automatically; read it to see them."}
+	case errors.Is(err, replica.ErrQuarantined):
+		return &Problem{Type: TypeQuarantined, Title: "Record unreadable: set aside for the operators",
+			Status: http.StatusInternalServerError,
+			Detail: "The stored state of this record cannot be read; it is kept as it is and the operators are told. Other records are not affected."}
+	case errors.As(err, &tl):
+		return &Problem{Type: TypeTooLarge, Title: "Record too large", Status: http.StatusRequestEntityTooLarge,
+			Detail:     fmt.Sprintf("The record would take %d %s, over the limit of %d; send a smaller value.", tl.Size, tl.What, tl.Limit),
+			Extensions: map[string]any{"size": tl.Size, "limit": tl.Limit, "measure": tl.What}}
 	case errors.Is(err, replica.ErrPreconditionRequired):
 		return &Problem{Type: TypePreconditionRequired, Title: "Precondition required: send If-Match with the ETag you read",
 			Status: http.StatusPreconditionRequired, Detail: "This write is conditional: send If-Match with the ETag you read."}

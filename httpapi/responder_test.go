@@ -57,6 +57,8 @@ func TestResponderMapping(t *testing.T) {
 		{fmt.Errorf("hold: %w", errDomain), false, 409, "about:blank"},
 		{&Problem{Title: "Teapot", Status: 418}, false, 418, "about:blank"},
 		{errors.New("disk on fire"), false, 500, TypeInternal},
+		{&replica.TooLargeError{Key: "H-1", What: "bytes", Size: 2 << 20, Limit: 1 << 20}, false, 413, TypeTooLarge},
+		{fmt.Errorf("x: %w: %w", replica.ErrQuarantined, replica.ErrCorrupt), false, 500, TypeQuarantined},
 	} {
 		r := httptest.NewRequest("POST", "/holds/H-1/confirm", nil)
 		if tc.ifNone {

@@ -74,10 +74,10 @@ func encodeState[T any](s resolve.Siblings[T], codec Codec[T]) ([]byte, error) {
 
 // encodeStateLast is encodeState appending to buf (whose capacity it may
 // use) that also returns where the bytes of the last value encoded lie in
-// the encoding: data[from:to].
+// the result: data[from:to].
 func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (data []byte, from, to int, err error) {
 	ids := s.IDs()
-	dst := append(buf[:0], payloadFormat)
+	dst := append(buf, payloadFormat)
 	data, err = s.AppendBinary(dst, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
 		sibling := len(dst)
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
@@ -144,15 +144,6 @@ func decodeState[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 		return resolve.Siblings[T]{}, fmt.Errorf("%w: a causal context %v without any value", ErrMalformed, s.Join())
 	}
 	return s, nil
-}
-
-// DecodeContext returns the causal context of an encoded state (what
-// [Replica.Export] returns and a store holds) without decoding its values:
-// what a transport needs to tell whether one copy covers another. Input
-// that does not decode fails with an error wrapping ErrMalformed.
-func DecodeContext(data []byte, lim version.Limits) (version.Vector, error) {
-	join, _, err := decodeContext(data, lim)
-	return join, err
 }
 
 // decodeContext decodes what the reconciliation index and DecodeContext

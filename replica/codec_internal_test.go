@@ -195,21 +195,21 @@ func TestEncodeStateLastFindsTheValue(t *testing.T) {
 	}
 }
 
-// TestDecodeContext reads the causal context of an encoded state, and
-// refuses what is not one.
-func TestDecodeContext(t *testing.T) {
+// TestDecodeContextOfPayload reads the causal context of a framed encoded
+// state, and refuses what is not one — also behind a valid frame.
+func TestDecodeContextOfPayload(t *testing.T) {
 	s := twoBranches(t)
 	data, err := encodeState(s, stringCodec{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecodeContext(data, version.Limits{})
+	got, err := DecodeContext(seal(data), version.Limits{})
 	if err != nil || !got.Equal(s.Join()) {
 		t.Fatalf("DecodeContext = %v, %v; want %v", got, err, s.Join())
 	}
 	for _, bad := range [][]byte{nil, {version.ClockFormat, 0}, data[:len(data)/2]} {
-		if _, err := DecodeContext(bad, version.Limits{}); !errors.Is(err, ErrMalformed) {
-			t.Errorf("DecodeContext(%x) = %v, want ErrMalformed", bad, err)
+		if _, err := DecodeContext(seal(bad), version.Limits{}); !errors.Is(err, ErrMalformed) || errors.Is(err, ErrCorrupt) {
+			t.Errorf("DecodeContext(seal(%x)) = %v, want ErrMalformed, not ErrCorrupt", bad, err)
 		}
 	}
 }

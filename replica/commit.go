@@ -52,7 +52,7 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 			continue
 		}
 		if err != nil {
-			r.refused(err)
+			r.refused(key, &c, err)
 			return c, err
 		}
 		r.done(ctx, key, &c)
@@ -87,7 +87,10 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	}
 	// Size the buffer like the last state encoded, so that it rarely grows.
 	buf := make([]byte, 0, r.sizeHint.Load()+64)
-	data, from, to, err := encodeStateLast(buf, c.outcome.State, r.codec)
+	data, from, to, err := r.encode(key, buf, c.outcome.State)
+	if errors.Is(err, ErrTooLarge) {
+		return c, false, err // refused before anything is stored
+	}
 	if err != nil {
 		return c, false, fmt.Errorf("replica %v: encode %q: %w", r.id, key, err)
 	}
@@ -133,11 +136,15 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 	}
 }
 
-// refused tells the observer of a write refused to its client.
-func (r *Replica[T]) refused(err error) {
+// refused tells the observer of a write refused to its client, and of a
+// state refused for exceeding the record limit (with the key, in the log).
+func (r *Replica[T]) refused(key string, c *committed[T], err error) {
 	var pf *PreconditionFailed
-	if errors.As(err, &pf) {
+	switch {
+	case errors.As(err, &pf):
 		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: len(pf.Stamps)})
+	case errors.Is(err, ErrTooLarge):
+		r.report(resolve.Event{Kind: resolve.TooLarge, Entity: r.res.Entity(), Siblings: c.outcome.State.Len()}, key, err)
 	}
 }
 
@@ -155,7 +162,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	}
 	o := &c.outcome
 	if o.State.Len() != 1 || o.Resolution == nil || o.Resolution.Deleted {
-		s, err := decodeState(c.data, r.codec, r.limits, r.fields)
+		s, err := r.decode(key, c.data)
 		if err != nil {
 			return Record[T]{}, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
 		}

@@ -84,6 +84,68 @@
 // before applying versions from elsewhere, and let only one Replica value
 // per store reap.
 //
+// # Damaged and impossible states
+//
+// Every state a replica stores or sends is framed: a format byte, the
+// encoded siblings, and a CRC-32C of both (see [StateFormat]). A state whose
+// checksum does not match is refused with an error wrapping [ErrCorrupt]
+// (itself an [ErrMalformed]); the store is left as it was and the observer
+// is told (resolve.Corrupt). A state that passes the checksum but claims a
+// write of the receiving replica that it never issued — its own ID, beyond
+// the last counter it stored for the key — is refused with an
+// [*UnissuedDotError] (resolve.UnissuedDot): adopting it would make the
+// replica's next writes of the key look already seen, and be dropped.
+//
+// # Limits
+//
+// A record's stored state — every sibling, its context and the frame — is
+// bounded by Options.MaxRecordBytes ([DefaultMaxRecordBytes], 1 MiB), and
+// its siblings and the replicas of its context by Options.Limits.MaxEntries
+// (version.DefaultMaxEntries, 1,024): exactly what the decoder of a stored
+// or replicated state accepts. Every state is checked against them before
+// it is stored, so no sequence of writes and merges stores a state that
+// this replica, or a peer with the same limits, cannot read back:
+//
+//   - a client write over a limit fails with a [*TooLargeError] (413) and
+//     stores nothing;
+//   - a replicated state over a limit is refused, and the local record kept;
+//   - a merge of two states each within the limits whose result is not
+//     (two concurrent writers near the limit) keeps the local record, fails
+//     with a [*TooLargeError] marked Merge, and enters the review queue
+//     (Rule [RecordLimitRule]) with both branches and a token that covers
+//     them: [Replica.ResolveConflict] with it replaces them with one value.
+//
+// Size is a property of the stored state, not of one write; the limits are
+// a deployment's, and may differ between its versions: raise them, never
+// lower them, or records stored under the larger limit become unreadable
+// (quarantined) where it is lower.
+//
+// The context gains one entry per replica incarnation that writes the key.
+// A replica over a durable store keeps its ID across restarts and adds
+// none; one that restarts empty (MemoryStore, a lost disk) must take a new
+// incarnation and adds one per restart that writes the key. The entry limit
+// bounds it: the write that would name one incarnation too many is refused
+// (a *TooLargeError on "replicas") and the record stays readable. Entries of
+// retired incarnations that every member has seen could be compacted, but
+// that needs the set of members (the deletes issue); until then, use a
+// durable store, or a higher entry limit, for replicas that restart often.
+//
+// # Damaged and unreadable records
+//
+// A record whose stored state cannot be read — damaged, in an unknown
+// format, or over limits lowered since it was written — is quarantined at
+// its first read ([ErrQuarantined], [Replica.Quarantined]): left as it is in
+// the store, refused to reads, writes and replication, reported once to the
+// observer and the logger, and skipped by anti-entropy ([Replica.Sync],
+// [Replica.Deltas], [Replica.ApplyDeltas], [Replica.Rescan]), which goes on
+// with every other record and reports the records it skipped
+// ([SyncReport].Errors, [*KeyError]). It leaves quarantine when its
+// stored value reads again (an operator restored it, or raised the limit).
+// Writing over it is never automatic: the unreadable state was this
+// replica's only record of its own writes of the key, so taking a peer's
+// copy could reissue a dot; restore it from a backup, or retire the
+// incarnation (version.ID.Next) and let anti-entropy refill the store.
+//
 // # Review queue
 //
 // Concurrent branches that no policy may merge stay as siblings and enter

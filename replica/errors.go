@@ -39,7 +39,35 @@ var (
 	ErrContention = errors.New("replica: too much write contention")
 	// ErrKeyTooLong: a key longer than [MaxKeyLen] (400).
 	ErrKeyTooLong = errors.New("replica: key too long")
+	// ErrUnissuedDot: a replicated state claims a write of this replica
+	// that it never issued (400 as input, but a sign of damage or of two
+	// processes sharing one replica ID). The error is an [*UnissuedDotError].
+	ErrUnissuedDot = errors.New("replica: state claims a write this replica never issued")
 )
+
+// UnissuedDotError is the error for a replicated state that claims a write
+// of the receiving replica beyond the last one it issued for the key: the
+// state says Replica wrote Claimed writes of Key, and Replica knows it wrote
+// only Issued. The state is refused and nothing changes. A damaged or forged
+// message, or a second process running under the same replica ID (an ID
+// reused after the replica lost its state), is the only source of one.
+type UnissuedDotError struct {
+	Key     string
+	Replica version.ID
+	Claimed uint64 // the counter of Replica the incoming state claims
+	Issued  uint64 // the counter of Replica's last write of Key, 0 if none
+}
+
+// Error implements the error interface.
+func (e *UnissuedDotError) Error() string {
+	return fmt.Sprintf("replica %v: %q: state claims write %d of this replica, which issued only %d", e.Replica, e.Key, e.Claimed, e.Issued)
+}
+
+// Is makes errors.Is(err, ErrUnissuedDot) and errors.Is(err, ErrMalformed)
+// true: the state is refused input like any malformed one.
+func (e *UnissuedDotError) Is(target error) bool {
+	return target == ErrUnissuedDot || target == ErrMalformed
+}
 
 // PreconditionFailed is the error of a conditional write whose token was
 // stale — the HTTP 412 case: it names the record's current version (its

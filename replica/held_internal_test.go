@@ -115,7 +115,7 @@ func TestHeldMatchesFullApply(t *testing.T) {
 				}
 			}
 			gotClass, gotErr := fast.Apply(bg, key, data)
-			s, err := decodeState(data, full.codec, full.limits, full.fields)
+			s, err := full.decode(key, data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,10 +156,15 @@ func TestHeldSkipsValues(t *testing.T) {
 	if err != nil || rev == 0 {
 		t.Fatal(rev, err)
 	}
-	// The stored state with its value bytes garbled (same lengths): held,
-	// so not examined.
-	garbled := slices.Clone(held)
-	f, err := stateFrame(garbled, r.limits)
+	// The stored state with its value bytes garbled (same lengths) behind
+	// a valid checksum, as a peer's codec bug would send it: held, so not
+	// examined.
+	payload, err := open(held, r.maxRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload = slices.Clone(payload)
+	f, err := stateFrame(payload, r.limits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,11 +173,17 @@ func TestHeldSkipsValues(t *testing.T) {
 			b[i] = 0xff
 		}
 	}
-	if _, err := decodeState(garbled, r.codec, r.limits, r.fields); err == nil {
+	if _, err := decodeState(payload, r.codec, r.limits, r.fields); err == nil {
 		t.Fatal("garbling did not break the value")
 	}
-	if class, err := r.Apply(bg, key, garbled); err != nil || class != resolve.Duplicate {
+	if class, err := r.Apply(bg, key, seal(payload)); err != nil || class != resolve.Duplicate {
 		t.Fatalf("held version with garbled values: %v, %v; want duplicate, no error", class, err)
+	}
+	// Damage the checksum sees is refused, held or not.
+	damaged := slices.Clone(held)
+	damaged[len(damaged)/2] ^= 1
+	if _, err := r.Apply(bg, key, damaged); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged held version: %v, want ErrCorrupt", err)
 	}
 	// Malformed framing still fails.
 	if _, err := r.Apply(bg, key, held[:len(held)-1]); !errors.Is(err, ErrMalformed) {

@@ -116,13 +116,13 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 		r.track(key, &o)
 		return nil
 	}
-	join, n, err := decodeContext(data, r.limits)
+	join, n, err := r.storedContext(key, data, rev)
 	if err != nil {
-		return fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		return err
 	}
 	if n > 1 {
-		if o.State, err = decodeState(data, r.codec, r.limits, r.fields); err != nil {
-			return fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		if o.State, err = r.decodeStored(key, data, rev); err != nil {
+			return err
 		}
 		if _, err := r.res.Resolve(o.State); err != nil {
 			errors.As(err, &o.Conflict)

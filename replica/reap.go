@@ -86,13 +86,14 @@ func (r *Replica[T]) Ack(peer version.ID, d Digest) {
 // Reap removes from the store every tombstone that is causally stable (see
 // the package documentation): every member other than this replica has
 // acknowledged exactly its context. It returns the number of keys removed.
-// A key written meanwhile is left for the next Reap.
+// A key written meanwhile is left for the next Reap; a record that cannot be
+// read is skipped (it is quarantined and reported, see [ErrQuarantined]).
 func (r *Replica[T]) Reap(ctx context.Context) (int, error) {
 	var stable []string
 	err := scanAll(ctx, r.store, func(e Entry) error {
-		s, err := decodeState(e.Value, r.codec, r.limits, r.fields)
+		s, err := r.decodeStored(e.Key, e.Value, e.Rev)
 		if err != nil {
-			return fmt.Errorf("replica %v: stored record %q: %w", r.id, e.Key, err)
+			return nil // quarantined and reported; the others go on
 		}
 		if c, ok := tombstone(s); ok && r.stable(e.Key, c) {
 			stable = append(stable, e.Key)
@@ -195,7 +196,7 @@ func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	}
 	r.mu.Unlock()
 	err := scanAll(ctx, r.store, func(e Entry) error {
-		if join, _, err := decodeContext(e.Value, r.limits); err == nil {
+		if join, _, err := r.storedContext(e.Key, e.Value, e.Rev); err == nil {
 			d[e.Key] = join
 		}
 		return nil

@@ -32,11 +32,25 @@ type Options[T any] struct {
 	// none.
 	Observer resolve.Observer
 	// Logger receives a debug record for every decision of every merge this
-	// replica stores, once. Nil means none.
+	// replica stores, once, and a warning or error, with the record's key,
+	// for every event an operator must act on: a corrupt or oversized
+	// state, a state claiming a write this replica never issued, a record
+	// quarantined. The observer counts them; the log says which record. Nil
+	// means none.
 	Logger *slog.Logger
-	// Limits bound decoding of stored and replicated records. The zero
-	// Limits means version's defaults.
+	// Limits bound decoding of tokens (If-Match), and MaxEntries also the
+	// siblings and the replicas of a record's context. The zero Limits
+	// means version's defaults.
 	Limits version.Limits
+	// MaxRecordBytes is the record limit: the most bytes a record's stored
+	// state (every sibling, its context and its frame) may take. A write
+	// that would exceed it is refused with a [*TooLargeError] before
+	// anything is stored, a replicated state over it is refused, and a
+	// merge that would exceed it keeps the local record and goes to the
+	// review queue. Zero means [DefaultMaxRecordBytes]. Lowering it leaves
+	// existing larger records unreadable (quarantined): raise it, never
+	// lower it, across a deployment's versions.
+	MaxRecordBytes int
 	// CommandKeys returns the record's set of applied idempotency keys.
 	// [Replica.Command] needs it; the field it points to should be bound
 	// with [policy.Union] so the keys replicate with the record.
@@ -74,18 +88,19 @@ type Options[T any] struct {
 // once in one call, once per attempt, and must not have effects of its own —
 // and only the state the store accepted is reported to the observer.
 type Replica[T any] struct {
-	id       version.ID
-	store    Store
-	res      *resolve.Resolver[T]
-	codec    Codec[T]
-	hlc      *version.HLC
-	obs      resolve.Observer
-	log      *slog.Logger
-	limits   version.Limits
-	cmdKeys  func(*T) *policy.Set[string]
-	fields   int // the number of fields res binds
-	now      func() time.Time
-	attempts int
+	id                    version.ID
+	store                 Store
+	res                   *resolve.Resolver[T]
+	codec                 Codec[T]
+	hlc                   *version.HLC
+	obs                   resolve.Observer
+	log                   *slog.Logger
+	limits                version.Limits
+	maxEntries, maxRecord int
+	cmdKeys               func(*T) *policy.Set[string]
+	fields                int // the number of fields res binds
+	now                   func() time.Time
+	attempts              int
 
 	reconcile rangesync.Options
 	ix        syncIndex // the reconciliation index, see index.go
@@ -93,12 +108,18 @@ type Replica[T any] struct {
 	locks    keyLocks     // serializes this replica's read-modify-writes of one key
 	sizeHint atomic.Int64 // the size of the last state encoded
 
-	mu      sync.Mutex
-	review  map[string]*ReviewItem[T]
-	results map[string]Record[T] // first result of each command, by key and idempotency key
-	order   []string             // results keys, oldest first, for bounding
-	memb    membership[T]        // reaping: members, their acks, reaped horizons
+	mu          sync.Mutex
+	quarantine  map[string]*Quarantine // records whose stored state cannot be read
+	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
+	review      map[string]*ReviewItem[T]
+	results     map[resultKey]Record[T] // first result of each command
+	order       []resultKey             // results keys, oldest first, for bounding
+	memb        membership[T]           // reaping: members, their acks, reaped horizons
 }
+
+// resultKey names one command: its record's key and its idempotency key. A
+// struct, not a joined string, so that no pair of keys can collide.
+type resultKey struct{ key, idem string }
 
 // maxResults bounds the remembered command results.
 const maxResults = 4096
@@ -116,21 +137,31 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	r := &Replica[T]{
 		id: id, store: store, res: res,
 		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, log: opts.Logger, limits: opts.Limits,
+		maxEntries: opts.Limits.MaxEntries, maxRecord: opts.MaxRecordBytes,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile,
-		review:    map[string]*ReviewItem[T]{},
-		results:   map[string]Record[T]{},
+		review:    map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
+		results: map[resultKey]Record[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
 			reaped: map[string]resolve.Siblings[T]{}},
 	}
 	for _, m := range opts.Members {
 		r.memb.members[m] = true
 	}
+	if r.maxEntries <= 0 {
+		r.maxEntries = version.DefaultMaxEntries
+	}
+	if r.maxRecord <= 0 {
+		r.maxRecord = DefaultMaxRecordBytes
+	}
 	if r.codec == nil {
 		r.codec = JSON[T]{}
 	}
 	if r.hlc == nil {
 		r.hlc = version.NewHLC(version.HLCOptions{}, version.Timestamp{})
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -231,14 +262,35 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 	if err != nil {
 		return resolve.Siblings[T]{}, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
 	}
-	if rev == 0 {
-		return resolve.Siblings[T]{}, 0, nil
-	}
-	s, err := decodeState(data, r.codec, r.limits, r.fields)
+	s, err := r.decodeStored(key, data, rev)
 	if err != nil {
-		return s, 0, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		return s, 0, err
 	}
 	return s, rev, nil
+}
+
+// decodeStored decodes the stored value of key at revision rev (0: absent). A value
+// that cannot be decoded quarantines the record; a quarantined record whose
+// value changed is tried again, and released if it reads.
+func (r *Replica[T]) decodeStored(key string, data []byte, rev uint64) (resolve.Siblings[T], error) {
+	if r.nQuarantine.Load() > 0 {
+		if err := r.quarantined(key, rev); err != nil {
+			return resolve.Siblings[T]{}, err
+		}
+	}
+	if rev == 0 {
+		r.release(key)
+		return resolve.Siblings[T]{}, nil
+	}
+	s, err := r.decode(key, data)
+	if unreadable(err) {
+		return s, r.setAside(key, rev, err)
+	}
+	if err != nil {
+		return s, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+	}
+	r.release(key)
+	return s, nil
 }
 
 // Get returns the record stored under key, or an error wrapping ErrNotFound.

@@ -38,7 +38,7 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 	if class, ok := r.held(ctx, key, data); ok {
 		return class, nil
 	}
-	s, err := decodeState(data, r.codec, r.limits, r.fields)
+	s, err := r.decode(key, data)
 	if err != nil {
 		return 0, fmt.Errorf("replica %v: apply %q: %w", r.id, key, err)
 	}
@@ -73,7 +73,7 @@ func (r *Replica[T]) held(ctx context.Context, key string, data []byte) (resolve
 // Input or a stored record that does not read reports false: the full path
 // says what is wrong.
 func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (resolve.Class, version.ClockFrame, bool) {
-	in, err := stateFrame(data, r.limits)
+	in, err := r.openStateFrame(data)
 	if err != nil || in.Len() == 0 {
 		return 0, in, false
 	}
@@ -81,7 +81,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (re
 	if err != nil || rev == 0 {
 		return 0, in, false
 	}
-	stored, err := stateFrame(cur, r.limits)
+	stored, err := r.openStateFrame(cur)
 	if err != nil {
 		return 0, in, false
 	}
@@ -117,6 +117,9 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 	}
 	drifts := r.observeClock(incoming)
 	c, err := r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
+		if err := r.checkIssued(key, cur, incoming); err != nil {
+			return resolve.Outcome[T]{}, err
+		}
 		return r.res.Apply(cur, incoming), nil
 	}, func(c *committed[T]) {
 		for _, e := range drifts {
@@ -125,6 +128,15 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 			}
 		}
 	})
+	if errors.Is(err, ErrUnissuedDot) {
+		r.report(resolve.Event{Kind: resolve.UnissuedDot, Entity: r.res.Entity(), Siblings: incoming.Len()}, key, err)
+	}
+	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
+		// Both sides were within the limits; their merge is not. The entry
+		// is advisory: the next state stored for key replaces it.
+		tl.Merge = true
+		r.reviewOversize(key, c.outcome.State, tl)
+	}
 	return c.outcome.Class, err
 }
 
@@ -146,4 +158,26 @@ func (r *Replica[T]) observeClock(incoming resolve.Siblings[T]) []drift {
 		}
 	}
 	return out
+}
+
+// checkIssued refuses an incoming state that claims a write of this replica
+// (this very ID, incarnation included) that this replica never issued: one
+// beyond the last dot of key it stored. Only a damaged or forged state, or
+// another process running under this replica's ID, makes one; adopting it
+// would make this replica's next writes of key look stale everywhere (they
+// would reuse counters the state already claims), so they would be dropped
+// as already seen — acknowledged writes lost without an error.
+//
+// The stored state's context is the replica's own record of what it issued
+// for key: every write the replica makes is stored before it is
+// acknowledged, and a stored context never shrinks.
+func (r *Replica[T]) checkIssued(key string, cur, incoming resolve.Siblings[T]) error {
+	claimed := incoming.Join().Get(r.id)
+	if claimed == 0 {
+		return nil
+	}
+	if issued := cur.Join().Get(r.id); claimed > issued {
+		return &UnissuedDotError{Key: key, Replica: r.id, Claimed: claimed, Issued: issued}
+	}
+	return nil
 }

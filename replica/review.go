@@ -27,6 +27,44 @@ type ReviewItem[T any] struct {
 	FirstSeen time.Time
 }
 
+// RecordLimitRule is the Rule of a [ReviewItem] for a merge refused because
+// the merged record would exceed the record limit: its Branches are the
+// local and the replicated ones, and a write with its Token
+// ([Replica.ResolveConflict]) replaces them all with one value, although
+// this replica never stored the replicated branches.
+const RecordLimitRule = "record-limit"
+
+// reviewOversize queues a merge refused for size, with the merged branches
+// and the context that covers them.
+func (r *Replica[T]) reviewOversize(key string, merged resolve.Siblings[T], tl *TooLargeError) {
+	ctx := merged.Join()
+	item := &ReviewItem[T]{
+		Key: key, Entity: r.res.Entity(), Rule: RecordLimitRule, Reason: tl.Error(),
+		Branches: merged.Values(), Context: ctx, Token: ctx.Token(), FirstSeen: r.now(),
+	}
+	r.mu.Lock()
+	old, had := r.review[key]
+	if had {
+		item.FirstSeen = old.FirstSeen
+	}
+	r.review[key] = item
+	r.mu.Unlock()
+	if !had {
+		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: item.Entity, Field: RecordLimitRule, Policy: "rule", Siblings: merged.Len()})
+	}
+}
+
+// oversizeItem returns the review item of a merge of key refused for size
+// whose context is ctx, if there is one.
+func (r *Replica[T]) oversizeItem(key string, ctx version.Vector) *ReviewItem[T] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if it, ok := r.review[key]; ok && it.Rule == RecordLimitRule && it.Context.Equal(ctx) {
+		return it
+	}
+	return nil
+}
+
 // track updates the review queue for key from the outcome that was just
 // stored: its conflict, if any, is open; otherwise any open conflict of key
 // is settled. It resolves nothing: the outcome was resolved when planned.

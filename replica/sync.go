@@ -178,7 +178,7 @@ func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *Sy
 			return nil, fmt.Errorf("replica %v: sync: pull: %w", r.id, err)
 		}
 		for _, d := range states {
-			if join, _, err := decodeContext(d.Data, r.limits); err == nil {
+			if join, err := r.frameContext(d.Data); err == nil {
 				pulled[d.Key] = join
 			}
 		}
@@ -200,7 +200,7 @@ func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
 	if err != nil || rev == 0 {
 		return version.Vector{}
 	}
-	join, _, err := decodeContext(data, r.limits)
+	join, _, err := r.storedContext(key, data, rev)
 	if err != nil {
 		return version.Vector{}
 	}
@@ -260,7 +260,7 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 			}
 			continue
 		}
-		s, err := decodeState(data, r.codec, r.limits, r.fields)
+		s, err := r.decodeStored(w.Key, data, rev)
 		switch {
 		case err != nil:
 			errs = append(errs, KeyError{Key: w.Key, Err: err})

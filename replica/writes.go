@@ -128,10 +128,15 @@ func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T
 		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
-		if err := r.precondition(key, token, want, cur); err != nil {
+		replaced := cur.Values()
+		if it := r.oversizeItem(key, want); it != nil && cur.Len() > 0 && want.Descends(cur.Join()) {
+			// A merge refused for size: the token covers the local
+			// branches and the replicated ones this replica never stored.
+			replaced = it.Branches
+		} else if err := r.precondition(key, token, want, cur); err != nil {
 			return resolve.Outcome[T]{}, err
 		}
-		return r.change(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, cur), nil })
+		return r.change(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, replaced), nil })
 	})
 }
 
@@ -188,7 +193,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 	if r.cmdKeys == nil {
 		return Record[T]{}, false, ErrNoCommandKeys
 	}
-	resultKey := key + "\x00" + idemKey
+	rk := resultKey{key, idemKey}
 	var recErr error
 	_, err = r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		replayed = false
@@ -216,14 +221,14 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 		// Still holding the key: a concurrent retry waits for this, so it
 		// finds the first result remembered.
 		if replayed {
-			if first, ok := r.result(resultKey); ok {
+			if first, ok := r.result(rk); ok {
 				rec = first
 				return
 			}
 		}
 		rec, recErr = r.stored(key, c)
 		if recErr == nil && !replayed {
-			r.remember(resultKey, rec)
+			r.remember(rk, rec)
 		}
 	})
 	if err = errors.Join(err, recErr); err != nil {
@@ -286,30 +291,30 @@ func (r *Replica[T]) conflictErr(key string, err error) error {
 	return err
 }
 
-// keepCommandKeys returns v with the idempotency keys of every branch of cur
-// added: a write that settles a conflict decides the record's value, but the
-// commands applied on the branches it replaces were applied, and a retry of
-// one must not apply it again.
-func (r *Replica[T]) keepCommandKeys(v T, cur resolve.Siblings[T]) T {
+// keepCommandKeys returns v with the idempotency keys of every branch it
+// replaces added: a write that settles a conflict decides the record's
+// value, but the commands applied on the branches it replaces were applied,
+// and a retry of one must not apply it again.
+func (r *Replica[T]) keepCommandKeys(v T, replaced []resolve.Branch[T]) T {
 	if r.cmdKeys == nil {
 		return v
 	}
 	keys := r.cmdKeys(&v)
-	for b := range cur.Siblings() {
-		bv := b.Value.Value
+	for _, b := range replaced {
+		bv := b.Value
 		*keys = keys.Union(*r.cmdKeys(&bv))
 	}
 	return v
 }
 
-func (r *Replica[T]) result(k string) (Record[T], bool) {
+func (r *Replica[T]) result(k resultKey) (Record[T], bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rec, ok := r.results[k]
 	return rec, ok
 }
 
-func (r *Replica[T]) remember(k string, rec Record[T]) {
+func (r *Replica[T]) remember(k resultKey, rec Record[T]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.results[k]; ok {

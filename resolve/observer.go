@@ -48,6 +48,23 @@ const (
 	// field. Origin names the replica that stamped it; Offset says how far
 	// ahead it was.
 	Drift
+	// Corrupt: a stored or replicated state failed its checksum — damaged
+	// on a disk or on the wire — and was refused; nothing changed.
+	Corrupt
+	// UnissuedDot: a replicated state claimed a write of the receiving
+	// replica that it never issued — damage that kept the checksum, a
+	// forged state, or a replica ID in use by two processes — and was
+	// refused; nothing changed.
+	UnissuedDot
+	// TooLarge: a record state over the record limit was refused: a write
+	// whose stored form would exceed it, a replicated state above it, or
+	// the merge of a replicated state that would exceed it (the local
+	// record is kept and the merge goes to review).
+	TooLarge
+	// Quarantined: a record's stored state could not be read (corrupt,
+	// malformed or over the limits) and the record was set aside; every
+	// other record goes on replicating. Told once per record.
+	Quarantined
 )
 
 var kindNames = [...]string{
@@ -61,11 +78,15 @@ var kindNames = [...]string{
 	SkewWindow:       "skew_window",
 	Reviewed:         "reviewed",
 	Drift:            "drift",
+	Corrupt:          "corrupt",
+	UnissuedDot:      "unissued_dot",
+	TooLarge:         "too_large",
+	Quarantined:      "quarantined",
 }
 
 // Kinds lists every valid Kind, in order.
 func Kinds() []Kind {
-	return []Kind{AutoResolved, PolicyFired, Conflict, SentToReview, Rejected, StaleDropped, DuplicateDropped, SkewWindow, Reviewed, Drift}
+	return []Kind{AutoResolved, PolicyFired, Conflict, SentToReview, Rejected, StaleDropped, DuplicateDropped, SkewWindow, Reviewed, Drift, Corrupt, UnissuedDot, TooLarge, Quarantined}
 }
 
 // String returns the kind's metric-friendly name, such as "auto_resolved".

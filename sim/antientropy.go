@@ -22,6 +22,9 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 	if !a.up || !b.up || h.cut[a.idx][b.idx] {
 		return
 	}
+	for _, n := range []*node[T]{a, b} {
+		h.takeInOtherWrites(n)
+	}
 	p := &simPeer[T]{h: h, a: a, b: b, faulty: h.step <= h.steps}
 	rep, err := a.rep.Sync(h.ctx, p)
 	switch {
@@ -34,7 +37,9 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 			a.id, b.id, why, rep.Rounds, rep.Bytes, p.pushed, p.pulled)
 	}
 	for _, e := range rep.Errors {
-		h.violate(Errors, "anti-entropy %v → %v skipped %s: %v", a.id, b.id, e.Key, e.Err)
+		if !quarantined(a, e) && !quarantined(b, e) {
+			h.violate(Errors, "anti-entropy %v → %v skipped %s: %v", a.id, b.id, e.Key, e.Err)
+		}
 	}
 	if !p.faulty {
 		for h.deliverOne(false) {
@@ -44,6 +49,48 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 		h.observe(a, k)
 		h.observe(b, k)
 	}
+}
+
+// takeInOtherWrites rescans n's store when n's second Replica value wrote
+// since the last session: each Replica value indexes only the writes it
+// stores itself, so without it a write of the second value that n's own
+// write did not build on (n's write was then refused) would never be
+// offered to a peer.
+func (h *history[T]) takeInOtherWrites(n *node[T]) {
+	if !n.altWrote {
+		return
+	}
+	n.altWrote = false
+	if err := n.rep.Rescan(h.ctx); err != nil && !onlyQuarantined(n, err) {
+		h.violate(Errors, "rescan %v: %v", n.id, err)
+	}
+	h.logf("%v rescans its store: its second Replica value wrote", n.id)
+}
+
+// onlyQuarantined reports whether every record a Rescan of n skipped is one
+// n quarantined after it rotted.
+func onlyQuarantined[T any](n *node[T], err error) bool {
+	var errs []error
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+			break
+		}
+	}
+	for _, e := range errs {
+		var ke *replica.KeyError
+		if !errors.As(e, &ke) || !quarantined(n, *ke) {
+			return false
+		}
+	}
+	return len(errs) > 0
+}
+
+// quarantined reports whether a session skipped a record because n
+// quarantined it after it rotted on n's disk: expected, not a violation.
+func quarantined[T any](n *node[T], e replica.KeyError) bool {
+	_, rotten := n.rotten[e.Key]
+	return rotten && errors.Is(e.Err, replica.ErrQuarantined)
 }
 
 // simPeer is b as a's peer, over the simulated network.
@@ -100,7 +147,9 @@ func (p *simPeer[T]) Push(_ context.Context, states []replica.Delta) ([]replica.
 func (p *simPeer[T]) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
 	states, errs := p.b.rep.Deltas(ctx, wants)
 	for _, e := range errs {
-		p.h.violate(Errors, "anti-entropy: %v cannot read %s: %v", p.b.id, e.Key, e.Err)
+		if !quarantined(p.b, e) {
+			p.h.violate(Errors, "anti-entropy: %v cannot read %s: %v", p.b.id, e.Key, e.Err)
+		}
 	}
 	for _, d := range states {
 		if p.h.w.hooks.skip != nil && p.h.w.hooks.skip(d.Key) {

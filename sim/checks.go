@@ -17,6 +17,9 @@ func historyOf(v version.Vector) dotmodel.History { return dotmodel.FromVector(v
 // observe checks n's record of key after a step changed it: the plain model
 // (check Model), the metadata bounds (Bounds) and the workload's invariant.
 func (h *history[T]) observe(n *node[T], key string) {
+	if _, ok := n.rotten[key]; ok {
+		return // quarantined: checked when the replica is replaced
+	}
 	st, err := n.rep.State(h.ctx, key)
 	if err != nil {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)

@@ -24,6 +24,7 @@ func (h *history[T]) clientOp() {
 		h.logf("c%d → %v: unavailable (down); fails over to %v", c.idx, n.id, h.nodes[c.home].id)
 		return
 	}
+
 	switch r := h.rng.Float64(); {
 	case len(c.retry) > 0 && r < 0.3:
 		p := c.retry[0]
@@ -70,6 +71,9 @@ func (h *history[T]) clientOp() {
 
 // read reads key at n into the client's cache and returns it (nil if absent).
 func (h *history[T]) read(c *client[T], n *node[T], key string) *replica.Record[T] {
+	if h.quarantined(c, n, key) {
+		return nil
+	}
 	h.rep.Clients.Reads++
 	rec, err := n.rep.Get(h.ctx, key)
 	switch {
@@ -86,6 +90,22 @@ func (h *history[T]) read(c *client[T], n *node[T], key string) *replica.Record[
 	return &rec
 }
 
+// quarantined reports whether key is quarantined at n after rot: the
+// replica refuses it (the service answers 500), so the client fails over to
+// another replica and tries later. Every other key is served.
+func (h *history[T]) quarantined(c *client[T], n *node[T], key string) bool {
+	if _, ok := n.rotten[key]; !ok {
+		return false
+	}
+	if _, err := n.rep.Get(h.ctx, key); !errors.Is(err, replica.ErrQuarantined) {
+		h.violate(Errors, "the rotten %v %s is not refused as quarantined: %v", n.id, key, err)
+	}
+	h.rep.Clients.Unavailable++
+	c.home = h.rng.IntN(len(h.nodes))
+	h.logf("c%d → %v %s: record quarantined; fails over to %v", c.idx, n.id, key, h.nodes[c.home].id)
+	return true
+}
+
 // show describes a record in one line.
 func (h *history[T]) show(rec replica.Record[T]) string {
 	if rec.Conflict != nil {
@@ -98,6 +118,12 @@ func (h *history[T]) show(rec replica.Record[T]) string {
 // and cctx are what the client read, for Update and Resolve; idem is a
 // command's idempotency key; replaced are the branches a Resolve settles.
 func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, cctx version.Vector, idem string, replaced []resolve.Branch[T]) {
+	if h.quarantined(c, n, key) {
+		if idem != "" {
+			c.retry = append(c.retry, pending[T]{key: key, idem: idem, op: op})
+		}
+		return
+	}
 	pre, err := n.rep.State(h.ctx, key)
 	if err != nil {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)

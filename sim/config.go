@@ -45,8 +45,9 @@ type Config struct {
 const DefaultSteps = 100
 
 // Faults are the rates of the faults the simulation injects. Probabilities
-// are per message sent (Drop, Duplicate, Delay), per delivery (Reorder), per
-// command reply (LostReply), per crash (StateLoss) or per step (the rest).
+// are per message sent (Drop, Duplicate, Delay, Corrupt), per delivery (Reorder), per
+// command reply (LostReply), per crash (StateLoss) or per step (the rest, Rot
+// included).
 // The zero Faults injects nothing.
 type Faults struct {
 	Drop      float64 // a replication message is lost (a state, or a message of an anti-entropy session or its answer)
@@ -60,8 +61,18 @@ type Faults struct {
 	Restart   float64 // a random crashed replica restarts
 	Skew      float64 // a replica's clock jumps by up to MaxSkew either way
 	LostReply float64 // a command's reply is lost, so its client retries it with the same idempotency key
+	Corrupt   float64 // a replication message has one bit flipped in flight (the receiver must refuse it)
+	Rot       float64 // a stored record of a random live replica has one bit flipped on disk (see below)
 	// MaxSkew bounds each replica's clock offset from true time. Clocks
 	// also drift by up to 200 ppm.
+	//
+	// A rotten record is quarantined by its replica at its next read: the
+	// replica refuses it to clients (who fail over) and to replication,
+	// and goes on with every other record. The operator's remedy is the
+	// only safe one — the replica lost the record of its own writes of that
+	// key — : at its next restart (or when the network heals at the end)
+	// the replica restarts empty as a new incarnation, like a crash that
+	// loses state.
 	MaxSkew time.Duration
 }
 
@@ -72,7 +83,7 @@ func DefaultFaults() Faults {
 	return Faults{
 		Drop: 0.05, Duplicate: 0.05, Delay: 0.1, Reorder: 0.3,
 		Partition: 0.03, Heal: 0.05, Crash: 0.015, StateLoss: 0.4, Restart: 0.08,
-		Skew: 0.03, LostReply: 0.1, MaxSkew: 2 * time.Second,
+		Skew: 0.03, LostReply: 0.1, Corrupt: 0.02, Rot: 0.005, MaxSkew: 2 * time.Second,
 	}
 }
 
@@ -98,7 +109,7 @@ func (c Config) settle() (settings, error) {
 	if c.Faults != nil {
 		s.faults = *c.Faults
 		for _, p := range []float64{s.faults.Drop, s.faults.Duplicate, s.faults.Delay, s.faults.Reorder, s.faults.Partition,
-			s.faults.Heal, s.faults.Crash, s.faults.StateLoss, s.faults.Restart, s.faults.Skew, s.faults.LostReply} {
+			s.faults.Heal, s.faults.Crash, s.faults.StateLoss, s.faults.Restart, s.faults.Skew, s.faults.LostReply, s.faults.Corrupt, s.faults.Rot} {
 			if p < 0 || p > 1 {
 				problems = append(problems, fmt.Errorf("fault rate %v outside 0..1", p))
 			}

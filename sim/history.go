@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -36,9 +37,15 @@ type node[T any] struct {
 	drift  float64             // clock drift, as a fraction of elapsed time
 	model  map[string]model    // the plain model of every key
 	alt    *replica.Replica[T] // a second Replica value over the same store
+	// altWrote is set when alt stored a write that n.rep has not indexed:
+	// as package replica documents, n.rep must Rescan to take it in.
+	altWrote bool
 	// stamped is the greatest stamp n's clock must have passed: its own
 	// writes' and those it applied within the HLC's drift bound.
 	stamped version.Timestamp
+	// rotten holds the keys whose stored value was damaged on disk, with
+	// the state before the damage; the replica quarantines them.
+	rotten map[string]resolve.Siblings[T]
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -56,6 +63,7 @@ type message[T any] struct {
 	data     []byte
 	model    model
 	due      time.Time
+	corrupt  bool // data has a flipped bit: the receiver must refuse it
 }
 
 type client[T any] struct {
@@ -235,7 +243,7 @@ func (h *history[T]) runStep() {
 	f := &h.s.faults
 	// Draw every fault's coin every step, so that the draws do not depend
 	// on which faults fired.
-	partition, heal, crash, restart, skew := h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	partition, heal, crash, restart, skew, rot := h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
 	if partition < f.Partition {
 		h.partition()
 	}
@@ -250,6 +258,9 @@ func (h *history[T]) runStep() {
 	}
 	if skew < f.Skew {
 		h.skew()
+	}
+	if rot < f.Rot {
+		h.rot()
 	}
 	for range h.rng.IntN(4) {
 		h.deliverOne(true)
@@ -320,8 +331,13 @@ func (h *history[T]) crash() {
 		return
 	}
 	n := up[h.rng.IntN(len(up))]
+	h.down(n)
+}
+
+// down crashes n.
+func (h *history[T]) down(n *node[T]) {
 	n.up = false
-	n.lose = h.rng.Float64() < h.s.faults.StateLoss
+	n.lose = h.rng.Float64() < h.s.faults.StateLoss || len(n.rotten) > 0
 	n.last = n.hlc.Last()
 	h.rep.Faults.Crashes++
 	if n.lose {
@@ -367,7 +383,7 @@ func (h *history[T]) restart(n *node[T]) {
 		h.violate(Errors, "next incarnation of %v: %v", old, err)
 		return
 	}
-	n.id, n.store, n.model, n.last, n.lose = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false
+	n.id, n.store, n.model, n.last, n.lose, n.rotten = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false, nil
 	n.stamped = version.Timestamp{}
 	h.rep.Faults.StateLosses++
 	h.boot(n)
@@ -379,6 +395,9 @@ func (h *history[T]) restart(n *node[T]) {
 func (h *history[T]) markAtRisk(n *node[T]) {
 	for _, k := range h.keys {
 		st, err := n.rep.State(h.ctx, k)
+		if pre, ok := n.rotten[k]; ok {
+			st, err = pre, nil
+		}
 		if err != nil {
 			continue
 		}
@@ -397,6 +416,37 @@ func (h *history[T]) markAtRisk(n *node[T]) {
 				h.atRisk[dotKey{k, d.Dot}] = true
 			}
 		}
+	}
+}
+
+// rot flips one bit of a random stored record of a random live replica, as
+// a failing disk would.
+func (h *history[T]) rot() {
+	n := h.nodes[h.rng.IntN(len(h.nodes))]
+	key := h.keys[h.rng.IntN(len(h.keys))]
+	data, rev, err := n.store.Get(h.ctx, key)
+	if _, ok := n.rotten[key]; ok || !n.up || err != nil || rev == 0 {
+		return
+	}
+	st, err := n.rep.State(h.ctx, key)
+	if err != nil {
+		h.violate(Errors, "state %v %s before rot: %v", n.id, key, err)
+		return
+	}
+	bit := h.rng.IntN(8 * len(data))
+	data[bit/8] ^= 1 << (bit % 8)
+	if _, err := n.store.CompareAndSet(h.ctx, key, data, rev); err != nil {
+		h.violate(Errors, "rot %v %s: %v", n.id, key, err)
+		return
+	}
+	if n.rotten == nil {
+		n.rotten = map[string]resolve.Siblings[T]{}
+	}
+	n.rotten[key] = st
+	h.rep.Faults.Rots++
+	h.logf("disk: %v %s rots (bit %d)", n.id, key, bit)
+	if _, err := n.rep.Get(h.ctx, key); !errors.Is(err, replica.ErrQuarantined) {
+		h.violate(Errors, "a rotten record %v %s was not quarantined: %v", n.id, key, err)
 	}
 }
 
@@ -443,7 +493,8 @@ func (h *history[T]) transmit(n, to *node[T], key string, data []byte, faulty bo
 		return
 	}
 	f := &h.s.faults
-	drop, dup, delay := h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	drop, dup, delay, corrupt := h.rng.Float64(), h.rng.Float64(), h.rng.Float64(), h.rng.Float64()
+	bit := h.rng.IntN(8 * len(data))
 	if drop < f.Drop {
 		h.rep.Faults.Drops++
 		h.logf("net: %v→%v %s dropped", n.id, to.id, key)
@@ -454,7 +505,11 @@ func (h *history[T]) transmit(n, to *node[T], key string, data []byte, faulty bo
 		due = due.Add(time.Duration(500+h.rng.IntN(4500)) * time.Millisecond)
 		h.rep.Faults.Delays++
 	}
-	h.send(n.idx, to.idx, key, data, n.model[key], due)
+	if corrupt < f.Corrupt {
+		h.sendCorrupt(n.idx, to.idx, key, data, bit, due)
+	} else {
+		h.send(n.idx, to.idx, key, data, n.model[key], due)
+	}
 	if dup < f.Duplicate {
 		h.send(n.idx, to.idx, key, data, n.model[key], due.Add(time.Duration(1+h.rng.IntN(500))*time.Millisecond))
 		h.rep.Faults.Duplicates++
@@ -464,6 +519,15 @@ func (h *history[T]) transmit(n, to *node[T], key string, data []byte, faulty bo
 func (h *history[T]) send(from, to int, key string, data []byte, m model, due time.Time) {
 	h.seq++
 	h.flight = append(h.flight, &message[T]{seq: h.seq, from: from, to: to, key: key, data: data, model: m, due: due})
+}
+
+// sendCorrupt sends data with one bit flipped, as a faulty link or NIC
+// would deliver it.
+func (h *history[T]) sendCorrupt(from, to int, key string, data []byte, bit int, due time.Time) {
+	bad := slices.Clone(data)
+	bad[bit/8] ^= 1 << (bit % 8)
+	h.send(from, to, key, bad, model{}, due)
+	h.flight[len(h.flight)-1].corrupt = true
 }
 
 // deliverOne delivers one message whose link is up: during the steps, one
@@ -497,11 +561,39 @@ func (h *history[T]) deliverOne(steps bool) bool {
 		h.logf("net: %v→%v %s lost: %v is down", h.nodes[m.from].id, to.id, m.key, to.id)
 		return true
 	}
+	if m.corrupt {
+		h.deliverCorrupt(to, m)
+		return true
+	}
+	if _, ok := to.rotten[m.key]; ok {
+		_, err := to.rep.Apply(h.ctx, m.key, m.data)
+		h.logf("net: %v→%v %s refused (#%d): %v", h.nodes[m.from].id, to.id, m.key, m.seq, err)
+		if !errors.Is(err, replica.ErrQuarantined) {
+			h.violate(Errors, "a message for the quarantined %v %s was not refused: %v", to.id, m.key, err)
+		}
+		return true
+	}
 	h.logf("net: %v→%v %s delivered (#%d)", h.nodes[m.from].id, to.id, m.key, m.seq)
 	h.apply(to, m.key, m.data)
 	to.model[m.key] = to.model[m.key].Sync(m.model)
 	h.observe(to, m.key)
 	return true
+}
+
+// deliverCorrupt delivers a damaged message: the replica must refuse it
+// with ErrCorrupt and change nothing, so it acts as a dropped message.
+func (h *history[T]) deliverCorrupt(to *node[T], m *message[T]) {
+	h.rep.Faults.Corruptions++
+	before, rev, _ := to.store.Get(h.ctx, m.key)
+	_, err := to.rep.Apply(h.ctx, m.key, m.data)
+	after, rev2, _ := to.store.Get(h.ctx, m.key)
+	h.logf("net: %v→%v %s delivered corrupted (#%d): %v", h.nodes[m.from].id, to.id, m.key, m.seq, err)
+	switch {
+	case !errors.Is(err, replica.ErrCorrupt):
+		h.violate(Errors, "a corrupted message to %v %s was not refused as corrupt: %v", to.id, m.key, err)
+	case rev != rev2 || !slices.Equal(before, after):
+		h.violate(Errors, "a refused corrupted message changed %v %s", to.id, m.key)
+	}
 }
 
 func (h *history[T]) apply(n *node[T], key string, data []byte) {
@@ -528,6 +620,13 @@ func (h *history[T]) finish() {
 	var down []*node[T]
 	for _, n := range h.nodes {
 		if !n.up {
+			down = append(down, n)
+		}
+	}
+	for _, n := range h.nodes {
+		if n.up && len(n.rotten) > 0 {
+			h.logf("operator: %v has quarantined records; it is restarted as a new incarnation", n.id)
+			h.down(n)
 			down = append(down, n)
 		}
 	}

@@ -2,9 +2,7 @@ package sim_test
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/harborpoint/concord/hold"
@@ -85,16 +83,16 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 	if err = errors.Join(err, fnErr); err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	// replica's stored form: its format byte (4), the clock framing, and per
-	// branch its stamp's time, its field stamps (a header of twice their
-	// number, plus one for a tombstone) and the JSON value.
-	ids := next.IDs()
-	data, err := next.AppendBinary([]byte{4}, func(dst []byte, b resolve.Branch[hold.Hold]) ([]byte, error) {
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		dst = appendFieldStamps(dst, b, ids)
-		return replica.JSON[hold.Hold]{}.Append(dst, b.Value)
-	})
+	// replica's stored form, framed and checksummed: what a replica with
+	// another ID stores for this state.
+	scratch, err := replica.New(version.MustID("encoder"), replica.NewMemoryStore(), n.NewResolver(), replica.Options[hold.Hold]{}) // holdsim stores JSON
+	if err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	if _, err := scratch.ApplyState(ctx, key, next); err != nil {
+		return replica.Record[hold.Hold]{}, err
+	}
+	data, err := scratch.Export(ctx, key)
 	if err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
@@ -109,32 +107,6 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 		return replica.Record[hold.Hold]{}, err
 	}
 	return n.Rep.Get(ctx, key)
-}
-
-// appendFieldStamps appends b's field stamps as replica stores them: the
-// count of those that differ from the branch's stamp, then each as its
-// index gap, wall time back from the branch's, logical counter, replica
-// index and counter.
-func appendFieldStamps(dst []byte, b resolve.Branch[hold.Hold], ids []version.ID) []byte {
-	var idx []int
-	for i, st := range b.Fields {
-		if st != b.Stamp {
-			idx = append(idx, i)
-		}
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(idx))<<1)
-	prev := -1
-	for _, i := range idx {
-		st := b.Fields[i]
-		k, _ := slices.BinarySearchFunc(ids, st.Dot.ID, version.ID.Compare)
-		dst = binary.AppendUvarint(dst, uint64(i-prev-1))
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall-st.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(st.Time.Logical))
-		dst = binary.AppendUvarint(dst, uint64(k))
-		dst = binary.AppendUvarint(dst, st.Dot.Counter)
-		prev = i
-	}
-	return dst
 }
 
 // dropSiblingMerge is a merge that keeps only one side of a concurrent

@@ -164,6 +164,8 @@ type FaultCounts struct {
 	Skews                               int
 	LostReplies                         int // command replies lost (the client retried)
 	LostToCrash                         int // messages that reached a crashed replica
+	Corruptions                         int // messages delivered with a flipped bit (each must be refused)
+	Rots                                int // stored records damaged on disk (each must be quarantined)
 }
 
 // Conflicts counts what the replicas' observers were told, summed over
@@ -260,7 +262,7 @@ func (r *Report) add(o *Report) {
 	f, of := r.Faults, o.Faults
 	r.Faults = FaultCounts{f.Reorders + of.Reorders, f.Duplicates + of.Duplicates, f.Drops + of.Drops, f.Delays + of.Delays,
 		f.Partitions + of.Partitions, f.Heals + of.Heals, f.Crashes + of.Crashes, f.StateLosses + of.StateLosses, f.Restarts + of.Restarts,
-		f.Skews + of.Skews, f.LostReplies + of.LostReplies, f.LostToCrash + of.LostToCrash}
+		f.Skews + of.Skews, f.LostReplies + of.LostReplies, f.LostToCrash + of.LostToCrash, f.Corruptions + of.Corruptions, f.Rots + of.Rots}
 	k, ok := r.Conflicts, o.Conflicts
 	r.Conflicts = Conflicts{k.AutoResolved + ok.AutoResolved, k.Rejected + ok.Rejected, k.SentToReview + ok.SentToReview, k.Reviewed + ok.Reviewed, k.SkewWindow + ok.SkewWindow}
 	l, ol := r.Loss, o.Loss
@@ -285,8 +287,8 @@ func (r *Report) String() string {
 	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d; contended by a second Replica value on the store %d",
 		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable, c.Contended)
 	f := r.Faults
-	p("faults: reorders %d, duplicates %d, drops %d, delays %d, partitions %d (heals %d), crashes %d (state losses %d, restarts %d), skews %d, lost replies %d, messages lost to crashes %d",
-		f.Reorders, f.Duplicates, f.Drops, f.Delays, f.Partitions, f.Heals, f.Crashes, f.StateLosses, f.Restarts, f.Skews, f.LostReplies, f.LostToCrash)
+	p("faults: reorders %d, duplicates %d, drops %d, delays %d, partitions %d (heals %d), crashes %d (state losses %d, restarts %d), skews %d, lost replies %d, messages lost to crashes %d, corrupted (refused) %d, records rotten on disk (quarantined) %d",
+		f.Reorders, f.Duplicates, f.Drops, f.Delays, f.Partitions, f.Heals, f.Crashes, f.StateLosses, f.Restarts, f.Skews, f.LostReplies, f.LostToCrash, f.Corruptions, f.Rots)
 	k := r.Conflicts
 	p("conflicts (summed over replicas): auto-resolved %d, rejected %d, sent to review %d, reviewed %d, LWW inside skew window %d",
 		k.AutoResolved, k.Rejected, k.SentToReview, k.Reviewed, k.SkewWindow)

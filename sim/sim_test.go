@@ -179,7 +179,7 @@ func TestPerfectNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := rep.Faults
-	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies != 0 || rep.Loss.DiedWithDisk != 0 {
+	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies+f.Corruptions != 0 || rep.Loss.DiedWithDisk != 0 {
 		t.Fatalf("a perfect network injected faults or failed:\n%s", rep.String())
 	}
 }

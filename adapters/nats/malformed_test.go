@@ -154,3 +154,47 @@ func TestStore(t *testing.T) {
 		t.Errorf("NewStore(lis.bon): %v", err)
 	}
 }
+
+// TestOversizeRecordIsSkipped: a peer region with a larger record limit
+// writes a record above this region's limit. The watcher skips it, logs
+// it, and goes on: a record written after it still arrives.
+func TestOversizeRecordIsSkipped(t *testing.T) {
+	c := newCluster(t, "lisbon", "baltimore")
+	lisNode, balNode := c.nodes["lisbon"], c.nodes["baltimore"]
+	var logs syncBuffer
+	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(resolve.Options{}),
+		concordnats.Options[hold.Hold]{
+			Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, MaxRecordBytes: 16 << 10},
+			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
+		})
+	must(t, err)
+	ctx := c.ctx()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- lis.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	bal := c.openRegion(balNode, nil)
+
+	big := hold.New("H-20", "C20", "web", time.Now().Add(time.Hour))
+	big.Note = strings.Repeat("n", 40<<10)
+	_, err = bal.Create(ctx, "H-20", big)
+	must(t, err)
+	_, err = bal.Create(ctx, "H-21", hold.New("H-21", "C21", "web", time.Now().Add(time.Hour)))
+	must(t, err)
+	eventually(t, 10*time.Second, func() error {
+		got, err := lis.Contexts(ctx, "H-21")
+		if err != nil {
+			return err
+		}
+		if _, ok := got["lisbon"]; !ok {
+			return fmt.Errorf("H-21 not applied in lisbon; copies %v; log:\n%s", got, logs.String())
+		}
+		return nil
+	})
+	if !strings.Contains(logs.String(), "cannot take") || !strings.Contains(logs.String(), "baltimore.H-20") {
+		t.Errorf("the watcher did not log the oversized record:\n%s", logs.String())
+	}
+	if _, err := lisNode.kv.Get(ctx, "lisbon.H-20"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("lisbon.H-20 was written: %v", err)
+	}
+}

@@ -62,7 +62,7 @@ type Region[T any] struct {
 	store  *Store
 	scan   *scanStore
 	rep    *replica.Replica[T]
-	limits version.Limits
+	limits version.Limits // of stored states: record bytes and entries
 	log    *slog.Logger
 	conn   *natsgo.Conn
 	others map[string]bool
@@ -118,7 +118,7 @@ func NewRegion[T any](kv *Bucket, t Topology, id version.ID, res *resolve.Resolv
 	if err != nil {
 		return nil, err
 	}
-	r := &Region[T]{topo: t, kv: kv, store: store, scan: scan, rep: rep, limits: opts.Replica.Limits, log: opts.Logger, conn: opts.Conn, others: map[string]bool{}}
+	r := &Region[T]{topo: t, kv: kv, store: store, scan: scan, rep: rep, limits: version.Limits{MaxEntries: opts.Replica.Limits.MaxEntries, MaxBytes: opts.Replica.MaxRecordBytes}, log: opts.Logger, conn: opts.Conn, others: map[string]bool{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -570,6 +570,15 @@ func (r *Region[T]) applyEntry(ctx context.Context, e jetstream.KeyValueEntry) e
 			r.stats.skipped.Add(1)
 			r.log.Warn("concord/nats: skipping a value that is not a concord record",
 				"region", r.topo.Local, "err", &MalformedError{Key: e.Key(), Revision: e.Revision(), Err: err})
+			return nil
+		case errors.Is(err, replica.ErrTooLarge), errors.Is(err, replica.ErrQuarantined):
+			// Retrying cannot help: the record is over this region's limit
+			// (or its merge would be), or the local copy is unreadable. Skip
+			// it so that every other record goes on replicating; the
+			// replica has reported it (event, log, review or quarantine).
+			r.stats.skipped.Add(1)
+			r.log.Warn("concord/nats: skipping a record this region cannot take",
+				"region", r.topo.Local, "key", e.Key(), "revision", e.Revision(), "err", err)
 			return nil
 		}
 		return err

@@ -40,7 +40,8 @@ type Options struct {
 type Observer struct {
 	autoResolved, rejected, stale, duplicate metric.Int64Counter
 	policyFired, conflicts, reviewSent, skew metric.Int64Counter
-	reviewed, drift                          metric.Int64Counter
+	reviewed, drift, corrupt, unissuedDot    metric.Int64Counter
+	tooLarge, quarantined                    metric.Int64Counter
 	siblings                                 metric.Int64Histogram
 	depth                                    metric.Int64UpDownCounter // nil with Options.QueueDepth
 	reg                                      metric.Registration
@@ -65,6 +66,10 @@ func New(meter metric.Meter, opts Options) (*Observer, error) {
 	o.duplicate = counter("concord.duplicate_versions", "{version}", "Replicated versions identical to the local record.")
 	o.skew = counter("concord.skew_window", "{decision}", "Last-writer-wins decisions between stamps closer than the clock-skew window.")
 	o.drift = counter("concord.drift", "{write}", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.")
+	o.corrupt = counter("concord.corrupt_states", "{state}", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.")
+	o.unissuedDot = counter("concord.unissued_dots", "{state}", "Replicated states refused because they claimed a write the receiving replica never issued.")
+	o.tooLarge = counter("concord.too_large", "{state}", "Record states refused for exceeding the record limit: writes, replicated states and merges.")
+	o.quarantined = counter("concord.quarantined", "{record}", "Records set aside because their stored state could not be read; every other record goes on replicating.")
 	buckets := opts.SiblingBuckets
 	if buckets == nil {
 		buckets = DefaultSiblingBuckets
@@ -143,6 +148,14 @@ func (o *Observer) Observe(e resolve.Event) {
 		o.skew.Add(ctx, 1, fieldPolicy)
 	case resolve.Drift:
 		o.drift.Add(ctx, 1, metric.WithAttributes(EntityKey.String(e.Entity), OriginKey.String(e.Origin.Name())))
+	case resolve.Corrupt:
+		o.corrupt.Add(ctx, 1, entity)
+	case resolve.UnissuedDot:
+		o.unissuedDot.Add(ctx, 1, entity)
+	case resolve.TooLarge:
+		o.tooLarge.Add(ctx, 1, entity)
+	case resolve.Quarantined:
+		o.quarantined.Add(ctx, 1, entity)
 	}
 }
 

@@ -2,6 +2,8 @@ package otel
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +107,41 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	must(err)
 	_, err = lis.Apply(ctx, "H-8821", data)
 	must(err)
+	// A message damaged on the wire, and a state claiming a write Lisbon
+	// never made (a second process under its ID): both refused.
+	damaged, err := lis.Export(ctx, "H-8821")
+	must(err)
+	damaged[len(damaged)/2] ^= 1
+	if _, err := bal.Apply(ctx, "H-8821", damaged); !errors.Is(err, replica.ErrCorrupt) {
+		t.Fatalf("damaged state: %v, want ErrCorrupt", err)
+	}
+	twin, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+	must(err)
+	_, err = twin.Create(ctx, "H-9000", hold.New("H-9000", "C1", "twin", now.Add(time.Minute)))
+	must(err)
+	forged, err := twin.Export(ctx, "H-9000")
+	must(err)
+	if _, err := lis.Apply(ctx, "H-9000", forged); !errors.Is(err, replica.ErrUnissuedDot) {
+		t.Fatalf("forged state: %v, want ErrUnissuedDot", err)
+	}
+	// A note past the record limit (1 MiB by default) is refused.
+	if _, err := lis.Blind(ctx, "H-8821", "note", hold.NoteEdit(strings.Repeat("n", 2<<20))); !errors.Is(err, replica.ErrTooLarge) {
+		t.Fatalf("2 MiB note: %v, want ErrTooLarge", err)
+	}
+	// A record whose stored state is damaged is quarantined.
+	twinStore := replica.NewMemoryStore()
+	other, err := replica.New(version.MustID("tokyo"), twinStore, res, replica.Options[hold.Hold]{Observer: obs, CommandKeys: hold.CommandKeys})
+	must(err)
+	_, err = other.Create(ctx, "H-9001", hold.New("H-9001", "C1", "tokyo", now.Add(time.Minute)))
+	must(err)
+	stored, rev, err := twinStore.Get(ctx, "H-9001")
+	must(err)
+	stored[len(stored)/2] ^= 1
+	_, err = twinStore.CompareAndSet(ctx, "H-9001", stored, rev)
+	must(err)
+	if _, err := other.Get(ctx, "H-9001"); !errors.Is(err, replica.ErrQuarantined) {
+		t.Fatalf("damaged stored state: %v, want ErrQuarantined", err)
+	}
 	return lis, bal
 }
 
@@ -163,7 +200,8 @@ func TestObserverMatchesCounters(t *testing.T) {
 		resolve.Conflict: "concord.conflicts", resolve.SentToReview: "concord.review.sent", resolve.Reviewed: "concord.reviewed",
 		resolve.Rejected: "concord.rejected_writes", resolve.StaleDropped: "concord.stale_versions",
 		resolve.DuplicateDropped: "concord.duplicate_versions", resolve.SkewWindow: "concord.skew_window",
-		resolve.Drift: "concord.drift",
+		resolve.Drift:   "concord.drift",
+		resolve.Corrupt: "concord.corrupt_states", resolve.UnissuedDot: "concord.unissued_dots", resolve.TooLarge: "concord.too_large", resolve.Quarantined: "concord.quarantined",
 	}
 	for _, k := range counters.Keys() {
 		key := names[k.Kind] + " concord.entity=" + k.Entity
@@ -186,6 +224,10 @@ func TestObserverMatchesCounters(t *testing.T) {
 		"concord.skew_window concord.entity=hold concord.field=note concord.policy=lww":       2,
 		"concord.review.queue_depth concord.entity=hold":                                      1,
 		"concord.drift concord.entity=hold concord.origin=bristol":                            1,
+		"concord.unissued_dots concord.entity=hold":                                           1,
+		"concord.too_large concord.entity=hold":                                               1,
+		"concord.quarantined concord.entity=hold":                                             1,
+		"concord.corrupt_states concord.entity=hold":                                          2,
 	} {
 		if sums[key] != want {
 			t.Errorf("%s = %d, want %d", key, sums[key], want)

@@ -32,7 +32,8 @@ type Options struct {
 type Observer struct {
 	autoResolved, rejected, stale, duplicate *prom.CounterVec
 	policyFired, conflicts, reviewSent, skew *prom.CounterVec
-	reviewed, drift                          *prom.CounterVec
+	reviewed, drift, corrupt, unissuedDot    *prom.CounterVec
+	tooLarge, quarantined                    *prom.CounterVec
 	siblings                                 *prom.HistogramVec
 	depth                                    *prom.GaugeVec
 	depthDesc                                *prom.Desc
@@ -63,6 +64,10 @@ func New(opts Options) *Observer {
 		duplicate:    counter("duplicate_versions_total", "Replicated versions identical to the local record.", "entity"),
 		skew:         counter("skew_window_total", "Last-writer-wins decisions between stamps closer than the clock-skew window.", "entity", "field", "policy"),
 		drift:        counter("drift_total", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.", "entity", "origin"),
+		corrupt:      counter("corrupt_states_total", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.", "entity"),
+		unissuedDot:  counter("unissued_dots_total", "Replicated states refused because they claimed a write the receiving replica never issued.", "entity"),
+		tooLarge:     counter("too_large_total", "Record states refused for exceeding the record limit: writes, replicated states and merges.", "entity"),
+		quarantined:  counter("quarantined_total", "Records set aside because their stored state could not be read; every other record goes on replicating.", "entity"),
 		siblings: prom.NewHistogramVec(prom.HistogramOpts{Namespace: ns, Name: "siblings", ConstLabels: opts.ConstLabels, Buckets: buckets,
 			Help: "Concurrent branches per automatic resolution (outcome=resolved) or refused merge (outcome=conflict)."}, []string{"entity", "outcome"}),
 		queueDepth: opts.QueueDepth,
@@ -77,7 +82,7 @@ func New(opts Options) *Observer {
 }
 
 func (o *Observer) collectors() []prom.Collector {
-	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.rejected, o.stale, o.duplicate, o.skew, o.drift, o.siblings}
+	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.rejected, o.stale, o.duplicate, o.skew, o.drift, o.corrupt, o.unissuedDot, o.tooLarge, o.quarantined, o.siblings}
 	if o.depth != nil {
 		cs = append(cs, o.depth)
 	}
@@ -141,6 +146,14 @@ func (o *Observer) Observe(e resolve.Event) {
 		o.skew.WithLabelValues(e.Entity, e.Field, e.Policy).Inc()
 	case resolve.Drift:
 		o.drift.WithLabelValues(e.Entity, e.Origin.Name()).Inc()
+	case resolve.Corrupt:
+		o.corrupt.WithLabelValues(e.Entity).Inc()
+	case resolve.UnissuedDot:
+		o.unissuedDot.WithLabelValues(e.Entity).Inc()
+	case resolve.TooLarge:
+		o.tooLarge.WithLabelValues(e.Entity).Inc()
+	case resolve.Quarantined:
+		o.quarantined.WithLabelValues(e.Entity).Inc()
 	}
 }
 

@@ -2,6 +2,7 @@ package prometheus
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,41 @@ func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.H
 	must(err)
 	_, err = lis.Apply(ctx, "H-8821", data)
 	must(err)
+	// A message damaged on the wire, and a state claiming a write Lisbon
+	// never made (a second process under its ID): both refused.
+	damaged, err := lis.Export(ctx, "H-8821")
+	must(err)
+	damaged[len(damaged)/2] ^= 1
+	if _, err := bal.Apply(ctx, "H-8821", damaged); !errors.Is(err, replica.ErrCorrupt) {
+		t.Fatalf("damaged state: %v, want ErrCorrupt", err)
+	}
+	twin, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+	must(err)
+	_, err = twin.Create(ctx, "H-9000", hold.New("H-9000", "C1", "twin", now.Add(time.Minute)))
+	must(err)
+	forged, err := twin.Export(ctx, "H-9000")
+	must(err)
+	if _, err := lis.Apply(ctx, "H-9000", forged); !errors.Is(err, replica.ErrUnissuedDot) {
+		t.Fatalf("forged state: %v, want ErrUnissuedDot", err)
+	}
+	// A note past the record limit (1 MiB by default) is refused.
+	if _, err := lis.Blind(ctx, "H-8821", "note", hold.NoteEdit(strings.Repeat("n", 2<<20))); !errors.Is(err, replica.ErrTooLarge) {
+		t.Fatalf("2 MiB note: %v, want ErrTooLarge", err)
+	}
+	// A record whose stored state is damaged is quarantined.
+	twinStore := replica.NewMemoryStore()
+	other, err := replica.New(version.MustID("tokyo"), twinStore, res, replica.Options[hold.Hold]{Observer: obs, CommandKeys: hold.CommandKeys})
+	must(err)
+	_, err = other.Create(ctx, "H-9001", hold.New("H-9001", "C1", "tokyo", now.Add(time.Minute)))
+	must(err)
+	stored, rev, err := twinStore.Get(ctx, "H-9001")
+	must(err)
+	stored[len(stored)/2] ^= 1
+	_, err = twinStore.CompareAndSet(ctx, "H-9001", stored, rev)
+	must(err)
+	if _, err := other.Get(ctx, "H-9001"); !errors.Is(err, replica.ErrQuarantined) {
+		t.Fatalf("damaged stored state: %v, want ErrQuarantined", err)
+	}
 	return lis, bal
 }
 
@@ -117,7 +153,8 @@ func TestObserverMatchesCounters(t *testing.T) {
 	story(t, resolve.ObserverFunc(func(e resolve.Event) { counters.Observe(e); o.Observe(e) }))
 
 	for _, kind := range []resolve.Kind{resolve.AutoResolved, resolve.PolicyFired, resolve.Conflict, resolve.SentToReview,
-		resolve.Reviewed, resolve.Rejected, resolve.StaleDropped, resolve.SkewWindow, resolve.Drift} {
+		resolve.Reviewed, resolve.Rejected, resolve.StaleDropped, resolve.SkewWindow, resolve.Drift,
+		resolve.Corrupt, resolve.UnissuedDot, resolve.TooLarge, resolve.Quarantined} {
 		if counters.Total(kind) == 0 {
 			t.Errorf("the story produced no %s event", kind)
 		}
@@ -146,6 +183,17 @@ func TestObserverMatchesCounters(t *testing.T) {
 			got = testutil.ToFloat64(o.skew.WithLabelValues(k.Entity, k.Field, k.Policy))
 		case resolve.Drift:
 			got = testutil.ToFloat64(o.drift.WithLabelValues(k.Entity, "bristol"))
+		case resolve.Corrupt:
+			got = testutil.ToFloat64(o.corrupt.WithLabelValues(k.Entity))
+		case resolve.UnissuedDot:
+			got = testutil.ToFloat64(o.unissuedDot.WithLabelValues(k.Entity))
+		case resolve.TooLarge:
+			got = testutil.ToFloat64(o.tooLarge.WithLabelValues(k.Entity))
+		case resolve.Quarantined:
+			got = testutil.ToFloat64(o.quarantined.WithLabelValues(k.Entity))
+		default:
+			t.Errorf("kind %v has no metric", k.Kind)
+			continue
 		}
 		if got != want {
 			t.Errorf("%+v: metric %v, counter %v", k, got, want)
@@ -157,6 +205,9 @@ func TestObserverMatchesCounters(t *testing.T) {
 # HELP concord_auto_resolved_total Records whose concurrent branches were merged automatically by their policies.
 # TYPE concord_auto_resolved_total counter
 concord_auto_resolved_total{entity="hold"} 4
+# HELP concord_corrupt_states_total Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.
+# TYPE concord_corrupt_states_total counter
+concord_corrupt_states_total{entity="hold"} 2
 # HELP concord_conflicts_total Merges a policy or rule refused: the branches stay as siblings (ConflictRequiresRetry).
 # TYPE concord_conflicts_total counter
 concord_conflicts_total{entity="hold",field="status",policy="lifecycle"} 2
@@ -175,10 +226,14 @@ concord_skew_window_total{entity="hold",field="note",policy="lww"} 2
 # HELP concord_stale_versions_total Replicated versions dropped because the local record already covered them.
 # TYPE concord_stale_versions_total counter
 concord_stale_versions_total{entity="hold"} 1
+# HELP concord_unissued_dots_total Replicated states refused because they claimed a write the receiving replica never issued.
+# TYPE concord_unissued_dots_total counter
+concord_unissued_dots_total{entity="hold"} 1
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"concord_auto_resolved_total", "concord_conflicts_total", "concord_drift_total", "concord_rejected_writes_total",
-		"concord_review_queue_depth", "concord_skew_window_total", "concord_stale_versions_total"); err != nil {
+		"concord_review_queue_depth", "concord_skew_window_total", "concord_stale_versions_total",
+		"concord_corrupt_states_total", "concord_unissued_dots_total"); err != nil {
 		t.Error(err)
 	}
 

@@ -108,7 +108,7 @@ func NewService(cfg Config) (*Service, error) {
 	res := hold.Resolver(resolve.Options{SkewWindow: cfg.SkewWindow})
 	clock := version.NewHLC(version.HLCOptions{Now: s.now}, version.Timestamp{})
 	s.rep, err = replica.New(id, replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-		Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: s.now,
+		Clock: clock, Observer: s.counters, CommandKeys: hold.CommandKeys, Now: s.now, Logger: s.logger,
 	})
 	if err != nil {
 		return nil, err
@@ -133,6 +133,7 @@ func NewService(cfg Config) (*Service, error) {
 	s.vars.Set("replica", expvar.Func(func() any { return s.rep.ID().String() }))
 	s.vars.Set("concord", expvar.Func(s.counterVars))
 	s.vars.Set("review_queue", expvar.Func(func() any { return len(s.rep.Conflicts()) }))
+	s.vars.Set("quarantined", expvar.Func(func() any { return len(s.rep.Quarantined()) }))
 	s.vars.Set("idempotency_keys", expvar.Func(func() any { return s.idem.Len() }))
 	s.vars.Set("partitioned", expvar.Func(func() any { return s.partitioned.Load() }))
 	s.vars.Set("replication", expvar.Func(func() any { return s.replicator.Status() }))

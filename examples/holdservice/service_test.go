@@ -561,3 +561,52 @@ func TestDeleteHold(t *testing.T) {
 	h.do("DELETE", "/holds/H-2", "", "If-Match", base).want(t, 409, httpapi.TypeConflict)
 	h.do("DELETE", "/holds/H-2", "", "If-Match", got.header.Get("ETag")).want(t, 204, "")
 }
+
+// TestLargeNotes is the issue's poisoned store over HTTP: a 900 KB note
+// fits the 1 MiB record limit, reads back and replicates; two 600 KB notes
+// written in each region during a partition are each legal, but their merge
+// is not: the sync after healing skips that record (each region keeps its
+// own note, counts the refusal and queues it for review), and a record
+// created meanwhile still reaches the other region.
+func TestLargeNotes(t *testing.T) {
+	h := newHarness(t)
+	h.create("H-1", "C1", "2026-11-26T14:20:00Z")
+	big := strings.Repeat("n", 900_000)
+	h.do("PATCH", "/holds/H-1/note", `{"note":"`+big+`"}`).want(t, 200, "")
+	if r := h.do("GET", "/holds/H-1", "").want(t, 200, ""); r.hold()["note"] != big {
+		t.Fatalf("900 KB note did not read back")
+	}
+	h.do("POST", "/admin/sync", "").want(t, 204, "")
+	if r := h.do("GET", "/holds/H-1?region=baltimore", "").want(t, 200, ""); r.hold()["note"] != big {
+		t.Fatalf("900 KB note did not replicate")
+	}
+
+	h.do("POST", "/admin/partition", "").want(t, 204, "")
+	half := strings.Repeat("h", 600_000)
+	h.do("PATCH", "/holds/H-1/note", `{"note":"lisbon `+half+`"}`).want(t, 200, "")
+	h.do("PATCH", "/holds/H-1/note?region=baltimore", `{"note":"baltimore `+half+`"}`).want(t, 200, "")
+	h.create("H-2", "C2", "2026-11-26T14:20:00Z")
+	h.do("DELETE", "/admin/partition", "").want(t, 204, "")
+	for _, region := range regions {
+		r := h.do("GET", "/holds/H-1?region="+region, "").want(t, 200, "")
+		if note, _ := r.hold()["note"].(string); !strings.HasPrefix(note, region+" ") {
+			t.Errorf("%s reads a note starting %.12q", region, note)
+		}
+	}
+	h.do("GET", "/holds/H-2?region=baltimore", "").want(t, 200, "")
+	vars := h.do("GET", "/debug/vars", "").want(t, 200, "")
+	concord, _ := vars.body["concord"].(map[string]any)
+	if tooLarge, _ := concord["too_large"].(map[string]any); tooLarge["hold"] == nil {
+		t.Errorf("too_large not counted: %v", concord)
+	}
+	if vars.body["quarantined"] != float64(0) {
+		t.Errorf("quarantined: %v", vars.body["quarantined"])
+	}
+	if peers, _ := vars.body["replication"].([]any); len(peers) != 1 || peers[0].(map[string]any)["Skipped"] == float64(0) {
+		t.Errorf("the replication status does not count the skipped record: %s", vars.raw)
+	}
+	conflicts := h.do("GET", "/conflicts", "").want(t, 200, "")
+	if !strings.Contains(conflicts.raw, "record-limit") {
+		t.Errorf("the refused merge is not in the review queue: %.300s", conflicts.raw)
+	}
+}
