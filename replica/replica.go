@@ -112,17 +112,31 @@ type Replica[T any] struct {
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
 	review      map[string]*ReviewItem[T]
-	results     map[resultKey]Record[T] // first result of each command
+	results     map[resultKey]result[T] // first result of each command
 	order       []resultKey             // results keys, oldest first, for bounding
 	memb        membership[T]           // reaping: members, their acks, reaped horizons
+	resultBytes int                     // the stored sizes of the results kept
+}
+
+// result is a remembered command result and the size of the state it was
+// decoded from, which bounds the memory it holds.
+type result[T any] struct {
+	rec  Record[T]
+	size int
 }
 
 // resultKey names one command: its record's key and its idempotency key. A
 // struct, not a joined string, so that no pair of keys can collide.
 type resultKey struct{ key, idem string }
 
-// maxResults bounds the remembered command results.
-const maxResults = 4096
+// The remembered command results are bounded by count and by the stored
+// size of their records: the oldest are forgotten first. A retry whose first
+// result was forgotten still applies once (the record's command keys say it
+// was applied) and returns the current record instead.
+const (
+	maxResults     = 4096
+	maxResultBytes = 64 << 20
+)
 
 // New returns the replica id over store, resolving records with res.
 func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Options[T]) (*Replica[T], error) {
@@ -141,7 +155,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile,
 		review:    map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
-		results: map[resultKey]Record[T]{},
+		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
 			reaped: map[string]resolve.Siblings[T]{}},
 	}

@@ -228,7 +228,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 		}
 		rec, recErr = r.stored(key, c)
 		if recErr == nil && !replayed {
-			r.remember(rk, rec)
+			r.remember(rk, rec, len(c.data))
 		}
 	})
 	if err = errors.Join(err, recErr); err != nil {
@@ -310,19 +310,21 @@ func (r *Replica[T]) keepCommandKeys(v T, replaced []resolve.Branch[T]) T {
 func (r *Replica[T]) result(k resultKey) (Record[T], bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rec, ok := r.results[k]
-	return rec, ok
+	res, ok := r.results[k]
+	return res.rec, ok
 }
 
-func (r *Replica[T]) remember(k resultKey, rec Record[T]) {
+func (r *Replica[T]) remember(k resultKey, rec Record[T], size int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.results[k]; ok {
 		return
 	}
-	r.results[k] = rec
+	r.results[k] = result[T]{rec, size}
+	r.resultBytes += size
 	r.order = append(r.order, k)
-	if len(r.order) > maxResults {
+	for len(r.order) > maxResults || r.resultBytes > maxResultBytes && len(r.order) > 1 {
+		r.resultBytes -= r.results[r.order[0]].size
 		delete(r.results, r.order[0])
 		r.order = r.order[1:]
 	}
