@@ -24,16 +24,18 @@ import (
 //	booking_id  string
 //	note        string
 //	agencies    set
-//	commands    set
+//	commands    set, each element followed by the time it was applied
+//	            (Unix nanoseconds, varint)
 //
 // where a string is its length (uvarint, at most [MaxCodecString]) and its
 // bytes, valid UTF-8, and a set is its element count (uvarint, at most
 // [MaxCodecElements]) and its elements as strings in strictly increasing
 // byte order. Every varint is in its shortest form and nothing may follow
-// the commands, so each hold has exactly one encoding.
+// the commands, so each hold has exactly one encoding. Format 1 stored the
+// commands without their times; it is not read.
 const (
 	// CodecFormat is the format byte that starts every binary hold.
-	CodecFormat = 1
+	CodecFormat = 2
 	// MaxCodecString is the longest string [Codec] encodes or decodes, in bytes.
 	MaxCodecString = 64 << 10
 	// MaxCodecElements is the most elements a set may have in [Codec]'s form.
@@ -131,7 +133,7 @@ func (Codec) Append(dst []byte, h Hold) ([]byte, error) {
 	if dst, err = appendSet(dst, "agencies", h.Agencies); err != nil {
 		return dst[:start], err
 	}
-	if dst, err = appendSet(dst, "commands", h.Commands); err != nil {
+	if dst, err = appendApplied(dst, "commands", h.Commands); err != nil {
 		return dst[:start], err
 	}
 	if n := len(dst) - start; n > MaxCodecBytes {
@@ -181,6 +183,21 @@ func appendSet(dst []byte, field string, s policy.Set[string]) ([]byte, error) {
 	return dst, nil
 }
 
+func appendApplied(dst []byte, field string, s policy.Applied) ([]byte, error) {
+	if s.Len() > MaxCodecElements {
+		return dst, fmt.Errorf("hold: encoding %s: %d elements, limit %d", field, s.Len(), MaxCodecElements)
+	}
+	dst = binary.AppendUvarint(dst, uint64(s.Len()))
+	var err error
+	for k, at := range s.All() {
+		if dst, err = appendString(dst, field, k); err != nil {
+			return dst, err
+		}
+		dst = binary.AppendVarint(dst, at.UnixNano())
+	}
+	return dst, nil
+}
+
 // Decode decodes the binary form of a hold. It does not keep data. Every
 // error wraps [ErrMalformed] (as a [*DecodeError]).
 func (Codec) Decode(data []byte) (Hold, error) {
@@ -213,7 +230,7 @@ func (Codec) Decode(data []byte) (Hold, error) {
 		BookingID: c.cut(sp.booking),
 		Note:      c.cut(sp.note),
 		Agencies:  d.set(sp.agencies, c),
-		Commands:  d.set(sp.commands, c),
+		Commands:  d.applied(sp.commands, c),
 	}, nil
 }
 
@@ -299,7 +316,7 @@ func (d *decoder) hold(sp *spans) error {
 	if sp.agencies, err = d.setSpan("agencies", sp); err != nil {
 		return err
 	}
-	if sp.commands, err = d.setSpan("commands", sp); err != nil {
+	if sp.commands, err = d.setSpanTimed("commands", sp, true); err != nil {
 		return err
 	}
 	if d.off != len(d.data) {
@@ -377,6 +394,12 @@ func (d *decoder) str(field string, sp *spans) (span, error) {
 // setSpan validates a set: its count, and its elements in strictly
 // increasing order.
 func (d *decoder) setSpan(field string, sp *spans) (setSpan, error) {
+	return d.setSpanTimed(field, sp, false)
+}
+
+// setSpanTimed is setSpan for a set whose elements are each followed by a
+// time (a varint) when timed is set.
+func (d *decoder) setSpanTimed(field string, sp *spans, timed bool) (setSpan, error) {
 	count, err := d.uvarint(field)
 	if err != nil {
 		return setSpan{}, err
@@ -403,6 +426,11 @@ func (d *decoder) setSpan(field string, sp *spans) (setSpan, error) {
 			return setSpan{}, d.fail(field, fmt.Sprintf("element %q after %q", b, prev))
 		}
 		prev = b
+		if timed {
+			if _, err := d.varint(field); err != nil {
+				return setSpan{}, err
+			}
+		}
 	}
 	return x, nil
 }
@@ -422,4 +450,24 @@ func (d *decoder) set(x setSpan, c cutter) policy.Set[string] {
 		off += int(l)
 	}
 	return policy.NewSet(elems...)
+}
+
+// applied builds the applied command keys that the validating pass
+// accepted, with their keys cut by c.
+func (d *decoder) applied(x setSpan, c cutter) policy.Applied {
+	if x.count == 0 {
+		return policy.Applied{}
+	}
+	keys := make([]policy.AppliedKey, x.count)
+	off := x.off
+	for i := range keys {
+		l, n := binary.Uvarint(d.data[off:])
+		off += n
+		keys[i].Key = c.cut(span{off: off, n: int(l)})
+		off += int(l)
+		at, n := binary.Varint(d.data[off:])
+		off += n
+		keys[i].At = time.Unix(0, at).UTC()
+	}
+	return policy.NewApplied(keys...)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
 )
 
 // Codec satisfies replica.Codec without package hold importing replica.
@@ -25,8 +26,8 @@ func sampleHold() hold.Hold {
 	h := hold.New("H-8821", "C14", "lisbon-desk", clock(14, 10, 0))
 	h.Touch("baltimore-payments")
 	h.Note = "customer on the phone — café booking"
-	for _, k := range []string{"lis-extend-1", "lis-extend-2", "iad-confirm-1"} {
-		h.Commands = h.Commands.Add(k)
+	for i, k := range []string{"lis-extend-1", "lis-extend-2", "iad-confirm-1"} {
+		h.Commands = h.Commands.Add(k, version.Timestamp{Wall: clock(14, i, 0).UnixNano()})
 	}
 	if err := h.Confirm("B-3107", clock(14, 4, 53)); err != nil {
 		panic(err)
@@ -57,6 +58,18 @@ func genTime() *rapid.Generator[time.Time] {
 	})
 }
 
+// genApplied draws applied command keys with times anywhere in int64
+// nanoseconds.
+func genApplied() *rapid.Generator[policy.Applied] {
+	return rapid.Custom(func(t *rapid.T) policy.Applied {
+		var keys []policy.AppliedKey
+		for range rapid.IntRange(0, 20).Draw(t, "commands") {
+			keys = append(keys, policy.AppliedKey{Key: genString().Draw(t, "key"), At: time.Unix(0, rapid.Int64().Draw(t, "at"))})
+		}
+		return policy.NewApplied(keys...)
+	})
+}
+
 // genAnyHold draws holds of any shape the codec encodes: zero times, empty
 // sets, unicode strings, the zero status.
 func genAnyHold() *rapid.Generator[hold.Hold] {
@@ -69,7 +82,7 @@ func genAnyHold() *rapid.Generator[hold.Hold] {
 			BookingID: genString().Draw(t, "booking"),
 			Note:      genString().Draw(t, "note"),
 			Agencies:  policy.NewSet(rapid.SliceOfN(genString(), 0, 6).Draw(t, "agencies")...),
-			Commands:  policy.NewSet(rapid.SliceOfN(genString(), 0, 20).Draw(t, "commands")...),
+			Commands:  genApplied().Draw(t, "commands"),
 		}
 	})
 }
@@ -154,20 +167,20 @@ func TestCodecRejects(t *testing.T) {
 		field string
 	}{
 		{"empty", nil, "format"},
-		{"unknown format", enc{2}.s("H-1"), "format"},
-		{"too large", append(enc{1}, make([]byte, hold.MaxCodecBytes)...), "format"},
-		{"truncated id length", enc{1}, "id"},
-		{"truncated id", enc{1}.u(5).b('H'), "id"},
-		{"long varint", enc{1}.b(0x83, 0x00).b('H', '-', '1'), "id"},
-		{"varint overflow", enc{1}.b(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), "id"},
-		{"string over the limit", enc{1}.u(hold.MaxCodecString + 1), "id"},
-		{"invalid UTF-8", enc{1}.s("H-\xff"), "id"},
-		{"missing status", enc{1}.s("H-1").s("C1"), "status"},
-		{"unknown status", enc{1}.s("H-1").s("C1").b(4), "status"},
-		{"missing time flag", enc{1}.s("H-1").s("C1").b(1), "expires_at"},
-		{"unknown time flag", enc{1}.s("H-1").s("C1").b(1, 2).u(0), "expires_at"},
-		{"truncated time", enc{1}.s("H-1").s("C1").b(1, 1), "expires_at"},
-		{"long time varint", enc{1}.s("H-1").s("C1").b(1, 1, 0x80, 0x00), "expires_at"},
+		{"unknown format", enc{1}.s("H-1"), "format"},
+		{"too large", append(enc{hold.CodecFormat}, make([]byte, hold.MaxCodecBytes)...), "format"},
+		{"truncated id length", enc{hold.CodecFormat}, "id"},
+		{"truncated id", enc{hold.CodecFormat}.u(5).b('H'), "id"},
+		{"long varint", enc{hold.CodecFormat}.b(0x83, 0x00).b('H', '-', '1'), "id"},
+		{"varint overflow", enc{hold.CodecFormat}.b(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f), "id"},
+		{"string over the limit", enc{hold.CodecFormat}.u(hold.MaxCodecString + 1), "id"},
+		{"invalid UTF-8", enc{hold.CodecFormat}.s("H-\xff"), "id"},
+		{"missing status", enc{hold.CodecFormat}.s("H-1").s("C1"), "status"},
+		{"unknown status", enc{hold.CodecFormat}.s("H-1").s("C1").b(4), "status"},
+		{"missing time flag", enc{hold.CodecFormat}.s("H-1").s("C1").b(1), "expires_at"},
+		{"unknown time flag", enc{hold.CodecFormat}.s("H-1").s("C1").b(1, 2).u(0), "expires_at"},
+		{"truncated time", enc{hold.CodecFormat}.s("H-1").s("C1").b(1, 1), "expires_at"},
+		{"long time varint", enc{hold.CodecFormat}.s("H-1").s("C1").b(1, 1, 0x80, 0x00), "expires_at"},
 		{"missing sets", head(), "agencies"},
 		{"missing commands", head().set("a"), "commands"},
 		{"unsorted set", head().set("b", "a").set(), "agencies"},
@@ -177,6 +190,8 @@ func TestCodecRejects(t *testing.T) {
 		{"count over the limit", tooMany.set(), "agencies"},
 		{"truncated element", head().set("a").u(1).u(3).b('x'), "commands"},
 		{"trailing byte", head().set().set().b(0), "commands"},
+		{"command without its time", head().set().u(1).s("a"), "commands"},
+		{"long command time varint", head().set().u(1).s("a").b(0x80, 0x00), "commands"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := hold.Codec{}.Decode(tc.data)
@@ -213,10 +228,15 @@ func TestCodecAppendRefuses(t *testing.T) {
 		{"invalid UTF-8", func(h *hold.Hold) { h.Note = "caf\xe9" }},
 		{"invalid UTF-8 element", func(h *hold.Hold) { h.Agencies = h.Agencies.Add("\xff") }},
 		{"long string", func(h *hold.Hold) { h.Note = strings.Repeat("x", hold.MaxCodecString+1) }},
-		{"too many elements", func(h *hold.Hold) { h.Commands = policy.NewSet(many...) }},
+		{"too many elements", func(h *hold.Hold) { h.Agencies = policy.NewSet(many...) }},
+		{"too many commands", func(h *hold.Hold) {
+			for _, k := range many {
+				h.Commands = h.Commands.Add(k, version.Timestamp{})
+			}
+		}},
 		{"too large", func(h *hold.Hold) {
 			for i := range 17 {
-				h.Commands = h.Commands.Add(strings.Repeat(string(rune('a'+i)), hold.MaxCodecString))
+				h.Commands = h.Commands.Add(strings.Repeat(string(rune('a'+i)), hold.MaxCodecString), version.Timestamp{})
 			}
 		}},
 	} {
@@ -247,7 +267,7 @@ func FuzzCodec(f *testing.F) {
 	}
 	f.Add([]byte(head().set("b", "a").set()))
 	f.Add([]byte(head().set("a", "a").set()))
-	f.Add([]byte(enc{1}.b(0x80, 0x00)))
+	f.Add([]byte(enc{hold.CodecFormat}.b(0x80, 0x00)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := hold.Codec{}.Decode(data)
 		if err != nil {

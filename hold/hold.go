@@ -34,7 +34,7 @@ type Hold struct {
 	BookingID string             `json:"booking_id"` // write-once: two bookings are a conflict
 	Note      string             `json:"note"`       // agent's draft note: last writer wins
 	Agencies  policy.Set[string] `json:"agencies"`   // every agency that touched the hold: union
-	Commands  policy.Set[string] `json:"commands"`   // idempotency keys of applied commands: union
+	Commands  policy.Applied     `json:"commands"`   // idempotency keys of applied commands, with their times: union within a horizon
 }
 
 // New returns an active hold on cabin until expires, created by agency.
@@ -132,7 +132,7 @@ func NoteEdit(text string) Hold { return Hold{Note: text} }
 
 // CommandKeys is the accessor of the hold's applied idempotency keys, for
 // replica.Options.CommandKeys.
-func CommandKeys(h *Hold) *policy.Set[string] { return &h.Commands }
+func CommandKeys(h *Hold) *policy.Applied { return &h.Commands }
 
 // Equal reports whether two holds are equal, field by field.
 func (h Hold) Equal(o Hold) bool {

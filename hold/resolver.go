@@ -71,7 +71,11 @@ func LaterExpiry() policy.Policy[time.Time] { return laterExpiry{} }
 //     cannot be merged: "one confirmed owner per cabin" needs coordination,
 //     so they go to review, never silently to one of them;
 //   - note: last writer wins, by stamp;
-//   - agencies, commands: set union.
+//   - agencies: set union;
+//   - commands: the union of the applied idempotency keys, each with the
+//     time of the write that applied it, within policy.DefaultHorizon: a
+//     key is forgotten 24 hours after it was applied, or once 1,024 newer
+//     ones are kept (a retry after that is a new command).
 //
 // opts configures the resolver, such as the clock skew within which note
 // decisions are flagged.
@@ -84,7 +88,7 @@ func Resolver(opts resolve.Options) *resolve.Resolver[Hold] {
 		resolve.Bind("booking_id", func(h *Hold) *string { return &h.BookingID }, policy.Once[string]()),
 		resolve.Bind("note", func(h *Hold) *string { return &h.Note }, policy.LWW[string]()),
 		resolve.Bind("agencies", func(h *Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
-		resolve.Bind("commands", func(h *Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
+		resolve.Bind("commands", func(h *Hold) *policy.Applied { return &h.Commands }, policy.AppliedKeys(policy.DefaultHorizon)),
 	}
 	rules := []resolve.RecordRule[Hold]{{Name: "confirmed-keeps-terms", Apply: confirmedKeepsTerms}}
 	r, err := resolve.New(Entity, fields, rules, opts)

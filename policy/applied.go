@@ -35,6 +35,37 @@ type appliedKey struct {
 	at  int64 // Unix nanoseconds
 }
 
+// AppliedKey is one key of an [Applied] set and the time of the write that
+// applied it.
+type AppliedKey struct {
+	Key string
+	At  time.Time
+}
+
+// NewApplied returns the set of the given keys; a key given twice keeps its
+// later time.
+func NewApplied(keys ...AppliedKey) Applied {
+	e := make([]appliedKey, len(keys))
+	for i, k := range keys {
+		e[i] = appliedKey{k.Key, k.At.UnixNano()}
+	}
+	if !slices.IsSortedFunc(e, func(x, y appliedKey) int { return strings.Compare(x.key, y.key) }) {
+		slices.SortStableFunc(e, func(x, y appliedKey) int { return strings.Compare(x.key, y.key) })
+	}
+	out := e[:0]
+	for _, x := range e {
+		if n := len(out); n > 0 && out[n-1].key == x.key {
+			out[n-1].at = max(out[n-1].at, x.at)
+			continue
+		}
+		out = append(out, x)
+	}
+	if len(out) == 0 {
+		return Applied{}
+	}
+	return Applied{e: slices.Clip(out)}
+}
+
 // Has reports whether key is in a.
 func (a Applied) Has(key string) bool {
 	_, ok := a.search(key)
@@ -221,11 +252,11 @@ func (a *Applied) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("policy: decoding applied keys: %w", err)
 	}
-	var out Applied
-	for _, x := range in {
-		out = out.Add(x.Key, version.Timestamp{Wall: x.At.UnixNano()})
+	keys := make([]AppliedKey, len(in))
+	for i, x := range in {
+		keys[i] = AppliedKey(x)
 	}
-	*a = out
+	*a = NewApplied(keys...)
 	return nil
 }
 

@@ -3,13 +3,12 @@ package policy_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/policy/policytest"
 	"github.com/harborpoint/concord/version"
@@ -79,20 +78,6 @@ func TestAppliedPrune(t *testing.T) {
 	})
 }
 
-// proofScale is CONCORD_PROOF_SCALE (default 1), the multiplier of the
-// long proofs.
-func proofScale(t *testing.T) int {
-	s := os.Getenv("CONCORD_PROOF_SCALE")
-	if s == "" {
-		return 1
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		t.Fatalf("CONCORD_PROOF_SCALE=%q: want a positive number", s)
-	}
-	return max(1, int(f))
-}
-
 // TestAppliedBoundsCommands is the bound: commands on one record, a
 // few milliseconds apart (10,000 by default, 100,000 with
 // CONCORD_PROOF_SCALE=10), keep the key set at DefaultHorizon.Keys keys,
@@ -102,7 +87,7 @@ func TestAppliedBoundsCommands(t *testing.T) {
 	var a policy.Applied
 	start := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	p := policy.AppliedKeys(policy.DefaultHorizon).(policy.Normalizer[policy.Applied])
-	n := 10_000 * proofScale(t)
+	n := max(proof.Histories(t, 10_000), 2*policy.DefaultHorizon.Keys)
 	for i := range n {
 		at := start.Add(time.Duration(i) * 3 * time.Millisecond)
 		a = p.Normalize(a.Add(fmt.Sprintf("c%d-%d", i%6, i), version.Timestamp{Wall: at.UnixNano()}))

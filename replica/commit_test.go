@@ -3,6 +3,7 @@ package replica_test
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,22 +184,32 @@ func TestFnRunsOncePerAttempt(t *testing.T) {
 type lossyNote struct {
 	Note  string
 	Draft string
-	Keys  policy.Set[string]
+	Keys  policy.Applied
 }
 
 type lossyCodec struct{}
 
 func (lossyCodec) Append(dst []byte, v lossyNote) ([]byte, error) {
 	dst = append(dst, strings.ToUpper(v.Note)...)
-	for _, k := range v.Keys.Elements() {
+	for k, at := range v.Keys.All() {
 		dst = append(append(dst, 0), k...)
+		dst = strconv.AppendInt(append(dst, 1), at.UnixNano(), 10)
 	}
 	return dst, nil
 }
 
 func (lossyCodec) Decode(b []byte) (lossyNote, error) {
 	parts := strings.Split(string(b), "\x00")
-	return lossyNote{Note: parts[0], Keys: policy.NewSet(parts[1:]...)}, nil
+	var keys []policy.AppliedKey
+	for _, p := range parts[1:] {
+		k, at, _ := strings.Cut(p, "\x01")
+		ns, err := strconv.ParseInt(at, 10, 64)
+		if err != nil {
+			return lossyNote{}, err
+		}
+		keys = append(keys, policy.AppliedKey{Key: k, At: time.Unix(0, ns)})
+	}
+	return lossyNote{Note: parts[0], Keys: policy.NewApplied(keys...)}, nil
 }
 
 // TestWritesReturnTheRecordAsStored: every write returns what a read of the
@@ -207,11 +218,11 @@ func TestWritesReturnTheRecordAsStored(t *testing.T) {
 	res, err := resolve.New("lossy", []resolve.Field[lossyNote]{
 		resolve.Bind("note", func(n *lossyNote) *string { return &n.Note }, policy.LWW[string]()),
 		resolve.Bind("draft", func(n *lossyNote) *string { return &n.Draft }, policy.LWW[string]()),
-		resolve.Bind("keys", func(n *lossyNote) *policy.Set[string] { return &n.Keys }, policy.Union[string]()),
+		resolve.Bind("keys", func(n *lossyNote) *policy.Applied { return &n.Keys }, policy.AppliedKeys(policy.Horizon{})),
 	}, nil, resolve.Options{})
 	require.NoError(t, err)
 	r, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), res, replica.Options[lossyNote]{
-		Codec: lossyCodec{}, CommandKeys: func(n *lossyNote) *policy.Set[string] { return &n.Keys },
+		Codec: lossyCodec{}, CommandKeys: func(n *lossyNote) *policy.Applied { return &n.Keys },
 	})
 	require.NoError(t, err)
 	same := func(what string, got replica.Record[lossyNote], err error) replica.Record[lossyNote] {
@@ -258,7 +269,7 @@ func (p countingMax) MergeInto(out *policy.Branch[int], d *policy.Decision, a, b
 
 type counted struct {
 	N    int
-	Keys policy.Set[string]
+	Keys policy.Applied
 }
 
 // TestNothingResolvedTwice: a replicated version that meets a concurrent
@@ -268,13 +279,13 @@ func TestNothingResolvedTwice(t *testing.T) {
 	var merges atomic.Int64
 	res, err := resolve.New("counted", []resolve.Field[counted]{
 		resolve.Bind("n", func(c *counted) *int { return &c.N }, policy.Policy[int](countingMax{policy.Max[int](), &merges})),
-		resolve.Bind("keys", func(c *counted) *policy.Set[string] { return &c.Keys }, policy.Union[string]()),
+		resolve.Bind("keys", func(c *counted) *policy.Applied { return &c.Keys }, policy.AppliedKeys(policy.Horizon{})),
 	}, nil, resolve.Options{})
 	require.NoError(t, err)
 	var counters resolve.Counters
 	mk := func(name string) *replica.Replica[counted] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[counted]{
-			Observer: &counters, CommandKeys: func(c *counted) *policy.Set[string] { return &c.Keys },
+			Observer: &counters, CommandKeys: func(c *counted) *policy.Applied { return &c.Keys },
 		})
 		require.NoError(t, err)
 		return r

@@ -24,7 +24,7 @@ import (
 // keys.
 type card struct {
 	A, B, C, D string
-	Keys       policy.Set[string]
+	Keys       policy.Applied
 }
 
 var cardFields = []string{"a", "b", "c", "d"}
@@ -33,14 +33,14 @@ func (c *card) field(k int) *string { return [...]*string{&c.A, &c.B, &c.C, &c.D
 
 func (c card) values() []string { return []string{c.A, c.B, c.C, c.D} }
 
-func cardKeys(c *card) *policy.Set[string] { return &c.Keys }
+func cardKeys(c *card) *policy.Applied { return &c.Keys }
 
 func cardResolver(t testing.TB) *resolve.Resolver[card] {
 	var fields []resolve.Field[card]
 	for k, name := range cardFields {
 		fields = append(fields, resolve.Bind(name, func(c *card) *string { return c.field(k) }, policy.LWW[string]()))
 	}
-	fields = append(fields, resolve.Bind("keys", cardKeys, policy.Union[string]()))
+	fields = append(fields, resolve.Bind("keys", cardKeys, policy.AppliedKeys(policy.Horizon{})))
 	r, err := resolve.New("card", fields, nil, resolve.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,9 +53,14 @@ func cardResolver(t testing.TB) *resolve.Resolver[card] {
 type cardCodec struct{}
 
 func (cardCodec) Append(dst []byte, c card) ([]byte, error) {
-	for _, s := range append(c.values(), c.Keys.Elements()...) {
+	for _, s := range c.values() {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
 		dst = append(dst, s...)
+	}
+	for k, at := range c.Keys.All() {
+		dst = binary.AppendUvarint(dst, uint64(len(k)))
+		dst = append(dst, k...)
+		dst = binary.AppendVarint(dst, at.UnixNano())
 	}
 	return dst, nil
 }
@@ -63,7 +68,7 @@ func (cardCodec) Append(dst []byte, c card) ([]byte, error) {
 func (cardCodec) Decode(data []byte) (card, error) {
 	var (
 		c    card
-		keys []string
+		keys []policy.AppliedKey
 	)
 	for k := 0; len(data) > 0; k++ {
 		n, w := binary.Uvarint(data)
@@ -74,11 +79,16 @@ func (cardCodec) Decode(data []byte) (card, error) {
 		data = data[w+int(n):]
 		if k < len(cardFields) {
 			*c.field(k) = s
-		} else {
-			keys = append(keys, s)
+			continue
 		}
+		at, w := binary.Varint(data)
+		if w <= 0 {
+			return card{}, errors.New("bad card key time")
+		}
+		data = data[w:]
+		keys = append(keys, policy.AppliedKey{Key: s, At: time.Unix(0, at)})
 	}
-	c.Keys = policy.NewSet(keys...)
+	c.Keys = policy.NewApplied(keys...)
 	return c, nil
 }
 

@@ -74,7 +74,7 @@ func benchState(b *testing.B, siblings int) resolve.Siblings[hold.Hold] {
 	for i := range siblings {
 		h := hold.New("H-8821", "C14", "lisbon-desk", time.Date(2026, 11, 26, 14, 10, 0, 0, time.UTC))
 		h.Note = "window seat, late check-in"
-		h.Commands = h.Commands.Add("x1").Add("x2")
+		h.Commands = h.Commands.Add("x1", ts).Add("x2", ts)
 		var err error
 		s, _, err = s.UpdateWith(version.Vector{}, version.MustID([]string{"lisbon", "baltimore"}[i]), func(d version.Dot) resolve.Branch[hold.Hold] {
 			return resolve.Branch[hold.Hold]{Value: h, Stamp: version.Stamp{Time: ts, Dot: d}}

@@ -1,12 +1,15 @@
 package replica_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/internal/proof"
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -282,4 +285,42 @@ func TestIncarnationsAreBounded(t *testing.T) {
 	require.NoError(t, err)
 	_, err = peer.Blind(bg, "H-1", "note", hold.NoteEdit("an incarnation already named still writes"))
 	require.NoError(t, err)
+}
+
+// TestCommandKeysStayBounded: command after command on one record (1,250 by
+// default, 100,000 with CONCORD_PROOF_SCALE=80) keep its applied keys at
+// policy.DefaultHorizon.Keys and its stored state under 40 KiB with
+// hold.Codec (the issue saw a record pass the 64 KiB limit at the 2,977th
+// command); a retry of a recent command is replayed, one of a forgotten
+// command applies again.
+func TestCommandKeysStayBounded(t *testing.T) {
+	store := replica.NewMemoryStore()
+	r, err := replica.New(version.MustID("lisbon"), store, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
+		CommandKeys: hold.CommandKeys, Codec: hold.Codec{},
+	})
+	require.NoError(t, err)
+	_, err = r.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	n := max(proof.Histories(t, 1250), policy.DefaultHorizon.Keys+100)
+	touch := func(h *hold.Hold, _ replica.Write) error { h.Touch("desk"); return nil }
+	largest := 0
+	for i := range n {
+		_, _, err := r.Command(bg, "H-1", fmt.Sprintf("lisbon-desk-%06d", i), touch)
+		require.NoError(t, err)
+		data, _, err := store.Get(bg, "H-1")
+		require.NoError(t, err)
+		largest = max(largest, len(data))
+	}
+	rec, err := r.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Equal(t, policy.DefaultHorizon.Keys, rec.Value.Commands.Len())
+	require.Less(t, largest, 40<<10)
+	t.Logf("%d commands: %d keys kept, largest stored state %d bytes", n, rec.Value.Commands.Len(), largest)
+
+	_, replayed, err := r.Command(bg, "H-1", fmt.Sprintf("lisbon-desk-%06d", n-1), touch)
+	require.NoError(t, err)
+	require.True(t, replayed, "a retry of the last command")
+	_, replayed, err = r.Command(bg, "H-1", "lisbon-desk-000000", touch)
+	require.NoError(t, err)
+	require.False(t, replayed, "the first command was forgotten: its retry is a new command")
 }

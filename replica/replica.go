@@ -51,10 +51,12 @@ type Options[T any] struct {
 	// existing larger records unreadable (quarantined): raise it, never
 	// lower it, across a deployment's versions.
 	MaxRecordBytes int
-	// CommandKeys returns the record's set of applied idempotency keys.
-	// [Replica.Command] needs it; the field it points to should be bound
-	// with [policy.Union] so the keys replicate with the record.
-	CommandKeys func(*T) *policy.Set[string]
+	// CommandKeys returns the record's applied idempotency keys.
+	// [Replica.Command] needs it. Bind the field it points to with
+	// [policy.AppliedKeys] so the keys replicate with the record and stay
+	// within their horizon: a retry applies once while the record still
+	// knows its key (see [policy.Horizon]); after that it is a new command.
+	CommandKeys func(*T) *policy.Applied
 	// Now reads the wall clock for review-queue times. Nil means time.Now.
 	Now func() time.Time
 	// MaxAttempts bounds compare-and-set retries under contention. Zero
@@ -97,7 +99,7 @@ type Replica[T any] struct {
 	log                   *slog.Logger
 	limits                version.Limits
 	maxEntries, maxRecord int
-	cmdKeys               func(*T) *policy.Set[string]
+	cmdKeys               func(*T) *policy.Applied
 	fields                int // the number of fields res binds
 	now                   func() time.Time
 	attempts              int

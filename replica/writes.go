@@ -214,7 +214,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 				return v, err
 			}
 			keys := r.cmdKeys(&v)
-			*keys = keys.Add(idemKey)
+			*keys = keys.Add(idemKey, w.Time)
 			return v, nil
 		})
 	}, func(c *committed[T]) {

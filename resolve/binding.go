@@ -14,6 +14,7 @@ type Field[T any] struct {
 	merge       func(out *T, acc *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error)
 	equal       func(a, b *T) bool
 	copy        func(dst, src *T)
+	normalize   func(*T) // nil unless the policy is a policy.Normalizer
 }
 
 // Name returns the field's name, as used in decisions and metrics.
@@ -66,6 +67,9 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 		f.replaceable = rp.Replaceable()
 	}
 	f.copy = func(dst, src *T) { *get(dst) = *get(src) }
+	if n, ok := p.(policy.Normalizer[F]); ok {
+		f.normalize = func(v *T) { x := get(v); *x = n.Normalize(*x) }
+	}
 	eq := equality(p)
 	if eq == nil {
 		return f // New reports the missing equality

@@ -183,8 +183,10 @@ type Change[T any] struct {
 // Write applies a client's write c to local: the new value, stamped with
 // c.Time and a fresh dot of c.Replica, supersedes exactly the siblings that
 // c.Context covers, and each field carries the stamp of the write that last
-// changed it (see [Change.Base]). A write whose context covers every sibling
-// is IncomingWins; one made from an older context leaves the siblings it did
+// changed it (see [Change.Base]). Fields whose policy is a
+// [policy.Normalizer] are normalized first (a set of idempotency keys is
+// pruned to its horizon). A write whose context covers every sibling is
+// IncomingWins; one made from an older context leaves the siblings it did
 // not see and is ConcurrentConflict.
 func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) {
 	base := c.Base
@@ -197,6 +199,7 @@ func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) 
 			return Branch[T]{Stamp: st, Deleted: true}
 		}
 		v := c.Value(d)
+		r.normalize(&v)
 		return Branch[T]{Value: v, Stamp: st, Fields: r.fieldStamps(base, &v, st)}
 	})
 	if err != nil {
@@ -209,6 +212,17 @@ func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) 
 	o := r.outcome(state, class, state.Len() > 1)
 	o.Dot = dot
 	return o, nil
+}
+
+// normalize brings the fields of a written value whose policies are
+// normalizers (policy.Normalizer) into their canonical form, such as a
+// bounded set of idempotency keys.
+func (r *Resolver[T]) normalize(v *T) {
+	for _, f := range r.fields {
+		if f.normalize != nil {
+			f.normalize(v)
+		}
+	}
 }
 
 // fieldStamps returns the field stamps of a write of v stamped st built from

@@ -16,7 +16,7 @@ import (
 type Profile struct {
 	Name string             `json:"name"`
 	Tags policy.Set[string] `json:"tags"`
-	Keys policy.Set[string] `json:"keys"`
+	Keys policy.Applied     `json:"keys"`
 }
 
 // A workload for your own record type: its resolver, the writes clients
@@ -29,14 +29,14 @@ func Example() {
 			r, err := resolve.New("profile", []resolve.Field[Profile]{
 				resolve.Bind("name", func(p *Profile) *string { return &p.Name }, policy.LWW[string]()),
 				resolve.Bind("tags", func(p *Profile) *policy.Set[string] { return &p.Tags }, policy.Union[string]()),
-				resolve.Bind("keys", func(p *Profile) *policy.Set[string] { return &p.Keys }, policy.Union[string]()),
+				resolve.Bind("keys", func(p *Profile) *policy.Applied { return &p.Keys }, policy.AppliedKeys(policy.DefaultHorizon)),
 			}, nil, resolve.Options{})
 			if err != nil {
 				panic(err)
 			}
 			return r
 		},
-		CommandKeys: func(p *Profile) *policy.Set[string] { return &p.Keys },
+		CommandKeys: func(p *Profile) *policy.Applied { return &p.Keys },
 		Next: func(t sim.Turn[Profile]) sim.Op[Profile] {
 			if t.Last == nil {
 				return sim.Op[Profile]{Style: sim.Create, Label: "create", Value: Profile{Name: "new"}}

@@ -192,7 +192,7 @@ func holdResolver(note policy.Policy[string], status policy.Policy[hold.Status],
 		resolve.Bind("booking_id", func(h *hold.Hold) *string { return &h.BookingID }, booking),
 		resolve.Bind("note", func(h *hold.Hold) *string { return &h.Note }, note),
 		resolve.Bind("agencies", func(h *hold.Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
-		resolve.Bind("commands", func(h *hold.Hold) *policy.Set[string] { return &h.Commands }, policy.Union[string]()),
+		resolve.Bind("commands", func(h *hold.Hold) *policy.Applied { return &h.Commands }, policy.AppliedKeys(policy.DefaultHorizon)),
 	}
 	keepTerms := func(out *hold.Hold, a, b resolve.Branch[hold.Hold]) (string, error) {
 		ac, bc := a.Value.Status == hold.Confirmed, b.Value.Status == hold.Confirmed

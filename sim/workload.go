@@ -146,7 +146,7 @@ type Workload[T any] struct {
 	Codec replica.Codec[T]
 	// CommandKeys is replica.Options.CommandKeys; required if Next returns
 	// Command operations.
-	CommandKeys func(*T) *policy.Set[string]
+	CommandKeys func(*T) *policy.Applied
 	// KeyPrefix names the records: KeyPrefix+"1", KeyPrefix+"2", ... Empty
 	// means "k".
 	KeyPrefix string

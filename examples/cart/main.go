@@ -23,14 +23,14 @@ import (
 type Cart struct {
 	Items    policy.AWSet[string] `json:"items"`    // add wins over a concurrent remove
 	Coupon   string               `json:"coupon"`   // replaceable: last writer wins
-	Commands policy.Set[string]   `json:"commands"` // idempotency keys of applied commands
+	Commands policy.Applied       `json:"commands"` // idempotency keys of applied commands
 }
 
 func resolver() (*resolve.Resolver[Cart], error) {
 	return resolve.New("cart", []resolve.Field[Cart]{
 		resolve.Bind("items", func(c *Cart) *policy.AWSet[string] { return &c.Items }, policy.AddWins[string]()),
 		resolve.Bind("coupon", func(c *Cart) *string { return &c.Coupon }, policy.LWW[string]()),
-		resolve.Bind("commands", func(c *Cart) *policy.Set[string] { return &c.Commands }, policy.Union[string]()),
+		resolve.Bind("commands", func(c *Cart) *policy.Applied { return &c.Commands }, policy.AppliedKeys(policy.DefaultHorizon)),
 	}, nil, resolve.Options{})
 }
 
@@ -50,7 +50,7 @@ func run(w io.Writer) error {
 	}
 	region := func(name string) (*replica.Replica[Cart], error) {
 		return replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[Cart]{
-			CommandKeys: func(c *Cart) *policy.Set[string] { return &c.Commands },
+			CommandKeys: func(c *Cart) *policy.Applied { return &c.Commands },
 			Observer:    counters,
 		})
 	}
