@@ -98,6 +98,15 @@ func (a Applied) Add(key string, at version.Timestamp) Applied {
 	return Applied{e: out}
 }
 
+// Keys returns the keys in order, in a new slice.
+func (a Applied) Keys() []string {
+	out := make([]string, len(a.e))
+	for i, x := range a.e {
+		out[i] = x.key
+	}
+	return out
+}
+
 // All returns an iterator over the keys in order, with their times.
 func (a Applied) All() iter.Seq2[string, time.Time] {
 	return func(yield func(string, time.Time) bool) {

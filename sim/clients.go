@@ -3,7 +3,9 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -136,7 +138,8 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		replayed bool
 		wctx     = pre.Join() // Create, Blind, Command: the replica's context
 	)
-	var wrote T // what the client wrote, as its ledger records it
+	var wrote T                 // what the client wrote, as its ledger records it
+	var wtime version.Timestamp // the write's time, which a command's key carries
 	contend := (op.Style == Update || op.Style == Command) && h.rng.Float64() < contendRate
 	fn := func(v *T, w replica.Write) error {
 		if contend { // first attempt: another process writes the key meanwhile
@@ -150,7 +153,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 				}
 			}
 		}
-		dot = w.Dot
+		dot, wtime = w.Dot, w.Time
 		applyErr = op.Apply(v, w)
 		wrote = *v
 		return applyErr
@@ -200,7 +203,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	if !dot.ID.IsZero() && dot != got {
 		h.violate(Errors, "%s: the write was told dot %v, the record says %v", what, dot, got)
 	}
-	h.documentedKeys(&wrote, op.Style, idem, replaced)
+	h.documentedKeys(&wrote, op.Style, idem, wtime, replaced)
 	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got,
 		Context: wctx, Acked: rec.Context, Idem: idem, Replaced: replaced, Value: wrote}
 	if !h.ledger(n, ack, rec, pre, what) {
@@ -241,6 +244,28 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	}
 	h.broadcast(n, key)
 	h.observe(n, key)
+}
+
+// firstRun is when a command was first applied, and how many commands its
+// key had had before.
+type firstRun struct {
+	at  time.Time
+	run int
+}
+
+// withinHorizon reports whether a retry of the command first applied as
+// first must still find its key in the record: less than the horizon's
+// age later (less twice the clock skew, which the keys' times carry) and
+// fewer than the horizon's count of commands on the key since.
+func (h *history[T]) withinHorizon(key string, first firstRun) bool {
+	hz := h.w.CommandHorizon
+	if hz.Age <= 0 {
+		hz.Age = policy.DefaultHorizon.Age
+	}
+	if hz.Keys <= 0 {
+		hz.Keys = policy.DefaultHorizon.Keys
+	}
+	return h.now.Sub(first.at) < hz.Age-2*h.s.faults.MaxSkew && h.runs[key]-first.run < hz.Keys
 }
 
 // refused accounts for a write the replica refused.
@@ -298,9 +323,11 @@ func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre re
 		n.stamped = ts
 	}
 	if a.Style == Command {
+		defer func() { h.runs[a.Key]++ }()
 		if first := h.commands[a.Idem]; first == nil {
 			h.commands[a.Idem] = a
-		} else if pre.Covers(first.Dot) {
+			h.firstRuns[a.Idem] = firstRun{at: h.now, run: h.runs[a.Key]}
+		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) {
 			h.violate(AtMostOnce, "%s: command %s applied again as %v, though %v already holds its first application %v (step %d)",
 				what, a.Idem, a.Dot, n.id, first.Dot, first.Step)
 		}
@@ -326,9 +353,11 @@ func (h *history[T]) applied(n *node[T], key string, before resolve.Siblings[T])
 }
 
 // documentedKeys adds to what a client wrote the idempotency keys the
-// replica adds by contract (Options.CommandKeys): a command's own key, and
-// for a Resolve those of every branch it settles.
-func (h *history[T]) documentedKeys(v *T, style Style, idem string, replaced []resolve.Branch[T]) {
+// replica adds by contract (Options.CommandKeys): a command's own key (with
+// the write's time), and for a Resolve those of every branch it settles —
+// all within the command horizon, as the keys' policy keeps every written
+// value.
+func (h *history[T]) documentedKeys(v *T, style Style, idem string, at version.Timestamp, replaced []resolve.Branch[T]) {
 	if h.w.CommandKeys == nil {
 		return
 	}
@@ -338,7 +367,7 @@ func (h *history[T]) documentedKeys(v *T, style Style, idem string, replaced []r
 	}
 	switch style {
 	case Command:
-		*ks = ks.Add(idem)
+		*ks = ks.Add(idem, at)
 	case Resolve:
 		for i := range replaced {
 			if bk := h.w.CommandKeys(&replaced[i].Value); bk != nil {
@@ -346,4 +375,5 @@ func (h *history[T]) documentedKeys(v *T, style Style, idem string, replaced []r
 			}
 		}
 	}
+	*ks = ks.Prune(h.w.CommandHorizon)
 }

@@ -40,10 +40,13 @@
 //     of dots, fed the same history, issues the same dots and keeps the same
 //     siblings and contexts.
 //   - [DotReuse]: no dot is acknowledged twice (Riak's KV679).
-//   - [Errors]: no operation fails in a way the protocol does not allow.
+//   - [Errors]: no operation fails in a way the protocol does not allow: a
+//     damaged message (fault Corrupt) must be refused as corrupt and change
+//     nothing; a record damaged on disk (fault Rot) must be quarantined
+//     while every other record keeps replicating.
 //   - [Review]: the token a review queue hands out settles its conflict.
 //   - [AtMostOnce]: a command retried where its first application is held
-//     is replayed, not applied again.
+//     is replayed, not applied again, within the record's command horizon.
 //   - [Clock]: every write is stamped after every stamp its replica wrote or
 //     applied (within the HLC's drift bound).
 //   - [Values]: with Workload.Project, the final fields equal a plain

@@ -107,8 +107,10 @@ type history[T any] struct {
 	acks       map[string][]*Ack[T]
 	byDot      map[dotKey]*Ack[T]
 	atRisk     map[dotKey]bool
-	contending bool               // a second Replica value is writing inside another write
-	commands   map[string]*Ack[T] // the first acknowledged application of each idempotency key
+	contending bool                // a second Replica value is writing inside another write
+	commands   map[string]*Ack[T]  // the first acknowledged application of each idempotency key
+	firstRuns  map[string]firstRun // when it was applied, and how many commands the key had before
+	runs       map[string]int      // commands applied to each key
 	writers    map[string]map[version.ID]bool
 
 	rep     Report
@@ -137,9 +139,9 @@ func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logg
 		acks:     map[string][]*Ack[T]{},
 		byDot:    map[dotKey]*Ack[T]{},
 		atRisk:   map[dotKey]bool{},
-		commands: map[string]*Ack[T]{},
-		writers:  map[string]map[version.ID]bool{},
-		seen:     map[string]bool{},
+		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{},
+		writers: map[string]map[version.ID]bool{},
+		seen:    map[string]bool{},
 	}
 	h.rep.Violations = map[Check]int{}
 	h.rep.FirstSeed, h.rep.LastSeed, h.rep.Histories = seed, seed, 1

@@ -55,7 +55,7 @@ func mutants() []mutant {
 			sim.SetHooks(w, sim.Hooks[hold.Hold]{Store: func(_ int, s replica.Store) replica.Store { return &lossyStore{Store: s} }})
 		}},
 		{"a command does not record its idempotency key", sim.AtMostOnce, func(w *sim.Workload[hold.Hold]) {
-			w.CommandKeys = func(*hold.Hold) *policy.Set[string] { return &policy.Set[string]{} }
+			w.CommandKeys = func(*hold.Hold) *policy.Applied { return &policy.Applied{} }
 		}},
 	}
 }
@@ -184,6 +184,11 @@ func (p earlierWins) MergeInto(out *policy.Branch[string], d *policy.Decision, a
 // holdResolver is hold.Resolver with other policies for the note, the
 // status and the booking.
 func holdResolver(note policy.Policy[string], status policy.Policy[hold.Status], booking policy.Policy[string]) *resolve.Resolver[hold.Hold] {
+	return holdResolverWith(note, status, booking, policy.DefaultHorizon)
+}
+
+// holdResolverWith is holdResolver with the command keys bound within h.
+func holdResolverWith(note policy.Policy[string], status policy.Policy[hold.Status], booking policy.Policy[string], h policy.Horizon) *resolve.Resolver[hold.Hold] {
 	fields := []resolve.Field[hold.Hold]{
 		resolve.Bind("id", func(h *hold.Hold) *string { return &h.ID }, policy.Once[string]()),
 		resolve.Bind("cabin", func(h *hold.Hold) *string { return &h.Cabin }, policy.Once[string]()),
@@ -192,7 +197,7 @@ func holdResolver(note policy.Policy[string], status policy.Policy[hold.Status],
 		resolve.Bind("booking_id", func(h *hold.Hold) *string { return &h.BookingID }, booking),
 		resolve.Bind("note", func(h *hold.Hold) *string { return &h.Note }, note),
 		resolve.Bind("agencies", func(h *hold.Hold) *policy.Set[string] { return &h.Agencies }, policy.Union[string]()),
-		resolve.Bind("commands", func(h *hold.Hold) *policy.Applied { return &h.Commands }, policy.AppliedKeys(policy.DefaultHorizon)),
+		resolve.Bind("commands", func(h *hold.Hold) *policy.Applied { return &h.Commands }, policy.AppliedKeys(h)),
 	}
 	keepTerms := func(out *hold.Hold, a, b resolve.Branch[hold.Hold]) (string, error) {
 		ac, bc := a.Value.Status == hold.Confirmed, b.Value.Status == hold.Confirmed

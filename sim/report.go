@@ -53,7 +53,9 @@ const (
 	Review
 	// AtMostOnce: a command retried with its idempotency key at a replica
 	// that already holds the first application is replayed, not applied
-	// again.
+	// again — while the record still knows the key: within its command
+	// horizon (Workload.CommandHorizon, less twice the clock skew, and
+	// fewer than its count of commands on the key since).
 	AtMostOnce
 	// Clock: a replica stamps every write after every stamp it has
 	// applied from others (within the HLC's drift bound) and after its own

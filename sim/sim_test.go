@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/holdsim"
 	"github.com/harborpoint/concord/internal/proof"
+	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/sim"
 )
 
@@ -182,4 +185,29 @@ func TestPerfectNetwork(t *testing.T) {
 	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies+f.Corruptions != 0 || rep.Loss.DiedWithDisk != 0 {
 		t.Fatalf("a perfect network injected faults or failed:\n%s", rep.String())
 	}
+}
+
+// TestShortCommandHorizon runs holds whose command keys are kept only 10
+// seconds (histories last about 15): keys are forgotten during the
+// histories, and a retry within the horizon (less twice the clock skew) at
+// a replica that has seen the command's first run is still replayed; no
+// other check may suffer.
+func TestShortCommandHorizon(t *testing.T) {
+	w := holdsim.Workload()
+	h := policy.Horizon{Age: 10 * time.Second, Keys: 16}
+	w.NewResolver = func() *resolve.Resolver[hold.Hold] {
+		return holdResolverWith(policy.LWW[string](), hold.Lifecycle, policy.Once[string](), h)
+	}
+	w.CommandHorizon = h
+	rep, err := sim.Run(sim.Config{Seed: 11, Histories: proof.Histories(t, 60), Steps: 150}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Loss.Lost != 0 {
+		t.Fatalf("%s", rep.String())
+	}
+	if rep.Clients.Retries == 0 {
+		t.Fatal("no command was retried")
+	}
+	t.Logf("%d histories: %d command retries, %d replayed", rep.Histories, rep.Clients.Retries, rep.Clients.Replayed)
 }

@@ -18,7 +18,7 @@ type Card struct {
 	Name string             `json:"name"`
 	City string             `json:"city"`
 	Tags policy.Set[string] `json:"tags"`
-	Keys policy.Set[string] `json:"keys"`
+	Keys policy.Applied     `json:"keys"`
 }
 
 func cardResolver(name policy.Policy[string]) *resolve.Resolver[Card] {
@@ -26,7 +26,7 @@ func cardResolver(name policy.Policy[string]) *resolve.Resolver[Card] {
 		resolve.Bind("name", func(c *Card) *string { return &c.Name }, name),
 		resolve.Bind("city", func(c *Card) *string { return &c.City }, policy.LWW[string]()),
 		resolve.Bind("tags", func(c *Card) *policy.Set[string] { return &c.Tags }, policy.Union[string]()),
-		resolve.Bind("keys", func(c *Card) *policy.Set[string] { return &c.Keys }, policy.Union[string]()),
+		resolve.Bind("keys", func(c *Card) *policy.Applied { return &c.Keys }, policy.AppliedKeys(policy.DefaultHorizon)),
 	}, nil, resolve.Options{})
 	if err != nil {
 		panic(err)
@@ -40,7 +40,7 @@ func cardWorkload() sim.Workload[Card] {
 	return sim.Workload[Card]{
 		KeyPrefix:   "C-",
 		NewResolver: func() *resolve.Resolver[Card] { return cardResolver(policy.LWW[string]()) },
-		CommandKeys: func(c *Card) *policy.Set[string] { return &c.Keys },
+		CommandKeys: func(c *Card) *policy.Applied { return &c.Keys },
 		Next: func(t sim.Turn[Card]) sim.Op[Card] {
 			if t.Last == nil {
 				return sim.Op[Card]{Style: sim.Create, Label: "create", Value: Card{Name: "new", City: "nowhere"}}
@@ -68,7 +68,7 @@ func cardWorkload() sim.Workload[Card] {
 			return a.Name == b.Name && a.City == b.City && a.Tags.Equal(b.Tags) && a.Keys.Equal(b.Keys)
 		},
 		Project: func(c *Card) sim.Projection {
-			return sim.Projection{LWW: []string{c.Name, c.City}, Union: [][]string{c.Tags.Elements(), c.Keys.Elements()}}
+			return sim.Projection{LWW: []string{c.Name, c.City}, Union: [][]string{c.Tags.Elements(), c.Keys.Keys()}}
 		},
 	}
 }

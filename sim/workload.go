@@ -147,6 +147,11 @@ type Workload[T any] struct {
 	// CommandKeys is replica.Options.CommandKeys; required if Next returns
 	// Command operations.
 	CommandKeys func(*T) *policy.Applied
+	// CommandHorizon is the horizon the CommandKeys field is bound with
+	// (policy.AppliedKeys): check [AtMostOnce] holds a retry to apply
+	// once only while it is within it. The zero Horizon means
+	// policy.DefaultHorizon.
+	CommandHorizon policy.Horizon
 	// KeyPrefix names the records: KeyPrefix+"1", KeyPrefix+"2", ... Empty
 	// means "k".
 	KeyPrefix string
