@@ -130,6 +130,25 @@
 // that needs the set of members (the deletes issue); until then, use a
 // durable store, or a higher entry limit, for replicas that restart often.
 //
+// # Metadata bounds
+//
+//   - Applied idempotency keys (Options.CommandKeys, bound with
+//     policy.AppliedKeys) carry the time of the write that applied each and
+//     are pruned, on every write and merge, to their horizon
+//     (policy.DefaultHorizon: 24 hours, 1,024 keys) relative to the newest
+//     key, so every replica forgets the same keys: a retry within the
+//     horizon applies once; after it, it is a new command.
+//   - The review queue holds at most one item per stored key; an item's
+//     branches are the record's (twice the record limit at most, for a
+//     merge refused for size).
+//   - A per-key lock exists only while a caller holds or awaits it; at most
+//     64 unused ones are kept for reuse.
+//   - The command results a replica remembers for replaying retries are at
+//     most 4,096, and 64 MiB of stored record size; the oldest go first (a
+//     retry whose first result was forgotten still applies once and returns
+//     the current record).
+//   - The quarantine list holds at most one entry per stored key.
+//
 // # Damaged and unreadable records
 //
 // A record whose stored state cannot be read — damaged, in an unknown

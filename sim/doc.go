@@ -6,8 +6,9 @@
 // network may reorder, duplicate, delay or drop replication messages; cut a
 // link (messages on it wait) or heal one (anti-entropy follows); crash a
 // replica and restart it with its state, or without it as a new
-// incarnation ([version.ID.Next]); and skew a replica's clock, which also
-// drifts. Clients write in every style of package replica — blind writes of
+// incarnation ([version.ID.Next]); skew a replica's clock, which also
+// drifts; and flip a bit of a message in flight or of a stored record.
+// Clients write in every style of package replica — blind writes of
 // last-writer-wins fields, conditional writes with fresh and stale tokens,
 // commands with idempotency keys retried when their replies are lost — and
 // settle conflicts from review queues. Anti-entropy runs periodically: the
