@@ -193,5 +193,8 @@
 // leaving the review queue, and replicated writes stamped further ahead of
 // the local clock than its drift bound (resolve.Drift). A resolve.Resolver
 // notifies no one. Options.Logger gets a debug record per decision of every
-// merge stored.
+// merge stored, and a warning or error line, with the record's key, for
+// each corrupt or oversized state, state claiming an unissued write, and
+// record quarantined (the observer counts them: resolve.Corrupt,
+// resolve.TooLarge, resolve.UnissuedDot, resolve.Quarantined).
 package replica
