@@ -24,6 +24,9 @@
 //	concord.siblings          histogram {concord.entity, concord.outcome}
 //	concord.review.queue_depth up-down counter, or a gauge read from Options.QueueDepth
 //
+// A [Replication] exports a replica.Replicator's per-peer status the same
+// way, on observable instruments named concord.replication.*.
+//
 // docs/METRICS.md in the concord repository says what each means and what
 // to alert on.
 package otel
