@@ -22,9 +22,6 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 	if !a.up || !b.up || h.cut[a.idx][b.idx] {
 		return
 	}
-	for _, n := range []*node[T]{a, b} {
-		h.takeInOtherWrites(n)
-	}
 	p := &simPeer[T]{h: h, a: a, b: b, faulty: h.step <= h.steps}
 	rep, err := a.rep.Sync(h.ctx, p)
 	switch {
@@ -49,41 +46,6 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 		h.observe(a, k)
 		h.observe(b, k)
 	}
-}
-
-// takeInOtherWrites rescans n's store when n's second Replica value wrote
-// since the last session: each Replica value indexes only the writes it
-// stores itself, so without it a write of the second value that n's own
-// write did not build on (n's write was then refused) would never be
-// offered to a peer.
-func (h *history[T]) takeInOtherWrites(n *node[T]) {
-	if !n.altWrote {
-		return
-	}
-	n.altWrote = false
-	if err := n.rep.Rescan(h.ctx); err != nil && !onlyQuarantined(n, err) {
-		h.violate(Errors, "rescan %v: %v", n.id, err)
-	}
-	h.logf("%v rescans its store: its second Replica value wrote", n.id)
-}
-
-// onlyQuarantined reports whether every record a Rescan of n skipped is one
-// n quarantined after it rotted.
-func onlyQuarantined[T any](n *node[T], err error) bool {
-	var errs []error
-	for e := err; e != nil; e = errors.Unwrap(e) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			errs = j.Unwrap()
-			break
-		}
-	}
-	for _, e := range errs {
-		var ke *replica.KeyError
-		if !errors.As(e, &ke) || !quarantined(n, *ke) {
-			return false
-		}
-	}
-	return len(errs) > 0
 }
 
 // quarantined reports whether a session skipped a record because n

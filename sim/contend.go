@@ -55,6 +55,5 @@ func (h *history[T]) contend(c *client[T], n *node[T], key string) bool {
 	n.rep, h.contending = n.alt, true
 	h.write(o, n, key, op, "", version.Vector{}, idem, nil)
 	n.rep, h.contending = primary, false
-	n.altWrote = true
 	return true
 }

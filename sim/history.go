@@ -37,9 +37,6 @@ type node[T any] struct {
 	drift  float64             // clock drift, as a fraction of elapsed time
 	model  map[string]model    // the plain model of every key
 	alt    *replica.Replica[T] // a second Replica value over the same store
-	// altWrote is set when alt stored a write that n.rep has not indexed:
-	// as package replica documents, n.rep must Rescan to take it in.
-	altWrote bool
 	// stamped is the greatest stamp n's clock must have passed: its own
 	// writes' and those it applied within the HLC's drift bound.
 	stamped version.Timestamp
