@@ -67,7 +67,7 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 // attempt plans once and tries to store the result; retry reports that
 // another writer changed the record meanwhile.
 func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c committed[T], retry bool, err error) {
-	cur, rev, err := r.load(ctx, key)
+	cur, rev, err := r.load(ctx, key, true)
 	if err != nil {
 		return c, false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/harborpoint/concord/replica/rangesync"
 	"github.com/harborpoint/concord/resolve"
@@ -24,6 +25,10 @@ type syncIndex struct {
 	x     rangesync.Index
 	mu    sync.Mutex // held while the index is built
 	built bool
+	// live is set once a build starts: from then on the states the replica
+	// reads are taken in (see seen). Before, nothing reads the index, and
+	// the build takes in every state.
+	live atomic.Bool
 }
 
 // indexed records the state of key just stored. It runs under the key's
@@ -45,6 +50,7 @@ func (r *Replica[T]) index(ctx context.Context) (*rangesync.Index, []KeyError, e
 	if r.ix.built {
 		return &r.ix.x, nil, nil
 	}
+	r.ix.live.Store(true)
 	skipped, err := r.rescanAll(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -63,6 +69,7 @@ func (r *Replica[T]) index(ctx context.Context) (*rangesync.Index, []KeyError, e
 func (r *Replica[T]) Rescan(ctx context.Context) error {
 	r.ix.mu.Lock()
 	defer r.ix.mu.Unlock()
+	r.ix.live.Store(true)
 	skipped, err := r.rescanAll(ctx)
 	if err != nil {
 		return err
@@ -99,8 +106,7 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 
 // rescan tracks and indexes the stored state of key, holding the key so
 // that a write stored meanwhile is not overtaken by the older state read
-// here. Only a record with several siblings may be in the review queue, so
-// only such a record's values are decoded.
+// here.
 func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
@@ -111,6 +117,14 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
 	}
+	return r.takeIn(key, data, rev)
+}
+
+// takeIn tracks and indexes data, the state of key stored at revision rev
+// (0: absent), read under the key's lock. Only a record with several
+// siblings may be in the review queue, so only such a record's values are
+// decoded.
+func (r *Replica[T]) takeIn(key string, data []byte, rev uint64) error {
 	var o resolve.Outcome[T]
 	if rev == 0 {
 		r.track(key, &o)
@@ -134,4 +148,31 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	}
 	r.put(key, join)
 	return nil
+}
+
+// seen keeps the index in step with what the replica reads: join is the
+// causal context of the state of key just read from the store at revision
+// rev. A state the index does not hold — stored by another Replica value
+// or process sharing the store, since this one indexes its own writes as
+// it stores them — is taken in (tracked and indexed). locked says the
+// caller holds key's lock (the stored bytes are then data); otherwise the
+// key is read again under its lock, so that the older state read here can
+// never overtake a newer one indexed meanwhile. Reading the state of a key
+// the index holds costs one hash and one lookup; taking one in, one more
+// read of the store. A state that does not read is left out: it is
+// quarantined and reported where it was read.
+func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join version.Vector, data []byte, locked bool) {
+	if rev == 0 || len(key) > MaxKeyLen || !r.ix.live.Load() {
+		return
+	}
+	var buf [64]byte
+	v, _ := join.AppendBinary(buf[:0]) // never fails
+	if r.ix.x.Has(key, v) {
+		return
+	}
+	if locked {
+		_ = r.takeIn(key, data, rev)
+		return
+	}
+	_ = r.rescan(ctx, key)
 }

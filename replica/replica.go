@@ -272,8 +272,10 @@ func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
 	return r.record(key, s, &res, nil)
 }
 
-// load reads and decodes a record's state.
-func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T], uint64, error) {
+// load reads and decodes a record's state, and takes it into the index if
+// another writer stored it (see seen); locked says the caller holds the
+// key's lock.
+func (r *Replica[T]) load(ctx context.Context, key string, locked bool) (resolve.Siblings[T], uint64, error) {
 	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
 		return resolve.Siblings[T]{}, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
@@ -282,6 +284,7 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 	if err != nil {
 		return s, 0, err
 	}
+	r.seen(ctx, key, rev, s.Join(), data, locked)
 	return s, rev, nil
 }
 
@@ -316,7 +319,7 @@ func (r *Replica[T]) decodeStored(key string, data []byte, rev uint64) (resolve.
 // an open conflict — a delete concurrent with an update included — is
 // returned with its Conflict set and no error: reading is always allowed.
 func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
-	s, _, err := r.load(ctx, key)
+	s, _, err := r.load(ctx, key, false)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -338,6 +341,6 @@ func deleted[T any](rec Record[T]) error {
 // State returns the raw replicated state of key (empty if absent), for
 // replication in process and for tests.
 func (r *Replica[T]) State(ctx context.Context, key string) (resolve.Siblings[T], error) {
-	s, _, err := r.load(ctx, key)
+	s, _, err := r.load(ctx, key, false)
 	return s, err
 }

@@ -20,6 +20,9 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 	if rev == 0 {
 		return nil, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
+	if join, err := r.frameContext(data); err == nil {
+		r.seen(ctx, key, rev, join, data, false)
+	}
 	return data, nil
 }
 
@@ -85,6 +88,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (re
 	if err != nil {
 		return 0, in, false
 	}
+	r.seen(ctx, key, rev, stored.Join(), cur, false)
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:

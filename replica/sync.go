@@ -204,6 +204,7 @@ func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
 	if err != nil {
 		return version.Vector{}
 	}
+	r.seen(ctx, key, rev, join, data, false)
 	return join
 }
 
@@ -261,6 +262,9 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 			continue
 		}
 		s, err := r.decodeStored(w.Key, data, rev)
+		if err == nil {
+			r.seen(ctx, w.Key, rev, s.Join(), data, false)
+		}
 		switch {
 		case err != nil:
 			errs = append(errs, KeyError{Key: w.Key, Err: err})
