@@ -67,7 +67,7 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 // attempt plans once and tries to store the result; retry reports that
 // another writer changed the record meanwhile.
 func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c committed[T], retry bool, err error) {
-	cur, rev, err := r.load(ctx, key, true)
+	cur, rev, err := r.load(ctx, key)
 	if err != nil {
 		return c, false, err
 	}
@@ -95,7 +95,7 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 		return c, false, fmt.Errorf("replica %v: encode %q: %w", r.id, key, err)
 	}
 	r.sizeHint.Store(int64(min(len(data), maxSizeHint)))
-	if _, err = r.store.CompareAndSet(ctx, key, data, rev); err != nil {
+	if err = r.compareAndSet(ctx, key, data, rev, c.outcome.State); err != nil {
 		if errors.Is(err, ErrRevisionMismatch) {
 			return c, true, nil
 		}
@@ -113,8 +113,8 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 // maxSizeHint bounds the buffer a write starts encoding into.
 const maxSizeHint = 64 << 10
 
-// done acts on a committed outcome: reconciliation index, review queue,
-// events, decision log.
+// done acts on a committed outcome: review queue, events, decision log.
+// (The reconciliation index took the state in as it was stored.)
 func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 	o := &c.outcome
 	if r.obs != nil {
@@ -123,7 +123,6 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 		}
 	}
 	if c.data != nil {
-		r.indexed(key, o.State)
 		r.track(key, o)
 	}
 	if r.log != nil && o.Resolution != nil && r.log.Enabled(ctx, slog.LevelDebug) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -18,23 +19,50 @@ import (
 const MaxKeyLen = rangesync.MaxKeyLen
 
 // syncIndex is the replica's reconciliation index: every record's key with
-// the binary form of its causal context. Every write the replica stores
-// updates it; it is built from the store once, by the first [Replica.Rescan]
-// or reconciliation.
+// the binary form of its causal context. It is built from the store once,
+// by the first [Replica.Rescan] or reconciliation; from then on every state
+// the replica stores and every state it reads from the store is put in it
+// (see seen), so that it follows the writes of other Replica values and
+// processes sharing the store as soon as this one reads them.
+//
+// The updates of one key are ordered by its stripe lock: each puts a state
+// read from the store (or just stored there) while holding the stripe, so
+// an older state can never be put after a newer one. The stripe is held
+// only around one store read or compare-and-set and the put, never while
+// user code runs, and is taken after the key's write lock, never before.
 type syncIndex struct {
-	x     rangesync.Index
-	mu    sync.Mutex // held while the index is built
-	built bool
+	x       rangesync.Index
+	mu      sync.Mutex // held while the index is built
+	built   bool
+	seed    maphash.Seed
+	stripes [indexStripes]sync.Mutex
 	// live is set once a build starts: from then on the states the replica
 	// reads are taken in (see seen). Before, nothing reads the index, and
 	// the build takes in every state.
 	live atomic.Bool
 }
 
-// indexed records the state of key just stored. It runs under the key's
-// lock, so that a build that reads the store under the same lock cannot
-// put an older state after it.
-func (r *Replica[T]) indexed(key string, s resolve.Siblings[T]) { r.put(key, s.Join()) }
+// indexStripes is the number of stripe locks ordering index updates.
+const indexStripes = 64
+
+// stripe returns the lock that orders the index updates of key.
+func (ix *syncIndex) stripe(key string) *sync.Mutex {
+	return &ix.stripes[maphash.String(ix.seed, key)%indexStripes]
+}
+
+// compareAndSet stores data, the encoding of s, under key by
+// compare-and-set from revision rev, and indexes s, holding the key's
+// stripe across both.
+func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) error {
+	mu := r.ix.stripe(key)
+	mu.Lock()
+	defer mu.Unlock()
+	if _, err := r.store.CompareAndSet(ctx, key, data, rev); err != nil {
+		return err
+	}
+	r.put(key, s.Join())
+	return nil
+}
 
 func (r *Replica[T]) put(key string, join version.Vector) {
 	var buf [64]byte
@@ -105,35 +133,20 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 }
 
 // rescan tracks and indexes the stored state of key, holding the key so
-// that a write stored meanwhile is not overtaken by the older state read
-// here.
+// that the review queue is not overtaken by an older state either. Only a
+// record with several siblings may be in the review queue, so only such a
+// record's values are decoded.
 func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return err
 	}
 	defer r.locks.unlock(key, lk)
-	data, rev, err := r.store.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
-	}
-	return r.takeIn(key, data, rev)
-}
-
-// takeIn tracks and indexes data, the state of key stored at revision rev
-// (0: absent), read under the key's lock. Only a record with several
-// siblings may be in the review queue, so only such a record's values are
-// decoded.
-func (r *Replica[T]) takeIn(key string, data []byte, rev uint64) error {
-	var o resolve.Outcome[T]
-	if rev == 0 {
-		r.track(key, &o)
-		return nil
-	}
-	join, n, err := r.storedContext(key, data, rev)
+	data, rev, n, err := r.reindex(ctx, key)
 	if err != nil {
 		return err
 	}
+	var o resolve.Outcome[T]
 	if n > 1 {
 		if o.State, err = r.decodeStored(key, data, rev); err != nil {
 			return err
@@ -143,25 +156,71 @@ func (r *Replica[T]) takeIn(key string, data []byte, rev uint64) error {
 		}
 	}
 	r.track(key, &o)
-	if len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
+	if rev != 0 && len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
 		return fmt.Errorf("replica: %w: %d bytes", ErrKeyTooLong, len(key))
 	}
-	r.put(key, join)
 	return nil
+}
+
+// reindex reads the stored state of key and indexes it under the key's
+// stripe, and returns it with its number of siblings (0 if absent). A
+// state that does not read is quarantined and reported (after the stripe
+// is released: the observer and the logger are user code), and not
+// indexed.
+func (r *Replica[T]) reindex(ctx context.Context, key string) (data []byte, rev uint64, n int, err error) {
+	data, rev, n, err = r.reindexLocked(ctx, key)
+	if errors.Is(err, errUnread) {
+		_, _, err = r.storedContext(key, data, rev)
+		if err == nil { // read meanwhile: it changed, and the next read indexes it
+			err = fmt.Errorf("replica %v: %q changed while read", r.id, key)
+		}
+	}
+	return data, rev, n, err
+}
+
+// errUnread is reindexLocked's error for a state it could not read.
+var errUnread = errors.New("replica: state not read")
+
+func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte, rev uint64, n int, err error) {
+	mu := r.ix.stripe(key)
+	mu.Lock()
+	defer mu.Unlock()
+	data, rev, err = r.store.Get(ctx, key)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
+	}
+	if rev == 0 {
+		return nil, 0, 0, nil
+	}
+	if r.nQuarantine.Load() > 0 && r.quarantined(key, rev) != nil {
+		return data, rev, 0, errUnread
+	}
+	payload, err := open(data, r.maxRecord)
+	if err != nil {
+		return data, rev, 0, errUnread
+	}
+	join, n, err := decodeContext(payload, r.stateLimits())
+	if err != nil {
+		return data, rev, 0, errUnread
+	}
+	if len(key) <= MaxKeyLen {
+		r.put(key, join)
+	}
+	return data, rev, n, nil
 }
 
 // seen keeps the index in step with what the replica reads: join is the
 // causal context of the state of key just read from the store at revision
 // rev. A state the index does not hold — stored by another Replica value
 // or process sharing the store, since this one indexes its own writes as
-// it stores them — is taken in (tracked and indexed). locked says the
-// caller holds key's lock (the stored bytes are then data); otherwise the
-// key is read again under its lock, so that the older state read here can
-// never overtake a newer one indexed meanwhile. Reading the state of a key
-// the index holds costs one hash and one lookup; taking one in, one more
-// read of the store. A state that does not read is left out: it is
-// quarantined and reported where it was read.
-func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join version.Vector, data []byte, locked bool) {
+// it stores them — is taken in: the key is read again under its stripe and
+// indexed, so that the state read here, which may be older than one
+// indexed meanwhile, is never what is put. Reading a state the index holds
+// costs one hash and one lookup; taking one in, one more read of the
+// store. It takes no write lock, so a read may run inside a write's
+// function. The review queue is not updated here: a conflict stored by
+// another writer enters it when this replica writes the key or rescans.
+func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join version.Vector) {
 	if rev == 0 || len(key) > MaxKeyLen || !r.ix.live.Load() {
 		return
 	}
@@ -170,9 +229,5 @@ func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join vers
 	if r.ix.x.Has(key, v) {
 		return
 	}
-	if locked {
-		_ = r.takeIn(key, data, rev)
-		return
-	}
-	_ = r.rescan(ctx, key)
+	_, _, _, _ = r.reindex(ctx, key) // a state that does not read is reported by reindex
 }

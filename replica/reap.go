@@ -95,7 +95,7 @@ func (r *Replica[T]) Reap(ctx context.Context) (int, error) {
 		if err != nil {
 			return nil // quarantined and reported; the others go on
 		}
-		r.seen(ctx, e.Key, e.Rev, s.Join(), nil, false)
+		r.seen(ctx, e.Key, e.Rev, s.Join())
 		if c, ok := tombstone(s); ok && r.stable(e.Key, c) {
 			stable = append(stable, e.Key)
 		}
@@ -143,7 +143,7 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
 	}
 	defer r.locks.unlock(key, lk)
-	s, rev, err := r.load(ctx, key, true)
+	s, rev, err := r.load(ctx, key)
 	if err != nil || rev == 0 {
 		return false, err
 	}
@@ -199,7 +199,7 @@ func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	err := scanAll(ctx, r.store, func(e Entry) error {
 		if join, _, err := r.storedContext(e.Key, e.Value, e.Rev); err == nil {
 			d[e.Key] = join
-			r.seen(ctx, e.Key, e.Rev, join, nil, false)
+			r.seen(ctx, e.Key, e.Rev, join)
 		}
 		return nil
 	})

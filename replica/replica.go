@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -164,6 +165,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	for _, m := range opts.Members {
 		r.memb.members[m] = true
 	}
+	r.ix.seed = maphash.MakeSeed()
 	if r.maxEntries <= 0 {
 		r.maxEntries = version.DefaultMaxEntries
 	}
@@ -273,9 +275,8 @@ func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
 }
 
 // load reads and decodes a record's state, and takes it into the index if
-// another writer stored it (see seen); locked says the caller holds the
-// key's lock.
-func (r *Replica[T]) load(ctx context.Context, key string, locked bool) (resolve.Siblings[T], uint64, error) {
+// another writer stored it (see seen).
+func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T], uint64, error) {
 	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
 		return resolve.Siblings[T]{}, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
@@ -284,7 +285,7 @@ func (r *Replica[T]) load(ctx context.Context, key string, locked bool) (resolve
 	if err != nil {
 		return s, 0, err
 	}
-	r.seen(ctx, key, rev, s.Join(), data, locked)
+	r.seen(ctx, key, rev, s.Join())
 	return s, rev, nil
 }
 
@@ -319,7 +320,7 @@ func (r *Replica[T]) decodeStored(key string, data []byte, rev uint64) (resolve.
 // an open conflict — a delete concurrent with an update included — is
 // returned with its Conflict set and no error: reading is always allowed.
 func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
-	s, _, err := r.load(ctx, key, false)
+	s, _, err := r.load(ctx, key)
 	if err != nil {
 		return Record[T]{}, err
 	}
@@ -341,6 +342,6 @@ func deleted[T any](rec Record[T]) error {
 // State returns the raw replicated state of key (empty if absent), for
 // replication in process and for tests.
 func (r *Replica[T]) State(ctx context.Context, key string) (resolve.Siblings[T], error) {
-	s, _, err := r.load(ctx, key, false)
+	s, _, err := r.load(ctx, key)
 	return s, err
 }

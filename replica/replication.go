@@ -21,7 +21,7 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 		return nil, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
 	}
 	if join, err := r.frameContext(data); err == nil {
-		r.seen(ctx, key, rev, join, data, false)
+		r.seen(ctx, key, rev, join)
 	}
 	return data, nil
 }
@@ -88,7 +88,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (re
 	if err != nil {
 		return 0, in, false
 	}
-	r.seen(ctx, key, rev, stored.Join(), cur, false)
+	r.seen(ctx, key, rev, stored.Join())
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:

@@ -204,7 +204,7 @@ func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
 	if err != nil {
 		return version.Vector{}
 	}
-	r.seen(ctx, key, rev, join, data, false)
+	r.seen(ctx, key, rev, join)
 	return join
 }
 
@@ -263,7 +263,7 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 		}
 		s, err := r.decodeStored(w.Key, data, rev)
 		if err == nil {
-			r.seen(ctx, w.Key, rev, s.Join(), data, false)
+			r.seen(ctx, w.Key, rev, s.Join())
 		}
 		switch {
 		case err != nil:
