@@ -31,9 +31,9 @@
 //
 // Anti-entropy ([Replica.Sync]) finds the records on which two replicas
 // differ with range-based set reconciliation (package rangesync): each
-// replica keeps an index of every record's key and causal context, updated
-// by every write it stores and built from the store once, by [Replica.Rescan]
-// or the first session. A session costs a round trip of 20 bytes when the
+// replica keeps an index of every record's key and causal context, built
+// from the store once, by [Replica.Rescan] or the first session, and then
+// updated by every state it stores and every state it reads. A session costs a round trip of 20 bytes when the
 // replicas agree and about a kilobyte and three round trips per differing
 // record, however many records they hold; then each side applies the
 // other's state of those records through Apply. The other replica is a
@@ -45,8 +45,31 @@
 // peers periodically, backs off while one fails, and keeps each peer's
 // status.
 //
-// Each Replica value indexes the writes it stores itself: when other
-// processes write the same store, call Rescan to take their writes in.
+// # Several writers on one store
+//
+// Several Replica values (processes) may share a store. Each indexes the
+// states it stores, and takes into its index every stored state it reads
+// that it does not hold: a read ([Replica.Get], [Replica.State],
+// [Replica.Export]), a write's compare-and-set retry after another writer
+// got there first, [Replica.Apply] of a copy, the peer side of a session
+// ([Replica.Deltas]) and its own side (the contexts it fetches with), and
+// the scans of [Replica.Reap] and [Replica.Digest]. So a state another
+// writer stored is offered by this replica's next session once this
+// replica has read or written the key — whether its own write of it
+// succeeded, merged or was refused — with no extra call.
+//
+// What holds for a key another writer stored and this Replica value never
+// reads: the writer's own index has it, so the writer's sessions offer it;
+// this value's sessions offer it after its next [Replica.Rescan]. A session
+// does not scan the store (that is the cost, growing with the store, that
+// range reconciliation removes), and the [Store] contract has no
+// store-wide revision or change feed to tell cheaply that another writer
+// wrote. So every process that writes a shared store should run
+// anti-entropy itself, or the one that does should Rescan periodically
+// (BenchmarkRescan: a read and a context decode per record, values decoded
+// only for records with several siblings). The review queue still learns of
+// another writer's conflict only when this value writes the key or
+// rescans.
 //
 // # Deletes and tombstones
 //

@@ -89,9 +89,12 @@ func (r *Replica[T]) index(ctx context.Context) (*rangesync.Index, []KeyError, e
 
 // Rescan reads every stored record and rebuilds from it the review queue
 // and the reconciliation index, for a replica that restarted over a store
-// that kept its records, or whose store other processes write too (each
-// Replica value indexes the writes it makes itself). Without it, the first
-// reconciliation builds the index. A record that cannot be read is skipped
+// that kept its records, or whose store other processes write too: each
+// Replica value indexes the states it writes and reads itself, so a record
+// another process wrote and this one never read is offered by this one's
+// sessions only after a Rescan (see the package documentation, "Several
+// writers on one store"). Without it, the first reconciliation builds the
+// index. A record that cannot be read is skipped
 // and reported in the error, which wraps each record's [*KeyError]; the
 // others are scanned.
 func (r *Replica[T]) Rescan(ctx context.Context) error {
