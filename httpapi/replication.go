@@ -14,6 +14,7 @@ import (
 
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/replica/rangesync"
+	"github.com/harborpoint/concord/version"
 )
 
 // Replication over HTTP: one endpoint, POST only, whose content starts with
@@ -26,6 +27,8 @@ import (
 //	'F' fetch      keys, each with the fetcher's causal context of it: the
 //	               answer holds the replica's states that context does not
 //	               cover (Replica.Deltas), as many as fit in the answer
+//	'A' acknowledge keys: the answer is what the replica holds of each
+//	               (Replica.Acknowledge; the format is in acks.go)
 //
 // A key is a uvarint length and its bytes; a state, a key then a uvarint
 // length and the encoded state; a wanted record, a key then a uvarint
@@ -109,6 +112,8 @@ func (h *replicationHandler[T]) ServeHTTP(w http.ResponseWriter, req *http.Reque
 		answer, err = h.push(req.Context(), body[1:])
 	case opFetch:
 		answer, err = h.fetch(req.Context(), body[1:])
+	case opAck:
+		answer, err = h.ack(req.Context(), body[1:])
 	default:
 		err = &BodyError{Err: ErrMalformedBody, Detail: fmt.Sprintf("unknown replication operation 0x%02x", body[0])}
 	}
@@ -297,6 +302,14 @@ type ReplicationClient struct {
 	// peer's ReplicationOptions.MaxBody. Zero means
 	// DefaultMaxReplicationBody.
 	MaxBody int64
+	// Replica is the ID of the peer replica at URL. A session with a
+	// client that knows it ends by collecting the peer's acknowledgements
+	// of the tombstones the local replica waits to reap
+	// ([ReplicationClient.Acknowledge]), and an answer naming another
+	// replica is refused: the client vouches for whom it reaches, so that
+	// a peer cannot acknowledge as another member. Zero means none are
+	// collected, and a replica with a membership then never reaps.
+	Replica version.ID
 }
 
 func (c *ReplicationClient) maxBody() int64 {

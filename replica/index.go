@@ -60,14 +60,16 @@ func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte,
 	if _, err := r.store.CompareAndSet(ctx, key, data, rev); err != nil {
 		return err
 	}
-	r.put(key, s.Join())
+	r.put(key, s.Join(), isTombstone(s))
 	return nil
 }
 
-func (r *Replica[T]) put(key string, join version.Vector) {
+// put indexes key at join; tomb says the state is a tombstone.
+func (r *Replica[T]) put(key string, join version.Vector, tomb bool) {
 	var buf [64]byte
 	v, _ := join.AppendBinary(buf[:0]) // never fails
 	_ = r.ix.x.Put(key, v)             // the key's length was checked before the write
+	r.noteTombstone(key, tomb)
 }
 
 // index returns the reconciliation index, building it from the store the
@@ -202,14 +204,14 @@ func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte
 	if err != nil {
 		return data, rev, 0, errUnread
 	}
-	join, n, err := decodeContext(payload, r.stateLimits())
+	f, err := stateFrame(payload, r.stateLimits())
 	if err != nil {
 		return data, rev, 0, errUnread
 	}
 	if len(key) <= MaxKeyLen {
-		r.put(key, join)
+		r.put(key, f.Join(), frameTombstone(f))
 	}
-	return data, rev, n, nil
+	return data, rev, f.Len(), nil
 }
 
 // seen keeps the index in step with what the replica reads: join is the

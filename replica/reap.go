@@ -44,6 +44,7 @@ type membership[T any] struct {
 	members map[version.ID]bool
 	acks    map[version.ID]Digest          // the last digest each member acknowledged
 	reaped  map[string]resolve.Siblings[T] // the reaped horizon: the tombstone removed, by key
+	tombs   map[string]struct{}            // the keys whose indexed state is a tombstone
 }
 
 // AddMember adds a replica to the membership: tombstones are reaped only
@@ -162,6 +163,12 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		}
 		return false, fmt.Errorf("replica %v: delete %q: %w", r.id, key, err)
 	}
+	r.mu.Lock()
+	delete(r.memb.tombs, key) // its horizon answers for it now
+	for _, d := range r.memb.acks {
+		delete(d, key)
+	}
+	r.mu.Unlock()
 	return true, nil
 }
 

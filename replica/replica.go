@@ -160,7 +160,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		review:    map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
 		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
-			reaped: map[string]resolve.Siblings[T]{}},
+			reaped: map[string]resolve.Siblings[T]{}, tombs: map[string]struct{}{}},
 	}
 	for _, m := range opts.Members {
 		r.memb.members[m] = true

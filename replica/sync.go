@@ -64,6 +64,9 @@ type SyncReport struct {
 	// Errors holds the first of them.
 	Skipped int
 	Errors  []KeyError
+	// Acked counts the tombstones the peer acknowledged at the end of the
+	// session (see [Acknowledger]).
+	Acked int
 }
 
 // maxReportErrors bounds SyncReport.Errors.
@@ -93,6 +96,11 @@ const syncBatch = 128
 // A record that cannot be read, sent or applied is skipped and reported in
 // SyncReport.Errors; the others go on. The error is for what stops the
 // session: the peer unreachable, a malformed protocol message, ctx done.
+//
+// When the replica has a membership and peer is an [Acknowledger], the
+// session ends by collecting the peer's acknowledgements of the tombstones
+// this replica waits to reap (SyncReport.Acked); a malformed answer fails
+// the session with an [*AckError] and records nothing.
 func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 	var rep SyncReport
 	x, skipped, err := r.index(ctx)
@@ -127,7 +135,8 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 			return rep, err
 		}
 	}
-	return rep, nil
+	rep.Acked, err = r.collectAcks(ctx, peer)
+	return rep, err
 }
 
 // push sends this replica's states of keys to peer, in batches.
@@ -301,6 +310,10 @@ func (l local[T]) Reconcile(ctx context.Context, msg []byte) ([]byte, error) {
 func (l local[T]) Push(ctx context.Context, states []Delta) ([]KeyError, error) {
 	_, errs := l.r.ApplyDeltas(ctx, states)
 	return errs, ctx.Err()
+}
+
+func (l local[T]) Acknowledge(ctx context.Context, keys []string) (Ack, error) {
+	return l.r.Acknowledge(ctx, keys)
 }
 
 func (l local[T]) Pull(ctx context.Context, wants []Want) ([]Delta, error) {
