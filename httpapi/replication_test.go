@@ -265,6 +265,9 @@ func FuzzReplicationHandler(f *testing.F) {
 	f.Add(appendBytes(appendBytes([]byte{opFetch}, []byte("L-0003")), []byte{1, 1, 6, 'l', 'i', 's', 'b', 'o', 'n', 0, 5}))
 	f.Add([]byte{opFetch})
 	f.Add([]byte{opPush, 0x80})
+	f.Add(appendBytes(appendBytes([]byte{opAck}, []byte("L-0003")), []byte("L-0004")))
+	f.Add([]byte{opAck})
+	f.Add([]byte{opAck, 0x80})
 	h, err := NewReplicationHandler(lis, ReplicationOptions{Auth: func(h http.Handler) http.Handler { return h }, MaxBody: 1 << 16})
 	if err != nil {
 		f.Fatal(err)
