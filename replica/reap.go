@@ -28,16 +28,30 @@ import (
 //
 // Membership is explicit: [Options.Members] at New, then
 // [Replica.AddMember] and [Replica.RemoveMember]. A replica with no
-// membership reaps nothing. Acknowledgements are explicit too:
-// [Replica.Ack] records a peer's digest (AntiEntropy acks both sides with
-// their digests after exchanging deltas). An added member has acknowledged
-// nothing, so nothing is reaped until it has synced.
+// membership reaps nothing. Acknowledgements are explicit too: a session
+// ([Replica.Sync]) with a peer that is an [Acknowledger] — [Local], or
+// httpapi's ReplicationClient that knows its peer's ID — ends by recording
+// what the peer holds of each tombstone this replica waits to reap (see
+// ack.go); [Replica.Ack] records a whole digest by hand (AntiEntropy acks
+// both sides with their digests after exchanging deltas). An added member
+// has acknowledged nothing, so nothing is reaped until it has synced.
 //
 // Limits, stated: horizons and acknowledgements are kept in memory by this
-// Replica value, one causal context per reaped key; they are lost on
-// restart, so a restarted replica must resync with a member (AntiEntropy)
-// before it applies versions from elsewhere, and Replica values sharing one
-// store must not reap (only one of them may be configured with Members).
+// Replica value, one causal context per reaped key and one per member and
+// tombstone acknowledged; none of it is written to the store, so a restart
+// loses it. After a restart:
+//   - acknowledgements start empty, so nothing is reaped until every member
+//     has acknowledged again (a session with each): late, never early;
+//   - the horizons are gone, so a copy of a reaped record that is still in
+//     flight, or held by a member partitioned since before the reap, would
+//     be stored again as a live record (a resurrection). A restarted replica
+//     must therefore run a session with a member that kept its horizons, or
+//     whose store kept the tombstone, before it applies versions from
+//     anywhere else — and no member may have been partitioned from the
+//     membership across a reap (retire it with RemoveMember and let it
+//     rejoin with an empty store instead);
+//   - Replica values sharing one store must not reap (only one of them may
+//     be configured with Members): the horizons live in the one that reaped.
 
 // membership is a replica's reaping state, under Replica.mu.
 type membership[T any] struct {

@@ -40,6 +40,7 @@ type PeerStatus struct {
 	Sessions, Failed          uint64 // completed and failed sessions
 	Sent, Received, Skipped   uint64 // records (see SyncReport)
 	Rounds, Bytes             uint64 // protocol round trips and bytes
+	Acked                     uint64 // tombstones the peer acknowledged (see Acknowledger)
 	LastSent, LastReceived    int    // records of the last completed session
 	LastRounds, LastSyncBytes int    // round trips and bytes of the last completed session
 }
@@ -167,6 +168,7 @@ func (p *Replicator[T]) session(ctx context.Context, ps *peerState) error {
 	st.Skipped += uint64(rep.Skipped)
 	st.Rounds += uint64(rep.Rounds)
 	st.Bytes += uint64(rep.Bytes)
+	st.Acked += uint64(rep.Acked)
 	if err != nil {
 		st.Failed++
 		st.Failures++
