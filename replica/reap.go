@@ -42,14 +42,18 @@ import (
 // loses it. After a restart:
 //   - acknowledgements start empty, so nothing is reaped until every member
 //     has acknowledged again (a session with each): late, never early;
-//   - the horizons are gone, so a copy of a reaped record that is still in
-//     flight, or held by a member partitioned since before the reap, would
-//     be stored again as a live record (a resurrection). A restarted replica
-//     must therefore run a session with a member that kept its horizons, or
-//     whose store kept the tombstone, before it applies versions from
-//     anywhere else — and no member may have been partitioned from the
-//     membership across a reap (retire it with RemoveMember and let it
-//     rejoin with an empty store instead);
+//   - the horizons are gone: the replica can no longer tell a copy of a
+//     reaped record from a live one, so a copy still in flight, or held by
+//     a member partitioned since before the reap, is stored again (a
+//     resurrection, which members that kept their horizons refuse as
+//     stale, so the key differs between them until it is deleted again).
+//     A session with a member does not restore them: the member holds no
+//     state of the key to send. Restarting is therefore safe only once no
+//     copy of a reaped version remains outside the members' horizons —
+//     every member reaped it, none was partitioned across the reap (retire
+//     such a member with RemoveMember and let it rejoin with an empty
+//     store), no message older than the reap is in flight. Keeping the
+//     horizons in the store would lift this; it is not done;
 //   - Replica values sharing one store must not reap (only one of them may
 //     be configured with Members): the horizons live in the one that reaped.
 
