@@ -82,10 +82,24 @@ func BenchmarkApplyBaseline(b *testing.B) {
 	}
 }
 
-func BenchmarkGet(b *testing.B) {
+// BenchmarkGet reads one record; BenchmarkGetIndexed reads it once the
+// reconciliation index is built, so that each read also checks the index
+// holds the state it read (what keeps the index in step with other
+// writers): the ratio of the two is that check's cost.
+func BenchmarkGet(b *testing.B) { benchmarkGet(b, false) }
+
+// BenchmarkGetIndexed: see BenchmarkGet.
+func BenchmarkGetIndexed(b *testing.B) { benchmarkGet(b, true) }
+
+func benchmarkGet(b *testing.B, indexed bool) {
 	c := newCluster(b, "lisbon")
 	if _, err := c.rs[0].Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10))); err != nil {
 		b.Fatal(err)
+	}
+	if indexed {
+		if err := c.rs[0].Rescan(bg); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
