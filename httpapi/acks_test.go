@@ -136,11 +136,7 @@ func TestLongAcknowledgementsTakeSeveralRequests(t *testing.T) {
 	createHolds(t, lis, strings.Repeat("L", 100), 40, "")
 	c := serve(t, lis, 1024)
 	c.Replica = lis.ID()
-	keys := make([]string, 0, 41)
-	for _, e := range mustDigestKeys(t, lis) {
-		keys = append(keys, e)
-	}
-	keys = append(keys, "absent")
+	keys := append(mustDigestKeys(t, lis), "absent")
 	a, err := c.Acknowledge(bg, keys)
 	if err != nil {
 		t.Fatal(err)
