@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -25,6 +26,9 @@ func (h *history[T]) observe(n *node[T], key string) {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)
 		return
 	}
+	if st.Len() == 0 && h.observeReaped(n, key) {
+		return
+	}
 	m := n.model[key]
 	real := st.Dots()
 	var want []version.Dot
@@ -37,6 +41,7 @@ func (h *history[T]) observe(n *node[T], key string) {
 	if mv, _ := m.Seen.Vector(); !mv.Equal(st.Join()) {
 		h.violate(Model, "%v %s: context %v, the model has %v", n.id, key, st.Join(), mv)
 	}
+	h.observeDeletes(n, key, st)
 	if st.Len() == 0 {
 		return
 	}
@@ -54,7 +59,7 @@ func (h *history[T]) observe(n *node[T], key string) {
 		return
 	}
 	rec, err := n.rep.Get(h.ctx, key)
-	if err != nil {
+	if err != nil && !errors.Is(err, replica.ErrDeleted) {
 		h.violate(Errors, "get %v %s: %v", n.id, key, err)
 		return
 	}
@@ -178,7 +183,13 @@ func (h *history[T]) classify() {
 				l.Overwritten++
 			case Command:
 				l.Merged++
+			case Delete:
+				l.Deleted++
 			default:
+				if a.Style == Delete && h.del.reaped[dk] {
+					l.Reaped++
+					continue
+				}
 				if h.atRisk[dk] {
 					l.DiedWithDisk++
 					continue
@@ -215,6 +226,10 @@ func (h *history[T]) coveredBy(a *Ack[T]) Style {
 		case Update:
 			if b.Context.Contains(a.Dot) {
 				best = Update
+			}
+		case Delete:
+			if b.Context.Contains(a.Dot) && best != Update {
+				best = Delete
 			}
 		case Command, Blind:
 			if best == 0 && b.Acked.Contains(a.Dot) {
