@@ -51,11 +51,15 @@ func (h *history[T]) refusedTooLarge(n *node[T], key, what string, err error, be
 // settleOversize settles, as the operator during the final heal, every
 // merge the record limit refused that is still in a review queue: with
 // the workload's Resolve, or else with any branch, so that the replicas
-// can converge (each holds branches the other cannot merge).
-func (h *history[T]) settleOversize() {
+// can converge (each holds branches the other cannot merge). It settles
+// each key at one replica per round — settling it at every replica at once
+// would make concurrent settlements that again cannot merge. It reports
+// whether it settled any.
+func (h *history[T]) settleOversize() bool {
+	settled := map[string]bool{}
 	for _, n := range h.nodes {
 		for _, it := range n.rep.Conflicts() {
-			if it.Rule != replica.RecordLimitRule {
+			if it.Rule != replica.RecordLimitRule || settled[it.Key] {
 				continue
 			}
 			if _, err := n.rep.State(h.ctx, it.Key); err != nil {
@@ -68,8 +72,10 @@ func (h *history[T]) settleOversize() {
 			}
 			h.logf("operator: settles the refused merge of %v %s", n.id, it.Key)
 			h.write(h.clients[0], n, it.Key, op, it.Token, it.Context, "", it.Branches)
+			settled[it.Key] = true
 		}
 	}
+	return len(settled) > 0
 }
 
 // sampleStorage records the most records, bytes and horizons a replica has

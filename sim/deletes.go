@@ -174,7 +174,7 @@ func isTombstone[T any](st resolve.Siblings[T]) bool {
 func (h *history[T]) deleteOp(c *client[T], n *node[T], key string, op Op[T], cached *replica.Record[T]) {
 	last := cached
 	if last == nil || h.rng.IntN(2) == 0 {
-		if last = h.read(c, n, key); last == nil {
+		if last = h.read(c, n, key); last == nil || last.Deleted {
 			return
 		}
 	} else {

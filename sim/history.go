@@ -667,14 +667,13 @@ func (h *history[T]) finish() {
 	}
 	for h.deliverOne(false) {
 	}
-	for round := range 2 {
+	// Two rounds, and more while merges refused for size wait in review:
+	// the operator settles them after each round (see settleOversize).
+	for round := 0; round < 2 || h.settleOversize() && round < 2*len(h.nodes)+2; round++ {
 		for i := range h.nodes {
 			for j := i + 1; j < len(h.nodes); j++ {
 				h.antiEntropy(h.nodes[i], h.nodes[j], "final")
 			}
-		}
-		if round == 0 {
-			h.settleOversize()
 		}
 	}
 	h.checkConvergence()
