@@ -24,10 +24,15 @@ import (
 // switch to them.
 //
 // A reaped key's horizon lives in the Replica value's memory (package
-// replica's stated limit), so a replica that crashes loses it: messages in
+// replica's stated limit), so a replica that crashes loses it, and with it
+// the key's context: restarted with the same ID, it would hand out again
+// the dots of its writes of the key (a re-creation's dot already covered
+// by its peers' horizons, dropped there as stale), and apply a late
+// version the horizon covered. So, as the operator must: messages in
 // flight to a replica are lost when it crashes, as a connection-oriented
-// transport loses them, so that none sent before the crash reaches the
-// restarted replica without its horizons.
+// transport loses them; and a replica that kept reaped horizons restarts
+// over its store as a new incarnation (renew), retired and replaced in
+// the membership like one that lost its state.
 
 // nodeDeletes is what the simulation knows of one incarnation's deletes.
 type nodeDeletes struct {
@@ -350,4 +355,38 @@ func (h *history[T]) observeReaped(n *node[T], key string) bool {
 func (n *node[T]) horizonOf(key string) (version.Vector, bool) {
 	hz, ok := n.del.horizon[key]
 	return hz, ok
+}
+
+// renew restarts n, which crashed with its state, as a new incarnation over
+// its store if it kept reaped horizons when it crashed (see above), and
+// reports whether it did. The keys it had reaped are forgotten by the
+// replica, and so by its model.
+func (h *history[T]) renew(n *node[T]) bool {
+	if n.rep == nil || len(n.rep.Reaped()) == 0 {
+		return false
+	}
+	old := n.id
+	next := old.Next
+	if h.w.hooks.restartID != nil {
+		next = func() (version.ID, error) { return h.w.hooks.restartID(old) }
+	}
+	id, err := next()
+	if err != nil {
+		h.violate(Errors, "next incarnation of %v: %v", old, err)
+		return true
+	}
+	for _, k := range n.rep.Reaped() {
+		delete(n.model, k)
+	}
+	n.id = id
+	h.rep.Deletes.Renewed++
+	h.boot(n)
+	if n.rep != nil {
+		if err := n.rep.Rescan(h.ctx); err != nil {
+			h.violate(Errors, "rescan %v: %v", n.id, err)
+		}
+	}
+	h.rejoin(n, old)
+	h.logf("restart %v over its store as %v: its reaped horizons were in memory", old, id)
+	return true
 }

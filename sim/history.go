@@ -375,6 +375,9 @@ func (h *history[T]) restartOne() {
 func (h *history[T]) restart(n *node[T]) {
 	h.rep.Faults.Restarts++
 	if !n.lose {
+		if h.renew(n) {
+			return
+		}
 		h.boot(n)
 		if n.rep != nil {
 			if err := n.rep.Rescan(h.ctx); err != nil {

@@ -29,6 +29,10 @@ type Deletes struct {
 	// Prevented counts replicated versions of a reaped key that the
 	// replica's horizon dropped: each would have resurrected the record.
 	Prevented int
+	// Renewed counts replicas restarted over their store as a new
+	// incarnation because their reaped horizons were lost with the
+	// process (see package sim's deletes.go).
+	Renewed int
 	// MaxStoredKeys and MaxStoredBytes are the most records and bytes one
 	// replica's store held at the end of any step; MaxHorizons the most
 	// reaped horizons one replica kept.
@@ -47,6 +51,7 @@ func (d *Deletes) add(o Deletes) {
 	d.ConcurrentUpdateWon += o.ConcurrentUpdateWon
 	d.Reaped += o.Reaped
 	d.Prevented += o.Prevented
+	d.Renewed += o.Renewed
 	d.MaxStoredKeys = max(d.MaxStoredKeys, o.MaxStoredKeys)
 	d.MaxStoredBytes = max(d.MaxStoredBytes, o.MaxStoredBytes)
 	d.MaxHorizons = max(d.MaxHorizons, o.MaxHorizons)
@@ -55,8 +60,8 @@ func (d *Deletes) add(o Deletes) {
 }
 
 func (d Deletes) print(p func(string, ...any)) {
-	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d",
-		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented)
+	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d; restarts as a new incarnation over the store, horizons lost %d",
+		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented, d.Renewed)
 	p("storage: at most %d records, %d bytes and %d reaped horizons at one replica; after the final heal %d records stored, %d of them tombstones",
 		d.MaxStoredKeys, d.MaxStoredBytes, d.MaxHorizons, d.FinalStored, d.FinalTombstones)
 }

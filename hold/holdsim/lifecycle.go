@@ -30,8 +30,8 @@ const MaxRecordBytes = 8 << 10
 // Rates of the end-of-life operations, in percent of a client's writes on
 // a hold it knows.
 const (
-	expireRate  = 15 // of writes on an active hold past its expiry
-	deleteRate  = 20 // of writes on a released hold
+	expireRate  = 40 // of writes on an active hold past its expiry
+	deleteRate  = 50 // of writes on a released hold
 	bigNoteRate = 3  // of writes on a live hold
 )
 
