@@ -24,7 +24,7 @@ type mutant struct {
 }
 
 func mutants() []mutant {
-	return []mutant{
+	return append([]mutant{
 		{"merge drops a concurrent sibling", sim.NoLoss, func(w *sim.Workload[hold.Hold]) { sim.SetHooks(w, sim.Hooks[hold.Hold]{Apply: dropSiblingMerge}) }},
 		{"LWW tiebreak differs between replicas", sim.Convergence, func(w *sim.Workload[hold.Hold]) {
 			sim.SetHooks(w, sim.Hooks[hold.Hold]{Resolver: func(i int) *resolve.Resolver[hold.Hold] {
@@ -57,7 +57,7 @@ func mutants() []mutant {
 		{"a command does not record its idempotency key", sim.AtMostOnce, func(w *sim.Workload[hold.Hold]) {
 			w.CommandKeys = func(*hold.Hold) *policy.Applied { return &policy.Applied{} }
 		}},
-	}
+	}, deleteMutants()...)
 }
 
 // emptyContextUpdate checks the token like Update but then writes with an
