@@ -30,8 +30,8 @@ const MaxRecordBytes = 8 << 10
 // Rates of the end-of-life operations, in percent of a client's writes on
 // a hold it knows.
 const (
-	expireRate  = 40 // of writes on an active hold past its expiry
-	deleteRate  = 50 // of writes on a released hold
+	expireRate  = 60 // of writes on an active hold past its expiry
+	deleteRate  = 60 // of writes on a released hold
 	bigNoteRate = 3  // of writes on a live hold
 )
 
@@ -56,7 +56,7 @@ func lifecycle(next func(sim.Turn[hold.Hold]) sim.Op[hold.Hold]) func(sim.Turn[h
 		switch {
 		case last == nil:
 			op := next(t)
-			if op.Style == sim.Create && t.Rand.IntN(2) == 0 {
+			if op.Style == sim.Create && t.Rand.IntN(4) != 0 {
 				op.Value.ExpiresAt = shortExpiry(t)
 			}
 			return op
