@@ -33,7 +33,7 @@ func TestDeletesAreExercised(t *testing.T) {
 		"deletes": rep.Writes.Delete, "expiries": rep.Labels[holdsim.LabelExpire], "re-creations": d.Recreations,
 		"tombstones reaped": d.Reaped, "deletes reaped (ledger)": rep.Loss.Reaped, "writes deleted (ledger)": rep.Loss.Deleted,
 		"deletes concurrent with an update": d.ConcurrentConflict,
-		"writes refused as too large": o.Writes, "merges over the limit": o.Merges,
+		"writes refused as too large":       o.Writes, "merges over the limit": o.Merges,
 	} {
 		if n == 0 {
 			t.Errorf("no %s in %d histories", what, rep.Histories)
