@@ -378,7 +378,7 @@ func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre re
 		if first := h.commands[a.Idem]; first == nil {
 			h.commands[a.Idem] = a
 			h.firstRuns[a.Idem] = firstRun{at: h.now, run: h.runs[a.Key]}
-		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) {
+		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) && !h.deletedAway(first) {
 			h.violate(AtMostOnce, "%s: command %s applied again as %v, though %v already holds its first application %v (step %d)",
 				what, a.Idem, a.Dot, n.id, first.Dot, first.Step)
 		}

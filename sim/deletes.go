@@ -390,3 +390,16 @@ func (h *history[T]) renew(n *node[T]) bool {
 	h.logf("restart %v over its store as %v: its reaped horizons were in memory", old, id)
 	return true
 }
+
+// deletedAway reports whether an acknowledged delete's client-sent token
+// covered write a: the record a wrote to was deleted, and with it the
+// command keys it kept — a command retried on a re-created record is a new
+// command there.
+func (h *history[T]) deletedAway(a *Ack[T]) bool {
+	for _, d := range h.del.deletes[a.Key] {
+		if d.Context.Contains(a.Dot) {
+			return true
+		}
+	}
+	return false
+}

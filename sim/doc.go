@@ -54,7 +54,8 @@
 //     while every other record keeps replicating.
 //   - [Review]: the token a review queue hands out settles its conflict.
 //   - [AtMostOnce]: a command retried where its first application is held
-//     is replayed, not applied again, within the record's command horizon.
+//     is replayed, not applied again, within the record's command horizon
+//     and unless the record was deleted since.
 //   - [Clock]: every write is stamped after every stamp its replica wrote or
 //     applied (within the HLC's drift bound).
 //   - [Values]: with Workload.Project, the final fields equal a plain

@@ -55,7 +55,9 @@ const (
 	// that already holds the first application is replayed, not applied
 	// again — while the record still knows the key: within its command
 	// horizon (Workload.CommandHorizon, less twice the clock skew, and
-	// fewer than its count of commands on the key since).
+	// fewer than its count of commands on the key since), and unless an
+	// acknowledged delete covered the first application (the record, and
+	// its command keys, were deleted; a re-created record is a new one).
 	AtMostOnce
 	// Clock: a replica stamps every write after every stamp it has
 	// applied from others (within the HLC's drift bound) and after its own
