@@ -150,8 +150,9 @@ func (h *history[T]) differ(a, b resolve.Siblings[T], ra, rb replica.Record[T], 
 // holds its dot with the value the client wrote, and otherwise accounted
 // for only by a later acknowledged write that covered it — through the
 // token its client sent (Update, Resolve) or the context its client was
-// acknowledged with (Command, Blind) — never by the replicas' own
-// contexts.
+// acknowledged with (Command, Blind) — or deleted by a later acknowledged
+// delete whose client-sent token covered it; a delete's own tombstone may
+// also end reaped. Never by the replicas' own contexts.
 func (h *history[T]) classify() {
 	final := map[dotKey]T{}
 	for _, n := range h.nodes {
@@ -205,8 +206,8 @@ func (h *history[T]) classify() {
 // coveredBy says which later acknowledged write of a's key accounts for a,
 // from the ledger: Resolve if a Resolve named it among the branches it
 // settled, Update if an Update's or Resolve's client-supplied token covered
-// it, Command if a command's or blind write's acknowledged context did; 0
-// if none.
+// it, Delete if a delete's did, Command if a command's or blind write's
+// acknowledged context did; 0 if none.
 func (h *history[T]) coveredBy(a *Ack[T]) Style {
 	var best Style
 	for _, b := range h.acks[a.Key] {

@@ -212,7 +212,8 @@ func sameView[T any](chosen, fresh *replica.Record[T]) bool {
 	return (chosen != nil && chosen.Deleted) == fresh.Deleted
 }
 
-// deleted is the record a read of a deleted key returned, if err says so.
+// deletedRecord is the record a read of a deleted key returned, if err
+// says the key is deleted.
 func deletedRecord[T any](rec replica.Record[T], err error) (*replica.Record[T], bool) {
 	if !errors.Is(err, replica.ErrDeleted) {
 		return nil, false

@@ -113,7 +113,8 @@ type Ack[T any] struct {
 	// Value.
 	Dot version.Dot
 	// Context is what the writer saw: the token the client sent for
-	// Update and Resolve, the replica's context for the other styles.
+	// Update, Resolve and Delete, the replica's context for the other
+	// styles.
 	Context version.Vector
 	// Acked is the context of the record the client was acknowledged
 	// with (its token): what the write covered, as the client was told.
@@ -137,7 +138,8 @@ type View[T any] struct {
 	Replica version.ID
 	// Key is the record's key.
 	Key string
-	// Record is what a reader of the replica gets (Replica.Get).
+	// Record is what a reader of the replica gets (Replica.Get): its
+	// Deleted is set when the record is deleted.
 	Record replica.Record[T]
 	// InReview reports whether the key is in the replica's review queue.
 	InReview bool
