@@ -32,6 +32,7 @@ func (h *history[T]) antiEntropy(a, b *node[T], why string) {
 	default:
 		h.logf("anti-entropy %v → %v (%s): %d round trips, %d bytes; %d records sent, %d fetched",
 			a.id, b.id, why, rep.Rounds, rep.Bytes, p.pushed, p.pulled)
+		defer h.acknowledge(a, b) // once the states the session sent have arrived, if it is reliable
 	}
 	for _, e := range rep.Errors {
 		if !quarantined(a, e) && !quarantined(b, e) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -25,6 +26,9 @@ func (h *history[T]) observe(n *node[T], key string) {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)
 		return
 	}
+	if st.Len() == 0 && h.observeReaped(n, key) {
+		return
+	}
 	m := n.model[key]
 	real := st.Dots()
 	var want []version.Dot
@@ -37,6 +41,7 @@ func (h *history[T]) observe(n *node[T], key string) {
 	if mv, _ := m.Seen.Vector(); !mv.Equal(st.Join()) {
 		h.violate(Model, "%v %s: context %v, the model has %v", n.id, key, st.Join(), mv)
 	}
+	h.observeDeletes(n, key, st)
 	if st.Len() == 0 {
 		return
 	}
@@ -54,7 +59,7 @@ func (h *history[T]) observe(n *node[T], key string) {
 		return
 	}
 	rec, err := n.rep.Get(h.ctx, key)
-	if err != nil {
+	if err != nil && !errors.Is(err, replica.ErrDeleted) {
 		h.violate(Errors, "get %v %s: %v", n.id, key, err)
 		return
 	}
@@ -145,8 +150,9 @@ func (h *history[T]) differ(a, b resolve.Siblings[T], ra, rb replica.Record[T], 
 // holds its dot with the value the client wrote, and otherwise accounted
 // for only by a later acknowledged write that covered it — through the
 // token its client sent (Update, Resolve) or the context its client was
-// acknowledged with (Command, Blind) — never by the replicas' own
-// contexts.
+// acknowledged with (Command, Blind) — or deleted by a later acknowledged
+// delete whose client-sent token covered it; a delete's own tombstone may
+// also end reaped. Never by the replicas' own contexts.
 func (h *history[T]) classify() {
 	final := map[dotKey]T{}
 	for _, n := range h.nodes {
@@ -178,7 +184,13 @@ func (h *history[T]) classify() {
 				l.Overwritten++
 			case Command:
 				l.Merged++
+			case Delete:
+				l.Deleted++
 			default:
+				if a.Style == Delete && h.del.reaped[dk] {
+					l.Reaped++
+					continue
+				}
 				if h.atRisk[dk] {
 					l.DiedWithDisk++
 					continue
@@ -194,8 +206,8 @@ func (h *history[T]) classify() {
 // coveredBy says which later acknowledged write of a's key accounts for a,
 // from the ledger: Resolve if a Resolve named it among the branches it
 // settled, Update if an Update's or Resolve's client-supplied token covered
-// it, Command if a command's or blind write's acknowledged context did; 0
-// if none.
+// it, Delete if a delete's did, Command if a command's or blind write's
+// acknowledged context did; 0 if none.
 func (h *history[T]) coveredBy(a *Ack[T]) Style {
 	var best Style
 	for _, b := range h.acks[a.Key] {
@@ -215,6 +227,10 @@ func (h *history[T]) coveredBy(a *Ack[T]) Style {
 		case Update:
 			if b.Context.Contains(a.Dot) {
 				best = Update
+			}
+		case Delete:
+			if b.Context.Contains(a.Dot) && best != Update {
+				best = Delete
 			}
 		case Command, Blind:
 			if best == 0 && b.Acked.Contains(a.Dot) {

@@ -3,8 +3,10 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/harborpoint/concord/internal/dotmodel"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
@@ -44,22 +46,33 @@ func (h *history[T]) clientOp() {
 		}
 		it := items[h.rng.IntN(len(items))]
 		v := h.w.Resolve(h.rng, it)
+		acked := len(h.acks[it.Key])
 		h.write(c, n, it.Key, Op[T]{Style: Resolve, Label: "settle " + it.Reason, Value: v}, it.Token, it.Context, "", it.Branches)
+		if it.Rule == replica.RecordLimitRule && len(h.acks[it.Key]) > acked {
+			h.rep.Oversize.Settled++
+		}
 	case r < 0.5:
 		h.read(c, n, key)
 	default:
-		op := h.w.Next(Turn[T]{Rand: h.rng, Now: h.now, Client: c.idx, Key: key, Last: c.cache[key]})
+		chosen := c.cache[key]
+		op := h.w.Next(Turn[T]{Rand: h.rng, Now: h.now, Client: c.idx, Key: key, Last: chosen})
 		switch op.Style {
 		case Update:
-			last := c.cache[key]
+			last := chosen
 			if last == nil || h.rng.IntN(2) == 0 {
 				if last = h.read(c, n, key); last == nil {
 					return
+				}
+				if !sameView(chosen, last) {
+					h.logf("c%d does not %s %s: it finds the record deleted or re-created", c.idx, op.Label, key)
+					return // an operation chosen for a live record is not a re-creation, nor the reverse
 				}
 			} else {
 				h.rep.Clients.StaleUpdates++
 			}
 			h.write(c, n, key, op, last.Token, last.Context, "", nil)
+		case Delete:
+			h.deleteOp(c, n, key, op, chosen)
 		case Command:
 			h.idem++
 			h.write(c, n, key, op, "", version.Vector{}, fmt.Sprintf("c%d-%d", c.idx, h.idem), nil)
@@ -78,6 +91,11 @@ func (h *history[T]) read(c *client[T], n *node[T], key string) *replica.Record[
 	}
 	h.rep.Clients.Reads++
 	rec, err := n.rep.Get(h.ctx, key)
+	if d, ok := deletedRecord(rec, err); ok {
+		c.cache[key] = d
+		h.logf("c%d @%v read %s: deleted, token %v", c.idx, n.id, key, d.Context)
+		return d
+	}
 	switch {
 	case errors.Is(err, replica.ErrNotFound):
 		delete(c.cache, key)
@@ -131,6 +149,9 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)
 		return
 	}
+	raw, rev, _ := n.store.Get(h.ctx, key)
+	contended := h.rep.Clients.Contended
+	horizon, reaped := n.horizonOf(key)
 	var (
 		rec      replica.Record[T]
 		dot      version.Dot
@@ -162,6 +183,9 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	switch op.Style {
 	case Create:
 		wrote = op.Value
+		if pre.Len() == 0 && reaped {
+			wctx = horizon // the replica writes over the tombstone it reaped
+		}
 		rec, err = n.rep.Create(h.ctx, key, op.Value)
 	case Blind:
 		rec, err = n.rep.Blind(h.ctx, key, op.Field, op.Value)
@@ -181,6 +205,17 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		what += " token " + cctx.String()
 		wrote = op.Value
 		rec, err = n.rep.ResolveConflict(h.ctx, key, token, op.Value)
+	case Delete:
+		wctx = cctx
+		what += " token " + cctx.String()
+		if h.w.hooks.del != nil {
+			rec, err = h.w.hooks.del(n, key, token)
+		} else {
+			rec, err = n.rep.Delete(h.ctx, key, token)
+		}
+	}
+	if err != nil && h.refusedTooLarge(n, key, what, err, raw, rev, h.rep.Clients.Contended != contended) {
+		return
 	}
 	if err != nil {
 		var pf *replica.PreconditionFailed
@@ -191,6 +226,12 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		if op.Style == Command && errors.Is(err, resolve.ErrConflict) {
 			c.retry = append(c.retry, pending[T]{key, idem, op}) // try again once the conflict is settled
 		}
+		return
+	}
+	if op.Style == Delete && rec.Context.Equal(cctx) {
+		h.rep.Deletes.Repeated++
+		c.cache[key] = &rec
+		h.logf("%s → already deleted: nothing written", what)
 		return
 	}
 	if replayed {
@@ -228,8 +269,15 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		h.rep.Writes.Command++
 	case Resolve:
 		h.rep.Writes.Resolve++
+	case Delete:
+		h.rep.Writes.Delete++
 	}
-	m, mdot := n.model[key].Update(historyOf(wctx), struct{}{}, n.id)
+	if h.rep.Labels == nil {
+		h.rep.Labels = map[string]int{}
+	}
+	h.rep.Labels[strings.SplitN(op.Label, " ", 2)[0]]++
+	h.deleteAcked(n, ack, pre, reaped, what)
+	m, mdot := n.model[key].Update(historyOf(wctx), dotmodel.Entry[struct{}]{Deleted: op.Style == Delete}, n.id)
 	n.model[key] = m
 	if mdot != got {
 		h.violate(Model, "%s: the model issues dot %v, the replica %v", what, mdot, got)
@@ -284,6 +332,9 @@ func (h *history[T]) refused(c *client[T], n *node[T], key, what string, err, ap
 		h.rep.Clients.RefusedRule++
 		h.logf("%s → refused by the record: %v", what, err)
 		h.read(c, n, key)
+	case errors.Is(err, replica.ErrDeleted):
+		h.logf("%s → deleted", what)
+		h.read(c, n, key)
 	case errors.Is(err, replica.ErrNotFound):
 		delete(c.cache, key)
 		h.logf("%s → not found", what)
@@ -327,7 +378,7 @@ func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre re
 		if first := h.commands[a.Idem]; first == nil {
 			h.commands[a.Idem] = a
 			h.firstRuns[a.Idem] = firstRun{at: h.now, run: h.runs[a.Key]}
-		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) {
+		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) && !h.deletedAway(first) {
 			h.violate(AtMostOnce, "%s: command %s applied again as %v, though %v already holds its first application %v (step %d)",
 				what, a.Idem, a.Dot, n.id, first.Dot, first.Step)
 		}

@@ -23,6 +23,7 @@ func (h *history[T]) second(n *node[T], store replica.Store) *replica.Replica[T]
 	}
 	alt, err := replica.New(n.id, store, res(), replica.Options[T]{
 		Codec: h.w.Codec, Clock: n.hlc, Observer: &h.counters, CommandKeys: h.w.CommandKeys, Now: n.now,
+		MaxRecordBytes: h.w.MaxRecordBytes, // and no Members: one Replica value per store reaps
 	})
 	if err != nil {
 		h.violate(Errors, "boot a second Replica value of %v: %v", n.id, err)

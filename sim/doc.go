@@ -10,8 +10,15 @@
 // drifts; and flip a bit of a message in flight or of a stored record.
 // Clients write in every style of package replica — blind writes of
 // last-writer-wins fields, conditional writes with fresh and stale tokens,
-// commands with idempotency keys retried when their replies are lost — and
-// settle conflicts from review queues. Anti-entropy runs periodically: the
+// commands with idempotency keys retried when their replies are lost,
+// deletes with fresh and stale tokens and re-creations from a tombstone's
+// token — and settle conflicts from review queues. Every replica reaps
+// tombstones: the membership is every replica's current incarnation (one
+// that restarts as a new incarnation is retired and its successor added),
+// and after each completed anti-entropy session each side acknowledges
+// what the other holds (Replica.Ack with its Digest). With
+// Workload.MaxRecordBytes small, some writes are refused as too large and
+// some merges exceed the limit and wait in review. Anti-entropy runs periodically: the
 // replicas' own sessions (replica.Sync), whose protocol messages cross the
 // faulty network — a lost message or answer stops the session, a
 // duplicated one is answered twice — and whose states travel as
@@ -47,11 +54,33 @@
 //     while every other record keeps replicating.
 //   - [Review]: the token a review queue hands out settles its conflict.
 //   - [AtMostOnce]: a command retried where its first application is held
-//     is replayed, not applied again, within the record's command horizon.
+//     is replayed, not applied again, within the record's command horizon
+//     and unless the record was deleted since.
 //   - [Clock]: every write is stamped after every stamp its replica wrote or
 //     applied (within the HLC's drift bound).
 //   - [Values]: with Workload.Project, the final fields equal a plain
 //     per-field last-writer-wins and union model of the ledger.
+//   - [Resurrection], from the ledger: a write an acknowledged delete's
+//     client-sent token covered is never live again where the delete was
+//     held (nor anywhere after the final heal), no write is acknowledged
+//     over a delete its own context did not cover, and a delete concurrent
+//     with an update reads as the declared resolve.OnDelete says.
+//   - [Reaped]: once every replica has healed and acknowledged, no
+//     tombstone is left anywhere.
+//   - [Storage]: after the final heal each store holds exactly its live
+//     records (no tombstone), within Keys records of MaxRecordBytes.
+//
+// A write over the record limit must be refused with a
+// *replica.TooLargeError and change nothing (it is not acknowledged, so
+// the ledger never counts it); a merge over the limit must keep the local
+// record and enter the review queue (replica.RecordLimitRule) — check
+// [Errors] otherwise. The operator settles such reviews during the final
+// heal, one replica per round, so that the replicas can converge.
+//
+// Reaping's horizons live in a Replica value's memory (package replica), so
+// the simulation runs replicas as that requires: messages in flight to a
+// replica are lost when it crashes, and a replica that crashes holding
+// reaped horizons restarts over its store as a new incarnation.
 //
 // About one update or command in ten has a second Replica value over the
 // same store write the key during its first attempt, so the

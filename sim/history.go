@@ -18,8 +18,9 @@ import (
 // epoch is the simulated time at which every history starts.
 var epoch = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 
-// model is the plain model of one key at one replica: explicit sets of dots.
-type model = dotmodel.Clock[struct{}]
+// model is the plain model of one key at one replica: explicit sets of
+// dots, each a write or a tombstone.
+type model = dotmodel.Clock[dotmodel.Entry[struct{}]]
 
 // node is one simulated replica: its store survives a crash unless the
 // crash loses state.
@@ -43,6 +44,7 @@ type node[T any] struct {
 	// rotten holds the keys whose stored value was damaged on disk, with
 	// the state before the damage; the replica quarantines them.
 	rotten map[string]resolve.Siblings[T]
+	del    nodeDeletes // deletes this incarnation held, keys it reaped
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -109,6 +111,7 @@ type history[T any] struct {
 	firstRuns  map[string]firstRun // when it was applied, and how many commands the key had before
 	runs       map[string]int      // commands applied to each key
 	writers    map[string]map[version.ID]bool
+	del        historyDeletes[T] // the ledger of deletes
 
 	rep     Report
 	viol    []Violation
@@ -139,6 +142,7 @@ func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logg
 		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{},
 		writers: map[string]map[version.ID]bool{},
 		seen:    map[string]bool{},
+		del:     newHistoryDeletes(w),
 	}
 	h.rep.Violations = map[Check]int{}
 	h.rep.FirstSeed, h.rep.LastSeed, h.rep.Histories = seed, seed, 1
@@ -158,13 +162,15 @@ func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logg
 	h.cut = make([][]bool, replicas)
 	for i := range replicas {
 		h.cut[i] = make([]bool, replicas)
-		n := &node[T]{h: h, idx: i, id: version.MustID(replicaNames[i]), store: replica.NewMemoryStore(), model: map[string]model{}}
+		n := &node[T]{h: h, idx: i, id: version.MustID(replicaNames[i]), store: replica.NewMemoryStore(), model: map[string]model{}, del: newNodeDeletes()}
 		if s.faults.MaxSkew > 0 {
 			n.offset = time.Duration((h.rng.Float64() - 0.5) * float64(s.faults.MaxSkew))
 			n.drift = (h.rng.Float64()*2 - 1) * 200e-6
 		}
 		h.nodes = append(h.nodes, n)
-		h.boot(n)
+	}
+	for _, n := range h.nodes {
+		h.boot(n) // with every replica a member
 	}
 	for i := range s.Clients {
 		h.clients = append(h.clients, &client[T]{idx: i, home: i % replicas, cache: map[string]*replica.Record[T]{}})
@@ -188,6 +194,7 @@ func (h *history[T]) boot(n *node[T]) {
 	}
 	rep, err := replica.New(n.id, store, res, replica.Options[T]{
 		Codec: h.w.Codec, Clock: n.hlc, Observer: &h.counters, CommandKeys: h.w.CommandKeys, Now: n.now,
+		Members: h.members(), MaxRecordBytes: h.w.MaxRecordBytes,
 	})
 	if err != nil {
 		h.violate(Errors, "boot %v: %v", n.id, err)
@@ -195,6 +202,7 @@ func (h *history[T]) boot(n *node[T]) {
 	}
 	n.rep, n.up = rep, true
 	n.alt = h.second(n, store)
+	n.del.horizon = map[string]version.Vector{} // the Replica value's memory
 }
 
 func (h *history[T]) logf(format string, args ...any) {
@@ -270,6 +278,7 @@ func (h *history[T]) runStep() {
 		j := (i + 1 + h.rng.IntN(len(h.nodes)-1)) % len(h.nodes)
 		h.antiEntropy(h.nodes[i], h.nodes[j], "periodic")
 	}
+	h.sampleStorage()
 }
 
 // --- faults ---
@@ -338,6 +347,7 @@ func (h *history[T]) down(n *node[T]) {
 	n.up = false
 	n.lose = h.rng.Float64() < h.s.faults.StateLoss || len(n.rotten) > 0
 	n.last = n.hlc.Last()
+	h.loseInFlight(n)
 	h.rep.Faults.Crashes++
 	if n.lose {
 		h.logf("crash %v, losing its state", n.id)
@@ -362,6 +372,9 @@ func (h *history[T]) restartOne() {
 func (h *history[T]) restart(n *node[T]) {
 	h.rep.Faults.Restarts++
 	if !n.lose {
+		if h.renew(n) {
+			return
+		}
 		h.boot(n)
 		if n.rep != nil {
 			if err := n.rep.Rescan(h.ctx); err != nil {
@@ -384,8 +397,10 @@ func (h *history[T]) restart(n *node[T]) {
 	}
 	n.id, n.store, n.model, n.last, n.lose, n.rotten = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false, nil
 	n.stamped = version.Timestamp{}
+	n.del = newNodeDeletes()
 	h.rep.Faults.StateLosses++
 	h.boot(n)
+	h.rejoin(n, old)
 	h.logf("restart %v without its state, as %v", old, id)
 }
 
@@ -573,8 +588,16 @@ func (h *history[T]) deliverOne(steps bool) bool {
 		return true
 	}
 	h.logf("net: %v→%v %s delivered (#%d)", h.nodes[m.from].id, to.id, m.key, m.seq)
-	h.apply(to, m.key, m.data)
-	to.model[m.key] = to.model[m.key].Sync(m.model)
+	_, reaped := to.horizonOf(m.key)
+	if h.apply(to, m.key, m.data) {
+		to.model[m.key] = to.model[m.key].Sync(m.model)
+		if st := dotmodel.State(m.model); reaped && (st == dotmodel.Live || st == dotmodel.Mixed) {
+			if _, rev, _ := to.store.Get(h.ctx, m.key); rev == 0 {
+				h.rep.Deletes.Prevented++
+				h.logf("  %v drops it: %s was reaped, and its horizon covers every write the message holds", to.id, m.key)
+			}
+		}
+	}
 	h.observe(to, m.key)
 	return true
 }
@@ -595,8 +618,11 @@ func (h *history[T]) deliverCorrupt(to *node[T], m *message[T]) {
 	}
 }
 
-func (h *history[T]) apply(n *node[T], key string, data []byte) {
+// apply merges replicated bytes into n and reports whether n took them
+// (a merge over the record limit is refused, see refusedApply).
+func (h *history[T]) apply(n *node[T], key string, data []byte) bool {
 	before, _ := n.rep.State(h.ctx, key)
+	raw, rev, _ := n.store.Get(h.ctx, key)
 	var err error
 	if h.w.hooks.apply != nil {
 		err = h.w.hooks.apply(h, n, key, data)
@@ -604,10 +630,11 @@ func (h *history[T]) apply(n *node[T], key string, data []byte) {
 		_, err = n.rep.Apply(h.ctx, key, data)
 	}
 	if err != nil {
-		h.violate(Errors, "apply at %v %s: %v", n.id, key, err)
-		return
+		h.refusedApply(n, key, err, raw, rev)
+		return false
 	}
 	h.applied(n, key, before)
+	return true
 }
 
 // finish heals everything — crashed replicas restart, cut links heal one at
@@ -640,7 +667,9 @@ func (h *history[T]) finish() {
 	}
 	for h.deliverOne(false) {
 	}
-	for range 2 {
+	// Two rounds, and more while merges refused for size wait in review:
+	// the operator settles them after each round (see settleOversize).
+	for round := 0; round < 2 || h.settleOversize() && round < 2*len(h.nodes)+2; round++ {
 		for i := range h.nodes {
 			for j := i + 1; j < len(h.nodes); j++ {
 				h.antiEntropy(h.nodes[i], h.nodes[j], "final")
@@ -648,6 +677,7 @@ func (h *history[T]) finish() {
 		}
 	}
 	h.checkConvergence()
+	h.checkDeletesHealed()
 	h.classify()
 	h.checkValues()
 }

@@ -55,7 +55,9 @@ const (
 	// that already holds the first application is replayed, not applied
 	// again — while the record still knows the key: within its command
 	// horizon (Workload.CommandHorizon, less twice the clock skew, and
-	// fewer than its count of commands on the key since).
+	// fewer than its count of commands on the key since), and unless an
+	// acknowledged delete covered the first application (the record, and
+	// its command keys, were deleted; a re-created record is a new one).
 	AtMostOnce
 	// Clock: a replica stamps every write after every stamp it has
 	// applied from others (within the HLC's drift bound) and after its own
@@ -67,6 +69,25 @@ const (
 	// over the writes the record's context covers, and the union of their
 	// sets.
 	Values
+	// Resurrection: no deleted record comes back, judged from the
+	// clients' ledger. A write that an acknowledged delete's client-sent
+	// token covered is never again a live branch at a replica that has
+	// held the delete (nor at any replica after the final heal); no write
+	// is acknowledged over a delete that its own context (its client's
+	// token) did not cover; and a delete concurrent with an update reads
+	// as the workload's declared resolve.OnDelete says — a conflict, the
+	// delete, or the update.
+	Resurrection
+	// Reaped: after the final heal, when every replica has restarted,
+	// synced with every other and acknowledged what it holds, no replica
+	// keeps a tombstone: every deleted record is reaped everywhere
+	// (Replica.Reaped lists it and a read finds nothing).
+	Reaped
+	// Storage: after the final heal, each replica's store holds exactly
+	// its live records (a value or an open conflict) and the tombstones
+	// not yet causally stable — none, once every replica acknowledged —
+	// and never more than Keys records of at most MaxRecordBytes each.
+	Storage
 	numChecks
 )
 
@@ -74,6 +95,7 @@ var checkNames = [...]string{
 	Convergence: "convergence", NoLoss: "no-loss", Invariant: "invariants", Bounds: "bounds",
 	Model: "model", DotReuse: "dot-reuse", Errors: "errors", CrossRecord: "cross-record",
 	Review: "review-token", AtMostOnce: "at-most-once", Clock: "clock", Values: "values",
+	Resurrection: "no-resurrection", Reaped: "tombstones-reaped", Storage: "storage-bounded",
 }
 
 // Checks lists every Check, in order.
@@ -136,11 +158,11 @@ func (f Failure) String() string {
 
 // Writes counts acknowledged writes by style.
 type Writes struct {
-	Create, Blind, Update, Command, Resolve int
+	Create, Blind, Update, Command, Resolve, Delete int
 }
 
 // Total returns the number of acknowledged writes.
-func (w Writes) Total() int { return w.Create + w.Blind + w.Update + w.Command + w.Resolve }
+func (w Writes) Total() int { return w.Create + w.Blind + w.Update + w.Command + w.Resolve + w.Delete }
 
 // Clients counts what clients saw besides acknowledged writes.
 type Clients struct {
@@ -197,7 +219,13 @@ type Loss struct {
 	// before any other replica had it — the durability window of
 	// asynchronous replication, not a protocol loss. Counted apart.
 	DiedWithDisk int
-	Lost         int // none of the above: a violation of NoLoss
+	// Deleted: covered by the token a client sent with a later
+	// acknowledged delete.
+	Deleted int
+	// Reaped: a delete's tombstone, not covered by a later write, that
+	// every replica reaped once it was causally stable.
+	Reaped int
+	Lost   int // none of the above: a violation of NoLoss
 }
 
 // MutantResult is the outcome of running the checks against a deliberately
@@ -235,6 +263,13 @@ type Report struct {
 	Violations map[Check]int
 	// Failures are the failing histories, shrunk, first first.
 	Failures []Failure
+	// Labels counts acknowledged writes by the first word of their
+	// Op.Label, such as "expire".
+	Labels map[string]int
+	// Deletes counts deletes, re-creations, reaping and storage.
+	Deletes Deletes
+	// Oversize counts writes and merges over the record limit.
+	Oversize Oversize
 	// Mutants are filled in by callers that ran broken variants.
 	Mutants []MutantResult
 }
@@ -257,7 +292,7 @@ func (r *Report) add(o *Report) {
 	r.Histories += o.Histories
 	r.Steps += o.Steps
 	w := r.Writes
-	r.Writes = Writes{w.Create + o.Writes.Create, w.Blind + o.Writes.Blind, w.Update + o.Writes.Update, w.Command + o.Writes.Command, w.Resolve + o.Writes.Resolve}
+	r.Writes = Writes{w.Create + o.Writes.Create, w.Blind + o.Writes.Blind, w.Update + o.Writes.Update, w.Command + o.Writes.Command, w.Resolve + o.Writes.Resolve, w.Delete + o.Writes.Delete}
 	c, oc := r.Clients, o.Clients
 	r.Clients = Clients{c.Reads + oc.Reads, c.StaleUpdates + oc.StaleUpdates, c.Refused412 + oc.Refused412, c.RefusedOpen + oc.RefusedOpen,
 		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Unavailable + oc.Unavailable, c.Contended + oc.Contended}
@@ -268,7 +303,16 @@ func (r *Report) add(o *Report) {
 	k, ok := r.Conflicts, o.Conflicts
 	r.Conflicts = Conflicts{k.AutoResolved + ok.AutoResolved, k.Rejected + ok.Rejected, k.SentToReview + ok.SentToReview, k.Reviewed + ok.Reviewed, k.SkewWindow + ok.SkewWindow}
 	l, ol := r.Loss, o.Loss
-	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Merged + ol.Merged, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk, l.Lost + ol.Lost}
+	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Merged + ol.Merged, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk,
+		l.Deleted + ol.Deleted, l.Reaped + ol.Reaped, l.Lost + ol.Lost}
+	r.Deletes.add(o.Deletes)
+	r.Oversize.add(o.Oversize)
+	for k, n := range o.Labels {
+		if r.Labels == nil {
+			r.Labels = map[string]int{}
+		}
+		r.Labels[k] += n
+	}
 	if r.Violations == nil {
 		r.Violations = map[Check]int{}
 	}
@@ -284,7 +328,10 @@ func (r *Report) String() string {
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("concord sim: %d histories, %d steps, seeds %d..%d", r.Histories, r.Steps, r.FirstSeed, r.LastSeed)
 	w := r.Writes
-	p("acknowledged writes: %d (create %d, blind %d, update %d, command %d, resolve %d)", w.Total(), w.Create, w.Blind, w.Update, w.Command, w.Resolve)
+	p("acknowledged writes: %d (create %d, blind %d, update %d, command %d, resolve %d, delete %d)", w.Total(), w.Create, w.Blind, w.Update, w.Command, w.Resolve, w.Delete)
+	if len(r.Labels) > 0 {
+		p("acknowledged writes by label: %s", labels(r.Labels))
+	}
 	c := r.Clients
 	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d; contended by a second Replica value on the store %d",
 		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable, c.Contended)
@@ -295,8 +342,10 @@ func (r *Report) String() string {
 	p("conflicts (summed over replicas): auto-resolved %d, rejected %d, sent to review %d, reviewed %d, LWW inside skew window %d",
 		k.AutoResolved, k.Rejected, k.SentToReview, k.Reviewed, k.SkewWindow)
 	l := r.Loss
-	p("no-loss (from the clients' ledger): visible with its value %d, overwritten by a client token %d, merged into a later command/blind write %d, resolved with the queue's token %d, died with a memory-only replica's state before replication %d, lost %d",
-		l.Visible, l.Overwritten, l.Merged, l.Resolved, l.DiedWithDisk, l.Lost)
+	p("no-loss (from the clients' ledger): visible with its value %d, overwritten by a client token %d, merged into a later command/blind write %d, resolved with the queue's token %d, deleted by a client token %d, tombstones reaped %d, died with a memory-only replica's state before replication %d, lost %d",
+		l.Visible, l.Overwritten, l.Merged, l.Resolved, l.Deleted, l.Reaped, l.DiedWithDisk, l.Lost)
+	r.Deletes.print(p)
+	r.Oversize.print(p)
 	var vs []string
 	for _, ch := range Checks() {
 		vs = append(vs, fmt.Sprintf("%s %d", ch, r.Violations[ch]))

@@ -33,9 +33,12 @@ const (
 	// Resolve settles an open conflict from a replica's review queue with
 	// the value Workload.Resolve chooses (Replica.ResolveConflict).
 	Resolve
+	// Delete is a conditional delete with the token the client read,
+	// fresh or stale (Replica.Delete): it stores a tombstone.
+	Delete
 )
 
-var styleNames = [...]string{Create: "create", Blind: "blind", Update: "update", Command: "command", Resolve: "resolve"}
+var styleNames = [...]string{Create: "create", Blind: "blind", Update: "update", Command: "command", Resolve: "resolve", Delete: "delete"}
 
 // String returns the style's name, such as "update".
 func (s Style) String() string {
@@ -49,8 +52,8 @@ func (s Style) String() string {
 // chooses the replica, the token (fresh or stale), the idempotency key and
 // the retries.
 type Op[T any] struct {
-	// Style is Create, Blind, Update or Command (Resolve operations come
-	// from Workload.Resolve).
+	// Style is Create, Blind, Update, Command or Delete (Resolve
+	// operations come from Workload.Resolve).
 	Style Style
 	// Label names the operation in histories and in [Ack] values, such as
 	// "confirm B-3107". Invariants may branch on it.
@@ -62,7 +65,14 @@ type Op[T any] struct {
 	Field string
 	// Apply changes the current value for Update and Command. It may be
 	// called with a value the client never saw (the replica's current
-	// one); an error refuses the write, and nothing is stored.
+	// one); an error refuses the write, and nothing is stored. An Update
+	// over a deleted record (Turn.Last.Deleted) re-creates it: Apply is
+	// called on the zero T.
+	//
+	// For Delete, Apply is the client's guard, if not nil: it is called on
+	// a copy of every branch of the record whose token the client sends,
+	// and an error means the client does not delete (a hold that is
+	// confirmed is never deleted, for example).
 	Apply func(v *T, w replica.Write) error
 }
 
@@ -79,6 +89,9 @@ type Turn[T any] struct {
 	Key string
 	// Last is what the client last read or wrote of Key, possibly stale
 	// or in conflict; nil if the client knows no record under Key.
+	// Last.Deleted says the client read the record deleted: a Create is
+	// then refused (the key is not free until its tombstone is reaped) and
+	// an Update with its token re-creates it.
 	Last *replica.Record[T]
 }
 
@@ -100,7 +113,8 @@ type Ack[T any] struct {
 	// Value.
 	Dot version.Dot
 	// Context is what the writer saw: the token the client sent for
-	// Update and Resolve, the replica's context for the other styles.
+	// Update, Resolve and Delete, the replica's context for the other
+	// styles.
 	Context version.Vector
 	// Acked is the context of the record the client was acknowledged
 	// with (its token): what the write covered, as the client was told.
@@ -124,7 +138,8 @@ type View[T any] struct {
 	Replica version.ID
 	// Key is the record's key.
 	Key string
-	// Record is what a reader of the replica gets (Replica.Get).
+	// Record is what a reader of the replica gets (Replica.Get): its
+	// Deleted is set when the record is deleted.
 	Record replica.Record[T]
 	// InReview reports whether the key is in the replica's review queue.
 	InReview bool
@@ -172,6 +187,11 @@ type Workload[T any] struct {
 	// model can compute from the clients' ledger alone. Nil skips the
 	// check.
 	Project func(v *T) Projection
+	// MaxRecordBytes is every replica's replica.Options.MaxRecordBytes.
+	// Set it small, so that some writes are refused as too large and some
+	// merges of concurrent writes exceed it (see [Oversize]). Zero means
+	// replica.DefaultMaxRecordBytes.
+	MaxRecordBytes int
 
 	hooks hooks[T] // test-only wiring for the mutants; zero in production
 }
@@ -198,4 +218,9 @@ type hooks[T any] struct {
 	store func(i int, s replica.Store) replica.Store
 	// conflicts rewrites the review queue a client reads.
 	conflicts func(items []replica.ReviewItem[T]) []replica.ReviewItem[T]
+	// del makes a conditional delete instead of Replica.Delete.
+	del func(n *node[T], key, token string) (replica.Record[T], error)
+	// ack makes a tell b what a holds, after a completed anti-entropy
+	// session, instead of acknowledge.
+	ack func(h *history[T], a, b *node[T])
 }

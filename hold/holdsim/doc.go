@@ -1,7 +1,9 @@
 // Package holdsim runs Harbor Point's cabin holds through the fault-injection
 // simulator of package [sim]: [Workload] is the hold's workload (clients
-// create, note, extend, touch, confirm and release holds, and settle review
-// queues) and [Invariant] checks the hold's domain rules after every step.
+// create, note, extend, touch, confirm and release holds, a sweeper expires
+// them, released holds are deleted and deleted ones re-created, a few notes
+// go over the record limit, and clients settle review queues) and
+// [Invariant] checks the hold's domain rules after every step.
 //
 // [RunCabins] runs the cross-record workload: several holds on each cabin,
 // confirmed through package hold/booking (a claim on the cabin at one home

@@ -28,7 +28,10 @@ const (
 // Workload returns Harbor Point's workload: clients create cabin holds,
 // edit their notes blind (last writer wins), extend them and record the
 // agencies that touched them with commands (idempotency keys), and confirm
-// and release them with conditional writes (fresh and stale tokens). When a
+// and release them with conditional writes (fresh and stale tokens); a
+// sweeper expires holds past their expiry, released holds are deleted and
+// deleted ones re-created, and a few notes go over the record limit
+// ([MaxRecordBytes]). When a
 // review queue holds a conflict, a client settles it: the first booking
 // stands if any branch is confirmed (the others are named in the decision,
 // to be refunded); otherwise release or keep the hold active, at the
@@ -38,12 +41,13 @@ func Workload() sim.Workload[hold.Hold] {
 		NewResolver: func() *resolve.Resolver[hold.Hold] {
 			return hold.Resolver(resolve.Options{SkewWindow: time.Second})
 		},
-		CommandKeys: hold.CommandKeys,
-		KeyPrefix:   "H-",
-		Next:        holdNext,
-		Resolve:     settleHold,
-		Equal:       hold.Hold.Equal,
-		Invariant:   Invariant,
+		CommandKeys:    hold.CommandKeys,
+		KeyPrefix:      "H-",
+		Next:           lifecycle(holdNext),
+		Resolve:        settleLive(settleHold),
+		Equal:          hold.Hold.Equal,
+		Invariant:      Invariant,
+		MaxRecordBytes: MaxRecordBytes,
 	}
 }
 
@@ -134,7 +138,10 @@ func settleHold(r *rand.Rand, it replica.ReviewItem[hold.Hold]) hold.Hold {
 //     record is in conflict and in the replica's review queue until a
 //     decision settles them;
 //   - extends never shorten a hold: an active hold's expiry is at least
-//     every extend it has seen.
+//     every extend it has seen, but those a delete covered (the hold was
+//     re-created since);
+//   - a confirmed hold is never deleted: a deleted record has seen no
+//     confirmation (one a delete covered is lost like any other).
 func Invariant(v sim.View[hold.Hold]) error {
 	rec := v.Record
 	var (
@@ -167,7 +174,8 @@ func Invariant(v sim.View[hold.Hold]) error {
 			if !holds(rec, b) {
 				problems = append(problems, fmt.Errorf("confirmation %s (%v, step %d) reverted or lost: record is %s", b, a.Dot, a.Step, describe(rec)))
 			}
-		case a.Label == LabelExtend && rec.Conflict == nil && rec.Value.Status == hold.Active && rec.Value.ExpiresAt.Before(a.Value.ExpiresAt):
+		case a.Label == LabelExtend && rec.Conflict == nil && rec.Value.Status == hold.Active && rec.Value.ExpiresAt.Before(a.Value.ExpiresAt) &&
+			!deletedAway(v.Seen, a):
 			problems = append(problems, fmt.Errorf("extend to %s (%v, step %d) shortened: active hold expires %s",
 				a.Value.ExpiresAt.Format(time.TimeOnly), a.Dot, a.Step, rec.Value.ExpiresAt.Format(time.TimeOnly)))
 		}
@@ -194,6 +202,9 @@ func holds(rec replica.Record[hold.Hold], booking string) bool {
 }
 
 func describe(rec replica.Record[hold.Hold]) string {
+	if rec.Deleted {
+		return "deleted"
+	}
 	if rec.Conflict != nil {
 		var bs []string
 		for _, b := range rec.Branches {
