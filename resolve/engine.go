@@ -336,7 +336,9 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], ctx version.Vector) *Branch
 
 // agreement returns the base that conflicting branches agree on: the first
 // branch's value, where a field every branch holds an equal value of carries
-// the latest of their stamps, and every other field the zero stamp (no base).
+// the stamp a merge would keep of theirs (the latest, of those live for a
+// replaceable field: see fieldState.live), and every other field the zero
+// stamp (no base).
 func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
 	base := &Branch[T]{Value: bs[0].Value, Fields: make([]version.Stamp, len(r.fields))}
 	for _, b := range bs {
@@ -349,11 +351,26 @@ func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
 				st = version.Stamp{}
 				break
 			}
-			st = later(st, b.FieldStamp(i))
+			st = r.keep(bs, i, st, b.FieldStamp(i))
 		}
 		base.Fields[i] = st
 	}
 	return base
+}
+
+// keep returns the stamp of field i a merge of branches bs keeps of two
+// equal values stamped a and b: the later, of those live if field i is
+// replaceable and only one of them is.
+func (r *Resolver[T]) keep(bs []Branch[T], i int, a, b version.Stamp) version.Stamp {
+	if r.fields[i].replaceable && a.Dot != b.Dot {
+		if la, lb := live(bs, i, a.Dot), live(bs, i, b.Dot); la != lb {
+			if la {
+				return a
+			}
+			return b
+		}
+	}
+	return later(a, b)
 }
 
 // Resolve returns the value a reader sees: the single sibling, or the merge

@@ -235,9 +235,13 @@ const replacedReason = "the other value was replaced by a write that saw it"
 // the drift bound can stamp a write earlier than the value it replaced.
 // Liveness depends on d and the set of branches only, so the merge stays a
 // join whatever the order of the fold.
-func (a *fieldState[T]) live(i int, d version.Dot) bool {
-	for j := range a.all {
-		o := &a.all[j]
+func (a *fieldState[T]) live(i int, d version.Dot) bool { return live(a.all, i, d) }
+
+// live reports whether the value of field i written by d is live among bs
+// (see fieldState.live).
+func live[T any](bs []Branch[T], i int, d version.Dot) bool {
+	for j := range bs {
+		o := &bs[j]
 		if o.Deleted {
 			continue
 		}
