@@ -249,6 +249,10 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 		return s, err
 	}
 	if bd.seen {
+		if s.Len() == 1 {
+			// Never written so: the state's context says it.
+			return resolve.Siblings[T]{}, errors.New("the only branch of a state carries a context")
+		}
 		if err := checkSeen(s); err != nil {
 			return resolve.Siblings[T]{}, err
 		}

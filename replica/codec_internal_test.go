@@ -22,7 +22,7 @@ func stampAt(wall int64, id version.ID, n uint64) version.Stamp {
 // twoBranches is a state of two concurrent writes of a three-field record;
 // lisbon:2 changed only its field 1, so fields 0 and 2 keep the stamps of
 // lisbon:1 and baltimore:1.
-func twoBranches(t *testing.T) resolve.Siblings[string] {
+func twoBranches(t testing.TB) resolve.Siblings[string] {
 	t.Helper()
 	var s resolve.Siblings[string]
 	s, _, err := s.Update(version.Vector{}, resolve.Branch[string]{Value: "l1", Stamp: stampAt(100, lisbon, 1)}, lisbon)
