@@ -46,7 +46,13 @@ var ErrMalformed = errors.New("replica: malformed record")
 // stored and replicated bytes carry). States written before per-field
 // stamps began with the clock's format byte (2), and states of format 3
 // (before tombstones), are not read: concord had no users' data to migrate.
-const payloadFormat = 4
+// States of format 4 (before branches carried what their writers had seen)
+// are read: their branches' Seen is unknown, and they supersede nothing by
+// causality (see [resolve.Branch]).
+const (
+	payloadFormat   = 5
+	payloadFormatV4 = 4
+)
 
 // encodeState encodes a record's siblings:
 //
@@ -54,19 +60,28 @@ const payloadFormat = 4
 //	clock    the clock framing of package version, whose values are, per branch:
 //	         wall     varint, the branch stamp's wall time
 //	         logical  uvarint, its logical counter
-//	         header   uvarint, twice the number of fields whose stamp differs
-//	                  from the branch's (0 for a write that changed every
-//	                  field), plus 1 for a tombstone (which has no field
-//	                  stamps and no value bytes)
+//	         header   uvarint, four times the number of fields whose stamp
+//	                  differs from the branch's (0 for a write that changed
+//	                  every field), plus 2 when the branch's Seen follows,
+//	                  plus 1 for a tombstone (which has no field stamps, no
+//	                  Seen and no value bytes)
 //	         count times, by increasing field index:
 //	                  index gap (uvarint, the index minus the previous index plus one, less one),
 //	                  wall back (varint, the branch's wall minus the field's),
 //	                  logical (uvarint), replica (uvarint, the index of the
 //	                  dot's replica among the clock's replicas), counter (uvarint)
+//	         seen     if flagged: uvarint, its number of replicas; that many
+//	                  times, by increasing replica: replica gap (uvarint,
+//	                  as the index gap above, among the clock's replicas),
+//	                  counter (uvarint)
 //	         value    the codec's bytes, to the end
 //
 // The branch stamp's dot is the sibling's dot, so it is not stored; a field
-// whose stamp equals the branch's costs nothing beyond the count byte.
+// whose stamp equals the branch's costs nothing beyond the header byte. A
+// branch's Seen is stored only in a state of several siblings: the only
+// sibling of a state has seen the state's context less its own dot, which
+// the resolver works out when it needs it. (Format 4 had no Seen, and a
+// header of twice the count plus 1 for a tombstone.)
 func encodeState[T any](s resolve.Siblings[T], codec Codec[T]) ([]byte, error) {
 	data, _, _, err := encodeStateLast(nil, s, codec)
 	return data, err
@@ -86,7 +101,7 @@ func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (
 			from, to = 0, 0
 			return binary.AppendUvarint(dst, 1), nil
 		}
-		dst, err := appendFieldStamps(dst, &b, ids)
+		dst, err := appendFieldStamps(dst, &b, ids, s.Len() > 1 && !b.Seen.IsZero())
 		if err != nil {
 			return nil, err
 		}
@@ -102,16 +117,20 @@ func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (
 	return data, from, to, err
 }
 
-// appendFieldStamps appends the count and the field stamps of b that differ
-// from its stamp.
-func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID) ([]byte, error) {
+// appendFieldStamps appends the header, the field stamps of b that differ
+// from its stamp and, with seen, b.Seen.
+func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID, seen bool) ([]byte, error) {
 	n := 0
 	for _, st := range b.Fields {
 		if st != b.Stamp {
 			n++
 		}
 	}
-	dst = binary.AppendUvarint(dst, uint64(n)<<1)
+	h := uint64(n) << 2
+	if seen {
+		h |= 2
+	}
+	dst = binary.AppendUvarint(dst, h)
 	prev := -1
 	for i, st := range b.Fields {
 		if st == b.Stamp {
@@ -127,6 +146,25 @@ func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID
 		dst = binary.AppendUvarint(dst, uint64(k))
 		dst = binary.AppendUvarint(dst, st.Dot.Counter)
 		prev = i
+	}
+	if seen {
+		return appendSeen(dst, b.Seen, ids)
+	}
+	return dst, nil
+}
+
+// appendSeen appends a branch's Seen, its replicas by their index among ids.
+func appendSeen(dst []byte, seen version.Vector, ids []version.ID) ([]byte, error) {
+	dst = binary.AppendUvarint(dst, uint64(seen.Len()))
+	prev := -1
+	for id, n := range seen.All() {
+		k, ok := slices.BinarySearchFunc(ids, id, version.ID.Compare)
+		if !ok {
+			return nil, fmt.Errorf("a branch's context names %v, a replica outside the record's history", id)
+		}
+		dst = binary.AppendUvarint(dst, uint64(k-prev-1))
+		dst = binary.AppendUvarint(dst, n)
+		prev = k
 	}
 	return dst, nil
 }
@@ -163,7 +201,7 @@ func decodeContext(data []byte, lim version.Limits) (version.Vector, int, error)
 // (branch header and value). Input that does not read fails with an error
 // wrapping ErrMalformed.
 func stateFrame(data []byte, lim version.Limits) (version.ClockFrame, error) {
-	if len(data) == 0 || data[0] != payloadFormat {
+	if len(data) == 0 || data[0] != payloadFormat && data[0] != payloadFormatV4 {
 		return version.ClockFrame{}, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
 	}
 	f, err := version.ReadClockFrame(data[1:], lim)
@@ -192,12 +230,15 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 	switch {
 	case len(data) == 0:
 		return resolve.Siblings[T]{}, errors.New("empty state")
-	case data[0] != payloadFormat:
+	case data[0] != payloadFormat && data[0] != payloadFormatV4:
 		return resolve.Siblings[T]{}, fmt.Errorf("state format %d, want %d", data[0], payloadFormat)
 	}
-	var refs []fieldRef
+	var (
+		refs []fieldRef
+		bd   = branchDecoder{format: data[0], fields: fields, clock: data[1:], lim: lim}
+	)
 	s, err := version.DecodeClock(data[1:], lim, func(d version.Dot, b []byte) (resolve.Branch[T], error) {
-		br, rest, err := decodeBranch[T](d, b, fields, &refs)
+		br, rest, err := decodeBranch[T](&bd, d, b, &refs)
 		if err != nil || br.Deleted {
 			return br, err
 		}
@@ -206,6 +247,15 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 	})
 	if err != nil {
 		return s, err
+	}
+	if bd.seen {
+		if s.Len() == 1 {
+			// Never written so: the state's context says it.
+			return resolve.Siblings[T]{}, errors.New("the only branch of a state carries a context")
+		}
+		if err := checkSeen(s); err != nil {
+			return resolve.Siblings[T]{}, err
+		}
 	}
 	// Every field stamp names a write in the record's history: a replica of
 	// the clock, a counter it covers.
@@ -222,18 +272,63 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 	return s, nil
 }
 
-// decodeBranch decodes a branch's stamp and field stamps, leaving the
+// branchDecoder is what decodeBranch needs of the whole state: its format,
+// the number of fields, and the clock's replicas, read from the clock's
+// bytes the first time a branch's Seen names them.
+type branchDecoder struct {
+	format byte
+	fields int
+	clock  []byte
+	lim    version.Limits
+	ids    []version.ID
+	seen   bool // some branch carried its Seen
+}
+
+// replicas returns the clock's replicas.
+func (bd *branchDecoder) replicas() ([]version.ID, error) {
+	if bd.ids == nil {
+		f, err := version.ReadClockFrame(bd.clock, bd.lim)
+		if err != nil {
+			return nil, err
+		}
+		bd.ids = f.Join().IDs()
+	}
+	return bd.ids, nil
+}
+
+// checkSeen checks that every branch's Seen lies in the state's history and
+// holds neither the branch's own write nor any later one of its replica.
+func checkSeen[T any](s resolve.Siblings[T]) error {
+	for b := range s.Siblings() {
+		seen := b.Value.Seen
+		if seen.Get(b.Dot.ID) >= b.Dot.Counter {
+			return fmt.Errorf("the branch %v has seen %v, its own write or a later one", b.Dot, seen)
+		}
+		for id, n := range seen.All() {
+			if !s.Covers(version.Dot{ID: id, Counter: n}) {
+				return fmt.Errorf("the branch %v has seen %v:%d, outside the record's history", b.Dot, id, n)
+			}
+		}
+	}
+	return nil
+}
+
+// decodeBranch decodes a branch's stamp, field stamps and Seen, leaving the
 // replicas of the field stamps' dots to resolve through refs, and returns
 // the bytes of the value.
-func decodeBranch[T any](d version.Dot, b []byte, fields int, refs *[]fieldRef) (resolve.Branch[T], []byte, error) {
+func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fieldRef) (resolve.Branch[T], []byte, error) {
 	var br resolve.Branch[T]
+	fields := bd.fields
 	r := reader{b: b}
 	br.Stamp = version.Stamp{Time: version.Timestamp{Wall: r.varint(), Logical: r.logical()}, Dot: d}
 	h := r.uvarint()
-	n := h >> 1
+	n, seen := h>>2, h&2 != 0
+	if bd.format == payloadFormatV4 {
+		n, seen = h>>1, false
+	}
 	if h&1 == 1 {
-		if r.err == nil && (n != 0 || len(r.b) != 0) {
-			return br, nil, errors.New("a tombstone with field stamps or a value")
+		if r.err == nil && (n != 0 || seen || len(r.b) != 0) {
+			return br, nil, errors.New("a tombstone with field stamps, a context or a value")
 		}
 		br.Deleted = true
 		return br, nil, r.err
@@ -264,7 +359,37 @@ func decodeBranch[T any](d version.Dot, b []byte, fields int, refs *[]fieldRef) 
 		st.Dot.Counter = r.uvarint()
 		next = i + 1
 	}
+	if seen && r.err == nil {
+		v, err := decodeSeen(bd, &r)
+		if err != nil {
+			return br, nil, err
+		}
+		br.Seen, bd.seen = v, true
+	}
 	return br, r.b, r.err
+}
+
+// decodeSeen decodes a branch's Seen (see appendSeen).
+func decodeSeen(bd *branchDecoder, r *reader) (version.Vector, error) {
+	ids, err := bd.replicas()
+	if err != nil {
+		return version.Vector{}, err
+	}
+	n := r.uvarint()
+	if r.err != nil || n == 0 || n > uint64(len(ids)) {
+		return version.Vector{}, fmt.Errorf("a context of %d replicas in a record of %d", n, len(ids))
+	}
+	dots := make([]version.Dot, 0, n)
+	next := uint64(0)
+	for range n {
+		gap, c := r.uvarint(), r.uvarint()
+		if r.err != nil || gap >= uint64(len(ids))-next || c == 0 || c > version.MaxCounter {
+			return version.Vector{}, errors.New("a context entry outside the record's replicas or counters")
+		}
+		dots = append(dots, version.Dot{ID: ids[next+gap], Counter: c})
+		next += gap + 1
+	}
+	return version.NewVector(dots...)
 }
 
 // reader reads varints, remembering the first error.

@@ -22,7 +22,7 @@ func stampAt(wall int64, id version.ID, n uint64) version.Stamp {
 // twoBranches is a state of two concurrent writes of a three-field record;
 // lisbon:2 changed only its field 1, so fields 0 and 2 keep the stamps of
 // lisbon:1 and baltimore:1.
-func twoBranches(t *testing.T) resolve.Siblings[string] {
+func twoBranches(t testing.TB) resolve.Siblings[string] {
 	t.Helper()
 	var s resolve.Siblings[string]
 	s, _, err := s.Update(version.Vector{}, resolve.Branch[string]{Value: "l1", Stamp: stampAt(100, lisbon, 1)}, lisbon)
@@ -39,7 +39,7 @@ func twoBranches(t *testing.T) resolve.Siblings[string] {
 		t.Fatal(err)
 	}
 	s, _, err = s.Update(seen, resolve.Branch[string]{
-		Value: "l2", Stamp: stampAt(200, lisbon, 2),
+		Value: "l2", Stamp: stampAt(200, lisbon, 2), Seen: seen,
 		Fields: []version.Stamp{stampAt(100, lisbon, 1), stampAt(200, lisbon, 2), stampAt(90, baltimore, 1)},
 	}, lisbon)
 	if err != nil {
@@ -69,7 +69,7 @@ func TestFieldStampsRoundTrip(t *testing.T) {
 	}
 	for i := range want {
 		for k := range 3 {
-			if want[i].FieldStamp(k) != have[i].FieldStamp(k) || want[i].Stamp != have[i].Stamp || want[i].Value != have[i].Value {
+			if want[i].FieldStamp(k) != have[i].FieldStamp(k) || want[i].Stamp != have[i].Stamp || want[i].Value != have[i].Value || !want[i].Seen.Equal(have[i].Seen) {
 				t.Fatalf("branch %d field %d: %+v, want %+v", i, k, have[i], want[i])
 			}
 		}
@@ -149,13 +149,13 @@ func forgeReplicaIndex(t *testing.T, data []byte) []byte {
 	if fields == nil {
 		t.Fatal("no field stamps to forge")
 	}
-	// The branch header of lisbon:2: wall, logical, header 2<<1 (two field
-	// stamps, not a tombstone), then field 0:
+	// The branch header of lisbon:2: wall, logical, header 2<<2|2 (two
+	// field stamps, a context, not a tombstone), then field 0:
 	// gap 0, wall back 100, logical 1, replica index (1: lisbon), counter 1.
 	var hdr []byte
 	hdr = binary.AppendVarint(hdr, 200)
 	hdr = binary.AppendUvarint(hdr, 1)
-	hdr = binary.AppendUvarint(hdr, 2<<1)
+	hdr = binary.AppendUvarint(hdr, 2<<2|2)
 	hdr = binary.AppendUvarint(hdr, 0)
 	hdr = binary.AppendVarint(hdr, 100)
 	hdr = binary.AppendUvarint(hdr, 1)

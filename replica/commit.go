@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // A plan is one write style: from a record's current state it computes the
@@ -169,13 +170,14 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	}
 	// One branch — every local write's result: decode its value from the
 	// bytes stored. Its stamps and causal context are stored exactly as
-	// they are in memory.
+	// they are in memory; what its writer had seen is not stored for the
+	// only branch of a state (the state's context says it).
 	v, err := r.codec.Decode(c.data[c.from:c.to])
 	if err != nil {
 		return Record[T]{}, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
 	}
 	res := *o.Resolution
-	res.Value = v
+	res.Value, res.Seen = v, version.Vector{}
 	return Record[T]{Key: key, Value: v, Stamp: res.Stamp, Context: res.Version, Token: res.Version.Token(),
 		Branches: []resolve.Branch[T]{res.Branch}, Decisions: res.Decisions}, nil
 }

@@ -123,7 +123,8 @@ const cardKey = "card-1"
 // Command (with a fresh or repeated idempotency key), each changing a random
 // subset of fields to values from a small set — at three replicas whose
 // exported states are applied in random order, with duplicates, against
-// the plain per-field last-writer-wins model: after every step each field of
+// the plain per-field last-writer-wins model (clocks drawn per history, some
+// off by more than the hybrid logical clock's drift bound): after every step each field of
 // the record read is the model's winner, value and stamp; refused and
 // replayed writes are exactly those the model predicts.
 // CONCORD_PROOF_SCALE scales the number of histories.
@@ -143,7 +144,11 @@ func newReplicaRun(t *rapid.T, res *resolve.Resolver[card]) *replicaRun {
 		keys: map[version.Dot]string{}, now: time.Unix(1_700_000_000, 0)}
 	for i := range 3 {
 		id := version.MustID(fmt.Sprintf("r%d", i))
-		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return run.now }}, version.Timestamp{})
+		// Some clocks are off by more than the drift bound: their hybrid
+		// logical clocks refuse the stamps of the others, so a write can be
+		// stamped earlier than the values it read and replaced.
+		off := time.Duration(rapid.SampledFrom([]int{0, 0, -20, 20}).Draw(t, "clock offset")) * time.Second
+		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return run.now.Add(off) }, MaxDrift: 2 * time.Second}, version.Timestamp{})
 		r, err := replica.New(id, replica.NewMemoryStore(), res, replica.Options[card]{
 			Codec: cardCodec{}, Clock: clock, CommandKeys: cardKeys,
 		})

@@ -79,23 +79,54 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	if _, own := p.(policy.Equaler[F]); own {
 		first = nil // the policy merges equal values as Same itself
 	}
-	f.merge = bindMerge(get, p, first)
+	f.merge = bindMerge(get, p, first, f.replaceable)
 	return f
 }
 
 // bindMerge returns the function that merges field i of branch b into the
 // accumulator: equal values (by eq, unless it is nil) merge as Same — the
-// later stamp — and the others by p.
-func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) (version.Stamp, error) {
+// later stamp — and the others by p. For a replaceable policy, a value that
+// is live loses to none that is not (see fieldState.live): it wins, Picked,
+// or is the one kept of equal values.
+func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool, replaceable bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) (version.Stamp, error) {
 	name := p.Name()
+	// takeB says whether field i of the merge takes b's value: the live
+	// one, or of two alike the later stamp.
+	takeB := func(a *fieldState[T], b *Branch[T], i int, sb version.Stamp, causal bool) bool {
+		if causal {
+			if la, lb := a.live(i, a.stamps[i].Dot), a.live(i, sb.Dot); la != lb {
+				return lb
+			}
+		}
+		return sb.Compare(a.stamps[i]) > 0
+	}
 	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) version.Stamp {
 		*d = policy.Decision{Policy: name, Outcome: policy.Same, Reason: "equal values"}
-		if sb := b.FieldStamp(i); sb.Compare(a.stamps[i]) > 0 {
+		if sb := b.FieldStamp(i); takeB(a, b, i, sb, replaceable && a.causal) {
 			*get(out) = *get(&b.Value)
 			return sb
 		}
 		*get(out) = *get(&a.value)
 		return a.stamps[i]
+	}
+	// replaced settles field i when exactly one of the two values is live.
+	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, bool) {
+		sa, sb := a.stamps[i], b.FieldStamp(i)
+		if sa.Dot == sb.Dot {
+			return version.Stamp{}, false
+		}
+		la, lb := a.live(i, sa.Dot), a.live(i, sb.Dot)
+		if la == lb {
+			return version.Stamp{}, false
+		}
+		*d = policy.Decision{Policy: name, Outcome: policy.Picked, Reason: replacedReason, Winner: sa, Loser: sb}
+		if lb {
+			d.Winner, d.Loser = sb, sa
+			*get(out) = *get(&b.Value)
+			return sb, true
+		}
+		*get(out) = *get(&a.value)
+		return sa, true
 	}
 	// The policy merges through pointers: hand it three branches that live
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
@@ -103,6 +134,11 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
 		if eq != nil && eq(*get(&a.value), *get(&b.Value)) {
 			return same(out, a, b, i, d), nil
+		}
+		if replaceable && a.causal {
+			if st, ok := replaced(out, a, b, i, d); ok {
+				return st, nil
+			}
 		}
 		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
 		if sc == nil {

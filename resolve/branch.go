@@ -18,6 +18,13 @@ import (
 // it with a stale copy. A merged record carries, per field, the stamp its
 // merged value came from (see [Resolution]).
 //
+// A field's stamp also names, by its dot, the write whose value the field
+// holds; with Seen, what the branch's writer had read, the resolver tells a
+// field value that a concurrent branch's writer saw and replaced from one it
+// never saw. The first loses whatever the stamps say (see [Resolver]): a
+// write never loses a last-writer-wins field to the value it replaced, even
+// when its clock was behind and its stamp earlier than that value's.
+//
 // Fields holds the field stamps in the order of the resolver's fields. A nil
 // Fields means that every field carries Stamp, the common case of a write
 // that created the record or changed every field; [Branch.FieldStamp] reads
@@ -32,6 +39,14 @@ type Branch[T any] struct {
 	// Fields are the field stamps, by binding order, or nil when they all
 	// equal Stamp.
 	Fields []version.Stamp
+	// Seen is the causal context of the write that made this branch: what
+	// its writer had read. The write's history is Seen and the write's own
+	// dot (never in Seen). It is zero for a write that read nothing, and for
+	// a merged [Resolution] of several branches (whose Version holds the
+	// merged history). A branch whose Seen is unknown (a state stored
+	// before concord kept it) supersedes nothing by causality; its fields
+	// are merged by their policies alone.
+	Seen version.Vector
 	// Deleted marks a tombstone: the branch of a delete, a causal write
 	// with no value (Value is the zero T, Fields nil). A record whose
 	// branches are all tombstones is deleted; a tombstone concurrent with a
@@ -46,6 +61,12 @@ func (b *Branch[T]) FieldStamp(i int) version.Stamp {
 		return b.Fields[i]
 	}
 	return b.Stamp
+}
+
+// saw reports whether the writer of b had seen the write d: d is in Seen
+// or is b's own write.
+func (b *Branch[T]) saw(d version.Dot) bool {
+	return d == b.Stamp.Dot || b.Seen.Contains(d)
 }
 
 // compactStamps returns fields, or nil when every entry equals stamp, so

@@ -20,6 +20,23 @@
 // edit of the note — cannot win that field with its stale copy. A merged
 // record carries, per field, the stamp its merged value came from.
 //
+// # Causality before stamps
+//
+// Stamps order writes only when their clocks agree. A replica whose clock is
+// beyond the hybrid logical clock's drift bound refuses the far-future stamps
+// it sees, so its write can be stamped earlier than the very value it read
+// and replaced. A branch therefore also carries what its writer had seen
+// ([Branch.Seen]), and a field stamp names, by its dot, the write whose value
+// the field holds. For a field with a replaceable policy (last-writer-wins,
+// [policy.Replaceable]), a value that the writer of another branch of the
+// merge had seen, when that branch holds another value of the field, is
+// replaced: it loses to any value that is not, whatever the stamps. Only
+// values whose writers never saw each other are ordered by stamp. Whether a
+// value is replaced depends on the set of branches alone, so the merge stays
+// a join. (With clocks within the drift bound, stamps follow causality and
+// the rule changes nothing.) A branch whose Seen is unknown — stored by a
+// release before it was kept — replaces nothing.
+//
 // # Classify, then resolve
 //
 // An incoming version either descends from the local one ([IncomingWins]),

@@ -147,10 +147,65 @@ func (r *Resolver[T]) Apply(local, incoming Siblings[T]) Outcome[T] {
 	case StaleWrite, Duplicate:
 		return Outcome[T]{State: local, Class: class, entity: r.entity, incoming: incoming.Len()}
 	case IncomingWins:
-		return r.outcome(local.Sync(incoming), class, incoming.Len() > 1)
+		return r.outcome(syncStates(local, incoming), class, incoming.Len() > 1)
 	default:
-		return r.outcome(local.Sync(incoming), class, true)
+		return r.outcome(syncStates(local, incoming), class, true)
 	}
+}
+
+// syncStates merges two states. A branch that becomes a sibling of others needs
+// what its writer had seen (Branch.Seen); a state of one sibling, as stored,
+// need not carry it, for the state's own context says it (see withSeen).
+func syncStates[T any](local, incoming Siblings[T]) Siblings[T] {
+	s := local.Sync(incoming)
+	if s.Len() > 1 && (local.Len() == 1 || incoming.Len() == 1) {
+		s = withSeen(local).Sync(withSeen(incoming))
+	}
+	return s
+}
+
+// withSeen returns s, with its branch's Seen filled in when s holds one
+// live branch that lacks it. The history of a state of one sibling is that
+// sibling's, so its writer had seen exactly the state's context less the
+// sibling's own dot.
+func withSeen[T any](s Siblings[T]) Siblings[T] {
+	if s.Len() != 1 {
+		return s
+	}
+	var own Branch[T]
+	for b := range s.Siblings() {
+		own = b.Value
+	}
+	if own.Deleted || !own.Seen.IsZero() {
+		return s
+	}
+	seen := seenOf(s.Join(), own.Stamp.Dot)
+	if seen.IsZero() {
+		return s
+	}
+	return version.Map(s, func(b Branch[T]) Branch[T] {
+		b.Seen = seen
+		return b
+	})
+}
+
+// seenOf returns the context of the write d whose history is ctx: ctx less
+// d itself.
+func seenOf(ctx version.Vector, d version.Dot) version.Vector {
+	dots := make([]version.Dot, 0, ctx.Len())
+	for id, n := range ctx.All() {
+		if id == d.ID {
+			n = min(n, d.Counter-1)
+		}
+		if n > 0 {
+			dots = append(dots, version.Dot{ID: id, Counter: n})
+		}
+	}
+	v, err := version.NewVector(dots...)
+	if err != nil {
+		return version.Vector{} // not reached: the dots come from a vector
+	}
+	return v
 }
 
 // Change is a client's write, for [Resolver.Write].
@@ -193,6 +248,13 @@ func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) 
 	if base == nil {
 		base = r.coveredBase(local, c.Context)
 	}
+	if local.Len() == 1 {
+		for b := range local.Siblings() {
+			if !c.Context.Contains(b.Dot) {
+				local = withSeen(local) // the write leaves it a sibling
+			}
+		}
+	}
 	state, dot, err := local.UpdateWith(c.Context, c.Replica, func(d version.Dot) Branch[T] {
 		st := version.Stamp{Time: c.Time, Dot: d}
 		if c.Delete {
@@ -200,7 +262,7 @@ func (r *Resolver[T]) Write(local Siblings[T], c Change[T]) (Outcome[T], error) 
 		}
 		v := c.Value(d)
 		r.normalize(&v)
-		return Branch[T]{Value: v, Stamp: st, Fields: r.fieldStamps(base, &v, st)}
+		return Branch[T]{Value: v, Stamp: st, Fields: r.fieldStamps(base, &v, st), Seen: c.Context}
 	})
 	if err != nil {
 		return Outcome[T]{State: local}, fmt.Errorf("resolve: %s: write at %v: %w", r.entity, c.Replica, err)
@@ -274,7 +336,9 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], ctx version.Vector) *Branch
 
 // agreement returns the base that conflicting branches agree on: the first
 // branch's value, where a field every branch holds an equal value of carries
-// the latest of their stamps, and every other field the zero stamp (no base).
+// the stamp a merge would keep of theirs (the latest, of those live for a
+// replaceable field: see fieldState.live), and every other field the zero
+// stamp (no base).
 func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
 	base := &Branch[T]{Value: bs[0].Value, Fields: make([]version.Stamp, len(r.fields))}
 	for _, b := range bs {
@@ -287,11 +351,26 @@ func (r *Resolver[T]) agreement(bs []Branch[T]) *Branch[T] {
 				st = version.Stamp{}
 				break
 			}
-			st = later(st, b.FieldStamp(i))
+			st = r.keep(bs, i, st, b.FieldStamp(i))
 		}
 		base.Fields[i] = st
 	}
 	return base
+}
+
+// keep returns the stamp of field i a merge of branches bs keeps of two
+// equal values stamped a and b: the later, of those live if field i is
+// replaceable and only one of them is.
+func (r *Resolver[T]) keep(bs []Branch[T], i int, a, b version.Stamp) version.Stamp {
+	if r.fields[i].replaceable && a.Dot != b.Dot {
+		if la, lb := live(bs, i, a.Dot), live(bs, i, b.Dot); la != lb {
+			if la {
+				return a
+			}
+			return b
+		}
+	}
+	return later(a, b)
 }
 
 // Resolve returns the value a reader sees: the single sibling, or the merge

@@ -63,9 +63,12 @@ type fieldRead struct {
 // blind writes of one field, conditional writes (from fresh or stale reads)
 // and commands, each changing a random subset of fields to values drawn from
 // a small set (so that writes often leave a field equal), at three replicas
-// whose states are replicated in random order with duplicates. After every
-// step, every field the resolver reads must be the model's winner, value and
-// stamp. CONCORD_PROOF_SCALE scales the number of histories.
+// whose states are replicated in random order with duplicates. One write in
+// four comes from a clock beyond the drift bound, stamped at any time up to
+// the latest it has seen — often earlier than the values it read and
+// replaced. After every step, every field the resolver reads must be the
+// model's winner, value and stamp. CONCORD_PROOF_SCALE scales the number of
+// histories.
 func TestFieldStampsMatchThePerFieldModel(t *testing.T) {
 	r := cardResolver(t)
 	var writes int64
@@ -175,7 +178,13 @@ func (run *fieldRun) write(i int) {
 		*v.field(k) = rapid.SampledFrom([]string{"", "x", "y"}).Draw(run.t, "value")
 	}
 	sec := max(run.clocks[i], latestSecond(read.state)) + int64(rapid.IntRange(1, 2).Draw(run.t, "tick"))
-	run.clocks[i] = sec
+	if rapid.IntRange(0, 3).Draw(run.t, "drift") == 0 {
+		// A clock beyond the drift bound: the hybrid logical clock refused
+		// the stamps it saw, so this write's stamp can be earlier than the
+		// values it read and replaced.
+		sec = int64(rapid.IntRange(1, int(sec)).Draw(run.t, "behind"))
+	}
+	run.clocks[i] = max(run.clocks[i], sec)
 	ch.Time = version.Timestamp{Wall: sec * 1e9}
 	ch.Value = func(version.Dot) card { return v }
 	o, err := run.r.Write(run.states[i], ch)

@@ -22,6 +22,11 @@ type fieldState[T any] struct {
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
+	// all are the branches of the fold, and causal says that one of them
+	// knows what its writer had seen (Branch.Seen), so that a field value
+	// some branch's writer saw and replaced may be superseded (see live).
+	all    []Branch[T]
+	causal bool
 	// scratch holds, per field, the branches a policy with a pointer fast
 	// path (policy.Merger) reads and writes, reused across merges.
 	scratch []any
@@ -72,6 +77,13 @@ func init() {
 func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
+	acc.all = bs
+	for i := range bs {
+		if !bs[i].Seen.IsZero() {
+			acc.causal = true
+			break
+		}
+	}
 	// Decisions cost what they record: only fields that decided something
 	// add one, to a buffer the pool keeps, copied out at the exact size;
 	// nothing is formatted here.
@@ -162,6 +174,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
 	s.value, s.out, s.pre = zero, zero, zero
 	s.in = Branch[T]{}
+	s.all, s.causal = nil, false
 	clear(s.ds) // keep no references in the pool
 	r.states.Put(s)
 }
@@ -192,7 +205,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision)
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
-			if d.Outcome == policy.Picked && f.replaceable {
+			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
 				d.InSkewWindow = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
 			d.Policy = f.policy
@@ -208,6 +221,35 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision)
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, next)
 	return ds, nil
+}
+
+// replacedReason is the reason of a field decided by causality, not by
+// stamps: see live.
+const replacedReason = "the other value was replaced by a write that saw it"
+
+// live reports whether the value of field i that the write d made is still
+// live among the branches of the fold: no branch whose writer saw d holds
+// another value of the field (one that branch's history put in its place).
+// A value that is not live loses to one that is, whatever their stamps:
+// stamps order only writes that did not see each other, and a clock beyond
+// the drift bound can stamp a write earlier than the value it replaced.
+// Liveness depends on d and the set of branches only, so the merge stays a
+// join whatever the order of the fold.
+func (a *fieldState[T]) live(i int, d version.Dot) bool { return live(a.all, i, d) }
+
+// live reports whether the value of field i written by d is live among bs
+// (see fieldState.live).
+func live[T any](bs []Branch[T], i int, d version.Dot) bool {
+	for j := range bs {
+		o := &bs[j]
+		if o.Deleted {
+			continue
+		}
+		if od := o.FieldStamp(i).Dot; od != d && o.saw(d) {
+			return false
+		}
+	}
+	return true
 }
 
 // inSkewWindow reports whether the wall times of a Picked decision's winner

@@ -2,14 +2,30 @@
 // package resolve and package replica are checked against.
 //
 // A record has a fixed number of fields. Every write is kept with its causal
-// history (an explicit set of dots, see package dotmodel), its stamp, and the
-// fields it changed: the fields whose new value differs from the value of
-// that field in the record the write read. A write that read nothing changes
-// every field. The value of field k in the record whose causal history is h
-// is the value of one write: among the writes in h that changed k and that
-// no other write in h changing k had seen (not causally overwritten), the
-// one with the greatest stamp. Nothing is compact or incremental; every
-// read follows the definition.
+// history (an explicit set of dots, see package dotmodel: what it read, and
+// its own dot), its stamp, the values it wrote, and per field its source:
+// the write whose value the field holds in the record it left. A write
+// changes a field when the value it writes differs from the value of that
+// field in the record it read (every field, when it read nothing); a field
+// it changes has the write itself as its source, a field it leaves equal
+// keeps the source it had in the record read.
+//
+// The record whose causal history is h is read from the maximal writes of h
+// (those no other write of h had seen: the siblings a replica holds). For
+// field k, each maximal write offers its source of k as a candidate. A
+// candidate is replaced when a maximal write whose writer had seen it offers
+// another one: that writer saw the value and something else took its place
+// in its record. A candidate that is not replaced wins over every one that
+// is, whatever the stamps; among candidates alike in that, the greatest
+// stamp wins. So stamps order only values whose writers did not see each
+// other, and a write never loses a field to the very value it replaced, even
+// when its clock was behind and stamped it earlier than that value. (When
+// stamps follow causality, as a hybrid logical clock within its drift bound
+// makes them, this is the field's latest change among those no later change
+// of it had seen.)
+//
+// Nothing is compact or incremental: every read follows the definition over
+// explicit histories.
 package fieldmodel
 
 import (
@@ -24,9 +40,11 @@ type Write[V comparable] struct {
 	// History is the write's causal history: what it read, and its dot.
 	History dotmodel.History
 	// Values are the record's fields as written; Changed says which of
-	// them the write changed.
+	// them the write changed, Source which write's value each field holds
+	// in the record the write left (the write itself where it changed it).
 	Values  []V
 	Changed []bool
+	Source  []version.Dot
 }
 
 // Model holds every write made to one record. The zero Model has no fields
@@ -34,22 +52,31 @@ type Write[V comparable] struct {
 type Model[V comparable] struct {
 	fields int
 	writes []Write[V]
+	byDot  map[version.Dot]int
 }
 
 // New returns a model of a record with the given number of fields.
-func New[V comparable](fields int) *Model[V] { return &Model[V]{fields: fields} }
+func New[V comparable](fields int) *Model[V] {
+	return &Model[V]{fields: fields, byDot: map[version.Dot]int{}}
+}
 
 // Write records a write with dot and stamp that read the record whose
 // history is read and wrote values, one per field, and returns it. The
 // fields it changed are those whose value differs from the value read;
 // with nothing read (read has no write of this record), every field.
 func (m *Model[V]) Write(read dotmodel.History, dot version.Dot, stamp version.Stamp, values []V) Write[V] {
-	base, found := m.Read(read)
-	w := Write[V]{Dot: dot, Stamp: stamp, History: read.Clone(), Values: append([]V(nil), values...), Changed: make([]bool, m.fields)}
+	w := Write[V]{Dot: dot, Stamp: stamp, History: read.Clone(), Values: append([]V(nil), values...),
+		Changed: make([]bool, m.fields), Source: make([]version.Dot, m.fields)}
 	w.History[dot] = struct{}{}
 	for k := range w.Changed {
-		w.Changed[k] = !found[k] || values[k] != base[k]
+		base, found := m.Winner(read, k)
+		w.Changed[k] = !found || values[k] != base.Values[k]
+		w.Source[k] = dot
+		if !w.Changed[k] {
+			w.Source[k] = base.Dot
+		}
 	}
+	m.byDot[dot] = len(m.writes)
 	m.writes = append(m.writes, w)
 	return w
 }
@@ -67,33 +94,54 @@ func (m *Model[V]) Read(h dotmodel.History) ([]V, []bool) {
 }
 
 // Winner returns the write whose value field k holds in the record whose
-// history is h: the greatest stamp among the writes in h that changed k and
-// that no other write in h changing k had seen.
+// history is h (see the package documentation).
 func (m *Model[V]) Winner(h dotmodel.History, k int) (Write[V], bool) {
+	top := m.maximal(h)
 	var (
-		best  Write[V]
-		found bool
+		best     Write[V]
+		bestLive bool
+		found    bool
 	)
-	for _, w := range m.writes {
-		if !h.Contains(w.Dot) || !w.Changed[k] || m.overwritten(h, w.Dot, k) {
-			continue
-		}
-		if !found || w.Stamp.Compare(best.Stamp) > 0 {
-			best, found = w, true
+	for _, w := range top {
+		c := m.writes[m.byDot[w.Source[k]]]
+		live := !replaced(top, c.Dot, k)
+		if !found || live && !bestLive || live == bestLive && c.Stamp.Compare(best.Stamp) > 0 {
+			best, bestLive, found = c, live, true
 		}
 	}
 	return best, found
 }
 
-// overwritten reports whether a write in h other than d changed field k
-// having seen d.
-func (m *Model[V]) overwritten(h dotmodel.History, d version.Dot, k int) bool {
-	for _, o := range m.writes {
-		if o.Dot != d && h.Contains(o.Dot) && o.Changed[k] && o.History.Contains(d) {
+// replaced reports whether a write of top had seen the write d and holds
+// another source of field k.
+func replaced[V comparable](top []Write[V], d version.Dot, k int) bool {
+	for _, o := range top {
+		if o.Source[k] != d && o.History.Contains(d) {
 			return true
 		}
 	}
 	return false
+}
+
+// maximal returns the writes in h that no other write in h had seen.
+func (m *Model[V]) maximal(h dotmodel.History) []Write[V] {
+	var out []Write[V]
+	for _, w := range m.writes {
+		if !h.Contains(w.Dot) {
+			continue
+		}
+		seen := false
+		for _, o := range m.writes {
+			if o.Dot != w.Dot && h.Contains(o.Dot) && o.History.Contains(w.Dot) {
+				seen = true
+				break
+			}
+		}
+		if !seen {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // Writes returns the writes in h, in the order they were made.

@@ -25,9 +25,13 @@
 //   - the caller's invariants hold for every merged value;
 //   - field stamps: every field bound with a replaceable policy (such as
 //     LWW) holds, after every step, the value and stamp of the write that a
-//     plain per-field model names — the latest among the writes that changed
-//     the field and that no later change of it saw. In particular, a field a
-//     concurrent write left untouched never loses to that write's stale copy.
+//     plain per-field model names — with clocks that follow causality, the
+//     latest among the writes that changed the field and that no later
+//     change of it saw. In particular, a field a concurrent write left
+//     untouched never loses to that write's stale copy, and a write never
+//     loses a field to the value it replaced, even when its clock was beyond
+//     the drift bound and stamped it earlier (one write in four is stamped
+//     so).
 //
 // Writes are built the way clients build them: from a value read (fresh or
 // stale), changed by [Config.Change] — a random subset of fields with

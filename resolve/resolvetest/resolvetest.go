@@ -91,7 +91,8 @@ type write[T any] struct {
 	context version.Vector // the context it read; its history is this and its dot
 	stamp   version.Stamp
 	value   T
-	changed []bool // per field
+	changed []bool        // per field
+	source  []version.Dot // per field, the write whose value it holds in the record this write left
 }
 
 func newHistory[T any](t *rapid.T, cfg Config[T]) *history[T] {
@@ -163,9 +164,15 @@ func (h *history[T]) write(i int) {
 	}
 	// Stamps move past everything the replica and the read have seen, as a
 	// hybrid logical clock's do; few distinct times, so that stamps of
-	// concurrent writes tie on time and the dot decides.
+	// concurrent writes tie on time and the dot decides. One write in four
+	// comes from a clock beyond the drift bound, whose hybrid logical clock
+	// refused the stamps it saw: it may be stamped earlier than the values
+	// it read and replaced.
 	sec := max(h.clocks[i], latest(read)) + int64(rapid.IntRange(1, 2).Draw(h.t, "tick"))
-	h.clocks[i] = sec
+	if rapid.IntRange(0, 3).Draw(h.t, "drift") == 0 {
+		sec = int64(rapid.IntRange(1, int(sec)).Draw(h.t, "behind"))
+	}
+	h.clocks[i] = max(h.clocks[i], sec)
 	ch.Time = version.Timestamp{Wall: sec * 1e9}
 	ch.Value = func(d version.Dot) T {
 		if h.cfg.OnWrite != nil {
@@ -178,8 +185,15 @@ func (h *history[T]) write(i int) {
 		h.fatalf("write at %v: %v", h.ids[i], err)
 	}
 	h.logf("write at %v with context %v, time %ds: %s %s -> %v", h.ids[i], ch.Context, sec, from, short(v), o.Dot)
-	h.writes[o.Dot] = write[T]{context: ch.Context, stamp: version.Stamp{Time: ch.Time, Dot: o.Dot}, value: v,
-		changed: h.changedFields(ch.Base, agree, read.Len() == 0, &v)}
+	w := write[T]{context: ch.Context, stamp: version.Stamp{Time: ch.Time, Dot: o.Dot}, value: v,
+		changed: h.changedFields(ch.Base, agree, read.Len() == 0, &v), source: make([]version.Dot, len(h.fields))}
+	for k := range h.fields {
+		w.source[k] = o.Dot
+		if prev, ok := h.winner(ch.Context, k); ok && !w.changed[k] {
+			w.source[k] = prev.stamp.Dot
+		}
+	}
+	h.writes[o.Dot] = w
 	h.states[i] = o.State
 	h.reads = append(h.reads, o.State)
 	h.checkFields(o.State, "after a write at "+h.ids[i].String())
@@ -250,11 +264,10 @@ func latest[T any](s resolve.Siblings[T]) int64 {
 }
 
 // checkFields checks every field bound with a replaceable policy (such as
-// LWW) of the record s resolves to against a plain per-field model: the
-// field holds the value of the write with the latest stamp among those that
-// changed the field and were not overwritten by a later change of it that
-// saw them. In particular, a field a concurrent write left untouched never
-// loses to that write's stale copy of it.
+// LWW) of the record s resolves to against a plain per-field model (see
+// winner). In particular, a field a concurrent write left untouched never
+// loses to that write's stale copy of it, and a write never loses a field to
+// the value it replaced, even when its clock stamped it earlier.
 func (h *history[T]) checkFields(s resolve.Siblings[T], when string) {
 	res, err := h.r.Resolve(s)
 	if err != nil {
@@ -270,40 +283,62 @@ func (h *history[T]) checkFields(s resolve.Siblings[T], when string) {
 			continue
 		}
 		if !f.Equal(&res.Value, &want.value) || res.FieldStamp(k) != want.stamp {
-			h.fatalf("%s: field %s is %s (stamp %v), want %s from the write %v, the latest that changed it",
+			h.fatalf("%s: field %s is %s (stamp %v), want %s from the write %v, the one the plain per-field model names",
 				when, f.Name(), short(res.Value), res.FieldStamp(k), short(want.value), want.stamp)
 		}
 	}
 }
 
-// winner returns the write of field k that survives in the history seen:
-// the latest stamp among the writes that changed k and that no other write
-// changing k overwrote.
+// winner returns the write whose value field k holds in the record whose
+// history is seen. Each write left a record in which field k holds its own
+// value if it changed k, else the value of the record it read (its source).
+// The record seen is read from its maximal writes (those no other write in
+// seen had seen): each offers its source of k. A source is replaced when a
+// maximal write whose writer had seen it offers another; one not replaced
+// wins over every one that is, and among those alike in that the latest
+// stamp wins. When stamps follow causality this is the latest change of k
+// among those no later change of it saw.
 func (h *history[T]) winner(seen version.Vector, k int) (write[T], bool) {
+	top := h.maximal(seen)
 	var (
-		best  write[T]
-		found bool
+		best     write[T]
+		bestLive bool
+		found    bool
 	)
-	for d, w := range h.writes {
-		if !seen.Contains(d) || !w.changed[k] || h.overwritten(d, seen, k) {
-			continue
+	for _, m := range top {
+		c := h.writes[m.source[k]]
+		live := true
+		for _, o := range top {
+			if o.source[k] != c.stamp.Dot && (o.stamp.Dot == c.stamp.Dot || o.context.Contains(c.stamp.Dot)) {
+				live = false
+			}
 		}
-		if !found || w.stamp.Compare(best.stamp) > 0 {
-			best, found = w, true
+		if !found || live && !bestLive || live == bestLive && c.stamp.Compare(best.stamp) > 0 {
+			best, bestLive, found = c, live, true
 		}
 	}
 	return best, found
 }
 
-// overwritten reports whether a write in seen that changed field k saw the
-// write d.
-func (h *history[T]) overwritten(d version.Dot, seen version.Vector, k int) bool {
-	for e, w := range h.writes {
-		if e != d && seen.Contains(e) && w.changed[k] && w.context.Contains(d) {
-			return true
+// maximal returns the writes in seen that no other write in seen had seen.
+func (h *history[T]) maximal(seen version.Vector) []write[T] {
+	var out []write[T]
+	for d, w := range h.writes {
+		if !seen.Contains(d) {
+			continue
+		}
+		top := true
+		for e, o := range h.writes {
+			if e != d && seen.Contains(e) && o.context.Contains(d) {
+				top = false
+				break
+			}
+		}
+		if top {
+			out = append(out, w)
 		}
 	}
-	return false
+	return out
 }
 
 func short(v any) string {

@@ -142,7 +142,7 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 			// the points loses to a concurrent write's stale copy.
 			name:     "replaceable field that is not last-writer-wins",
 			resolver: resolver(t, replaceableMax{policy.Max[int]()}),
-			want:     "the latest that changed it",
+			want:     "the plain per-field model names",
 		},
 		{
 			// Every policy is a lawful join, but the record-level invariant

@@ -1,0 +1,219 @@
+package replica
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// encodeV4 encodes s as format 4 did: no Seen, a header of twice the number
+// of field stamps plus 1 for a tombstone.
+func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
+	t.Helper()
+	ids := s.IDs()
+	data, err := s.AppendBinary([]byte{payloadFormatV4}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		if b.Deleted {
+			return binary.AppendUvarint(dst, 1), nil
+		}
+		n, prev := 0, -1
+		for _, st := range b.Fields {
+			if st != b.Stamp {
+				n++
+			}
+		}
+		dst = binary.AppendUvarint(dst, uint64(n)<<1)
+		for i, st := range b.Fields {
+			if st == b.Stamp {
+				continue
+			}
+			k, _ := slices.BinarySearchFunc(ids, st.Dot.ID, version.ID.Compare)
+			dst = binary.AppendUvarint(dst, uint64(i-prev-1))
+			dst = binary.AppendVarint(dst, b.Stamp.Time.Wall-st.Time.Wall)
+			dst = binary.AppendUvarint(dst, uint64(st.Time.Logical))
+			dst = binary.AppendUvarint(dst, uint64(k))
+			dst = binary.AppendUvarint(dst, st.Dot.Counter)
+			prev = i
+		}
+		return append(dst, b.Value...), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// sameBranches reports whether two states hold the same branches: stamps,
+// field stamps, Seen and values.
+func sameBranches(a, b resolve.Siblings[string], fields int) bool {
+	av, bv := a.Values(), b.Values()
+	if len(av) != len(bv) || !a.Join().Equal(b.Join()) {
+		return false
+	}
+	for i := range av {
+		x, y := av[i], bv[i]
+		if x.Stamp != y.Stamp || x.Value != y.Value || x.Deleted != y.Deleted || !x.Seen.Equal(y.Seen) {
+			return false
+		}
+		for k := range fields {
+			if x.FieldStamp(k) != y.FieldStamp(k) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestFormat4StillDecodes: a state stored before branches carried their
+// Seen decodes to the same branches, with Seen unknown (zero).
+func TestFormat4StillDecodes(t *testing.T) {
+	s := twoBranches(t)
+	got, err := decodeState(encodeV4(t, s), stringCodec{}, version.Limits{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noSeen := version.Map(s, func(b resolve.Branch[string]) resolve.Branch[string] {
+		b.Seen = version.Vector{}
+		return b
+	})
+	if !sameBranches(got, noSeen, 3) {
+		t.Fatalf("format 4 decoded to %v, want %v", got.Values(), noSeen.Values())
+	}
+}
+
+// TestSeenOnlyWithSiblings: the only branch of a state stores no Seen (its
+// state's context says it); branches of a state of several store theirs.
+func TestSeenOnlyWithSiblings(t *testing.T) {
+	seen := version.MustVector("lisbon:1")
+	single, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
+	a, _ := encodeState(single, stringCodec{})
+	b, _ := encodeState(version.Map(single, func(b resolve.Branch[string]) resolve.Branch[string] {
+		b.Seen = version.Vector{}
+		return b
+	}), stringCodec{})
+	if !bytes.Equal(a, b) {
+		t.Fatalf("a single branch stored its Seen: %x, without %x", a, b)
+	}
+	s := twoBranches(t)
+	data, _ := encodeState(s, stringCodec{})
+	got, err := decodeState(data, stringCodec{}, version.Limits{}, 3)
+	if err != nil || !sameBranches(got, s, 3) {
+		t.Fatalf("two branches decoded to %v (%v), want %v", got.Values(), err, s.Values())
+	}
+}
+
+// TestMalformedSeen: a Seen that does not fit the record is refused with
+// ErrMalformed.
+func TestMalformedSeen(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		seen version.Vector
+	}{
+		{"its own write", version.MustVector("lisbon:2")},
+		{"a later write of its replica", version.MustVector("lisbon:3")},
+		{"beyond the record's history", version.MustVector("baltimore:4 lisbon:1")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := version.Map(twoBranches(t), func(b resolve.Branch[string]) resolve.Branch[string] {
+				if b.Stamp.Dot.Counter == 2 {
+					b.Seen = tc.seen
+				}
+				return b
+			})
+			data, err := encodeState(state, stringCodec{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := decodeState(data, stringCodec{}, version.Limits{}, 3); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("decodeState = %v, want ErrMalformed", err)
+			}
+		})
+	}
+	// The only branch of a state never carries its Seen.
+	seen := version.MustVector("lisbon:1")
+	single, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
+	if _, err := decodeState(singleWithSeen(t, single), stringCodec{}, version.Limits{}, 3); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("decodeState of a single branch with its Seen = %v, want ErrMalformed", err)
+	}
+	// A replica outside the record is refused by the encoder already.
+	state := version.Map(twoBranches(t), func(b resolve.Branch[string]) resolve.Branch[string] {
+		b.Seen = version.MustVector("bristol:1")
+		return b
+	})
+	if _, err := encodeState(state, stringCodec{}); err == nil {
+		t.Fatal("encoded a Seen naming a replica outside the record")
+	}
+}
+
+// singleWithSeen encodes a state of one branch with its Seen, which
+// encodeState never writes.
+func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
+	t.Helper()
+	ids := s.IDs()
+	data, err := s.AppendBinary([]byte{payloadFormat}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		dst, err := appendFieldStamps(dst, &b, ids, true)
+		return append(dst, b.Value...), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// FuzzDecodeState: any input either fails with ErrMalformed or decodes to
+// a state whose encoding decodes to the same state and encodes to the
+// same bytes again.
+func FuzzDecodeState(f *testing.F) {
+	s := twoBranches(f)
+	v5, _ := encodeState(s, stringCodec{})
+	single, _, _ := resolve.Siblings[string]{}.Update(version.Vector{}, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 1)}, lisbon)
+	one, _ := encodeState(single, stringCodec{})
+	tomb := version.Map(s, func(b resolve.Branch[string]) resolve.Branch[string] {
+		if b.Stamp.Dot.ID == baltimore {
+			return resolve.Branch[string]{Stamp: b.Stamp, Deleted: true}
+		}
+		return b
+	})
+	dead, _ := encodeState(tomb, stringCodec{})
+	seen := version.MustVector("lisbon:1")
+	withSeen, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
+	for _, seed := range [][]byte{v5, encodeV4(f, s), one, dead, singleWithSeen(f, withSeen)} {
+		f.Add(seed)
+		for i := range seed {
+			m := bytes.Clone(seed)
+			m[i]++
+			f.Add(m)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := decodeState(data, stringCodec{}, version.Limits{}, 3)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("decodeState failed with %v, not ErrMalformed", err)
+			}
+			return
+		}
+		enc, err := encodeState(got, stringCodec{})
+		if err != nil {
+			t.Fatalf("a decoded state does not encode: %v", err)
+		}
+		again, err := decodeState(enc, stringCodec{}, version.Limits{}, 3)
+		if err != nil {
+			t.Fatalf("a re-encoded state does not decode: %v", err)
+		}
+		if !sameBranches(got, again, 3) {
+			t.Fatalf("round trip changed the state: %v, then %v", got.Values(), again.Values())
+		}
+		if enc2, _ := encodeState(again, stringCodec{}); !bytes.Equal(enc, enc2) {
+			t.Fatalf("encoding is not stable: %x, then %x", enc, enc2)
+		}
+	})
+}
