@@ -200,7 +200,7 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 	case errors.Is(err, replica.ErrPreconditionRequired):
 		return &Problem{Type: TypePreconditionRequired, Title: "Precondition required: send If-Match with the ETag you read",
 			Status: http.StatusPreconditionRequired, Detail: "This write is conditional: send If-Match with the ETag you read."}
-	case errors.Is(err, replica.ErrBadToken), isDecodeError(err):
+	case errors.Is(err, version.ErrMalformedToken):
 		return &Problem{Type: TypeMalformedToken, Title: "Malformed token", Status: http.StatusBadRequest,
 			Detail: "The token sent is not a version this service issued; read the record again and use its ETag."}
 	case errors.As(err, &be):
@@ -309,8 +309,3 @@ func unavailable(detail string) *Problem {
 		Detail: detail, Header: http.Header{"Retry-After": {"1"}}}
 }
 
-// isDecodeError reports whether err is a token that did not decode.
-func isDecodeError(err error) bool {
-	var de *version.DecodeError
-	return errors.As(err, &de)
-}

@@ -34,7 +34,7 @@ func TestResponderMapping(t *testing.T) {
 		{fmt.Errorf("x: %w", resolve.ErrConflict), false, 409, TypeConflict},
 		{headerError("If-Match", "x", ErrMalformedHeader, ""), false, 400, TypeMalformedHeader},
 		{headerError("If-Match", "x", ErrWeakTag, ""), false, 400, TypeMalformedHeader},
-		{fmt.Errorf("%w: %w", replica.ErrBadToken, badToken), false, 400, TypeMalformedToken},
+		{fmt.Errorf("replica: \"k\": %w", badToken), false, 400, TypeMalformedToken},
 		{badToken, false, 400, TypeMalformedToken},
 		{bodyErr, false, 400, TypeMalformedBody},
 		{&BodyError{Err: ErrBodyTooLarge}, false, 413, TypeMalformedBody},

@@ -40,11 +40,11 @@ type committed[T any] struct {
 // processes or Replica values sharing the store.
 func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after func(*committed[T])) (committed[T], error) {
 	if len(key) > MaxKeyLen {
-		return committed[T]{}, fmt.Errorf("replica: %w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
+		return committed[T]{}, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
 	}
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
-		return committed[T]{}, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
+		return committed[T]{}, wrapf(err, "replica %v: %q", r.id, key)
 	}
 	defer r.locks.unlock(key, lk)
 	for range r.attempts {
@@ -62,7 +62,7 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 		}
 		return c, nil
 	}
-	return committed[T]{}, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
+	return committed[T]{}, wrapf(ErrContention, "replica %v: %q: %d attempts", r.id, key, r.attempts)
 }
 
 // attempt plans once and tries to store the result; retry reports that
@@ -93,14 +93,14 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 		return c, false, err // refused before anything is stored
 	}
 	if err != nil {
-		return c, false, fmt.Errorf("replica %v: encode %q: %w", r.id, key, err)
+		return c, false, wrapf(err, "replica %v: encode %q", r.id, key)
 	}
 	r.sizeHint.Store(int64(min(len(data), maxSizeHint)))
 	if err = r.compareAndSet(ctx, key, data, rev, c.outcome.State); err != nil {
 		if errors.Is(err, ErrRevisionMismatch) {
 			return c, true, nil
 		}
-		return c, false, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
+		return c, false, wrapf(err, "replica %v: store %q", r.id, key)
 	}
 	c.data, c.from, c.to = data, from, to
 	if rev == 0 && reaped {
@@ -164,7 +164,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	if o.State.Len() != 1 || o.Resolution == nil || o.Resolution.Deleted {
 		s, err := r.decode(key, c.data)
 		if err != nil {
-			return Record[T]{}, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+			return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
 		}
 		return r.read(key, s), nil
 	}
@@ -174,7 +174,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	// only branch of a state (the state's context says it).
 	v, err := r.codec.Decode(c.data[c.from:c.to])
 	if err != nil {
-		return Record[T]{}, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
 	}
 	res := *o.Resolution
 	res.Value, res.Seen = v, version.Vector{}

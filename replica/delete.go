@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -11,7 +10,8 @@ import (
 // Delete deletes the record under key: a conditional write, like
 // [Replica.Update], that stores a tombstone — a causal write with no value
 // that supersedes every branch token covers. A missing token fails with
-// ErrPreconditionRequired, a malformed one with ErrBadToken, a stale one
+// ErrPreconditionRequired, a malformed one with a [*version.DecodeError]
+// (matching version.ErrMalformedToken), a stale one
 // with a [*PreconditionFailed], and an absent key with ErrNotFound. The
 // token may be that of a record with an open conflict: the delete saw every
 // branch and settles it.
@@ -28,7 +28,7 @@ import (
 func (r *Replica[T]) Delete(ctx context.Context, key, token string) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
-		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
+		return Record[T]{}, wrapf(err, "replica: %q", key)
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if err := r.precondition(key, token, want, cur); err != nil {

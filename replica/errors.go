@@ -3,6 +3,7 @@ package replica
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/harborpoint/concord/version"
 )
@@ -23,9 +24,6 @@ var (
 	// ErrPreconditionFailed: a conditional write's token is not the
 	// record's current one (412). The error is a [*PreconditionFailed].
 	ErrPreconditionFailed = errors.New("replica: precondition failed: the record changed since the token was read")
-	// ErrBadToken: a token that does not decode (400). It wraps the
-	// version package's decode error.
-	ErrBadToken = errors.New("replica: malformed token")
 	// ErrNotBlindWritable: a blind write named a field whose policy is not
 	// replaceable (policy.Replaceable: last-writer-wins), or no field at
 	// all (422).
@@ -115,3 +113,31 @@ func (e *Deleted) Error() string {
 
 // Is makes errors.Is(err, ErrDeleted) and errors.Is(err, ErrNotFound) true.
 func (e *Deleted) Is(target error) bool { return target == ErrDeleted || target == ErrNotFound }
+
+// prefix starts every message of this package's errors.
+const prefix = "replica: "
+
+// wrapped is an error of this package that adds context to err, which may
+// be an error of this package too: its message is the context and then
+// err's without its leading "replica: ", so that a message names the
+// package once however deep the wrapping ("replica: \"k\": record not
+// found", not "replica: \"k\": replica: record not found").
+type wrapped struct {
+	context string
+	err     error
+}
+
+// wrapf returns err in the context format describes; the context starts
+// with "replica".
+func wrapf(err error, format string, args ...any) error {
+	return &wrapped{context: fmt.Sprintf(format, args...), err: err}
+}
+
+// Error implements the error interface.
+func (e *wrapped) Error() string { return e.context + ": " + unprefixed(e.err) }
+
+// Unwrap returns the error wrapped.
+func (e *wrapped) Unwrap() error { return e.err }
+
+// unprefixed returns err's message without a leading "replica: ".
+func unprefixed(err error) string { return strings.TrimPrefix(err.Error(), prefix) }

@@ -115,7 +115,7 @@ func (r *Replica[T]) Rescan(ctx context.Context) error {
 	for i := range skipped {
 		errs[i] = &skipped[i]
 	}
-	return fmt.Errorf("replica %v: rescan skipped %d records: %w", r.id, len(skipped), errors.Join(errs...))
+	return fmt.Errorf("replica %v: rescan skipped %d records:\n%w", r.id, len(skipped), errors.Join(errs...))
 }
 
 // rescanAll rescans every key; the error is for a store that cannot list
@@ -132,7 +132,7 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("replica %v: rescan: %w", r.id, err)
+		return nil, wrapf(err, "replica %v: rescan", r.id)
 	}
 	return skipped, nil
 }
@@ -162,7 +162,7 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	}
 	r.track(key, &o)
 	if rev != 0 && len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
-		return fmt.Errorf("replica: %w: %d bytes", ErrKeyTooLong, len(key))
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ type quarantineError struct {
 }
 
 func (e *quarantineError) Error() string {
-	return fmt.Sprintf("replica: %q: record quarantined: %v", e.key, e.cause)
+	return fmt.Sprintf("replica: %q: record quarantined: %s", e.key, unprefixed(e.cause))
 }
 
 func (e *quarantineError) Is(target error) bool { return target == ErrQuarantined }

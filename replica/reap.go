@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -159,7 +158,7 @@ func (r *Replica[T]) stable(key string, c version.Vector) bool {
 func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
+		return false, wrapf(err, "replica %v: %q", r.id, key)
 	}
 	defer r.locks.unlock(key, lk)
 	s, rev, err := r.load(ctx, key)
@@ -179,7 +178,7 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		if errors.Is(err, ErrRevisionMismatch) {
 			return false, nil // written meanwhile: the horizon is harmless, the state descends from it
 		}
-		return false, fmt.Errorf("replica %v: delete %q: %w", r.id, key, err)
+		return false, wrapf(err, "replica %v: delete %q", r.id, key)
 	}
 	r.mu.Lock()
 	delete(r.memb.tombs, key) // its horizon answers for it now

@@ -188,7 +188,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		r.attempts = 100
 	}
 	if _, err := rangesync.NewInitiator(&r.ix.x, r.reconcile); err != nil { // validates the options
-		return nil, fmt.Errorf("replica: %w", err)
+		return nil, wrapf(err, "replica")
 	}
 	return r, nil
 }
@@ -279,7 +279,7 @@ func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
 func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T], uint64, error) {
 	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
-		return resolve.Siblings[T]{}, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
+		return resolve.Siblings[T]{}, 0, wrapf(err, "replica %v: get %q", r.id, key)
 	}
 	s, err := r.decodeStored(key, data, rev)
 	if err != nil {
@@ -307,7 +307,7 @@ func (r *Replica[T]) decodeStored(key string, data []byte, rev uint64) (resolve.
 		return s, r.setAside(key, rev, err)
 	}
 	if err != nil {
-		return s, fmt.Errorf("replica %v: stored record %q: %w", r.id, key, err)
+		return s, wrapf(err, "replica %v: stored record %q", r.id, key)
 	}
 	r.release(key)
 	return s, nil
@@ -325,7 +325,7 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 		return Record[T]{}, err
 	}
 	if s.Len() == 0 {
-		return Record[T]{Key: key}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+		return Record[T]{Key: key}, wrapf(ErrNotFound, "replica: %q", key)
 	}
 	rec := r.read(key, s)
 	if rec.Deleted {

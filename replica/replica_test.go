@@ -89,8 +89,9 @@ func TestConditionalWritePreconditions(t *testing.T) {
 	_, err = p.lis.Update(bg, "H-1", "", func(h *hold.Hold, _ replica.Write) error { return h.Release() })
 	require.ErrorIs(t, err, replica.ErrPreconditionRequired)
 	_, err = p.lis.Update(bg, "H-1", "!!", func(h *hold.Hold, _ replica.Write) error { return h.Release() })
-	require.ErrorIs(t, err, replica.ErrBadToken)
 	require.ErrorIs(t, err, version.ErrMalformedToken)
+	var de *version.DecodeError
+	require.ErrorAs(t, err, &de)
 
 	_, err = p.lis.Blind(bg, "H-1", "note", hold.NoteEdit("call back"))
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package replica
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/harborpoint/concord/resolve"
@@ -15,10 +14,10 @@ import (
 func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
+		return nil, wrapf(err, "replica %v: get %q", r.id, key)
 	}
 	if rev == 0 {
-		return nil, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+		return nil, wrapf(ErrNotFound, "replica: %q", key)
 	}
 	if join, err := r.frameContext(data); err == nil {
 		r.seen(ctx, key, rev, join)
@@ -43,7 +42,7 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 	}
 	s, err := r.decode(key, data)
 	if err != nil {
-		return 0, fmt.Errorf("replica %v: apply %q: %w", r.id, key, err)
+		return 0, wrapf(err, "replica %v: apply %q", r.id, key)
 	}
 	return r.ApplyState(ctx, key, s)
 }

@@ -187,7 +187,7 @@ func (m *MemoryStore) Delete(ctx context.Context, key string, rev uint64) error 
 // moment.
 func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entry, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("replica: scan: %w", err)
+		return nil, wrapf(err, "replica: scan")
 	}
 	if limit < 1 {
 		return nil, fmt.Errorf("replica: scan limit %d is below 1", limit)
@@ -210,7 +210,7 @@ func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entr
 // check returns the error for a done ctx or the empty key.
 func check(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("replica: %q: %w", key, err)
+		return wrapf(err, "replica: %q", key)
 	}
 	if key == "" {
 		return fmt.Errorf("%w: the empty key", ErrInvalidKey)

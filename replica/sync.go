@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/harborpoint/concord/replica/rangesync"
 	"github.com/harborpoint/concord/version"
@@ -24,7 +26,11 @@ type KeyError struct {
 }
 
 // Error implements the error interface.
-func (e *KeyError) Error() string { return fmt.Sprintf("%q: %v", e.Key, e.Err) }
+// The message names the package and the key once, whatever Err's says.
+func (e *KeyError) Error() string {
+	key := strconv.Quote(e.Key)
+	return prefix + key + ": " + strings.TrimPrefix(unprefixed(e.Err), key+": ")
+}
 
 // Unwrap returns the record's error.
 func (e *KeyError) Unwrap() error { return e.Err }
@@ -119,13 +125,13 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 		}
 		reply, err := peer.Reconcile(ctx, msg)
 		if err != nil {
-			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
+			return rep, wrapf(err, "replica %v: sync", r.id)
 		}
 		rep.Rounds++
 		rep.Bytes += len(msg) + len(reply)
 		var have, need []string
 		if msg, have, need, err = s.Reconcile(reply); err != nil {
-			return rep, fmt.Errorf("replica %v: sync: %w", r.id, err)
+			return rep, wrapf(err, "replica %v: sync", r.id)
 		}
 		pulled, err := r.pull(ctx, peer, need, &rep)
 		if err != nil {
@@ -154,7 +160,7 @@ func (r *Replica[T]) push(ctx context.Context, peer Peer, keys []string, rep *Sy
 		}
 		refused, err := peer.Push(ctx, states)
 		if err != nil {
-			return fmt.Errorf("replica %v: sync: push: %w", r.id, err)
+			return wrapf(err, "replica %v: sync: push", r.id)
 		}
 		rep.Sent += len(states) - len(refused)
 		rep.skip(refused)
@@ -184,7 +190,7 @@ func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *Sy
 		keys = keys[n:]
 		states, err := peer.Pull(ctx, ws)
 		if err != nil {
-			return nil, fmt.Errorf("replica %v: sync: pull: %w", r.id, err)
+			return nil, wrapf(err, "replica %v: sync: pull", r.id)
 		}
 		for _, d := range states {
 			if join, err := r.frameContext(d.Data); err == nil {
@@ -247,7 +253,7 @@ func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
 	}
 	reply, err := rangesync.Respond(x, msg, r.reconcile)
 	if err != nil {
-		return nil, fmt.Errorf("replica %v: respond: %w", r.id, err)
+		return nil, wrapf(err, "replica %v: respond", r.id)
 	}
 	return reply, nil
 }

@@ -31,7 +31,7 @@ func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], er
 			if rec := r.read(key, cur); rec.Deleted {
 				return resolve.Outcome[T]{}, deleted(rec)
 			}
-			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrExists)
+			return resolve.Outcome[T]{}, wrapf(ErrExists, "replica: %q", key)
 		}
 		return r.change(cur, version.Vector{}, nil, func(Write) (T, error) { return v, nil })
 	})
@@ -42,17 +42,14 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 	if token == "" {
 		return version.Vector{}, ErrPreconditionRequired
 	}
-	ctx, err := version.ParseToken(token, r.limits)
-	if err != nil {
-		return version.Vector{}, fmt.Errorf("%w: %w", ErrBadToken, err)
-	}
-	return ctx, nil
+	return version.ParseToken(token, r.limits)
 }
 
 // Update is a conditional write: fn changes the current value, and the write
 // happens only if token is the record's current token (the ETag the client
 // read). A missing token fails with ErrPreconditionRequired, a malformed one
-// with ErrBadToken, and a stale one with a [*PreconditionFailed] naming the
+// with a [*version.DecodeError] (matching version.ErrMalformedToken), and a
+// stale one with a [*PreconditionFailed] naming the
 // record's current version so the client can look again. A record with an open
 // conflict returns its [*resolve.ConflictRequiresRetry]; settle it with
 // [Replica.ResolveConflict]. An error from fn is returned as is and nothing
@@ -74,7 +71,7 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T, w Write) error) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
-		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
+		return Record[T]{}, wrapf(err, "replica: %q", key)
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if err := r.precondition(key, token, want, cur); err != nil {
@@ -99,7 +96,7 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 // precondition checks a token against the current state.
 func (r *Replica[T]) precondition(key, token string, want version.Vector, cur resolve.Siblings[T]) error {
 	if cur.Len() == 0 {
-		return fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+		return wrapf(ErrNotFound, "replica: %q", key)
 	}
 	if !cur.Join().Equal(want) {
 		pf := &PreconditionFailed{Key: key, Given: token, Context: cur.Join()}
@@ -125,7 +122,7 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
-		return Record[T]{}, fmt.Errorf("replica: %q: %w", key, err)
+		return Record[T]{}, wrapf(err, "replica: %q", key)
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		replaced := cur.Values()
@@ -160,7 +157,7 @@ func (r *Replica[T]) Blind(ctx context.Context, key, field string, src T) (Recor
 	}
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		if cur.Len() == 0 {
-			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+			return resolve.Outcome[T]{}, wrapf(ErrNotFound, "replica: %q", key)
 		}
 		base, err := r.resolveForWrite(key, cur)
 		if err != nil {
@@ -198,7 +195,7 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 	_, err = r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
 		replayed = false
 		if cur.Len() == 0 {
-			return resolve.Outcome[T]{}, fmt.Errorf("replica: %q: %w", key, ErrNotFound)
+			return resolve.Outcome[T]{}, wrapf(ErrNotFound, "replica: %q", key)
 		}
 		base, err := r.resolveForWrite(key, cur)
 		if err != nil {

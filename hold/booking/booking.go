@@ -157,7 +157,7 @@ func (d *Desk) check(ctx context.Context, id, token, booking string) (replica.Re
 	}
 	want, err := version.ParseToken(token, version.Limits{})
 	if err != nil {
-		return replica.Record[hold.Hold]{}, fmt.Errorf("booking: %q: %w: %w", id, replica.ErrBadToken, err)
+		return replica.Record[hold.Hold]{}, fmt.Errorf("booking: %q: %w", id, err)
 	}
 	rec, err := d.recs.Get(ctx, id)
 	switch {

@@ -11,6 +11,7 @@ import (
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // TestOneConfirmWins: two holds on cabin C14, confirmed in two regions; the
@@ -214,7 +215,7 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 	if _, err := w.lis.desk.Confirm(bg, "H-1", "", "B-1"); !errors.Is(err, replica.ErrPreconditionRequired) {
 		t.Errorf("no token: %v", err)
 	}
-	if _, err := w.lis.desk.Confirm(bg, "H-1", "%%%", "B-1"); !errors.Is(err, replica.ErrBadToken) {
+	if _, err := w.lis.desk.Confirm(bg, "H-1", "%%%", "B-1"); !errors.Is(err, version.ErrMalformedToken) {
 		t.Errorf("bad token: %v", err)
 	}
 	if _, err := w.lis.desk.Confirm(bg, "H-1", w.token(w.lis, "H-1"), ""); !errors.Is(err, hold.ErrNoBooking) {
