@@ -308,4 +308,3 @@ func unavailable(detail string) *Problem {
 	return &Problem{Type: TypeUnavailable, Title: "Service unavailable, retry", Status: http.StatusServiceUnavailable,
 		Detail: detail, Header: http.Header{"Retry-After": {"1"}}}
 }
-
