@@ -32,8 +32,8 @@ import (
 // the context as well as the elements.
 type AWSet[E cmp.Ordered] struct {
 	entries []awEntry[E]   // sorted by elem; every dots slice sorted and non-empty
-	ctx     version.Vector // contiguous part of the causal context
-	cloud   []version.Dot  // the rest: sorted, none covered by ctx, none contiguous with it
+	known     version.Vector // contiguous part of the causal context
+	cloud   []version.Dot  // the rest: sorted, none covered by known, none contiguous with it
 }
 
 type awEntry[E cmp.Ordered] struct {
@@ -47,7 +47,7 @@ func (s AWSet[E]) search(e E) (int, bool) {
 
 // seen reports whether the causal context of s contains d.
 func (s AWSet[E]) seen(d version.Dot) bool {
-	if s.ctx.Contains(d) {
+	if s.known.Contains(d) {
 		return true
 	}
 	_, ok := slices.BinarySearchFunc(s.cloud, d, version.Dot.Compare)
@@ -69,7 +69,7 @@ func (s AWSet[E]) Add(e E, d version.Dot) AWSet[E] {
 	if !d.Valid() {
 		panic(fmt.Sprintf("policy: AWSet.Add with invalid dot %v", d))
 	}
-	out := AWSet[E]{ctx: s.ctx, cloud: s.cloud}
+	out := AWSet[E]{known: s.known, cloud: s.cloud}
 	i, ok := s.search(e)
 	entry := awEntry[E]{elem: e, dots: []version.Dot{d}}
 	out.entries = make([]awEntry[E], 0, len(s.entries)+1)
@@ -83,7 +83,7 @@ func (s AWSet[E]) Add(e E, d version.Dot) AWSet[E] {
 		cloud := slices.Clone(s.cloud)
 		j, _ := slices.BinarySearchFunc(cloud, d, version.Dot.Compare)
 		cloud = slices.Insert(cloud, j, d)
-		out.ctx, out.cloud = compact(s.ctx, cloud)
+		out.known, out.cloud = compact(s.known, cloud)
 	}
 	return out
 }
@@ -100,12 +100,12 @@ func (s AWSet[E]) Add(e E, d version.Dot) AWSet[E] {
 // context tells merges that this side saw that write and, if the dot is not
 // among its adds, removed or superseded it.
 func (s AWSet[E]) JoinContext(v version.Vector) AWSet[E] {
-	ctx := s.ctx.Join(v)
-	if ctx.Equal(s.ctx) {
+	known := s.known.Join(v)
+	if known.Equal(s.known) {
 		return s
 	}
 	out := AWSet[E]{entries: s.entries}
-	out.ctx, out.cloud = compact(ctx, s.cloud)
+	out.known, out.cloud = compact(known, s.cloud)
 	return out
 }
 
@@ -118,7 +118,7 @@ func (s AWSet[E]) Remove(e E) AWSet[E] {
 	if !ok {
 		return s
 	}
-	out := AWSet[E]{ctx: s.ctx, cloud: s.cloud}
+	out := AWSet[E]{known: s.known, cloud: s.cloud}
 	if len(s.entries) > 1 {
 		out.entries = slices.Delete(slices.Clone(s.entries), i, i+1)
 	}
@@ -167,12 +167,12 @@ func (s AWSet[E]) Set() Set[E] { return Set[E]{s: s.Elements()} }
 func (s AWSet[E]) Equal(o AWSet[E]) bool {
 	return slices.EqualFunc(s.entries, o.entries, func(x, y awEntry[E]) bool {
 		return cmp.Compare(x.elem, y.elem) == 0 && slices.Equal(x.dots, y.dots)
-	}) && s.ctx.Equal(o.ctx) && slices.Equal(s.cloud, o.cloud)
+	}) && s.known.Equal(o.known) && slices.Equal(s.cloud, o.cloud)
 }
 
 // String returns the elements and the causal context, such as
-// "{Lisbon-Desk} ctx={baltimore:1 lisbon:2}", with any cloud dots after a
-// '+', such as "ctx={lisbon:2}+[baltimore:4]".
+// "{Lisbon-Desk} seen={baltimore:1 lisbon:2}", with any cloud dots after a
+// '+', such as "seen={lisbon:2}+[baltimore:4]".
 func (s AWSet[E]) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
@@ -182,8 +182,8 @@ func (s AWSet[E]) String() string {
 		}
 		fmt.Fprint(&b, x.elem)
 	}
-	b.WriteString("} ctx=")
-	b.WriteString(s.ctx.String())
+	b.WriteString("} seen=")
+	b.WriteString(s.known.String())
 	if len(s.cloud) > 0 {
 		b.WriteString("+[")
 		for i, d := range s.cloud {
@@ -202,7 +202,7 @@ func (s AWSet[E]) String() string {
 // seen the dot (so the other side cannot have removed it); contexts join.
 func (s AWSet[E]) merge(o AWSet[E]) AWSet[E] {
 	var out AWSet[E]
-	out.ctx, out.cloud = compact(s.ctx.Join(o.ctx), mergeDots(s.cloud, o.cloud, nil))
+	out.known, out.cloud = compact(s.known.Join(o.known), mergeDots(s.cloud, o.cloud, nil))
 	out.entries = make([]awEntry[E], 0, max(len(s.entries), len(o.entries)))
 	i, j := 0, 0
 	for i < len(s.entries) || j < len(o.entries) {
@@ -295,18 +295,18 @@ func mergeDots(a, b []version.Dot, keep func(d version.Dot, inA, inB bool) bool)
 	return out
 }
 
-// compact folds into ctx the dots of the sorted cloud that are contiguous
+// compact folds into known the dots of the sorted cloud that are contiguous
 // with it, drops the ones it covers, and returns the new vector and the dots
 // that remain. The result is canonical: the same set of dots always yields
 // the same vector and cloud.
-func compact(ctx version.Vector, cloud []version.Dot) (version.Vector, []version.Dot) {
+func compact(known version.Vector, cloud []version.Dot) (version.Vector, []version.Dot) {
 	if len(cloud) == 0 {
-		return ctx, nil
+		return known, nil
 	}
 	var rest, raised []version.Dot
 	for i := 0; i < len(cloud); {
 		id := cloud[i].ID
-		n := ctx.Get(id)
+		n := known.Get(id)
 		start := n
 		for ; i < len(cloud) && cloud[i].ID == id; i++ {
 			switch d := cloud[i]; {
@@ -328,9 +328,9 @@ func compact(ctx version.Vector, cloud []version.Dot) (version.Vector, []version
 			// raised holds valid dots of distinct replicas.
 			panic("policy: impossible: " + err.Error())
 		}
-		ctx = ctx.Join(v)
+		known = known.Join(v)
 	}
-	return ctx, rest
+	return known, rest
 }
 
 // AddWins returns the add-wins set policy, named "add-wins", over [AWSet]:

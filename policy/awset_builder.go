@@ -35,8 +35,8 @@ type AWSetBuilder[E cmp.Ordered] struct {
 	ops  []awOp[E]
 	adds int // how many of ops are adds
 
-	ctx    version.Builder // the vectors joined by JoinContext
-	joined bool            // whether ctx holds anything
+	known    version.Builder // the vectors joined by JoinContext
+	joined bool            // whether known holds anything
 }
 
 // awOp is one recorded Add (a valid dot) or Remove (the zero dot).
@@ -54,7 +54,7 @@ func (b *AWSetBuilder[E]) Reset(s AWSet[E]) {
 	clear(b.ents)
 	b.ents = b.ents[:0]
 	b.dots = b.dots[:0]
-	b.ctx.Reset()
+	b.known.Reset()
 	b.joined = false
 }
 
@@ -119,7 +119,7 @@ func (b *AWSetBuilder[E]) Remove(e E) {
 // JoinContext records [AWSet.JoinContext] with v.
 func (b *AWSetBuilder[E]) JoinContext(v version.Vector) {
 	if !v.IsZero() {
-		b.ctx.Join(v)
+		b.known.Join(v)
 		b.joined = true
 	}
 }
@@ -139,12 +139,12 @@ func (b *AWSetBuilder[E]) AWSet() AWSet[E] {
 				dots = append(dots, op.dot)
 			}
 		}
-		out.ctx, out.cloud = b.context(dots)
+		out.known, out.cloud = b.context(dots)
 		out.entries = b.entries(dots[:0])
 	case len(b.ents) > 0:
 		out = b.ascending()
 	case b.joined:
-		out.ctx, out.cloud = b.context(nil)
+		out.known, out.cloud = b.context(nil)
 		out.entries = b.base.entries
 	default:
 		return b.base
@@ -169,7 +169,7 @@ func (b *AWSetBuilder[E]) ascending() AWSet[E] {
 		// context sorts and compacts; the entries keep their own dots.
 		dots = slices.Clone(dots)
 	}
-	out.ctx, out.cloud = b.context(dots)
+	out.known, out.cloud = b.context(dots)
 	b.ents, b.dots = nil, nil // now the set's
 	return out
 }
@@ -196,11 +196,11 @@ func (b *AWSetBuilder[E]) context(dots []version.Dot) (version.Vector, []version
 	if len(b.base.cloud) > 0 {
 		cloud = mergeDots(b.base.cloud, cloud, nil)
 	}
-	ctx := b.base.ctx
+	known := b.base.known
 	if b.joined {
-		ctx = ctx.Join(b.ctx.Vector())
+		known = known.Join(b.known.Vector())
 	}
-	return compact(ctx, cloud)
+	return compact(known, cloud)
 }
 
 // entries returns the built set's entries: the base's, with each element

@@ -12,7 +12,7 @@ func (s AWSet[E]) size() (elems, dots, cloud, vector int) {
 	for _, x := range s.entries {
 		dots += len(x.dots)
 	}
-	return len(s.entries), dots, len(s.cloud), s.ctx.Len()
+	return len(s.entries), dots, len(s.cloud), s.known.Len()
 }
 
 // TestAWSetSizeBounded checks, at every step of many add/remove cycles on

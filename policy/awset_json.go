@@ -37,8 +37,8 @@ func (s AWSet[E]) MarshalJSON() ([]byte, error) {
 		}
 		out.Elements[i] = awsetEntryJSON[E]{Element: x.elem, Dots: dots}
 	}
-	if !s.ctx.IsZero() {
-		out.Context = s.ctx.Token()
+	if !s.known.IsZero() {
+		out.Context = s.known.Token()
 	}
 	for _, d := range s.cloud {
 		out.Cloud = append(out.Cloud, d.String())
@@ -57,22 +57,22 @@ func (s *AWSet[E]) UnmarshalJSON(data []byte) error {
 	}
 	var out AWSet[E]
 	if in.Context != "" {
-		ctx, err := version.ParseToken(in.Context, version.Limits{})
+		known, err := version.ParseToken(in.Context, version.Limits{})
 		if err != nil {
 			return fmt.Errorf("%w: context: %w", ErrInvalidAWSet, err)
 		}
-		out.ctx = ctx
+		out.known = known
 	}
 	cloud, err := parseDots(in.Cloud)
 	if err != nil {
 		return err
 	}
 	for _, d := range cloud {
-		if out.ctx.Contains(d) {
+		if out.known.Contains(d) {
 			return fmt.Errorf("%w: cloud dot %v is covered by the context", ErrInvalidAWSet, d)
 		}
 	}
-	out.ctx, out.cloud = compact(out.ctx, cloud)
+	out.known, out.cloud = compact(out.known, cloud)
 	if len(in.Elements) > 0 {
 		out.entries = make([]awEntry[E], len(in.Elements))
 	}

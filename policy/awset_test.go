@@ -66,15 +66,15 @@ func TestAWSetContextCompaction(t *testing.T) {
 	var s policy.AWSet[string]
 	s = s.Add("x", dot(lis, 3))
 	s = s.Add("y", dot(lis, 2))
-	if got, want := s.String(), "{x y} ctx={}+[lisbon:2 lisbon:3]"; got != want {
+	if got, want := s.String(), "{x y} seen={}+[lisbon:2 lisbon:3]"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	s = s.Add("z", dot(lis, 1))
-	if got, want := s.String(), "{x y z} ctx={lisbon:3}"; got != want {
+	if got, want := s.String(), "{x y z} seen={lisbon:3}"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 	s = s.Remove("y").Remove("x").Remove("nothing")
-	if got, want := s.String(), "{z} ctx={lisbon:3}"; got != want {
+	if got, want := s.String(), "{z} seen={lisbon:3}"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
@@ -195,7 +195,7 @@ func TestAWSetNoTombstonesAfterChurn(t *testing.T) {
 	if s.Len() != 5 {
 		t.Fatalf("after churn: %d elements, want 5: %v ...", s.Len(), s.Elements()[:min(8, s.Len())])
 	}
-	want := fmt.Sprintf("{live-0 live-1 live-2 live-3 live-4} ctx={baltimore:%d faro:%d lisbon:%d}", next[1], next[2], next[0])
+	want := fmt.Sprintf("{live-0 live-1 live-2 live-3 live-4} seen={baltimore:%d faro:%d lisbon:%d}", next[1], next[2], next[0])
 	if got := s.String(); got != want {
 		t.Fatalf("after churn:\n got %s\nwant %s\n(before churn: %s)", got, want, before)
 	}

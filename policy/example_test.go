@@ -74,8 +74,8 @@ func ExampleAddWins() {
 		policy.Branch[policy.AWSet[string]]{Value: watchers, Stamp: at("14:04:51.000", lisbon, 1)})
 	fmt.Println(seen.Value)
 	// Output:
-	// {ops-desk} ctx={baltimore:1 lisbon:1}
-	// {} ctx={lisbon:1}
+	// {ops-desk} seen={baltimore:1 lisbon:1}
+	// {} seen={lisbon:1}
 }
 
 // Loading the agencies that touched a day's holds from a sorted list builds
@@ -89,7 +89,7 @@ func ExampleAWSetBuilder() {
 	agencies := b.AWSet()
 	fmt.Println(agencies)
 	// Output:
-	// {atlas-travel harbor-desk} ctx={lisbon:3}
+	// {atlas-travel harbor-desk} seen={lisbon:3}
 }
 
 // Two concurrent extensions of the same active hold: the later expiry wins,

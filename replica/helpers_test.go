@@ -223,9 +223,9 @@ func (l *ledger) ack(t tb, key string, rec replica.Record[hold.Hold]) version.Do
 	}
 	d := rec.Branches[0].Stamp.Dot
 	// The write's context is the record's context without its own dot.
-	ctx := rec.Context
+	seen := rec.Context
 	var dots []version.Dot
-	for id, n := range ctx.All() {
+	for id, n := range seen.All() {
 		if id == d.ID {
 			n = d.Counter - 1
 		}
@@ -233,7 +233,7 @@ func (l *ledger) ack(t tb, key string, rec replica.Record[hold.Hold]) version.Do
 			dots = append(dots, version.Dot{ID: id, Counter: n})
 		}
 	}
-	wctx, err := version.NewVector(dots...)
+	wseen, err := version.NewVector(dots...)
 	if err != nil {
 		t.Fatalf("NewVector: %v", err)
 	}
@@ -247,7 +247,7 @@ func (l *ledger) ack(t tb, key string, rec replica.Record[hold.Hold]) version.Do
 	if _, dup := m[d]; dup {
 		t.Fatalf("%s: dot %v acknowledged twice", key, d)
 	}
-	m[d] = wctx
+	m[d] = wseen
 	return d
 }
 
@@ -273,8 +273,8 @@ func (l *ledger) check(t tb, r *replica.Replica[hold.Hold]) {
 				continue
 			}
 			overwritten := false
-			for w, ctx := range acked {
-				if w != d && ctx.Contains(d) {
+			for w, seen := range acked {
+				if w != d && seen.Contains(d) {
 					overwritten = true
 					break
 				}

@@ -37,10 +37,10 @@ const RecordLimitRule = "record-limit"
 // reviewOversize queues a merge refused for size, with the merged branches
 // and the context that covers them.
 func (r *Replica[T]) reviewOversize(key string, merged resolve.Siblings[T], tl *TooLargeError) {
-	ctx := merged.Join()
+	seen := merged.Join()
 	item := &ReviewItem[T]{
 		Key: key, Entity: r.res.Entity(), Rule: RecordLimitRule, Reason: tl.Error(),
-		Branches: merged.Values(), Context: ctx, Token: ctx.Token(), FirstSeen: r.now(),
+		Branches: merged.Values(), Context: seen, Token: seen.Token(), FirstSeen: r.now(),
 	}
 	r.mu.Lock()
 	old, had := r.review[key]
@@ -55,11 +55,11 @@ func (r *Replica[T]) reviewOversize(key string, merged resolve.Siblings[T], tl *
 }
 
 // oversizeItem returns the review item of a merge of key refused for size
-// whose context is ctx, if there is one.
-func (r *Replica[T]) oversizeItem(key string, ctx version.Vector) *ReviewItem[T] {
+// whose context is seen, if there is one.
+func (r *Replica[T]) oversizeItem(key string, seen version.Vector) *ReviewItem[T] {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if it, ok := r.review[key]; ok && it.Rule == RecordLimitRule && it.Context.Equal(ctx) {
+	if it, ok := r.review[key]; ok && it.Rule == RecordLimitRule && it.Context.Equal(seen) {
 		return it
 	}
 	return nil

@@ -249,13 +249,13 @@ func (r *Replica[T]) write(ctx context.Context, key string, p plan[T]) (Record[T
 }
 
 // change plans a client write of the value built by build, made with
-// context ctx, stamped now. base is the record the value is built from
-// (nil: the record the siblings ctx covers resolve to).
-func (r *Replica[T]) change(cur resolve.Siblings[T], ctx version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Outcome[T], error) {
+// context seen, stamped now. base is the record the value is built from
+// (nil: the record the siblings seen covers resolve to).
+func (r *Replica[T]) change(cur resolve.Siblings[T], seen version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Outcome[T], error) {
 	ts := r.hlc.Now()
 	var buildErr error
-	o, err := r.res.Write(cur, resolve.Change[T]{Context: ctx, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
-		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: ctx})
+	o, err := r.res.Write(cur, resolve.Change[T]{Context: seen, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
+		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: seen})
 		buildErr = err
 		return v
 	}})

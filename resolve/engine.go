@@ -313,15 +313,15 @@ func (r *Resolver[T]) fieldStamps(base *Branch[T], v *T, st version.Stamp) []ver
 	return out
 }
 
-// coveredBase returns the base of a write with context ctx that named no
-// base: the resolution of the siblings of local that ctx covers; when they
-// cannot be merged, their agreement (see [Change.Base]); nil when ctx covers
+// coveredBase returns the base of a write with context seen that named no
+// base: the resolution of the siblings of local that seen covers; when they
+// cannot be merged, their agreement (see [Change.Base]); nil when seen covers
 // none.
-func (r *Resolver[T]) coveredBase(local Siblings[T], ctx version.Vector) *Branch[T] {
+func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branch[T] {
 	var covered []Branch[T]
 	for s := range local.Siblings() {
 		// A tombstone is no base: a write over it re-creates the record.
-		if ctx.Contains(s.Dot) && !s.Value.Deleted {
+		if seen.Contains(s.Dot) && !s.Value.Deleted {
 			covered = append(covered, s.Value)
 		}
 	}

@@ -61,8 +61,8 @@ func ExampleConflictRequiresRetry() {
 	}, nil, resolve.Options{})
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	var s resolve.Siblings[doc]
-	write := func(s resolve.Siblings[doc], ctx version.Vector, id version.ID, wall int64, owner string) resolve.Outcome[doc] {
-		o, _ := r.Write(s, resolve.Change[doc]{Context: ctx, Replica: id, Time: version.Timestamp{Wall: wall},
+	write := func(s resolve.Siblings[doc], seen version.Vector, id version.ID, wall int64, owner string) resolve.Outcome[doc] {
+		o, _ := r.Write(s, resolve.Change[doc]{Context: seen, Replica: id, Time: version.Timestamp{Wall: wall},
 			Value: func(version.Dot) doc { return doc{owner} }})
 		return o
 	}

@@ -18,9 +18,9 @@ var (
 	baltimore = version.MustID("baltimore")
 )
 
-func write(t *testing.T, r *resolve.Resolver[ticket], s resolve.Siblings[ticket], ctx version.Vector, id version.ID, sec int64, v ticket) resolve.Outcome[ticket] {
+func write(t *testing.T, r *resolve.Resolver[ticket], s resolve.Siblings[ticket], seen version.Vector, id version.ID, sec int64, v ticket) resolve.Outcome[ticket] {
 	t.Helper()
-	o, err := r.Write(s, resolve.Change[ticket]{Context: ctx, Replica: id, Time: at(sec), Value: func(version.Dot) ticket { return v }})
+	o, err := r.Write(s, resolve.Change[ticket]{Context: seen, Replica: id, Time: at(sec), Value: func(version.Dot) ticket { return v }})
 	require.NoError(t, err)
 	return o
 }
@@ -39,10 +39,10 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 	base := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1,
 		ticket{Title: "v18", Tags: policy.NewSet("desk"), Priority: 1, Estimate: 8})
 	require.Equal(t, resolve.IncomingWins, base.Class)
-	ctx := base.State.Join()
+	seen := base.State.Join()
 
-	atLis := write(t, r, base.State, ctx, lisbon, 3, ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone"), Priority: 2, Estimate: 5})
-	atIad := write(t, r, base.State, ctx, baltimore, 2, ticket{Title: "baltimore", Tags: policy.NewSet("desk", "web"), Priority: 1, Owner: "ana", Urgent: true, Estimate: 8})
+	atLis := write(t, r, base.State, seen, lisbon, 3, ticket{Title: "lisbon", Tags: policy.NewSet("desk", "phone"), Priority: 2, Estimate: 5})
+	atIad := write(t, r, base.State, seen, baltimore, 2, ticket{Title: "baltimore", Tags: policy.NewSet("desk", "web"), Priority: 1, Owner: "ana", Urgent: true, Estimate: 8})
 
 	// Each region applies the other's version: concurrent, both converge.
 	lis := report(&counters, r.Apply(atLis.State, atIad.State))
@@ -100,9 +100,9 @@ func TestRefusedMergeKeepsEveryBranch(t *testing.T) {
 	var counters resolve.Counters
 	r := ticketResolver()
 	base := write(t, r, resolve.Siblings[ticket]{}, version.Vector{}, lisbon, 1, ticket{Title: "t"})
-	ctx := base.State.Join()
-	a := write(t, r, base.State, ctx, lisbon, 2, ticket{Owner: "ana"})
-	b := write(t, r, base.State, ctx, baltimore, 3, ticket{Owner: "bo"})
+	seen := base.State.Join()
+	a := write(t, r, base.State, seen, lisbon, 2, ticket{Owner: "ana"})
+	b := write(t, r, base.State, seen, baltimore, 3, ticket{Owner: "bo"})
 
 	o := report(&counters, r.Apply(a.State, b.State))
 	require.Nil(t, o.Resolution)

@@ -135,9 +135,9 @@ func (h *history[T]) show(rec replica.Record[T]) string {
 }
 
 // write makes one write of op at n and records its acknowledgement. token
-// and cctx are what the client read, for Update and Resolve; idem is a
+// and seen are what the client read, for Update and Resolve; idem is a
 // command's idempotency key; replaced are the branches a Resolve settles.
-func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, cctx version.Vector, idem string, replaced []resolve.Branch[T]) {
+func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, seen version.Vector, idem string, replaced []resolve.Branch[T]) {
 	if h.quarantined(c, n, key) {
 		if idem != "" {
 			c.retry = append(c.retry, pending[T]{key: key, idem: idem, op: op})
@@ -190,8 +190,8 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	case Blind:
 		rec, err = n.rep.Blind(h.ctx, key, op.Field, op.Value)
 	case Update:
-		wctx = cctx
-		what += " token " + cctx.String()
+		wctx = seen
+		what += " token " + seen.String()
 		if h.w.hooks.update != nil {
 			rec, err = h.w.hooks.update(n, key, token, fn)
 		} else {
@@ -201,8 +201,8 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		what += " key " + idem
 		rec, replayed, err = n.rep.Command(h.ctx, key, idem, fn)
 	case Resolve:
-		wctx = cctx
-		what += " token " + cctx.String()
+		wctx = seen
+		what += " token " + seen.String()
 		wrote = op.Value
 		rec, err = n.rep.ResolveConflict(h.ctx, key, token, op.Value)
 	case Delete:

@@ -37,33 +37,33 @@ type Sibling[V any] struct {
 }
 
 // NewClock returns a clock holding one write of v at replica r made with
-// context ctx. It is the same as Clock[V]{}.Update(ctx, v, r).
-func NewClock[V any](ctx Vector, v V, r ID) (Clock[V], Dot, error) {
-	return Clock[V]{}.Update(ctx, v, r)
+// context seen. It is the same as Clock[V]{}.Update(seen, v, r).
+func NewClock[V any](seen Vector, v V, r ID) (Clock[V], Dot, error) {
+	return Clock[V]{}.Update(seen, v, r)
 }
 
 // Update records a write of v made at replica r by a client whose read
-// context was ctx, typically the [Clock.Join] it was handed on read. It
+// context was seen, typically the [Clock.Join] it was handed on read. It
 // returns the new clock and the write's dot.
 //
-// The new value supersedes exactly the values ctx covers; values ctx did not
+// The new value supersedes exactly the values seen covers; values seen did not
 // cover stay as siblings. The new dot is fresh: above every counter of r in
-// the clock and in ctx, so nothing already present descends from it. Update
+// the clock and in seen, so nothing already present descends from it. Update
 // fails with [ErrCounterOverflow] rather than wrap, and with [ErrInvalidID]
 // for a zero ID.
-func (c Clock[V]) Update(ctx Vector, v V, r ID) (Clock[V], Dot, error) {
-	return c.UpdateWith(ctx, r, func(Dot) V { return v })
+func (c Clock[V]) Update(seen Vector, v V, r ID) (Clock[V], Dot, error) {
+	return c.UpdateWith(seen, r, func(Dot) V { return v })
 }
 
 // UpdateWith is like [Clock.Update] but builds the value from the new
 // write's dot, for values that record their own dot (a write stamp, the dots
 // of an add-wins set). value is called once, and only if the update succeeds.
-func (c Clock[V]) UpdateWith(ctx Vector, r ID, value func(Dot) V) (Clock[V], Dot, error) {
+func (c Clock[V]) UpdateWith(seen Vector, r ID, value func(Dot) V) (Clock[V], Dot, error) {
 	if r.IsZero() {
 		return c, Dot{}, fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
-	out := make([]centry[V], 0, len(c.e)+ctx.Len()+1)
-	a, b := c.e, ctx.e
+	out := make([]centry[V], 0, len(c.e)+seen.Len()+1)
+	a, b := c.e, seen.e
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {

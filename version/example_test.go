@@ -32,14 +32,14 @@ func ExampleClock_Update() {
 	lis := version.MustID("lisbon")
 	var c version.Clock[string]
 	c, _, _ = c.Update(version.Vector{}, "active until 14:10", lis)
-	ctx18 := c.Join() // what both clients read
+	seen18 := c.Join() // what both clients read
 
-	c, _, _ = c.Update(ctx18, "active until 14:15", lis)
+	c, _, _ = c.Update(seen18, "active until 14:15", lis)
 	fmt.Println(c.Values())
 
-	// A client still holding ctx18 writes again: its write is concurrent
+	// A client still holding seen18 writes again: its write is concurrent
 	// with the extension, so both stay.
-	c, d, _ := c.Update(ctx18, "released", lis)
+	c, d, _ := c.Update(seen18, "released", lis)
 	fmt.Println(d, c.Values())
 
 	// A client that read both supersedes both.
@@ -56,10 +56,10 @@ func ExampleClock_Update() {
 func ExampleClock_Reconcile() {
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	base, _, _ := version.NewClock(version.Vector{}, "agencies: lisbon-desk", lis)
-	ctx := base.Join()
+	seen := base.Join()
 
-	atLis, _, _ := base.Update(ctx, "agencies: lisbon-desk, phone", lis)
-	atIad, _, _ := base.Update(ctx, "agencies: lisbon-desk, web", iad)
+	atLis, _, _ := base.Update(seen, "agencies: lisbon-desk, phone", lis)
+	atIad, _, _ := base.Update(seen, "agencies: lisbon-desk, web", iad)
 	merged := atLis.Sync(atIad)
 	fmt.Println(merged.Len(), "siblings:", merged.Values())
 
@@ -77,13 +77,13 @@ func ExampleClock_Reconcile() {
 
 // Tokens round-trip through a URL-safe text form fit for an ETag.
 func ExampleVector_MarshalText() {
-	ctx := version.MustVector("{lisbon:19 baltimore:4 bristol:1}")
-	tok, _ := ctx.MarshalText()
+	seen := version.MustVector("{lisbon:19 baltimore:4 bristol:1}")
+	tok, _ := seen.MarshalText()
 	fmt.Println(string(tok), len(tok))
 
 	// A token from outside the process is read within limits.
 	back, err := version.ParseToken(string(tok), version.Limits{MaxEntries: 16})
-	fmt.Println(back, err, back.Equal(ctx))
+	fmt.Println(back, err, back.Equal(seen))
 
 	// A damaged token is refused with a typed error.
 	_, err = version.ParseToken(string(tok[:len(tok)-4]), version.Limits{})
