@@ -74,6 +74,14 @@ type Options[T any] struct {
 	// membership: tombstones are kept. Change it with [Replica.AddMember]
 	// and [Replica.RemoveMember].
 	Members []version.ID
+	// Peers hands the replica the copies of a record that other replicas
+	// hold, merged before every read and write of the record: Get,
+	// Create, Update, ResolveConflict, Delete, Blind and Command first
+	// merge each copy the local state does not cover, so a client's token
+	// and a write's base include whatever reached the peer source. Nil
+	// means none: other replicas' writes arrive only through Apply and
+	// anti-entropy.
+	Peers Peers
 }
 
 // Replica holds one region's records of one type over a [Store]. It offers
@@ -106,6 +114,7 @@ type Replica[T any] struct {
 	attempts              int
 
 	reconcile rangesync.Options
+	peers     Peers
 	ix        syncIndex // the reconciliation index, see index.go
 
 	locks    keyLocks     // serializes this replica's read-modify-writes of one key
@@ -156,7 +165,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		codec: opts.Codec, hlc: opts.Clock, obs: opts.Observer, log: opts.Logger, limits: opts.Limits,
 		maxEntries: opts.Limits.MaxEntries, maxRecord: opts.MaxRecordBytes,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
-		reconcile: opts.Reconcile,
+		reconcile: opts.Reconcile, peers: opts.Peers,
 		review:    map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
 		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
@@ -320,6 +329,9 @@ func (r *Replica[T]) decodeStored(key string, data []byte, rev uint64) (resolve.
 // an open conflict — a delete concurrent with an update included — is
 // returned with its Conflict set and no error: reading is always allowed.
 func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
+	if err := r.catchUp(ctx, key); err != nil {
+		return Record[T]{Key: key}, err
+	}
 	s, _, err := r.load(ctx, key)
 	if err != nil {
 		return Record[T]{}, err

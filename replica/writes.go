@@ -190,6 +190,9 @@ func (r *Replica[T]) Command(ctx context.Context, key, idemKey string, fn func(v
 	if r.cmdKeys == nil {
 		return Record[T]{}, false, ErrNoCommandKeys
 	}
+	if err := r.catchUp(ctx, key); err != nil {
+		return Record[T]{}, false, err
+	}
 	rk := resultKey{key, idemKey}
 	var recErr error
 	_, err = r.commit(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
@@ -241,6 +244,9 @@ func (r *Replica[T]) write(ctx context.Context, key string, p plan[T]) (Record[T
 		rec Record[T]
 		err error
 	)
+	if err := r.catchUp(ctx, key); err != nil {
+		return Record[T]{}, err
+	}
 	_, cerr := r.commit(ctx, key, p, func(c *committed[T]) { rec, err = r.stored(key, c) })
 	if cerr != nil {
 		return Record[T]{}, cerr
