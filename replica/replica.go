@@ -166,7 +166,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		maxEntries: opts.Limits.MaxEntries, maxRecord: opts.MaxRecordBytes,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile, peers: opts.Peers,
-		review:    map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
+		review: map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
 		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
 			reaped: map[string]resolve.Siblings[T]{}, tombs: map[string]struct{}{}},
