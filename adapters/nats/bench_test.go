@@ -31,7 +31,7 @@ import (
 func BenchmarkAdapter(b *testing.B) {
 	c := newCluster(b, "lisbon", "baltimore")
 	n := c.nodes["lisbon"]
-	lis := c.regionWith(n, nil, version.MustID("lisbon"), hold.Codec{})
+	lis := c.regionWith(n, nil, version.MustID("lisbon"), replica.Options[hold.Hold]{Codec: hold.Codec{}}, nil)
 	ctx := context.Background()
 	h := hold.New("H-1", "C1", "web", time.Now().Add(time.Hour))
 	_, err := lis.Create(ctx, "H-1", h)
@@ -130,7 +130,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 		b.ResetTimer()
 		for i := range b.N {
-			class, err := lis.Replica().Apply(ctx, key, versions[i])
+			class, err := lis.Apply(ctx, key, versions[i])
 			if err != nil || (i > 0 && class != resolve.IncomingWins && class != resolve.ConcurrentConflict) {
 				b.Fatalf("apply %d: %v %v", i, class, err)
 			}

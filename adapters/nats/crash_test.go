@@ -41,8 +41,10 @@ func TestHardStopKeepsAcknowledgedWrites(t *testing.T) {
 	topo := concordnats.Topology{Bucket: bucket, Local: "lisbon", Regions: []string{"lisbon"}}
 	kv, err := concordnats.CreateBucket(ctx, js, topo, concordnats.BucketOptions{})
 	must(t, err)
-	r, err := concordnats.NewRegion(kv, topo, version.MustID("lisbon"), hold.Resolver(resolve.Options{}), concordnats.Options[hold.Hold]{
-		Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Codec: hold.Codec{}}, Conn: nc})
+	region, err := concordnats.NewRegion(kv, topo, concordnats.Options{Conn: nc})
+	must(t, err)
+	r, err := replica.New(version.MustID("lisbon"), region.Store(), hold.Resolver(resolve.Options{}),
+		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Codec: hold.Codec{}, Peers: region})
 	must(t, err)
 	keys := []string{"H-1", "H-2", "H-3", "H-4"}
 	for _, k := range keys {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -41,54 +42,69 @@ func (w *wall) set(t time.Time) {
 	w.now = t
 }
 
-// regionOf is a running Region of holds and its counters.
+// regionOf is a region of holds: its replica (embedded: the API the
+// tests use), the Region that wires it to the bucket, and its counters.
 type regionOf struct {
-	*concordnats.Region[hold.Hold]
+	*replica.Replica[hold.Hold]
+	region   *concordnats.Region
 	name     string
 	counters *resolve.Counters
 }
 
-// openRegion makes the Region of holds in n's bucket, with its own
+// run runs the region's watcher until the test ends.
+func (r *regionOf) run(t testing.TB) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.region.Run(ctx, r.Replica) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("%s: Run: %v", r.name, err)
+		}
+	})
+}
+
+// openRegion makes the region of holds in n's bucket, with its own
 // observer counters, and runs its watcher until the test ends.
 func (c *cluster) openRegion(n *node, clock *wall) *regionOf {
 	c.t.Helper()
 	r := c.region(n, clock, version.MustID(n.name))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	c.t.Cleanup(func() {
-		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
-			c.t.Errorf("%s: Run: %v", n.name, err)
-		}
-	})
+	r.run(c.t)
 	return r
 }
 
-// region makes the Region of holds in n's bucket without running it; its
+// region makes the region of holds in n's bucket without running it; its
 // records are in the default codec, JSON.
 func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
 	c.t.Helper()
-	return c.regionWith(n, clock, id, nil)
+	return c.regionWith(n, clock, id, replica.Options[hold.Hold]{}, nil)
 }
 
-// regionWith is region with the records in codec (nil: JSON).
-func (c *cluster) regionWith(n *node, clock *wall, id version.ID, codec replica.Codec[hold.Hold]) *regionOf {
+// regionWith is region with the replica options opts (its observer,
+// command keys, peers and clock are set here) and the log in logs (nil:
+// the test's log).
+func (c *cluster) regionWith(n *node, clock *wall, id version.ID, opts replica.Options[hold.Hold], logs io.Writer) *regionOf {
 	c.t.Helper()
-	counters := &resolve.Counters{}
-	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
-	opts := concordnats.Options[hold.Hold]{Replica: replica.Options[hold.Hold]{
-		Observer: counters, CommandKeys: hold.CommandKeys, Codec: codec,
-	}, Conn: n.nc, Logger: slog.New(slog.NewTextHandler(testLog{c.t}, nil))}
-	if clock != nil {
-		opts.Replica.Clock = version.NewHLC(version.HLCOptions{Now: clock.Now}, version.Timestamp{})
-		opts.Replica.Now = clock.Now
+	if logs == nil {
+		logs = testLog{c.t}
 	}
-	r, err := concordnats.NewRegion(n.kv, c.topology(n.name), id, res, opts)
+	region, err := concordnats.NewRegion(n.kv, c.topology(n.name), concordnats.Options{
+		Conn: n.nc, Logger: slog.New(slog.NewTextHandler(logs, nil)), Limits: version.Limits{MaxBytes: opts.MaxRecordBytes},
+	})
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return &regionOf{Region: r, name: n.name, counters: counters}
+	counters := &resolve.Counters{}
+	opts.Observer, opts.CommandKeys, opts.Peers = counters, hold.CommandKeys, region
+	if clock != nil {
+		opts.Clock = version.NewHLC(version.HLCOptions{Now: clock.Now}, version.Timestamp{})
+		opts.Now = clock.Now
+	}
+	rep, err := replica.New(id, region.Store(), hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second}), opts)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &regionOf{Replica: rep, region: region, name: n.name, counters: counters}
 }
 
 // testLog writes a Region's log to the test's log.

@@ -2,10 +2,8 @@ package nats_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +14,6 @@ import (
 	concordnats "github.com/harborpoint/concord/adapters/nats"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
-	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -39,43 +36,40 @@ func (s *syncBuffer) String() string {
 }
 
 // TestMalformedValues puts a foreign value under another region's key and a
-// corrupt one under the local region's key: reads and writes of them fail
-// with a *MalformedError wrapping replica.ErrMalformed, nothing is written
-// over them, and the watcher logs the foreign value and goes on.
+// corrupt one under the local region's key. Reads and writes of the
+// foreign copy fail with an error wrapping replica.ErrMalformed that names
+// its bucket key; the local one is quarantined by the replica; nothing is
+// written over either, and the watcher logs the foreign value and goes on.
 func TestMalformedValues(t *testing.T) {
 	c := newCluster(t, "lisbon", "baltimore")
 	lisNode, balNode := c.nodes["lisbon"], c.nodes["baltimore"]
 	var logs syncBuffer
-	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(resolve.Options{}),
-		concordnats.Options[hold.Hold]{
-			Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys},
-			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-	must(t, err)
+	lis := c.regionWith(lisNode, nil, version.MustID("lisbon"), replica.Options[hold.Hold]{}, &logs)
+	lis.run(t)
 	ctx := c.ctx()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- lis.Run(runCtx) }()
-	defer func() { stop(); <-done }()
 	bal := c.openRegion(balNode, nil)
 
 	// Another program writes JSON into Baltimore's namespace; a damaged
 	// record sits under Lisbon's own key.
-	_, err = balNode.kv.Put(ctx, "baltimore.H-9", []byte(`{"id":"H-9","status":"active"}`))
+	_, err := balNode.kv.Put(ctx, "baltimore.H-9", []byte(`{"id":"H-9","status":"active"}`))
 	must(t, err)
 	corruptRev, err := lisNode.kv.Put(ctx, "lisbon.H-10", []byte{2, 1, 6, 'l', 'i', 's', 'b', 'o', 'n', 0, 9, 1, 200})
 	must(t, err)
 
-	var me *concordnats.MalformedError
 	eventually(t, 10*time.Second, func() error {
 		_, err := lis.Get(ctx, "H-9")
-		if !errors.As(err, &me) {
+		if !errors.Is(err, replica.ErrMalformed) {
 			return errors.Join(errPending, err)
 		}
 		return nil
 	})
-	if me.Key != "baltimore.H-9" || !errors.Is(me, replica.ErrMalformed) {
-		t.Errorf("H-9: %#v (%v)", me, me)
+	for _, op := range []func() error{
+		func() error { _, err := lis.Get(ctx, "H-9"); return err },
+		func() error { _, err := lis.Create(ctx, "H-9", hold.New("H-9", "C9", "web", time.Now())); return err },
+	} {
+		if err := op(); !errors.Is(err, replica.ErrMalformed) || !strings.Contains(err.Error(), "baltimore.H-9") {
+			t.Errorf("H-9: %v, want an error wrapping replica.ErrMalformed naming baltimore.H-9", err)
+		}
 	}
 	if _, err := lisNode.kv.Get(ctx, "lisbon.H-9"); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Errorf("lisbon.H-9 was written: %v", err)
@@ -90,9 +84,12 @@ func TestMalformedValues(t *testing.T) {
 	_, _, cmdErr := lis.Command(ctx, "H-10", "k1", func(h *hold.Hold, _ replica.Write) error { return nil })
 	_, updErr := lis.Update(ctx, "H-10", version.MustVector("lisbon:1").Token(), func(h *hold.Hold, _ replica.Write) error { return nil })
 	for _, err := range []error{getErr, cmdErr, updErr} {
-		if !errors.As(err, &me) || me.Key != "lisbon.H-10" || me.Revision != corruptRev || !errors.Is(err, replica.ErrMalformed) {
-			t.Errorf("H-10: %v, want a *MalformedError for lisbon.H-10 at revision %d", err, corruptRev)
+		if !errors.Is(err, replica.ErrQuarantined) {
+			t.Errorf("H-10: %v, want replica.ErrQuarantined", err)
 		}
+	}
+	if q := lis.Quarantined(); len(q) != 1 || q[0].Key != "H-10" || q[0].Revision != corruptRev {
+		t.Errorf("quarantined %+v, want H-10 at revision %d", q, corruptRev)
 	}
 	e, err = lisNode.kv.Get(ctx, "lisbon.H-10")
 	must(t, err)
@@ -104,7 +101,7 @@ func TestMalformedValues(t *testing.T) {
 	_, err = bal.Create(ctx, "H-11", hold.New("H-11", "C11", "web", time.Now().Add(time.Hour)))
 	must(t, err)
 	eventually(t, 10*time.Second, func() error {
-		got, err := lis.Contexts(ctx, "H-11")
+		got, err := lis.region.Contexts(ctx, "H-11")
 		if err != nil {
 			return err
 		}
@@ -162,27 +159,19 @@ func TestOversizeRecordIsSkipped(t *testing.T) {
 	c := newCluster(t, "lisbon", "baltimore")
 	lisNode, balNode := c.nodes["lisbon"], c.nodes["baltimore"]
 	var logs syncBuffer
-	lis, err := concordnats.NewRegion(lisNode.kv, c.topology("lisbon"), version.MustID("lisbon"), hold.Resolver(resolve.Options{}),
-		concordnats.Options[hold.Hold]{
-			Replica: replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, MaxRecordBytes: 16 << 10},
-			Logger:  slog.New(slog.NewTextHandler(&logs, nil)),
-		})
-	must(t, err)
+	lis := c.regionWith(lisNode, nil, version.MustID("lisbon"), replica.Options[hold.Hold]{MaxRecordBytes: 16 << 10}, &logs)
+	lis.run(t)
 	ctx := c.ctx()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- lis.Run(runCtx) }()
-	defer func() { stop(); <-done }()
 	bal := c.openRegion(balNode, nil)
 
 	big := hold.New("H-20", "C20", "web", time.Now().Add(time.Hour))
 	big.Note = strings.Repeat("n", 40<<10)
-	_, err = bal.Create(ctx, "H-20", big)
+	_, err := bal.Create(ctx, "H-20", big)
 	must(t, err)
 	_, err = bal.Create(ctx, "H-21", hold.New("H-21", "C21", "web", time.Now().Add(time.Hour)))
 	must(t, err)
 	eventually(t, 10*time.Second, func() error {
-		got, err := lis.Contexts(ctx, "H-21")
+		got, err := lis.region.Contexts(ctx, "H-21")
 		if err != nil {
 			return err
 		}

@@ -182,7 +182,7 @@ type noteAck struct {
 // returned: the branch whose dot is r's latest.
 func ownStamp(t *testing.T, r *regionOf, rec replica.Record[hold.Hold]) version.Stamp {
 	t.Helper()
-	id := r.Replica().ID()
+	id := r.ID()
 	for _, b := range rec.Branches {
 		if b.Stamp.Dot.ID == id && b.Stamp.Dot.Counter == rec.Context.Get(id) {
 			return b.Stamp
@@ -247,12 +247,12 @@ func TestRestartCatchesUp(t *testing.T) {
 	// It restarts its watch when its connection reconnects, so it usually
 	// does not wait the ~10 s the watch's heartbeats would take to notice.
 	for _, k := range keys {
-		want, err := lis.Replica().Get(ctx, k)
+		want, err := lis.Get(ctx, k)
 		must(t, err)
 		eventually(t, 20*time.Second, func() error {
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			defer cancel()
-			got, err := bal.Contexts(cctx, k)
+			got, err := bal.region.Contexts(cctx, k)
 			if err != nil {
 				return err
 			}
@@ -262,7 +262,7 @@ func TestRestartCatchesUp(t *testing.T) {
 			return nil
 		})
 	}
-	st := bal.WatchStats()
+	st := bal.region.WatchStats()
 	t.Logf("baltimore caught up %v after its restart (%v after the last write); watch started %d times, %d versions applied, %d already covered",
 		time.Since(restarted).Round(time.Millisecond), time.Since(written).Round(time.Millisecond), st.Watches, st.Applied, st.Covered)
 	// Usually the reconnect restarts the watch within a fraction of a second;

@@ -55,12 +55,14 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
-// region is one embedded region: its server, client and Region.
+// region is one embedded region: its server, client, the Region that wires
+// the bucket, and the replica the application uses.
 type region struct {
 	name     string
 	srv      *server.Server
 	nc       *natsgo.Conn
-	r        *concordnats.Region[hold.Hold]
+	wiring   *concordnats.Region
+	r        *replica.Replica[hold.Hold]
 	counters *resolve.Counters
 }
 
@@ -102,12 +104,15 @@ func run(w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	hub, err := start(&server.Options{ServerName: "hub", Host: "127.0.0.1", Port: -1,
-		LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: leafPort, NoAdvertise: true}})
+	startHub := func() (*server.Server, error) {
+		return start(&server.Options{ServerName: "hub", Host: "127.0.0.1", Port: -1,
+			LeafNode: server.LeafNodeOpts{Host: "127.0.0.1", Port: leafPort, NoAdvertise: true}})
+	}
+	hub, err := startHub()
 	if err != nil {
 		return err
 	}
-	defer hub.Shutdown()
+	defer func() { hub.Shutdown() }()
 	names := []string{"lisbon", "baltimore"}
 	wall := &clock{now: at(14, 0, 0)}
 	regions := map[string]*region{}
@@ -135,25 +140,40 @@ func run(w io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		counters := &resolve.Counters{}
-		r, err := concordnats.NewRegion(kv, topo, version.MustID(name), hold.Resolver(resolve.Options{}),
-			concordnats.Options[hold.Hold]{Conn: nc, Replica: replica.Options[hold.Hold]{
-				Clock:       version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
-				Now:         wall.Now,
-				Observer:    counters,
-				CommandKeys: hold.CommandKeys,
-				Codec:       hold.Codec{}, // compact binary records; replica.JSON is the default
-			}})
+		// The Region is the bucket's wiring: the store of this region's
+		// keys, and the other regions' copies, which the replica merges
+		// before every read and write (replica.Options.Peers).
+		wiring, err := concordnats.NewRegion(kv, topo, concordnats.Options{Conn: nc})
 		if err != nil {
 			return err
 		}
-		regions[name] = &region{name: name, srv: srv, nc: nc, r: r, counters: counters}
-	}
-	for hub.NumLeafNodes() < len(names) {
-		if ctx.Err() != nil {
-			return errors.New("leaf links did not come up")
+		counters := &resolve.Counters{}
+		r, err := replica.New(version.MustID(name), wiring.Store(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
+			Peers:       wiring,
+			Clock:       version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
+			Now:         wall.Now,
+			Observer:    counters,
+			CommandKeys: hold.CommandKeys,
+			Codec:       hold.Codec{}, // compact binary records; replica.JSON is the default
+		})
+		if err != nil {
+			return err
 		}
-		time.Sleep(10 * time.Millisecond)
+		regions[name] = &region{name: name, srv: srv, nc: nc, wiring: wiring, r: r, counters: counters}
+	}
+	linked := func(want bool) error {
+		for _, name := range names {
+			for (regions[name].srv.NumLeafNodes() > 0) != want {
+				if ctx.Err() != nil {
+					return fmt.Errorf("%s: leaf link up %v, want %v", name, !want, want)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		return nil
+	}
+	if err := linked(true); err != nil {
+		return err
 	}
 	lis, bal := regions["lisbon"], regions["baltimore"]
 	say("Harbor Point on NATS JetStream: regions %v, one JetStream domain each, leaf nodes of a hub.", names)
@@ -180,8 +200,15 @@ func run(w io.Writer) (err error) {
 	}
 	say("Baltimore reads v18 %v (token %s): %s", v18.Context, v18.Token, v18.Value)
 
-	// The two concurrent writes. The watchers are not running yet: neither
-	// region merges the other's write before making its own.
+	// The two concurrent writes, made while the regions are cut off from
+	// each other (the hub is down): each region's replica merges the copies
+	// its own bucket holds before it writes, and neither holds the other's
+	// write yet.
+	hub.Shutdown()
+	if err := linked(false); err != nil {
+		return err
+	}
+	say("the link between the regions goes down")
 	wall.set(at(14, 4, 52))
 	if _, _, err := lis.r.Command(ctx, "H-8821", "lis-extend-1", func(h *hold.Hold, _ replica.Write) error {
 		h.Touch("lisbon-desk")
@@ -199,13 +226,21 @@ func run(w io.Writer) (err error) {
 	}
 	say("14:04:53 Baltimore confirms booking B-3107, If-Match %s (key baltimore.H-8821)", v18.Token)
 
-	// The watchers start: each meets the other region's branch.
+	// The link comes back and the watchers start: each meets the other
+	// region's branch.
+	if hub, err = startHub(); err != nil {
+		return err
+	}
+	if err := linked(true); err != nil {
+		return err
+	}
+	say("the link is back")
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }()
 	for _, name := range names {
 		r := regions[name]
-		wg.Go(func() { _ = r.r.Run(runCtx) })
+		wg.Go(func() { _ = r.wiring.Run(runCtx, r.r) })
 	}
 	for lis.counters.Total(resolve.AutoResolved) == 0 || bal.counters.Total(resolve.AutoResolved) == 0 {
 		if ctx.Err() != nil {
