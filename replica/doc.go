@@ -71,6 +71,17 @@
 // another writer's conflict only when this value writes the key or
 // rescans.
 //
+// # Copies beside the store
+//
+// Some stores replicate by themselves and keep every region's copy of a
+// key beside the local one: a NATS JetStream bucket that sources the other
+// regions' keys (adapters/nats). Such a store hands the replica those
+// copies through [Peers] ([Options.Peers]), and the replica merges the
+// ones its own state does not cover before every read and write of the
+// key, so the application works with a Replica only and the store is just
+// storage and transport. The adapter delivers the versions it receives
+// between accesses through [Replica.Apply], as any transport does.
+//
 // # Deletes and tombstones
 //
 // [Replica.Delete] is a conditional write (the token, If-Match, with

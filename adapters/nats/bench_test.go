@@ -21,13 +21,13 @@ import (
 //   - kv-put: KeyValue.Put, no condition;
 //   - kv-cas: KeyValue.Get then KeyValue.Update at the read revision — the
 //     bare read-modify-compare-and-set a conditional write needs;
-//   - update: Region.Update with the token of the previous write (a
+//   - update: replica.Update with the token of the previous write (a
 //     conditional write: read, precondition, resolve, encode, CAS);
-//   - command: Region.Command (a merge-aware write with an idempotency key);
+//   - command: replica.Command (a merge-aware write with an idempotency key);
 //   - merge: the watcher's work for one concurrent version from the other
 //     region — replica.Apply of a new branch: read, classify, resolve the
 //     two branches with the hold's policies, CAS;
-//   - get: Region.Get, which reads both regions' copies.
+//   - get: replica.Get, which reads both regions' copies first.
 func BenchmarkAdapter(b *testing.B) {
 	c := newCluster(b, "lisbon", "baltimore")
 	n := c.nodes["lisbon"]

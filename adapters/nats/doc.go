@@ -32,20 +32,26 @@
 //
 // # Merging
 //
-// A [Region] owns a replica.Replica over its own keys. [Region.Get] gathers
-// every region's copy of the key (a get per region, concurrently), applies
-// the ones the local copy does not cover to the replica, and so writes back
-// under the local key a merge whose context covers everything it merged;
-// [Region.Run] does the same for every version of another region's key as
-// it arrives (a KV watch), so conflicts are resolved — or sent to the
-// review queue — as soon as the two branches meet, and the observers count
-// them. A merge never mints a new dot and a merge that changes nothing is
-// not written, so regions do not ping-pong versions: after a write, every
-// other region makes at most one merged write of that key.
+// A [Region] is wiring, not a second replica API. The application makes a
+// replica.Replica over [Region.Store] with the Region as its peers
+// (replica.Options.Peers), and runs [Region.Run] beside it:
 //
-// Writes (Create, Update, ResolveConflict, Blind, Command) are the
-// replica's, made on the local copy, with the token a client read from
-// [Region.Get] in the same region.
+//	region, err := concordnats.NewRegion(kv, topo, concordnats.Options{Conn: nc})
+//	rep, err := replica.New(id, region.Store(), res, replica.Options[T]{Peers: region})
+//	go region.Run(ctx, rep)
+//
+// Every read and write of a key through the replica first merges the
+// other regions' copies of it that the local copy does not cover
+// ([Region.Copies]: a get per region from the local bucket, concurrently),
+// and so writes back under the local key a merge whose context covers
+// everything it merged; the token a client reads is the context a
+// conditional write in this region must present. [Region.Run] applies
+// every version of another region's key as it arrives (a KV watch), so
+// conflicts are resolved — or sent to the review queue — as soon as the two
+// branches meet, and the observers count them. A merge never mints a new
+// dot and a merge that changes nothing is not written, so regions do not
+// ping-pong versions: after a write, every other region makes at most one
+// merged write of that key.
 //
 // # Durability
 //
@@ -88,7 +94,10 @@
 // A record key must be a valid KV key (letters, digits, '-', '_', '/', '='
 // and '.', no leading, trailing or doubled '.'); a region name is letters,
 // digits, '-' and '_'. A value in the bucket that is not a concord record —
-// written by another program, or damaged — is never overwritten: reads and
-// writes of it fail with a [*MalformedError] wrapping replica.ErrMalformed,
-// and Run logs it and goes on. Deletes and purges of keys are ignored.
+// written by another program, or damaged — is never overwritten: in another
+// region's key, reads and writes of the record fail with an error wrapping
+// replica.ErrMalformed that names the bucket key and revision, and Run logs
+// it and goes on; in the local region's key, the replica quarantines the
+// record (replica.ErrQuarantined, replica.Replica.Quarantined). Deletes and
+// purges of other regions' keys are ignored.
 package nats

@@ -12,9 +12,9 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
-// Records is the region's store of holds the desk writes through:
-// *replica.Replica[hold.Hold] is one, and so is a region of an adapter
-// that wraps a replica (adapters/nats.Region).
+// Records is the region's store of holds the desk writes through: a
+// *replica.Replica[hold.Hold], over any store (with replica.Options.Peers
+// when the other regions' copies sit beside it, as on NATS JetStream).
 type Records interface {
 	Get(ctx context.Context, key string) (replica.Record[hold.Hold], error)
 	Update(ctx context.Context, key, token string, fn func(h *hold.Hold, w replica.Write) error) (replica.Record[hold.Hold], error)
