@@ -2,148 +2,17 @@ package otel
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/internal/story"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
-	"github.com/harborpoint/concord/version"
 )
-
-// story plays conflicts across two hold replicas: an auto-resolved extend
-// vs confirm, a refused release vs extend that goes to review and is
-// settled, a stale conditional write, a stale replicated version and
-// concurrent blind notes inside the skew window.
-func story(t *testing.T, obs resolve.Observer) (lis, bal *replica.Replica[hold.Hold]) {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
-	region := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-			Clock: version.NewHLC(version.HLCOptions{Now: clock}, version.Timestamp{}), Observer: obs, CommandKeys: hold.CommandKeys, Now: clock,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
-	lis, bal = region("lisbon"), region("baltimore")
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	sync := func() { t.Helper(); must(replica.AntiEntropy(ctx, lis, bal)) }
-	extend := func(r *replica.Replica[hold.Hold], key, idem string) {
-		t.Helper()
-		_, _, err := r.Command(ctx, key, idem, func(h *hold.Hold, _ replica.Write) error { return h.Extend(h.ExpiresAt.Add(5 * time.Minute)) })
-		must(err)
-	}
-
-	_, err := lis.Create(ctx, "H-8821", hold.New("H-8821", "C14", "lisbon-desk", now.Add(10*time.Minute)))
-	must(err)
-	_, err = lis.Create(ctx, "H-8823", hold.New("H-8823", "C16", "lisbon-desk", now.Add(10*time.Minute)))
-	must(err)
-	sync()
-	v1, err := bal.Get(ctx, "H-8821")
-	must(err)
-	old, err := bal.State(ctx, "H-8821")
-	must(err)
-	base, err := bal.Get(ctx, "H-8823")
-	must(err)
-
-	now = now.Add(time.Minute)
-	extend(lis, "H-8821", "lis-1")
-	_, err = bal.Update(ctx, "H-8821", v1.Token, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-3107", now) })
-	must(err)
-	extend(lis, "H-8823", "lis-2")
-	_, err = bal.Update(ctx, "H-8823", base.Token, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
-	must(err)
-	sync()
-
-	// A stale If-Match, and a stale replicated version.
-	if _, err := bal.Update(ctx, "H-8821", v1.Token, func(h *hold.Hold, _ replica.Write) error { return h.Release() }); err == nil {
-		t.Fatal("stale token accepted")
-	}
-	_, err = lis.ApplyState(ctx, "H-8821", old)
-	must(err)
-
-	// Notes 400ms apart in both regions.
-	now = now.Add(time.Minute)
-	_, err = lis.Blind(ctx, "H-8821", "note", hold.NoteEdit("deck 3"))
-	must(err)
-	now = now.Add(400 * time.Millisecond)
-	_, err = bal.Blind(ctx, "H-8821", "note", hold.NoteEdit("call back"))
-	must(err)
-	sync()
-
-	// Settle H-8823 in Lisbon only: Baltimore's queue still holds it.
-	rec, err := lis.Get(ctx, "H-8823")
-	must(err)
-	_, err = lis.ResolveConflict(ctx, "H-8823", rec.Token, rec.Branches[0].Value)
-	must(err)
-
-	// Bristol's clock runs ten minutes ahead: Lisbon applies its note, and
-	// counts the drift.
-	ahead := func() time.Time { return now.Add(10 * time.Minute) }
-	bristol, err := replica.New(version.MustID("bristol"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-		Clock: version.NewHLC(version.HLCOptions{Now: ahead}, version.Timestamp{}), CommandKeys: hold.CommandKeys,
-	})
-	must(err)
-	must(replica.AntiEntropy(ctx, lis, bristol))
-	_, err = bristol.Blind(ctx, "H-8821", "note", hold.NoteEdit("from the future"))
-	must(err)
-	data, err := bristol.Export(ctx, "H-8821")
-	must(err)
-	_, err = lis.Apply(ctx, "H-8821", data)
-	must(err)
-	// A message damaged on the wire, and a state claiming a write Lisbon
-	// never made (a second process under its ID): both refused.
-	damaged, err := lis.Export(ctx, "H-8821")
-	must(err)
-	damaged[len(damaged)/2] ^= 1
-	if _, err := bal.Apply(ctx, "H-8821", damaged); !errors.Is(err, replica.ErrCorrupt) {
-		t.Fatalf("damaged state: %v, want ErrCorrupt", err)
-	}
-	twin, err := replica.New(version.MustID("lisbon"), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
-	must(err)
-	_, err = twin.Create(ctx, "H-9000", hold.New("H-9000", "C1", "twin", now.Add(time.Minute)))
-	must(err)
-	forged, err := twin.Export(ctx, "H-9000")
-	must(err)
-	if _, err := lis.Apply(ctx, "H-9000", forged); !errors.Is(err, replica.ErrUnissuedDot) {
-		t.Fatalf("forged state: %v, want ErrUnissuedDot", err)
-	}
-	// A note past the record limit (1 MiB by default) is refused.
-	if _, err := lis.Blind(ctx, "H-8821", "note", hold.NoteEdit(strings.Repeat("n", 2<<20))); !errors.Is(err, replica.ErrTooLarge) {
-		t.Fatalf("2 MiB note: %v, want ErrTooLarge", err)
-	}
-	// A record whose stored state is damaged is quarantined.
-	twinStore := replica.NewMemoryStore()
-	other, err := replica.New(version.MustID("tokyo"), twinStore, res, replica.Options[hold.Hold]{Observer: obs, CommandKeys: hold.CommandKeys})
-	must(err)
-	_, err = other.Create(ctx, "H-9001", hold.New("H-9001", "C1", "tokyo", now.Add(time.Minute)))
-	must(err)
-	stored, rev, err := twinStore.Get(ctx, "H-9001")
-	must(err)
-	stored[len(stored)/2] ^= 1
-	_, err = twinStore.CompareAndSet(ctx, "H-9001", stored, rev)
-	must(err)
-	if _, err := other.Get(ctx, "H-9001"); !errors.Is(err, replica.ErrQuarantined) {
-		t.Fatalf("damaged stored state: %v, want ErrQuarantined", err)
-	}
-	return lis, bal
-}
 
 // collect reads every data point, keyed by instrument name and attributes.
 func collect(t *testing.T, reader *sdkmetric.ManualReader) (sums map[string]int64, hists map[string]metricdata.HistogramDataPoint[int64], units map[string]string) {
@@ -192,7 +61,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 		t.Fatal(err)
 	}
 	var counters resolve.Counters
-	story(t, resolve.ObserverFunc(func(e resolve.Event) { counters.Observe(e); o.Observe(e) }))
+	story.Holds(t, resolve.ObserverFunc(func(e resolve.Event) { counters.Observe(e); o.Observe(e) }))
 	sums, hists, units := collect(t, reader)
 
 	names := map[resolve.Kind]string{
@@ -260,7 +129,7 @@ func TestQueueDepthFunc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis, bal = story(t, o)
+	lis, bal = story.Holds(t, o)
 	sums, hists, _ := collect(t, reader)
 	if got := sums["concord.review.queue_depth concord.entity=hold"]; got != 1 {
 		t.Errorf("queue depth gauge = %d, want 1", got)

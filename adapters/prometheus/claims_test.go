@@ -1,44 +1,25 @@
 package prometheus
 
 import (
-	"context"
-	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	prom "github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/harborpoint/concord/claim"
-	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/internal/story"
 )
 
 // TestClaims counts the outcomes of a home's calls — a claim, a refusal, a
 // commit — as the home's own claim.Counters do, and exposes every outcome.
 func TestClaims(t *testing.T) {
-	ctx := context.Background()
 	c := NewClaims(Options{ConstLabels: prom.Labels{"region": "lisbon"}})
 	reg := prom.NewPedanticRegistry()
 	if err := reg.Register(c); err != nil {
 		t.Fatal(err)
 	}
-	counters := &claim.Counters{}
-	home, err := claim.NewHome(replica.NewMemoryStore(), claim.Options{Observer: claim.ObserverFunc(func(e claim.Event) {
-		c.Observe(e)
-		counters.Observe(e)
-	})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	until := time.Now().Add(time.Minute)
-	got, _ := home.Acquire(ctx, "cabin/C14", "H-8821", until)
-	if _, err := home.Acquire(ctx, "cabin/C14", "H-9040", until); !errors.Is(err, claim.ErrClaimed) {
-		t.Fatal(err)
-	}
-	if _, err := home.Commit(ctx, "cabin/C14", "H-8821", got.Token, "B-3107"); err != nil {
-		t.Fatal(err)
-	}
+	counters := story.Claims(t, c)
 	for _, k := range claim.Kinds() {
 		if n := testutil.ToFloat64(c.outcomes.WithLabelValues(k.String())); n != float64(counters.Get(k)) {
 			t.Errorf("%s: %v, the home's counters say %d", k, n, counters.Get(k))
