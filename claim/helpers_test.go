@@ -2,11 +2,11 @@ package claim_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/replica"
 )
 
@@ -35,56 +35,10 @@ func (c *clock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// errDown is what a faulty store returns while it is unreachable.
-var errDown = errors.New("home store unreachable")
-
-// faultyStore is a MemoryStore that can be unreachable (nothing happens,
-// every call fails) or lose the reply of its next compare-and-set (the write
-// happens, the caller gets an error): a crash of the caller right after the
-// write, as far as the caller knows.
-type faultyStore struct {
-	*replica.MemoryStore
-	mu        sync.Mutex
-	down      bool
-	loseReply bool
-}
-
-func newFaultyStore() *faultyStore { return &faultyStore{MemoryStore: replica.NewMemoryStore()} }
-
-func (s *faultyStore) set(down, loseReply bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down, s.loseReply = down, loseReply
-}
-
-func (s *faultyStore) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	s.mu.Lock()
-	down := s.down
-	s.mu.Unlock()
-	if down {
-		return nil, 0, errDown
-	}
-	return s.MemoryStore.Get(ctx, key)
-}
-
-func (s *faultyStore) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	s.mu.Lock()
-	down, lose := s.down, s.loseReply
-	s.loseReply = false
-	s.mu.Unlock()
-	if down {
-		return 0, errDown
-	}
-	n, err := s.MemoryStore.CompareAndSet(ctx, key, value, rev)
-	if err == nil && lose {
-		return 0, errors.New("reply lost")
-	}
-	return n, err
-}
-
-// newHome returns a home over a faulty store, its clock and its counters.
-func newHome(t interface{ Fatal(...any) }, margin time.Duration) (*claim.Home, *faultyStore, *clock, *claim.Counters) {
-	s, c, n := newFaultyStore(), newClock(), &claim.Counters{}
+// newHome returns a home over a link to a memory store, its clock and its
+// counters.
+func newHome(t interface{ Fatal(...any) }, margin time.Duration) (*claim.Home, *claimtest.Link, *clock, *claim.Counters) {
+	s, c, n := claimtest.NewLink(replica.NewMemoryStore()), newClock(), &claim.Counters{}
 	h, err := claim.NewHome(s, claim.Options{Margin: margin, Now: c.Now, Observer: n})
 	if err != nil {
 		t.Fatal(err)

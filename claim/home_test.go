@@ -3,13 +3,12 @@ package claim_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/replica"
 )
 
@@ -136,7 +135,7 @@ func TestReconcileFreesOnlyLapsedPendingClaims(t *testing.T) {
 
 func TestUnavailableWrapsTheCause(t *testing.T) {
 	h, s, clk, n := newHome(t, time.Second)
-	s.set(true, false)
+	s.Set(true, false)
 	for name, call := range map[string]func() error{
 		"get":       func() error { _, err := h.Get(bg, cabin); return err },
 		"acquire":   func() error { _, err := h.Acquire(bg, cabin, "H-1", clk.Now()); return err },
@@ -145,7 +144,7 @@ func TestUnavailableWrapsTheCause(t *testing.T) {
 		"reconcile": func() error { _, err := h.Reconcile(bg, cabin); return err },
 	} {
 		err := call()
-		if !errors.Is(err, claim.ErrUnavailable) || !errors.Is(err, errDown) || !strings.HasPrefix(err.Error(), "claim: ") {
+		if !errors.Is(err, claim.ErrUnavailable) || !errors.Is(err, claimtest.ErrCut) || !strings.HasPrefix(err.Error(), "claim: ") {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -153,7 +152,7 @@ func TestUnavailableWrapsTheCause(t *testing.T) {
 		t.Errorf("unavailable events: %d", n.Get(claim.Unavailable))
 	}
 	// A lost reply: the claim was taken, the caller is told it may have been.
-	s.set(false, true)
+	s.Set(false, true)
 	_, err := h.Acquire(bg, cabin, "H-1", clk.Now().Add(time.Minute))
 	if !errors.Is(err, claim.ErrUnavailable) {
 		t.Fatalf("lost reply: %v", err)
@@ -219,14 +218,14 @@ func TestInvalidArguments(t *testing.T) {
 
 func TestMalformedClaimIsNeverOverwritten(t *testing.T) {
 	h, s, clk, _ := newHome(t, time.Second)
-	if _, err := s.MemoryStore.CompareAndSet(bg, cabin, []byte("not a claim"), 0); err != nil {
+	if _, err := s.Home.CompareAndSet(bg, cabin, []byte("not a claim"), 0); err != nil {
 		t.Fatal(err)
 	}
 	_, err := h.Acquire(bg, cabin, "H-1", clk.Now().Add(time.Minute))
 	if !errors.Is(err, claim.ErrMalformed) {
 		t.Fatalf("acquire over garbage: %v", err)
 	}
-	if v, _, _ := s.MemoryStore.Get(bg, cabin); string(v) != "not a claim" {
+	if v, _, _ := s.Home.Get(bg, cabin); string(v) != "not a claim" {
 		t.Fatalf("garbage overwritten: %q", v)
 	}
 }
@@ -234,36 +233,11 @@ func TestMalformedClaimIsNeverOverwritten(t *testing.T) {
 // TestRacingAcquires: owners racing for one name from many goroutines over
 // one store: exactly one wins each round, and every token is new.
 func TestRacingAcquires(t *testing.T) {
-	h, _, clk, _ := newHome(t, time.Second)
-	var last uint64
-	for round := range 10 {
-		var (
-			mu      sync.Mutex
-			winners []claim.Claim
-			wg      sync.WaitGroup
-		)
-		for g := range 8 {
-			wg.Go(func() {
-				c, err := h.Acquire(bg, cabin, fmt.Sprintf("H-%d-%d", round, g), clk.Now().Add(time.Minute))
-				switch {
-				case err == nil:
-					mu.Lock()
-					winners = append(winners, c)
-					mu.Unlock()
-				case !errors.Is(err, claim.ErrClaimed):
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
-		if len(winners) != 1 || winners[0].Token != last+1 {
-			t.Fatalf("round %d: winners %v after token %d", round, winners, last)
-		}
-		last = winners[0].Token
-		if _, err := h.Release(bg, cabin, winners[0].Owner, last); err != nil {
-			t.Fatal(err)
-		}
+	h, err := claim.NewHome(replica.NewMemoryStore(), claim.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	claimtest.RaceAcquire(t, []*claim.Home{h}, 8, 10)
 }
 
 func TestStrings(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 )
 
 // model is the plain model of one name's claim: what the home must hold.
@@ -30,7 +31,7 @@ func (m model) lapsed(now time.Time, margin time.Duration) bool {
 // machine drives a Home over a faulty store beside the model.
 type machine struct {
 	h      *claim.Home
-	s      *faultyStore
+	s      *claimtest.Link
 	clk    *clock
 	n      *claim.Counters
 	margin time.Duration
@@ -71,7 +72,7 @@ func (mc *machine) arm(t *rapid.T) {
 	} else if r == 1 {
 		mc.fault = 2
 	}
-	mc.s.set(mc.fault == 1, mc.fault == 2)
+	mc.s.Set(mc.fault == 1, mc.fault == 2)
 }
 
 // outcome checks a call's result against the model's verdict: next is the
@@ -211,7 +212,7 @@ func (mc *machine) Advance(t *rapid.T) {
 // Check: the home holds what the model holds, and every name's tokens were
 // issued one by one, each greater than the last.
 func (mc *machine) Check(t *rapid.T) {
-	mc.s.set(false, false)
+	mc.s.Set(false, false)
 	for _, name := range mc.names {
 		got, err := mc.h.Get(bg, name)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
@@ -49,9 +50,9 @@ func TestCutFromTheHome(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
 	w.create(w.lis, "H-8822", "C15")
-	w.lis.link.set(true, false)
+	w.lis.link.Set(true, false)
 	_, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
-	if !errors.Is(err, claim.ErrUnavailable) || !errors.Is(err, errCut) {
+	if !errors.Is(err, claim.ErrUnavailable) || !errors.Is(err, claimtest.ErrCut) {
 		t.Fatalf("confirm cut from the home: %v", err)
 	}
 	if s, _ := w.status(w.lis, "H-8821"); s != hold.Active {
@@ -68,7 +69,7 @@ func TestCutFromTheHome(t *testing.T) {
 	if rec, err := w.lis.desk.Release(bg, "H-8822", w.token(w.lis, "H-8822")); err != nil || rec.Value.Status != hold.Released {
 		t.Errorf("release: %v %v", rec.Value, err)
 	}
-	w.lis.link.set(false, false)
+	w.lis.link.Set(false, false)
 	if _, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107"); err != nil {
 		t.Fatalf("confirm after the heal: %v", err)
 	}
@@ -82,7 +83,7 @@ func TestCrashAfterClaiming(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
 	w.create(w.iad, "H-9040", "C14")
-	w.lis.link.set(false, true)
+	w.lis.link.Set(false, true)
 	if _, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107"); !errors.Is(err, claim.ErrUnavailable) {
 		t.Fatalf("lost reply: %v", err)
 	}
@@ -120,7 +121,7 @@ func TestCrashAfterCommitting(t *testing.T) {
 			w.create(w.iad, "H-9040", "C14")
 			token := w.token(w.lis, "H-8821")
 			w.lis.desk = mustDesk(t, w.lis, booking.Options{PendingFor: 10 * time.Second, Now: w.clk.Now,
-				BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.set(false, true); return nil }})
+				BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
 			if _, err := w.lis.desk.Confirm(bg, "H-8821", token, "B-3107"); !errors.Is(err, claim.ErrUnavailable) {
 				t.Fatalf("lost commit reply: %v", err)
 			}
@@ -251,7 +252,7 @@ func TestReleaseGivesTheCabinBack(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
 	w.create(w.iad, "H-9040", "C14")
-	w.lis.link.set(false, true)
+	w.lis.link.Set(false, true)
 	_, _ = w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
 	if _, err := w.lis.desk.Release(bg, "H-8821", w.token(w.lis, "H-8821")); err != nil {
 		t.Fatal(err)
@@ -273,7 +274,7 @@ func TestReleaseLosesToADecidedBooking(t *testing.T) {
 	w.create(w.lis, "H-8821", "C14")
 	token := w.token(w.iad, "H-8821")
 	w.iad.desk = mustDesk(t, w.iad, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.iad.link.set(false, true); return nil }})
+		BeforeCommit: func(context.Context, hold.Hold, string) error { w.iad.link.Set(false, true); return nil }})
 	_, _ = w.iad.desk.Confirm(bg, "H-8821", token, "B-3107")
 	rec, err := w.lis.desk.Release(bg, "H-8821", w.token(w.lis, "H-8821"))
 	var te *hold.TransitionError
@@ -294,9 +295,9 @@ func TestReconcileSettlesAConflict(t *testing.T) {
 	w.create(w.lis, "H-1", "C1")
 	token := w.token(w.lis, "H-1")
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.set(false, true); return nil }})
+		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
 	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1") // committed, not written
-	w.iad.link.set(true, false)                        // Baltimore releases without reaching the home
+	w.iad.link.Set(true, false)                        // Baltimore releases without reaching the home
 	if _, err := w.iad.desk.Release(bg, "H-1", w.token(w.iad, "H-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +326,7 @@ func TestReconcileSettlesAConflict(t *testing.T) {
 func TestReconcileFreesLapsedClaims(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
-	w.lis.link.set(false, true)
+	w.lis.link.Set(false, true)
 	_, _ = w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
 	if c, err := w.iad.desk.Reconcile(bg, "H-8821"); err != nil || c.State != claim.StatePending {
 		t.Fatalf("live claim: %v %v", c, err)
@@ -346,7 +347,7 @@ func TestConfirmWithAnotherBookingAfterTheDecision(t *testing.T) {
 	w.create(w.lis, "H-1", "C1")
 	token := w.token(w.lis, "H-1")
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.set(false, true); return nil }})
+		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
 	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1")
 	rec, err := w.lis.desk.Confirm(bg, "H-1", token, "B-2")
 	if !errors.Is(err, hold.ErrIllegalTransition) || rec.Value.BookingID != "B-1" {
@@ -362,7 +363,7 @@ func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 	w.create(w.lis, "H-1", "C1")
 	token := w.token(w.lis, "H-1")
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.set(false, true); return nil }})
+		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
 	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1")
 	w.clk.advance(time.Hour)
 	rec, err := w.lis.desk.Confirm(bg, "H-1", token, "B-1")
@@ -379,12 +380,12 @@ func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 // hookedLink is a link that runs a function once, right after its next
 // Get returns: an interleaving of two processes, made deterministic.
 type hookedLink struct {
-	*link
+	*claimtest.Link
 	after func()
 }
 
 func (l *hookedLink) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	v, rev, err := l.link.Get(ctx, key)
+	v, rev, err := l.Link.Get(ctx, key)
 	if f := l.after; f != nil {
 		l.after = nil
 		f()
@@ -401,7 +402,7 @@ func TestReleaseRacingACommit(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
 	w.create(w.lis, "H-9040", "C14")
-	hooked := &hookedLink{link: w.lis.link}
+	hooked := &hookedLink{Link: w.lis.link}
 	lisHome, err := claim.NewHome(hooked, claim.Options{Margin: margin, Now: w.clk.Now})
 	must(t, err)
 	lisDesk, err := booking.New(w.lis.rep, lisHome, booking.Options{Now: w.clk.Now})

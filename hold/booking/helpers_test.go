@@ -2,12 +2,12 @@ package booking_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/replica"
@@ -37,55 +37,11 @@ func (c *clock) advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-var errCut = errors.New("no route to the home region")
-
-// link is one region's view of the home store: it can be cut (nothing
-// reaches the home) or lose the reply of its next compare-and-set (the
-// write happens, the region's process learns nothing: as if it crashed
-// right after).
-type link struct {
-	home      *replica.MemoryStore
-	mu        sync.Mutex
-	cut       bool
-	loseReply bool
-}
-
-func (l *link) set(cut, loseReply bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.cut, l.loseReply = cut, loseReply
-}
-
-func (l *link) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	l.mu.Lock()
-	cut := l.cut
-	l.mu.Unlock()
-	if cut {
-		return nil, 0, errCut
-	}
-	return l.home.Get(ctx, key)
-}
-
-func (l *link) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	l.mu.Lock()
-	cut, lose := l.cut, l.loseReply
-	l.loseReply = false
-	l.mu.Unlock()
-	if cut {
-		return 0, errCut
-	}
-	n, err := l.home.CompareAndSet(ctx, key, value, rev)
-	if err == nil && lose {
-		return 0, errors.New("connection reset after the write")
-	}
-	return n, err
-}
-
 // region is one region: its replica of holds, its link to the home, its desk.
 type region struct {
 	name string
 	rep  *replica.Replica[hold.Hold]
-	link *link
+	link *claimtest.Link
 	home *claim.Home
 	desk *booking.Desk
 }
@@ -114,7 +70,7 @@ func newWorld(t testing.TB, opts booking.Options) *world {
 			Clock: version.NewHLC(version.HLCOptions{Now: w.clk.Now}, version.Timestamp{}), CommandKeys: hold.CommandKeys, Now: w.clk.Now,
 		})
 		must(t, err)
-		l := &link{home: w.home}
+		l := claimtest.NewLink(w.home)
 		home, err := claim.NewHome(l, claim.Options{Margin: margin, Now: w.clk.Now, Observer: w.counters})
 		must(t, err)
 		desk, err := booking.New(rep, home, opts)
