@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -100,19 +101,27 @@ func TestMalformedValues(t *testing.T) {
 	// The watcher logged the foreign value and still applies good ones.
 	_, err = bal.Create(ctx, "H-11", hold.New("H-11", "C11", "web", time.Now().Add(time.Hour)))
 	must(t, err)
-	eventually(t, 10*time.Second, func() error {
-		got, err := lis.region.Contexts(ctx, "H-11")
-		if err != nil {
-			return err
-		}
-		if _, ok := got["lisbon"]; !ok {
-			return fmt.Errorf("H-11 not applied in lisbon; copies %v; log:\n%s", got, logs.String())
-		}
-		return nil
-	})
+	watched(t, lis, "H-11", &logs)
 	if !strings.Contains(logs.String(), "baltimore.H-9") {
 		t.Errorf("the watcher did not log the foreign value:\n%s", logs.String())
 	}
+}
+
+// watched waits until r's watcher has stored r's own copy of key — which
+// only the watcher makes, as nothing reads key in r — and fails with r's
+// log if it does not within ten seconds.
+func watched(t *testing.T, r *regionOf, key string, logs *syncBuffer) {
+	t.Helper()
+	eventually(t, 10*time.Second, func() error {
+		got, err := r.region.Contexts(context.Background(), key)
+		if err != nil {
+			return err
+		}
+		if _, ok := got[r.name]; !ok {
+			return fmt.Errorf("%s not applied in %s; copies %v; log:\n%s", key, r.name, got, logs.String())
+		}
+		return nil
+	})
 }
 
 // TestStore checks the compare-and-set mapping and key handling of Store.
@@ -170,16 +179,7 @@ func TestOversizeRecordIsSkipped(t *testing.T) {
 	must(t, err)
 	_, err = bal.Create(ctx, "H-21", hold.New("H-21", "C21", "web", time.Now().Add(time.Hour)))
 	must(t, err)
-	eventually(t, 10*time.Second, func() error {
-		got, err := lis.region.Contexts(ctx, "H-21")
-		if err != nil {
-			return err
-		}
-		if _, ok := got["lisbon"]; !ok {
-			return fmt.Errorf("H-21 not applied in lisbon; copies %v; log:\n%s", got, logs.String())
-		}
-		return nil
-	})
+	watched(t, lis, "H-21", &logs)
 	if !strings.Contains(logs.String(), "cannot take") || !strings.Contains(logs.String(), "baltimore.H-20") {
 		t.Errorf("the watcher did not log the oversized record:\n%s", logs.String())
 	}
