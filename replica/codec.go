@@ -411,16 +411,14 @@ func (r *reader) uvarint() uint64 {
 	return x
 }
 
+// varint reads a signed varint: a zig-zag encoded uvarint, as
+// binary.Varint reads it.
 func (r *reader) varint() int64 {
-	if r.err != nil {
-		return 0
+	ux := r.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	x, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errors.New("bad varint in branch header")
-		return 0
-	}
-	r.b = r.b[n:]
 	return x
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -212,4 +214,23 @@ func TestDecodeContextOfPayload(t *testing.T) {
 			t.Errorf("DecodeContext(seal(%x)) = %v, want ErrMalformed, not ErrCorrupt", bad, err)
 		}
 	}
+}
+
+// TestReaderVarint: reader.varint, which reads a uvarint and undoes the
+// zig-zag, reads exactly what binary.Varint reads, and fails where it
+// fails.
+func TestReaderVarint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var b []byte
+		if rapid.Bool().Draw(t, "encoded") {
+			b = binary.AppendVarint(nil, rapid.Int64().Draw(t, "x"))
+		}
+		b = append(b, rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "rest")...)
+		want, n := binary.Varint(b)
+		r := &reader{b: b}
+		got := r.varint()
+		if (n <= 0) != (r.err != nil) || n > 0 && (got != want || len(r.b) != len(b)-n) {
+			t.Fatalf("%x: varint %d (err %v, %d left), binary.Varint %d, %d", b, got, r.err, len(r.b), want, n)
+		}
+	})
 }
