@@ -2,7 +2,6 @@ package claim_test
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/harborpoint/concord/claim"
@@ -15,30 +14,10 @@ var bg = context.Background()
 // t0 is the start of every test's simulated clock.
 var t0 = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a settable wall clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newHome returns a home over a link to a memory store, its clock and its
 // counters.
-func newHome(t interface{ Fatal(...any) }, margin time.Duration) (*claim.Home, *claimtest.Link, *clock, *claim.Counters) {
-	s, c, n := claimtest.NewLink(replica.NewMemoryStore()), newClock(), &claim.Counters{}
+func newHome(t interface{ Fatal(...any) }, margin time.Duration) (*claim.Home, *claimtest.Link, *claimtest.Clock, *claim.Counters) {
+	s, c, n := claimtest.NewLink(replica.NewMemoryStore()), claimtest.NewClock(t0), &claim.Counters{}
 	h, err := claim.NewHome(s, claim.Options{Margin: margin, Now: c.Now, Observer: n})
 	if err != nil {
 		t.Fatal(err)

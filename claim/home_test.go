@@ -38,7 +38,7 @@ func TestLifecycle(t *testing.T) {
 	if got, err := h.Acquire(bg, cabin, "H-8821", clk.Now()); err != nil || got != c {
 		t.Fatalf("owner acquires its committed claim: %v %v", got, err)
 	}
-	clk.advance(time.Hour) // committed claims never lapse
+	clk.Advance(time.Hour) // committed claims never lapse
 	if _, err := h.Acquire(bg, cabin, "H-9040", clk.Now().Add(time.Minute)); !errors.Is(err, claim.ErrClaimed) {
 		t.Fatalf("committed claim taken over: %v", err)
 	}
@@ -70,11 +70,11 @@ func TestLifecycle(t *testing.T) {
 func TestTakeoverAfterTheMargin(t *testing.T) {
 	h, _, clk, n := newHome(t, 5*time.Second)
 	old, _ := h.Acquire(bg, cabin, "H-8821", clk.Now().Add(10*time.Second))
-	clk.advance(15 * time.Second) // at Until + margin exactly: not lapsed yet
+	clk.Advance(15 * time.Second) // at Until + margin exactly: not lapsed yet
 	if _, err := h.Acquire(bg, cabin, "H-9040", clk.Now().Add(10*time.Second)); !errors.Is(err, claim.ErrClaimed) {
 		t.Fatalf("taken over at the margin: %v", err)
 	}
-	clk.advance(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	c, err := h.Acquire(bg, cabin, "H-9040", clk.Now().Add(10*time.Second))
 	if err != nil || c.Owner != "H-9040" || c.Token != old.Token+1 {
 		t.Fatalf("takeover: %v %v", c, err)
@@ -113,7 +113,7 @@ func TestReconcileFreesOnlyLapsedPendingClaims(t *testing.T) {
 	if got, err := h.Reconcile(bg, cabin); err != nil || got != c {
 		t.Fatalf("reconciled before the deadline: %v %v", got, err)
 	}
-	clk.advance(13 * time.Second)
+	clk.Advance(13 * time.Second)
 	got, err := h.Reconcile(bg, cabin)
 	if err != nil || got.State != claim.StateFree || got.Token != c.Token {
 		t.Fatalf("reconcile: %v %v", got, err)

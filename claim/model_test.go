@@ -32,7 +32,7 @@ func (m model) lapsed(now time.Time, margin time.Duration) bool {
 type machine struct {
 	h      *claim.Home
 	s      *claimtest.Link
-	clk    *clock
+	clk    *claimtest.Clock
 	n      *claim.Counters
 	margin time.Duration
 	names  []string
@@ -206,7 +206,7 @@ func (mc *machine) Reconcile(t *rapid.T) {
 }
 
 func (mc *machine) Advance(t *rapid.T) {
-	mc.clk.advance(time.Duration(rapid.IntRange(1, 4000).Draw(t, "ms")) * time.Millisecond)
+	mc.clk.Advance(time.Duration(rapid.IntRange(1, 4000).Draw(t, "ms")) * time.Millisecond)
 }
 
 // Check: the home holds what the model holds, and every name's tokens were

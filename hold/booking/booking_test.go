@@ -94,7 +94,7 @@ func TestCrashAfterClaiming(t *testing.T) {
 	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
 		t.Fatalf("before the lapse: %v", err)
 	}
-	w.clk.advance(10*time.Second + margin + time.Millisecond)
+	w.clk.Advance(10*time.Second + margin + time.Millisecond)
 	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); err != nil {
 		t.Fatalf("after the lapse: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestCrashAfterCommitting(t *testing.T) {
 			if s, _ := w.status(w.lis, "H-8821"); s != hold.Active {
 				t.Fatalf("H-8821 %s before recovery", s)
 			}
-			w.clk.advance(time.Minute) // committed claims never lapse
+			w.clk.Advance(time.Minute) // committed claims never lapse
 			if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
 				t.Fatalf("another hold: %v", err)
 			}
@@ -162,7 +162,7 @@ func TestStalledPastTheMargin(t *testing.T) {
 	w.create(w.iad, "H-9040", "C14")
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{PendingFor: 10 * time.Second, Now: w.clk.Now,
 		BeforeCommit: func(context.Context, hold.Hold, string) error {
-			w.clk.advance(time.Minute) // the payment provider is slow
+			w.clk.Advance(time.Minute) // the payment provider is slow
 			_, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200")
 			return err
 		}})
@@ -223,7 +223,7 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 		t.Errorf("no booking: %v", err)
 	}
 	w.create(w.lis, "H-2", "C2")
-	w.clk.advance(time.Hour)
+	w.clk.Advance(time.Hour)
 	if _, err := w.lis.desk.Confirm(bg, "H-2", w.token(w.lis, "H-2"), "B-2"); !errors.Is(err, hold.ErrExpired) {
 		t.Errorf("expired: %v", err)
 	}
@@ -331,7 +331,7 @@ func TestReconcileFreesLapsedClaims(t *testing.T) {
 	if c, err := w.iad.desk.Reconcile(bg, "H-8821"); err != nil || c.State != claim.StatePending {
 		t.Fatalf("live claim: %v %v", c, err)
 	}
-	w.clk.advance(10*time.Second + margin + time.Millisecond)
+	w.clk.Advance(10*time.Second + margin + time.Millisecond)
 	if c, err := w.iad.desk.Reconcile(bg, "H-8821"); err != nil || c.State != claim.StateFree {
 		t.Fatalf("lapsed claim: %v %v", c, err)
 	}
@@ -365,13 +365,13 @@ func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
 		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
 	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1")
-	w.clk.advance(time.Hour)
+	w.clk.Advance(time.Hour)
 	rec, err := w.lis.desk.Confirm(bg, "H-1", token, "B-1")
 	if err != nil || rec.Value.Status != hold.Confirmed {
 		t.Fatalf("retry: %v %v", rec.Value, err)
 	}
 	w.create(w.lis, "H-2", "C2")
-	w.clk.advance(time.Hour)
+	w.clk.Advance(time.Hour)
 	if _, err := w.lis.desk.Confirm(bg, "H-2", w.token(w.lis, "H-2"), "B-2"); !errors.Is(err, hold.ErrExpired) {
 		t.Fatalf("an expired hold never confirmed: %v", err)
 	}

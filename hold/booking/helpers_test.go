@@ -2,7 +2,6 @@ package booking_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ var bg = context.Background()
 
 var t0 = time.Date(2027, 3, 1, 14, 0, 0, 0, time.UTC)
 
-// clock is the simulated wall clock every region and the home share.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // region is one region: its replica of holds, its link to the home, its desk.
 type region struct {
 	name string
@@ -49,7 +30,7 @@ type region struct {
 // world is two regions, Lisbon and Baltimore, and the cabins' home store.
 type world struct {
 	t        testing.TB
-	clk      *clock
+	clk      *claimtest.Clock
 	home     *replica.MemoryStore
 	counters *claim.Counters
 	lis, iad *region
@@ -59,7 +40,7 @@ const margin = 2 * time.Second
 
 func newWorld(t testing.TB, opts booking.Options) *world {
 	t.Helper()
-	w := &world{t: t, clk: &clock{now: t0}, home: replica.NewMemoryStore(), counters: &claim.Counters{}}
+	w := &world{t: t, clk: claimtest.NewClock(t0), home: replica.NewMemoryStore(), counters: &claim.Counters{}}
 	if opts.PendingFor == 0 {
 		opts.PendingFor = 10 * time.Second
 	}
