@@ -142,10 +142,10 @@ func (r *Replica[T]) collectAcks(ctx context.Context, peer Peer) (int, error) {
 			return n, nil
 		}
 		if err != nil {
-			return n, fmt.Errorf("replica %v: sync: acknowledge: %w", r.id, err)
+			return n, wrapf(err, "replica %v: sync: acknowledge", r.id)
 		}
 		if err := r.checkAck(ack, batch); err != nil {
-			return n, fmt.Errorf("replica %v: sync: %w", r.id, err)
+			return n, wrapf(err, "replica %v: sync", r.id)
 		}
 		n += r.ackKeys(ack.Replica, batch, ack.Held)
 	}

@@ -192,7 +192,7 @@ func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte
 	defer mu.Unlock()
 	data, rev, err = r.store.Get(ctx, key)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("replica %v: get %q: %w", r.id, key, err)
+		return nil, 0, 0, wrapf(err, "replica %v: get %q", r.id, key)
 	}
 	if rev == 0 {
 		return nil, 0, 0, nil

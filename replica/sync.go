@@ -345,7 +345,7 @@ func AntiEntropy[T any](ctx context.Context, a, b *Replica[T]) error {
 		for i := range rep.Errors {
 			errs[i] = &rep.Errors[i]
 		}
-		return fmt.Errorf("replica: anti-entropy %v ⇄ %v skipped %d records: %w", a.id, b.id, rep.Skipped, errors.Join(errs...))
+		return fmt.Errorf("replica: anti-entropy %v ⇄ %v skipped %d records:\n%w", a.id, b.id, rep.Skipped, errors.Join(errs...))
 	}
 	return nil
 }

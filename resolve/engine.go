@@ -189,11 +189,11 @@ func withSeen[T any](s Siblings[T]) Siblings[T] {
 	})
 }
 
-// seenOf returns the context of the write d whose history is ctx: ctx less
+// seenOf returns the context of the write d whose history is history: history less
 // d itself.
-func seenOf(ctx version.Vector, d version.Dot) version.Vector {
-	dots := make([]version.Dot, 0, ctx.Len())
-	for id, n := range ctx.All() {
+func seenOf(history version.Vector, d version.Dot) version.Vector {
+	dots := make([]version.Dot, 0, history.Len())
+	for id, n := range history.All() {
 		if id == d.ID {
 			n = min(n, d.Counter-1)
 		}

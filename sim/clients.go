@@ -206,8 +206,8 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		wrote = op.Value
 		rec, err = n.rep.ResolveConflict(h.ctx, key, token, op.Value)
 	case Delete:
-		wctx = cctx
-		what += " token " + cctx.String()
+		wctx = seen
+		what += " token " + seen.String()
 		if h.w.hooks.del != nil {
 			rec, err = h.w.hooks.del(n, key, token)
 		} else {
@@ -228,7 +228,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		}
 		return
 	}
-	if op.Style == Delete && rec.Context.Equal(cctx) {
+	if op.Style == Delete && rec.Context.Equal(seen) {
 		h.rep.Deletes.Repeated++
 		c.cache[key] = &rec
 		h.logf("%s → already deleted: nothing written", what)
