@@ -189,8 +189,8 @@ func withSeen[T any](s Siblings[T]) Siblings[T] {
 	})
 }
 
-// seenOf returns the context of the write d whose history is history: history less
-// d itself.
+// seenOf returns the context of the write d whose causal history is
+// history: history less d itself.
 func seenOf(history version.Vector, d version.Dot) version.Vector {
 	dots := make([]version.Dot, 0, history.Len())
 	for id, n := range history.All() {
