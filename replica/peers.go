@@ -15,6 +15,7 @@ import (
 // A replica without Peers sees only what reaches it through [Replica.Apply]
 // and anti-entropy ([Replica.Sync]); with Peers it also sees, at every
 // access to a key, whatever copies have reached the peer source by then.
+// (A [Peer], by contrast, is the other side of an anti-entropy session.)
 type Peers interface {
 	// Copies returns the encoded states of key that other replicas hold,
 	// as [Replica.Export] returns them, none for a key no other replica
