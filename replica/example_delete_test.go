@@ -49,3 +49,37 @@ func ExampleReplica_Delete() {
 	// baltimore reaped 1
 	// late copy: stale-write ; now: true false
 }
+
+// Sessions carry acknowledgements: each region's Sync ends by asking its
+// peer what it holds of the tombstones waiting to be reaped, so sessions
+// both ways — over any transport whose Peer is an Acknowledger, such as
+// httpapi's ReplicationClient with the peer's ID — let both regions reap.
+func ExampleAcknowledger() {
+	ctx := context.Background()
+	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
+	var rs []*replica.Replica[Doc]
+	for _, id := range ids {
+		r, err := replica.New(id, replica.NewMemoryStore(), docResolver(), replica.Options[Doc]{Members: ids})
+		if err != nil {
+			panic(err)
+		}
+		rs = append(rs, r)
+	}
+	lisbon, baltimore := rs[0], rs[1]
+	rec, _ := lisbon.Create(ctx, "D-1", Doc{Size: 1})
+	_, _ = lisbon.Sync(ctx, replica.Local(baltimore))
+	if _, err := lisbon.Delete(ctx, "D-1", rec.Token); err != nil {
+		panic(err)
+	}
+	there, _ := lisbon.Sync(ctx, replica.Local(baltimore))
+	back, _ := baltimore.Sync(ctx, replica.Local(lisbon))
+	fmt.Println("acknowledged:", there.Acked, back.Acked)
+	for _, r := range rs {
+		n, _ := r.Reap(ctx)
+		fmt.Println(r.ID(), "reaped", n)
+	}
+	// Output:
+	// acknowledged: 1 1
+	// lisbon reaped 1
+	// baltimore reaped 1
+}

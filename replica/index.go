@@ -25,50 +25,73 @@ const MaxKeyLen = rangesync.MaxKeyLen
 // (see seen), so that it follows the writes of other Replica values and
 // processes sharing the store as soon as this one reads them.
 //
-// The updates of one key are ordered by its stripe lock: each puts a state
-// read from the store (or just stored there) while holding the stripe, so
-// an older state can never be put after a newer one. The stripe is held
-// only around one store read or compare-and-set and the put, never while
-// user code runs, and is taken after the key's write lock, never before.
+// The updates of one key are ordered by its stripe: a state read from the
+// store is put while holding the stripe's lock across the read, so an older
+// state can never be put after a newer one. A write does not hold the lock
+// across its compare-and-set (that would serialize the writes of every key
+// of the stripe on the store's round trip): it notes the stripe's count of
+// puts before, and puts its state afterwards only if no put was made in the
+// stripe meanwhile — otherwise it reads the key again under the lock. The
+// lock is never held while user code runs, and is taken after the key's
+// write lock, never before.
 type syncIndex struct {
 	x       rangesync.Index
 	mu      sync.Mutex // held while the index is built
 	built   bool
 	seed    maphash.Seed
-	stripes [indexStripes]sync.Mutex
+	stripes [indexStripes]stripe
 	// live is set once a build starts: from then on the states the replica
 	// reads are taken in (see seen). Before, nothing reads the index, and
 	// the build takes in every state.
 	live atomic.Bool
 }
 
-// indexStripes is the number of stripe locks ordering index updates.
-const indexStripes = 64
+// indexStripes is the number of stripes ordering index updates: enough
+// that a write rarely finds another put in its stripe during its
+// compare-and-set (which costs it one more read).
+const indexStripes = 256
 
-// stripe returns the lock that orders the index updates of key.
-func (ix *syncIndex) stripe(key string) *sync.Mutex {
+// stripe orders the index updates of the keys that hash to it.
+type stripe struct {
+	mu   sync.Mutex
+	puts atomic.Uint64 // puts made under mu
+}
+
+// stripe returns the stripe of key.
+func (ix *syncIndex) stripe(key string) *stripe {
 	return &ix.stripes[maphash.String(ix.seed, key)%indexStripes]
 }
 
 // compareAndSet stores data, the encoding of s, under key by
-// compare-and-set from revision rev, and indexes s, holding the key's
-// stripe across both.
+// compare-and-set from revision rev, and indexes s (see syncIndex).
 func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) error {
-	mu := r.ix.stripe(key)
-	mu.Lock()
-	defer mu.Unlock()
+	st := r.ix.stripe(key)
+	before := st.puts.Load()
 	if _, err := r.store.CompareAndSet(ctx, key, data, rev); err != nil {
 		return err
 	}
-	r.put(key, s.Join(), isTombstone(s))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.puts.Load() == before {
+		// Every state put so far was read before this one was stored.
+		r.put(st, key, s.Join(), isTombstone(s))
+		return nil
+	}
+	// A put meanwhile may hold a newer state of key: put what the store
+	// holds now. The write is stored, so the read goes on if ctx ends.
+	// If that read fails, nothing is put (s may be older than what is
+	// indexed): the next read of key takes its state in.
+	_, _, _, _ = r.reindexHeld(context.WithoutCancel(ctx), st, key)
 	return nil
 }
 
-// put indexes key at join; tomb says the state is a tombstone.
-func (r *Replica[T]) put(key string, join version.Vector, tomb bool) {
+// put indexes key at join, holding the lock of st, the key's stripe; tomb
+// says the state is a tombstone.
+func (r *Replica[T]) put(st *stripe, key string, join version.Vector, tomb bool) {
 	var buf [64]byte
 	v, _ := join.AppendBinary(buf[:0]) // never fails
 	_ = r.ix.x.Put(key, v)             // the key's length was checked before the write
+	st.puts.Add(1)
 	r.noteTombstone(key, tomb)
 }
 
@@ -187,9 +210,14 @@ func (r *Replica[T]) reindex(ctx context.Context, key string) (data []byte, rev 
 var errUnread = errors.New("replica: state not read")
 
 func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte, rev uint64, n int, err error) {
-	mu := r.ix.stripe(key)
-	mu.Lock()
-	defer mu.Unlock()
+	st := r.ix.stripe(key)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return r.reindexHeld(ctx, st, key)
+}
+
+// reindexHeld is reindexLocked with the lock of st, key's stripe, held.
+func (r *Replica[T]) reindexHeld(ctx context.Context, st *stripe, key string) (data []byte, rev uint64, n int, err error) {
 	data, rev, err = r.store.Get(ctx, key)
 	if err != nil {
 		return nil, 0, 0, wrapf(err, "replica %v: get %q", r.id, key)
@@ -209,7 +237,7 @@ func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte
 		return data, rev, 0, errUnread
 	}
 	if len(key) <= MaxKeyLen {
-		r.put(key, f.Join(), frameTombstone(f))
+		r.put(st, key, f.Join(), frameTombstone(f))
 	}
 	return data, rev, f.Len(), nil
 }
