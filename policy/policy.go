@@ -74,9 +74,9 @@ type Equaler[F any] interface {
 // writes made without reading the record — only of fields whose policy
 // reports Replaceable, and package resolvetest checks that such a field
 // never loses a change to a stale copy of it. Package resolve decides such a
-// field by causality first: a value whose writer's successor saw it and
-// replaced it loses whatever the stamps, so the policy orders only values
-// whose writers never saw each other.
+// field by causality first: a value that a later write saw and replaced
+// loses whatever the stamps, so the policy orders only values whose writers
+// never saw each other.
 type Replaceable interface {
 	Replaceable() bool
 }

@@ -38,6 +38,30 @@ func (JSON[T]) Decode(data []byte) (T, error) {
 	return v, err
 }
 
+// ExactCodec is an optional interface a [Codec] implements when it can tell,
+// more cheaply than by decoding, that a value survives its round trip:
+// RoundTrips reports whether Decode of the bytes Append writes for *v gives
+// back a value deep-equal to *v. A write returns the record as stored; when
+// its codec says the value round-trips, it returns the value it encoded
+// rather than decoding the bytes it stored again. RoundTrips must not change
+// *v, and reports false when unsure: the write then decodes.
+//
+// [JSON] implements it by asking the value: a T whose pointer has a method
+// RoundTripsJSON() bool says whether its encoding/json round trip is exact
+// (a hold's is when its times are in UTC without a monotonic reading and
+// its strings are valid UTF-8).
+type ExactCodec[T any] interface {
+	Codec[T]
+	RoundTrips(v *T) bool
+}
+
+// RoundTrips implements [ExactCodec]: it reports what *v's method
+// RoundTripsJSON() bool reports, and false for a T without one.
+func (JSON[T]) RoundTrips(v *T) bool {
+	x, ok := any(v).(interface{ RoundTripsJSON() bool })
+	return ok && x.RoundTripsJSON()
+}
+
 // ErrMalformed is wrapped by every error about a stored or replicated record
 // that does not decode: a damaged or hostile message changes nothing.
 var ErrMalformed = errors.New("replica: malformed record")

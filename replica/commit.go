@@ -168,16 +168,21 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 		}
 		return r.read(key, s), nil
 	}
-	// One branch — every local write's result: decode its value from the
-	// bytes stored. Its stamps and causal context are stored exactly as
-	// they are in memory; what its writer had seen is not stored for the
-	// only branch of a state (the state's context says it).
-	v, err := r.codec.Decode(c.data[c.from:c.to])
-	if err != nil {
-		return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
-	}
+	// One branch — every local write's result: its value as decoded from
+	// the bytes stored, which is the value encoded when the codec says it
+	// round-trips (ExactCodec). Its stamps and causal context are stored
+	// exactly as they are in memory; what its writer had seen is not stored
+	// for the only branch of a state (the state's context says it).
 	res := *o.Resolution
-	res.Value, res.Seen = v, version.Vector{}
+	if ex, ok := r.codec.(ExactCodec[T]); !ok || !ex.RoundTrips(&res.Value) {
+		v, err := r.codec.Decode(c.data[c.from:c.to])
+		if err != nil {
+			return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
+		}
+		res.Value = v
+	}
+	res.Seen = version.Vector{}
+	v := res.Value
 	return Record[T]{Key: key, Value: v, Stamp: res.Stamp, Context: res.Version, Token: res.Version.Token(),
 		Branches: []resolve.Branch[T]{res.Branch}, Decisions: res.Decisions}, nil
 }

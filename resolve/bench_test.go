@@ -32,6 +32,23 @@ func BenchmarkMergeSixFields(b *testing.B) {
 	}
 }
 
+// BenchmarkMergeSixFieldsCausal is BenchmarkMergeSixFields with branches
+// that know what their writers had seen (every write's branch does), so
+// that every last-writer-wins field asks whether the other branch's writer
+// saw its value: the cost of causality before stamps.
+func BenchmarkMergeSixFieldsCausal(b *testing.B) {
+	r := ticketResolver()
+	bs := twoTickets()
+	bs[0].Seen = version.MustVector("lisbon:18")
+	bs[1].Seen = version.MustVector("lisbon:10")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := merge.Branches(r, bs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkMergeSixFieldsByHand is the baseline: the same merge written by
 // hand for this one record type, with no decisions recorded.
 func BenchmarkMergeSixFieldsByHand(b *testing.B) {
