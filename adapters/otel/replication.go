@@ -27,6 +27,7 @@ const (
 //	concord.replication.records           counter, concord.direction = sent | received | skipped
 //	concord.replication.round_trips       counter
 //	concord.replication.protocol_bytes    counter
+//	concord.replication.acknowledged_tombstones counter
 //
 // Every instrument carries the attribute concord.peer, the peer's name as
 // the Replicator was given it.
@@ -53,6 +54,7 @@ func NewReplication(meter metric.Meter, status func() []replica.PeerStatus) (*Re
 	sessions := counter("concord.replication.sessions", "{session}", "Anti-entropy sessions with the peer, by outcome.")
 	records := counter("concord.replication.records", "{record}", "Records sent to the peer, received from it, or skipped because they could not be read or applied.")
 	rounds := counter("concord.replication.round_trips", "{round_trip}", "Reconciliation round trips with the peer.")
+	acked := counter("concord.replication.acknowledged_tombstones", "{tombstone}", "Tombstones the peer acknowledged holding at the end of sessions; a tombstone is reaped once every member has.")
 	bytes := counter("concord.replication.protocol_bytes", "By", "Reconciliation protocol bytes exchanged with the peer, both ways (records not included).")
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -76,9 +78,10 @@ func NewReplication(meter metric.Meter, status func() []replica.PeerStatus) (*Re
 			obs.ObserveInt64(records, int64(s.Skipped), at(DirectionKey.String("skipped")))
 			obs.ObserveInt64(rounds, int64(s.Rounds), at())
 			obs.ObserveInt64(bytes, int64(s.Bytes), at())
+			obs.ObserveInt64(acked, int64(s.Acked), at())
 		}
 		return nil
-	}, last, failures, sessions, records, rounds, bytes)
+	}, last, failures, sessions, records, rounds, bytes, acked)
 	if err != nil {
 		return nil, err
 	}

@@ -26,18 +26,26 @@ func (down) Reconcile(context.Context, []byte) ([]byte, error) {
 func TestReplication(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	members := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
 	mk := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{Members: members})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
 	lis, bal := mk("lisbon"), mk("baltimore")
+	var last replica.Record[hold.Hold]
 	for _, k := range []string{"H-1", "H-2"} {
-		if _, err := lis.Create(ctx, k, hold.New(k, "C1", "desk", now.Add(time.Hour))); err != nil {
+		rec, err := lis.Create(ctx, k, hold.New(k, "C1", "desk", now.Add(time.Hour)))
+		if err != nil {
 			t.Fatal(err)
 		}
+		last = rec
+	}
+	// H-2 is deleted: baltimore receives its tombstone and acknowledges it.
+	if _, err := lis.Delete(ctx, "H-2", last.Token); err != nil {
+		t.Fatal(err)
 	}
 	p := replica.NewReplicator(lis, map[string]replica.Peer{"baltimore": replica.Local(bal), "tokyo": down{}},
 		replica.ReplicatorOptions{Now: func() time.Time { return now }})

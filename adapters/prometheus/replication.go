@@ -14,6 +14,7 @@ type Replication struct {
 	status                                 func() []replica.PeerStatus
 	lastSuccess, failures                  *prom.Desc
 	sessions, records, rounds, bytes, errs *prom.Desc
+	acked                                  *prom.Desc
 }
 
 // NewReplication returns a collector of status, typically a
@@ -35,13 +36,14 @@ func NewReplication(status func() []replica.PeerStatus, opts Options) *Replicati
 		records:     desc("records_total", "Records sent to the peer, received from it, or skipped because they could not be read or applied.", "direction"),
 		rounds:      desc("round_trips_total", "Reconciliation round trips with the peer."),
 		bytes:       desc("protocol_bytes_total", "Reconciliation protocol bytes exchanged with the peer, both ways (records not included)."),
+		acked:       desc("acknowledged_tombstones_total", "Tombstones the peer acknowledged holding at the end of sessions; a tombstone is reaped once every member has."),
 		errs:        desc("last_error_info", "1 while the last session with the peer failed, with the error as a label.", "error"),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *Replication) Describe(ch chan<- *prom.Desc) {
-	for _, d := range []*prom.Desc{c.lastSuccess, c.failures, c.sessions, c.records, c.rounds, c.bytes, c.errs} {
+	for _, d := range []*prom.Desc{c.lastSuccess, c.failures, c.sessions, c.records, c.rounds, c.bytes, c.acked, c.errs} {
 		ch <- d
 	}
 }
@@ -62,6 +64,7 @@ func (c *Replication) Collect(ch chan<- prom.Metric) {
 		ch <- prom.MustNewConstMetric(c.records, prom.CounterValue, float64(s.Skipped), s.Peer, "skipped")
 		ch <- prom.MustNewConstMetric(c.rounds, prom.CounterValue, float64(s.Rounds), s.Peer)
 		ch <- prom.MustNewConstMetric(c.bytes, prom.CounterValue, float64(s.Bytes), s.Peer)
+		ch <- prom.MustNewConstMetric(c.acked, prom.CounterValue, float64(s.Acked), s.Peer)
 		if s.LastError != "" {
 			ch <- prom.MustNewConstMetric(c.errs, prom.GaugeValue, 1, s.Peer, s.LastError)
 		}

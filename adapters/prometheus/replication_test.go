@@ -28,18 +28,26 @@ func (down) Reconcile(context.Context, []byte) ([]byte, error) {
 func TestReplication(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	members := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
 	mk := func(name string) *replica.Replica[hold.Hold] {
-		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Members: members})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
 	lis, bal := mk("lisbon"), mk("baltimore")
+	var last replica.Record[hold.Hold]
 	for _, k := range []string{"H-1", "H-2"} {
-		if _, err := lis.Create(ctx, k, hold.New(k, "C1", "desk", now.Add(time.Hour))); err != nil {
+		rec, err := lis.Create(ctx, k, hold.New(k, "C1", "desk", now.Add(time.Hour)))
+		if err != nil {
 			t.Fatal(err)
 		}
+		last = rec
+	}
+	// H-2 is deleted: baltimore receives its tombstone and acknowledges it.
+	if _, err := lis.Delete(ctx, "H-2", last.Token); err != nil {
+		t.Fatal(err)
 	}
 	p := replica.NewReplicator(lis, map[string]replica.Peer{"baltimore": replica.Local(bal), "tokyo": down{}},
 		replica.ReplicatorOptions{Now: func() time.Time { return now }})
@@ -47,6 +55,10 @@ func TestReplication(t *testing.T) {
 	reg := prom.NewRegistry()
 	reg.MustRegister(NewReplication(p.Status, Options{ConstLabels: prom.Labels{"region": "lisbon"}}))
 	want := `
+# HELP concord_replication_acknowledged_tombstones_total Tombstones the peer acknowledged holding at the end of sessions; a tombstone is reaped once every member has.
+# TYPE concord_replication_acknowledged_tombstones_total counter
+concord_replication_acknowledged_tombstones_total{peer="baltimore",region="lisbon"} 1
+concord_replication_acknowledged_tombstones_total{peer="tokyo",region="lisbon"} 0
 # HELP concord_replication_consecutive_failures Anti-entropy sessions with the peer that failed in a row; the replicator backs off while it is above 0.
 # TYPE concord_replication_consecutive_failures gauge
 concord_replication_consecutive_failures{peer="baltimore",region="lisbon"} 0
@@ -70,7 +82,7 @@ concord_replication_sessions_total{outcome="completed",peer="tokyo",region="lisb
 concord_replication_sessions_total{outcome="failed",peer="baltimore",region="lisbon"} 0
 concord_replication_sessions_total{outcome="failed",peer="tokyo",region="lisbon"} 1
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "concord_replication_consecutive_failures",
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "concord_replication_acknowledged_tombstones_total", "concord_replication_consecutive_failures",
 		"concord_replication_last_success_timestamp_seconds", "concord_replication_records_total", "concord_replication_sessions_total"); err != nil {
 		t.Fatal(err)
 	}
