@@ -175,17 +175,19 @@ func isTombstone[T any](st resolve.Siblings[T]) bool {
 }
 
 // deleteOp sends c's delete of key at n with the token it read — fresh, or
-// the one it cached — unless the workload's guard refuses a branch of it.
+// the one it cached — unless the workload's guard refuses a branch of it,
+// or a fresh read finds the record deleted or re-created since the
+// workload chose the delete.
 func (h *history[T]) deleteOp(c *client[T], n *node[T], key string, op Op[T], cached *replica.Record[T]) {
 	last := cached
 	if last == nil || h.rng.IntN(2) == 0 {
-		if last = h.read(c, n, key); last == nil || last.Deleted {
+		if last = h.read(c, n, key); last == nil || !sameView(cached, last) {
 			return
 		}
 	} else {
 		h.rep.Clients.StaleUpdates++
 	}
-	if op.Apply != nil {
+	if op.Apply != nil && !last.Deleted { // deleting a deleted record again guards nothing
 		vs := []T{last.Value}
 		if last.Conflict != nil {
 			vs = vs[:0]

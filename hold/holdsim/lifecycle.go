@@ -47,7 +47,7 @@ var (
 // deleted with the token its client read — never a confirmed or active
 // one, which the delete's guard checks on every branch the token covers —
 // and a client that reads a hold deleted re-creates it with an Update from
-// the tombstone's token. A few note edits are large enough to go over
+// the tombstone's token (or deletes it again: a retried delete). A few note edits are large enough to go over
 // [MaxRecordBytes], alone or merged with a concurrent branch.
 func lifecycle(next func(sim.Turn[hold.Hold]) sim.Op[hold.Hold]) func(sim.Turn[hold.Hold]) sim.Op[hold.Hold] {
 	return func(t sim.Turn[hold.Hold]) sim.Op[hold.Hold] {
@@ -60,6 +60,8 @@ func lifecycle(next func(sim.Turn[hold.Hold]) sim.Op[hold.Hold]) func(sim.Turn[h
 				op.Value.ExpiresAt = shortExpiry(t)
 			}
 			return op
+		case last.Deleted && t.Rand.IntN(4) == 0: // a sweeper in another region deletes it again
+			return sim.Op[hold.Hold]{Style: sim.Delete, Label: LabelDelete}
 		case last.Deleted:
 			v := hold.New(t.Key, "C"+strings.TrimPrefix(t.Key, "H-"), agency, shortExpiry(t))
 			return sim.Op[hold.Hold]{Style: sim.Update, Label: LabelRecreate, Apply: func(h *hold.Hold, _ replica.Write) error {
