@@ -112,11 +112,31 @@
 // keeps a reaped key at its horizon, so a peer still holding the same
 // tombstone sees no difference and sends nothing, and [Replica.Digest]
 // reports horizons, so a peer that reaped still acknowledges. Across
-// processes (the Replicator, httpapi), the transport must call Ack with
-// the peer's Digest; only the in-process AntiEntropy does it today. Horizons and acknowledgements live
-// in the Replica value's memory: after a restart, resync with a member
-// before applying versions from elsewhere, and let only one Replica value
-// per store reap.
+// processes, every [Replica.Sync] session ends by asking the peer what it
+// holds of the tombstones waiting to be reaped, when the peer is an
+// [Acknowledger] ([Local]; over HTTP a ReplicationClient that names its
+// peer's ID); [Replica.Ack] and [AntiEntropy] acknowledge by hand.
+//
+// Horizons and acknowledgements live in the Replica value's memory, and
+// the store no longer holds anything of a reaped key, so a process that
+// restarts has forgotten the key's whole history. Two things follow, and
+// the operator must keep them:
+//
+//   - A replica that reaped must restart as a new incarnation
+//     ([version.ID.Next], [version.NewIncarnation]) even over a durable
+//     store. With its old ID it would count a re-created key's writes from
+//     1 again, reissuing dots its peers' horizons already cover, and they
+//     would drop those acknowledged writes as stale. (The simulator
+//     restarts replicas this way.)
+//   - A late copy of a version older than the delete, arriving after the
+//     restart, is stored, not refused: restart only once no such copy can
+//     be in flight to this replica (its peers hold the tombstone or have
+//     reaped; request/response sessions that were open died with the
+//     process).
+//
+// After a restart nothing is reaped until every member has acknowledged
+// again (reaping comes late, never early). Let only one Replica value per
+// store reap.
 //
 // # Damaged and impossible states
 //
