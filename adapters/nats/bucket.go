@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -85,7 +86,10 @@ type BucketOptions struct {
 	// needs only the latest, because every value carries its whole causal
 	// state.
 	History uint8
-	// MaxValueSize bounds a value in bytes; 0 means no bound.
+	// MaxValueSize bounds a message of the bucket's stream in bytes, its
+	// headers included; 0 means no bound but the server's max_payload.
+	// Give every region the same bound, and make the replica's record
+	// limit fit under it with [Bucket.MaxRecordBytes].
 	MaxValueSize int32
 }
 
@@ -167,7 +171,7 @@ func CreateBucket(ctx context.Context, js jetstream.JetStream, t Topology, opts 
 	if err != nil {
 		return nil, fmt.Errorf("nats: bucket %s in %s: %w", t.Bucket, t.Local, err)
 	}
-	return &Bucket{KeyValue: kv, stream: stream}, nil
+	return &Bucket{KeyValue: kv, stream: stream, conn: js.Conn()}, nil
 }
 
 // Bucket is a region's concord bucket, as [CreateBucket] returns it: the
@@ -176,4 +180,5 @@ func CreateBucket(ctx context.Context, js jetstream.JetStream, t Topology, opts 
 type Bucket struct {
 	jetstream.KeyValue
 	stream jetstream.Stream
+	conn   *natsgo.Conn // the connection it was created on, for its max_payload
 }

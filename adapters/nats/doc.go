@@ -53,6 +53,18 @@
 // ping-pong versions: after a write, every other region makes at most one
 // merged write of that key.
 //
+// # Record limit
+//
+// A bucket takes messages up to its MaxValueSize (the stream's
+// MaxMsgSize) and the server's max_payload (1 MB by default), headers
+// included. [Bucket.MaxRecordBytes] returns the smaller of the two less
+// JetStream's framing: give it to replica.Options.MaxRecordBytes (and
+// Options.Limits.MaxBytes), so that the replica refuses an oversized write
+// itself with a *replica.TooLargeError and stores nothing, rather than
+// pass it to the bucket and get a transport error back. The default
+// replica.DefaultMaxRecordBytes (1 MiB) is above it even with the
+// server's defaults.
+//
 // # Durability
 //
 // A JetStream file store acknowledges a write once it is in the server's

@@ -33,7 +33,8 @@ type Options struct {
 	Conn *natsgo.Conn
 	// Limits bound the decoding of the contexts [Region.Contexts] reads:
 	// MaxBytes is the record limit (set it to the replica's
-	// replica.Options.MaxRecordBytes when that is raised), MaxEntries the
+	// replica.Options.MaxRecordBytes, which [Bucket.MaxRecordBytes]
+	// derives from the bucket and the server), MaxEntries the
 	// limit on siblings and replicas. The zero Limits means replica's
 	// defaults.
 	Limits version.Limits

@@ -140,21 +140,29 @@ func run(w io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
+		// The record limit is what the bucket and the server take, less
+		// JetStream's framing, so that the replica refuses an oversized
+		// write itself (replica.ErrTooLarge) instead of the bucket.
+		limit, err := kv.MaxRecordBytes(ctx)
+		if err != nil {
+			return err
+		}
 		// The Region is the bucket's wiring: the store of this region's
 		// keys, and the other regions' copies, which the replica merges
 		// before every read and write (replica.Options.Peers).
-		wiring, err := concordnats.NewRegion(kv, topo, concordnats.Options{Conn: nc})
+		wiring, err := concordnats.NewRegion(kv, topo, concordnats.Options{Conn: nc, Limits: version.Limits{MaxBytes: limit}})
 		if err != nil {
 			return err
 		}
 		counters := &resolve.Counters{}
 		r, err := replica.New(version.MustID(name), wiring.Store(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
-			Peers:       wiring,
-			Clock:       version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
-			Now:         wall.Now,
-			Observer:    counters,
-			CommandKeys: hold.CommandKeys,
-			Codec:       hold.Codec{}, // compact binary records; replica.JSON is the default
+			Peers:          wiring,
+			MaxRecordBytes: limit,
+			Clock:          version.NewHLC(version.HLCOptions{Now: wall.Now}, version.Timestamp{}),
+			Now:            wall.Now,
+			Observer:       counters,
+			CommandKeys:    hold.CommandKeys,
+			Codec:          hold.Codec{}, // compact binary records; replica.JSON is the default
 		})
 		if err != nil {
 			return err
