@@ -110,6 +110,30 @@
 // region's key, reads and writes of the record fail with an error wrapping
 // replica.ErrMalformed that names the bucket key and revision, and Run logs
 // it and goes on; in the local region's key, the replica quarantines the
-// record (replica.ErrQuarantined, replica.Replica.Quarantined). Deletes and
-// purges of other regions' keys are ignored.
+// record (replica.ErrQuarantined, replica.Replica.Quarantined).
+//
+// # Deletes and purges made outside concord
+//
+// concord deletes a record by storing a tombstone (a put) and removes the
+// key only when it reaps a stable tombstone (a KV delete at the key's
+// revision). A KV delete marker or purge made by another program, with the
+// nats.go KV API, is handled as follows:
+//
+//   - on a region's copy of another region's key: ignored. Run skips delete
+//     markers and purges, the region's own key still holds everything it
+//     merged, and the copy comes back with the other region's next write.
+//   - on a region's own key: it is the loss of that region's state of the
+//     record, like a lost bucket for one key. The other regions' copies
+//     hold writes of the region's replica ID that it no longer knows it
+//     issued, and adopting them would let its next write issue one of
+//     those dots again for a different value; so the replica refuses them:
+//     its reads and writes of the record fail with a
+//     *replica.UnissuedDotError (replica.ErrUnissuedDot, wrapping
+//     replica.ErrMalformed) and store nothing, and Run logs and skips the
+//     other regions' later versions of the key (WatchStats.Skipped). The
+//     other regions keep every write that reached them and go on serving
+//     and writing the record. The region's writes that had not reached
+//     another region are gone with the key. To recover, run the region's
+//     replica under a new incarnation (version.ID.Next): it reads the
+//     record back from the other regions' copies and writes it again.
 package nats

@@ -255,7 +255,11 @@ type Applier interface {
 // settled by the resolver's OnDelete. KV delete markers and purges are
 // what reaping leaves (rep.Reap deletes the local key at its revision):
 // Run ignores them in other regions' keys, because removing a stable
-// tombstone is each region's own decision and changes no record.
+// tombstone is each region's own decision and changes no record. A delete
+// marker or purge made outside concord is ignored the same way; on the
+// local region's own key it is the loss of the region's state of the
+// record, which the package doc describes ("Deletes and purges made
+// outside concord").
 //
 // Call Run once per Region, in its own goroutine, with the one replica
 // over its store.
