@@ -41,6 +41,7 @@ func BenchmarkAdapter(b *testing.B) {
 
 	runs := 0
 	b.Run("kv-put", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := n.kv.Put(ctx, "lisbon.bare-put", value); err != nil {
 				b.Fatal(err)
@@ -48,6 +49,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 	})
 	b.Run("kv-cas", func(b *testing.B) {
+		b.ReportAllocs()
 		if _, err := n.kv.Put(ctx, "lisbon.bare-cas", value); err != nil {
 			b.Fatal(err)
 		}
@@ -62,6 +64,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 	})
 	b.Run("update", func(b *testing.B) {
+		b.ReportAllocs()
 		cur, err := lis.Get(ctx, "H-1")
 		must(b, err)
 		token := cur.Token
@@ -79,6 +82,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 	})
 	b.Run("get", func(b *testing.B) {
+		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := lis.Get(ctx, "H-1"); err != nil {
 				b.Fatal(err)
@@ -86,6 +90,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 	})
 	b.Run("command", func(b *testing.B) {
+		b.ReportAllocs()
 		// Each command adds its idempotency key to the hold's command set,
 		// so a new hold is started every 50 commands (untimed) to keep the
 		// record the size of a real one.
@@ -111,6 +116,7 @@ func BenchmarkAdapter(b *testing.B) {
 		}
 	})
 	b.Run("merge", func(b *testing.B) {
+		b.ReportAllocs()
 		runs++
 		key := "M-" + strconv.Itoa(runs)
 		// Baltimore, in memory, writes branches concurrent with Lisbon's.
