@@ -69,6 +69,7 @@ type Options struct {
 // or [New] (a database you opened).
 type Store struct {
 	w, r  *sql.DB // writer (one connection) and readers; the same for New
+	table string
 	q     statements
 	owned bool
 
@@ -112,7 +113,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(opts.Readers)
-	s := &Store{w: w, r: r, q: queries(opts.Table), owned: true}
+	s := &Store{w: w, r: r, table: opts.Table, q: queries(opts.Table), owned: true}
 	if err := CreateSchema(context.Background(), w, opts.Table); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -148,7 +149,7 @@ func New(ctx context.Context, db *sql.DB, table string) (*Store, error) {
 	if err := CreateSchema(ctx, db, table); err != nil {
 		return nil, err
 	}
-	s := &Store{w: db, r: db, q: queries(table)}
+	s := &Store{w: db, r: db, table: table, q: queries(table)}
 	if err := s.prepare(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
