@@ -41,6 +41,13 @@
 // only and can lose the last acknowledged writes on a power loss, for faster
 // writes.
 //
+// # Replica identity
+//
+// A replica over a durable store keeps its ID across restarts (see
+// version.ID). [Store.ReplicaID] keeps it in the database beside the
+// records, so that it lives and dies with them: the same file gives the
+// same ID; a new file, a new incarnation.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. [Open] writes through one connection
