@@ -223,18 +223,30 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev
 	if value == nil {
 		value = []byte{} // NOT NULL: an empty value is a value
 	}
-	var (
-		row *sql.Row
-		n   int64
-	)
 	if rev == 0 {
-		row = s.insert.QueryRowContext(ctx, []byte(key), value)
-	} else {
-		row = s.update.QueryRowContext(ctx, value, []byte(key), int64(rev))
+		return s.create(ctx, key, value)
 	}
-	switch err := row.Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
+	// The new revision is rev + 1: no need to read it back (RETURNING
+	// makes the statement a query, and costs a row to step and reset).
+	res, err := s.update.ExecContext(ctx, value, []byte(key), int64(rev))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
+		}
 		return 0, mismatch(key, rev)
+	}
+	return rev + 1, nil
+}
+
+// create inserts key at the revision above the floor, unless it exists.
+func (s *Store) create(ctx context.Context, key string, value []byte) (uint64, error) {
+	var n int64
+	switch err := s.insert.QueryRowContext(ctx, []byte(key), value).Scan(&n); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, mismatch(key, 0)
 	case err != nil:
 		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
 	}
