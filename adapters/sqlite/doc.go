@@ -25,9 +25,10 @@
 // # Operations
 //
 // Get is one SELECT by key. CompareAndSet is one statement: INSERT … ON
-// CONFLICT (key) DO NOTHING RETURNING rev for revision 0, UPDATE … WHERE key
-// = ? AND rev = ? RETURNING rev otherwise; no row back means another write
-// got there first (replica.ErrRevisionMismatch). Delete is DELETE … WHERE key
+// CONFLICT (key) DO NOTHING RETURNING rev for revision 0 (no row back means
+// the key exists), UPDATE … SET rev = rev + 1 WHERE key = ? AND rev = ?
+// otherwise (no row changed means another write got there first); either
+// failure is replica.ErrRevisionMismatch. Delete is DELETE … WHERE key
 // = ? AND rev = ?. Scan is SELECT … WHERE key > ? ORDER BY key LIMIT ?, one
 // snapshot of the table.
 //

@@ -212,7 +212,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 }
 
 // CompareAndSet implements [replica.Store]: one INSERT … ON CONFLICT DO
-// NOTHING for revision 0, one UPDATE … WHERE key = ? AND rev = ? otherwise.
+// NOTHING RETURNING rev for revision 0, one UPDATE … SET rev = rev + 1 WHERE
+// key = ? AND rev = ? otherwise (executed, not queried: the new revision is
+// rev + 1).
 func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	if key == "" {
 		return 0, errEmptyKey
@@ -229,13 +231,14 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev
 	// The new revision is rev + 1: no need to read it back (RETURNING
 	// makes the statement a query, and costs a row to step and reset).
 	res, err := s.update.ExecContext(ctx, value, []byte(key), int64(rev))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err != nil {
-			return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
-		}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
+	case n == 0:
 		return 0, mismatch(key, rev)
 	}
 	return rev + 1, nil
