@@ -32,22 +32,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/harborpoint/concord/examples/holdservice/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := command.Run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "holdservice:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main() }
 
 // command is the program, with memory as its one store: -store sqlite:PATH
 // is answered with where to find it.

@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/harborpoint/concord/replica"
@@ -89,6 +91,18 @@ func (c Command) open(ctx context.Context, f flags) (Storage, error) {
 		err = fmt.Errorf("holdservice: -store %q opened no store", f.store)
 	}
 	return st, err
+}
+
+// Main runs the program as a process's main function: with its command
+// line, until SIGINT or SIGTERM, and exits with status 1 on an error.
+func (c Command) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := c.Run(ctx, os.Args[1:], os.Stdout, nil)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "holdservice:", err)
+		os.Exit(1)
+	}
 }
 
 // Run runs the program with args (the command line without the program's

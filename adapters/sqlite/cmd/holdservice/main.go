@@ -22,23 +22,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	concordsqlite "github.com/harborpoint/concord/adapters/sqlite"
 	"github.com/harborpoint/concord/examples/holdservice/service"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := command.Run(ctx, os.Args[1:], os.Stdout, nil); err != nil {
-		fmt.Fprintln(os.Stderr, "holdservice:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main() }
 
 // command is the hold service with SQLite as a store.
 var command = service.Command{Stores: "sqlite:PATH", Open: open}
