@@ -35,7 +35,9 @@ type Config struct {
 	// to the records' contexts. The zero ID means a new incarnation of
 	// Region (version.NewIncarnation): the safe choice for a store that
 	// starts without state, which must never reissue the dots of the last
-	// one (see version.ID).
+	// one (see version.ID). The service never reaps tombstones, so a
+	// restart over a durable store may keep its ID (a replica that reaps
+	// may not: see the replica package).
 	ID version.ID
 	// Peers are the base URLs of the other regions' services, such as
 	// "http://127.0.0.1:8082"; replication goes to their /replicate.

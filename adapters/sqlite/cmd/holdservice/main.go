@@ -13,8 +13,8 @@
 // fsynced, before the service answers 201, so it survives a crash of the
 // process or of the machine. The region's replica ID is kept in the same
 // file (Store.ReplicaID): a restart on the file goes on as the same
-// replica; a new file is a new incarnation, which anti-entropy refills
-// from the peers. -store memory runs in memory, as examples/holdservice
+// replica (safe because the service never reaps tombstones); a new file is
+// a new incarnation, which anti-entropy refills from the peers. -store memory runs in memory, as examples/holdservice
 // does. Package examples/holdservice/service documents the routes.
 package main
 
