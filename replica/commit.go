@@ -66,8 +66,15 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 }
 
 // attempt plans once and tries to store the result; retry reports that
-// another writer changed the record meanwhile.
+// another writer changed the record meanwhile. It plans from the state this
+// replica last stored for key when it remembers one (see recent), and from
+// the store otherwise.
 func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c committed[T], retry bool, err error) {
+	if s, ok := r.recent.get(key); ok {
+		if c, stored, err := r.attemptRemembered(ctx, key, p, s); stored || err != nil {
+			return c, false, err
+		}
+	}
 	cur, rev, err := r.load(ctx, key)
 	if err != nil {
 		return c, false, err
@@ -78,37 +85,81 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if rev == 0 && reaped {
 		cur = h
 	}
-	c.cur = cur
-	c.outcome, err = p(cur)
-	if err != nil {
+	c, data, err := r.planFrom(key, p, cur, rev != 0 || reaped)
+	if err != nil || data == nil {
 		return c, false, err
 	}
-	if (rev != 0 || reaped) && c.outcome.State.Equal(cur) {
-		return c, false, nil // nothing to store: stale, duplicate or replayed
+	if retry, err = r.storeState(ctx, key, &c, data, rev); retry || err != nil {
+		return c, retry, err
 	}
-	// Size the buffer like the last state encoded, so that it rarely grows.
-	buf := make([]byte, 0, r.sizeHint.Load()+64)
-	data, from, to, err := r.encode(key, buf, c.outcome.State)
-	if errors.Is(err, ErrTooLarge) {
-		return c, false, err // refused before anything is stored
-	}
-	if err != nil {
-		return c, false, wrapf(err, "replica %v: encode %q", r.id, key)
-	}
-	r.sizeHint.Store(int64(min(len(data), maxSizeHint)))
-	if err = r.compareAndSet(ctx, key, data, rev, c.outcome.State); err != nil {
-		if errors.Is(err, ErrRevisionMismatch) {
-			return c, true, nil
-		}
-		return c, false, wrapf(err, "replica %v: store %q", r.id, key)
-	}
-	c.data, c.from, c.to = data, from, to
 	if rev == 0 && reaped {
 		r.mu.Lock()
 		delete(r.memb.reaped, key) // stored again: the state descends from the horizon
 		r.mu.Unlock()
 	}
 	return c, false, nil
+}
+
+// attemptRemembered plans from s, the state this replica last stored for
+// key, and stores the result if the store still holds s: stored reports
+// that it did; err, that the store failed. Anything else decided from s — a
+// revision mismatch, an error of the plan, nothing to store — may be
+// decided from a state that is no longer current, so s is forgotten and
+// the caller decides again from the store.
+func (r *Replica[T]) attemptRemembered(ctx context.Context, key string, p plan[T], s remembered) (c committed[T], stored bool, err error) {
+	if r.nQuarantine.Load() == 0 { // a quarantined key is read from the store
+		if cur, err := r.decode(key, s.data); err == nil {
+			if c, data, err := r.planFrom(key, p, cur, true); err == nil && data != nil {
+				retry, err := r.storeState(ctx, key, &c, data, s.rev)
+				if !retry {
+					return c, err == nil, err
+				}
+			}
+		}
+	}
+	r.recent.forget(key)
+	return committed[T]{}, false, nil
+}
+
+// planFrom runs p on cur, a state the store holds (exists: not the absent
+// record) and encodes what it plans to store: data is nil when there is
+// nothing to store (stale, duplicate or replayed).
+func (r *Replica[T]) planFrom(key string, p plan[T], cur resolve.Siblings[T], exists bool) (c committed[T], data []byte, err error) {
+	c.cur = cur
+	c.outcome, err = p(cur)
+	if err != nil {
+		return c, nil, err
+	}
+	if exists && c.outcome.State.Equal(cur) {
+		return c, nil, nil
+	}
+	// Size the buffer like the last state encoded, so that it rarely grows.
+	buf := make([]byte, 0, r.sizeHint.Load()+64)
+	data, c.from, c.to, err = r.encode(key, buf, c.outcome.State)
+	if errors.Is(err, ErrTooLarge) {
+		return c, nil, err // refused before anything is stored
+	}
+	if err != nil {
+		return c, nil, wrapf(err, "replica %v: encode %q", r.id, key)
+	}
+	r.sizeHint.Store(int64(min(len(data), maxSizeHint)))
+	return c, data, nil
+}
+
+// storeState stores data, the encoding of c's outcome, if key is still at
+// rev, and remembers it; retry reports that it was not.
+func (r *Replica[T]) storeState(ctx context.Context, key string, c *committed[T], data []byte, rev uint64) (retry bool, err error) {
+	next, err := r.compareAndSet(ctx, key, data, rev, c.outcome.State)
+	switch {
+	case errors.Is(err, ErrRevisionMismatch):
+		return true, nil
+	case err != nil:
+		r.recent.forget(key) // the write may or may not have been stored
+		return false, wrapf(err, "replica %v: store %q", r.id, key)
+	}
+	c.data = data
+	r.recent.put(key, data, next)
+	return false, nil
 }
 
 // maxSizeHint bounds the buffer a write starts encoding into.

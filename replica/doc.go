@@ -202,6 +202,9 @@
 //     retry whose first result was forgotten still applies once and returns
 //     the current record).
 //   - The quarantine list holds at most one entry per stored key.
+//   - The states remembered for the next write of a key (see One commit
+//     path) are at most 1,024, and 16 MiB; a state over 2 MiB is not
+//     remembered.
 //
 // # Damaged and unreadable records
 //
@@ -238,6 +241,13 @@
 // functions a write takes (Update's and Command's fn) therefore run once per
 // attempt, and writes return the record as stored, decoded from the bytes
 // the store accepted.
+//
+// A write of a key this replica wrote last plans from the bytes it stored
+// then, without reading the store: the compare-and-set at that revision
+// proves them current. Whatever else is decided from them — the store moved
+// on (another process or Replica value wrote), a precondition refused,
+// nothing to store, any error — is decided again from the store, so a
+// remembered state saves a read and never changes an answer.
 //
 // # Observing
 //

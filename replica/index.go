@@ -63,26 +63,28 @@ func (ix *syncIndex) stripe(key string) *stripe {
 }
 
 // compareAndSet stores data, the encoding of s, under key by
-// compare-and-set from revision rev, and indexes s (see syncIndex).
-func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) error {
+// compare-and-set from revision rev, and indexes s (see syncIndex). It
+// returns the revision stored.
+func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) (uint64, error) {
 	st := r.ix.stripe(key)
 	before := st.puts.Load()
-	if _, err := r.store.CompareAndSet(ctx, key, data, rev); err != nil {
-		return err
+	next, err := r.store.CompareAndSet(ctx, key, data, rev)
+	if err != nil {
+		return 0, err
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.puts.Load() == before {
 		// Every state put so far was read before this one was stored.
 		r.put(st, key, s.Join(), isTombstone(s))
-		return nil
+		return next, nil
 	}
 	// A put meanwhile may hold a newer state of key: put what the store
 	// holds now. The write is stored, so the read goes on if ctx ends.
 	// If that read fails, nothing is put (s may be older than what is
 	// indexed): the next read of key takes its state in.
 	_, _, _, _ = r.reindexHeld(context.WithoutCancel(ctx), st, key)
-	return nil
+	return next, nil
 }
 
 // put indexes key at join, holding the lock of st, the key's stripe; tomb

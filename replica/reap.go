@@ -186,6 +186,7 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		delete(d, key)
 	}
 	r.mu.Unlock()
+	r.recent.forget(key)
 	return true, nil
 }
 

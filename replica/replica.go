@@ -119,6 +119,7 @@ type Replica[T any] struct {
 
 	locks    keyLocks     // serializes this replica's read-modify-writes of one key
 	sizeHint atomic.Int64 // the size of the last state encoded
+	recent   recent       // the states this replica stored last, see recent.go
 
 	mu          sync.Mutex
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read

@@ -25,9 +25,10 @@
 // # Operations
 //
 // Get is one SELECT by key. CompareAndSet is one statement: INSERT … ON
-// CONFLICT (key) DO NOTHING RETURNING rev for revision 0, UPDATE … WHERE key
-// = ? AND rev = ? RETURNING rev otherwise; no row back means another write
-// got there first (replica.ErrRevisionMismatch). Delete is DELETE … WHERE key
+// CONFLICT (key) DO NOTHING RETURNING rev for revision 0 (no row back means
+// the key exists), UPDATE … SET rev = rev + 1 WHERE key = ? AND rev = ?
+// otherwise (no row changed means another write got there first); either
+// failure is replica.ErrRevisionMismatch. Delete is DELETE … WHERE key
 // = ? AND rev = ?. Scan is SELECT … WHERE key > ? ORDER BY key LIMIT ?, one
 // snapshot of the table.
 //
@@ -40,6 +41,13 @@
 // commit and loses nothing acknowledged; SyncNormal fsyncs at checkpoints
 // only and can lose the last acknowledged writes on a power loss, for faster
 // writes.
+//
+// # Replica identity
+//
+// A replica over a durable store keeps its ID across restarts (see
+// version.ID). [Store.ReplicaID] keeps it in the database beside the
+// records, so that it lives and dies with them: the same file gives the
+// same ID; a new file, a new incarnation.
 //
 // # Concurrency
 //

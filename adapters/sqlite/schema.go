@@ -88,7 +88,7 @@ func queries(table string) statements {
 	return statements{
 		get:       `SELECT value, rev FROM ` + t + ` WHERE key = ?`,
 		insert:    `INSERT INTO ` + t + ` (key, value, rev) SELECT ?, ?, rev + 1 FROM ` + f + ` WHERE one = 1 ON CONFLICT (key) DO NOTHING RETURNING rev`,
-		update:    `UPDATE ` + t + ` SET value = ?, rev = rev + 1 WHERE key = ? AND rev = ? RETURNING rev`,
+		update:    `UPDATE ` + t + ` SET value = ?, rev = rev + 1 WHERE key = ? AND rev = ?`,
 		del:       `DELETE FROM ` + t + ` WHERE key = ? AND rev = ?`,
 		scanFrom:  `SELECT key, value, rev FROM ` + t + ` ORDER BY key LIMIT ?`,
 		scanAfter: `SELECT key, value, rev FROM ` + t + ` WHERE key > ? ORDER BY key LIMIT ?`,

@@ -69,6 +69,7 @@ type Options struct {
 // or [New] (a database you opened).
 type Store struct {
 	w, r  *sql.DB // writer (one connection) and readers; the same for New
+	table string
 	q     statements
 	owned bool
 
@@ -112,7 +113,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(opts.Readers)
-	s := &Store{w: w, r: r, q: queries(opts.Table), owned: true}
+	s := &Store{w: w, r: r, table: opts.Table, q: queries(opts.Table), owned: true}
 	if err := CreateSchema(context.Background(), w, opts.Table); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -148,7 +149,7 @@ func New(ctx context.Context, db *sql.DB, table string) (*Store, error) {
 	if err := CreateSchema(ctx, db, table); err != nil {
 		return nil, err
 	}
-	s := &Store{w: db, r: db, q: queries(table)}
+	s := &Store{w: db, r: db, table: table, q: queries(table)}
 	if err := s.prepare(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -211,7 +212,9 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 }
 
 // CompareAndSet implements [replica.Store]: one INSERT … ON CONFLICT DO
-// NOTHING for revision 0, one UPDATE … WHERE key = ? AND rev = ? otherwise.
+// NOTHING RETURNING rev for revision 0, one UPDATE … SET rev = rev + 1 WHERE
+// key = ? AND rev = ? otherwise (executed, not queried: the new revision is
+// rev + 1).
 func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	if key == "" {
 		return 0, errEmptyKey
@@ -222,18 +225,31 @@ func (s *Store) CompareAndSet(ctx context.Context, key string, value []byte, rev
 	if value == nil {
 		value = []byte{} // NOT NULL: an empty value is a value
 	}
-	var (
-		row *sql.Row
-		n   int64
-	)
 	if rev == 0 {
-		row = s.insert.QueryRowContext(ctx, []byte(key), value)
-	} else {
-		row = s.update.QueryRowContext(ctx, value, []byte(key), int64(rev))
+		return s.create(ctx, key, value)
 	}
-	switch err := row.Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
+	// The new revision is rev + 1: no need to read it back (RETURNING
+	// makes the statement a query, and costs a row to step and reset).
+	res, err := s.update.ExecContext(ctx, value, []byte(key), int64(rev))
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
+	case n == 0:
 		return 0, mismatch(key, rev)
+	}
+	return rev + 1, nil
+}
+
+// create inserts key at the revision above the floor, unless it exists.
+func (s *Store) create(ctx context.Context, key string, value []byte) (uint64, error) {
+	var n int64
+	switch err := s.insert.QueryRowContext(ctx, []byte(key), value).Scan(&n); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, mismatch(key, 0)
 	case err != nil:
 		return 0, fmt.Errorf("sqlite: set %q: %w", key, err)
 	}

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The lesson's hold H-8821 over HTTP, with curl, across two processes:
 # Lisbon and Baltimore each run holdservice on a loopback port with their own
-# store (in memory) and replicate over HTTP with a shared bearer token.
+# store and replicate over HTTP with a shared bearer token.
 # The script partitions them, extends in one and confirms in the other from
 # the same version, heals, shows every refusal the API makes, then stops
-# Baltimore, writes in Lisbon while it is down, restarts it empty and
-# watches anti-entropy bring it back. Run from anywhere:
-#   bash examples/holdservice/curl.sh
+# Baltimore, writes in Lisbon while it is down, restarts it and watches
+# anti-entropy bring it up to date. Run from anywhere:
+#   bash examples/holdservice/curl.sh                # stores in memory: Baltimore restarts empty
+#   STORE=sqlite bash examples/holdservice/curl.sh   # a SQLite file per region (adapters/sqlite's
+#                                                    # cmd/holdservice): Baltimore restarts with its holds
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LIS_PORT="${LIS_PORT:-18321}"
@@ -20,9 +22,16 @@ AUTH=(-H "Authorization: Bearer $HOLDSERVICE_TOKEN")
 
 dir="$(mktemp -d)"
 bin="$dir/holdservice"
-go build -o "$bin" ./examples/holdservice
+STORE="${STORE:-memory}"
+case $STORE in
+  memory) go build -o "$bin" ./examples/holdservice ;;
+  # The SQLite store is in the adapter's own module: the same program, built there.
+  sqlite) (cd adapters/sqlite && go build -o "$bin" ./cmd/holdservice) ;;
+  *) echo "STORE=$STORE: want memory or sqlite"; exit 2 ;;
+esac
+store() { if [ "$STORE" = sqlite ]; then echo "sqlite:$dir/$1.db"; else echo memory; fi; }
 start() { # start REGION PORT PEER_PORT: runs a region in the background
-  "$bin" -region "$1" -addr "127.0.0.1:$2" -peer "http://127.0.0.1:$3" -sync 1s >"$dir/$1.log" 2>&1 &
+  "$bin" -region "$1" -addr "127.0.0.1:$2" -peer "http://127.0.0.1:$3" -sync 1s -store "$(store "$1")" >>"$dir/$1.log" 2>&1 &
   echo $! >"$dir/$1.pid"
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$2/conflicts" && return; sleep 0.1; done
   echo "$1 did not start:"; cat "$dir/$1.log"; exit 1
@@ -50,7 +59,7 @@ etag() { curl -s -o /dev/null -D - "$1" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //
 sync() { curl -s -X POST "${AUTH[@]}" "$1/admin/sync"; }
 J=(-H 'Content-Type: application/json')
 
-echo "== Lisbon ($LIS) and Baltimore ($IAD) replicate over HTTP every second"
+echo "== Lisbon ($LIS) and Baltimore ($IAD) replicate over HTTP every second; stores: $STORE"
 echo "== create H-8821 in Lisbon, 17 note edits to v18, replicate"
 show PUT "$LIS/holds/H-8821" "${J[@]}" -H 'If-None-Match: *' -d '{"cabin":"C14","agency":"lisbon-desk","expires_in":"10m"}'
 for i in $(seq 2 18); do curl -s -o /dev/null -X PATCH "$LIS/holds/H-8821/note" "${J[@]}" -d "{\"note\":\"draft $i\"}"; done
@@ -105,8 +114,16 @@ for i in 1 2 3; do
 done
 sleep 1.5
 echo "  Lisbon's replication status: $(curl -s "$LIS/debug/vars" | grep -o '"Failures":[0-9]*'), last error: $(curl -s "$LIS/debug/vars" | grep -o 'dial tcp[^"]*' | head -1)"
-echo; echo "== Baltimore restarts empty, as a new incarnation; anti-entropy refills it"
+if [ "$STORE" = sqlite ]; then
+  echo; echo "== Baltimore restarts on its file, as the same replica, with every hold it acknowledged; anti-entropy brings the rest"
+else
+  echo; echo "== Baltimore restarts empty, as a new incarnation; anti-entropy refills it"
+fi
 start baltimore "$IAD_PORT" "$LIS_PORT"
+grep -o 'replica [^,]*, store [^)]*' "$dir/baltimore.log" | sed -n '1s/^/  Baltimore before the stop: /p; 2s/^/  Baltimore after the restart: /p'
+if [ "$STORE" = sqlite ]; then
+  echo "  H-8821 in Baltimore before any sync: HTTP $(curl -s -o /dev/null -w '%{http_code}' "$IAD/holds/H-8821"), ETag $(etag "$IAD/holds/H-8821")"
+fi
 sync "$IAD"
 show GET "$IAD/holds/H-992"
 echo "H-8821 in Baltimore: ETag $(etag "$IAD/holds/H-8821") (Lisbon's: $(etag "$LIS/holds/H-8821"))"

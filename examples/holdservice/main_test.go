@@ -16,7 +16,7 @@ func TestRun(t *testing.T) {
 	done := make(chan error, 1)
 	var out bytes.Buffer
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-sync", "1h"}, &out, func(a string) { addrs <- a })
+		done <- command.Run(ctx, []string{"-addr", "127.0.0.1:0", "-sync", "1h", "-store", "memory"}, &out, func(a string) { addrs <- a })
 	}()
 	addr := <-addrs
 	resp, err := http.Get("http://" + addr + "/conflicts")
@@ -31,17 +31,28 @@ func TestRun(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if !strings.Contains(out.String(), "listening on http://127.0.0.1:") {
+	if !strings.Contains(out.String(), "store memory) listening on http://127.0.0.1:") {
 		t.Errorf("output: %s", out.String())
 	}
 }
 
+// TestRunBadFlags: unknown flags, bad addresses and stores this build does
+// not have are refused before anything listens; -store sqlite:PATH says
+// where the program that has it lives.
 func TestRunBadFlags(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(context.Background(), []string{"-nope"}, &out, nil); err == nil {
-		t.Error("run accepted an unknown flag")
-	}
-	if err := run(context.Background(), []string{"-addr", "256.0.0.1:x"}, &out, nil); err == nil {
-		t.Error("run accepted a bad address")
+	for _, args := range [][]string{
+		{"-nope"},
+		{"-addr", "256.0.0.1:x"},
+		{"-store", "postgres://x"},
+		{"-store", "sqlite:/tmp/holds.db"},
+	} {
+		var out bytes.Buffer
+		err := command.Run(context.Background(), args, &out, nil)
+		if err == nil {
+			t.Errorf("run accepted %q", args)
+		}
+		if strings.HasPrefix(args[len(args)-1], "sqlite:") && (err == nil || !strings.Contains(err.Error(), "adapters/sqlite && go run ./cmd/holdservice")) {
+			t.Errorf("-store sqlite: %v", err)
+		}
 	}
 }

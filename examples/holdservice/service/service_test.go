@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -56,7 +56,7 @@ func newHarness(t *testing.T) *harness {
 		h.urls[region] = srv.URL
 	}
 	for i, region := range regions {
-		svc, err := NewService(Config{Region: region, Now: c.Now, Token: token, Peers: []string{h.urls[regions[1-i]]}})
+		svc, err := New(t.Context(), Config{Region: region, Now: c.Now, Token: token, Peers: []string{h.urls[regions[1-i]]}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -516,7 +516,7 @@ func TestReplicationNeedsTheToken(t *testing.T) {
 			t.Errorf("%s without the token: %d", path, resp.StatusCode)
 		}
 	}
-	alone, err := NewService(Config{})
+	alone, err := New(t.Context(), Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +530,7 @@ func TestReplicationNeedsTheToken(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("/replicate without a token configured: %d", resp.StatusCode)
 	}
-	if _, err := NewService(Config{Peers: []string{srv.URL}}); err == nil {
+	if _, err := New(t.Context(), Config{Peers: []string{srv.URL}}); err == nil {
 		t.Error("a service with peers and no token")
 	}
 }
