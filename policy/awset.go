@@ -32,7 +32,7 @@ import (
 // the context as well as the elements.
 type AWSet[E cmp.Ordered] struct {
 	entries []awEntry[E]   // sorted by elem; every dots slice sorted and non-empty
-	known     version.Vector // contiguous part of the causal context
+	known   version.Vector // contiguous part of the causal context
 	cloud   []version.Dot  // the rest: sorted, none covered by known, none contiguous with it
 }
 

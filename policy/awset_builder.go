@@ -35,7 +35,7 @@ type AWSetBuilder[E cmp.Ordered] struct {
 	ops  []awOp[E]
 	adds int // how many of ops are adds
 
-	known    version.Builder // the vectors joined by JoinContext
+	known  version.Builder // the vectors joined by JoinContext
 	joined bool            // whether known holds anything
 }
 
