@@ -191,7 +191,11 @@ func (h *history[T]) classify() {
 					l.Reaped++
 					continue
 				}
-				if h.atRisk[dk] {
+				switch h.atRisk[dk] {
+				case diedWithMemory:
+					l.DiedWithMemory++
+					continue
+				case diedWithDisk:
 					l.DiedWithDisk++
 					continue
 				}

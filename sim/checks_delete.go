@@ -18,6 +18,7 @@ func (h *history[T]) refusedApply(n *node[T], key string, err error, before []by
 		return
 	}
 	h.rep.Oversize.Merges++
+	h.oversized[key] = true
 	h.logf("  %v %s: merge over the record limit (%d of %d %s), local record kept, to review", n.id, key, tl.Size, tl.Limit, tl.What)
 	after, rev2, _ := n.store.Get(h.ctx, key)
 	if rev != rev2 || !slices.Equal(before, after) {

@@ -144,6 +144,9 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		}
 		return
 	}
+	if idem != "" {
+		h.attempts[idem]++
+	}
 	pre, err := n.rep.State(h.ctx, key)
 	if err != nil {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)
@@ -246,7 +249,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	}
 	h.documentedKeys(&wrote, op.Style, idem, wtime, replaced)
 	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got,
-		Context: wctx, Acked: rec.Context, Idem: idem, Replaced: replaced, Value: wrote}
+		Context: wctx, Acked: rec.Context, Idem: idem, Attempt: h.attempts[idem], Replaced: replaced, Value: wrote}
 	if !h.ledger(n, ack, rec, pre, what) {
 		return
 	}
@@ -378,7 +381,7 @@ func (h *history[T]) ledger(n *node[T], a *Ack[T], rec replica.Record[T], pre re
 		if first := h.commands[a.Idem]; first == nil {
 			h.commands[a.Idem] = a
 			h.firstRuns[a.Idem] = firstRun{at: h.now, run: h.runs[a.Key]}
-		} else if pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) && !h.deletedAway(first) {
+		} else if h.rep.Clients.Reapplied++; pre.Covers(first.Dot) && h.withinHorizon(a.Key, h.firstRuns[a.Idem]) && !h.deletedAway(first) {
 			h.violate(AtMostOnce, "%s: command %s applied again as %v, though %v already holds its first application %v (step %d)",
 				what, a.Idem, a.Dot, n.id, first.Dot, first.Step)
 		}

@@ -39,7 +39,40 @@ type Config struct {
 	// KeepGoing keeps running histories after one fails. By default Run
 	// stops at the first failing history and shrinks it.
 	KeepGoing bool
+	// Durable gives every replica a durable store: a crash never loses it
+	// (Faults.StateLoss is ignored), so a crashed replica restarts with
+	// every write it acknowledged. The in-memory store surviving the crash
+	// stands in for it: it models a store whose compare-and-set returns
+	// only once the write is on stable storage, and no torn or lost
+	// writes. A replica still loses its state when its disk is damaged
+	// (fault Rot). Without Durable each crash loses the replica's state
+	// with probability Faults.StateLoss, as a memory-only replica would.
+	Durable bool
+	// Skip lists steps to leave out of every history: only time passes
+	// during them, and every other step makes the same draws. A shrunk
+	// [Failure] replays with its Skipped steps.
+	Skip []int
+	// Shrink is the most histories replayed to leave steps out of a
+	// failing history once it is cut to its shortest failing prefix. Zero
+	// means 300; [ShrinkPrefix] cuts the prefix only, [ShrinkNone] reports
+	// the failing history as it ran.
+	Shrink int
+	// Restarts, if positive, also crashes the first replica every
+	// Restarts steps and restarts it Restarts steps later, so that one
+	// replica restarts many times in every history.
+	Restarts int
 }
+
+// Settings of Config.Shrink that do less than the default.
+const (
+	// ShrinkPrefix cuts a failing history to its shortest failing prefix
+	// and leaves no step out of it.
+	ShrinkPrefix = -1
+	// ShrinkNone reports a failing history as it ran, unshrunk and not
+	// replayed (Failure.History is empty): for callers that only ask
+	// whether a history fails.
+	ShrinkNone = -2
+)
 
 // DefaultSteps is the number of steps of a history when Config.Steps is 0.
 const DefaultSteps = 100
@@ -99,7 +132,7 @@ type settings struct {
 
 func (c Config) settle() (settings, error) {
 	var problems []error
-	if c.Histories < 0 || c.Clients < 0 || c.Keys < 0 || c.Steps < 0 || c.Workers < 0 || c.AntiEntropyEvery < 0 {
+	if c.Histories < 0 || c.Clients < 0 || c.Keys < 0 || c.Steps < 0 || c.Workers < 0 || c.AntiEntropyEvery < 0 || c.Restarts < 0 {
 		problems = append(problems, errors.New("negative count"))
 	}
 	if c.Replicas != 0 && (c.Replicas < 2 || c.Replicas > len(replicaNames)) {

@@ -39,8 +39,10 @@
 //     acknowledged write whose client-sent token covered it, was merged into
 //     a later command or blind write whose acknowledged context covered it,
 //     or was settled by a Resolve naming it (Jepsen's set-full). Writes that
-//     lived only on a memory-only replica that then lost its state are
-//     counted apart.
+//     lived only on a memory-only replica that then lost its state at a
+//     crash, or on one whose disk was damaged, are counted apart, each in
+//     its class. A replica that crashes keeping its state (always, with
+//     Config.Durable) must restart holding exactly what it held.
 //   - [Invariant]: the workload's domain rules, after every step.
 //   - [Bounds]: at most one sibling per writing incarnation; vectors name
 //     only incarnations that wrote the key.
@@ -59,7 +61,14 @@
 //   - [Clock]: every write is stamped after every stamp its replica wrote or
 //     applied (within the HLC's drift bound).
 //   - [Values]: with Workload.Project, the final fields equal a plain
-//     per-field last-writer-wins and union model of the ledger.
+//     model of the ledger: last-writer-wins by per-field stamp through the
+//     branches (a write over a conflict changes the fields its branches do
+//     not agree on; a tombstone is no base and offers no value), and the
+//     unions and the workload's own joins (a state machine, a maximum) of
+//     the values the causally latest live writes wrote; with
+//     Workload.CommandKeys, the applied idempotency keys are theirs, less
+//     what the command horizon forgets. Records a replica refused to merge
+//     as too large are not compared (Report.Values counts them).
 //   - [Resurrection], from the ledger: a write an acknowledged delete's
 //     client-sent token covered is never live again where the delete was
 //     held (nor anywhere after the final heal), no write is acknowledged
@@ -81,6 +90,14 @@
 // the simulation runs replicas as that requires: messages in flight to a
 // replica are lost when it crashes, and a replica that crashes holding
 // reaped horizons restarts over its store as a new incarnation.
+//
+// # Durability
+//
+// Without Config.Durable a crash loses the replica's state with probability
+// Faults.StateLoss, as a memory-only replica would; with it every store is
+// durable and only a damaged disk loses state. Config.Restarts crashes and
+// restarts the first replica every few steps, so that one replica lives
+// through many incarnations or many restarts in one history.
 //
 // About one update or command in ten has a second Replica value over the
 // same store write the key during its first attempt, so the
@@ -108,9 +125,12 @@
 // # Reproducing a failure
 //
 // History i of a campaign runs with seed Config.Seed+i and nothing else: no
-// wall clock, no map order, no goroutine scheduling enters it. A failing
-// history is shrunk to its shortest failing prefix of steps and printed
-// event by event with its seed ([Failure]); Config{Seed: seed, Histories:
-// 1, Steps: n} with the same other settings replays it, and [Reproduce]
-// prints it again.
+// wall clock, no map order, no goroutine scheduling enters it; each step
+// draws from a source seeded by the history's seed and the step's number,
+// so a step is the same events whichever other steps ran. A failing
+// history is shrunk to its shortest failing prefix of steps, then steps
+// are left out of it — runs of them, then single ones — while it still
+// fails the same check, and it is printed event by event with its seed
+// ([Failure]); Config{Seed: seed, Histories: 1, Steps: n, Skip: steps} with
+// the same other settings replays it, and [Reproduce] prints it again.
 package sim

@@ -45,6 +45,12 @@ type node[T any] struct {
 	// the state before the damage; the replica quarantines them.
 	rotten map[string]resolve.Siblings[T]
 	del    nodeDeletes // deletes this incarnation held, keys it reaped
+	// diskLost says the state was lost because its disk was damaged
+	// (rot), not because the replica kept it in memory only.
+	diskLost bool
+	// kept is the state of every key at a crash that keeps the state: the
+	// restart must find it all (see durability.go).
+	kept map[string]resolve.Siblings[T]
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -91,6 +97,8 @@ type history[T any] struct {
 	seed    uint64
 	steps   int
 	rng     *rand.Rand
+	pcg     *rand.PCG    // rng's source, seeded again at every step (see shrink.go)
+	skip    map[int]bool // steps left out of the history (see shrink.go)
 	ctx     context.Context
 	now     time.Time
 	step    int
@@ -105,11 +113,13 @@ type history[T any] struct {
 	counters   resolve.Counters
 	acks       map[string][]*Ack[T]
 	byDot      map[dotKey]*Ack[T]
-	atRisk     map[dotKey]bool
+	atRisk     map[dotKey]lossCause
 	contending bool                // a second Replica value is writing inside another write
 	commands   map[string]*Ack[T]  // the first acknowledged application of each idempotency key
 	firstRuns  map[string]firstRun // when it was applied, and how many commands the key had before
 	runs       map[string]int      // commands applied to each key
+	attempts   map[string]int      // attempts made with each idempotency key
+	oversized  map[string]bool     // keys whose merge some replica refused as over the record limit
 	writers    map[string]map[version.ID]bool
 	del        historyDeletes[T] // the ledger of deletes
 
@@ -133,17 +143,18 @@ func mix(x uint64) uint64 {
 func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logging bool) *history[T] {
 	h := &history[T]{
 		s: s, w: w, seed: seed, steps: steps, logging: logging,
-		rng:      rand.New(rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb))),
+		pcg:      rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb)),
 		ctx:      context.Background(),
 		now:      epoch,
 		acks:     map[string][]*Ack[T]{},
 		byDot:    map[dotKey]*Ack[T]{},
-		atRisk:   map[dotKey]bool{},
-		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{},
+		atRisk:   map[dotKey]lossCause{},
+		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{}, attempts: map[string]int{}, oversized: map[string]bool{},
 		writers: map[string]map[version.ID]bool{},
 		seen:    map[string]bool{},
 		del:     newHistoryDeletes(w),
 	}
+	h.rng = rand.New(h.pcg)
 	h.rep.Violations = map[Check]int{}
 	h.rep.FirstSeed, h.rep.LastSeed, h.rep.Histories = seed, seed, 1
 	replicas := s.Replicas
@@ -246,7 +257,11 @@ func (h *history[T]) run() {
 
 func (h *history[T]) runStep() {
 	h.step++
+	h.reseed()
 	h.now = h.now.Add(time.Duration(1+h.rng.IntN(300)) * time.Millisecond)
+	if h.skip[h.step] {
+		return // left out by shrinking: only time passes
+	}
 	f := &h.s.faults
 	// Draw every fault's coin every step, so that the draws do not depend
 	// on which faults fired.
@@ -260,6 +275,7 @@ func (h *history[T]) runStep() {
 	if crash < f.Crash {
 		h.crash()
 	}
+	h.cycle()
 	if restart < f.Restart {
 		h.restartOne()
 	}
@@ -345,9 +361,14 @@ func (h *history[T]) crash() {
 // down crashes n.
 func (h *history[T]) down(n *node[T]) {
 	n.up = false
-	n.lose = h.rng.Float64() < h.s.faults.StateLoss || len(n.rotten) > 0
+	loss := h.rng.Float64() < h.s.faults.StateLoss
+	n.diskLost = len(n.rotten) > 0
+	n.lose = !h.s.Durable && loss || n.diskLost
 	n.last = n.hlc.Last()
 	h.loseInFlight(n)
+	if !n.lose {
+		h.keep(n)
+	}
 	h.rep.Faults.Crashes++
 	if n.lose {
 		h.logf("crash %v, losing its state", n.id)
@@ -382,6 +403,7 @@ func (h *history[T]) restart(n *node[T]) {
 			}
 		}
 		h.logf("restart %v with its state", n.id)
+		h.checkKept(n)
 		return
 	}
 	h.markAtRisk(n)
@@ -427,7 +449,7 @@ func (h *history[T]) markAtRisk(n *node[T]) {
 				}
 			}
 			if !held {
-				h.atRisk[dotKey{k, d.Dot}] = true
+				h.atRisk[dotKey{k, d.Dot}] = h.lossCause(n)
 			}
 		}
 	}
@@ -642,6 +664,7 @@ func (h *history[T]) apply(n *node[T], key string, data []byte) bool {
 // arrive — runs anti-entropy between every pair, and checks the end state.
 func (h *history[T]) finish() {
 	h.step = h.steps + 1
+	h.reseed()
 	h.logf("— heal —")
 	var down []*node[T]
 	for _, n := range h.nodes {

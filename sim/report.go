@@ -65,9 +65,9 @@ const (
 	Clock
 	// Values: after the final heal, every field Workload.Project shows
 	// equals what a plain model computes from the clients' ledger:
-	// per-field last-writer-wins by per-field stamp (internal/fieldmodel)
-	// over the writes the record's context covers, and the union of their
-	// sets.
+	// last-writer-wins by per-field stamp (internal/fieldmodel) over the
+	// writes the record's context covers, the union of their sets, and
+	// Workload.Join of the joined fields the causally latest of them wrote.
 	Values
 	// Resurrection: no deleted record comes back, judged from the
 	// clients' ledger. A write that an acknowledged delete's client-sent
@@ -133,6 +133,9 @@ type Failure struct {
 	// Steps is the length of the shortest failing prefix; OrigSteps the
 	// length of the history as first run.
 	Steps, OrigSteps int
+	// Skipped are the steps of the prefix left out, in order: the history
+	// still fails without them (Config.Skip replays it).
+	Skipped []int
 	// Replicas is the number of replicas of the history.
 	Replicas int
 	// Violations are those of the shrunk history.
@@ -145,9 +148,14 @@ type Failure struct {
 // violations and the history itself.
 func (f Failure) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "FAILED history seed %d (%#x), %d replicas, shrunk from %d to %d steps\n", f.Seed, f.Seed, f.Replicas, f.OrigSteps, f.Steps)
-	fmt.Fprintf(&b, "rerun: sim.Config{Seed: %d, Histories: 1, Steps: %d} with the campaign's other settings (sim.Reproduce prints every event)\n",
-		f.Seed, f.Steps)
+	fmt.Fprintf(&b, "FAILED history seed %d (%#x), %d replicas, shrunk from %d to %d steps, %d of them left out\n",
+		f.Seed, f.Seed, f.Replicas, f.OrigSteps, f.Steps, len(f.Skipped))
+	skip := ""
+	if len(f.Skipped) > 0 {
+		skip = fmt.Sprintf(", Skip: %#v", f.Skipped)
+	}
+	fmt.Fprintf(&b, "rerun: sim.Config{Seed: %d, Histories: 1, Steps: %d%s} with the campaign's other settings (sim.Reproduce prints every event)\n",
+		f.Seed, f.Steps, skip)
 	for _, v := range f.Violations {
 		fmt.Fprintf(&b, "violation %s\n", v)
 	}
@@ -173,7 +181,10 @@ type Clients struct {
 	RefusedRule  int // writes the record's own rules refused (Op.Apply errors)
 	Retries      int // commands retried with the same idempotency key
 	Replayed     int // retries the replica recognised and did not apply again
-	Unavailable  int // operations sent to a crashed replica
+	// Reapplied counts retries applied again: at a replica that did not
+	// hold the command's first application (or no longer knew its key).
+	Reapplied   int
+	Unavailable int // operations sent to a crashed replica
 	// Contended counts writes during whose first attempt another Replica
 	// value over the same store wrote the key (the compare-and-set retry
 	// path).
@@ -215,9 +226,9 @@ type Loss struct {
 	// the workload has a model, says whether they do).
 	Merged   int
 	Resolved int // settled by a Resolve decision that named it (with the queue's token)
-	// DiedWithDisk: stored only at a replica that then lost its state,
-	// before any other replica had it — the durability window of
-	// asynchronous replication, not a protocol loss. Counted apart.
+	// DiedWithDisk: stored only at a replica whose disk was then damaged
+	// (fault Rot: the operator replaced it with an empty one), before any
+	// other replica had it. Counted apart.
 	DiedWithDisk int
 	// Deleted: covered by the token a client sent with a later
 	// acknowledged delete.
@@ -226,6 +237,17 @@ type Loss struct {
 	// every replica reaped once it was causally stable.
 	Reaped int
 	Lost   int // none of the above: a violation of NoLoss
+	// DiedWithMemory: stored only at a memory-only replica that then
+	// crashed and lost its state (fault StateLoss), before any other
+	// replica had it — the durability window of asynchronous replication
+	// without a durable store, not a protocol loss. Counted apart; never
+	// with Config.Durable.
+	DiedWithMemory int
+	// KeptAcrossRestarts counts the sibling writes that replicas which
+	// crashed keeping their state (durable stores, or memory-only ones
+	// whose crash happened not to lose it) held at the crash and held
+	// again, unchanged, at the restart: check NoLoss compares them all.
+	KeptAcrossRestarts int
 }
 
 // MutantResult is the outcome of running the checks against a deliberately
@@ -259,6 +281,8 @@ type Report struct {
 	Conflicts Conflicts
 	// Loss classifies every acknowledged write; Loss.Lost must be 0.
 	Loss Loss
+	// Values counts what check Values saw besides violations.
+	Values ValueCounts
 	// Violations counts violations by check; every entry must be 0.
 	Violations map[Check]int
 	// Failures are the failing histories, shrunk, first first.
@@ -295,7 +319,7 @@ func (r *Report) add(o *Report) {
 	r.Writes = Writes{w.Create + o.Writes.Create, w.Blind + o.Writes.Blind, w.Update + o.Writes.Update, w.Command + o.Writes.Command, w.Resolve + o.Writes.Resolve, w.Delete + o.Writes.Delete}
 	c, oc := r.Clients, o.Clients
 	r.Clients = Clients{c.Reads + oc.Reads, c.StaleUpdates + oc.StaleUpdates, c.Refused412 + oc.Refused412, c.RefusedOpen + oc.RefusedOpen,
-		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Unavailable + oc.Unavailable, c.Contended + oc.Contended}
+		c.RefusedRule + oc.RefusedRule, c.Retries + oc.Retries, c.Replayed + oc.Replayed, c.Reapplied + oc.Reapplied, c.Unavailable + oc.Unavailable, c.Contended + oc.Contended}
 	f, of := r.Faults, o.Faults
 	r.Faults = FaultCounts{f.Reorders + of.Reorders, f.Duplicates + of.Duplicates, f.Drops + of.Drops, f.Delays + of.Delays,
 		f.Partitions + of.Partitions, f.Heals + of.Heals, f.Crashes + of.Crashes, f.StateLosses + of.StateLosses, f.Restarts + of.Restarts,
@@ -304,9 +328,10 @@ func (r *Report) add(o *Report) {
 	r.Conflicts = Conflicts{k.AutoResolved + ok.AutoResolved, k.Rejected + ok.Rejected, k.SentToReview + ok.SentToReview, k.Reviewed + ok.Reviewed, k.SkewWindow + ok.SkewWindow}
 	l, ol := r.Loss, o.Loss
 	r.Loss = Loss{l.Visible + ol.Visible, l.Overwritten + ol.Overwritten, l.Merged + ol.Merged, l.Resolved + ol.Resolved, l.DiedWithDisk + ol.DiedWithDisk,
-		l.Deleted + ol.Deleted, l.Reaped + ol.Reaped, l.Lost + ol.Lost}
+		l.Deleted + ol.Deleted, l.Reaped + ol.Reaped, l.Lost + ol.Lost, l.DiedWithMemory + ol.DiedWithMemory, l.KeptAcrossRestarts + ol.KeptAcrossRestarts}
 	r.Deletes.add(o.Deletes)
 	r.Oversize.add(o.Oversize)
+	r.Values.add(o.Values)
 	for k, n := range o.Labels {
 		if r.Labels == nil {
 			r.Labels = map[string]int{}
@@ -333,8 +358,8 @@ func (r *Report) String() string {
 		p("acknowledged writes by label: %s", labels(r.Labels))
 	}
 	c := r.Clients
-	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d); unavailable %d; contended by a second Replica value on the store %d",
-		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Unavailable, c.Contended)
+	p("clients: reads %d, updates with a stale-able token %d, refused: stale token %d, open conflict %d, by rule %d; command retries %d (replayed %d, applied again where the first application was not held %d); unavailable %d; contended by a second Replica value on the store %d",
+		c.Reads, c.StaleUpdates, c.Refused412, c.RefusedOpen, c.RefusedRule, c.Retries, c.Replayed, c.Reapplied, c.Unavailable, c.Contended)
 	f := r.Faults
 	p("faults: reorders %d, duplicates %d, drops %d, delays %d, partitions %d (heals %d), crashes %d (state losses %d, restarts %d), skews %d, lost replies %d, messages lost to crashes %d, corrupted (refused) %d, records rotten on disk (quarantined) %d",
 		f.Reorders, f.Duplicates, f.Drops, f.Delays, f.Partitions, f.Heals, f.Crashes, f.StateLosses, f.Restarts, f.Skews, f.LostReplies, f.LostToCrash, f.Corruptions, f.Rots)
@@ -342,10 +367,12 @@ func (r *Report) String() string {
 	p("conflicts (summed over replicas): auto-resolved %d, rejected %d, sent to review %d, reviewed %d, LWW inside skew window %d",
 		k.AutoResolved, k.Rejected, k.SentToReview, k.Reviewed, k.SkewWindow)
 	l := r.Loss
-	p("no-loss (from the clients' ledger): visible with its value %d, overwritten by a client token %d, merged into a later command/blind write %d, resolved with the queue's token %d, deleted by a client token %d, tombstones reaped %d, died with a memory-only replica's state before replication %d, lost %d",
-		l.Visible, l.Overwritten, l.Merged, l.Resolved, l.Deleted, l.Reaped, l.DiedWithDisk, l.Lost)
+	p("no-loss (from the clients' ledger): visible with its value %d, overwritten by a client token %d, merged into a later command/blind write %d, resolved with the queue's token %d, deleted by a client token %d, tombstones reaped %d, died with a memory-only replica's state before replication %d, died with a damaged disk before replication %d, lost %d",
+		l.Visible, l.Overwritten, l.Merged, l.Resolved, l.Deleted, l.Reaped, l.DiedWithMemory, l.DiedWithDisk, l.Lost)
+	p("durability: sibling writes held across a restart with the replica's state, compared at the restart %d", l.KeptAcrossRestarts)
 	r.Deletes.print(p)
 	r.Oversize.print(p)
+	r.Values.print(p)
 	var vs []string
 	for _, ch := range Checks() {
 		vs = append(vs, fmt.Sprintf("%s %d", ch, r.Violations[ch]))

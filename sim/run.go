@@ -13,8 +13,10 @@ import (
 // and settings replay it exactly.
 //
 // A history that fails a check is shrunk to its shortest failing prefix of
-// steps (the heal and the final checks always run), replayed with its
-// events logged, and reported in Report.Failures. Unless cfg.KeepGoing is
+// steps (the heal and the final checks always run), then steps are left
+// out of it one run at a time while it still fails the same check
+// (Config.Shrink), and it is replayed with its events logged and reported
+// in Report.Failures. Unless cfg.KeepGoing is
 // set, Run stops after it. The error is for a Config or Workload that cannot
 // run ([ErrInvalidConfig]); a failing check is not an error.
 func Run[T any](cfg Config, w Workload[T]) (Report, error) {
@@ -56,8 +58,13 @@ func Run[T any](cfg Config, w Workload[T]) (Report, error) {
 // runOne runs one history and, if it fails, shrinks it.
 func runOne[T any](s *settings, w *Workload[T], seed uint64) *Report {
 	h := newHistory(s, w, seed, s.Steps, false)
+	h.skip = skipSet(s.Skip)
 	h.run()
 	if len(h.viol) == 0 {
+		return &h.rep
+	}
+	if s.Shrink <= ShrinkNone {
+		h.rep.Failures = []Failure{{Seed: seed, Steps: s.Steps, OrigSteps: s.Steps, Skipped: s.Skip, Replicas: len(h.nodes), Violations: h.viol}}
 		return &h.rep
 	}
 	f := shrink(s, w, seed, s.Steps)
@@ -65,19 +72,41 @@ func runOne[T any](s *settings, w *Workload[T], seed uint64) *Report {
 	return &h.rep
 }
 
-// fails runs a history of the given length and returns it if it fails.
+// fails runs a history of the given length (without the steps of
+// Config.Skip) and returns it if it fails.
 func fails[T any](s *settings, w *Workload[T], seed uint64, steps int, logging bool) *history[T] {
-	h := newHistory(s, w, seed, steps, logging)
-	h.run()
-	if len(h.viol) == 0 {
-		return nil
-	}
-	return h
+	return failsWithout(s, w, seed, steps, skipSet(s.Skip), 0, logging)
 }
 
 // shrink finds the shortest failing prefix of a failing history by
-// bisection (steps is known to fail), then replays it with logging.
+// bisection (steps is known to fail), leaves out every step it can while
+// the first check that failed still fails, then replays it with logging.
 func shrink[T any](s *settings, w *Workload[T], seed uint64, steps int) Failure {
+	hi, skip := prefix(s, w, seed, steps), s.Skip
+	if budget := s.Shrink; budget >= 0 && len(s.Skip) == 0 {
+		h := fails(s, w, seed, hi, false)
+		if h == nil { // bisection is a heuristic; the full history fails for sure
+			hi = steps
+			h = fails(s, w, seed, hi, false)
+		}
+		if budget == 0 {
+			budget = defaultShrink
+		}
+		skip = minimize(s, w, seed, hi, h.viol[0].Check, budget)
+	}
+	h := failsWithout(s, w, seed, hi, skipSet(skip), 0, true)
+	if h == nil {
+		hi, skip = steps, s.Skip
+		h = failsWithout(s, w, seed, hi, skipSet(skip), 0, true)
+	}
+	f := Failure{Seed: seed, Steps: hi, OrigSteps: steps, Skipped: skip, Replicas: len(h.nodes), Violations: h.viol}
+	f.History = focus(h.log, h.keys, h.viol)
+	return f
+}
+
+// prefix returns the length of the shortest failing prefix of a failing
+// history of the given length, by bisection.
+func prefix[T any](s *settings, w *Workload[T], seed uint64, steps int) int {
 	lo, hi := 0, steps
 	for lo < hi {
 		mid := (lo + hi) / 2
@@ -87,14 +116,7 @@ func shrink[T any](s *settings, w *Workload[T], seed uint64, steps int) Failure 
 			lo = mid + 1
 		}
 	}
-	h := fails(s, w, seed, hi, true)
-	if h == nil { // bisection is a heuristic; the full history fails for sure
-		hi = steps
-		h = fails(s, w, seed, hi, true)
-	}
-	f := Failure{Seed: seed, Steps: hi, OrigSteps: steps, Replicas: len(h.nodes), Violations: h.viol}
-	f.History = focus(h.log, h.keys, h.viol)
-	return f
+	return hi
 }
 
 // focus keeps the events that matter to the violations: those about the
@@ -144,6 +166,7 @@ func Reproduce[T any](cfg Config, w Workload[T]) ([]Violation, string, error) {
 		return nil, "", fmt.Errorf("%w: Workload needs NewResolver and Next", ErrInvalidConfig)
 	}
 	h := newHistory(&s, &w, s.Seed, s.Steps, true)
+	h.skip = skipSet(s.Skip)
 	h.run()
 	return h.viol, strings.Join(h.log, "\n") + "\n", nil
 }

@@ -26,6 +26,10 @@ const campaignHistories = 450
 // calls it missed.
 const mutantBudget = 300
 
+// raceMutantBudget is how many histories of each mutant run under the race
+// detector.
+const raceMutantBudget = 8
+
 func envInt(t *testing.T, name string, def int) int {
 	t.Helper()
 	s := os.Getenv(name)
@@ -80,8 +84,8 @@ func TestCampaign(t *testing.T) {
 	if !rep.OK() {
 		t.Errorf("the campaign failed a check")
 		for _, f := range rep.Failures {
-			t.Logf("rerun: CONCORD_SIM_SEED=%d CONCORD_SIM_STEPS=%d CONCORD_SIM_HISTORIES=1 CONCORD_SIM_REPLICAS=%d go test ./sim -run 'TestCampaign$' -v",
-				f.Seed, f.Steps, cfg.Replicas)
+			t.Logf("rerun: CONCORD_SIM_SEED=%d CONCORD_SIM_STEPS=%d CONCORD_SIM_HISTORIES=1 CONCORD_SIM_REPLICAS=%d go test ./sim -run 'TestCampaign$' -v (the prefix; sim.Reproduce with Skip: %v replays the shrunk history)",
+				f.Seed, f.Steps, cfg.Replicas, f.Skipped)
 		}
 	}
 	if rep.Loss.Lost != 0 {
@@ -96,10 +100,21 @@ func TestCampaign(t *testing.T) {
 
 // TestMutantsAreCaughtByTheirTargetCheck: each mutant is caught by the check
 // written for it even with every other check turned off, so no check leans
-// on another.
+// on another. Under the race detector, which slows histories tenfold, it
+// runs at most raceMutantBudget histories of each mutant, all checks on
+// (see runMutant), and asks for no verdict: the verdicts are the plain
+// run's, and one mutant needs 94 histories. CONCORD_SIM_SEED moves the
+// seeds (default 7).
 func TestMutantsAreCaughtByTheirTargetCheck(t *testing.T) {
-	for _, m := range mutants() {
-		res, _ := runMutant(m, 7, mutantBudget)
+	seed := uint64(envInt(t, "CONCORD_SIM_SEED", 7))
+	for i, m := range mutants() {
+		if sim.RaceEnabled {
+			res, _ := runMutant(m, seed+uint64(i)*1000, raceMutantBudget)
+			t.Logf("%s: caught %v by %v after %d histories", m.name, res.Caught, res.By, res.Runs)
+			continue
+		}
+		res, _ := runMutant(m, seed+uint64(i)*1000, mutantBudget)
+		t.Logf("%s: caught by %v after %d histories", m.name, res.By, res.Runs)
 		if !res.Caught || !res.TargetAlone {
 			t.Errorf("mutant %q: caught %v by %v; by %v alone: %v", m.name, res.Caught, res.By, m.target, res.TargetAlone)
 		}
@@ -141,14 +156,14 @@ func TestFailureReproducesFromItsSeed(t *testing.T) {
 	if f.Steps > f.OrigSteps || f.Steps < 1 {
 		t.Fatalf("shrunk to %d of %d steps", f.Steps, f.OrigSteps)
 	}
-	viol, history, err := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps}, w)
+	viol, history, err := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps, Skip: f.Skipped}, w)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(viol, f.Violations) {
 		t.Fatalf("replay found %v, the failure %v", viol, f.Violations)
 	}
-	if shorter, _, _ := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps - 1}, w); len(shorter) != 0 && f.Steps > 1 {
+	if shorter, _, _ := sim.Reproduce(sim.Config{Seed: f.Seed, Histories: 1, Steps: f.Steps - 1, Skip: f.Skipped}, w); len(shorter) != 0 && f.Steps > 1 {
 		t.Logf("note: the prefix one step shorter also fails (bisection is a heuristic)")
 	}
 	out := f.String()
@@ -182,7 +197,7 @@ func TestPerfectNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := rep.Faults
-	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies+f.Corruptions != 0 || rep.Loss.DiedWithDisk != 0 {
+	if !rep.OK() || f.Drops+f.Duplicates+f.Partitions+f.Crashes+f.Skews+f.Delays+f.LostReplies+f.Corruptions != 0 || rep.Loss.DiedWithDisk+rep.Loss.DiedWithMemory != 0 {
 		t.Fatalf("a perfect network injected faults or failed:\n%s", rep.String())
 	}
 }
@@ -210,4 +225,38 @@ func TestShortCommandHorizon(t *testing.T) {
 		t.Fatal("no command was retried")
 	}
 	t.Logf("%d histories: %d command retries, %d replayed", rep.Histories, rep.Clients.Retries, rep.Clients.Replayed)
+}
+
+// TestShrinkingLeavesOutSteps: a mutant's failure, cut to its shortest
+// failing prefix, loses most of its other steps too, and the shorter
+// history still fails the same check and replays from its seed, length
+// and left-out steps.
+func TestShrinkingLeavesOutSteps(t *testing.T) {
+	w := holdsim.Workload()
+	mutants()[3].apply(&w) // update ignores the client's context
+	prefix, err := sim.Run(sim.Config{Seed: 1, Histories: mutantBudget, Shrink: sim.ShrinkPrefix}, w)
+	if err != nil || len(prefix.Failures) != 1 {
+		t.Fatalf("want one failure, got %d (%v)", len(prefix.Failures), err)
+	}
+	cfg := sim.Config{Seed: 1, Histories: mutantBudget}
+	if sim.RaceEnabled {
+		cfg.Shrink = 40 // a tenth of the replays: it still leaves steps out
+	}
+	rep, _ := sim.Run(cfg, w)
+	p, f := prefix.Failures[0], rep.Failures[0]
+	if f.Seed != p.Seed || f.Steps != p.Steps || len(f.Skipped) == 0 {
+		t.Fatalf("prefix %d steps of seed %d; shrunk %d steps of seed %d, %d left out", p.Steps, p.Seed, f.Steps, f.Seed, len(f.Skipped))
+	}
+	if f.Violations[0].Check != p.Violations[0].Check {
+		t.Fatalf("the shrunk history fails %v, the prefix %v", f.Violations[0].Check, p.Violations[0].Check)
+	}
+	pe, fe := strings.Count(p.History, "\n"), strings.Count(f.History, "\n")
+	if fe >= pe {
+		t.Fatalf("the shrunk history has %d events, its prefix %d", fe, pe)
+	}
+	viol, _, err := sim.Reproduce(sim.Config{Seed: f.Seed, Steps: f.Steps, Skip: f.Skipped}, w)
+	if err != nil || !reflect.DeepEqual(viol, f.Violations) {
+		t.Fatalf("replay found %v (%v), the failure %v", viol, err, f.Violations)
+	}
+	t.Logf("seed %d: prefix of %d steps, %d events; %d steps left out, %d events:\n%s", f.Seed, f.Steps, pe, len(f.Skipped), fe, f.String())
 }

@@ -121,6 +121,9 @@ type Ack[T any] struct {
 	Acked version.Vector
 	// Idem is a command's idempotency key.
 	Idem string
+	// Attempt is a command's attempt with Idem, from 1: more than 1 for a
+	// retry after a lost reply or a refusal (the client's in-flight set).
+	Attempt int
 	// Value is the value the write stored: what the client wrote (for
 	// a Blind write, the record the replica acknowledged).
 	Value T
@@ -192,6 +195,12 @@ type Workload[T any] struct {
 	// merges of concurrent writes exceed it (see [Oversize]). Zero means
 	// replica.DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// Join merges the values of joined field i (Projection.Joined) of
+	// concurrent writes, given sorted and without repeats, as the field's
+	// policy documents it — a plain statement of the rule, not a call into
+	// it; false means they cannot merge (the record must stay in conflict).
+	// Required if Project returns joined fields.
+	Join func(i int, values []string) (string, bool)
 
 	hooks hooks[T] // test-only wiring for the mutants; zero in production
 }

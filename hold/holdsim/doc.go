@@ -2,8 +2,11 @@
 // simulator of package [sim]: [Workload] is the hold's workload (clients
 // create, note, extend, touch, confirm and release holds, a sweeper expires
 // them, released holds are deleted and deleted ones re-created, a few notes
-// go over the record limit, and clients settle review queues) and
-// [Invariant] checks the hold's domain rules after every step.
+// go over the record limit, and clients settle review queues),
+// [Invariant] checks the hold's domain rules after every step, and
+// [Project] and [Join] give check sim.Values a plain model of every field's
+// merge: the note last-writer-wins, agencies by union, the status, booking
+// and terms by joins written out from package hold's rules.
 //
 // [RunCabins] runs the cross-record workload: several holds on each cabin,
 // confirmed through package hold/booking (a claim on the cabin at one home

@@ -22,3 +22,16 @@ func ExampleWorkload() {
 	// every check held: true
 	// acknowledged writes lost: 0
 }
+
+// Join states the hold's merge rules plainly for check sim.Values: the
+// status field (0) of concurrent holds, confirmed absorbing and released
+// versus active refused.
+func ExampleJoin() {
+	fmt.Println(holdsim.Join(0, []string{"active", "confirmed", "released"}))
+	fmt.Println(holdsim.Join(0, []string{"active", "released"}))
+	fmt.Println(holdsim.Join(1, []string{"", "B-1"}))
+	// Output:
+	// confirmed true
+	//  false
+	// B-1 true
+}

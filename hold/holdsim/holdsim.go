@@ -48,6 +48,8 @@ func Workload() sim.Workload[hold.Hold] {
 		Equal:          hold.Hold.Equal,
 		Invariant:      Invariant,
 		MaxRecordBytes: MaxRecordBytes,
+		Project:        Project,
+		Join:           Join,
 	}
 }
 

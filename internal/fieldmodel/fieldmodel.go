@@ -45,6 +45,9 @@ type Write[V comparable] struct {
 	Values  []V
 	Changed []bool
 	Source  []version.Dot
+	// Tombstone marks a delete: it hides the writes it had seen from the
+	// maximal writes, and offers no value (see [Model.Delete]).
+	Tombstone bool
 }
 
 // Model holds every write made to one record. The zero Model has no fields
@@ -81,6 +84,51 @@ func (m *Model[V]) Write(read dotmodel.History, dot version.Dot, stamp version.S
 	return w
 }
 
+// WriteOver records a write with dot and stamp made over a conflict or a
+// deletion: it read the record whose history is read, whose live branches
+// (the histories given; a tombstone is none) could not be merged, and
+// wrote values. What the branches agree on is its base, and nothing else
+// is (resolve's Change.Base): a field it changed is one the branches do not
+// all hold with one value, or whose value it changed — every field, with no
+// branch; a field it left equal keeps the source with the latest stamp
+// among the branches'.
+func (m *Model[V]) WriteOver(read dotmodel.History, branches []dotmodel.History, dot version.Dot, stamp version.Stamp, values []V) Write[V] {
+	w := Write[V]{Dot: dot, Stamp: stamp, History: read.Clone(), Values: append([]V(nil), values...),
+		Changed: make([]bool, m.fields), Source: make([]version.Dot, m.fields)}
+	w.History[dot] = struct{}{}
+	for k := range w.Changed {
+		var src Write[V]
+		w.Changed[k] = len(branches) == 0
+		for _, b := range branches {
+			base, found := m.Winner(b, k)
+			w.Changed[k] = w.Changed[k] || !found || values[k] != base.Values[k]
+			if found && base.Stamp.Compare(src.Stamp) > 0 {
+				src = base
+			}
+		}
+		w.Source[k] = dot
+		if !w.Changed[k] {
+			w.Source[k] = src.Dot
+		}
+	}
+	m.byDot[dot] = len(m.writes)
+	m.writes = append(m.writes, w)
+	return w
+}
+
+// Delete records a delete with dot and stamp that read the record whose
+// history is read: a tombstone. It hides the writes it had seen, but a
+// tombstone offers no candidate for any field and replaces none: where a
+// write concurrent with it survives, the record is that write's.
+func (m *Model[V]) Delete(read dotmodel.History, dot version.Dot, stamp version.Stamp) Write[V] {
+	w := Write[V]{Dot: dot, Stamp: stamp, History: read.Clone(), Values: make([]V, m.fields),
+		Changed: make([]bool, m.fields), Source: make([]version.Dot, m.fields), Tombstone: true}
+	w.History[dot] = struct{}{}
+	m.byDot[dot] = len(m.writes)
+	m.writes = append(m.writes, w)
+	return w
+}
+
 // Read returns the fields of the record whose history is h, and for each
 // whether some write in h set it.
 func (m *Model[V]) Read(h dotmodel.History) ([]V, []bool) {
@@ -103,6 +151,9 @@ func (m *Model[V]) Winner(h dotmodel.History, k int) (Write[V], bool) {
 		found    bool
 	)
 	for _, w := range top {
+		if w.Tombstone {
+			continue
+		}
 		c := m.writes[m.byDot[w.Source[k]]]
 		live := !replaced(top, c.Dot, k)
 		if !found || live && !bestLive || live == bestLive && c.Stamp.Compare(best.Stamp) > 0 {
@@ -116,7 +167,7 @@ func (m *Model[V]) Winner(h dotmodel.History, k int) (Write[V], bool) {
 // another source of field k.
 func replaced[V comparable](top []Write[V], d version.Dot, k int) bool {
 	for _, o := range top {
-		if o.Source[k] != d && o.History.Contains(d) {
+		if !o.Tombstone && o.Source[k] != d && o.History.Contains(d) {
 			return true
 		}
 	}
