@@ -24,26 +24,25 @@ type Validator interface {
 // one live sibling that supersedes the stored one (or finds none). That
 // state is then the record's new state exactly as it came — the full path
 // would sync it with the stored state, find it the result, resolve its one
-// sibling, and re-encode it — so adopt checks it as the decoder would
-// (frame, branch header, field stamps, value) and stores data itself,
-// whose checksum it has verified: what is stored decodes.
+// sibling, and encode it again — so adopt checks it with the decoder
+// (everything but building the value, with a [Validator] codec) and stores
+// data itself, whose checksum was verified: what is stored decodes.
 //
 // It reports false, having done nothing, for anything else — several
 // siblings, a tombstone, input or a stored state that does not read, a
 // stored state it does not strictly descend, a reaped or quarantined key,
 // a claim of this replica's dots it never issued — which the full path
-// handles and reports. in is data's clock framing.
-func (r *Replica[T]) adopt(ctx context.Context, key string, data []byte, in version.ClockFrame) (resolve.Class, bool, error) {
+// handles and reports. payload is data's, in its clock framing.
+func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte, in version.ClockFrame) (resolve.Class, bool, error) {
 	if in.Len() != 1 || len(key) > MaxKeyLen {
 		return 0, false, nil
 	}
-	join := in.Join()
-	dot, ts, ok := r.adoptable(in, join)
+	b, join, ok := r.adoptable(payload, in)
 	if !ok {
 		return 0, false, nil
 	}
 	var de *version.DriftError
-	drifted := errors.As(r.hlc.Observe(ts), &de) // as ApplyState, before storing
+	drifted := errors.As(r.hlc.Observe(b.Stamp.Time), &de) // as ApplyState, before storing
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return 0, true, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
@@ -54,8 +53,7 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data []byte, in vers
 		if err != nil {
 			return 0, false, nil // the full path reports it
 		}
-		covered, ok := r.supersedes(key, cur, rev, in, join)
-		if !ok {
+		if !r.supersedes(key, cur, rev, in, join, b.Stamp.Dot) {
 			return 0, false, nil
 		}
 		if _, err := r.store.CompareAndSet(ctx, key, data, rev); err != nil {
@@ -66,8 +64,8 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data []byte, in vers
 		}
 		r.put(key, join)
 		r.untrack(key, 1)
-		if drifted && !covered(dot) {
-			r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: dot.ID,
+		if drifted { // as ApplyState: a write new to this replica
+			r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: b.Stamp.Dot.ID,
 				Offset: time.Duration(de.Remote.Wall - de.Local.UnixNano())})
 		}
 		return resolve.IncomingWins, true, nil
@@ -75,30 +73,50 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data []byte, in vers
 	return 0, true, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
 }
 
-// adoptable checks the one sibling of in as decodeState would — its branch
-// header and field stamps against the context join, its value with the
-// codec — and returns its dot and time; false for a tombstone or anything
-// that does not decode.
-func (r *Replica[T]) adoptable(in version.ClockFrame, join version.Vector) (version.Dot, version.Timestamp, bool) {
+// adoptable checks payload, a state of one sibling framed by in, as
+// decodeState would, and returns its branch — its stamp only: neither its
+// field stamps nor its value are built — and its context; false for a
+// tombstone or anything that does not decode.
+//
+// A state of the format checkBranch was written for is checked without
+// allocating; any other goes through the decoder itself (with a codec that
+// only checks the value), so that a new format is never half-checked.
+func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame) (resolve.Branch[T], version.Vector, bool) {
+	if payload[0] != checkedFormat {
+		s, err := decodeState(payload, validating[T]{r.codec}, r.stateLimits(), r.fields)
+		if err != nil || s.Len() != 1 {
+			return resolve.Branch[T]{}, version.Vector{}, false
+		}
+		for b := range s.Siblings() {
+			return resolve.Branch[T]{Stamp: b.Value.Stamp, Deleted: b.Value.Deleted}, s.Join(), !b.Value.Deleted
+		}
+	}
+	join := in.Join()
 	for dot, b := range in.Siblings() {
 		ts, value, ok := checkBranch(b, r.fields, join)
 		if !ok {
-			return dot, ts, false
+			return resolve.Branch[T]{}, join, false
 		}
+		br := resolve.Branch[T]{Stamp: version.Stamp{Time: ts, Dot: dot}}
 		if v, isV := r.codec.(Validator); isV {
-			return dot, ts, v.Validate(value) == nil
+			return br, join, v.Validate(value) == nil
 		}
 		_, err := r.codec.Decode(value)
-		return dot, ts, err == nil
+		return br, join, err == nil
 	}
-	return version.Dot{}, version.Timestamp{}, false
+	return resolve.Branch[T]{}, join, false
 }
 
-// checkBranch checks the header of a live branch as decodeBranch and
-// decodeClock do — its stamp, at most fields field stamps in increasing
-// field order, each naming a write the context join covers — without
-// allocating, and returns the branch's time and the bytes of its value.
-// A tombstone reports false.
+// checkedFormat is the payload format whose branch headers checkBranch
+// reads. (A variable only so that tests can send every state through the
+// decoder.)
+var checkedFormat byte = 4
+
+// checkBranch checks the header of a live branch of a state of
+// checkedFormat as decodeBranch and decodeClock do — its stamp, at most
+// fields field stamps in increasing field order, each naming a write the
+// context join covers — without allocating, and returns the branch's time
+// and the bytes of its value. A tombstone reports false.
 func checkBranch(b []byte, fields int, join version.Vector) (version.Timestamp, []byte, bool) {
 	r := reader{b: b}
 	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
@@ -141,31 +159,40 @@ func coversAt(join version.Vector, k, counter uint64) bool {
 	return false
 }
 
-// supersedes reports whether a state with frame in and context join may
-// replace key's stored state cur at revision rev as it is: none is stored
-// (and the key was not reaped), or in strictly descends it; and in claims
-// no write of this replica beyond those stored. It also returns what the
-// stored state covered. A stored state that does not read, or a
-// quarantined key, reports false: the full path reports it.
-func (r *Replica[T]) supersedes(key string, cur []byte, rev uint64, in version.ClockFrame, join version.Vector) (func(version.Dot) bool, bool) {
-	none := func(version.Dot) bool { return false }
+// validating is a codec whose Decode only checks a value: with a
+// [Validator], without building it; it returns the zero value.
+type validating[T any] struct{ Codec[T] }
+
+func (c validating[T]) Decode(data []byte) (T, error) {
+	var zero T
+	if v, ok := c.Codec.(Validator); ok {
+		return zero, v.Validate(data)
+	}
+	_, err := c.Codec.Decode(data)
+	return zero, err
+}
+
+// supersedes reports whether a state of one sibling, whose dot is d, with
+// frame in and context join, is the state the full path would store over
+// key's stored state cur at revision rev — so that it may be stored as it
+// is: none is stored (and the key was not reaped), or in strictly descends
+// it and d is new to it (the full path keeps the stored copy of a sibling
+// both hold); and in claims no write of this replica beyond those stored.
+// A stored state that does not read reports false, and so does any key
+// while some key is quarantined: the full path reports and releases them.
+func (r *Replica[T]) supersedes(key string, cur []byte, rev uint64, in version.ClockFrame, join version.Vector, d version.Dot) bool {
 	if r.nQuarantine.Load() > 0 {
-		return none, false // rare: the full path retries and releases
+		return false // rare
 	}
 	claimed := join.Get(r.id)
 	if rev == 0 {
-		if _, reaped := r.horizon(key); reaped || claimed > 0 {
-			return none, false
-		}
-		return none, true
+		_, reaped := r.horizon(key)
+		return !reaped && claimed == 0
 	}
 	stored, err := r.openStateFrame(cur)
 	if err != nil || in.Compare(stored) != version.After {
-		return none, false
-	}
-	if claimed == 0 {
-		return func(d version.Dot) bool { return stored.Join().Contains(d) }, true
+		return false
 	}
 	have := stored.Join()
-	return have.Contains, claimed <= have.Get(r.id)
+	return !have.Contains(d) && claimed <= have.Get(r.id)
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/resolve"
@@ -100,19 +102,35 @@ func sameError(a, b error) bool {
 // same events. Honest versions and damaged ones that still decode must
 // have been adopted, and damaged ones refused.
 func TestAdoptMatchesFullApply(t *testing.T) {
+	if payloadFormat != checkedFormat {
+		t.Fatalf("states are written in format %d, adopt checks format %d by hand: update checkBranch", payloadFormat, checkedFormat)
+	}
+	t.Run("checkBranch", testAdoptMatchesFullApply)
+	// Other formats are checked by the decoder.
+	checkedFormat = 0
+	defer func() { checkedFormat = payloadFormat }()
+	t.Run("decoder", testAdoptMatchesFullApply)
+}
+
+func testAdoptMatchesFullApply(t *testing.T) {
 	const key = "H-1"
 	codecs := []Codec[hold.Hold]{hold.Codec{}, decodeOnly{}, JSON[hold.Hold]{}}
 	var adopted, adoptedDamaged, refused int
-	for trial := range 18 {
+	for trial := range 24 {
 		codec := codecs[trial%len(codecs)]
 		rng := rand.New(rand.NewPCG(uint64(trial), 13))
-		exports := holdHistory(t, codec, key, uint64(trial))
+		// Half the trials apply the versions in the order they were made,
+		// each followed by its damaged variants; the others shuffle them.
+		var exports [][]byte
 		honest := map[string]bool{}
-		for _, data := range exports {
+		for _, data := range holdHistoryDeleting(t, codec, key, uint64(trial), true) {
 			honest[string(data)] = true
+			exports = append(exports, data)
 			exports = append(exports, damage(t, rng, data, 6)...)
 		}
-		rng.Shuffle(len(exports), func(i, j int) { exports[i], exports[j] = exports[j], exports[i] })
+		if trial%2 == 1 {
+			rng.Shuffle(len(exports), func(i, j int) { exports[i], exports[j] = exports[j], exports[i] })
+		}
 		var fastObs, fullObs recorder
 		fast, full := holdReplicaFor(t, "a", codec, &fastObs), holdReplicaFor(t, "a", codec, &fullObs)
 		for step, data := range exports {
@@ -135,7 +153,10 @@ func TestAdoptMatchesFullApply(t *testing.T) {
 			gotData, _, _ := fast.store.Get(bg, key)
 			wantData, _, _ := full.store.Get(bg, key)
 			if canonical(t, fast, gotData) != canonical(t, full, wantData) {
-				t.Fatalf("trial %d step %d: stored states differ", trial, step)
+				gs, _ := fast.decode(key, gotData)
+				ws, _ := full.decode(key, wantData)
+				in, _ := fast.decode(key, data)
+				t.Fatalf("trial %d step %d: stored states differ (adopted %v, class %v, honest %v):\nincoming %+v\ngot  %+v\nwant %+v", trial, step, took, gotClass, honest[string(data)], in.Values(), gs.Values(), ws.Values())
 			}
 			if !slices.Equal(fastObs.events, fullObs.events) {
 				t.Fatalf("trial %d step %d: events %q, want %q", trial, step, fastObs.events, fullObs.events)
@@ -171,9 +192,9 @@ func isHeld(r *Replica[hold.Hold], key string, data []byte) bool {
 // itself (adopt does nothing when it reports false, so Apply then does
 // what it would have done).
 func applyCounting(r *Replica[hold.Hold], key string, data []byte) (resolve.Class, error, bool) {
-	if in, err := r.openStateFrame(data); err == nil && in.Len() > 0 {
+	if payload, in, err := r.openState(data); err == nil && in.Len() > 0 {
 		if _, held := r.heldFrame(bg, key, in); !held {
-			if class, ok, err := r.adopt(bg, key, data, in); ok {
+			if class, ok, err := r.adopt(bg, key, data, payload, in); ok {
 				return class, err, true
 			}
 		}
@@ -189,10 +210,17 @@ func applyCounting(r *Replica[hold.Hold], key string, data []byte) (resolve.Clas
 // not cover or numbered 0 — and a value that is not a hold, and applies each to an empty replica, where the fast path
 // would otherwise store it: each must fail as malformed and store nothing.
 func TestAdoptRefusesMalformedBranch(t *testing.T) {
+	t.Run("checkBranch", testAdoptRefusesMalformedBranch)
+	checkedFormat = 0
+	defer func() { checkedFormat = payloadFormat }()
+	t.Run("decoder", testAdoptRefusesMalformedBranch)
+}
+
+func testAdoptRefusesMalformedBranch(t *testing.T) {
 	const key = "H-1"
 	tried := 0
 	for seed := range uint64(4) {
-		for _, data := range holdHistory(t, hold.Codec{}, key, seed) {
+		for _, data := range holdHistoryDeleting(t, hold.Codec{}, key, seed, true) {
 			payload, err := open(data, DefaultMaxRecordBytes)
 			if err != nil {
 				t.Fatal(err)
@@ -267,4 +295,57 @@ func headerOffsets(b []byte) branchOffsets {
 	}
 	at.value = len(b) - len(r.b)
 	return at
+}
+
+// TestAdoptSettlesReview checks that a replicated state adopted over a
+// record in the review queue settles its conflict as the full path does:
+// a delete concurrent with an update is queued at replica a, then the
+// state that resolves it at lisbon arrives and is adopted.
+func TestAdoptSettlesReview(t *testing.T) {
+	const key = "H-1"
+	var obs recorder
+	a := holdReplicaFor(t, "a", hold.Codec{}, &obs)
+	lisbon, baltimore := holdReplicaFor(t, "lisbon", hold.Codec{}, nil), holdReplicaFor(t, "baltimore", hold.Codec{}, nil)
+	ship := func(from, to *Replica[hold.Hold]) {
+		t.Helper()
+		data, err := from.Export(bg, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := to.Apply(bg, key, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := lisbon.Create(bg, key, hold.New(key, "C1", "desk", time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ship(lisbon, baltimore)
+	if _, err := lisbon.Delete(bg, key, rec.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := baltimore.Blind(bg, key, "note", hold.NoteEdit("call back")); err != nil {
+		t.Fatal(err)
+	}
+	ship(lisbon, a)
+	ship(baltimore, a)
+	ship(baltimore, lisbon)
+	if len(a.Conflicts()) != 1 || len(lisbon.Conflicts()) != 1 {
+		t.Fatalf("the delete and the update are not in review: %d, %d", len(a.Conflicts()), len(lisbon.Conflicts()))
+	}
+	c := lisbon.Conflicts()[0]
+	if _, err := lisbon.ResolveConflict(bg, key, c.Token, hold.New(key, "C1", "desk", time.Date(2026, 3, 15, 12, 0, 0, 0, time.UTC))); err != nil {
+		t.Fatal(err)
+	}
+	data, err := lisbon.Export(bg, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs.events = nil
+	if class, err, took := applyCounting(a, key, data); class != resolve.IncomingWins || err != nil || !took {
+		t.Fatalf("resolution: %v, %v, adopted %v", class, err, took)
+	}
+	if len(a.Conflicts()) != 0 || len(obs.events) != 1 || !strings.HasPrefix(obs.events[0], resolve.Reviewed.String()) {
+		t.Fatalf("after the resolution: %d conflicts, events %q", len(a.Conflicts()), obs.events)
+	}
 }
