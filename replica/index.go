@@ -267,6 +267,21 @@ func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join vers
 	}
 	var buf [64]byte
 	v, _ := join.AppendBinary(buf[:0]) // never fails
+	r.seenBinary(ctx, key, v)
+}
+
+// seenFrame is seen for a state read as its clock frame f, whose context it
+// does not build.
+func (r *Replica[T]) seenFrame(ctx context.Context, key string, rev uint64, f version.ClockFrame) {
+	if rev == 0 || len(key) > MaxKeyLen || !r.ix.live.Load() {
+		return
+	}
+	var buf [64]byte
+	r.seenBinary(ctx, key, f.AppendJoin(buf[:0]))
+}
+
+// seenBinary is seen for a context in its binary form v.
+func (r *Replica[T]) seenBinary(ctx context.Context, key string, v []byte) {
 	if r.ix.x.Has(key, v) {
 		return
 	}

@@ -90,7 +90,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.Clock
 	if err != nil {
 		return 0, false
 	}
-	r.seen(ctx, key, rev, stored.Join())
+	r.seenFrame(ctx, key, rev, stored)
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:
