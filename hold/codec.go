@@ -201,21 +201,11 @@ func appendApplied(dst []byte, field string, s policy.Applied) ([]byte, error) {
 // Decode decodes the binary form of a hold. It does not keep data. Every
 // error wraps [ErrMalformed] (as a [*DecodeError]).
 func (Codec) Decode(data []byte) (Hold, error) {
-	d := decoder{data: data}
-	if len(data) == 0 {
-		return Hold{}, d.fail("format", "empty input")
-	}
-	if len(data) > MaxCodecBytes {
-		return Hold{}, d.fail("format", fmt.Sprintf("%d bytes, limit %d", len(data), MaxCodecBytes))
-	}
-	if data[0] != CodecFormat {
-		return Hold{}, d.fail("format", fmt.Sprintf("format %d, want %d", data[0], CodecFormat))
-	}
 	// The first pass validates everything and finds the strings; the
 	// second copies them out of one string holding the input.
-	d.off = 1
 	var sp spans
-	if err := d.hold(&sp); err != nil {
+	d, err := check(data, &sp)
+	if err != nil {
 		return Hold{}, err
 	}
 	c := cutter{first: sp.first}
@@ -232,6 +222,33 @@ func (Codec) Decode(data []byte) (Hold, error) {
 		Agencies:  d.set(sp.agencies, c),
 		Commands:  d.applied(sp.commands, c),
 	}, nil
+}
+
+// Validate returns the error [Codec.Decode] would return for data, nil if
+// it would return a hold, without building the hold: it allocates nothing
+// unless data is malformed. It satisfies replica.Validator, so that a
+// replica stores a replicated hold that supersedes its own without decoding
+// it.
+func (Codec) Validate(data []byte) error {
+	var sp spans
+	_, err := check(data, &sp)
+	return err
+}
+
+// check is the validating pass of Decode: it checks data and fills in sp.
+func check(data []byte, sp *spans) (decoder, error) {
+	d := decoder{data: data}
+	if len(data) == 0 {
+		return d, d.fail("format", "empty input")
+	}
+	if len(data) > MaxCodecBytes {
+		return d, d.fail("format", fmt.Sprintf("%d bytes, limit %d", len(data), MaxCodecBytes))
+	}
+	if data[0] != CodecFormat {
+		return d, d.fail("format", fmt.Sprintf("format %d, want %d", data[0], CodecFormat))
+	}
+	d.off = 1
+	return d, d.hold(sp)
 }
 
 // cutter cuts strings out of s, a copy of the input from offset first.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -270,6 +271,10 @@ func FuzzCodec(f *testing.F) {
 	f.Add([]byte(enc{hold.CodecFormat}.b(0x80, 0x00)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := hold.Codec{}.Decode(data)
+		// Validate is Decode's verdict without the hold.
+		if verr := (hold.Codec{}).Validate(data); fmt.Sprint(verr) != fmt.Sprint(err) {
+			t.Fatalf("Validate(%x) = %v, Decode's error %v", data, verr, err)
+		}
 		if err != nil {
 			var de *hold.DecodeError
 			if !errors.Is(err, hold.ErrMalformed) || !errors.As(err, &de) {
@@ -292,6 +297,27 @@ func FuzzCodec(f *testing.F) {
 			t.Fatalf("decode(encode(%+v)) = %+v, %v", h, back, err)
 		}
 	})
+}
+
+// TestCodecValidate checks that Validate is what a replica may trust to
+// store a binary hold without decoding it: replica.Validator, the same
+// verdict as Decode on the fuzzer's seeds and on every truncation of a
+// valid hold, no allocation on a valid one.
+func TestCodecValidate(t *testing.T) {
+	var _ replica.Validator = hold.Codec{}
+	good, err := hold.Codec{}.Append(nil, sampleHold())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(good) + 1 {
+		_, derr := hold.Codec{}.Decode(good[:n])
+		if verr := (hold.Codec{}).Validate(good[:n]); fmt.Sprint(verr) != fmt.Sprint(derr) {
+			t.Fatalf("Validate of %d of %d bytes = %v, Decode's error %v", n, len(good), verr, derr)
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { _ = hold.Codec{}.Validate(good) }); a != 0 {
+		t.Fatalf("Validate of a valid hold allocates %v times", a)
+	}
 }
 
 // BenchmarkCodec compares the binary codec with the default JSON codec on a

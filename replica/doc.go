@@ -27,7 +27,12 @@
 //
 // [Replica.Export] and [Replica.Apply] move a record's state between
 // replicas; Apply is idempotent and order-independent, and decodes hostile
-// input safely (ErrMalformed, nothing changed).
+// input safely (ErrMalformed, nothing changed). Most replicated states cost
+// Apply little: one already held is recognised from its causal metadata
+// alone, and one of a single sibling that supersedes the stored state is
+// checked as the decoder checks it and stored as it came, neither decoded
+// into a record nor encoded again (a codec that is a [Validator] checks
+// its value without building it; hold's codec is one).
 //
 // Anti-entropy ([Replica.Sync]) finds the records on which two replicas
 // differ with range-based set reconciliation (package rangesync): each

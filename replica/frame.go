@@ -173,11 +173,18 @@ func (r *Replica[T]) frameContext(data []byte) (version.Vector, error) {
 // returns the clock framing of the payload without decoding values (the
 // fast path of Apply; what is wrong, it leaves the full path to report).
 func (r *Replica[T]) openStateFrame(data []byte) (version.ClockFrame, error) {
+	_, f, err := r.openState(data)
+	return f, err
+}
+
+// openState is openStateFrame that also returns the payload.
+func (r *Replica[T]) openState(data []byte) ([]byte, version.ClockFrame, error) {
 	payload, err := open(data, r.maxRecord)
 	if err != nil {
-		return version.ClockFrame{}, err
+		return nil, version.ClockFrame{}, err
 	}
-	return stateFrame(payload, r.stateLimits())
+	f, err := stateFrame(payload, r.stateLimits())
+	return payload, f, err
 }
 
 // DecodeContext returns the causal context of an encoded state — what

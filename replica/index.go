@@ -66,6 +66,12 @@ func (ix *syncIndex) stripe(key string) *stripe {
 // compare-and-set from revision rev, and indexes s (see syncIndex). It
 // returns the revision stored.
 func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) (uint64, error) {
+	return r.storeIndexed(ctx, key, data, rev, s.Join(), isTombstone(s))
+}
+
+// storeIndexed is compareAndSet for a state known by its context join and
+// whether it is a tombstone.
+func (r *Replica[T]) storeIndexed(ctx context.Context, key string, data []byte, rev uint64, join version.Vector, tomb bool) (uint64, error) {
 	st := r.ix.stripe(key)
 	before := st.puts.Load()
 	next, err := r.store.CompareAndSet(ctx, key, data, rev)
@@ -76,12 +82,12 @@ func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte,
 	defer st.mu.Unlock()
 	if st.puts.Load() == before {
 		// Every state put so far was read before this one was stored.
-		r.put(st, key, s.Join(), isTombstone(s))
+		r.put(st, key, join, tomb)
 		return next, nil
 	}
 	// A put meanwhile may hold a newer state of key: put what the store
 	// holds now. The write is stored, so the read goes on if ctx ends.
-	// If that read fails, nothing is put (s may be older than what is
+	// If that read fails, nothing is put (the state may be older than what is
 	// indexed): the next read of key takes its state in.
 	_, _, _, _ = r.reindexHeld(context.WithoutCancel(ctx), st, key)
 	return next, nil
@@ -261,6 +267,21 @@ func (r *Replica[T]) seen(ctx context.Context, key string, rev uint64, join vers
 	}
 	var buf [64]byte
 	v, _ := join.AppendBinary(buf[:0]) // never fails
+	r.seenBinary(ctx, key, v)
+}
+
+// seenFrame is seen for a state read as its clock frame f, whose context it
+// does not build.
+func (r *Replica[T]) seenFrame(ctx context.Context, key string, rev uint64, f version.ClockFrame) {
+	if rev == 0 || len(key) > MaxKeyLen || !r.ix.live.Load() {
+		return
+	}
+	var buf [64]byte
+	r.seenBinary(ctx, key, f.AppendJoin(buf[:0]))
+}
+
+// seenBinary is seen for a context in its binary form v.
+func (r *Replica[T]) seenBinary(ctx context.Context, key string, v []byte) {
 	if r.ix.x.Has(key, v) {
 		return
 	}

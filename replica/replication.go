@@ -35,10 +35,17 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 // covers: most anti-entropy traffic) is recognised from the versions alone,
 // without decoding its values, and reported as [resolve.Duplicate] or
 // [resolve.StaleWrite]; its values are then not examined, since they change
-// nothing.
+// nothing. A version of one sibling that supersedes the stored one (most
+// other traffic) is checked as the decoder checks it and stored as it came,
+// not decoded into a record and encoded again (see [Validator]).
 func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolve.Class, error) {
-	if class, ok := r.held(ctx, key, data); ok {
-		return class, nil
+	if payload, in, err := r.openState(data); err == nil && in.Len() > 0 {
+		if class, ok := r.held(ctx, key, in); ok {
+			return class, nil
+		}
+		if class, ok, err := r.adopt(ctx, key, data, payload, in); ok {
+			return class, err
+		}
 	}
 	s, err := r.decode(key, data)
 	if err != nil {
@@ -47,13 +54,13 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 	return r.ApplyState(ctx, key, s)
 }
 
-// held recognises data as a version of key this replica already holds — a
-// duplicate, or stale — without decoding a value or taking the key's lock
-// (see heldFrame), does what ApplyState does with such a version — observes
-// its stamps, tells the observer — and reports true. Anything else is left
-// to the full path.
-func (r *Replica[T]) held(ctx context.Context, key string, data []byte) (resolve.Class, bool) {
-	class, in, ok := r.heldFrame(ctx, key, data)
+// held recognises the state framed by in as a version of key this replica
+// already holds — a duplicate, or stale — without decoding a value or
+// taking the key's lock (see heldFrame), does what ApplyState does with
+// such a version — observes its stamps, tells the observer — and reports
+// true. Anything else is left to the other paths.
+func (r *Replica[T]) held(ctx context.Context, key string, in version.ClockFrame) (resolve.Class, bool) {
+	class, ok := r.heldFrame(ctx, key, in)
 	if !ok {
 		return 0, false
 	}
@@ -69,25 +76,21 @@ func (r *Replica[T]) held(ctx context.Context, key string, data []byte) (resolve
 	return class, true
 }
 
-// heldFrame compares the clock framing of data with the stored state's and
-// reports whether data is a duplicate or stale (a record's history only
-// grows, so a version covered when read stays covered), with data's frame.
-// Input or a stored record that does not read reports false: the full path
-// says what is wrong.
-func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (resolve.Class, version.ClockFrame, bool) {
-	in, err := r.openStateFrame(data)
-	if err != nil || in.Len() == 0 {
-		return 0, in, false
-	}
+// heldFrame compares in, the clock framing of a state of key, with the
+// stored state's and reports whether it is a duplicate or stale (a
+// record's history only grows, so a version covered when read stays
+// covered). A stored record that does not read reports false: the full
+// path says what is wrong.
+func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.ClockFrame) (resolve.Class, bool) {
 	cur, rev, err := r.store.Get(ctx, key)
 	if err != nil || rev == 0 {
-		return 0, in, false
+		return 0, false
 	}
 	stored, err := r.openStateFrame(cur)
 	if err != nil {
-		return 0, in, false
+		return 0, false
 	}
-	r.seen(ctx, key, rev, stored.Join())
+	r.seenFrame(ctx, key, rev, stored)
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:
@@ -95,14 +98,14 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, data []byte) (re
 	case version.Before:
 		class = resolve.StaleWrite
 	default:
-		return 0, in, false
+		return 0, false
 	}
 	for _, b := range in.Siblings() {
 		if _, ok := branchTime(b); !ok {
-			return 0, in, false
+			return 0, false
 		}
 	}
-	return class, in, true
+	return class, true
 }
 
 // ApplyState is Apply for a state already decoded, such as one read from

@@ -71,26 +71,36 @@ func (r *Replica[T]) oversizeItem(key string, seen version.Vector) *ReviewItem[T
 func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
 	conflict := o.Conflict
 	n := o.State.Len()
+	if conflict == nil {
+		r.untrack(key, n)
+		return
+	}
+	item := &ReviewItem[T]{
+		Key: key, Entity: conflict.Entity, Field: conflict.Field, Rule: conflict.Rule, Reason: conflict.Reason,
+		Branches: o.State.Values(), Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
+	}
 	r.mu.Lock()
 	old, had := r.review[key]
-	switch {
-	case conflict != nil:
-		item := &ReviewItem[T]{
-			Key: key, Entity: conflict.Entity, Field: conflict.Field, Rule: conflict.Rule, Reason: conflict.Reason,
-			Branches: o.State.Values(), Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
-		}
-		if had {
-			item.FirstSeen = old.FirstSeen
-		}
-		r.review[key] = item
-	case had:
+	if had {
+		item.FirstSeen = old.FirstSeen
+	}
+	r.review[key] = item
+	r.mu.Unlock()
+	if !had {
+		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: n})
+	}
+}
+
+// untrack settles any open conflict of key, whose new state of n siblings
+// was just stored without one.
+func (r *Replica[T]) untrack(key string, n int) {
+	r.mu.Lock()
+	old, had := r.review[key]
+	if had {
 		delete(r.review, key)
 	}
 	r.mu.Unlock()
-	switch {
-	case conflict != nil && !had:
-		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: n})
-	case conflict == nil && had:
+	if had {
 		r.observe(resolve.Event{Kind: resolve.Reviewed, Entity: r.res.Entity(), Field: old.Field + old.Rule, Siblings: n})
 	}
 }

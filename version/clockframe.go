@@ -1,6 +1,9 @@
 package version
 
-import "iter"
+import (
+	"encoding/binary"
+	"iter"
+)
 
 // ClockFrame is the binary form of a [Clock] (what [Clock.AppendBinary]
 // writes), checked as [DecodeClock] checks it but with its values left
@@ -90,6 +93,19 @@ func (f ClockFrame) Join() Vector {
 		e = append(e, entry{x.id, x.n})
 	}
 	return Vector{e}
+}
+
+// AppendJoin appends the binary form of the causal context of the clock f
+// encodes — what f.Join().AppendBinary appends — without building the
+// vector.
+func (f ClockFrame) AppendJoin(dst []byte) []byte {
+	c := f.cursor()
+	dst = append(dst, TokenFormat)
+	dst = binary.AppendUvarint(dst, uint64(c.left))
+	for x, ok := c.next(); ok; x, ok = c.next() {
+		dst = appendEntry(dst, x.id, x.n)
+	}
+	return dst
 }
 
 // Siblings returns an iterator over the siblings' dots and encoded values,

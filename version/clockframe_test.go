@@ -43,6 +43,9 @@ func TestClockFrameMatchesClock(t *testing.T) {
 			if f.Len() != c.Len() || !f.Join().Equal(c.Join()) {
 				t.Fatalf("frame of %v: %d siblings, context %v", c, f.Len(), f.Join())
 			}
+			if want, _ := c.Join().AppendBinary([]byte("x")); !bytes.Equal(f.AppendJoin([]byte("x")), want) {
+				t.Fatalf("frame of %v: AppendJoin %x, want %x", c, f.AppendJoin([]byte("x")), want)
+			}
 			type sib struct {
 				d version.Dot
 				b []byte
@@ -89,7 +92,8 @@ func TestReadClockFrameAgreesWithDecode(t *testing.T) {
 
 func TestClockFrameZero(t *testing.T) {
 	var f version.ClockFrame
-	if f.Len() != 0 || !f.Join().IsZero() || f.Compare(f) != version.Equal {
+	empty, _ := version.Vector{}.AppendBinary(nil)
+	if f.Len() != 0 || !f.Join().IsZero() || f.Compare(f) != version.Equal || !bytes.Equal(f.AppendJoin(nil), empty) {
 		t.Fatal("the zero frame is not the empty clock")
 	}
 	for range f.Siblings() {

@@ -1,0 +1,180 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// Validator is implemented by a [Codec] that can check that bytes decode
+// without building the value: Validate(data) returns nil exactly when
+// Decode(data) succeeds, and should not allocate when it does. A replica
+// whose codec is a Validator stores a replicated state that supersedes its
+// own (most replication traffic) without decoding the value at all; with
+// any other codec it decodes the value, checks it, and drops it.
+type Validator interface {
+	Validate(data []byte) error
+}
+
+// adopt is Apply's fast path for the common replicated write: a state of
+// one live sibling that supersedes the stored one (or finds none). That
+// state is then the record's new state exactly as it came — the full path
+// would sync it with the stored state, find it the result, resolve its one
+// sibling, and encode it again — so adopt checks it as the decoder does
+// (without building the value, with a [Validator] codec) and stores data
+// itself, whose checksum was verified: what is stored decodes.
+//
+// It reports false, having done nothing, for anything else — several
+// siblings, a tombstone, a sibling carrying what its writer had seen (a
+// state of one sibling need not), a state of an older format, input or a
+// stored state that does not read, a
+// stored state it does not strictly descend, a reaped or quarantined key,
+// a claim of this replica's dots it never issued — which the full path
+// handles and reports. payload is data's, in its clock framing.
+func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte, in version.ClockFrame) (resolve.Class, bool, error) {
+	if in.Len() != 1 || len(key) > MaxKeyLen {
+		return 0, false, nil
+	}
+	st, join, ok := r.adoptable(payload, in)
+	if !ok {
+		return 0, false, nil
+	}
+	var de *version.DriftError
+	drifted := errors.As(r.hlc.Observe(st.Time), &de) // as ApplyState, before storing
+	lk, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return 0, true, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
+	}
+	defer r.locks.unlock(key, lk)
+	for range r.attempts {
+		cur, rev, err := r.store.Get(ctx, key)
+		if err != nil {
+			return 0, false, nil // the full path reports it
+		}
+		if !r.supersedes(key, cur, rev, in, join, st.Dot) {
+			return 0, false, nil
+		}
+		if _, err := r.storeIndexed(ctx, key, data, rev, join, false); err != nil {
+			if errors.Is(err, ErrRevisionMismatch) {
+				continue
+			}
+			return 0, true, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
+		}
+		r.untrack(key, 1)
+		if drifted { // as ApplyState: a write new to this replica
+			r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: st.Dot.ID,
+				Offset: time.Duration(de.Remote.Wall - de.Local.UnixNano())})
+		}
+		return resolve.IncomingWins, true, nil
+	}
+	return 0, true, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
+}
+
+// adoptable checks payload, a state of one sibling framed by in, as
+// decodeState would — without allocating, or building the value if the
+// codec is a [Validator] — and returns its branch's stamp and its context;
+// false for a tombstone, a branch that carries what its writer had seen,
+// a state of another format than the current one, or anything that does
+// not decode.
+func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame) (version.Stamp, version.Vector, bool) {
+	if payload[0] != payloadFormat || payloadFormat != checkedFormat {
+		return version.Stamp{}, version.Vector{}, false
+	}
+	join := in.Join()
+	for dot, b := range in.Siblings() {
+		ts, value, ok := checkBranch(b, r.fields, join)
+		if !ok {
+			return version.Stamp{}, join, false
+		}
+		st := version.Stamp{Time: ts, Dot: dot}
+		if v, isV := r.codec.(Validator); isV {
+			return st, join, v.Validate(value) == nil
+		}
+		_, err := r.codec.Decode(value)
+		return st, join, err == nil
+	}
+	return version.Stamp{}, join, false
+}
+
+// checkedFormat is the payload format whose branch headers checkBranch
+// reads: a state is adopted only if it is of the format this release
+// writes and checkBranch knows it, so that a new format is never checked
+// as an old one (the tests fail until checkBranch is brought up to date).
+const checkedFormat = 5
+
+// checkBranch checks the header of a branch of a state of checkedFormat
+// as decodeBranch and decodeClock do — its stamp, at most fields field
+// stamps in increasing field order, each naming a write the context join
+// covers — without allocating, and returns the branch's time and the bytes
+// of its value. A tombstone, and a branch carrying what its writer had
+// seen, report false.
+func checkBranch(b []byte, fields int, join version.Vector) (version.Timestamp, []byte, bool) {
+	r := reader{b: b}
+	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
+	h := r.uvarint()
+	n := h >> 2
+	if r.err != nil || h&3 != 0 || n > uint64(fields) {
+		return ts, nil, false
+	}
+	next := uint64(0)
+	for range n {
+		gap := r.uvarint()
+		if r.err != nil || gap >= uint64(fields)-next {
+			return ts, nil, false
+		}
+		next += gap + 1
+		r.varint()
+		r.logical()
+		k, counter := r.uvarint(), r.uvarint()
+		if r.err != nil || !coversAt(join, k, counter) {
+			return ts, nil, false
+		}
+	}
+	return ts, r.b, r.err == nil
+}
+
+// coversAt reports whether the k-th replica of join (in ID order) has a
+// write numbered counter in it: the check decodeClock makes of a field
+// stamp's dot.
+func coversAt(join version.Vector, k, counter uint64) bool {
+	if k >= uint64(join.Len()) {
+		return false
+	}
+	i := uint64(0)
+	for _, n := range join.All() {
+		if i == k {
+			return counter >= 1 && counter <= n
+		}
+		i++
+	}
+	return false
+}
+
+// supersedes reports whether a state of one sibling, whose dot is d, with
+// frame in and context join, is the state the full path would store over
+// key's stored state cur at revision rev — so that it may be stored as it
+// is: none is stored (and the key was not reaped), or in strictly descends
+// it and d is new to it (the full path keeps the stored copy of a sibling
+// both hold); and in claims no write of this replica beyond those stored.
+// A stored state that does not read reports false, and so does any key
+// while some key is quarantined: the full path reports and releases them.
+func (r *Replica[T]) supersedes(key string, cur []byte, rev uint64, in version.ClockFrame, join version.Vector, d version.Dot) bool {
+	if r.nQuarantine.Load() > 0 {
+		return false // rare
+	}
+	claimed := join.Get(r.id)
+	if rev == 0 {
+		_, reaped := r.horizon(key)
+		return !reaped && claimed == 0
+	}
+	stored, err := r.openStateFrame(cur)
+	if err != nil || in.Compare(stored) != version.After {
+		return false
+	}
+	have := stored.Join()
+	return !have.Contains(d) && claimed <= have.Get(r.id)
+}
