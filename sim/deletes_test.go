@@ -15,7 +15,7 @@ import (
 // reaps and goes over the record limit often enough that the checks of
 // deletes and limits are not vacuous, and every check holds.
 func TestDeletesAreExercised(t *testing.T) {
-	rep, err := sim.Run(sim.Config{Seed: 21, Histories: proof.Histories(t, 120)}, holdsim.Workload())
+	rep, err := sim.Run(sim.Config{Seed: 21, Histories: proof.Histories(t, 30)}, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestDeclaredOnDeleteIsChecked(t *testing.T) {
 		if on == resolve.DeleteWins {
 			w.Invariant = nil
 		}
-		rep, err := sim.Run(sim.Config{Seed: 31, Histories: proof.Histories(t, 40)}, w)
+		rep, err := sim.Run(sim.Config{Seed: 31, Histories: proof.Histories(t, 10)}, w)
 		if err != nil {
 			t.Fatal(err)
 		}
