@@ -141,7 +141,7 @@ func sum(m map[string]int) int {
 
 // counterHistories is the size of the increment campaign of a plain `go
 // test`; CONCORD_PROOF_SCALE multiplies it.
-const counterHistories = 15
+const counterHistories = 12
 
 // TestIncrementsCountExactly: after every step, at every replica, a
 // counter incremented by commands — retried with their idempotency keys

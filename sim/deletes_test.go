@@ -15,7 +15,7 @@ import (
 // reaps and goes over the record limit often enough that the checks of
 // deletes and limits are not vacuous, and every check holds.
 func TestDeletesAreExercised(t *testing.T) {
-	rep, err := sim.Run(sim.Config{Seed: 21, Histories: proof.Histories(t, 30)}, holdsim.Workload())
+	rep, err := sim.Run(sim.Config{Seed: 21, Histories: proof.Histories(t, 24)}, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}

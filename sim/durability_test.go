@@ -20,7 +20,7 @@ import (
 // crash, and every restart finds exactly what the replica held when it
 // crashed.
 func TestDurableStoresLoseNothing(t *testing.T) {
-	rep, err := sim.Run(sim.Config{Seed: 1, Histories: proof.Histories(t, 15), Durable: true, Restarts: 4}, holdsim.Workload())
+	rep, err := sim.Run(sim.Config{Seed: 1, Histories: proof.Histories(t, 12), Durable: true, Restarts: 4}, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestDurableStoresLoseNothing(t *testing.T) {
 // left the replica, counted apart.
 func TestManyRestartsOfOneReplica(t *testing.T) {
 	// At least 6 histories, under -race too: one may lose no write with memory.
-	rep, err := sim.Run(sim.Config{Seed: 1, Histories: max(proof.Histories(t, 15), 6), Restarts: 3}, holdsim.Workload())
+	rep, err := sim.Run(sim.Config{Seed: 1, Histories: max(proof.Histories(t, 12), 6), Restarts: 3}, holdsim.Workload())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,9 @@ import (
 
 // campaignHistories is the size of the campaign of a plain `go test`, a
 // smoke run of a few seconds on one core; CONCORD_PROOF_SCALE multiplies it
-// (.ci/run runs it 24 times larger: 3,600 histories) and the race detector
+// (.ci/run runs it 30 times larger: 3,600 histories) and the race detector
 // divides it (see internal/proof).
-const campaignHistories = 150
+const campaignHistories = 120
 
 // mutantBudget is how many histories a mutant may survive before the test
 // calls it missed.
@@ -47,7 +47,7 @@ func envInt(t *testing.T, name string, def int) int {
 // TestCampaign runs the hold workload over many seeded histories and every
 // mutant, and logs one summary. Environment:
 //
-//	CONCORD_PROOF_SCALE    multiplies the default size (150 histories; 15 under -race)
+//	CONCORD_PROOF_SCALE    multiplies the default size (120 histories; 12 under -race)
 //	CONCORD_SIM_HISTORIES  histories to run, overriding the scaled default
 //	CONCORD_SIM_SEED       seed of the first history (default 1)
 //	CONCORD_SIM_STEPS      steps per history (default 100)
@@ -256,7 +256,7 @@ func TestShortCommandHorizon(t *testing.T) {
 	}
 	w.CommandHorizon = h
 	// At least 6 histories, under -race too: one may retry no command.
-	rep, err := sim.Run(sim.Config{Seed: 11, Histories: max(proof.Histories(t, 15), 6), Steps: 150}, w)
+	rep, err := sim.Run(sim.Config{Seed: 11, Histories: max(proof.Histories(t, 12), 6), Steps: 150}, w)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestValuesMatchThePlainModel(t *testing.T) {
 	// With the default faults clocks go beyond the HLC's drift bound of
 	// each other: a write that read a field still never loses it to the
 	// very value it replaced, whatever the stamps (internal/fieldmodel).
-	rep, err := sim.Run(sim.Config{Seed: 1, Histories: proof.Histories(t, 20)}, cardWorkload())
+	rep, err := sim.Run(sim.Config{Seed: 1, Histories: proof.Histories(t, 16)}, cardWorkload())
 	if err != nil {
 		t.Fatal(err)
 	}

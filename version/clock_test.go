@@ -48,7 +48,7 @@ func siblings(c version.Clock[int]) []version.Sibling[int] {
 // clocks and contexts: the new version dominates the context; it supersedes
 // exactly the siblings the context covered; its dot is fresh.
 func TestClockUpdateRules(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		clocks, ctxs := genClocks(t)
 		r := rapid.IntRange(0, len(clockIDs)-1).Draw(t, "replica")
 		c, ctx := clocks[r], rapid.SampledFrom(ctxs).Draw(t, "ctx")
@@ -107,7 +107,7 @@ func sameClock(a, b version.Clock[int]) bool {
 }
 
 func TestClockSyncLaws(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		clocks, _ := genClocks(t)
 		a, b, c := clocks[0], clocks[1], clocks[2]
 		if ab, ba := a.Sync(b), b.Sync(a); !sameClock(ab, ba) {
@@ -138,7 +138,7 @@ func TestClockSyncLaws(t *testing.T) {
 // holds more siblings than there are writers, however many writes they make.
 // The vector never has more entries than the replica incarnations that wrote.
 func TestClockSiblingsBoundedByWriters(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		writers := rapid.IntRange(1, 5).Draw(t, "writers")
 		ids := []version.ID{version.MustID("x"), version.MustID("y"), version.MustID("z")}
 		clocks := make([]version.Clock[int], len(ids))
@@ -175,7 +175,7 @@ func TestClockSiblingsBoundedByWriters(t *testing.T) {
 // each through some replica, all survive as siblings once the replicas sync,
 // and supersede what the context covered.
 func TestClockConcurrentWritersAllSurvive(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 500), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 100), func(t *rapid.T) {
 		base, _, _ := version.NewClock(version.Vector{}, 0, clockIDs[0])
 		ctx := base.Join()
 		clocks := []version.Clock[int]{base, base, base}

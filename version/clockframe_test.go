@@ -33,7 +33,7 @@ func mustFrame(t *rapid.T, c version.Clock[int]) (version.ClockFrame, []byte) {
 // clock does, and lists the same siblings with the bytes DecodeClock hands
 // to its decoder.
 func TestClockFrameMatchesClock(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		clocks, _ := genClocks(t)
 		clocks = append(clocks, clocks[0].Sync(clocks[1]), clocks[1].Sync(clocks[2]), version.Clock[int]{})
 		frames := make([]version.ClockFrame, len(clocks))

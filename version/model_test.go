@@ -313,7 +313,7 @@ func fmtSiblings(s []dotmodel.Sibling[int]) string {
 
 // modelHistories is the number of model histories checked by default; it is
 // split between the subtests of TestClockModel.
-const modelHistories = 2_000
+const modelHistories = 400
 
 // modelStats counts what the model histories did, to show they are not trivial.
 type modelStats struct {

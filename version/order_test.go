@@ -65,7 +65,7 @@ func naiveCompare(a, b version.Vector) version.Order {
 }
 
 func TestVectorPartialOrder(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
 		if got := a.Compare(a); got != version.Equal {
 			t.Fatalf("%v Compare itself = %v", a, got)
@@ -97,7 +97,7 @@ func TestVectorPartialOrder(t *testing.T) {
 }
 
 func TestVectorJoinIsLeastUpperBound(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
 		j := a.Join(b)
 		if !j.Descends(a) || !j.Descends(b) {
@@ -121,7 +121,7 @@ func TestVectorJoinIsLeastUpperBound(t *testing.T) {
 }
 
 func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		vs := rapid.SliceOfN(genVector(), 0, 8).Draw(t, "vectors")
 		var b version.Builder
 		var want version.Vector
@@ -153,7 +153,7 @@ func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
 }
 
 func TestIncrement(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 500), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 100), func(t *rapid.T) {
 		v, id := genVector().Draw(t, "v"), genID().Draw(t, "id")
 		w, d, err := v.Increment(id)
 		if err != nil {
@@ -208,7 +208,7 @@ func genWrites(t *rapid.T) []write {
 }
 
 func TestDVVPartialOrder(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		ws := genWrites(t)
 		for _, a := range ws {
 			for _, b := range ws {
@@ -255,7 +255,7 @@ func TestNewDVVRejects(t *testing.T) {
 // small ones (scanned) and large ones (hash indexed), for present and absent
 // replicas.
 func TestDVVLookup(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 300), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 60), func(t *rapid.T) {
 		v := genAnyVector().Draw(t, "past")
 		n := rapid.IntRange(0, 40).Draw(t, "extra")
 		dots := make([]version.Dot, 0, v.Len()+n)

@@ -298,7 +298,7 @@ func genAnyVector() *rapid.Generator[version.Vector] {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	proof.Check(t, proof.Histories(t, 1000), func(t *rapid.T) {
+	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
 		v := genAnyVector().Draw(t, "v")
 		prefix := []byte("prefix")
 		bin, _ := v.AppendBinary(bytes.Clone(prefix))

@@ -16,7 +16,7 @@ import (
 
 // defaultCabinHistories is the size of the cabin campaign of a plain `go
 // test` (a few seconds); CONCORD_PROOF_SCALE multiplies it.
-const defaultCabinHistories = 100
+const defaultCabinHistories = 20
 
 // cabinMutantBudget is how many histories a cabin mutant may survive.
 const cabinMutantBudget = 200
@@ -69,8 +69,8 @@ func runCabinMutant(m cabinMutant, seed uint64, max int) sim.MutantResult {
 
 // TestCabinCampaign runs the cross-record workload over many seeded
 // histories, and every mutant until a history catches it.
-// CONCORD_PROOF_SCALE multiplies the number of histories (100 by default,
-// about four seconds; a tenth under -race):
+// CONCORD_PROOF_SCALE multiplies the number of histories (20 by default,
+// about a second; a tenth under -race):
 //
 //	CONCORD_PROOF_SCALE=100 go test ./hold/holdsim -run TestCabinCampaign -v -timeout 1h
 func TestCabinCampaign(t *testing.T) {
@@ -132,8 +132,8 @@ func TestCabinHistoriesReplay(t *testing.T) {
 	if log1 != log2 || !reflect.DeepEqual(v1, v2) || strings.Count(log1, "\n") < 120 {
 		t.Fatal("two replays of one seed differ, or the history is short")
 	}
-	r1, _ := RunCabins(CabinConfig{Seed: 5, Histories: 10})
-	r2, _ := RunCabins(CabinConfig{Seed: 5, Histories: 10})
+	r1, _ := RunCabins(CabinConfig{Seed: 5, Histories: 5})
+	r2, _ := RunCabins(CabinConfig{Seed: 5, Histories: 5})
 	if !reflect.DeepEqual(r1, r2) {
 		t.Fatal("two runs of one campaign differ")
 	}
@@ -161,7 +161,7 @@ func TestCabinConfigIsValidated(t *testing.T) {
 // TestCabinsWithoutFaults: with no faults every confirmation is decided at
 // once, and nothing is ever unavailable.
 func TestCabinsWithoutFaults(t *testing.T) {
-	rep, err := RunCabins(CabinConfig{Seed: 3, Histories: 20, Faults: &CabinFaults{}})
+	rep, err := RunCabins(CabinConfig{Seed: 3, Histories: 8, Faults: &CabinFaults{}})
 	if err != nil {
 		t.Fatal(err)
 	}
