@@ -2,86 +2,29 @@ package policytest_test
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/policy/policytest"
 	"github.com/harborpoint/concord/version"
 	"pgregory.net/rapid"
 )
 
-// recorder is a rapid.TB that records failures instead of failing the test,
-// so that a test can check that Laws fails on a broken policy.
-type recorder struct {
-	name   string
-	failed bool
-	out    strings.Builder
-}
-
-func (r *recorder) Helper()                         {}
-func (r *recorder) Name() string                    { return r.name }
-func (r *recorder) Logf(format string, args ...any) { fmt.Fprintf(&r.out, format+"\n", args...) }
-func (r *recorder) Log(args ...any)                 { fmt.Fprintln(&r.out, args...) }
-func (r *recorder) Skipf(format string, args ...any) {
-	r.Errorf("unexpected skip: "+format, args...)
-	r.FailNow()
-}
-func (r *recorder) Skip(args ...any) { r.Skipf("%s", fmt.Sprint(args...)) }
-func (r *recorder) SkipNow()         { r.Skipf("SkipNow") }
-func (r *recorder) Errorf(format string, args ...any) {
-	r.failed = true
-	r.Logf(format, args...)
-}
-func (r *recorder) Error(args ...any) { r.Errorf("%s", fmt.Sprint(args...)) }
-func (r *recorder) Fatalf(format string, args ...any) {
-	r.Errorf(format, args...)
-	r.FailNow()
-}
-func (r *recorder) Fatal(args ...any) { r.Fatalf("%s", fmt.Sprint(args...)) }
-func (r *recorder) FailNow() {
-	r.failed = true
-	panic(failNow{})
-}
-func (r *recorder) Fail()        { r.failed = true }
-func (r *recorder) Failed() bool { return r.failed }
-
-type failNow struct{}
-
-// run runs check against a recorder and returns it. The working directory
-// is a temporary one, so the fail files rapid writes do not land in the
-// repository.
-func run(t *testing.T, check func(tb rapid.TB)) *recorder {
-	t.Helper()
-	t.Chdir(t.TempDir())
-	r := &recorder{name: t.Name()}
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				if _, ok := p.(failNow); !ok {
-					panic(p)
-				}
-			}
-		}()
-		check(r)
-	}()
-	return r
-}
-
 // mustFail checks that Laws fails on p and reports the named law.
 func mustFail[F any](t *testing.T, p policy.Policy[F], values *rapid.Generator[F], law string) {
 	t.Helper()
-	r := run(t, func(tb rapid.TB) { policytest.Laws(tb, p, values, nil) })
-	if !r.Failed() {
-		t.Fatalf("Laws passed a policy that is not %s:\n%s", law, r.out.String())
+	failed, out := proof.Capture(t, func(tb rapid.TB) { policytest.Laws(tb, p, values, nil) })
+	if !failed {
+		t.Fatalf("Laws passed a policy that is not %s:\n%s", law, out)
 	}
-	if want := "is not " + law; !strings.Contains(r.out.String(), want) {
-		t.Fatalf("Laws failed, but the report does not say %q:\n%s", want, r.out.String())
+	if want := "is not " + law; !strings.Contains(out, want) {
+		t.Fatalf("Laws failed, but the report does not say %q:\n%s", want, out)
 	}
-	t.Logf("caught:\n%s", firstLines(r.out.String(), 12))
+	t.Logf("caught:\n%s", firstLines(out, 12))
 }
 
 func firstLines(s string, n int) string {
@@ -179,11 +122,10 @@ func TestLawsCatchesRandomTiebreak(t *testing.T) {
 		}
 		return a, policy.Decision{Policy: "random-tiebreak", Outcome: policy.Same}, nil
 	}}
-	r := run(t, func(tb rapid.TB) {
+	failed, out := proof.Capture(t, func(tb rapid.TB) {
 		policytest.Laws(tb, random, rapid.SampledFrom([]string{"x", "y"}), nil)
 	})
-	out := r.out.String()
-	if !r.Failed() || !strings.Contains(out, `policy "random-tiebreak" is not`) {
+	if !failed || !strings.Contains(out, `policy "random-tiebreak" is not`) {
 		t.Fatalf("Laws did not catch a random tiebreak:\n%s", out)
 	}
 }

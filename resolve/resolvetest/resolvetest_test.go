@@ -1,16 +1,14 @@
 package resolvetest_test
 
 import (
-	"flag"
 	"fmt"
 	"math/rand/v2"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/resolve/resolvetest"
@@ -92,14 +90,6 @@ type replaceableMax struct{ policy.Policy[int] }
 func (replaceableMax) Replaceable() bool { return true }
 
 func TestCatchesBrokenResolvers(t *testing.T) {
-	// The failures below are expected; keep rapid from saving them.
-	if err := flag.Set("rapid.nofailfile", "true"); err != nil {
-		t.Fatal(err)
-	}
-	// Shrinking a caught failure took seconds per case (it is most of
-	// this test's time) and is not what the test checks: that a broken
-	// resolver is caught, with a message naming why and the history.
-	setFlag(t, "rapid.shrinktime", "100ms")
 	for _, tc := range []struct {
 		name      string
 		resolver  *resolve.Resolver[ticket]
@@ -167,7 +157,7 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			msg := runCapturing(func(tb rapid.TB) {
+			failed, msg := proof.Capture(t, func(tb rapid.TB) {
 				resolvetest.Check(tb, resolvetest.Config[ticket]{
 					Resolver:  tc.resolver,
 					Value:     genTicket(),
@@ -176,7 +166,7 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 					Invariant: tc.invariant,
 				})
 			})
-			if msg == "" {
+			if !failed {
 				t.Fatalf("resolvetest did not catch the %s", tc.name)
 			}
 			if !strings.Contains(msg, tc.want) {
@@ -190,16 +180,6 @@ func TestCatchesBrokenResolvers(t *testing.T) {
 	}
 }
 
-// setFlag sets a rapid flag for the rest of the test and restores it after.
-func setFlag(t *testing.T, name, value string) {
-	t.Helper()
-	old := flag.Lookup(name).Value.String()
-	if err := flag.Set(name, value); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = flag.Set(name, old) })
-}
-
 func later(a, b version.Stamp) version.Stamp {
 	if a.Compare(b) >= 0 {
 		return a
@@ -207,58 +187,3 @@ func later(a, b version.Stamp) version.Stamp {
 	return b
 }
 
-// fakeTB records failures instead of failing the real test.
-type fakeTB struct {
-	mu     sync.Mutex
-	failed bool
-	msgs   []string
-}
-
-func (f *fakeTB) Helper()                      {}
-func (f *fakeTB) Name() string                 { return "fake" }
-func (f *fakeTB) Logf(format string, a ...any) {}
-func (f *fakeTB) Log(a ...any)                 {}
-func (f *fakeTB) Skipf(format string, a ...any) {
-	runtime.Goexit()
-}
-func (f *fakeTB) Skip(a ...any) { runtime.Goexit() }
-func (f *fakeTB) SkipNow()      { runtime.Goexit() }
-func (f *fakeTB) Errorf(format string, a ...any) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = true
-	f.msgs = append(f.msgs, fmt.Sprintf(format, a...))
-}
-func (f *fakeTB) Error(a ...any) { f.Errorf("%s", fmt.Sprint(a...)) }
-func (f *fakeTB) Fatalf(format string, a ...any) {
-	f.Errorf(format, a...)
-	runtime.Goexit()
-}
-func (f *fakeTB) Fatal(a ...any) { f.Fatalf("%s", fmt.Sprint(a...)) }
-func (f *fakeTB) FailNow()       { f.Fail(); runtime.Goexit() }
-func (f *fakeTB) Fail() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failed = true
-}
-func (f *fakeTB) Failed() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.failed
-}
-
-// runCapturing runs fn on a fake TB in its own goroutine and returns what it
-// reported, "" if it passed.
-func runCapturing(fn func(rapid.TB)) string {
-	f := &fakeTB{}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn(f)
-	}()
-	<-done
-	if !f.Failed() {
-		return ""
-	}
-	return strings.Join(f.msgs, "\n")
-}
