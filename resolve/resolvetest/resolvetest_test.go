@@ -186,4 +186,3 @@ func later(a, b version.Stamp) version.Stamp {
 	}
 	return b
 }
-
