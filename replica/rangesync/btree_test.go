@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"pgregory.net/rapid"
+
+	"github.com/harborpoint/concord/internal/proof"
 )
 
 // model is the plain model of an index: a map from key to hash, and its
@@ -127,16 +129,20 @@ func invariants(t *rapid.T, x *node, root bool, lo, hi string) int {
 // TestTreeModel drives the tree with random puts (single and in runs, so
 // that it grows several levels), removes (single and in runs, so that it
 // shrinks and rebalances) and replacements, and checks every query and
-// invariant against the model after each step.
+// invariant against the model after each step. By default (and under the
+// race detector) trees grow two levels deep, splits and merges of inner
+// nodes included; with CONCORD_PROOF_SCALE above 1 (.ci/run) they grow
+// three levels and more, in longer runs.
 func TestTreeModel(t *testing.T) {
+	maxSpace, run := 2000, 300
+	if proof.Scale(t) > 1 && !raceEnabled {
+		maxSpace, run = 6000, 1500
+	}
 	rapid.Check(t, func(t *rapid.T) {
 		var tr tree
 		m := newModel()
 		keyAt := func(i int) string { return fmt.Sprintf("k%05d", i) }
-		space, run := rapid.IntRange(1, 6000).Draw(t, "space"), 1500
-		if raceEnabled { // two levels deep, splits and merges of inner nodes included
-			space, run = 2000, 300
-		}
+		space := rapid.IntRange(1, maxSpace).Draw(t, "space")
 		version := 0
 		put := func(k string) {
 			version++
