@@ -94,16 +94,7 @@ func (c *ReplicationClient) Acknowledge(ctx context.Context, keys []string) (rep
 	}
 	a := replica.Ack{Replica: c.Replica, Held: replica.Digest{}}
 	for len(keys) > 0 {
-		content := []byte{opAck}
-		n := 0
-		for _, k := range keys {
-			next := appendBytes(nil, []byte(k))
-			if n > 0 && int64(len(content)+len(next)) > c.maxBody() {
-				break
-			}
-			content = append(content, next...)
-			n++
-		}
+		content, n := batch(c, opAck, keys, func(k string) []byte { return appendBytes(nil, []byte(k)) })
 		answer, err := c.do(ctx, content)
 		if err != nil {
 			return replica.Ack{}, err

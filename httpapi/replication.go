@@ -423,25 +423,35 @@ func decodeRefusals(answer []byte) ([]replica.KeyError, error) {
 	return out, nil
 }
 
+// batch returns a request of op with as many of items, each encoded by
+// enc, as fit in MaxBody (at least the first), and how many it holds: the
+// client asks again for the rest.
+func batch[I any](c *ReplicationClient, op byte, items []I, enc func(I) []byte) ([]byte, int) {
+	content := []byte{op}
+	n := 0
+	for _, it := range items {
+		next := enc(it)
+		if n > 0 && int64(len(content)+len(next)) > c.maxBody() {
+			break
+		}
+		content = append(content, next...)
+		n++
+	}
+	return content, n
+}
+
 // Pull implements [replica.Peer]. It asks again for the records an answer
 // had no room for.
 func (c *ReplicationClient) Pull(ctx context.Context, wants []replica.Want) ([]replica.Delta, error) {
 	var out []replica.Delta
 	for len(wants) > 0 {
-		content := []byte{opFetch}
-		n := 0
-		for _, w := range wants {
+		content, n := batch(c, opFetch, wants, func(w replica.Want) []byte {
 			var ctxBytes []byte
 			if !w.Context.IsZero() {
 				ctxBytes, _ = w.Context.AppendBinary(nil)
 			}
-			next := appendBytes(appendBytes(nil, []byte(w.Key)), ctxBytes)
-			if n > 0 && int64(len(content)+len(next)) > c.maxBody() {
-				break
-			}
-			content = append(content, next...)
-			n++
-		}
+			return appendBytes(appendBytes(nil, []byte(w.Key)), ctxBytes)
+		})
 		answer, err := c.do(ctx, content)
 		if err != nil {
 			return out, err

@@ -26,6 +26,27 @@ func TestCommandContention(t *testing.T) {
 	_, err := r.Create(bg, "H-1", hold.New("H-1", "C1", "", minutes(10)))
 	require.NoError(t, err)
 
+	errs := touchConcurrently(r, "H-1", goroutines, commands)
+	require.Empty(t, errs, "%d of %d commands failed", len(errs), goroutines*commands)
+
+	rec, err := r.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Len(t, rec.Branches, 1)
+	for g := range goroutines {
+		for i := range commands {
+			idem := fmt.Sprintf("k-%d-%d", g, i)
+			require.True(t, rec.Value.Agencies.Has("ag-"+idem), "effect of %s lost", idem)
+			require.True(t, rec.Value.Commands.Has(idem), "key %s lost", idem)
+		}
+	}
+	require.Equal(t, goroutines*commands, rec.Value.Commands.Len())
+}
+
+// touchConcurrently runs goroutines at once, each issuing commands commands
+// on key of r, command i of goroutine g with idempotency key "k-g-i" adding
+// agency "ag-k-g-i", and returns the errors; a command replayed on its first
+// use is one.
+func touchConcurrently(r *replica.Replica[hold.Hold], key string, goroutines, commands int) []error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -37,7 +58,7 @@ func TestCommandContention(t *testing.T) {
 			defer wg.Done()
 			for i := range commands {
 				idem := fmt.Sprintf("k-%d-%d", g, i)
-				_, replayed, err := r.Command(bg, "H-1", idem, func(h *hold.Hold, _ replica.Write) error {
+				_, replayed, err := r.Command(bg, key, idem, func(h *hold.Hold, _ replica.Write) error {
 					h.Touch("ag-" + idem)
 					return nil
 				})
@@ -53,19 +74,7 @@ func TestCommandContention(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	require.Empty(t, errs, "%d of %d commands failed", len(errs), goroutines*commands)
-
-	rec, err := r.Get(bg, "H-1")
-	require.NoError(t, err)
-	require.Len(t, rec.Branches, 1)
-	for g := range goroutines {
-		for i := range commands {
-			idem := fmt.Sprintf("k-%d-%d", g, i)
-			require.True(t, rec.Value.Agencies.Has("ag-"+idem), "effect of %s lost", idem)
-			require.True(t, rec.Value.Commands.Has(idem), "key %s lost", idem)
-		}
-	}
-	require.Equal(t, goroutines*commands, rec.Value.Commands.Len())
+	return errs
 }
 
 // TestConcurrentRetriesOfOneCommand sends the same command (one idempotency
@@ -193,22 +202,7 @@ func TestLocalWritersTakeTurns(t *testing.T) {
 	require.NoError(t, err)
 	_, err = r.Create(bg, "H-1", hold.New("H-1", "C1", "", minutes(10)))
 	require.NoError(t, err)
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range commands {
-				idem := fmt.Sprintf("k-%d-%d", g, i)
-				_, _, err := r.Command(bg, "H-1", idem, func(h *hold.Hold, _ replica.Write) error {
-					h.Touch("ag-" + idem)
-					return nil
-				})
-				assert.NoError(t, err)
-			}
-		}()
-	}
-	wg.Wait()
+	require.Empty(t, touchConcurrently(r, "H-1", goroutines, commands))
 	rec, err := r.Get(bg, "H-1")
 	require.NoError(t, err)
 	require.Equal(t, goroutines*commands, rec.Value.Agencies.Len())

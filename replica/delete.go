@@ -26,14 +26,7 @@ import (
 //
 // It returns the tombstone's record (Deleted set, its Token).
 func (r *Replica[T]) Delete(ctx context.Context, key, token string) (Record[T], error) {
-	want, err := r.parseToken(token)
-	if err != nil {
-		return Record[T]{}, wrapf(err, "replica: %q", key)
-	}
-	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
-		if err := r.precondition(key, token, want, cur); err != nil {
-			return resolve.Outcome[T]{}, err
-		}
+	return r.writeIf(ctx, key, token, func(cur resolve.Siblings[T], want version.Vector) (resolve.Outcome[T], error) {
 		if res, err := r.res.Resolve(cur); err == nil && res.Deleted && cur.Len() == 1 {
 			return resolve.Outcome[T]{State: cur, Resolution: &res}, nil // already deleted
 		}

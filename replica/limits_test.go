@@ -94,19 +94,27 @@ func TestOversizeWriteIsRefused(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// oversizePair returns two replicas, lisbon and baltimore, with a record
+// limit of 4 KiB, both holding H-1, and a note two thirds of the limit long:
+// one such note written on each side makes their merge too large.
+func oversizePair(t *testing.T) (*resolve.Counters, []*replica.Replica[hold.Hold], string) {
+	t.Helper()
+	const limit = 4 << 10
+	counters, rs, _ := limited(t, limit, 0, "lisbon", "baltimore")
+	_, err := rs[0].Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, rs[0], rs[1]))
+	return counters, rs, strings.Repeat("n", limit*2/3)
+}
+
 // TestOversizeMergeKeepsLocalRecord: two concurrent notes, each legal
 // alone, whose merge is over the record limit. Applying the other's state
 // fails with a *TooLargeError marked Merge, and each replica keeps its own
 // record, readable.
 func TestOversizeMergeKeepsLocalRecord(t *testing.T) {
-	const limit = 4 << 10
-	counters, rs, _ := limited(t, limit, 0, "lisbon", "baltimore")
+	counters, rs, note := oversizePair(t)
 	lis, bal := rs[0], rs[1]
-	_, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
-	note := strings.Repeat("n", limit*2/3)
-	_, err = lis.Blind(bg, "H-1", "note", hold.NoteEdit("lisbon "+note))
+	_, err := lis.Blind(bg, "H-1", "note", hold.NoteEdit("lisbon "+note))
 	require.NoError(t, err)
 	_, err = bal.Blind(bg, "H-1", "note", hold.NoteEdit("baltimore "+note))
 	require.NoError(t, err)
@@ -183,14 +191,9 @@ func TestSiblingAndReplicaLimits(t *testing.T) {
 // token settles it with one value, which both replicas then accept, and the
 // queues empty.
 func TestOversizeMergeGoesToReview(t *testing.T) {
-	const limit = 4 << 10
-	counters, rs, _ := limited(t, limit, 0, "lisbon", "baltimore")
+	counters, rs, note := oversizePair(t)
 	lis, bal := rs[0], rs[1]
-	_, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
-	note := strings.Repeat("n", limit*2/3)
-	_, _, err = lis.Command(bg, "H-1", "x-lis", func(h *hold.Hold, _ replica.Write) error {
+	_, _, err := lis.Command(bg, "H-1", "x-lis", func(h *hold.Hold, _ replica.Write) error {
 		h.Note = "lisbon " + note
 		return nil
 	})

@@ -40,18 +40,26 @@ func (r *Replica[T]) reviewOversize(key string, merged resolve.Siblings[T], tl *
 	seen := merged.Join()
 	item := &ReviewItem[T]{
 		Key: key, Entity: r.res.Entity(), Rule: RecordLimitRule, Reason: tl.Error(),
-		Branches: merged.Values(), Context: seen, Token: seen.Token(), FirstSeen: r.now(),
+		Branches: merged.Values(), Context: seen, Token: seen.Token(),
 	}
+	if r.enqueue(item) {
+		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: item.Entity, Field: RecordLimitRule, Policy: "rule", Siblings: merged.Len()})
+	}
+}
+
+// enqueue puts item in the review queue in place of key's open item, if
+// any, whose FirstSeen it keeps; a new item is first seen now. It reports
+// whether the item is new, for the caller to send one SentToReview event.
+func (r *Replica[T]) enqueue(item *ReviewItem[T]) (added bool) {
+	item.FirstSeen = r.now() // Options.Now is the user's: not under the lock
 	r.mu.Lock()
-	old, had := r.review[key]
+	defer r.mu.Unlock()
+	old, had := r.review[item.Key]
 	if had {
 		item.FirstSeen = old.FirstSeen
 	}
-	r.review[key] = item
-	r.mu.Unlock()
-	if !had {
-		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: item.Entity, Field: RecordLimitRule, Policy: "rule", Siblings: merged.Len()})
-	}
+	r.review[item.Key] = item
+	return !had
 }
 
 // oversizeItem returns the review item of a merge of key refused for size
@@ -77,16 +85,9 @@ func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
 	}
 	item := &ReviewItem[T]{
 		Key: key, Entity: conflict.Entity, Field: conflict.Field, Rule: conflict.Rule, Reason: conflict.Reason,
-		Branches: o.State.Values(), Context: conflict.Context, Token: conflict.Context.Token(), FirstSeen: r.now(),
+		Branches: o.State.Values(), Context: conflict.Context, Token: conflict.Context.Token(),
 	}
-	r.mu.Lock()
-	old, had := r.review[key]
-	if had {
-		item.FirstSeen = old.FirstSeen
-	}
-	r.review[key] = item
-	r.mu.Unlock()
-	if !had {
+	if r.enqueue(item) {
 		r.observe(resolve.Event{Kind: resolve.SentToReview, Entity: conflict.Entity, Field: conflict.Field + conflict.Rule, Policy: conflict.Policy, Siblings: n})
 	}
 }

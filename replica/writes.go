@@ -69,14 +69,7 @@ func (r *Replica[T]) parseToken(token string) (version.Vector, error) {
 // carries) re-creates it: fn runs on the zero T, every field is new, and the
 // write supersedes the delete.
 func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T, w Write) error) (Record[T], error) {
-	want, err := r.parseToken(token)
-	if err != nil {
-		return Record[T]{}, wrapf(err, "replica: %q", key)
-	}
-	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
-		if err := r.precondition(key, token, want, cur); err != nil {
-			return resolve.Outcome[T]{}, err
-		}
+	return r.writeIf(ctx, key, token, func(cur resolve.Siblings[T], want version.Vector) (resolve.Outcome[T], error) {
 		base, err := r.res.Resolve(cur)
 		if err != nil {
 			return resolve.Outcome[T]{}, r.conflictErr(key, err)
@@ -90,6 +83,21 @@ func (r *Replica[T]) Update(ctx context.Context, key, token string, fn func(v *T
 			err := fn(&v, w)
 			return v, err
 		})
+	})
+}
+
+// writeIf writes key as plan says, provided token is the key's current
+// one (see precondition): the conditional write path of Update and Delete.
+func (r *Replica[T]) writeIf(ctx context.Context, key, token string, plan func(cur resolve.Siblings[T], want version.Vector) (resolve.Outcome[T], error)) (Record[T], error) {
+	want, err := r.parseToken(token)
+	if err != nil {
+		return Record[T]{}, wrapf(err, "replica: %q", key)
+	}
+	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
+		if err := r.precondition(key, token, want, cur); err != nil {
+			return resolve.Outcome[T]{}, err
+		}
+		return plan(cur, want)
 	})
 }
 
