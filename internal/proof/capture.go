@@ -11,25 +11,18 @@ import (
 	"pgregory.net/rapid"
 )
 
-// captureShrinkTime bounds how long rapid shrinks a captured failure.
-// Shrinking took seconds per broken input and is not what the tests of a
-// checker look at: only that a failure is found and what it says. rapid
-// keeps the failure's kind while it shrinks (same traceback), so a shorter
-// shrink changes the length of the history reported, not its message.
-const captureShrinkTime = "100ms"
-
 // Capture runs check on a rapid.TB that records what it is told instead of
 // failing t, for the tests of a checker (policytest, resolvetest) that
 // must watch it fail on a broken input. It returns whether check failed
 // and everything it logged or reported, one line each. FailNow and Fatal
 // end check's goroutine as in a test; a Skip counts as a failure, since a
 // checker that skips proves nothing. While check runs, rapid writes no
-// fail file for the expected failures and shrinks them briefly; the flags
-// are restored after. Capture must not run in parallel with other rapid
-// checks of the same test binary: it sets rapid's command-line flags.
+// fail file for the expected failures; the flag is restored after. Capture
+// must not run in parallel with other rapid checks of the same test
+// binary: it sets rapid's command-line flags.
 func Capture(t testing.TB, check func(rapid.TB)) (failed bool, out string) {
 	t.Helper()
-	restore := setFlags(t, map[string]string{"rapid.nofailfile": "true", "rapid.shrinktime": captureShrinkTime})
+	restore := setFlags(t, map[string]string{"rapid.nofailfile": "true"})
 	defer restore()
 	r := &recorder{name: t.Name()}
 	done := make(chan struct{})
@@ -41,6 +34,18 @@ func Capture(t testing.TB, check func(rapid.TB)) (failed bool, out string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed, r.out.String()
+}
+
+// ShrinkBriefly bounds how long rapid shrinks a failure, for the rest of
+// the test, to a tenth of a second. Shrinking an expected failure took
+// seconds per broken input in the tests of a checker and is not what they
+// look at when they ask only that a failure is found and what it says.
+// rapid keeps a failure's traceback while it shrinks, not its message: a
+// test that needs the message of the minimal failure (policytest names the
+// law the smallest case breaks) must shrink fully. Not for parallel tests.
+func ShrinkBriefly(t testing.TB) {
+	t.Helper()
+	t.Cleanup(setFlags(t, map[string]string{"rapid.shrinktime": "100ms"}))
 }
 
 // setFlags sets flags by name and returns a function that restores them.
