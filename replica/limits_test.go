@@ -296,6 +296,52 @@ func TestOversizeSettlementKeepsEveryCommandKey(t *testing.T) {
 	}
 }
 
+// TestRecordLimitConflictOfCommandKeysNeedsAHigherLimit: two replicas
+// each run commands on one record, apart, until it is at the limit; the
+// command keys of the two branches alone are then over it, so no value
+// settles the conflict (a settlement keeps every key). The remedy is the
+// deployment's: raise the limit on every replica, and the merge goes
+// through with every key.
+func TestRecordLimitConflictOfCommandKeysNeedsAHigherLimit(t *testing.T) {
+	const limit = 4 << 10
+	_, rs, stores := limited(t, limit, 0, "lisbon", "baltimore")
+	lis, bal := rs[0], rs[1]
+	_, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
+	touch := func(h *hold.Hold, _ replica.Write) error { h.Touch("desk"); return nil }
+	var tl *replica.TooLargeError
+	for _, r := range rs {
+		for i := 0; err == nil; i++ {
+			_, _, err = r.Command(bg, "H-1", fmt.Sprintf("%s-command-%08d", r.ID().Name(), i), touch)
+		}
+		require.ErrorAs(t, err, &tl)
+		err = nil
+	}
+	_, err = lis.Apply(bg, "H-1", export(t, bal, "H-1"))
+	require.ErrorAs(t, err, &tl)
+	require.True(t, tl.Merge)
+	q := lis.Conflicts()
+	require.Len(t, q, 1)
+	_, err = lis.ResolveConflict(bg, "H-1", q[0].Token, hold.Hold{})
+	require.ErrorAs(t, err, &tl, "even an empty value keeps both branches' keys")
+	require.False(t, tl.Merge)
+
+	// Both restart over their stores with four times the limit.
+	raised := make([]*replica.Replica[hold.Hold], len(rs))
+	for i, r := range rs {
+		raised[i], err = replica.New(r.ID(), stores[i], hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
+			CommandKeys: hold.CommandKeys, MaxRecordBytes: 4 * limit,
+		})
+		require.NoError(t, err)
+	}
+	require.NoError(t, replica.AntiEntropy(bg, raised[0], raised[1]))
+	require.Equal(t, export(t, raised[0], "H-1"), export(t, raised[1], "H-1"))
+	rec, err := raised[0].Get(bg, "H-1")
+	require.NoError(t, err)
+	require.True(t, rec.Value.Commands.Has("lisbon-command-00000000") && rec.Value.Commands.Has("baltimore-command-00000000"))
+}
+
 // TestIncarnationsAreBounded: every incarnation that writes a key adds an
 // entry to its context. A replica over a durable store keeps its ID across
 // restarts and adds none; replicas that restart empty (MemoryStore) each
