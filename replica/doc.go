@@ -173,6 +173,15 @@
 //     with a [*TooLargeError] marked Merge, and enters the review queue
 //     (Rule [RecordLimitRule]) with both branches and a token that covers
 //     them: [Replica.ResolveConflict] with it replaces them with one value.
+//     That value keeps the command keys of every branch it replaces, and
+//     its context covers them all, so a branch that fit alone may not fit
+//     as the settlement: it then fails with a [*TooLargeError] (not
+//     Merge) that says by how much, and changes nothing: settle again
+//     with a smaller value and the token the queue hands out. When the
+//     branches' command keys alone are over the limit (replicas apart
+//     running commands on one record under a small limit), no value
+//     settles it: raise the limit on every replica, and the merge goes
+//     through.
 //
 // Size is a property of the stored state, not of one write; the limits are
 // a deployment's, and may differ between its versions: raise them, never

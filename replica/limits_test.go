@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -229,6 +230,119 @@ func TestOversizeMergeGoesToReview(t *testing.T) {
 	// A stale token is still refused.
 	_, err = lis.ResolveConflict(bg, "H-1", q[0].Token, v)
 	require.ErrorIs(t, err, replica.ErrPreconditionFailed)
+}
+
+// TestOversizeSettlementKeepsEveryCommandKey: a merge refused for size is
+// settled with one branch's value, which fit alone; but the settlement
+// keeps the command keys of every branch it replaces (a retry of any of
+// them must not apply again), so with the other branch's keys it is over
+// the limit. ResolveConflict refuses it with a *TooLargeError, not marked
+// Merge, and changes nothing — the conflict stays in review with the same
+// token —; a smaller value with that token settles it, keeping every key,
+// and both replicas converge. The simulator's growth campaign found an
+// operator that never made the value smaller, and replicas that stayed
+// apart.
+func TestOversizeSettlementKeepsEveryCommandKey(t *testing.T) {
+	const limit = 4 << 10
+	_, rs, _ := limited(t, limit, 0, "lisbon", "baltimore")
+	lis, bal := rs[0], rs[1]
+	_, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
+	base := len(export(t, lis, "H-1"))
+	note := strings.Repeat("n", limit-base-200) // lisbon's record ends 150-odd bytes under the limit
+	_, _, err = lis.Command(bg, "H-1", "lisbon-note", func(h *hold.Hold, _ replica.Write) error {
+		h.Note = note
+		return nil
+	})
+	require.NoError(t, err)
+	require.Less(t, len(export(t, lis, "H-1")), limit)
+	var balKeys []string
+	for i := range 8 { // baltimore's commands: about 500 bytes of keys
+		k := fmt.Sprintf("baltimore-desk-command-%08d", i)
+		_, _, err = bal.Command(bg, "H-1", k, func(h *hold.Hold, _ replica.Write) error { h.Touch("desk"); return nil })
+		require.NoError(t, err)
+		balKeys = append(balKeys, k)
+	}
+	_, err = lis.Apply(bg, "H-1", export(t, bal, "H-1"))
+	var tl *replica.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	require.True(t, tl.Merge)
+	q := lis.Conflicts()
+	require.Len(t, q, 1)
+	require.Equal(t, replica.RecordLimitRule, q[0].Rule)
+
+	// Lisbon's branch as it is: it fit alone, not with baltimore's keys.
+	i := slices.IndexFunc(q[0].Branches, func(b resolve.Branch[hold.Hold]) bool { return b.Value.Note == note })
+	require.GreaterOrEqual(t, i, 0)
+	before := export(t, lis, "H-1")
+	_, err = lis.ResolveConflict(bg, "H-1", q[0].Token, q[0].Branches[i].Value)
+	require.ErrorAs(t, err, &tl)
+	require.False(t, tl.Merge, "a settlement is a client write: %v", err)
+	require.Greater(t, tl.Size, limit)
+	require.Equal(t, before, export(t, lis, "H-1"))
+	require.Equal(t, q, lis.Conflicts(), "the conflict stays in review, with the same token")
+
+	// Smaller by what the refusal said is over: it settles, with every key.
+	v := q[0].Branches[i].Value
+	v.Note = note[:len(note)-(tl.Size-tl.Limit)]
+	rec, err := lis.ResolveConflict(bg, "H-1", q[0].Token, v)
+	require.NoError(t, err)
+	require.True(t, rec.Value.Commands.Has("lisbon-note"))
+	for _, k := range balKeys {
+		require.True(t, rec.Value.Commands.Has(k), "baltimore's command %s stays applied", k)
+	}
+	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
+	require.Equal(t, export(t, lis, "H-1"), export(t, bal, "H-1"))
+	for _, r := range rs {
+		require.Empty(t, r.Conflicts())
+	}
+}
+
+// TestRecordLimitConflictOfCommandKeysNeedsAHigherLimit: two replicas
+// each run commands on one record, apart, until it is at the limit; the
+// command keys of the two branches alone are then over it, so no value
+// settles the conflict (a settlement keeps every key). The remedy is the
+// deployment's: raise the limit on every replica, and the merge goes
+// through with every key.
+func TestRecordLimitConflictOfCommandKeysNeedsAHigherLimit(t *testing.T) {
+	const limit = 4 << 10
+	_, rs, stores := limited(t, limit, 0, "lisbon", "baltimore")
+	lis, bal := rs[0], rs[1]
+	_, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, bal))
+	touch := func(h *hold.Hold, _ replica.Write) error { h.Touch("desk"); return nil }
+	var tl *replica.TooLargeError
+	for _, r := range rs {
+		for i := 0; err == nil; i++ {
+			_, _, err = r.Command(bg, "H-1", fmt.Sprintf("%s-command-%08d", r.ID().Name(), i), touch)
+		}
+		require.ErrorAs(t, err, &tl)
+		err = nil
+	}
+	_, err = lis.Apply(bg, "H-1", export(t, bal, "H-1"))
+	require.ErrorAs(t, err, &tl)
+	require.True(t, tl.Merge)
+	q := lis.Conflicts()
+	require.Len(t, q, 1)
+	_, err = lis.ResolveConflict(bg, "H-1", q[0].Token, hold.Hold{})
+	require.ErrorAs(t, err, &tl, "even an empty value keeps both branches' keys")
+	require.False(t, tl.Merge)
+
+	// Both restart over their stores with four times the limit.
+	raised := make([]*replica.Replica[hold.Hold], len(rs))
+	for i, r := range rs {
+		raised[i], err = replica.New(r.ID(), stores[i], hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
+			CommandKeys: hold.CommandKeys, MaxRecordBytes: 4 * limit,
+		})
+		require.NoError(t, err)
+	}
+	require.NoError(t, replica.AntiEntropy(bg, raised[0], raised[1]))
+	require.Equal(t, export(t, raised[0], "H-1"), export(t, raised[1], "H-1"))
+	rec, err := raised[0].Get(bg, "H-1")
+	require.NoError(t, err)
+	require.True(t, rec.Value.Commands.Has("lisbon-command-00000000") && rec.Value.Commands.Has("baltimore-command-00000000"))
 }
 
 // TestIncarnationsAreBounded: every incarnation that writes a key adds an

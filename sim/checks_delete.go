@@ -19,6 +19,7 @@ func (h *history[T]) refusedApply(n *node[T], key string, err error, before []by
 	}
 	h.rep.Oversize.Merges++
 	h.oversized[key] = true
+	h.atLimit(key)
 	h.logf("  %v %s: merge over the record limit (%d of %d %s), local record kept, to review", n.id, key, tl.Size, tl.Limit, tl.What)
 	after, rev2, _ := n.store.Get(h.ctx, key)
 	if rev != rev2 || !slices.Equal(before, after) {
@@ -31,14 +32,16 @@ func (h *history[T]) refusedApply(n *node[T], key string, err error, before []by
 	}
 }
 
-// refusedTooLarge checks a client write refused as too large: the store
-// is as it was (unless a second Replica value wrote meanwhile).
-func (h *history[T]) refusedTooLarge(n *node[T], key, what string, err error, before []byte, rev uint64, contended bool) bool {
+// refusedTooLarge checks a client write refused as too large, and returns
+// its error (nil if err is not one): the store is as it was (unless a
+// second Replica value wrote meanwhile).
+func (h *history[T]) refusedTooLarge(n *node[T], key, what string, err error, before []byte, rev uint64, contended bool) *replica.TooLargeError {
 	var tl *replica.TooLargeError
 	if !errors.As(err, &tl) {
-		return false
+		return nil
 	}
 	h.rep.Oversize.Writes++
+	h.atLimit(key)
 	h.logf("%s → refused as too large: %d %s, limit %d", what, tl.Size, tl.What, tl.Limit)
 	if tl.Merge {
 		h.violate(Errors, "%s: a client write refused as a merge over the limit: %v", what, err)
@@ -46,16 +49,29 @@ func (h *history[T]) refusedTooLarge(n *node[T], key, what string, err error, be
 	if after, rev2, _ := n.store.Get(h.ctx, key); !contended && (rev != rev2 || !slices.Equal(before, after)) {
 		h.violate(Errors, "%s: refused as too large, but the store changed", what)
 	}
-	return true
+	return tl
+}
+
+// atLimit counts key among the records that reached the record limit.
+func (h *history[T]) atLimit(key string) {
+	if !h.limited[key] {
+		h.limited[key] = true
+		h.rep.Oversize.Records++
+	}
 }
 
 // settleOversize settles, as the operator during the final heal, every
-// merge the record limit refused that is still in a review queue: with
-// the workload's Resolve, or else with any branch, so that the replicas
-// can converge (each holds branches the other cannot merge). It settles
-// each key at one replica per round — settling it at every replica at once
-// would make concurrent settlements that again cannot merge. It reports
-// whether it settled any.
+// merge the record limit refused that is still in a review queue, with
+// exactly the token the queue hands out: with the workload's Resolve, or
+// else with any branch, so that the replicas can converge (each holds
+// branches the other cannot merge). A settlement is itself refused as too
+// large when the value chosen, with the command keys of every branch it
+// replaces and the context that covers them, is over the limit — a branch
+// that fit alone may not —; the operator then makes the value smaller
+// (Workload.Shrink) and settles again, as a 413 asks. It settles each key
+// at one replica per round — settling it at every replica at once would
+// make concurrent settlements that again cannot merge. It reports whether
+// it settled any.
 func (h *history[T]) settleOversize() bool {
 	settled := map[string]bool{}
 	for _, n := range h.nodes {
@@ -66,17 +82,38 @@ func (h *history[T]) settleOversize() bool {
 			if _, err := n.rep.State(h.ctx, it.Key); err != nil {
 				continue
 			}
-			h.rep.Oversize.AtHeal++
-			op := Op[T]{Style: Resolve, Label: "settle " + it.Reason, Value: it.Branches[0].Value}
-			if h.w.Resolve != nil {
-				op.Value = h.w.Resolve(h.rng, it)
-			}
-			h.logf("operator: settles the refused merge of %v %s", n.id, it.Key)
-			h.write(h.clients[0], n, it.Key, op, it.Token, it.Context, "", it.Branches)
 			settled[it.Key] = true
+			h.operatorSettles(n, it)
 		}
 	}
 	return len(settled) > 0
+}
+
+// maxShrinks bounds the settlements the operator retries smaller after a
+// 413; each retry drops at least what the refusal said was over.
+const maxShrinks = 8
+
+// operatorSettles settles review item it at n with its token, making the
+// value smaller while the settlement is refused as too large.
+func (h *history[T]) operatorSettles(n *node[T], it replica.ReviewItem[T]) {
+	v := it.Branches[0].Value
+	if h.w.Resolve != nil {
+		v = h.w.Resolve(h.rng, it)
+	}
+	h.logf("operator: settles the refused merge of %v %s", n.id, it.Key)
+	for try := 0; ; try++ {
+		acked := len(h.acks[it.Key])
+		op := Op[T]{Style: Resolve, Label: "settle " + it.Reason, Value: v}
+		tl := h.write(h.clients[0], n, it.Key, op, it.Token, it.Context, "", it.Branches)
+		if len(h.acks[it.Key]) > acked {
+			h.rep.Oversize.AtHeal++
+		}
+		if tl == nil || h.w.Shrink == nil || try == maxShrinks || !h.w.Shrink(&v, tl.Size-tl.Limit) {
+			return
+		}
+		h.rep.Oversize.Shrunk++
+		h.logf("operator: makes the settlement of %v %s %d bytes smaller", n.id, it.Key, tl.Size-tl.Limit)
+	}
 }
 
 // sampleStorage records the most records, bytes and horizons a replica has

@@ -137,12 +137,15 @@ func (h *history[T]) show(rec replica.Record[T]) string {
 // write makes one write of op at n and records its acknowledgement. token
 // and seen are what the client read, for Update and Resolve; idem is a
 // command's idempotency key; replaced are the branches a Resolve settles.
-func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, seen version.Vector, idem string, replaced []resolve.Branch[T]) {
+// It returns the error of a write refused as too large, which the operator
+// settling a merge refused for size answers with a smaller value (see
+// settleOversize), and nil otherwise.
+func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token string, seen version.Vector, idem string, replaced []resolve.Branch[T]) *replica.TooLargeError {
 	if h.quarantined(c, n, key) {
 		if idem != "" {
 			c.retry = append(c.retry, pending[T]{key: key, idem: idem, op: op})
 		}
-		return
+		return nil
 	}
 	if idem != "" {
 		h.attempts[idem]++
@@ -150,7 +153,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	pre, err := n.rep.State(h.ctx, key)
 	if err != nil {
 		h.violate(Errors, "state %v %s: %v", n.id, key, err)
-		return
+		return nil
 	}
 	raw, rev, _ := n.store.Get(h.ctx, key)
 	contended := h.rep.Clients.Contended
@@ -217,8 +220,8 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 			rec, err = n.rep.Delete(h.ctx, key, token)
 		}
 	}
-	if err != nil && h.refusedTooLarge(n, key, what, err, raw, rev, h.rep.Clients.Contended != contended) {
-		return
+	if tl := h.refusedTooLarge(n, key, what, err, raw, rev, h.rep.Clients.Contended != contended); tl != nil {
+		return tl
 	}
 	if err != nil {
 		var pf *replica.PreconditionFailed
@@ -229,19 +232,19 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		if op.Style == Command && errors.Is(err, resolve.ErrConflict) {
 			c.retry = append(c.retry, pending[T]{key, idem, op}) // try again once the conflict is settled
 		}
-		return
+		return nil
 	}
 	if op.Style == Delete && rec.Context.Equal(seen) {
 		h.rep.Deletes.Repeated++
 		c.cache[key] = &rec
 		h.logf("%s → already deleted: nothing written", what)
-		return
+		return nil
 	}
 	if replayed {
 		h.rep.Clients.Replayed++
 		c.cache[key] = &rec
 		h.logf("%s → replayed, not applied again: %s", what, h.show(rec))
-		return
+		return nil
 	}
 	got := version.Dot{ID: n.id, Counter: rec.Context.Get(n.id)}
 	if !dot.ID.IsZero() && dot != got {
@@ -251,7 +254,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got,
 		Context: wctx, Acked: rec.Context, Idem: idem, Attempt: h.attempts[idem], Replaced: replaced, Value: wrote}
 	if !h.ledger(n, ack, rec, pre, what) {
-		return
+		return nil
 	}
 	dk := dotKey{key, got}
 	if prev := h.byDot[dk]; prev != nil {
@@ -295,6 +298,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	}
 	h.broadcast(n, key)
 	h.observe(n, key)
+	return nil
 }
 
 // firstRun is when a command was first applied, and how many commands its

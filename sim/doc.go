@@ -68,7 +68,8 @@
 //     the values the causally latest live writes wrote; with
 //     Workload.CommandKeys, the applied idempotency keys are theirs, less
 //     what the command horizon forgets. Records a replica refused to merge
-//     as too large are not compared (Report.Values counts them).
+//     as too large are compared too, once settled (Report.Values counts
+//     them).
 //   - [Resurrection], from the ledger: a write an acknowledged delete's
 //     client-sent token covered is never live again where the delete was
 //     held (nor anywhere after the final heal), no write is acknowledged
@@ -84,7 +85,15 @@
 // the ledger never counts it); a merge over the limit must keep the local
 // record and enter the review queue (replica.RecordLimitRule) — check
 // [Errors] otherwise. The operator settles such reviews during the final
-// heal, one replica per round, so that the replicas can converge.
+// heal, one replica per round, with exactly the token the queue hands out
+// (check [Review]: a 412 there is a violation), so that the replicas can
+// converge. The settlement keeps the command keys of every branch it
+// replaces, so a branch that fit alone may not fit as one: when it is
+// refused as too large, the operator makes the value smaller
+// (Workload.Shrink) and settles again, as a 413 asks. A workload whose
+// records grow to the limit must say how (sim's TestRecordsGrowToTheLimit
+// runs one): without Shrink such a record can stay in review and the
+// replicas diverge, which check [Convergence] reports.
 //
 // Reaping's horizons live in a Replica value's memory (package replica), so
 // the simulation runs replicas as that requires: messages in flight to a

@@ -120,6 +120,7 @@ type history[T any] struct {
 	runs       map[string]int      // commands applied to each key
 	attempts   map[string]int      // attempts made with each idempotency key
 	oversized  map[string]bool     // keys whose merge some replica refused as over the record limit
+	limited    map[string]bool     // keys a write or a merge of which was refused as over the record limit
 	writers    map[string]map[version.ID]bool
 	del        historyDeletes[T] // the ledger of deletes
 
@@ -149,7 +150,7 @@ func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logg
 		acks:     map[string][]*Ack[T]{},
 		byDot:    map[dotKey]*Ack[T]{},
 		atRisk:   map[dotKey]lossCause{},
-		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{}, attempts: map[string]int{}, oversized: map[string]bool{},
+		commands: map[string]*Ack[T]{}, firstRuns: map[string]firstRun{}, runs: map[string]int{}, attempts: map[string]int{}, oversized: map[string]bool{}, limited: map[string]bool{},
 		writers: map[string]map[version.ID]bool{},
 		seen:    map[string]bool{},
 		del:     newHistoryDeletes(w),

@@ -69,6 +69,9 @@ func (d Deletes) print(p func(string, ...any)) {
 // Oversize counts writes and merges over the record limit
 // (Workload.MaxRecordBytes).
 type Oversize struct {
+	// Records counts the records that reached the limit: a write or a
+	// merge of theirs was refused as over it.
+	Records int
 	// Writes counts client writes refused with a *replica.TooLargeError:
 	// nothing stored, nothing acknowledged.
 	Writes int
@@ -79,18 +82,24 @@ type Oversize struct {
 	// Settled counts such reviews settled by a client with the queue's
 	// token; AtHeal those the operator settled during the final heal.
 	Settled, AtHeal int
+	// Shrunk counts the operator's settlements refused as too large (the
+	// value chosen, with the command keys of every branch it replaces, is
+	// over the limit) and made smaller (Workload.Shrink) to settle again.
+	Shrunk int
 }
 
 func (o *Oversize) add(x Oversize) {
+	o.Records += x.Records
 	o.Writes += x.Writes
 	o.Merges += x.Merges
 	o.Settled += x.Settled
 	o.AtHeal += x.AtHeal
+	o.Shrunk += x.Shrunk
 }
 
 func (o Oversize) print(p func(string, ...any)) {
-	p("record limit: writes refused as too large %d, merges over the limit sent to review %d (settled by clients %d, by the operator at the heal %d)",
-		o.Writes, o.Merges, o.Settled, o.AtHeal)
+	p("record limit: records that reached it %d; writes refused as too large %d, merges over the limit sent to review %d (settled by clients %d, by the operator at the heal %d; operator settlements refused as too large and made smaller %d)",
+		o.Records, o.Writes, o.Merges, o.Settled, o.AtHeal, o.Shrunk)
 }
 
 // labels formats acknowledged writes by label, most first.

@@ -50,13 +50,6 @@ func (h *history[T]) checkValues() {
 		if err != nil || rec.Conflict != nil {
 			continue // absent, or open: no single value to compare
 		}
-		if h.oversized[k] {
-			// A replica refused a merge as too large and kept its own
-			// record; the operator's settle was written over what that
-			// replica held, which the ledger does not know.
-			h.rep.Values.Oversized++
-			continue
-		}
 		acks := h.acks[k]
 		if len(acks) == 0 {
 			continue
@@ -84,6 +77,12 @@ func (h *history[T]) checkValues() {
 		final := historyOf(rec.Context)
 		got := h.w.Project(&rec.Value)
 		h.rep.Values.Records++
+		if h.oversized[k] {
+			// Compared like the others: the settlement that replaced the
+			// branches no replica could merge is in the ledger, with the
+			// queue's token as what its client read.
+			h.rep.Values.Oversized++
+		}
 		want, found := m.Read(final)
 		for i := range want {
 			if found[i] && (i >= len(got.LWW) || got.LWW[i] != want[i]) {
@@ -269,8 +268,8 @@ func (h *history[T]) branchHistories(key string, read dotmodel.History) []dotmod
 type ValueCounts struct {
 	// Records counts the final records compared with the plain model.
 	Records int
-	// Oversized counts the final records not compared: a replica refused
-	// a merge of theirs as over the record limit (see [Oversize]).
+	// Oversized counts, among them, the records a replica refused a merge
+	// of as over the record limit (see [Oversize]), settled since.
 	Oversized int
 }
 
@@ -280,7 +279,7 @@ func (v *ValueCounts) add(o ValueCounts) {
 }
 
 func (v ValueCounts) print(p func(string, ...any)) {
-	p("values (against the plain model of the ledger): records compared %d, not compared after a merge refused as too large %d", v.Records, v.Oversized)
+	p("values (against the plain model of the ledger): records compared %d, of them after a merge refused as too large %d", v.Records, v.Oversized)
 }
 
 // readsTombstone reports whether a delete is among the latest writes of

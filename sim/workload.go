@@ -195,6 +195,16 @@ type Workload[T any] struct {
 	// merges of concurrent writes exceed it (see [Oversize]). Zero means
 	// replica.DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// Shrink makes v smaller as an operator would when a settlement of a
+	// merge refused for size is itself refused as too large (over is by
+	// how many bytes): drop what the record can lose, at least over bytes
+	// of its encoding if it can. false means it cannot, and the record
+	// stays in review. A value that fit alone may not fit as a
+	// settlement: the settlement keeps the command keys of every branch it
+	// replaces, and its context covers them all. Nil means the operator
+	// settles with Resolve's value (or a branch) only. Set it for records
+	// that grow to MaxRecordBytes.
+	Shrink func(v *T, over int) bool
 	// Join merges the values of joined field i (Projection.Joined) of
 	// concurrent writes, given sorted and without repeats, as the field's
 	// policy documents it — a plain statement of the rule, not a call into
