@@ -166,7 +166,7 @@ func checkBranch(b []byte, fields int, counts []uint64) (version.Timestamp, []by
 			return ts, nil, false
 		}
 	}
-	return ts, r.b, r.err == nil
+	return ts, r.rest(), r.err == nil
 }
 
 // coversAt reports whether the k-th replica of a context whose counters

@@ -347,22 +347,22 @@ func headerOffsets(b []byte) branchOffsets {
 	r := reader{b: b}
 	r.varint()
 	r.logical()
-	at := branchOffsets{header: len(b) - len(r.b), fieldStamp: -1}
+	at := branchOffsets{header: r.off, fieldStamp: -1}
 	n := r.uvarint() >> 2
 	for i := range n {
 		if i == 0 {
-			at.fieldStamp = len(b) - len(r.b)
+			at.fieldStamp = r.off
 		}
 		r.uvarint()
 		r.varint()
 		r.logical()
 		if i == 0 {
-			at.replica = len(b) - len(r.b)
+			at.replica = r.off
 		}
 		r.uvarint()
 		r.uvarint()
 	}
-	at.value = len(b) - len(r.b)
+	at.value = r.off
 	return at
 }
 
