@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"sync"
 	"syscall"
@@ -27,11 +28,22 @@ import (
 // collector's work, which runs on other threads.
 //
 //	CONCORD_CPU=1 go test -run CPUTime -v .
+//
+// A value other than 1 is a regular expression that picks the rows by name
+// (CONCORD_CPU='RecordMerge|ReplicaApply fresh').
 func TestCPUTime(t *testing.T) {
-	if os.Getenv("CONCORD_CPU") == "" {
+	only := os.Getenv("CONCORD_CPU")
+	if only == "" {
 		t.Skip("a measuring tool: set CONCORD_CPU=1")
 	}
+	pick := regexp.MustCompile(only)
+	if only == "1" {
+		pick = regexp.MustCompile("")
+	}
 	for _, row := range cpuRows(t) {
+		if !pick.MatchString(row.name) {
+			continue
+		}
 		res := make([][]float64, len(row.cases))
 		for range 15 {
 			for i, c := range row.cases {

@@ -39,12 +39,18 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte
 	if in.Len() != 1 || len(key) > MaxKeyLen {
 		return 0, false, nil
 	}
-	st, join, ok := r.adoptable(payload, in)
+	// The context is read into an array, not built as a vector, and passed
+	// on in its binary form: no allocation for a context of up to
+	// shortContext replicas.
+	var cbuf [shortContext]uint64
+	counts, own := contextCounts(in, r.id, cbuf[:0])
+	st, ok := r.adoptable(payload, in, counts)
 	if !ok {
 		return 0, false, nil
 	}
-	var de *version.DriftError
-	drifted := errors.As(r.hlc.Observe(st.Time), &de) // as ApplyState, before storing
+	drift := r.hlc.Observe(st.Time) // as ApplyState, before storing
+	var jbuf [64]byte
+	join := in.AppendJoin(jbuf[:0])
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return 0, true, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
@@ -55,7 +61,7 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte
 		if err != nil {
 			return 0, false, nil // the full path reports it
 		}
-		if !r.supersedes(key, cur, rev, in, join, st.Dot) {
+		if !r.supersedes(key, cur, rev, in, own, st.Dot) {
 			return 0, false, nil
 		}
 		if _, err := r.storeIndexed(ctx, key, data, rev, join, false); err != nil {
@@ -65,39 +71,65 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte
 			return 0, true, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
 		}
 		r.untrack(key, 1)
-		if drifted { // as ApplyState: a write new to this replica
-			r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: st.Dot.ID,
-				Offset: time.Duration(de.Remote.Wall - de.Local.UnixNano())})
+		if drift != nil { // as ApplyState: a write new to this replica
+			r.observeDrift(st.Dot.ID, drift)
 		}
 		return resolve.IncomingWins, true, nil
 	}
 	return 0, true, fmt.Errorf("replica %v: %q: %w after %d attempts", r.id, key, ErrContention, r.attempts)
 }
 
-// adoptable checks payload, a state of one sibling framed by in, as
-// decodeState would — without allocating, or building the value if the
-// codec is a [Validator] — and returns its branch's stamp and its context;
-// false for a tombstone, a branch that carries what its writer had seen,
-// a state of another format than the current one, or anything that does
-// not decode.
-func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame) (version.Stamp, version.Vector, bool) {
-	if payload[0] != payloadFormat || payloadFormat != checkedFormat {
-		return version.Stamp{}, version.Vector{}, false
+// observeDrift tells the observer of a replicated write from replica
+// origin whose stamp the clock refused (err, from HLC.Observe), as
+// ApplyState does.
+func (r *Replica[T]) observeDrift(origin version.ID, err error) {
+	var de *version.DriftError
+	if errors.As(err, &de) {
+		r.observe(resolve.Event{Kind: resolve.Drift, Entity: r.res.Entity(), Origin: origin,
+			Offset: time.Duration(de.Remote.Wall - de.Local.UnixNano())})
 	}
-	join := in.Join()
+}
+
+// shortContext is the number of replicas of a context adopt reads without
+// allocating.
+const shortContext = 8
+
+// contextCounts appends to buf the counters of the causal context of the
+// state framed by f, in replica order (the order field stamps name them
+// in), and returns them with the counter of replica id.
+func contextCounts(f version.ClockFrame, id version.ID, buf []uint64) (counts []uint64, own uint64) {
+	for x, n := range f.All() {
+		buf = append(buf, n)
+		if x == id {
+			own = n
+		}
+	}
+	return buf, own
+}
+
+// adoptable checks payload, a state of one sibling framed by in whose
+// context has the counters counts, as decodeState would — without
+// allocating, or building the value if the codec is a [Validator] — and
+// returns its branch's stamp; false for a tombstone, a branch that carries
+// what its writer had seen, a state of another format than the current
+// one, or anything that does not decode.
+func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame, counts []uint64) (version.Stamp, bool) {
+	if payload[0] != payloadFormat || payloadFormat != checkedFormat {
+		return version.Stamp{}, false
+	}
 	for dot, b := range in.Siblings() {
-		ts, value, ok := checkBranch(b, r.fields, join)
+		ts, value, ok := checkBranch(b, r.fields, counts)
 		if !ok {
-			return version.Stamp{}, join, false
+			return version.Stamp{}, false
 		}
 		st := version.Stamp{Time: ts, Dot: dot}
 		if v, isV := r.codec.(Validator); isV {
-			return st, join, v.Validate(value) == nil
+			return st, v.Validate(value) == nil
 		}
 		_, err := r.codec.Decode(value)
-		return st, join, err == nil
+		return st, err == nil
 	}
-	return version.Stamp{}, join, false
+	return version.Stamp{}, false
 }
 
 // checkedFormat is the payload format whose branch headers checkBranch
@@ -108,11 +140,11 @@ const checkedFormat = 5
 
 // checkBranch checks the header of a branch of a state of checkedFormat
 // as decodeBranch and decodeClock do — its stamp, at most fields field
-// stamps in increasing field order, each naming a write the context join
-// covers — without allocating, and returns the branch's time and the bytes
-// of its value. A tombstone, and a branch carrying what its writer had
-// seen, report false.
-func checkBranch(b []byte, fields int, join version.Vector) (version.Timestamp, []byte, bool) {
+// stamps in increasing field order, each naming a write the context covers
+// (counts are its counters, in replica order) — without allocating, and
+// returns the branch's time and the bytes of its value. A tombstone, and a
+// branch carrying what its writer had seen, report false.
+func checkBranch(b []byte, fields int, counts []uint64) (version.Timestamp, []byte, bool) {
 	r := reader{b: b}
 	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
 	h := r.uvarint()
@@ -130,51 +162,48 @@ func checkBranch(b []byte, fields int, join version.Vector) (version.Timestamp, 
 		r.varint()
 		r.logical()
 		k, counter := r.uvarint(), r.uvarint()
-		if r.err != nil || !coversAt(join, k, counter) {
+		if r.err != nil || !coversAt(counts, k, counter) {
 			return ts, nil, false
 		}
 	}
-	return ts, r.b, r.err == nil
+	return ts, r.rest(), r.err == nil
 }
 
-// coversAt reports whether the k-th replica of join (in ID order) has a
-// write numbered counter in it: the check decodeClock makes of a field
-// stamp's dot.
-func coversAt(join version.Vector, k, counter uint64) bool {
-	if k >= uint64(join.Len()) {
-		return false
-	}
-	i := uint64(0)
-	for _, n := range join.All() {
-		if i == k {
-			return counter >= 1 && counter <= n
-		}
-		i++
-	}
-	return false
+// coversAt reports whether the k-th replica of a context whose counters
+// are counts (in ID order) has a write numbered counter in it: the check
+// decodeClock makes of a field stamp's dot.
+func coversAt(counts []uint64, k, counter uint64) bool {
+	return k < uint64(len(counts)) && counter >= 1 && counter <= counts[k]
 }
 
 // supersedes reports whether a state of one sibling, whose dot is d, with
-// frame in and context join, is the state the full path would store over
+// frame in, whose context holds own writes of this replica, is the state the full path would store over
 // key's stored state cur at revision rev — so that it may be stored as it
 // is: none is stored (and the key was not reaped), or in strictly descends
 // it and d is new to it (the full path keeps the stored copy of a sibling
 // both hold); and in claims no write of this replica beyond those stored.
 // A stored state that does not read reports false, and so does any key
 // while some key is quarantined: the full path reports and releases them.
-func (r *Replica[T]) supersedes(key string, cur []byte, rev uint64, in version.ClockFrame, join version.Vector, d version.Dot) bool {
+func (r *Replica[T]) supersedes(key string, cur []byte, rev uint64, in version.ClockFrame, own uint64, d version.Dot) bool {
 	if r.nQuarantine.Load() > 0 {
 		return false // rare
 	}
-	claimed := join.Get(r.id)
 	if rev == 0 {
 		_, reaped := r.horizon(key)
-		return !reaped && claimed == 0
+		return !reaped && own == 0
 	}
 	stored, err := r.openStateFrame(cur)
 	if err != nil || in.Compare(stored) != version.After {
 		return false
 	}
-	have := stored.Join()
-	return !have.Contains(d) && claimed <= have.Get(r.id)
+	var haveD, haveOwn uint64 // the stored context's counters of d's replica and this one
+	for id, n := range stored.All() {
+		if id == d.ID {
+			haveD = n
+		}
+		if id == r.id {
+			haveOwn = n
+		}
+	}
+	return d.Counter > haveD && own <= haveOwn
 }

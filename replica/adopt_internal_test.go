@@ -94,20 +94,59 @@ func sameError(a, b error) bool {
 	return (a == nil) == (b == nil)
 }
 
+// manyWriters are the replicas of the histories of half the trials of
+// TestAdoptMatchesFullApply: more than adopt reads into its array of
+// context counters, and last among them "a", the receiving replica, whose
+// dots in a received state it never issued (ErrUnissuedDot on the full
+// path). The first sorts last, so that the fields it wrote and no other
+// writer changed carry stamps of the last replica of the widest contexts.
+var manyWriters = []string{"zurich", "baltimore", "sydney", "oslo", "lima", "quito", "cairo", "perth", "dakar", "tunis", "a"}
+
+// holdChain returns the exports of a chain of writes of key: the first
+// replica creates it, and each of the others in turn applies the state
+// before and edits the note, so that each state descends the one before
+// and its context names one replica more.
+func holdChain(t *testing.T, codec Codec[hold.Hold], key string, names []string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i, name := range names {
+		r := holdReplicaFor(t, name, codec, nil)
+		var err error
+		if i == 0 {
+			_, err = r.Create(bg, key, hold.New(key, "C1", "desk", time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)))
+		} else if _, err = r.Apply(bg, key, out[i-1]); err == nil {
+			_, err = r.Blind(bg, key, "note", hold.NoteEdit("from "+name))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := r.Export(bg, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, data)
+	}
+	return out
+}
+
 // TestAdoptMatchesFullApply applies honest and damaged versions of random
 // histories, in random orders, to two replicas: one through Apply, which
 // adopts what it can, the other by decoding each version and calling
 // ApplyState. After every step both return the same class and the same
-// kind of error, hold the same state and have told their observers the
-// same events. Honest versions and damaged ones that still decode must
-// have been adopted, and damaged ones refused.
+// kind of error, hold the same state, index it the same way for
+// anti-entropy and have told their observers the same events. Honest
+// versions and damaged ones that still decode must have been adopted, and
+// damaged ones refused. A quarter of the trials apply, in order, a chain of
+// writes by these eleven writers (see holdChain), each of which must be
+// adopted but the receiver's own (never issued by it), and damaged
+// variants of its last; another quarter a random history among them.
 func TestAdoptMatchesFullApply(t *testing.T) {
 	if payloadFormat != checkedFormat {
 		t.Fatalf("states are written in format %d, checkBranch reads format %d: bring it up to date", payloadFormat, checkedFormat)
 	}
 	const key = "H-1"
 	codecs := []Codec[hold.Hold]{hold.Codec{}, decodeOnly{}, JSON[hold.Hold]{}}
-	var adopted, adoptedDamaged, refused int
+	var adopted, adoptedDamaged, refused, wide, unissued int
 	for trial := range 24 {
 		codec := codecs[trial%len(codecs)]
 		rng := rand.New(rand.NewPCG(uint64(trial), 13))
@@ -115,10 +154,24 @@ func TestAdoptMatchesFullApply(t *testing.T) {
 		// each followed by its damaged variants; the others shuffle them.
 		var exports [][]byte
 		honest := map[string]bool{}
-		for _, data := range holdHistoryDeleting(t, codec, key, uint64(trial), true) {
+		history := holdHistoryDeleting(t, codec, key, uint64(trial), true)
+		switch trial % 4 {
+		case 2:
+			history = holdChain(t, codec, key, manyWriters)
+		case 3:
+			history = holdHistoryAmong(t, codec, key, uint64(trial), true, manyWriters, 48)
+		}
+		for i, data := range history {
 			honest[string(data)] = true
 			exports = append(exports, data)
-			exports = append(exports, damage(t, rng, data, 6)...)
+			switch {
+			case trial%4 != 2:
+				exports = append(exports, damage(t, rng, data, 6)...)
+			case i == len(history)-1:
+				// A damaged state adopted would fork the chain: damage
+				// only its last state.
+				exports = append(exports, damage(t, rng, data, 12)...)
+			}
 		}
 		if trial%2 == 1 {
 			rng.Shuffle(len(exports), func(i, j int) { exports[i], exports[j] = exports[j], exports[i] })
@@ -150,8 +203,20 @@ func TestAdoptMatchesFullApply(t *testing.T) {
 				in, _ := fast.decode(key, data)
 				t.Fatalf("trial %d step %d: stored states differ (adopted %v, class %v, honest %v):\nincoming %+v\ngot  %+v\nwant %+v", trial, step, took, gotClass, honest[string(data)], in.Values(), gs.Values(), ws.Values())
 			}
+			if got, want := fast.ix.x.Fingerprint(), full.ix.x.Fingerprint(); got != want || !indexesStored(t, fast, key) {
+				t.Fatalf("trial %d step %d: the reconciliation index differs from the full path's, or does not hold the stored state", trial, step)
+			}
 			if !slices.Equal(fastObs.events, fullObs.events) {
 				t.Fatalf("trial %d step %d: events %q, want %q", trial, step, fastObs.events, fullObs.events)
+			}
+			if f, err := full.openStateFrame(data); took && err == nil && f.Join().Len() > shortContext {
+				wide++
+			}
+			if errors.Is(wantErr, ErrUnissuedDot) {
+				unissued++
+			}
+			if trial%4 == 2 && honest[string(data)] && !took && !errors.Is(wantErr, ErrUnissuedDot) {
+				t.Fatalf("trial %d step %d: a state of the chain was not adopted", trial, step)
 			}
 			switch {
 			case took && honest[string(data)]:
@@ -163,10 +228,29 @@ func TestAdoptMatchesFullApply(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("adopted %d honest and %d damaged versions; %d damaged versions refused", adopted, adoptedDamaged, refused)
-	if adopted == 0 || adoptedDamaged == 0 || refused == 0 {
-		t.Fatal("the fast path was not exercised on honest versions, damaged ones that decode, and damaged ones that do not")
+	t.Logf("adopted %d honest and %d damaged versions (%d of more than %d replicas); %d damaged versions refused, %d claiming dots the receiver never issued",
+		adopted, adoptedDamaged, wide, shortContext, refused, unissued)
+	if adopted == 0 || adoptedDamaged == 0 || refused == 0 || wide == 0 || unissued == 0 {
+		t.Fatal("the fast path was not exercised on honest versions, damaged ones that decode, and damaged ones that do not, on wide contexts and on claims of the receiver's dots")
 	}
+}
+
+// indexesStored reports whether r's reconciliation index holds key at the
+// context of the state r stores, or nothing if r stores none.
+func indexesStored(t *testing.T, r *Replica[hold.Hold], key string) bool {
+	t.Helper()
+	data, rev, err := r.store.Get(bg, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev == 0 {
+		return r.ix.x.Len() == 0
+	}
+	f, err := r.openStateFrame(data)
+	if err != nil {
+		return true // not read, so not indexed: the full path reports it
+	}
+	return r.ix.x.Has(key, f.AppendJoin(nil))
 }
 
 // isHeld reports whether r's Apply would recognise data as held.
@@ -263,22 +347,22 @@ func headerOffsets(b []byte) branchOffsets {
 	r := reader{b: b}
 	r.varint()
 	r.logical()
-	at := branchOffsets{header: len(b) - len(r.b), fieldStamp: -1}
+	at := branchOffsets{header: r.off, fieldStamp: -1}
 	n := r.uvarint() >> 2
 	for i := range n {
 		if i == 0 {
-			at.fieldStamp = len(b) - len(r.b)
+			at.fieldStamp = r.off
 		}
 		r.uvarint()
 		r.varint()
 		r.logical()
 		if i == 0 {
-			at.replica = len(b) - len(r.b)
+			at.replica = r.off
 		}
 		r.uvarint()
 		r.uvarint()
 	}
-	at.value = len(b) - len(r.b)
+	at.value = r.off
 	return at
 }
 
@@ -332,5 +416,52 @@ func TestAdoptSettlesReview(t *testing.T) {
 	}
 	if len(a.Conflicts()) != 0 || len(obs.events) != 1 || !strings.HasPrefix(obs.events[0], resolve.Reviewed.String()) {
 		t.Fatalf("after the resolution: %d conflicts, events %q", len(a.Conflicts()), obs.events)
+	}
+}
+
+// TestAdoptKeepsTheStoredCopy: a state whose one sibling the stored state
+// already holds — the same dot — with a wider context and another copy of
+// the value (a replica that reissued a dot, or a forgery that passes the
+// checksum) supersedes the stored state, and the full path keeps the
+// stored copy of the sibling; so must Apply.
+func TestAdoptKeepsTheStoredCopy(t *testing.T) {
+	const key = "H-1"
+	baltimore := version.MustID("baltimore")
+	state := func(r *Replica[hold.Hold], seen, note string) []byte {
+		t.Helper()
+		h := hold.New(key, "C1", "desk", time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC))
+		h.Note = note
+		d := version.Dot{ID: baltimore, Counter: 1}
+		b := resolve.Branch[hold.Hold]{Value: h, Stamp: version.Stamp{Time: version.Timestamp{Wall: 1}, Dot: d}}
+		c, got, err := version.NewClock(version.MustVector(seen), b, baltimore)
+		if err != nil || got != d {
+			t.Fatalf("NewClock: %v, dot %v", err, got)
+		}
+		payload, err := encodeState(c, r.codec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seal(payload)
+	}
+	fast, full := holdReplicaFor(t, "a", hold.Codec{}, nil), holdReplicaFor(t, "a", hold.Codec{}, nil)
+	stored, wider := state(fast, "lisbon:1", "first copy"), state(fast, "lisbon:2", "second copy")
+	for _, r := range []*Replica[hold.Hold]{fast, full} {
+		if _, err := r.Apply(bg, key, stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gotClass, gotErr, _ := applyCounting(fast, key, wider)
+	s, err := full.decode(key, wider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantClass, wantErr := full.ApplyState(bg, key, s)
+	gotData, _, _ := fast.store.Get(bg, key)
+	wantData, _, _ := full.store.Get(bg, key)
+	if gotClass != wantClass || !sameError(gotErr, wantErr) || canonical(t, fast, gotData) != canonical(t, full, wantData) {
+		t.Fatalf("Apply: %v, %v, stored %q; the full path %v, %v, stored %q", gotClass, gotErr, canonical(t, fast, gotData), wantClass, wantErr, canonical(t, full, wantData))
+	}
+	if rec, err := fast.Get(bg, key); err != nil || rec.Value.Note != "first copy" {
+		t.Fatalf("Get: %+v, %v; want the stored copy", rec.Value, err)
 	}
 }

@@ -351,7 +351,7 @@ func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fie
 		n, seen = h>>1, false
 	}
 	if h&1 == 1 {
-		if r.err == nil && (n != 0 || seen || len(r.b) != 0) {
+		if r.err == nil && (n != 0 || seen || len(r.rest()) != 0) {
 			return br, nil, errors.New("a tombstone with field stamps, a context or a value")
 		}
 		br.Deleted = true
@@ -390,7 +390,7 @@ func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fie
 		}
 		br.Seen, bd.seen = v, true
 	}
-	return br, r.b, r.err
+	return br, r.rest(), r.err
 }
 
 // decodeSeen decodes a branch's Seen (see appendSeen).
@@ -416,22 +416,29 @@ func decodeSeen(bd *branchDecoder, r *reader) (version.Vector, error) {
 	return version.NewVector(dots...)
 }
 
-// reader reads varints, remembering the first error.
+// reader reads varints, remembering the first error. It moves an offset
+// rather than reslicing b: a write of a slice through the pointer receiver
+// costs a write barrier while the collector runs (most of the time on a
+// busy replica), a write of an int none.
 type reader struct {
 	b   []byte
+	off int // b[:off] is read
 	err error
 }
+
+// rest returns the bytes not yet read.
+func (r *reader) rest() []byte { return r.b[r.off:] }
 
 func (r *reader) uvarint() uint64 {
 	if r.err != nil {
 		return 0
 	}
-	x, n := binary.Uvarint(r.b)
+	x, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
 		r.err = errors.New("bad varint in branch header")
 		return 0
 	}
-	r.b = r.b[n:]
+	r.off += n
 	return x
 }
 

@@ -229,8 +229,8 @@ func TestReaderVarint(t *testing.T) {
 		want, n := binary.Varint(b)
 		r := &reader{b: b}
 		got := r.varint()
-		if (n <= 0) != (r.err != nil) || n > 0 && (got != want || len(r.b) != len(b)-n) {
-			t.Fatalf("%x: varint %d (err %v, %d left), binary.Varint %d, %d", b, got, r.err, len(r.b), want, n)
+		if (n <= 0) != (r.err != nil) || n > 0 && (got != want || len(r.rest()) != len(b)-n) {
+			t.Fatalf("%x: varint %d (err %v, %d left), binary.Varint %d, %d", b, got, r.err, len(r.rest()), want, n)
 		}
 	})
 }

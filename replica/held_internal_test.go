@@ -48,8 +48,18 @@ func holdHistory(t *testing.T, codec Codec[hold.Hold], key string, seed uint64) 
 // delete the record now and then (and write it again).
 func holdHistoryDeleting(t *testing.T, codec Codec[hold.Hold], key string, seed uint64, deletes bool) [][]byte {
 	t.Helper()
+	return holdHistoryAmong(t, codec, key, seed, deletes, []string{"lisbon", "baltimore", "sydney"}, 24)
+}
+
+// holdHistoryAmong is holdHistoryDeleting among replicas with the given
+// names, in the given number of steps.
+func holdHistoryAmong(t *testing.T, codec Codec[hold.Hold], key string, seed uint64, deletes bool, names []string, steps int) [][]byte {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 7))
-	rs := []*Replica[hold.Hold]{holdReplicaFor(t, "lisbon", codec, nil), holdReplicaFor(t, "baltimore", codec, nil), holdReplicaFor(t, "sydney", codec, nil)}
+	var rs []*Replica[hold.Hold]
+	for _, name := range names {
+		rs = append(rs, holdReplicaFor(t, name, codec, nil))
+	}
 	expires := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 	if _, err := rs[0].Create(bg, key, hold.New(key, "C1", "desk", expires)); err != nil {
 		t.Fatal(err)
@@ -63,7 +73,7 @@ func holdHistoryDeleting(t *testing.T, codec Codec[hold.Hold], key string, seed 
 		exports = append(exports, data)
 	}
 	export(rs[0])
-	for step := range 24 {
+	for step := range steps {
 		i := rng.IntN(len(rs))
 		r := rs[i]
 		var err error

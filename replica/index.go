@@ -66,12 +66,14 @@ func (ix *syncIndex) stripe(key string) *stripe {
 // compare-and-set from revision rev, and indexes s (see syncIndex). It
 // returns the revision stored.
 func (r *Replica[T]) compareAndSet(ctx context.Context, key string, data []byte, rev uint64, s resolve.Siblings[T]) (uint64, error) {
-	return r.storeIndexed(ctx, key, data, rev, s.Join(), isTombstone(s))
+	var buf [64]byte
+	join, _ := s.Join().AppendBinary(buf[:0]) // never fails
+	return r.storeIndexed(ctx, key, data, rev, join, isTombstone(s))
 }
 
-// storeIndexed is compareAndSet for a state known by its context join and
-// whether it is a tombstone.
-func (r *Replica[T]) storeIndexed(ctx context.Context, key string, data []byte, rev uint64, join version.Vector, tomb bool) (uint64, error) {
+// storeIndexed is compareAndSet for a state known by the binary form of
+// its context, join, and whether it is a tombstone.
+func (r *Replica[T]) storeIndexed(ctx context.Context, key string, data []byte, rev uint64, join []byte, tomb bool) (uint64, error) {
 	st := r.ix.stripe(key)
 	before := st.puts.Load()
 	next, err := r.store.CompareAndSet(ctx, key, data, rev)
@@ -93,12 +95,10 @@ func (r *Replica[T]) storeIndexed(ctx context.Context, key string, data []byte, 
 	return next, nil
 }
 
-// put indexes key at join, holding the lock of st, the key's stripe; tomb
-// says the state is a tombstone.
-func (r *Replica[T]) put(st *stripe, key string, join version.Vector, tomb bool) {
-	var buf [64]byte
-	v, _ := join.AppendBinary(buf[:0]) // never fails
-	_ = r.ix.x.Put(key, v)             // the key's length was checked before the write
+// put indexes key at join, the binary form of its context, holding the
+// lock of st, the key's stripe; tomb says the state is a tombstone.
+func (r *Replica[T]) put(st *stripe, key string, join []byte, tomb bool) {
+	_ = r.ix.x.Put(key, join) // the key's length was checked before the write
 	st.puts.Add(1)
 	r.noteTombstone(key, tomb)
 }
@@ -245,7 +245,8 @@ func (r *Replica[T]) reindexHeld(ctx context.Context, st *stripe, key string) (d
 		return data, rev, 0, errUnread
 	}
 	if len(key) <= MaxKeyLen {
-		r.put(st, key, f.Join(), frameTombstone(f))
+		var buf [64]byte
+		r.put(st, key, f.AppendJoin(buf[:0]), frameTombstone(f))
 	}
 	return data, rev, f.Len(), nil
 }

@@ -22,9 +22,12 @@ type fieldState[T any] struct {
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
-	// all are the branches of the fold, and causal says that one of them
-	// knows what its writer had seen (Branch.Seen), so that a field value
-	// some branch's writer saw and replaced may be superseded (see live).
+	// causal says that a branch of the fold knows what its writer had seen
+	// (Branch.Seen), so that a field value some branch's writer saw and
+	// replaced may be superseded (see live); all are then the branches of
+	// the fold, copied here (a buffer the pool keeps) rather than
+	// referenced, so that the caller's branches never escape to the heap
+	// with the accumulator.
 	all    []Branch[T]
 	causal bool
 	// scratch holds, per field, the branches a policy with a pointer fast
@@ -51,36 +54,37 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	return r.fold(canonical(branches, false))
 }
 
-// mergeAny is merge, or with inOrder a fold in exactly the order given (no
-// sorting, no removal of repeats), for the hooks of internal/resolvehook.
-func (r *Resolver[T]) mergeAny(branches any, inOrder bool) (any, error) {
-	bs, _ := branches.([]Branch[T])
-	switch {
-	case len(bs) == 0:
+// inOrder folds branches in exactly the order given (no sorting, no
+// removal of repeats), for the hook of internal/resolvehook.
+func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
+	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
-	case inOrder:
-		return r.fold(bs)
 	}
-	return r.merge(bs)
+	return r.fold(branches)
 }
 
-// anyMerger is what the hooks see of a *Resolver[T].
-type anyMerger interface {
-	mergeAny(branches any, inOrder bool) (any, error)
+// hooks returns the merges internal/resolvehook hands out, as typed func
+// values made once by New, so that a merge through the hook boxes nothing.
+func (r *Resolver[T]) hooks() (merge, inOrder any) {
+	return r.hook[0], r.hook[1]
+}
+
+// hooked is what the hook sees of a *Resolver[T].
+type hooked interface {
+	hooks() (merge, inOrder any)
 }
 
 func init() {
-	resolvehook.Merge = func(r, bs any) (any, error) { return r.(anyMerger).mergeAny(bs, false) }
-	resolvehook.InOrder = func(r, bs any) (any, error) { return r.(anyMerger).mergeAny(bs, true) }
+	resolvehook.Merges = func(r any) (any, any) { return r.(hooked).hooks() }
 }
 
 func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
-	acc.all = bs
 	for i := range bs {
 		if !bs[i].Seen.IsZero() {
 			acc.causal = true
+			acc.all = append(acc.all[:0], bs...)
 			break
 		}
 	}
@@ -174,7 +178,8 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
 	s.value, s.out, s.pre = zero, zero, zero
 	s.in = Branch[T]{}
-	s.all, s.causal = nil, false
+	clear(s.all) // keep no record values alive in the pool
+	s.all, s.causal = s.all[:0], false
 	clear(s.ds) // keep no references in the pool
 	r.states.Put(s)
 }

@@ -45,6 +45,11 @@ type Resolver[T any] struct {
 	// onDelete settles a tombstone concurrent with a live branch.
 	onDelete OnDelete
 	states   sync.Pool // *fieldState[T], reused across merges
+	// hook holds the merges internal/resolvehook hands out (see hooks),
+	// made once here: a func value of an instantiated generic method is a
+	// closure over the instantiation's dictionary, allocated where it is
+	// made.
+	hook [2]any
 }
 
 // ErrInvalidResolver is wrapped by the error New returns for a bad declaration.
@@ -93,6 +98,7 @@ func New[T any](entity string, fields []Field[T], rules []RecordRule[T], opts Op
 		rules:    slices.Clone(rules),
 		skew:     opts.SkewWindow,
 		onDelete: opts.OnDelete,
+		hook:     [2]any{(*Resolver[T]).merge, (*Resolver[T]).inOrder},
 	}, nil
 }
 

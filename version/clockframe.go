@@ -95,6 +95,20 @@ func (f ClockFrame) Join() Vector {
 	return Vector{e}
 }
 
+// All returns an iterator over the replicas and counters of the causal
+// context of the clock f encodes, in ID order: what f.Join().All() yields,
+// without building the vector.
+func (f ClockFrame) All() iter.Seq2[ID, uint64] {
+	return func(yield func(ID, uint64) bool) {
+		c := f.cursor()
+		for x, ok := c.next(); ok; x, ok = c.next() {
+			if !yield(x.id, x.n) {
+				return
+			}
+		}
+	}
+}
+
 // AppendJoin appends the binary form of the causal context of the clock f
 // encodes — what f.Join().AppendBinary appends — without building the
 // vector.

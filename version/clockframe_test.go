@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"iter"
 	"slices"
 	"testing"
 
@@ -42,6 +43,9 @@ func TestClockFrameMatchesClock(t *testing.T) {
 			frames[i] = f
 			if f.Len() != c.Len() || !f.Join().Equal(c.Join()) {
 				t.Fatalf("frame of %v: %d siblings, context %v", c, f.Len(), f.Join())
+			}
+			if got, want := slices.Collect(pairs(f.All())), slices.Collect(pairs(c.Join().All())); !slices.Equal(got, want) {
+				t.Fatalf("frame of %v: All %v, want %v", c, got, want)
 			}
 			if want, _ := c.Join().AppendBinary([]byte("x")); !bytes.Equal(f.AppendJoin([]byte("x")), want) {
 				t.Fatalf("frame of %v: AppendJoin %x, want %x", c, f.AppendJoin([]byte("x")), want)
@@ -93,7 +97,7 @@ func TestReadClockFrameAgreesWithDecode(t *testing.T) {
 func TestClockFrameZero(t *testing.T) {
 	var f version.ClockFrame
 	empty, _ := version.Vector{}.AppendBinary(nil)
-	if f.Len() != 0 || !f.Join().IsZero() || f.Compare(f) != version.Equal || !bytes.Equal(f.AppendJoin(nil), empty) {
+	if f.Len() != 0 || !f.Join().IsZero() || len(slices.Collect(pairs(f.All()))) != 0 || f.Compare(f) != version.Equal || !bytes.Equal(f.AppendJoin(nil), empty) {
 		t.Fatal("the zero frame is not the empty clock")
 	}
 	for range f.Siblings() {
@@ -166,4 +170,16 @@ func frameOf(t *testing.T, c version.Clock[int]) version.ClockFrame {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// pairs turns an iterator of a context's entries into one of dots, to
+// collect and compare.
+func pairs(all iter.Seq2[version.ID, uint64]) iter.Seq[version.Dot] {
+	return func(yield func(version.Dot) bool) {
+		for id, n := range all {
+			if !yield(version.Dot{ID: id, Counter: n}) {
+				return
+			}
+		}
+	}
 }

@@ -9,21 +9,21 @@ import (
 	"github.com/harborpoint/concord/resolve"
 )
 
+// fn is the type of the merges the hook hands out.
+type fn[T any] = func(*resolve.Resolver[T], []resolve.Branch[T]) (resolve.Resolution[T], error)
+
 // Branches merges concurrent branches of one record in the canonical
 // (stamp) order, counting a repeated write once, as Resolver.Resolve merges
 // siblings; the Resolution has no Version.
 func Branches[T any](r *resolve.Resolver[T], bs []resolve.Branch[T]) (resolve.Resolution[T], error) {
-	return typed[T](resolvehook.Merge(r, bs))
+	m, _ := resolvehook.Merges(r)
+	return m.(fn[T])(r, bs)
 }
 
 // InOrder folds branches in exactly the order given, with no sorting and no
 // removal of repeats: law checkers fold in other orders to show that the
 // policies are joins.
 func InOrder[T any](r *resolve.Resolver[T], bs []resolve.Branch[T]) (resolve.Resolution[T], error) {
-	return typed[T](resolvehook.InOrder(r, bs))
-}
-
-func typed[T any](res any, err error) (resolve.Resolution[T], error) {
-	out, _ := res.(resolve.Resolution[T])
-	return out, err
+	_, m := resolvehook.Merges(r)
+	return m.(fn[T])(r, bs)
 }

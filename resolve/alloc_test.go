@@ -1,0 +1,40 @@
+package resolve_test
+
+import (
+	"testing"
+
+	"github.com/harborpoint/concord/internal/merge"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// TestMergeAllocations pins what a merge of two branches allocates: the
+// decisions it returns, the union policy's merged set and the merged field
+// stamps (the branches' fields come from different writes) — three, with
+// or without what the writers had seen. Neither the caller's branches nor
+// the resolution may move to the heap: the fold once kept a reference to
+// the branches in its pooled accumulator (one allocation of every branch
+// per merge), and the test hook once boxed the branches and the
+// resolution in interfaces (two more).
+func TestMergeAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector's sync.Pool drops items at random")
+	}
+	r := ticketResolver()
+	plain := twoTickets()
+	causal := twoTickets()
+	causal[0].Seen = version.MustVector("lisbon:18")
+	causal[1].Seen = version.MustVector("lisbon:10")
+	for name, bs := range map[string][]resolve.Branch[ticket]{"plain": plain, "causal": causal} {
+		var err error
+		a := testing.AllocsPerRun(100, func() {
+			_, err = merge.Branches(r, bs)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a > 3 {
+			t.Errorf("%s: a merge of two branches allocates %v times, want at most 3", name, a)
+		}
+	}
+}
