@@ -86,15 +86,20 @@ func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame) (version.S
 	}
 	join := in.Join()
 	for dot, b := range in.Siblings() {
-		ts, value, ok := checkBranch(b, r.fields, join)
+		ts, value, applied, ok := checkBranch(b, r.fields, join)
 		if !ok {
 			return version.Stamp{}, join, false
 		}
 		st := version.Stamp{Time: ts, Dot: dot}
-		if v, isV := r.codec.(Validator); isV {
+		if v, isV := r.codec.(Validator); isV && applied == nil {
 			return st, join, v.Validate(value) == nil
 		}
-		_, err := r.codec.Decode(value)
+		// Applied keys in the header are checked against the value (which
+		// must not hold any of its own), as decodeClock does.
+		v, err := r.codec.Decode(value)
+		if err == nil && applied != nil {
+			err = setApplied(&v, applied, r.cmdKeys)
+		}
 		return st, join, err == nil
 	}
 	return version.Stamp{}, join, false
@@ -104,37 +109,41 @@ func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame) (version.S
 // reads: a state is adopted only if it is of the format this release
 // writes and checkBranch knows it, so that a new format is never checked
 // as an old one (the tests fail until checkBranch is brought up to date).
-const checkedFormat = 5
+const checkedFormat = 6
 
 // checkBranch checks the header of a branch of a state of checkedFormat
 // as decodeBranch and decodeClock do — its stamp, at most fields field
 // stamps in increasing field order, each naming a write the context join
-// covers — without allocating, and returns the branch's time and the bytes
-// of its value. A tombstone, and a branch carrying what its writer had
-// seen, report false.
-func checkBranch(b []byte, fields int, join version.Vector) (version.Timestamp, []byte, bool) {
+// covers — without allocating, and returns the branch's time, the bytes of
+// its value and those of its applied keys (nil for none), which the caller
+// checks. A tombstone, and a branch carrying what its writer had seen,
+// report false.
+func checkBranch(b []byte, fields int, join version.Vector) (ts version.Timestamp, value, applied []byte, ok bool) {
 	r := reader{b: b}
-	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
+	ts = version.Timestamp{Wall: r.varint(), Logical: r.logical()}
 	h := r.uvarint()
-	n := h >> 2
+	n, hasApplied, _ := branchHeader(checkedFormat, h)
 	if r.err != nil || h&3 != 0 || n > uint64(fields) {
-		return ts, nil, false
+		return ts, nil, nil, false
 	}
 	next := uint64(0)
 	for range n {
 		gap := r.uvarint()
 		if r.err != nil || gap >= uint64(fields)-next {
-			return ts, nil, false
+			return ts, nil, nil, false
 		}
 		next += gap + 1
 		r.varint()
 		r.logical()
 		k, counter := r.uvarint(), r.uvarint()
 		if r.err != nil || !coversAt(join, k, counter) {
-			return ts, nil, false
+			return ts, nil, nil, false
 		}
 	}
-	return ts, r.b, r.err == nil
+	if hasApplied {
+		applied = r.section()
+	}
+	return ts, r.b, applied, r.err == nil
 }
 
 // coversAt reports whether the k-th replica of join (in ID order) has a

@@ -264,7 +264,8 @@ func headerOffsets(b []byte) branchOffsets {
 	r.varint()
 	r.logical()
 	at := branchOffsets{header: len(b) - len(r.b), fieldStamp: -1}
-	n := r.uvarint() >> 2
+	h := r.uvarint()
+	n, applied, _ := branchHeader(checkedFormat, h)
 	for i := range n {
 		if i == 0 {
 			at.fieldStamp = len(b) - len(r.b)
@@ -277,6 +278,9 @@ func headerOffsets(b []byte) branchOffsets {
 		}
 		r.uvarint()
 		r.uvarint()
+	}
+	if applied {
+		r.section()
 	}
 	at.value = len(b) - len(r.b)
 	return at

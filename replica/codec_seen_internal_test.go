@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -159,7 +160,7 @@ func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
 	data, err := s.AppendBinary([]byte{payloadFormat}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		dst, err := appendFieldStamps(dst, &b, ids, true)
+		dst, err := appendBranchHeader(dst, &b, ids, true, policy.Applied{})
 		return append(dst, b.Value...), err
 	})
 	if err != nil {

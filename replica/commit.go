@@ -230,6 +230,11 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 		if err != nil {
 			return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
 		}
+		if r.cmdKeys != nil {
+			// Stored beside the value's bytes, in a form that keeps them
+			// exactly (see encodeState).
+			*r.cmdKeys(&v) = *r.cmdKeys(&res.Value)
+		}
 		res.Value = v
 	}
 	res.Seen = version.Vector{}
