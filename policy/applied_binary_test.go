@@ -97,7 +97,15 @@ func FuzzAppliedBinary(f *testing.F) {
 			}
 			return
 		}
-		// What decodes is canonical: it encodes to the same bytes.
+		// What decodes is a set as NewApplied builds one (sorted, unique)...
+		var keys []policy.AppliedKey
+		for k, at := range a.All() {
+			keys = append(keys, policy.AppliedKey{Key: k, At: at})
+		}
+		if !policy.NewApplied(keys...).Equal(a) {
+			t.Fatalf("decoded %v from %x: not a set", a, data)
+		}
+		// ...and canonical: it encodes to the same bytes.
 		again, err := a.AppendBinary(nil)
 		if err != nil || !bytes.Equal(again, data) {
 			t.Fatalf("decoded %v from %x, encodes to %x (%v)", a, data, again, err)
