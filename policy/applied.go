@@ -25,7 +25,8 @@ import (
 // [Applied.Equal], not ==.
 //
 // An Applied encodes to JSON as an array of {"key", "at"} objects sorted by
-// key, "at" in RFC 3339 with nanoseconds.
+// key, "at" in RFC 3339 with nanoseconds, and to a compact canonical binary
+// form ([Applied.AppendBinary]), the one package replica stores.
 type Applied struct {
 	e []appliedKey // sorted by key, unique
 }
