@@ -38,6 +38,7 @@ func BenchmarkApply(b *testing.B) {
 	c := newCluster(b, "baltimore")
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		if _, err := c.rs[0].Apply(bg, keys[k], data[k]); err != nil {
@@ -53,6 +54,7 @@ func BenchmarkApplyFresh(b *testing.B) {
 	c := newCluster(b, "baltimore")
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		if k == 0 && i > 0 {
@@ -74,6 +76,7 @@ func BenchmarkApplyBaseline(b *testing.B) {
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		mu.Lock()
@@ -103,6 +106,7 @@ func benchmarkGet(b *testing.B, indexed bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for range b.N {
 		if _, err := c.rs[0].Get(bg, "H-1"); err != nil {
 			b.Fatal(err)
@@ -123,6 +127,7 @@ func BenchmarkCommand(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		key := fmt.Sprintf("H-%d", i%n)
 		if _, _, err := c.rs[0].Command(bg, key, fmt.Sprintf("k%d", i), func(h *hold.Hold, _ replica.Write) error {
@@ -145,6 +150,7 @@ func BenchmarkCommandRetry(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for range b.N {
 		if _, replayed, err := c.rs[0].Command(bg, "H-1", "k", touch); err != nil || !replayed {
 			b.Fatal(err, replayed)
