@@ -42,6 +42,9 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 	if len(key) > MaxKeyLen {
 		return committed[T]{}, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
 	}
+	if err := r.loadFloor(ctx); err != nil { // before any write is numbered
+		return committed[T]{}, err
+	}
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return committed[T]{}, wrapf(err, "replica %v: %q", r.id, key)

@@ -117,10 +117,11 @@ func scanAll(ctx context.Context, s Store, fn func(Entry) error) error {
 // copied in and out. The zero MemoryStore is empty and ready to use; it must
 // not be copied after first use.
 type MemoryStore struct {
-	mu   sync.Mutex
-	seq  uint64
-	data map[string]memEntry
-	keys []string // the keys of data, sorted
+	mu    sync.Mutex
+	seq   uint64
+	data  map[string]memEntry
+	keys  []string // the keys of data, sorted
+	floor uint64   // see FloorStore
 }
 
 type memEntry struct {

@@ -119,7 +119,9 @@ func (h *history[T]) tell(a, b *node[T]) {
 		h.violate(Errors, "digest %v: %v", a.id, err)
 		return
 	}
-	b.rep.Ack(a.id, d)
+	if err := b.rep.Ack(a.id, d); err != nil {
+		h.violate(Errors, "ack %v to %v: %v", a.id, b.id, err)
+	}
 }
 
 // reap reaps n's stable tombstones and records which it removed.
