@@ -32,19 +32,21 @@ import (
 // counter floor of the replica that writes it: one number, which only
 // grows. A replica over a FloorStore may reap tombstones, restart over the
 // store, and keep its ID. [MemoryStore] is one (it survives a new Replica
-// value over the same MemoryStore, not the process). A store need not be
-// one: a replica over any other store keeps the floor in memory, and must
-// restart as a new incarnation ([version.ID.Next]) once it has reaped.
+// value over the same MemoryStore, not the process), and so is the SQLite
+// adapter's store. A store need not be one: a replica over any other store
+// keeps the floor in memory, and must restart as a new incarnation
+// ([version.ID.Next]) once it has reaped. Package storetest checks a
+// FloorStore's floor.
 //
 // The floor is a store's, not a key's: it never appears in Scan or Get.
 // Implementations must be safe for concurrent use.
 type FloorStore interface {
-	// Floor returns the floor stored, 0 if none was.
-	Floor(ctx context.Context) (uint64, error)
-	// RaiseFloor stores n as the floor if it is above the floor stored,
+	// CounterFloor returns the floor stored, 0 if none was.
+	CounterFloor(ctx context.Context) (uint64, error)
+	// RaiseCounterFloor stores n as the floor if it is above the floor stored,
 	// and returns only once it is as durable as a CompareAndSet. A lower
 	// n changes nothing and is no error.
-	RaiseFloor(ctx context.Context, n uint64) error
+	RaiseCounterFloor(ctx context.Context, n uint64) error
 }
 
 // floor is a replica's counter floor, in memory: the value loaded from a
@@ -54,10 +56,10 @@ type floor struct {
 	loaded atomic.Bool
 }
 
-// Floor returns the replica's counter floor: every write of this replica
+// CounterFloor returns the replica's counter floor: every write of this replica
 // is numbered above it (see [FloorStore]). It is 0 until the replica
 // reaps, and read from the store when it is a FloorStore.
-func (r *Replica[T]) Floor(ctx context.Context) (uint64, error) {
+func (r *Replica[T]) CounterFloor(ctx context.Context) (uint64, error) {
 	if err := r.loadFloor(ctx); err != nil {
 		return 0, err
 	}
@@ -72,7 +74,7 @@ func (r *Replica[T]) loadFloor(ctx context.Context) error {
 		return nil
 	}
 	if fs, ok := r.store.(FloorStore); ok {
-		n, err := fs.Floor(ctx)
+		n, err := fs.CounterFloor(ctx)
 		if err != nil {
 			return wrapf(err, "replica %v: counter floor", r.id)
 		}
@@ -93,7 +95,7 @@ func (r *Replica[T]) raiseFloor(ctx context.Context, n uint64) error {
 		return nil
 	}
 	if fs, ok := r.store.(FloorStore); ok {
-		if err := fs.RaiseFloor(ctx, n); err != nil {
+		if err := fs.RaiseCounterFloor(ctx, n); err != nil {
 			return wrapf(err, "replica %v: raise counter floor to %d", r.id, n)
 		}
 	}
@@ -125,8 +127,8 @@ func (r *Replica[T]) aboveFloor(seen version.Vector) version.Vector {
 	return seen.Join(v)
 }
 
-// Floor implements [FloorStore].
-func (m *MemoryStore) Floor(ctx context.Context) (uint64, error) {
+// CounterFloor implements [FloorStore].
+func (m *MemoryStore) CounterFloor(ctx context.Context) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, wrapf(err, "replica: floor")
 	}
@@ -135,8 +137,8 @@ func (m *MemoryStore) Floor(ctx context.Context) (uint64, error) {
 	return m.floor, nil
 }
 
-// RaiseFloor implements [FloorStore].
-func (m *MemoryStore) RaiseFloor(ctx context.Context, n uint64) error {
+// RaiseCounterFloor implements [FloorStore].
+func (m *MemoryStore) RaiseCounterFloor(ctx context.Context, n uint64) error {
 	if err := ctx.Err(); err != nil {
 		return wrapf(err, "replica: floor")
 	}

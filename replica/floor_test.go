@@ -70,13 +70,13 @@ func TestRestartWithItsIDAfterReaping(t *testing.T) {
 					del, writes = iad, 1
 				}
 				reapedEverywhere(t, lis, iad, del)
-				floor, err := lis.Floor(bg)
+				floor, err := lis.CounterFloor(bg)
 				require.NoError(t, err)
 				require.Equal(t, writes, floor)
 
 				lis = reaper(t, lisbon, store, on, replica.Options[hold.Hold]{}) // restarts, horizons gone
 				require.Empty(t, lis.Reaped())
-				floor, err = lis.Floor(bg)
+				floor, err = lis.CounterFloor(bg)
 				require.NoError(t, err)
 				require.Equal(t, writes, floor, "the store kept the floor")
 				rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C2", "desk", minutes(30)))
@@ -170,23 +170,23 @@ func TestFloorWithoutAFloorStore(t *testing.T) {
 	lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
 	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
 	reapedEverywhere(t, lis, iad, lis)
-	floor, err := lis.Floor(bg)
+	floor, err := lis.CounterFloor(bg)
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), floor)
-	require.Equal(t, uint64(2), lis.Reaping().Floor)
+	require.Equal(t, uint64(2), lis.Reaping().CounterFloor)
 
 	again := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
-	floor, err = again.Floor(bg)
+	floor, err = again.CounterFloor(bg)
 	require.NoError(t, err)
 	require.Zero(t, floor, "nothing kept it")
 }
 
 var errBroken = errors.New("test: the store is broken")
 
-// failingFloor is a FloorStore whose RaiseFloor fails.
+// failingFloor is a FloorStore whose RaiseCounterFloor fails.
 type failingFloor struct{ *replica.MemoryStore }
 
-func (failingFloor) RaiseFloor(context.Context, uint64) error { return errBroken }
+func (failingFloor) RaiseCounterFloor(context.Context, uint64) error { return errBroken }
 
 // TestReapWaitsForTheFloor: a floor the store fails to keep fails the
 // Reap, and the tombstone stays stored.

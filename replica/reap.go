@@ -37,23 +37,25 @@ import (
 // has acknowledged nothing, so nothing is reaped until it has synced.
 //
 // Limits, stated: horizons and acknowledgements are kept in memory by this
-// Replica value, one causal context per reaped key and one per member and
-// tombstone acknowledged; none of it is written to the store, so a restart
-// loses it. After a restart:
+// Replica value, one causal context per key reaped within the retention
+// (retention.go) and one per member and tombstone acknowledged; none of it
+// is written to the store, so a restart loses it. After a restart:
 //   - acknowledgements start empty, so nothing is reaped until every member
 //     has acknowledged again (a session with each): late, never early;
-//   - the horizons are gone: the replica can no longer tell a copy of a
-//     reaped record from a live one, so a copy still in flight, or held by
-//     a member partitioned since before the reap, is stored again (a
-//     resurrection, which members that kept their horizons refuse as
-//     stale, so the key differs between them until it is deleted again).
-//     A session with a member does not restore them: the member holds no
-//     state of the key to send. Restarting is therefore safe only once no
-//     copy of a reaped version remains outside the members' horizons —
-//     every member reaped it, none was partitioned across the reap (retire
-//     such a member with RemoveMember and let it rejoin with an empty
-//     store), no message older than the reap is in flight. Keeping the
-//     horizons in the store would lift this; it is not done;
+//   - the horizons are gone, as after the retention: the replica numbers
+//     its writes of a reaped key above its counter floor (floor.go), so it
+//     reissues no dot — durably across the restart only over a
+//     [FloorStore] — but it can no longer tell a copy of a reaped record
+//     from a live one, so a copy still in flight, or held by a member
+//     partitioned since before the reap, is stored again (a resurrection,
+//     which members that kept their horizons refuse as stale, so the key
+//     differs between them until it is deleted again). A session with a
+//     member does not restore them: the member holds no state of the key
+//     to send. Restarting is therefore safe only once no copy of a reaped
+//     version remains outside the members' horizons — every member reaped
+//     it, none was partitioned across the reap (retire such a member with
+//     RemoveMember and let it rejoin with an empty store), no message older
+//     than the reap is in flight;
 //   - Replica values sharing one store must not reap (only one of them may
 //     be configured with Members): the horizons live in the one that reaped.
 

@@ -184,9 +184,9 @@ type ReapStatus struct {
 	// Reaped counts the tombstones reaped, and Dropped the horizons
 	// dropped after the retention, since the Replica value started.
 	Reaped, Dropped uint64
-	// Floor is the counter floor: every write of this replica is numbered
+	// CounterFloor is the counter floor: every write of this replica is numbered
 	// above it (see [FloorStore]). Durable only over a FloorStore.
-	Floor uint64
+	CounterFloor uint64
 	// Expired lists the members not heard from for longer than the
 	// retention, sorted: each is refused until added again (see
 	// [ErrExpired]), and no tombstone it has not acknowledged is reaped.
@@ -202,7 +202,7 @@ func (r *Replica[T]) Reaping() ReapStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := ReapStatus{Waiting: len(r.memb.tombs), Horizons: len(r.memb.reaped),
-		Reaped: r.memb.nReaped, Dropped: r.memb.dropped, Floor: r.floor.n.Load(),
+		Reaped: r.memb.nReaped, Dropped: r.memb.dropped, CounterFloor: r.floor.n.Load(),
 		Heard: maps.Clone(r.memb.heard)}
 	delete(s.Heard, r.id)
 	for _, h := range r.memb.reaped {

@@ -89,7 +89,7 @@ func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, d)
 		st := r.Reaping()
-		require.Equal(t, replica.ReapStatus{Reaped: 1, Dropped: 1, Floor: st.Floor, Heard: st.Heard}, st)
+		require.Equal(t, replica.ReapStatus{Reaped: 1, Dropped: 1, CounterFloor: st.CounterFloor, Heard: st.Heard}, st)
 	}
 	empty := func() *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID("sydney"), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{})

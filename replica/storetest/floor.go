@@ -10,35 +10,35 @@ func checkFloor(c *checker) {
 		return
 	}
 	floor := func(what string) uint64 {
-		n, err := fs.Floor(c.ctx)
+		n, err := fs.CounterFloor(c.ctx)
 		if err != nil {
-			c.fatalf("%s: Floor: %v", what, err)
+			c.fatalf("%s: CounterFloor: %v", what, err)
 		}
 		return n
 	}
 	raise := func(n uint64) {
-		if err := fs.RaiseFloor(c.ctx, n); err != nil {
-			c.fatalf("RaiseFloor(%d): %v", n, err)
+		if err := fs.RaiseCounterFloor(c.ctx, n); err != nil {
+			c.fatalf("RaiseCounterFloor(%d): %v", n, err)
 		}
 	}
 	if n := floor("an empty store"); n != 0 {
-		c.errorf("Floor of an empty store = %d, want 0", n)
+		c.errorf("CounterFloor of an empty store = %d, want 0", n)
 	}
 	rev := c.create("k", []byte("v"))
 	for _, step := range []struct{ raise, want uint64 }{{7, 7}, {3, 7}, {7, 7}, {1 << 40, 1 << 40}, {0, 1 << 40}} {
 		raise(step.raise)
-		if n := floor("after RaiseFloor"); n != step.want {
-			c.errorf("Floor after RaiseFloor(%d) = %d, want %d", step.raise, n, step.want)
+		if n := floor("after RaiseCounterFloor"); n != step.want {
+			c.errorf("CounterFloor after RaiseCounterFloor(%d) = %d, want %d", step.raise, n, step.want)
 		}
 	}
-	c.expect("a key, after RaiseFloor", "k", []byte("v"), rev)
+	c.expect("a key, after RaiseCounterFloor", "k", []byte("v"), rev)
 	if page := c.scanAll(10); len(page) != 1 || page[0].Key != "k" {
-		c.errorf("Scan after RaiseFloor = %v, want only \"k\": the floor is no key", keysOf(page))
+		c.errorf("Scan after RaiseCounterFloor = %v, want only \"k\": the floor is no key", keysOf(page))
 	}
 	if err := c.s.Delete(c.ctx, "k", rev); err != nil {
 		c.fatalf("Delete: %v", err)
 	}
 	if n := floor("after the last key is deleted"); n != 1<<40 {
-		c.errorf("Floor after the last key is deleted = %d, want %d", n, uint64(1<<40))
+		c.errorf("CounterFloor after the last key is deleted = %d, want %d", n, uint64(1<<40))
 	}
 }
