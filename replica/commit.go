@@ -42,9 +42,6 @@ func (r *Replica[T]) commit(ctx context.Context, key string, p plan[T], after fu
 	if len(key) > MaxKeyLen {
 		return committed[T]{}, fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
 	}
-	if err := r.loadFloor(ctx); err != nil { // before any write is numbered
-		return committed[T]{}, err
-	}
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return committed[T]{}, wrapf(err, "replica %v: %q", r.id, key)
@@ -88,6 +85,9 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if rev == 0 && reaped {
 		cur = h
 	}
+	if err := r.floorFor(ctx, cur); err != nil {
+		return c, false, err
+	}
 	c, data, err := r.planFrom(key, p, cur, rev != 0 || reaped)
 	if err != nil || data == nil {
 		return c, false, err
@@ -111,7 +111,7 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 // the caller decides again from the store.
 func (r *Replica[T]) attemptRemembered(ctx context.Context, key string, p plan[T], s remembered) (c committed[T], stored bool, err error) {
 	if r.nQuarantine.Load() == 0 { // a quarantined key is read from the store
-		if cur, err := r.decode(key, s.data); err == nil {
+		if cur, err := r.decode(key, s.data); err == nil && r.floorFor(ctx, cur) == nil {
 			if c, data, err := r.planFrom(key, p, cur, true); err == nil && data != nil {
 				retry, err := r.storeState(ctx, key, &c, data, s.rev)
 				if !retry {

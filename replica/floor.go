@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 
+	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -66,13 +67,28 @@ func (r *Replica[T]) CounterFloor(ctx context.Context) (uint64, error) {
 	return r.floor.n.Load(), nil
 }
 
+// floorFor makes the floor current for a write planned on cur: read from
+// a FloorStore the first time, and again whenever cur holds no write of
+// this replica — the only state whose next dot the floor decides — since
+// another Replica value sharing the store may have raised it.
+func (r *Replica[T]) floorFor(ctx context.Context, cur resolve.Siblings[T]) error {
+	if r.floor.loaded.Load() && cur.Covers(version.Dot{ID: r.id, Counter: 1}) {
+		return nil
+	}
+	return r.readFloor(ctx)
+}
+
 // loadFloor reads the floor from the store, once, if it is a FloorStore.
-// Writes call it before they plan, so that no write is numbered before the
-// floor is known; a failure is retried by the next call.
 func (r *Replica[T]) loadFloor(ctx context.Context) error {
 	if r.floor.loaded.Load() {
 		return nil
 	}
+	return r.readFloor(ctx)
+}
+
+// readFloor reads the floor from the store if it is a FloorStore; a
+// failure fails the write that needed it.
+func (r *Replica[T]) readFloor(ctx context.Context) error {
 	if fs, ok := r.store.(FloorStore); ok {
 		n, err := fs.CounterFloor(ctx)
 		if err != nil {

@@ -280,7 +280,7 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 	}
 	h.rep.Labels[strings.SplitN(op.Label, " ", 2)[0]]++
 	h.deleteAcked(n, ack, pre, reaped, what)
-	m, mdot := n.model[key].Update(historyOf(wctx), dotmodel.Entry[struct{}]{Deleted: op.Style == Delete}, n.id)
+	m, mdot := n.model[key].Update(historyOf(n.aboveFloor(wctx)), dotmodel.Entry[struct{}]{Deleted: op.Style == Delete}, n.id)
 	n.model[key] = m
 	if mdot != got {
 		h.violate(Model, "%s: the model issues dot %v, the replica %v", what, mdot, got)

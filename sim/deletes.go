@@ -151,6 +151,7 @@ func (h *history[T]) reap(n *node[T]) {
 		}
 		removed++
 		n.del.horizon[k] = st.Join()
+		n.floor = max(n.floor, st.Join().Get(n.id))
 		for s := range st.Siblings() {
 			h.del.reaped[dotKey{k, s.Dot}] = true
 		}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // lossCause is why a write stored at only one replica may die with it.
@@ -75,4 +76,17 @@ func (h *history[T]) cycle() {
 	} else {
 		h.restart(n)
 	}
+}
+
+// aboveFloor returns the context of a write of n made with wctx, as the
+// replica numbers it: n's entry raised to the floor of its store.
+func (n *node[T]) aboveFloor(wctx version.Vector) version.Vector {
+	if n.floor == 0 || wctx.Get(n.id) >= n.floor {
+		return wctx
+	}
+	f, err := version.NewVector(version.Dot{ID: n.id, Counter: n.floor})
+	if err != nil {
+		return wctx
+	}
+	return wctx.Join(f)
 }
