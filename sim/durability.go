@@ -78,13 +78,13 @@ func (h *history[T]) cycle() {
 	}
 }
 
-// aboveFloor returns the context of a write of n made with wctx, as the
-// replica numbers it: n's entry raised to the floor of its store.
-func (n *node[T]) aboveFloor(wctx version.Vector) version.Vector {
-	if n.floor == 0 || wctx.Get(n.id) >= n.floor {
+// aboveFloor returns the context of a write of id made with wctx, as the
+// replica numbers it: id's entry raised to the counter floor.
+func aboveFloor(id version.ID, floor uint64, wctx version.Vector) version.Vector {
+	if floor == 0 || wctx.Get(id) >= floor {
 		return wctx
 	}
-	f, err := version.NewVector(version.Dot{ID: n.id, Counter: n.floor})
+	f, err := version.NewVector(version.Dot{ID: id, Counter: floor})
 	if err != nil {
 		return wctx
 	}
