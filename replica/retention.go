@@ -173,8 +173,10 @@ func (r *Replica[T]) dropHorizon(ctx context.Context, key string) error {
 
 // ReapStatus is what an operator watches of reaping (see [Replica.Reaping]).
 type ReapStatus struct {
-	// Waiting counts the tombstones stored and not reaped yet: it grows
-	// while a member does not acknowledge (it is away, or expired).
+	// Waiting counts the tombstones stored and not reaped yet, as the
+	// reconciliation index knows them (from the first session or
+	// [Replica.Rescan] on): it grows while a member does not acknowledge
+	// (it is away, or expired).
 	Waiting int
 	// Horizons counts the horizons kept (one per key reaped within the
 	// retention); Oldest is when the oldest of them was reaped (zero if
