@@ -205,3 +205,41 @@ func TestReapWaitsForTheFloor(t *testing.T) {
 	require.Equal(t, 1, storedKeys(t, ms), "the tombstone stays")
 	require.Empty(t, lis.Reaped())
 }
+
+// TestEveryWriteStyleIsNumberedAboveTheFloor: once a replica has reaped,
+// every write style it makes of a record holding none of its writes —
+// create, update, blind write, command, delete — is numbered above its
+// counter floor.
+func TestEveryWriteStyleIsNumberedAboveTheFloor(t *testing.T) {
+	lis := reaper(t, lisbon, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	reapedEverywhere(t, lis, iad, lis)
+	floor, err := lis.CounterFloor(bg)
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), floor)
+	writes := map[string]func(key, token string) (replica.Record[hold.Hold], error){
+		"create": func(key, _ string) (replica.Record[hold.Hold], error) {
+			return lis.Create(bg, key+"-new", hold.New(key+"-new", "C9", "desk", minutes(10)))
+		},
+		"update": func(key, token string) (replica.Record[hold.Hold], error) {
+			return lis.Update(bg, key, token, func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(40)) })
+		},
+		"blind": func(key, _ string) (replica.Record[hold.Hold], error) {
+			return lis.Blind(bg, key, "note", hold.NoteEdit("call back"))
+		},
+		"command": func(key, _ string) (replica.Record[hold.Hold], error) {
+			rec, _, err := lis.Command(bg, key, "extend-"+key, func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(40)) })
+			return rec, err
+		},
+		"delete": func(key, token string) (replica.Record[hold.Hold], error) { return lis.Delete(bg, key, token) },
+	}
+	for name, write := range writes {
+		key := "H-" + name
+		rec, err := iad.Create(bg, key, hold.New(key, "C2", "desk", minutes(10)))
+		require.NoError(t, err)
+		require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+		got, err := write(key, rec.Token)
+		require.NoError(t, err, name)
+		require.Equal(t, floor+1, got.Context.Get(lisbon), "%s: numbered above the floor", name)
+	}
+}
