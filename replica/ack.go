@@ -126,8 +126,9 @@ func (r *Replica[T]) holds(ctx context.Context, key string) (version.Vector, boo
 
 // collectAcks asks peer, if it is an Acknowledger, what it holds of the
 // tombstones this replica waits to reap, and records the answers; it
-// returns how many keys the peer acknowledged.
-func (r *Replica[T]) collectAcks(ctx context.Context, peer Peer) (int, error) {
+// returns how many keys the peer acknowledged. id is the peer's ID as the
+// session's start learned it (zero: unknown); every answer must name it.
+func (r *Replica[T]) collectAcks(ctx context.Context, peer Peer, id version.ID) (int, error) {
 	a, ok := peer.(Acknowledger)
 	if !ok {
 		return 0, nil
@@ -146,6 +147,9 @@ func (r *Replica[T]) collectAcks(ctx context.Context, peer Peer) (int, error) {
 		}
 		if err := r.checkAck(ack, batch); err != nil {
 			return n, wrapf(err, "replica %v: sync", r.id)
+		}
+		if !id.IsZero() && ack.Replica != id {
+			return n, wrapf(&AckError{Peer: ack.Replica, Reason: fmt.Sprintf("the session started with %v", id)}, "replica %v: sync", r.id)
 		}
 		n += r.ackKeys(ack.Replica, batch, ack.Held)
 	}

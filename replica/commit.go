@@ -85,6 +85,9 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if rev == 0 && reaped {
 		cur = h
 	}
+	if err := r.floorFor(ctx, cur); err != nil {
+		return c, false, err
+	}
 	c, data, err := r.planFrom(key, p, cur, rev != 0 || reaped)
 	if err != nil || data == nil {
 		return c, false, err
@@ -108,7 +111,7 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 // the caller decides again from the store.
 func (r *Replica[T]) attemptRemembered(ctx context.Context, key string, p plan[T], s remembered) (c committed[T], stored bool, err error) {
 	if r.nQuarantine.Load() == 0 { // a quarantined key is read from the store
-		if cur, err := r.decode(key, s.data); err == nil {
+		if cur, err := r.decode(key, s.data); err == nil && r.floorFor(ctx, cur) == nil {
 			if c, data, err := r.planFrom(key, p, cur, true); err == nil && data != nil {
 				retry, err := r.storeState(ctx, key, &c, data, s.rev)
 				if !retry {

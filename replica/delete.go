@@ -30,7 +30,7 @@ func (r *Replica[T]) Delete(ctx context.Context, key, token string) (Record[T], 
 		if res, err := r.res.Resolve(cur); err == nil && res.Deleted && cur.Len() == 1 {
 			return resolve.Outcome[T]{State: cur, Resolution: &res}, nil // already deleted
 		}
-		return r.res.Write(cur, resolve.Change[T]{Context: want, Replica: r.id, Time: r.hlc.Now(), Delete: true})
+		return r.res.Write(cur, resolve.Change[T]{Context: r.aboveFloor(want), Replica: r.id, Time: r.hlc.Now(), Delete: true})
 	})
 }
 

@@ -122,26 +122,68 @@
 // [Acknowledger] ([Local]; over HTTP a ReplicationClient that names its
 // peer's ID); [Replica.Ack] and [AntiEntropy] acknowledge by hand.
 //
-// Horizons and acknowledgements live in the Replica value's memory, and
-// the store no longer holds anything of a reaped key, so a process that
-// restarts has forgotten the key's whole history. Two things follow, and
-// the operator must keep them:
+// Acknowledgements and horizons live in the Replica value's memory; a
+// restart starts them empty, so nothing is reaped until every member has
+// acknowledged again (reaping comes late, never early). Let only one
+// Replica value per store reap.
 //
-//   - A replica that reaped must restart as a new incarnation
-//     ([version.ID.Next], [version.NewIncarnation]) even over a durable
-//     store. With its old ID it would count a re-created key's writes from
-//     1 again, reissuing dots its peers' horizons already cover, and they
-//     would drop those acknowledged writes as stale. (The simulator
-//     restarts replicas this way.)
-//   - A late copy of a version older than the delete, arriving after the
-//     restart, is stored, not refused: restart only once no such copy can
-//     be in flight to this replica (its peers hold the tombstone or have
-//     reaped; request/response sessions that were open died with the
-//     process).
+// # Restarting a replica that reaped
 //
-// After a restart nothing is reaped until every member has acknowledged
-// again (reaping comes late, never early). Let only one Replica value per
-// store reap.
+// A reaped key's history leaves the store with its tombstone, but a
+// replica's own writes of the key stay counted: before a tombstone is
+// reaped, the replica raises its counter floor ([Replica.CounterFloor]) to
+// the tombstone's counter of its own writes, and every write it makes is
+// numbered above the floor. So a replica that lost a key's horizon —
+// dropped after the retention, or with the process — never reissues a dot
+// its peers' horizons, or their unreaped tombstones, already hold (which
+// they would drop as stale: acknowledged writes lost, Riak's KV679). A
+// [FloorStore] keeps the floor durably beside the records ([MemoryStore]
+// does, and so does the SQLite adapter's); then a replica restarts over
+// its store with its ID. A store that is not a FloorStore (the NATS and
+// PostgreSQL adapters' today) leaves the floor in the
+// Replica value: a replica over one that reaped must restart as a new
+// incarnation ([version.ID.Next], [version.NewIncarnation]).
+//
+// A write the restarted replica makes of a reaped key supersedes what it
+// wrote of the key itself, its delete included; a delete another replica
+// made is no longer known to it, and meets the write as a concurrent one,
+// settled by the resolver's OnDelete (a conflict to review by default).
+// A peer's tombstone not reaped yet is taken back: it may name this
+// replica's writes up to the floor.
+//
+// What a restart cannot restore is the horizons: a late copy of a version
+// older than a delete, arriving after the restart, is stored, not refused.
+// Restart only once no such copy can be in flight to this replica (its
+// peers hold the tombstone or have reaped; request/response sessions that
+// were open died with the process).
+//
+// # Retention and expired members
+//
+// A horizon is kept for Options.Retention after its reap
+// ([DefaultRetention], ten days, as Cassandra's gc_grace_seconds), and
+// then dropped by the next [Replica.Reap]: the memory horizons take is
+// bounded by the keys reaped within the retention, not by every key ever
+// deleted. That is safe when no copy of a version older than a reap can
+// reach the replica later than the retention after it: a message in
+// flight arrives within the retention, and a member never comes back with
+// state older than what it acknowledged. The replica enforces what it can
+// see of the second: a member not heard from for longer than the
+// retention — no session it started with it completed, no acknowledgement
+// recorded, since it was added — has expired. A session this replica
+// starts with it fails with an [*ExpiredError] (ErrExpired) before any
+// state moves, and [Replica.Ack] refuses its acknowledgements, so the
+// tombstones it has not acknowledged stay; it is admitted again only by
+// [Replica.AddMember], once it rejoins with an empty store (as a new
+// incarnation if it lost its store). The refusal is by the replica that
+// starts the session: each member must start its own (a [Replicator] on
+// each side does), and one away for longer than the retention finds every
+// peer it missed expired too. A negative Retention keeps horizons for ever
+// and expires no one.
+//
+// An operator watches [Replica.Reaping]: tombstones waiting (they grow
+// while a member does not acknowledge), horizons kept and the oldest,
+// tombstones reaped and horizons dropped, the counter floor, when each
+// member was last heard from, and the members that expired.
 //
 // # Damaged and impossible states
 //
@@ -151,7 +193,8 @@
 // (itself an [ErrMalformed]); the store is left as it was and the observer
 // is told (resolve.Corrupt). A state that passes the checksum but claims a
 // write of the receiving replica that it never issued — its own ID, beyond
-// the last counter it stored for the key — is refused with an
+// the last counter it stored for the key and its counter floor — is
+// refused with an
 // [*UnissuedDotError] (resolve.UnissuedDot): adopting it would make the
 // replica's next writes of the key look already seen, and be dropped.
 //
@@ -217,6 +260,9 @@
 //     most 4,096, and 64 MiB of stored record size; the oldest go first (a
 //     retry whose first result was forgotten still applies once and returns
 //     the current record).
+//   - The horizons of reaped keys are one causal context per key reaped
+//     within Options.Retention (see Retention and expired members), and
+//     the counter floor one number.
 //   - The quarantine list holds at most one entry per stored key.
 //   - The states remembered for the next write of a key (see One commit
 //     path) are at most 1,024, and 16 MiB; a state over 2 MiB is not

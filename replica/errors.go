@@ -53,7 +53,7 @@ type UnissuedDotError struct {
 	Key     string
 	Replica version.ID
 	Claimed uint64 // the counter of Replica the incoming state claims
-	Issued  uint64 // the counter of Replica's last write of Key, 0 if none
+	Issued  uint64 // the counter of Replica's last write of Key, or its counter floor if higher (see FloorStore); 0 if none
 }
 
 // Error implements the error interface.

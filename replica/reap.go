@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -36,40 +37,57 @@ import (
 // has acknowledged nothing, so nothing is reaped until it has synced.
 //
 // Limits, stated: horizons and acknowledgements are kept in memory by this
-// Replica value, one causal context per reaped key and one per member and
-// tombstone acknowledged; none of it is written to the store, so a restart
-// loses it. After a restart:
+// Replica value, one causal context per key reaped within the retention
+// (retention.go) and one per member and tombstone acknowledged; none of it
+// is written to the store, so a restart loses it. After a restart:
 //   - acknowledgements start empty, so nothing is reaped until every member
 //     has acknowledged again (a session with each): late, never early;
-//   - the horizons are gone: the replica can no longer tell a copy of a
-//     reaped record from a live one, so a copy still in flight, or held by
-//     a member partitioned since before the reap, is stored again (a
-//     resurrection, which members that kept their horizons refuse as
-//     stale, so the key differs between them until it is deleted again).
-//     A session with a member does not restore them: the member holds no
-//     state of the key to send. Restarting is therefore safe only once no
-//     copy of a reaped version remains outside the members' horizons —
-//     every member reaped it, none was partitioned across the reap (retire
-//     such a member with RemoveMember and let it rejoin with an empty
-//     store), no message older than the reap is in flight. Keeping the
-//     horizons in the store would lift this; it is not done;
+//   - the horizons are gone, as after the retention: the replica numbers
+//     its writes of a reaped key above its counter floor (floor.go), so it
+//     reissues no dot — durably across the restart only over a
+//     [FloorStore] — but it can no longer tell a copy of a reaped record
+//     from a live one, so a copy still in flight, or held by a member
+//     partitioned since before the reap, is stored again (a resurrection,
+//     which members that kept their horizons refuse as stale, so the key
+//     differs between them until it is deleted again). A session with a
+//     member does not restore them: the member holds no state of the key
+//     to send. Restarting is therefore safe only once no copy of a reaped
+//     version remains outside the members' horizons — every member reaped
+//     it, none was partitioned across the reap (retire such a member with
+//     RemoveMember and let it rejoin with an empty store), no message older
+//     than the reap is in flight;
 //   - Replica values sharing one store must not reap (only one of them may
 //     be configured with Members): the horizons live in the one that reaped.
 
 // membership is a replica's reaping state, under Replica.mu.
 type membership[T any] struct {
 	members map[version.ID]bool
-	acks    map[version.ID]Digest          // the last digest each member acknowledged
-	reaped  map[string]resolve.Siblings[T] // the reaped horizon: the tombstone removed, by key
-	tombs   map[string]struct{}            // the keys whose indexed state is a tombstone
+	heard   map[version.ID]time.Time // when each member was added or last heard from (see retention.go)
+	acks    map[version.ID]Digest    // the last digest each member acknowledged
+	reaped  map[string]horizon[T]    // the reaped horizons, by key
+	tombs   map[string]struct{}      // the keys whose indexed state is a tombstone
+	nReaped uint64                   // tombstones reaped since New
+	dropped uint64                   // horizons dropped after the retention since New
+}
+
+// horizon is a reaped key's horizon: the tombstone removed, and when.
+type horizon[T any] struct {
+	state resolve.Siblings[T]
+	at    time.Time
 }
 
 // AddMember adds a replica to the membership: tombstones are reaped only
 // once it has acknowledged them.
+//
+// Adding a member again re-admits it when it has expired (not heard from
+// for longer than Options.Retention, see [ErrExpired]): the operator's word
+// that it rejoins with an empty store, holding nothing older than this
+// replica's horizons.
 func (r *Replica[T]) AddMember(id version.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.memb.members[id] = true
+	r.memb.heard[id] = r.now()
 }
 
 // RemoveMember retires a replica from the membership: its acknowledgements
@@ -79,6 +97,7 @@ func (r *Replica[T]) RemoveMember(id version.ID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.memb.members, id)
+	delete(r.memb.heard, id)
 	delete(r.memb.acks, id)
 }
 
@@ -92,13 +111,22 @@ func (r *Replica[T]) Members() []version.ID {
 // Ack records that peer holds the records of d (its [Replica.Digest],
 // taken after it applied what this replica sent): the acknowledgement that
 // reaping waits for. A later Ack replaces an earlier one. Acks from
-// replicas outside the membership are ignored.
-func (r *Replica[T]) Ack(peer version.ID, d Digest) {
+// replicas outside the membership are ignored. A member that has expired
+// (not heard from for longer than Options.Retention) is refused with an
+// [*ExpiredError] and nothing is recorded; otherwise the member counts as
+// heard from now.
+func (r *Replica[T]) Ack(peer version.ID, d Digest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.memb.members[peer] {
-		r.memb.acks[peer] = maps.Clone(d)
+	if !r.memb.members[peer] {
+		return nil
 	}
+	if err := r.expiredLocked(peer); err != nil {
+		return err
+	}
+	r.memb.acks[peer] = maps.Clone(d)
+	r.memb.heard[peer] = r.now()
+	return nil
 }
 
 // Reap removes from the store every tombstone that is causally stable (see
@@ -106,7 +134,16 @@ func (r *Replica[T]) Ack(peer version.ID, d Digest) {
 // acknowledged exactly its context. It returns the number of keys removed.
 // A key written meanwhile is left for the next Reap; a record that cannot be
 // read is skipped (it is quarantined and reported, see [ErrQuarantined]).
+//
+// Before a tombstone leaves the store, the replica's counter floor is
+// raised above its writes of the key (see [FloorStore]); a floor the store
+// fails to keep fails the Reap and the tombstone stays. Reap first drops
+// the horizons reaped longer than Options.Retention ago (see
+// [Replica.Reaping]).
 func (r *Replica[T]) Reap(ctx context.Context) (int, error) {
+	if err := r.dropHorizons(ctx); err != nil {
+		return 0, err
+	}
 	var stable []string
 	err := scanAll(ctx, r.store, func(e Entry) error {
 		s, err := r.decodeStored(e.Key, e.Value, e.Rev)
@@ -169,10 +206,15 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 	if !ok || !r.stable(key, c) {
 		return false, nil
 	}
+	// Raise the floor above this replica's writes of the key, so that it
+	// never numbers one of them again once the horizon is gone.
+	if err := r.raiseFloor(ctx, c.Get(r.id)); err != nil {
+		return false, err
+	}
 	// Remember the horizon before the tombstone leaves the store, so that
 	// no version it covers is ever applied in between.
 	r.mu.Lock()
-	r.memb.reaped[key] = s
+	r.memb.reaped[key] = horizon[T]{state: s, at: r.now()}
 	r.mu.Unlock()
 	if err := r.store.Delete(ctx, key, rev); err != nil {
 		if errors.Is(err, ErrRevisionMismatch) {
@@ -181,6 +223,7 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		return false, wrapf(err, "replica %v: delete %q", r.id, key)
 	}
 	r.mu.Lock()
+	r.memb.nReaped++
 	delete(r.memb.tombs, key) // its horizon answers for it now
 	for _, d := range r.memb.acks {
 		delete(d, key)
@@ -194,8 +237,8 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 func (r *Replica[T]) horizon(key string) (resolve.Siblings[T], bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s, ok := r.memb.reaped[key]
-	return s, ok
+	h, ok := r.memb.reaped[key]
+	return h.state, ok
 }
 
 // Reaped returns the keys whose tombstones this replica reaped and whose
@@ -217,8 +260,8 @@ type Digest map[string]version.Vector
 func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
 	d := Digest{}
 	r.mu.Lock()
-	for k, s := range r.memb.reaped {
-		d[k] = s.Join()
+	for k, h := range r.memb.reaped {
+		d[k] = h.state.Join()
 	}
 	r.mu.Unlock()
 	err := scanAll(ctx, r.store, func(e Entry) error {
@@ -244,7 +287,5 @@ func acknowledge[T any](ctx context.Context, a, b *Replica[T]) error {
 	if err != nil {
 		return err
 	}
-	a.Ack(b.ID(), db)
-	b.Ack(a.ID(), da)
-	return nil
+	return errors.Join(a.Ack(b.ID(), db), b.Ack(a.ID(), da))
 }

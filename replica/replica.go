@@ -83,6 +83,14 @@ type Options[T any] struct {
 	// membership: tombstones are kept. Change it with [Replica.AddMember]
 	// and [Replica.RemoveMember].
 	Members []version.ID
+	// Retention is how long the horizon of a reaped key is kept (see
+	// [Replica.Reap]) — and so how long a late copy of a version older
+	// than a delete may take to arrive and still be refused — and how long
+	// a member may go unheard from before it is refused as expired
+	// ([ErrExpired]). Zero means [DefaultRetention]; a negative Retention
+	// keeps horizons for ever (memory grows with every key reaped) and
+	// never expires a member.
+	Retention time.Duration
 	// Peers hands the replica the copies of a record that other replicas
 	// hold, merged before every read and write of the record: Get,
 	// Create, Update, ResolveConflict, Delete, Blind and Command first
@@ -137,6 +145,8 @@ type Replica[T any] struct {
 	results     map[resultKey]result[T] // first result of each command
 	order       []resultKey             // results keys, oldest first, for bounding
 	memb        membership[T]           // reaping: members, their acks, reaped horizons
+	retention   time.Duration           // how long horizons are kept; negative: for ever
+	floor       floor                   // the counter floor, see floor.go
 	resultBytes int                     // the stored sizes of the results kept
 }
 
@@ -178,11 +188,9 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		reconcile: opts.Reconcile, peers: opts.Peers,
 		review: map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
 		results: map[resultKey]result[T]{},
-		memb: membership[T]{members: map[version.ID]bool{}, acks: map[version.ID]Digest{},
-			reaped: map[string]resolve.Siblings[T]{}, tombs: map[string]struct{}{}},
-	}
-	for _, m := range opts.Members {
-		r.memb.members[m] = true
+		memb: membership[T]{members: map[version.ID]bool{}, heard: map[version.ID]time.Time{}, acks: map[version.ID]Digest{},
+			reaped: map[string]horizon[T]{}, tombs: map[string]struct{}{}},
+		retention: opts.Retention,
 	}
 	r.ix.seed = maphash.MakeSeed()
 	if r.maxEntries <= 0 {
@@ -205,6 +213,13 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 	}
 	if r.attempts <= 0 {
 		r.attempts = 100
+	}
+	if r.retention == 0 {
+		r.retention = DefaultRetention
+	}
+	for _, m := range opts.Members {
+		r.memb.members[m] = true
+		r.memb.heard[m] = r.now() // a grace of one retention from the start
 	}
 	if _, err := rangesync.NewInitiator(&r.ix.x, r.reconcile); err != nil { // validates the options
 		return nil, wrapf(err, "replica")

@@ -182,7 +182,9 @@ func (r *Replica[T]) checkIssued(key string, cur, incoming resolve.Siblings[T]) 
 	if claimed == 0 {
 		return nil
 	}
-	if issued := cur.Join().Get(r.id); claimed > issued {
+	// Up to the floor, this replica's writes of a key it reaped were
+	// issued, and its next write is numbered above them anyway.
+	if issued := max(cur.Join().Get(r.id), r.floor.n.Load()); claimed > issued {
 		return &UnissuedDotError{Key: key, Replica: r.id, Claimed: claimed, Issued: issued}
 	}
 	return nil

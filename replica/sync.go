@@ -104,11 +104,18 @@ const syncBatch = 128
 // session: the peer unreachable, a malformed protocol message, ctx done.
 //
 // When the replica has a membership and peer is an [Acknowledger], the
-// session ends by collecting the peer's acknowledgements of the tombstones
-// this replica waits to reap (SyncReport.Acked); a malformed answer fails
-// the session with an [*AckError] and records nothing.
+// session starts by asking the peer's ID — a member not heard from for
+// longer than Options.Retention is refused with an [*ExpiredError] before
+// any state moves — and ends by collecting the peer's acknowledgements of
+// the tombstones this replica waits to reap (SyncReport.Acked); a
+// malformed answer fails the session with an [*AckError] and records
+// nothing.
 func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 	var rep SyncReport
+	id, err := r.admit(ctx, peer)
+	if err != nil {
+		return rep, err
+	}
 	x, skipped, err := r.index(ctx)
 	if err != nil {
 		return rep, err
@@ -141,7 +148,10 @@ func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 			return rep, err
 		}
 	}
-	rep.Acked, err = r.collectAcks(ctx, peer)
+	rep.Acked, err = r.collectAcks(ctx, peer, id)
+	if err == nil && !id.IsZero() {
+		r.heardFrom(id) // a session completed
+	}
 	return rep, err
 }
 

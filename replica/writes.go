@@ -268,7 +268,9 @@ func (r *Replica[T]) write(ctx context.Context, key string, p plan[T]) (Record[T
 func (r *Replica[T]) change(cur resolve.Siblings[T], seen version.Vector, base *resolve.Branch[T], build func(w Write) (T, error)) (resolve.Outcome[T], error) {
 	ts := r.hlc.Now()
 	var buildErr error
-	o, err := r.res.Write(cur, resolve.Change[T]{Context: seen, Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
+	// Numbered above the floor: this replica's writes of the key up to it
+	// may have been issued before the key was reaped (see FloorStore).
+	o, err := r.res.Write(cur, resolve.Change[T]{Context: r.aboveFloor(seen), Base: base, Replica: r.id, Time: ts, Value: func(d version.Dot) T {
 		v, err := build(Write{Replica: r.id, Dot: d, Time: ts, Context: seen})
 		buildErr = err
 		return v

@@ -251,6 +251,16 @@ func (h *history[T]) write(c *client[T], n *node[T], key string, op Op[T], token
 		h.violate(Errors, "%s: the write was told dot %v, the record says %v", what, dot, got)
 	}
 	h.documentedKeys(&wrote, op.Style, idem, wtime, replaced)
+	// The replica writes above its counter floor: the write claims n's
+	// earlier writes of the key, which were all reaped (or are in pre).
+	// The floor is the model's (node.floor), except through a second
+	// Replica value, which reads the store's floor only when it writes a
+	// state without a write of its own (replica.FloorStore).
+	floor := n.rep.Reaping().CounterFloor
+	if !h.contending && floor != n.floor {
+		h.violate(Model, "%s: the replica's counter floor is %d, the model's %d", what, floor, n.floor)
+	}
+	wctx = aboveFloor(n.id, floor, wctx)
 	ack := &Ack[T]{Step: h.step, Client: c.idx, Replica: n.id, Key: key, Style: op.Style, Label: op.Label, Dot: got,
 		Context: wctx, Acked: rec.Context, Idem: idem, Attempt: h.attempts[idem], Replaced: replaced, Value: wrote}
 	if !h.ledger(n, ack, rec, pre, what) {

@@ -25,14 +25,17 @@ import (
 //
 // A reaped key's horizon lives in the Replica value's memory (package
 // replica's stated limit), so a replica that crashes loses it, and with it
-// the key's context: restarted with the same ID, it would hand out again
-// the dots of its writes of the key (a re-creation's dot already covered
-// by its peers' horizons, dropped there as stale), and apply a late
-// version the horizon covered. So, as the operator must: messages in
-// flight to a replica are lost when it crashes, as a connection-oriented
-// transport loses them; and a replica that kept reaped horizons restarts
-// over its store as a new incarnation (renew), retired and replaced in
-// the membership like one that lost its state.
+// the key's context: it would apply a late version the horizon covered,
+// and, restarted with the same ID over a store that does not keep its
+// counter floor, hand out again the dots of its writes of the key (a
+// re-creation's dot already covered by its peers' horizons, dropped there
+// as stale). So, as the operator must: messages in flight to a replica are
+// lost when it crashes, as a connection-oriented transport loses them; a
+// replica over a MemoryStore (a replica.FloorStore) restarts with its ID,
+// numbering its writes above the floor (the model follows the floor:
+// node.floor); and one over a store a test hook wrapped restarts as a new
+// incarnation (renew), retired and replaced in the membership like one
+// that lost its state.
 
 // nodeDeletes is what the simulation knows of one incarnation's deletes.
 type nodeDeletes struct {
@@ -119,7 +122,9 @@ func (h *history[T]) tell(a, b *node[T]) {
 		h.violate(Errors, "digest %v: %v", a.id, err)
 		return
 	}
-	b.rep.Ack(a.id, d)
+	if err := b.rep.Ack(a.id, d); err != nil {
+		h.violate(Errors, "ack %v to %v: %v", a.id, b.id, err)
+	}
 }
 
 // reap reaps n's stable tombstones and records which it removed.
@@ -149,6 +154,7 @@ func (h *history[T]) reap(n *node[T]) {
 		}
 		removed++
 		n.del.horizon[k] = st.Join()
+		n.floor = max(n.floor, st.Join().Get(n.id))
 		for s := range st.Siblings() {
 			h.del.reaped[dotKey{k, s.Dot}] = true
 		}
@@ -361,11 +367,21 @@ func (n *node[T]) horizonOf(key string) (version.Vector, bool) {
 }
 
 // renew restarts n, which crashed with its state, as a new incarnation over
-// its store if it kept reaped horizons when it crashed (see above), and
-// reports whether it did. The keys it had reaped are forgotten by the
-// replica, and so by its model.
+// its store if it kept reaped horizons when it crashed and its store does
+// not keep the counter floor (a store wrapped by a test hook is not a
+// replica.FloorStore), and reports whether it did. The keys it had reaped
+// are forgotten by the replica, and so by its model; over a MemoryStore
+// it restarts with its ID (the caller boots it).
 func (h *history[T]) renew(n *node[T]) bool {
 	if n.rep == nil || len(n.rep.Reaped()) == 0 {
+		return false
+	}
+	if h.w.hooks.store == nil { // a MemoryStore: it keeps the counter floor
+		for _, k := range n.rep.Reaped() {
+			delete(n.model, k)
+		}
+		h.rep.Deletes.KeptID++
+		h.logf("%v restarts over its store with its ID: its reaped horizons were in memory, its counter floor %d in the store", n.id, n.floor)
 		return false
 	}
 	old := n.id

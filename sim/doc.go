@@ -98,7 +98,10 @@
 // Reaping's horizons live in a Replica value's memory (package replica), so
 // the simulation runs replicas as that requires: messages in flight to a
 // replica are lost when it crashes, and a replica that crashes holding
-// reaped horizons restarts over its store as a new incarnation.
+// reaped horizons restarts over its store with its ID — the MemoryStore
+// keeps its counter floor (replica.FloorStore), which the model of every
+// write follows — or, over a store a test hook wrapped, as a new
+// incarnation.
 //
 // # Durability
 //

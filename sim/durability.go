@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
 )
 
 // lossCause is why a write stored at only one replica may die with it.
@@ -75,4 +76,17 @@ func (h *history[T]) cycle() {
 	} else {
 		h.restart(n)
 	}
+}
+
+// aboveFloor returns the context of a write of id made with wctx, as the
+// replica numbers it: id's entry raised to the counter floor.
+func aboveFloor(id version.ID, floor uint64, wctx version.Vector) version.Vector {
+	if floor == 0 || wctx.Get(id) >= floor {
+		return wctx
+	}
+	f, err := version.NewVector(version.Dot{ID: id, Counter: floor})
+	if err != nil {
+		return wctx
+	}
+	return wctx.Join(f)
 }

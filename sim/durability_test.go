@@ -150,3 +150,22 @@ func (s *cachedStore) Scan(ctx context.Context, after string, limit int) ([]repl
 	slices.SortFunc(es, func(a, b replica.Entry) int { return strings.Compare(a.Key, b.Key) })
 	return es[:min(limit, len(es))], nil
 }
+
+// TestDurableRestartsAfterReapingKeepTheirID: over durable stores that keep
+// the counter floor (replica.FloorStore: the MemoryStore does), a replica
+// that reaped tombstones and crashes restarts with its ID, not as a new
+// incarnation, and every check holds — no dot reused (check DotReuse and
+// the model, which follows the floor), no write lost, nothing resurrected.
+func TestDurableRestartsAfterReapingKeepTheirID(t *testing.T) {
+	rep, err := sim.Run(sim.Config{Seed: 1012, Histories: proof.Histories(t, 60), Steps: 200, Durable: true, Restarts: 5}, holdsim.Workload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep.String())
+	if !rep.OK() || rep.Loss.Lost != 0 {
+		t.Fatal("the campaign failed a check")
+	}
+	if rep.Deletes.KeptID == 0 || rep.Deletes.Renewed != 0 {
+		t.Fatalf("%d restarts after reaping kept their ID, %d took a new incarnation: want some, and none", rep.Deletes.KeptID, rep.Deletes.Renewed)
+	}
+}

@@ -45,6 +45,10 @@ type node[T any] struct {
 	// the state before the damage; the replica quarantines them.
 	rotten map[string]resolve.Siblings[T]
 	del    nodeDeletes // deletes this incarnation held, keys it reaped
+	// floor is the model of the counter floor its store keeps: the
+	// greatest counter of n's own ID in a tombstone it reaped. Every write
+	// of n is numbered above it (replica.FloorStore).
+	floor uint64
 	// diskLost says the state was lost because its disk was damaged
 	// (rot), not because the replica kept it in memory only.
 	diskLost bool
@@ -418,7 +422,7 @@ func (h *history[T]) restart(n *node[T]) {
 		h.violate(Errors, "next incarnation of %v: %v", old, err)
 		return
 	}
-	n.id, n.store, n.model, n.last, n.lose, n.rotten = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false, nil
+	n.id, n.store, n.model, n.last, n.lose, n.rotten, n.floor = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false, nil, 0
 	n.stamped = version.Timestamp{}
 	n.del = newNodeDeletes()
 	h.rep.Faults.StateLosses++

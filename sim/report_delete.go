@@ -33,6 +33,10 @@ type Deletes struct {
 	// incarnation because their reaped horizons were lost with the
 	// process (see package sim's deletes.go).
 	Renewed int
+	// KeptID counts replicas that had reaped and restarted over their
+	// store with their ID: the store keeps the counter floor
+	// (replica.FloorStore), so they reissue no dot of a reaped key.
+	KeptID int
 	// MaxStoredKeys and MaxStoredBytes are the most records and bytes one
 	// replica's store held at the end of any step; MaxHorizons the most
 	// reaped horizons one replica kept.
@@ -52,6 +56,7 @@ func (d *Deletes) add(o Deletes) {
 	d.Reaped += o.Reaped
 	d.Prevented += o.Prevented
 	d.Renewed += o.Renewed
+	d.KeptID += o.KeptID
 	d.MaxStoredKeys = max(d.MaxStoredKeys, o.MaxStoredKeys)
 	d.MaxStoredBytes = max(d.MaxStoredBytes, o.MaxStoredBytes)
 	d.MaxHorizons = max(d.MaxHorizons, o.MaxHorizons)
@@ -60,8 +65,8 @@ func (d *Deletes) add(o Deletes) {
 }
 
 func (d Deletes) print(p func(string, ...any)) {
-	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d; restarts as a new incarnation over the store, horizons lost %d",
-		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented, d.Renewed)
+	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d; restarts after reaping, horizons lost: with the same ID over a store keeping the counter floor %d, as a new incarnation over the store %d",
+		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented, d.KeptID, d.Renewed)
 	p("storage: at most %d records, %d bytes and %d reaped horizons at one replica; after the final heal %d records stored, %d of them tombstones",
 		d.MaxStoredKeys, d.MaxStoredBytes, d.MaxHorizons, d.FinalStored, d.FinalTombstones)
 }

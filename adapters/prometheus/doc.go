@@ -33,4 +33,16 @@
 //	concord_replication_round_trips_total{peer}               reconciliation round trips
 //	concord_replication_protocol_bytes_total{peer}            reconciliation bytes, both ways
 //	concord_replication_last_error_info{peer,error}           1 while the last session failed
+//
+// [Reaping] exports a replica's reaping state (register
+// NewReaping(replica.Reaping, opts)):
+//
+//	concord_reaping_tombstones_waiting                   tombstones stored, not reaped yet
+//	concord_reaping_horizons                             horizons kept (keys reaped within the retention)
+//	concord_reaping_oldest_horizon_timestamp_seconds     when the oldest horizon kept was reaped
+//	concord_reaping_counter_floor                        every write is numbered above it
+//	concord_reaping_tombstones_reaped_total              tombstones reaped
+//	concord_reaping_horizons_dropped_total               horizons dropped after the retention
+//	concord_reaping_member_expired{member}               1 while the member is refused as expired
+//	concord_reaping_member_last_heard_timestamp_seconds{member}  added or last heard from
 package prometheus

@@ -47,7 +47,10 @@
 // A replica over a durable store keeps its ID across restarts (see
 // version.ID). [Store.ReplicaID] keeps it in the database beside the
 // records, so that it lives and dies with them: the same file gives the
-// same ID; a new file, a new incarnation.
+// same ID; a new file, a new incarnation. The Store is a
+// replica.FloorStore: the replica's counter floor is one row of table
+// TABLE_counter, so a replica that reaped tombstones also restarts over
+// its file with its ID, and never reissues a dot of a reaped key.
 //
 // # Concurrency
 //

@@ -17,10 +17,10 @@ import (
 // version.ID): it keeps its ID as long as its records, so a restart adds
 // no entry to their contexts; and since the ID lives and dies with the
 // file, a replica whose file was lost or replaced starts over as a new
-// incarnation and never reissues the dots of the old one. It is for a
-// replica that does not reap tombstones (replica.Replica.Reap): one that
-// reaped has forgotten the reaped keys' histories, and must restart as a
-// new incarnation even over a durable store (see the replica package).
+// incarnation and never reissues the dots of the old one. A replica that
+// reaped tombstones (replica.Replica.Reap) keeps its ID too: the Store is a
+// replica.FloorStore, so the counter floor above its writes of the reaped
+// keys is in the file with the records ([Store.CounterFloor]).
 func (s *Store) ReplicaID(ctx context.Context, name string) (version.ID, error) {
 	fresh, err := version.NewIncarnation(name)
 	if err != nil {

@@ -30,8 +30,9 @@ func checkTable(name string) error {
 
 // schema is the DDL of table: the records, keyed by their bytes (a BLOB
 // compares with memcmp, so Scan's order is Go's string order, whatever the
-// bytes); and one row, the floor, that a trigger raises on every delete to
-// the deleted row's revision.
+// bytes); one row, the floor, that a trigger raises on every delete to
+// the deleted row's revision; and one row, the replica's counter floor
+// (replica.FloorStore, see counter.go).
 //
 // Revisions are per key: an update adds one to the row's; a create starts
 // at the floor plus one. A key deleted and created again so starts above
@@ -52,6 +53,11 @@ func schema(table string) []string {
 		`INSERT OR IGNORE INTO "` + table + `_floor" (one, rev) VALUES (1, 0)`,
 		`CREATE TRIGGER IF NOT EXISTS "` + table + `_floor_delete" AFTER DELETE ON "` + table + `"
 		BEGIN UPDATE "` + table + `_floor" SET rev = max(rev, OLD.rev) WHERE one = 1; END`,
+		`CREATE TABLE IF NOT EXISTS "` + table + `_counter" (
+			one     INTEGER NOT NULL PRIMARY KEY CHECK (one = 1),
+			counter INTEGER NOT NULL
+		)`,
+		`INSERT OR IGNORE INTO "` + table + `_counter" (one, counter) VALUES (1, 0)`,
 	}
 }
 

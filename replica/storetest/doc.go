@@ -39,6 +39,9 @@
 //     incremented by compare-and-set loops lose no increment.
 //   - Canceled: a done context makes every method return an error wrapping
 //     ctx.Err() and change nothing.
+//   - Floor, for a store that is also a replica.FloorStore: the floor
+//     starts at 0, RaiseFloor only raises it, and it is no key (Scan and
+//     Get never show it). A store that is not one passes.
 //
 // The checks assume the store accepts keys of up to 64 ASCII letters,
 // digits, '-' and '_'. Each needs a few hundred operations, and values of

@@ -99,6 +99,7 @@ var checks = []check{
 	{"ScanWhileWriting", checkScanWhileWriting},
 	{"Contention", checkContention},
 	{"Canceled", checkCanceled},
+	{"Floor", checkFloor},
 }
 
 // checker is what a check runs with: the store, a context and a record of

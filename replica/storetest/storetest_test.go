@@ -48,3 +48,27 @@ func (s spaceless) Delete(ctx context.Context, key string, rev uint64) error {
 	}
 	return s.MemoryStore.Delete(ctx, key, rev)
 }
+
+// lowering is a FloorStore whose floor goes down as well as up.
+type lowering struct {
+	*replica.MemoryStore
+	floor uint64
+}
+
+func (s *lowering) CounterFloor(context.Context) (uint64, error) { return s.floor, nil }
+
+func (s *lowering) RaiseCounterFloor(_ context.Context, n uint64) error {
+	s.floor = n
+	return nil
+}
+
+// TestCatchesAFloorThatGoesDown: the Floor check fails a FloorStore whose
+// floor can be lowered, and only that check.
+func TestCatchesAFloorThatGoesDown(t *testing.T) {
+	err := storetest.Check(context.Background(), func() (replica.Store, error) {
+		return &lowering{MemoryStore: replica.NewMemoryStore()}, nil
+	}, storetest.Options{})
+	if err == nil || !strings.Contains(err.Error(), "storetest: Floor: ") || strings.Count(err.Error(), "storetest: ") != strings.Count(err.Error(), "storetest: Floor: ") {
+		t.Fatalf("Check = %v; want failures of the Floor check only", err)
+	}
+}
