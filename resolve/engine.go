@@ -319,17 +319,26 @@ func (r *Resolver[T]) fieldStamps(base *Branch[T], v *T, st version.Stamp) []ver
 // none.
 func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branch[T] {
 	var covered []Branch[T]
+	tomb := false
 	for s := range local.Siblings() {
 		// A tombstone is no base: a write over it re-creates the record.
-		if seen.Contains(s.Dot) && !s.Value.Deleted {
-			covered = append(covered, s.Value)
+		if seen.Contains(s.Dot) {
+			if s.Value.Deleted {
+				tomb = true
+			} else {
+				covered = append(covered, s.Value)
+			}
 		}
 	}
 	if len(covered) == 0 {
 		return nil
 	}
-	if res, err := r.fold(canonical(covered, true)); err == nil {
-		return &res.Branch
+	// A write over a delete concurrent with updates settles a conflict even
+	// when the live branches would merge: it keeps only what they agree on.
+	if !tomb {
+		if res, err := r.fold(canonical(covered, true)); err == nil {
+			return &res.Branch
+		}
 	}
 	return r.agreement(covered)
 }
