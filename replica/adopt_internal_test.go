@@ -348,8 +348,7 @@ func headerOffsets(b []byte) branchOffsets {
 	r.varint()
 	r.logical()
 	at := branchOffsets{header: r.off, fieldStamp: -1}
-	h := r.uvarint()
-	n, applied, _ := branchHeader(checkedFormat, h)
+	n := r.uvarint() >> 2
 	for i := range n {
 		if i == 0 {
 			at.fieldStamp = r.off
@@ -362,9 +361,6 @@ func headerOffsets(b []byte) branchOffsets {
 		}
 		r.uvarint()
 		r.uvarint()
-	}
-	if applied {
-		r.section()
 	}
 	at.value = r.off
 	return at

@@ -38,7 +38,6 @@ func BenchmarkApply(b *testing.B) {
 	c := newCluster(b, "baltimore")
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		if _, err := c.rs[0].Apply(bg, keys[k], data[k]); err != nil {
@@ -54,7 +53,6 @@ func BenchmarkApplyFresh(b *testing.B) {
 	c := newCluster(b, "baltimore")
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		if k == 0 && i > 0 {
@@ -76,7 +74,6 @@ func BenchmarkApplyBaseline(b *testing.B) {
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		mu.Lock()
@@ -106,7 +103,6 @@ func benchmarkGet(b *testing.B, indexed bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for range b.N {
 		if _, err := c.rs[0].Get(bg, "H-1"); err != nil {
 			b.Fatal(err)
@@ -127,7 +123,6 @@ func BenchmarkCommand(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for i := range b.N {
 		key := fmt.Sprintf("H-%d", i%n)
 		if _, _, err := c.rs[0].Command(bg, key, fmt.Sprintf("k%d", i), func(h *hold.Hold, _ replica.Write) error {
@@ -150,7 +145,6 @@ func BenchmarkCommandRetry(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer startCPU(b)()
 	for range b.N {
 		if _, replayed, err := c.rs[0].Command(bg, "H-1", "k", touch); err != nil || !replayed {
 			b.Fatal(err, replayed)
