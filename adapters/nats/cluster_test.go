@@ -29,12 +29,32 @@ const bucket = "holds"
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenUnreserved(t)
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	reserved.Store(port, true)
+	return port
+}
+
+// reserved holds the ports freePort handed out: a server will bind them
+// later, so no listener of this process may take one meanwhile (a proxy
+// that did once kept a cluster's third server from starting).
+var reserved sync.Map
+
+// listenUnreserved listens on a port of the system's choosing that
+// freePort has not handed out.
+func listenUnreserved(t testing.TB) net.Listener {
+	t.Helper()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, taken := reserved.Load(l.Addr().(*net.TCPAddr).Port); !taken {
+			return l
+		}
+		l.Close()
+	}
 }
 
 // proxy forwards TCP connections to target until it is cut.
@@ -49,10 +69,7 @@ type proxy struct {
 
 func newProxy(t testing.TB, target string) *proxy {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listenUnreserved(t)
 	p := &proxy{l: l, target: target, conns: map[net.Conn]bool{}}
 	p.wg.Go(p.accept)
 	t.Cleanup(p.close)
