@@ -2,6 +2,7 @@ package nats_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,10 +130,17 @@ func TestForeignRemovalOfOwnKey(t *testing.T) {
 	}
 	lis2 := c.region(lisNode, clock, next)
 	for key := range removals {
-		got, err := lis2.Get(ctx, key)
-		if err != nil || !got.Value.ExpiresAt.Equal(at(14, 40, 0)) {
-			t.Fatalf("%s: lisbon's next incarnation reads %v, %v", key, got.Value, err)
-		}
+		// Baltimore's last write reaches lisbon's node asynchronously: wait
+		// for it rather than read once (under -race it once came late).
+		var got replica.Record[hold.Hold]
+		eventually(t, 10*time.Second, func() error {
+			var err error
+			got, err = lis2.Get(ctx, key)
+			if err != nil || !got.Value.ExpiresAt.Equal(at(14, 40, 0)) {
+				return fmt.Errorf("%s: lisbon's next incarnation reads %v, %v", key, got.Value, err)
+			}
+			return nil
+		})
 		until := at(14, 50, 0)
 		if _, err := lis2.Update(ctx, key, got.Token, func(h *hold.Hold, _ replica.Write) error { return h.Extend(until) }); err != nil {
 			t.Fatalf("%s: lisbon's next incarnation writes: %v", key, err)
