@@ -1,40 +1,22 @@
 package replica_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
 
-// fakeClock is a wall clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // retaining returns lisbon and baltimore reaping with a retention of an
 // hour on clock, and lisbon's store.
-func retaining(t *testing.T, clock *fakeClock) (lis, iad *replica.Replica[hold.Hold], store *replica.MemoryStore) {
-	opts := replica.Options[hold.Hold]{Retention: time.Hour, Now: clock.now}
+func retaining(t *testing.T, clock *claimtest.Clock) (lis, iad *replica.Replica[hold.Hold], store *replica.MemoryStore) {
+	opts := replica.Options[hold.Hold]{Retention: time.Hour, Now: clock.Now}
 	store = replica.NewMemoryStore()
 	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, opts)
 	iad = reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, opts)
@@ -47,7 +29,7 @@ func retaining(t *testing.T, clock *fakeClock) (lis, iad *replica.Replica[hold.H
 // the key is still numbered above every counter it reaped, so the peer
 // applies it.
 func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
-	clock := &fakeClock{t: day}
+	clock := claimtest.NewClock(day)
 	lis, iad, _ := retaining(t, clock)
 	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
 	require.NoError(t, err)
@@ -62,9 +44,9 @@ func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 	}
-	reapedAt := clock.now()
+	reapedAt := clock.Now()
 
-	clock.advance(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
 	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
 		_, err := r.Reap(bg)
@@ -79,7 +61,7 @@ func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 		require.Zero(t, st.Dropped)
 	}
 
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
 		n, err := r.Reap(bg)
 		require.NoError(t, err)
@@ -118,17 +100,17 @@ func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 // before any state moves, its acknowledgements are refused — until it is
 // added again.
 func TestExpiredMemberIsRefused(t *testing.T) {
-	clock := &fakeClock{t: day}
+	clock := claimtest.NewClock(day)
 	lis, iad, lisStore := retaining(t, clock)
-	clock.advance(30 * time.Minute)
+	clock.Advance(30 * time.Minute)
 	_, err := lis.Sync(bg, replica.Local(iad)) // heard from: the grace starts again
 	require.NoError(t, err)
-	clock.advance(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	require.Empty(t, lis.Reaping().Expired)
-	heard := clock.now().Add(-59 * time.Minute)
+	heard := clock.Now().Add(-59 * time.Minute)
 	require.Equal(t, map[version.ID]time.Time{baltimore: heard}, lis.Reaping().Heard)
 
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	_, err = iad.Create(bg, "H-2", hold.New("H-2", "C2", "desk", minutes(10)))
 	require.NoError(t, err)
 	require.Equal(t, []version.ID{baltimore}, lis.Reaping().Expired)
@@ -157,12 +139,12 @@ func TestExpiredMemberIsRefused(t *testing.T) {
 // TestNegativeRetentionKeepsHorizons: a negative retention keeps every
 // horizon and never expires a member.
 func TestNegativeRetentionKeepsHorizons(t *testing.T) {
-	clock := &fakeClock{t: day}
-	opts := replica.Options[hold.Hold]{Retention: -1, Now: clock.now}
+	clock := claimtest.NewClock(day)
+	opts := replica.Options[hold.Hold]{Retention: -1, Now: clock.Now}
 	lis := reaper(t, lisbon, replica.NewMemoryStore(), resolve.DeleteConflicts, opts)
 	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, opts)
 	reapedEverywhere(t, lis, iad, lis)
-	clock.advance(365 * 24 * time.Hour)
+	clock.Advance(365 * 24 * time.Hour)
 	_, err := lis.Reap(bg)
 	require.NoError(t, err)
 	require.Equal(t, []string{"H-1"}, lis.Reaped())
