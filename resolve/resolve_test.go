@@ -65,7 +65,7 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 
 	// The decisions name the policy of every field that decided something.
 	var fired []string
-	for _, d := range lis.Resolution.Decisions {
+	for _, d := range lis.Resolution.Decisions() {
 		if d.Outcome != policy.Same {
 			fired = append(fired, d.Field+":"+d.Policy)
 		}
@@ -207,7 +207,7 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 	res, err := merge.Branches(r, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
 	flagged := map[string]bool{}
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		flagged[d.Field] = d.InSkewWindow
 	}
 	require.Equal(t, map[string]bool{"title": true, "priority": false}, flagged)
@@ -216,14 +216,14 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 	far.Stamp.Time.Wall = at(11).Wall
 	res, err = merge.Branches(r, []resolve.Branch[ticket]{a, far})
 	require.NoError(t, err)
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		require.False(t, d.InSkewWindow, "%v: a second apart", d)
 	}
 	noWindow, err := resolve.New("ticket", ticketFields(), nil, resolve.Options{})
 	require.NoError(t, err)
 	res, err = merge.Branches(noWindow, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		require.False(t, d.InSkewWindow, "%v: no window configured", d)
 	}
 }
