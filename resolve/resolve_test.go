@@ -71,6 +71,15 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 		}
 	}
 	require.ElementsMatch(t, []string{"title:lww", "tags:union", "priority:max", "owner:once", "urgent:enable-wins", "estimate:min"}, fired)
+	// Decisions are named when read: each call builds its own slice.
+	ds := lis.Resolution.Decisions()
+	require.Equal(t, len(ds), lis.Resolution.Decided())
+	for _, d := range ds {
+		require.Equal(t, "ticket", d.Entity)
+	}
+	ds[0].Field, ds[0].Reason = "changed by the caller", "changed by the caller"
+	require.NotEqual(t, "changed by the caller", lis.Resolution.Decisions()[0].Field)
+	require.NotEqual(t, "changed by the caller", lis.Resolution.Decisions()[0].Reason)
 
 	require.EqualValues(t, 2, counters.Total(resolve.AutoResolved))
 	require.EqualValues(t, 2, counters.Get(resolve.CounterKey{Kind: resolve.PolicyFired, Entity: "ticket", Field: "title", Policy: "lww"}))
