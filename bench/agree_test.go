@@ -277,8 +277,8 @@ func TestRecordMergeAgrees(t *testing.T) {
 		if !res.Value.equal(mergedTicket) {
 			t.Errorf("concord: %+v", res.Value)
 		}
-		if len(res.Decisions) != 6 {
-			t.Errorf("concord: %d decisions, want one per field", len(res.Decisions))
+		if len(res.Decisions()) != 6 {
+			t.Errorf("concord: %d decisions, want one per field", len(res.Decisions()))
 		}
 		gm, err := grove.NewMergeEngine().MergeState(a.grove(), b.grove())
 		if err != nil {

@@ -46,7 +46,7 @@ func ExampleResolver() {
 	o := r.Apply(atLisbon, atBaltimore)
 	h := o.Resolution.Value
 	fmt.Println(o.Class, "->", h.Status, h.BookingID, h.ExpiresAt.Format(time.TimeOnly), h.Agencies.Elements(), h.Note)
-	for _, d := range o.Resolution.Decisions {
+	for _, d := range o.Resolution.Decisions() {
 		if d.Outcome != policy.Same {
 			fmt.Printf("%s: %s (%s)\n", d.Field+d.Rule, d.Outcome, d.Reason)
 		}

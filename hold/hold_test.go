@@ -72,7 +72,7 @@ func TestLessonTimeline(t *testing.T) {
 		require.True(t, res.Value.ExpiresAt.Equal(clock(14, 10, 0)), "the confirmed terms stand: %v", res.Value.ExpiresAt)
 		require.Equal(t, []string{"baltimore-payments", "lisbon-desk"}, res.Value.Agencies.Elements())
 		var why []string
-		for _, d := range res.Decisions {
+		for _, d := range res.Decisions() {
 			if d.Outcome != policy.Same {
 				why = append(why, d.String())
 			}

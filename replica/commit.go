@@ -238,7 +238,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	res.Seen = version.Vector{}
 	v := res.Value
 	return Record[T]{Key: key, Value: v, Stamp: res.Stamp, Context: res.Version, Token: res.Version.Token(),
-		Branches: []resolve.Branch[T]{res.Branch}, Decisions: res.Decisions}, nil
+		Branches: []resolve.Branch[T]{res.Branch}, Decisions: res.Decisions()}, nil
 }
 
 func (r *Replica[T]) observe(e resolve.Event) {

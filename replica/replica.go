@@ -285,7 +285,7 @@ func (r *Replica[T]) record(key string, s resolve.Siblings[T], res *resolve.Reso
 		conflict.Key = key
 		rec.Conflict = conflict
 	case res != nil:
-		rec.Value, rec.Stamp, rec.Decisions, rec.Deleted = res.Value, res.Stamp, res.Decisions, res.Deleted
+		rec.Value, rec.Stamp, rec.Decisions, rec.Deleted = res.Value, res.Stamp, res.Decisions(), res.Deleted
 	}
 	return rec
 }

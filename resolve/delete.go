@@ -75,18 +75,18 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		d := Decision{Entity: r.entity, Rule: DeleteRule, Decision: policy.Decision{Policy: DeleteWins.String(),
-			Outcome: policy.Picked, Winner: tomb.Stamp, Loser: newest, Reason: "a delete concurrent with an update wins"}}
-		return &Resolution[T]{Branch: tomb, Merged: len(bs), Decisions: []Decision{d}}, nil
+		d := decided{at: atDelete, outcome: policy.Picked, winner: tomb.Stamp, loser: newest,
+			reason: "a delete concurrent with an update wins"}
+		return &Resolution[T]{Branch: tomb, Merged: len(bs), decided: []decided{d}, by: r}, nil
 	case UpdateWins:
 		res, err := r.fold(canonical(live, true))
 		if err != nil {
 			return nil, r.asConflict(err)
 		}
-		d := Decision{Entity: r.entity, Rule: DeleteRule, Decision: policy.Decision{Policy: UpdateWins.String(),
-			Outcome: policy.Picked, Winner: res.Stamp, Loser: tomb.Stamp, Reason: "an update concurrent with a delete wins"}}
+		d := decided{at: atDelete, outcome: policy.Picked, winner: res.Stamp, loser: tomb.Stamp,
+			reason: "an update concurrent with a delete wins"}
 		res.Merged = len(bs)
-		res.Decisions = append(slices.Clip(res.Decisions), d)
+		res.decided = append(slices.Clip(res.decided), d)
 		return &res, nil
 	default:
 		rej := &policy.Rejection{Policy: DeleteConflicts.String(), Reason: "a delete is concurrent with an update"}

@@ -46,11 +46,11 @@ func TestOnDelete(t *testing.T) {
 				t.Fatalf("conflict: got %v", err)
 			}
 		case resolve.DeleteWins:
-			if err != nil || !res.Deleted || res.Decisions[0].Policy != "delete-wins" {
+			if err != nil || !res.Deleted || res.Decisions()[0].Policy != "delete-wins" {
 				t.Fatalf("delete-wins: %+v %v", res, err)
 			}
 		case resolve.UpdateWins:
-			if err != nil || res.Deleted || res.Value.Text != "v2" || res.Decisions[len(res.Decisions)-1].Policy != "update-wins" {
+			if err != nil || res.Deleted || res.Value.Text != "v2" || res.Decisions()[len(res.Decisions())-1].Policy != "update-wins" {
 				t.Fatalf("update-wins: %+v %v", res, err)
 			}
 		}

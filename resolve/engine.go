@@ -124,8 +124,9 @@ func (o *Outcome[T]) Events() iter.Seq[Event] {
 		if o.Resolution == nil || !yield(Event{Kind: AutoResolved, Entity: o.entity, Siblings: n}) {
 			return
 		}
-		for i := range o.Resolution.Decisions {
-			d := &o.Resolution.Decisions[i]
+		ds := o.Resolution.Decisions()
+		for i := range ds {
+			d := &ds[i]
 			if !yield(Event{Kind: PolicyFired, Entity: o.entity, Field: d.Field + d.Rule, Policy: d.Policy, Siblings: n, Decision: d}) {
 				return
 			}
@@ -441,7 +442,7 @@ func (r *Resolver[T]) asConflict(err error) *ConflictRequiresRetry {
 func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
 	// Concurrent deletes agree: they meet silently.
-	silent := res != nil && res.Deleted && len(res.Decisions) == 0
+	silent := res != nil && res.Deleted && len(res.decided) == 0
 	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
 		entity: r.entity, met: met && state.Len() > 1 && !silent}
 }

@@ -42,7 +42,7 @@ func ExampleResolver_Apply() {
 	o := r.Apply(atLis, atIad)
 	fmt.Println(o.Class)
 	fmt.Println(o.Resolution.Value.Items, o.Resolution.Value.Note)
-	for _, d := range o.Resolution.Decisions {
+	for _, d := range o.Resolution.Decisions() {
 		fmt.Println(d.Field, d.Policy, d.Outcome)
 	}
 	// Output:

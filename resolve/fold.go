@@ -18,7 +18,7 @@ type fieldState[T any] struct {
 	pre    T               // out before the record rules ran, to see what they changed
 	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d      policy.Decision // the decision of the field being merged
-	ds     []Decision      // the decisions so far, copied out once at the end
+	ds     []decided       // the decisions so far, copied out once at the end
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -119,9 +119,9 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 		}
 		pending = deferred
 	}
-	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs)}
+	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
 	if len(decisions) > 0 {
-		res.Decisions = slices.Clone(decisions)
+		res.decided = slices.Clone(decisions)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return res, nil
@@ -187,7 +187,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 // merge2 merges branch into the accumulator a, appending the decisions
 // that decided something to ds. On a refusal it changes neither a nor the
 // returned slice's contents below len(ds).
-func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision) ([]Decision, error) {
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) ([]decided, error) {
 	// The field accessors are function values, so whatever they are handed
 	// escapes: hand them the accumulator's copy of the branch, which lives
 	// on the heap already, rather than the caller's.
@@ -210,11 +210,12 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []Decision)
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
+			skew := d.InSkewWindow
 			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
-				d.InSkewWindow = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
+				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
-			d.Policy = f.policy
-			ds = append(ds, Decision{Entity: r.entity, Field: f.name, Decision: *d})
+			ds = append(ds, decided{at: int32(i), outcome: d.Outcome, winner: d.Winner, loser: d.Loser,
+				reason: d.Reason, skew: skew})
 		}
 		*d = policy.Decision{}
 	}
@@ -275,22 +276,21 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 // applyRules runs the record rules over a.out, the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
 // value came from. On a refusal it returns ds[:start].
-func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []Decision, start int) ([]Decision, error) {
+func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, start int) ([]decided, error) {
 	if len(r.rules) == 0 {
 		return ds, nil
 	}
 	out := &a.out
 	a.pre = *out
 	changed := false
-	for _, rule := range r.rules {
+	for k, rule := range r.rules {
 		reason, err := rule.Apply(out, Branch[T]{Value: a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
 			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
 		if reason != "" {
 			changed = true
-			ds = append(ds, Decision{Entity: r.entity, Rule: rule.Name,
-				Decision: policy.Decision{Policy: "rule", Outcome: policy.Combined, Reason: reason}})
+			ds = append(ds, decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
 		}
 	}
 	if changed {

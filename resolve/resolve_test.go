@@ -65,12 +65,21 @@ func TestConcurrentWritesMergeByFieldPolicy(t *testing.T) {
 
 	// The decisions name the policy of every field that decided something.
 	var fired []string
-	for _, d := range lis.Resolution.Decisions {
+	for _, d := range lis.Resolution.Decisions() {
 		if d.Outcome != policy.Same {
 			fired = append(fired, d.Field+":"+d.Policy)
 		}
 	}
 	require.ElementsMatch(t, []string{"title:lww", "tags:union", "priority:max", "owner:once", "urgent:enable-wins", "estimate:min"}, fired)
+	// Decisions are named when read: each call builds its own slice.
+	ds := lis.Resolution.Decisions()
+	require.Equal(t, len(ds), lis.Resolution.Decided())
+	for _, d := range ds {
+		require.Equal(t, "ticket", d.Entity)
+	}
+	ds[0].Field, ds[0].Reason = "changed by the caller", "changed by the caller"
+	require.NotEqual(t, "changed by the caller", lis.Resolution.Decisions()[0].Field)
+	require.NotEqual(t, "changed by the caller", lis.Resolution.Decisions()[0].Reason)
 
 	require.EqualValues(t, 2, counters.Total(resolve.AutoResolved))
 	require.EqualValues(t, 2, counters.Get(resolve.CounterKey{Kind: resolve.PolicyFired, Entity: "ticket", Field: "title", Policy: "lww"}))
@@ -207,7 +216,7 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 	res, err := merge.Branches(r, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
 	flagged := map[string]bool{}
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		flagged[d.Field] = d.InSkewWindow
 	}
 	require.Equal(t, map[string]bool{"title": true, "priority": false}, flagged)
@@ -216,14 +225,14 @@ func TestSkewWindowFlagsOnlyStampOrderedDecisions(t *testing.T) {
 	far.Stamp.Time.Wall = at(11).Wall
 	res, err = merge.Branches(r, []resolve.Branch[ticket]{a, far})
 	require.NoError(t, err)
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		require.False(t, d.InSkewWindow, "%v: a second apart", d)
 	}
 	noWindow, err := resolve.New("ticket", ticketFields(), nil, resolve.Options{})
 	require.NoError(t, err)
 	res, err = merge.Branches(noWindow, []resolve.Branch[ticket]{a, b})
 	require.NoError(t, err)
-	for _, d := range res.Decisions {
+	for _, d := range res.Decisions() {
 		require.False(t, d.InSkewWindow, "%v: no window configured", d)
 	}
 }
