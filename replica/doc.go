@@ -220,7 +220,9 @@
 //     its context covers them all, so a branch that fit alone may not fit
 //     as the settlement: it then fails with a [*TooLargeError] (not
 //     Merge) that says by how much, and changes nothing: settle again
-//     with a smaller value and the token the queue hands out. When the
+//     with a smaller value and the token the queue hands out (by a few
+//     bytes more than it said: the stamps of the fields a settlement keeps
+//     are stored relative to its own, which is later at the retry). When the
 //     branches' command keys alone are over the limit (replicas apart
 //     running commands on one record under a small limit), no value
 //     settles it: raise the limit on every replica, and the merge goes

@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,13 +22,20 @@ type clockedPair struct {
 
 func newClockedPair(t *testing.T) *clockedPair {
 	t.Helper()
+	return newClockedPairLimited(t, 0)
+}
+
+// newClockedPairLimited is newClockedPair with a record limit of maxBytes
+// (0: the default).
+func newClockedPairLimited(t *testing.T, maxBytes int) *clockedPair {
+	t.Helper()
 	p := &clockedPair{now: day}
 	p.counters = &resolve.Counters{}
 	res := hold.Resolver(resolve.Options{})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		clock := version.NewHLC(version.HLCOptions{Now: func() time.Time { return p.now }}, version.Timestamp{})
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
-			Clock: clock, CommandKeys: hold.CommandKeys, Observer: p.counters,
+			Clock: clock, CommandKeys: hold.CommandKeys, Observer: p.counters, MaxRecordBytes: maxBytes,
 		})
 		require.NoError(t, err)
 		return r
@@ -187,5 +195,98 @@ func fieldIndex[T any](t *testing.T, r *resolve.Resolver[T], name string) int {
 		}
 	}
 	t.Fatalf("no field %q", name)
+	return -1
+}
+
+// TestRecordLimitSettlementTakesItsOwnStamps is the simulator's history
+// 1778 (issue 19), made small. Baltimore created H-1 at 14:00 with an
+// empty note and touched it at 14:01; apart, Lisbon wrote a note at 14:02
+// so long that baltimore's merge of the two branches is over the record
+// limit: baltimore keeps its own record and queues both branches for
+// review (rule record-limit). Lisbon then edits its note to "draft" at
+// 14:03, a write that does not reach baltimore; at 14:04 baltimore's
+// reviewer settles the item with baltimore's branch, empty note included.
+//
+// The settlement changed the note — one of the branches it replaced held
+// the long note — so the note takes the settlement's stamp, 14:04, and
+// beats Lisbon's 14:03 draft at both replicas: ResolveConflict's rule, a
+// field keeps its stamp only where every replaced branch holds v's value.
+// The defect: the base of the settlement was the branches this replica
+// stored (baltimore's alone), not the branches the queue's token covers,
+// so the note kept its 14:00 stamp from the create, a value Lisbon's draft
+// had replaced, and the draft won. The same settlement over branches the
+// replica did store (no limit) was already right: both runs must agree.
+func TestRecordLimitSettlementTakesItsOwnStamps(t *testing.T) {
+	const limit = 4 << 10
+	for _, maxBytes := range []int{limit, 0} {
+		t.Run(fmt.Sprintf("limit=%d", maxBytes), func(t *testing.T) {
+			p := newClockedPairLimited(t, maxBytes)
+			p.at(0, 0)
+			_, err := p.iad.Create(bg, "H-1", hold.New("H-1", "C1", "baltimore-desk", minutes(10)))
+			require.NoError(t, err)
+			p.sync(t)
+			p.at(1, 0)
+			_, _, err = p.iad.Command(bg, "H-1", "touch-1", func(h *hold.Hold, _ replica.Write) error { h.Touch("airline"); return nil })
+			require.NoError(t, err)
+			p.at(2, 0)
+			long := strings.Repeat("n", limit-len(export(t, p.lis, "H-1"))-100)
+			_, err = p.lis.Blind(bg, "H-1", "note", hold.NoteEdit(long))
+			require.NoError(t, err)
+
+			token := settleToken(t, p, maxBytes > 0)
+			p.at(3, 0)
+			_, err = p.lis.Blind(bg, "H-1", "note", hold.NoteEdit("draft"))
+			require.NoError(t, err)
+			p.at(4, 0)
+			v := hold.New("H-1", "C1", "baltimore-desk", minutes(10))
+			v.Agencies = v.Agencies.Add("airline")
+			rec, err := p.iad.ResolveConflict(bg, "H-1", token, v)
+			require.NoError(t, err)
+			require.Len(t, rec.Branches, 1)
+			b := rec.Branches[0]
+			require.Equal(t, b.Stamp, b.FieldStamp(noteField(t)), "the settlement changed the note: it takes the settlement's stamp")
+
+			p.sync(t)
+			for _, r := range []*replica.Replica[hold.Hold]{p.lis, p.iad} {
+				got, err := r.Get(bg, "H-1")
+				require.NoError(t, err)
+				require.Empty(t, got.Value.Note, "%v: the settlement at 14:04 is the note's latest change, after lisbon's draft at 14:03", r.ID())
+			}
+		})
+	}
+}
+
+// settleToken brings lisbon's state to baltimore and returns the token of
+// the write that settles it: the review item's, when the merge is over the
+// limit, or the merged record's.
+func settleToken(t *testing.T, p *clockedPair, overLimit bool) string {
+	t.Helper()
+	_, err := p.iad.Apply(bg, "H-1", export(t, p.lis, "H-1"))
+	if !overLimit {
+		require.NoError(t, err)
+		rec, err := p.iad.Get(bg, "H-1")
+		require.NoError(t, err)
+		return rec.Token
+	}
+	var tl *replica.TooLargeError
+	require.ErrorAs(t, err, &tl)
+	require.True(t, tl.Merge)
+	q := p.iad.Conflicts()
+	require.Len(t, q, 1)
+	require.Equal(t, replica.RecordLimitRule, q[0].Rule)
+	require.Len(t, q[0].Branches, 2)
+	return q[0].Token
+}
+
+// noteField returns the place of the hold's note among its resolver's
+// fields.
+func noteField(t *testing.T) int {
+	t.Helper()
+	for i, f := range hold.Resolver(resolve.Options{}).Fields() {
+		if f.Name() == "note" {
+			return i
+		}
+	}
+	t.Fatal("the hold's resolver binds no note")
 	return -1
 }

@@ -126,7 +126,11 @@ func (r *Replica[T]) precondition(key, token string, want version.Vector, cur re
 // branch the caller discarded is not applied again when retried.
 //
 // A field every replaced branch holds a value equal to v's keeps its stamp;
-// the others take this write's. It returns the record as stored.
+// the others take this write's ([resolve.Resolver.Agreement]), even where v
+// keeps one branch's value, and whether or not the branches would merge.
+// The replaced branches of a review item of rule [RecordLimitRule] are all
+// its Branches, the ones this replica never stored included. It returns the
+// record as stored.
 func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T) (Record[T], error) {
 	want, err := r.parseToken(token)
 	if err != nil {
@@ -141,7 +145,11 @@ func (r *Replica[T]) ResolveConflict(ctx context.Context, key, token string, v T
 		} else if err := r.precondition(key, token, want, cur); err != nil {
 			return resolve.Outcome[T]{}, err
 		}
-		return r.change(cur, want, nil, func(Write) (T, error) { return r.keepCommandKeys(v, replaced), nil })
+		// The base is what every replaced branch agrees on, the queue's
+		// included (a merge refused for size left them unstored here): a
+		// field the settlement keeps from one branch is its change where
+		// another branch held something else.
+		return r.change(cur, want, r.res.Agreement(replaced), func(Write) (T, error) { return r.keepCommandKeys(v, replaced), nil })
 	})
 }
 

@@ -18,7 +18,10 @@
 // stamp. Policies and rules that order by stamp see these field stamps, so a
 // concurrent write that never touched a field — a confirmation, next to an
 // edit of the note — cannot win that field with its stale copy. A merged
-// record carries, per field, the stamp its merged value came from.
+// record carries, per field, the stamp its merged value came from. A write
+// that settles branches (a conflict, a review item) has as base what they
+// agree on ([Resolver.Agreement]): it changes every field they do not all
+// hold with its value, even one whose value it keeps from one of them.
 //
 // # Causality before stamps
 //

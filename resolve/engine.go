@@ -221,7 +221,8 @@ type Change[T any] struct {
 	// siblings Context covers resolve to; if they cannot be merged, a field
 	// is left unchanged only where every one of them holds a value equal to
 	// the new one (it keeps the latest of their stamps); if Context covers
-	// no sibling, every field is new.
+	// no sibling, every field is new. A write that settles branches
+	// passes their [Resolver.Agreement].
 	Base *Branch[T]
 	// Replica is where the write is made; it names the write's dot.
 	Replica version.ID
@@ -342,6 +343,32 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branc
 		}
 	}
 	return r.agreement(covered)
+}
+
+// Agreement returns the base of a write that settles branches, for
+// [Change.Base]: what they agree on, and nothing else. A field every live
+// branch holds an equal value of keeps, in a write that leaves it equal, the
+// stamp a merge of theirs would keep; every other field is the write's own
+// change and takes the write's stamp, even where the write keeps one
+// branch's value, because another branch it replaces held something else.
+// Tombstones are no base; it returns nil when no branch is live (every field
+// of the write is new).
+//
+// It is the base [Resolver.Write] takes by itself for branches it holds and
+// cannot merge. A write that settles branches the caller holds elsewhere —
+// a review queue's, whose merge was refused before it was stored — or
+// that settles branches it could merge but chose for itself, passes it.
+func (r *Resolver[T]) Agreement(branches []Branch[T]) *Branch[T] {
+	live := make([]Branch[T], 0, len(branches))
+	for _, b := range branches {
+		if !b.Deleted {
+			live = append(live, b)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	return r.agreement(live)
 }
 
 // agreement returns the base that conflicting branches agree on: the first

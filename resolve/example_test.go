@@ -89,3 +89,32 @@ func ExampleConflictRequiresRetry() {
 	//   baltimore:1 bo
 	// settled: ana 1 sibling
 }
+
+// A write that settles branches it does not hold — a review queue's, whose
+// merge was never stored — takes their Agreement as its base. The
+// settlement keeps Lisbon's note, but Baltimore's branch held another one:
+// the note is the settlement's change and takes its stamp, while the items
+// both branches agree on keep theirs.
+func ExampleResolver_Agreement() {
+	r := cartResolver()
+	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
+	write := func(s resolve.Siblings[cart], seen version.Vector, base *resolve.Branch[cart], id version.ID, sec int64, c cart) resolve.Outcome[cart] {
+		o, _ := r.Write(s, resolve.Change[cart]{Context: seen, Base: base, Replica: id, Time: version.Timestamp{Wall: sec},
+			Value: func(version.Dot) cart { return c }})
+		return o
+	}
+	var empty resolve.Siblings[cart]
+	a := write(empty, version.Vector{}, nil, lis, 1, cart{Items: policy.NewSet("tent"), Note: "gift"})
+	b := write(empty, version.Vector{}, nil, iad, 2, cart{Items: policy.NewSet("tent"), Note: "ring first"})
+	branches := []resolve.Branch[cart]{a.Resolution.Branch, b.Resolution.Branch}
+
+	// Lisbon holds its own branch only; the settlement's context covers both.
+	seen := a.State.Join().Join(b.State.Join())
+	settled := write(a.State, seen, r.Agreement(branches), lis, 3, cart{Items: policy.NewSet("tent"), Note: "gift"})
+	for i, f := range r.Fields() {
+		fmt.Println(f.Name(), settled.Resolution.FieldStamp(i).Dot)
+	}
+	// Output:
+	// items baltimore:1
+	// note lisbon:2
+}

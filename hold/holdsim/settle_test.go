@@ -1,6 +1,7 @@
 package holdsim_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/harborpoint/concord/hold/holdsim"
@@ -23,5 +24,39 @@ func TestSettlingOverADeleteTakesItsOwnStamps(t *testing.T) {
 	}
 	if !rep.OK() {
 		t.Fatalf("%s", rep.String())
+	}
+}
+
+// TestSettlingARecordLimitItemTakesItsOwnStamps is the shrunk history 1778
+// of the campaign at thirty times its size (issue 19), in which a
+// settlement of a merge refused for size kept a stale note stamp. Lisbon's
+// long note ("bignote", lisbon:1) and baltimore's release (baltimore:3)
+// merge over the record limit at baltimore, which queues both branches;
+// lisbon then edits the note blind ("c4 draft 372", lisbon:2), and
+// baltimore's client settles the queue's item with baltimore's branch and
+// its empty note (baltimore:5). The settlement changed the note — the
+// long note was a branch it replaced — but its base was baltimore's stored
+// branch alone, so the note kept the stamp of the create that wrote it,
+// which lisbon's draft had replaced: the draft won at both replicas, where
+// the plain model of the ledger says the settlement's later note does
+// (replica's TestRecordLimitSettlementTakesItsOwnStamps is the same
+// defect, made small).
+func TestSettlingARecordLimitItemTakesItsOwnStamps(t *testing.T) {
+	skip := []int{2, 4, 5, 6, 9, 10, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 26, 27, 29, 31, 32, 33, 34, 35,
+		36, 38, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 59, 61, 62, 63, 65, 73, 74,
+		75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 92, 93, 97}
+	cfg := sim.Config{Seed: 1778, Histories: 1, Steps: 98, Skip: skip}
+	viol, history, err := sim.Reproduce(cfg, holdsim.Workload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The history still makes the settlement the test is about.
+	for _, want := range []string{"merge over the record limit", `blind H-3 "note" → ack lisbon:2`, `resolve H-3 "settle`} {
+		if !strings.Contains(history, want) {
+			t.Fatalf("the history no longer holds %q: the workload changed; find the history again\n%s", want, history)
+		}
+	}
+	if len(viol) != 0 {
+		t.Fatalf("%v\n%s", viol, history)
 	}
 }
