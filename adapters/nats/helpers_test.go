@@ -73,6 +73,15 @@ func (c *cluster) openRegion(n *node, clock *wall) *regionOf {
 	return r
 }
 
+// lisbonAndBaltimore is a cluster of lisbon and baltimore with a region
+// running on each, both on one wall clock at 14:00.
+func lisbonAndBaltimore(t *testing.T) (c *cluster, lis, bal *regionOf, clock *wall) {
+	t.Helper()
+	c = newCluster(t, "lisbon", "baltimore")
+	clock = &wall{now: at(14, 0, 0)}
+	return c, c.openRegion(c.nodes["lisbon"], clock), c.openRegion(c.nodes["baltimore"], clock), clock
+}
+
 // region makes the region of holds in n's bucket without running it; its
 // records are in the default codec, JSON.
 func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
