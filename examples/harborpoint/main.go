@@ -1,6 +1,8 @@
-// Command harborpoint replays the lesson "Conflict Resolution Policies in
-// Distributed Stores" with concord: Harbor Point's Lisbon and Baltimore
-// regions write the same cabin holds concurrently, and every conflict is
+// Command harborpoint replays, with concord, the running example of the
+// course lesson "Conflict Resolution Policies in Distributed Stores":
+// Harbor Point's Lisbon and Baltimore regions write the same cabin holds
+// concurrently (hold H-8821 extended in Lisbon while Baltimore confirms it,
+// both from version 18, and more), and every conflict is
 // settled by an explicit, recorded policy — or surfaced, never guessed.
 //
 //	go run ./examples/harborpoint
@@ -75,7 +77,7 @@ func (s *story) section(title string) {
 
 // reconcile runs anti-entropy between the regions.
 func (s *story) reconcile() error {
-	s.say("   ~ the regions reconcile (anti-entropy: digests, then only what each lacks)")
+	s.say("   ~ the regions reconcile (anti-entropy: range fingerprints find the records that differ, then only those move)")
 	return replica.AntiEntropy(s.ctx, s.lis, s.iad)
 }
 
