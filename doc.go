@@ -33,10 +33,15 @@
 //     branch, says which field or rule refused and why, and waits in the
 //     replica's review queue (replica.Replica.Conflicts) for a write that
 //     has seen every branch (replica.Replica.ResolveConflict).
-//  7. How regions converge: replica.AntiEntropy exchanges digests and
-//     then only the records the other side lacks; replica.Replica.Export
-//     and replica.Replica.Apply move one record. Any order, grouping or
-//     duplication of deliveries gives the same records everywhere.
+//  7. How regions converge: replica.Replica.Sync runs one anti-entropy
+//     session with a peer (replica.Local in one process,
+//     httpapi.ReplicationClient over HTTP): range-based reconciliation finds
+//     the records that differ, at a cost that grows with the differences,
+//     not the store, and each side applies the other's. replica.AntiEntropy
+//     syncs two replicas of one process, replica.Replicator syncs with every
+//     peer periodically; replica.Replica.Export and replica.Replica.Apply
+//     move one record. Any order, grouping or duplication of deliveries
+//     gives the same records everywhere.
 //  8. Proving your own resolver converges: resolvetest.Check runs the
 //     convergence laws on your resolver with rapid, from your tests, the way
 //     testing/slogtest checks a slog.Handler.
@@ -52,7 +57,11 @@
 //   - resolve: the record engine; resolve/resolvetest checks a resolver.
 //   - hold: Harbor Point's cabin hold, the reference domain model.
 //   - replica: one region's records over a store, the three write styles,
-//     replication, anti-entropy and the review queue.
+//     deletes, replication, anti-entropy and the review queue;
+//     replica/storetest checks a store.
+//   - claim: invariants across records — an exclusive, fenced claim on a
+//     name (a cabin) at one home store; hold/booking confirms a hold by
+//     claiming its cabin.
 //   - sim: a seeded fault-injection simulator for any record type;
 //     hold/holdsim runs the cabin hold through it.
 //   - httpapi: concord over HTTP — ETags, If-Match, problem details,

@@ -10,6 +10,7 @@ import (
 	"github.com/aalpar/crdt/lwwregister"
 	"github.com/harborpoint/concord/internal/dvv"
 	"github.com/harborpoint/concord/internal/merge"
+	"github.com/harborpoint/concord/internal/sixfield"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -274,7 +275,7 @@ func TestRecordMergeAgrees(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !res.Value.equal(mergedTicket) {
+		if !res.Value.Equal(mergedTicket) {
 			t.Errorf("concord: %+v", res.Value)
 		}
 		if len(res.Decisions()) != 6 {
@@ -288,10 +289,10 @@ func TestRecordMergeAgrees(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !got.equal(mergedTicket) {
+		if !got.Equal(mergedTicket) {
 			t.Errorf("grove: %+v", got)
 		}
-		if h, ok := mergeTicketsByHand(a.concord(), b.concord()); !ok || !h.equal(mergedTicket) {
+		if h, ok := sixfield.MergeByHand(a.concord(), b.concord()); !ok || !h.Equal(mergedTicket) {
 			t.Errorf("baseline: %+v", h)
 		}
 	}

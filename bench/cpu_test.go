@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/harborpoint/concord/internal/merge"
+	"github.com/harborpoint/concord/internal/sixfield"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -121,7 +122,7 @@ func cpuRows(t *testing.T) []cpuRow {
 		x, y := tb[0].concord(), tb[1].concord()
 		rows = append(rows, cpuRow{"RecordMerge", 100_000, []cpuCase{
 			{impl: implConcord, op: func(int) { cpuSinkRes, _ = merge.Branches(r, bs) }},
-			{impl: implBaseline, op: func(int) { cpuSinkTicket, _ = mergeTicketsByHand(x, y) }},
+			{impl: implBaseline, op: func(int) { cpuSinkTicket, _ = sixfield.MergeByHand(x, y) }},
 		}})
 	}
 	// Join (fresh).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/internal/merge"
+	"github.com/harborpoint/concord/internal/sixfield"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -19,29 +20,9 @@ import (
 // its meaning calls for; grove offers LWW, counter, OR-set, list and
 // document types only, so its equivalent record is LWW everywhere but the
 // tags, which are an OR-set.
-type ticket struct {
-	Title    string             // replaceable text: LWW (grove: LWW)
-	Tags     policy.Set[string] // additive: union (grove: OR-set)
-	Priority int                // only rises: max (grove: LWW)
-	Owner    string             // set once: two owners conflict (grove: LWW)
-	Urgent   bool               // enable wins (grove: LWW)
-	Estimate int                // smallest estimate wins: min (grove: LWW)
-}
+type ticket = sixfield.Ticket
 
-func ticketResolver() *resolve.Resolver[ticket] {
-	r, err := resolve.New("ticket", []resolve.Field[ticket]{
-		resolve.Bind("title", func(t *ticket) *string { return &t.Title }, policy.LWW[string]()),
-		resolve.Bind("tags", func(t *ticket) *policy.Set[string] { return &t.Tags }, policy.Union[string]()),
-		resolve.Bind("priority", func(t *ticket) *int { return &t.Priority }, policy.Max[int]()),
-		resolve.Bind("owner", func(t *ticket) *string { return &t.Owner }, policy.Once[string]()),
-		resolve.Bind("urgent", func(t *ticket) *bool { return &t.Urgent }, policy.EnableWins()),
-		resolve.Bind("estimate", func(t *ticket) *int { return &t.Estimate }, policy.Min[int]()),
-	}, nil, resolve.Options{})
-	if err != nil {
-		panic(err)
-	}
-	return r
-}
+func ticketResolver() *resolve.Resolver[ticket] { return sixfield.Resolver(resolve.Options{}) }
 
 // ticketBranch is one write of a ticket: its value, replica and time.
 type ticketBranch struct {
@@ -118,35 +99,6 @@ func ticketOfGrove(s *grove.State) (ticket, error) {
 	return t, nil
 }
 
-// mergeTicketsByHand is the baseline: the same policies written by hand for
-// this one type, with no decisions recorded.
-func mergeTicketsByHand(a, b resolve.Branch[ticket]) (ticket, bool) {
-	var out ticket
-	if a.Stamp.Compare(b.Stamp) >= 0 {
-		out.Title = a.Value.Title
-	} else {
-		out.Title = b.Value.Title
-	}
-	out.Tags = a.Value.Tags.Union(b.Value.Tags)
-	out.Priority = max(a.Value.Priority, b.Value.Priority)
-	switch {
-	case a.Value.Owner == b.Value.Owner || b.Value.Owner == "":
-		out.Owner = a.Value.Owner
-	case a.Value.Owner == "":
-		out.Owner = b.Value.Owner
-	default:
-		return out, false
-	}
-	out.Urgent = a.Value.Urgent || b.Value.Urgent
-	out.Estimate = min(a.Value.Estimate, b.Value.Estimate)
-	return out, true
-}
-
-func (t ticket) equal(o ticket) bool {
-	return t.Title == o.Title && t.Tags.Equal(o.Tags) && t.Priority == o.Priority &&
-		t.Owner == o.Owner && t.Urgent == o.Urgent && t.Estimate == o.Estimate
-}
-
 // BenchmarkRecordMerge merges the two concurrent branches of the six-field
 // record. concord's Resolver.Merge also records a decision for every field
 // that decided something (six here); grove's MergeState merges its field
@@ -185,12 +137,12 @@ func BenchmarkRecordMerge(b *testing.B) {
 			x, y := tb[0].concord(), tb[1].concord()
 			for b.Loop() {
 				var ok bool
-				if got, ok = mergeTicketsByHand(x, y); !ok {
+				if got, ok = sixfield.MergeByHand(x, y); !ok {
 					b.Fatal("conflict")
 				}
 			}
 		}
-		if !got.equal(mergedTicket) {
+		if !got.Equal(mergedTicket) {
 			b.Fatalf("%s: merged %+v, want %+v", impl, got, mergedTicket)
 		}
 	})

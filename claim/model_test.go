@@ -1,6 +1,7 @@
 package claim_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -155,29 +156,20 @@ func (mc *machine) Commit(t *rapid.T) {
 	}
 }
 
-func (mc *machine) Release(t *rapid.T) {
-	name, owner, token := mc.name(t), mc.owner(t), uint64(0)
-	token = mc.token(t, name)
-	mc.arm(t)
-	got, err := mc.h.Release(bg, name, owner, token)
-	cur := mc.m[name]
-	switch {
-	case !cur.held() && cur.token == token:
-		mc.outcome(t, name, got, err, cur, false, nil)
-	case cur.token != token:
-		mc.outcome(t, name, got, err, cur, false, claim.ErrFenced)
-	case !cur.heldBy(owner, token):
-		mc.outcome(t, name, got, err, cur, false, claim.ErrNotOwner)
-	default:
-		mc.outcome(t, name, got, err, model{token: token}, true, nil)
-	}
-}
+func (mc *machine) Release(t *rapid.T) { mc.free(t, mc.h.Release, false) }
 
-func (mc *machine) Abandon(t *rapid.T) {
+func (mc *machine) Abandon(t *rapid.T) { mc.free(t, mc.h.Abandon, true) }
+
+// free runs a call that frees the claim its owner holds with the token
+// read (Release, Abandon) against the model: a free claim with that token
+// is left as it is, another token is fenced, another owner refused, and
+// the owner's claim freed — but a committed one left as it is when
+// keepCommitted (Abandon).
+func (mc *machine) free(t *rapid.T, call func(context.Context, string, string, uint64) (claim.Claim, error), keepCommitted bool) {
 	name, owner := mc.name(t), mc.owner(t)
 	token := mc.token(t, name)
 	mc.arm(t)
-	got, err := mc.h.Abandon(bg, name, owner, token)
+	got, err := call(bg, name, owner, token)
 	cur := mc.m[name]
 	switch {
 	case !cur.held() && cur.token == token:
@@ -186,7 +178,7 @@ func (mc *machine) Abandon(t *rapid.T) {
 		mc.outcome(t, name, got, err, cur, false, claim.ErrFenced)
 	case !cur.heldBy(owner, token):
 		mc.outcome(t, name, got, err, cur, false, claim.ErrNotOwner)
-	case cur.state == claim.StateCommitted:
+	case keepCommitted && cur.state == claim.StateCommitted:
 		mc.outcome(t, name, got, err, cur, false, nil)
 	default:
 		mc.outcome(t, name, got, err, model{token: token}, true, nil)

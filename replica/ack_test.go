@@ -18,15 +18,9 @@ import (
 // lists both as members.
 func reapingPair(t *testing.T) (lis, iad *replica.Replica[hold.Hold]) {
 	t.Helper()
-	res := hold.Resolver(resolve.Options{})
-	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
-	var rs []*replica.Replica[hold.Hold]
-	for _, id := range ids {
-		r, err := replica.New(id, replica.NewMemoryStore(), res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Members: ids})
-		require.NoError(t, err)
-		rs = append(rs, r)
-	}
-	return rs[0], rs[1]
+	var opts replica.Options[hold.Hold]
+	return reaper(t, lisbon, replica.NewMemoryStore(), resolve.DeleteConflicts, opts),
+		reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, opts)
 }
 
 // deleteOne creates a hold on lis, replicates it to iad and deletes it on

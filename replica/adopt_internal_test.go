@@ -27,11 +27,9 @@ func (c decodeOnly) Decode(data []byte) (hold.Hold, error) { return c.Codec.Deco
 
 var _ Codec[hold.Hold] = decodeOnly{}
 
-// damage returns variants of an exported state whose payload has one to
-// three random bytes changed, sealed with a valid checksum again: what a
-// buggy or hostile peer could send. Half of the changes fall in the first
-// bytes of a sibling (its stamp, header and field stamps).
-func damage(t *testing.T, rng *rand.Rand, data []byte, n int) [][]byte {
+// openFrame opens an exported state: its payload, and the frame of its
+// siblings (each sibling's bytes alias payload's).
+func openFrame(t *testing.T, data []byte) ([]byte, version.ClockFrame) {
 	t.Helper()
 	payload, err := open(data, DefaultMaxRecordBytes)
 	if err != nil {
@@ -41,6 +39,16 @@ func damage(t *testing.T, rng *rand.Rand, data []byte, n int) [][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return payload, f
+}
+
+// damage returns variants of an exported state whose payload has one to
+// three random bytes changed, sealed with a valid checksum again: what a
+// buggy or hostile peer could send. Half of the changes fall in the first
+// bytes of a sibling (its stamp, header and field stamps).
+func damage(t *testing.T, rng *rand.Rand, data []byte, n int) [][]byte {
+	t.Helper()
+	payload, f := openFrame(t, data)
 	var heads []int // offsets of the siblings' bytes in payload
 	for _, b := range f.Siblings() {
 		heads = append(heads, cap(payload)-cap(b))
@@ -290,14 +298,7 @@ func TestAdoptRefusesMalformedBranch(t *testing.T) {
 	tried := 0
 	for seed := range uint64(4) {
 		for _, data := range holdHistoryDeleting(t, hold.Codec{}, key, seed, true) {
-			payload, err := open(data, DefaultMaxRecordBytes)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := stateFrame(payload, version.Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			payload, f := openFrame(t, data)
 			if f.Len() != 1 || f.Join().Get(version.MustID("a")) != 0 {
 				continue
 			}

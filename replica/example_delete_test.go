@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/harborpoint/concord/replica"
-	"github.com/harborpoint/concord/version"
 )
 
 // A record is deleted with the token read, the tombstone replicates, and
@@ -14,16 +13,7 @@ import (
 // copy of the record from before the delete changes nothing.
 func ExampleReplica_Delete() {
 	ctx := context.Background()
-	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
-	var rs []*replica.Replica[Doc]
-	for _, id := range ids {
-		r, err := replica.New(id, replica.NewMemoryStore(), docResolver(), replica.Options[Doc]{Members: ids})
-		if err != nil {
-			panic(err)
-		}
-		rs = append(rs, r)
-	}
-	lisbon, baltimore := rs[0], rs[1]
+	lisbon, baltimore := members(replica.Options[Doc]{})
 	rec, _ := lisbon.Create(ctx, "D-1", Doc{Size: 1})
 	_ = replica.AntiEntropy(ctx, lisbon, baltimore)
 	late, _ := baltimore.Export(ctx, "D-1")
@@ -36,7 +26,7 @@ func ExampleReplica_Delete() {
 	var del *replica.Deleted
 	fmt.Println("baltimore reads a tombstone:", errors.As(err, &del))
 
-	for _, r := range rs {
+	for _, r := range []*replica.Replica[Doc]{lisbon, baltimore} {
 		n, _ := r.Reap(ctx)
 		fmt.Println(r.ID(), "reaped", n)
 	}
@@ -56,16 +46,7 @@ func ExampleReplica_Delete() {
 // httpapi's ReplicationClient with the peer's ID — let both regions reap.
 func ExampleAcknowledger() {
 	ctx := context.Background()
-	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
-	var rs []*replica.Replica[Doc]
-	for _, id := range ids {
-		r, err := replica.New(id, replica.NewMemoryStore(), docResolver(), replica.Options[Doc]{Members: ids})
-		if err != nil {
-			panic(err)
-		}
-		rs = append(rs, r)
-	}
-	lisbon, baltimore := rs[0], rs[1]
+	lisbon, baltimore := members(replica.Options[Doc]{})
 	rec, _ := lisbon.Create(ctx, "D-1", Doc{Size: 1})
 	_, _ = lisbon.Sync(ctx, replica.Local(baltimore))
 	if _, err := lisbon.Delete(ctx, "D-1", rec.Token); err != nil {
@@ -74,7 +55,7 @@ func ExampleAcknowledger() {
 	there, _ := lisbon.Sync(ctx, replica.Local(baltimore))
 	back, _ := baltimore.Sync(ctx, replica.Local(lisbon))
 	fmt.Println("acknowledged:", there.Acked, back.Acked)
-	for _, r := range rs {
+	for _, r := range []*replica.Replica[Doc]{lisbon, baltimore} {
 		n, _ := r.Reap(ctx)
 		fmt.Println(r.ID(), "reaped", n)
 	}

@@ -16,17 +16,7 @@ func ExampleReplica_Reaping() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
-	var rs []*replica.Replica[Doc]
-	for _, id := range ids {
-		r, err := replica.New(id, replica.NewMemoryStore(), docResolver(),
-			replica.Options[Doc]{Members: ids, Retention: 24 * time.Hour, Now: clock})
-		if err != nil {
-			panic(err)
-		}
-		rs = append(rs, r)
-	}
-	lisbon, baltimore := rs[0], rs[1]
+	lisbon, baltimore := members(replica.Options[Doc]{Retention: 24 * time.Hour, Now: clock})
 	rec, _ := lisbon.Create(ctx, "D-1", Doc{Size: 1})
 	_ = replica.AntiEntropy(ctx, lisbon, baltimore)
 	_, _ = lisbon.Delete(ctx, "D-1", rec.Token)

@@ -31,6 +31,22 @@ func docResolver() *resolve.Resolver[Doc] {
 	return r
 }
 
+// members is two regions, lisbon and baltimore, each over its own store
+// and listing both as members (so they reap), with opts otherwise.
+func members(opts replica.Options[Doc]) (lisbon, baltimore *replica.Replica[Doc]) {
+	ids := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
+	opts.Members = ids
+	var rs []*replica.Replica[Doc]
+	for _, id := range ids {
+		r, err := replica.New(id, replica.NewMemoryStore(), docResolver(), opts)
+		if err != nil {
+			panic(err)
+		}
+		rs = append(rs, r)
+	}
+	return rs[0], rs[1]
+}
+
 func region(name string) *replica.Replica[Doc] {
 	r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), docResolver(), replica.Options[Doc]{})
 	if err != nil {

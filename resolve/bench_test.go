@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/harborpoint/concord/internal/merge"
+	"github.com/harborpoint/concord/internal/sixfield"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -55,30 +56,8 @@ func BenchmarkMergeSixFieldsByHand(b *testing.B) {
 	bs := twoTickets()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := mergeByHand(bs[0], bs[1]); !ok {
+		if _, ok := sixfield.MergeByHand(bs[0], bs[1]); !ok {
 			b.Fatal("conflict")
 		}
 	}
-}
-
-func mergeByHand(a, b resolve.Branch[ticket]) (ticket, bool) {
-	var out ticket
-	if a.Stamp.Compare(b.Stamp) >= 0 {
-		out.Title = a.Value.Title
-	} else {
-		out.Title = b.Value.Title
-	}
-	out.Tags = a.Value.Tags.Union(b.Value.Tags)
-	out.Priority = max(a.Value.Priority, b.Value.Priority)
-	switch {
-	case a.Value.Owner == b.Value.Owner || b.Value.Owner == "":
-		out.Owner = a.Value.Owner
-	case a.Value.Owner == "":
-		out.Owner = b.Value.Owner
-	default:
-		return out, false
-	}
-	out.Urgent = a.Value.Urgent || b.Value.Urgent
-	out.Estimate = min(a.Value.Estimate, b.Value.Estimate)
-	return out, true
 }

@@ -385,13 +385,8 @@ func (h *history[T]) renew(n *node[T]) bool {
 		return false
 	}
 	old := n.id
-	next := old.Next
-	if h.w.hooks.restartID != nil {
-		next = func() (version.ID, error) { return h.w.hooks.restartID(old) }
-	}
-	id, err := next()
-	if err != nil {
-		h.violate(Errors, "next incarnation of %v: %v", old, err)
+	id, ok := h.nextID(old)
+	if !ok {
 		return true
 	}
 	for _, k := range n.rep.Reaped() {
@@ -399,12 +394,7 @@ func (h *history[T]) renew(n *node[T]) bool {
 	}
 	n.id = id
 	h.rep.Deletes.Renewed++
-	h.boot(n)
-	if n.rep != nil {
-		if err := n.rep.Rescan(h.ctx); err != nil {
-			h.violate(Errors, "rescan %v: %v", n.id, err)
-		}
-	}
+	h.bootRescanned(n)
 	h.rejoin(n, old)
 	h.logf("restart %v over its store as %v: its reaped horizons were in memory", old, id)
 	return true

@@ -401,25 +401,15 @@ func (h *history[T]) restart(n *node[T]) {
 		if h.renew(n) {
 			return
 		}
-		h.boot(n)
-		if n.rep != nil {
-			if err := n.rep.Rescan(h.ctx); err != nil {
-				h.violate(Errors, "rescan %v: %v", n.id, err)
-			}
-		}
+		h.bootRescanned(n)
 		h.logf("restart %v with its state", n.id)
 		h.checkKept(n)
 		return
 	}
 	h.markAtRisk(n)
 	old := n.id
-	next := old.Next
-	if h.w.hooks.restartID != nil {
-		next = func() (version.ID, error) { return h.w.hooks.restartID(old) }
-	}
-	id, err := next()
-	if err != nil {
-		h.violate(Errors, "next incarnation of %v: %v", old, err)
+	id, ok := h.nextID(old)
+	if !ok {
 		return
 	}
 	n.id, n.store, n.model, n.last, n.lose, n.rotten, n.floor = id, replica.NewMemoryStore(), map[string]model{}, version.Timestamp{}, false, nil, 0
@@ -429,6 +419,32 @@ func (h *history[T]) restart(n *node[T]) {
 	h.boot(n)
 	h.rejoin(n, old)
 	h.logf("restart %v without its state, as %v", old, id)
+}
+
+// nextID is the ID of old's next incarnation: old.Next, or the test
+// hook's. A failure is a violation, and ok is false.
+func (h *history[T]) nextID(old version.ID) (id version.ID, ok bool) {
+	next := old.Next
+	if h.w.hooks.restartID != nil {
+		next = func() (version.ID, error) { return h.w.hooks.restartID(old) }
+	}
+	id, err := next()
+	if err != nil {
+		h.violate(Errors, "next incarnation of %v: %v", old, err)
+		return id, false
+	}
+	return id, true
+}
+
+// bootRescanned boots n over its store and has it rescan the store, as a
+// replica does after a restart.
+func (h *history[T]) bootRescanned(n *node[T]) {
+	h.boot(n)
+	if n.rep != nil {
+		if err := n.rep.Rescan(h.ctx); err != nil {
+			h.violate(Errors, "rescan %v: %v", n.id, err)
+		}
+	}
 }
 
 // markAtRisk records the writes that only n holds, as n loses its state:

@@ -93,27 +93,7 @@ func emptyContextUpdate(n sim.Node[hold.Hold], key, token string, fn func(*hold.
 	if err = errors.Join(err, fnErr); err != nil {
 		return replica.Record[hold.Hold]{}, err
 	}
-	// replica's stored form, framed and checksummed: what a replica with
-	// another ID stores for this state.
-	scratch, err := replica.New(version.MustID("encoder"), replica.NewMemoryStore(), n.NewResolver(), replica.Options[hold.Hold]{}) // holdsim stores JSON
-	if err != nil {
-		return replica.Record[hold.Hold]{}, err
-	}
-	if _, err := scratch.ApplyState(ctx, key, next); err != nil {
-		return replica.Record[hold.Hold]{}, err
-	}
-	data, err := scratch.Export(ctx, key)
-	if err != nil {
-		return replica.Record[hold.Hold]{}, err
-	}
-	_, rev, err := n.Store.Get(ctx, key)
-	if err == nil {
-		_, err = n.Store.CompareAndSet(ctx, key, data, rev)
-	}
-	if err == nil {
-		err = n.Rep.Rescan(ctx)
-	}
-	if err != nil {
+	if err := storeState(n, key, next); err != nil { // holdsim stores JSON
 		return replica.Record[hold.Hold]{}, err
 	}
 	return n.Rep.Get(ctx, key)

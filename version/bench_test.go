@@ -286,15 +286,7 @@ func baseCompare(a, b []basePair) version.Order {
 	}
 	aMore = aMore || i < len(a)
 	bMore = bMore || j < len(b)
-	switch {
-	case aMore && bMore:
-		return version.Concurrent
-	case aMore:
-		return version.After
-	case bMore:
-		return version.Before
-	}
-	return version.Equal
+	return orderOf(aMore, bMore)
 }
 
 // baseJoin joins b into a in place, inserting replicas a lacks.

@@ -53,6 +53,12 @@ func naiveCompare(a, b version.Vector) version.Order {
 			bMore = true
 		}
 	}
+	return orderOf(aMore, bMore)
+}
+
+// orderOf is the order of a relative to b, given whether a has a counter
+// above b's and whether b has one above a's.
+func orderOf(aMore, bMore bool) version.Order {
 	switch {
 	case aMore && bMore:
 		return version.Concurrent

@@ -14,9 +14,7 @@ import (
 // as deleted in Baltimore once the tombstone has replicated; a stale delete
 // is refused.
 func TestDeleteAcrossRegions(t *testing.T) {
-	c := newCluster(t, "lisbon", "baltimore")
-	clock := &wall{now: at(14, 0, 0)}
-	lis, bal := c.openRegion(c.nodes["lisbon"], clock), c.openRegion(c.nodes["baltimore"], clock)
+	c, lis, bal, _ := lisbonAndBaltimore(t)
 	ctx := c.ctx()
 	rec, err := lis.Create(ctx, "H-1", hold.New("H-1", "C1", "desk", at(14, 10, 0)))
 	if err != nil {

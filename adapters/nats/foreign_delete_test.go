@@ -16,9 +16,7 @@ import (
 // skipped), every region reads the record as it was, and the next writes
 // converge everywhere.
 func TestForeignRemovalOfACopy(t *testing.T) {
-	c := newCluster(t, "lisbon", "baltimore")
-	clock := &wall{now: at(14, 0, 0)}
-	lis, bal := c.openRegion(c.nodes["lisbon"], clock), c.openRegion(c.nodes["baltimore"], clock)
+	c, lis, bal, _ := lisbonAndBaltimore(t)
 	lisKV, balKV := c.nodes["lisbon"].kv, c.nodes["baltimore"].kv
 	ctx := c.ctx()
 	if _, err := lis.Create(ctx, "H-1", hold.New("H-1", "C1", "desk", at(14, 10, 0))); err != nil {
@@ -74,10 +72,8 @@ func TestForeignRemovalOfACopy(t *testing.T) {
 // serving and writing the record; and a replica of the region under a new
 // incarnation (version.ID.Next) reads the record back and writes it again.
 func TestForeignRemovalOfOwnKey(t *testing.T) {
-	c := newCluster(t, "lisbon", "baltimore")
-	clock := &wall{now: at(14, 0, 0)}
+	c, lis, bal, clock := lisbonAndBaltimore(t)
 	lisNode := c.nodes["lisbon"]
-	lis, bal := c.openRegion(lisNode, clock), c.openRegion(c.nodes["baltimore"], clock)
 	ctx := c.ctx()
 	removals := map[string]func(key string) error{
 		"H-2": func(key string) error { return lisNode.kv.Delete(ctx, key) },

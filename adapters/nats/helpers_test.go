@@ -7,11 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	concordnats "github.com/harborpoint/concord/adapters/nats"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
@@ -22,24 +22,6 @@ var day = time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 
 func at(h, m, s int) time.Time {
 	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
-}
-
-// wall is the simulated wall clock the regions of a test share.
-type wall struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (w *wall) Now() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.now
-}
-
-func (w *wall) set(t time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.now = t
 }
 
 // regionOf is a region of holds: its replica (embedded: the API the
@@ -66,16 +48,25 @@ func (r *regionOf) run(t testing.TB) {
 
 // openRegion makes the region of holds in n's bucket, with its own
 // observer counters, and runs its watcher until the test ends.
-func (c *cluster) openRegion(n *node, clock *wall) *regionOf {
+func (c *cluster) openRegion(n *node, clock *claimtest.Clock) *regionOf {
 	c.t.Helper()
 	r := c.region(n, clock, version.MustID(n.name))
 	r.run(c.t)
 	return r
 }
 
+// lisbonAndBaltimore is a cluster of lisbon and baltimore with a region
+// running on each, both on one wall clock at 14:00.
+func lisbonAndBaltimore(t *testing.T) (c *cluster, lis, bal *regionOf, clock *claimtest.Clock) {
+	t.Helper()
+	c = newCluster(t, "lisbon", "baltimore")
+	clock = claimtest.NewClock(at(14, 0, 0))
+	return c, c.openRegion(c.nodes["lisbon"], clock), c.openRegion(c.nodes["baltimore"], clock), clock
+}
+
 // region makes the region of holds in n's bucket without running it; its
 // records are in the default codec, JSON.
-func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
+func (c *cluster) region(n *node, clock *claimtest.Clock, id version.ID) *regionOf {
 	c.t.Helper()
 	return c.regionWith(n, clock, id, replica.Options[hold.Hold]{}, nil)
 }
@@ -83,7 +74,7 @@ func (c *cluster) region(n *node, clock *wall, id version.ID) *regionOf {
 // regionWith is region with the replica options opts (its observer,
 // command keys, peers and clock are set here) and the log in logs (nil:
 // the test's log).
-func (c *cluster) regionWith(n *node, clock *wall, id version.ID, opts replica.Options[hold.Hold], logs io.Writer) *regionOf {
+func (c *cluster) regionWith(n *node, clock *claimtest.Clock, id version.ID, opts replica.Options[hold.Hold], logs io.Writer) *regionOf {
 	c.t.Helper()
 	if logs == nil {
 		logs = testLog{c.t}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	concordnats "github.com/harborpoint/concord/adapters/nats"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/version"
@@ -61,7 +62,7 @@ func TestRecordLimitFromBucket(t *testing.T) {
 		t.Fatal("the bucket took a value of its MaxValueSize with headers")
 	}
 
-	clock := &wall{now: at(14, 0, 0)}
+	clock := claimtest.NewClock(at(14, 0, 0))
 	lis := c.regionWith(lisNode, clock, version.MustID("lisbon"), replica.Options[hold.Hold]{MaxRecordBytes: limit}, nil)
 	rec, err := lis.Create(ctx, "H-1", hold.New("H-1", "C1", "desk", at(14, 10, 0)))
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
@@ -17,7 +18,7 @@ import (
 func timelineInMemory(t *testing.T) replica.Record[hold.Hold] {
 	t.Helper()
 	ctx := context.Background()
-	clock := &wall{now: at(14, 0, 0)}
+	clock := claimtest.NewClock(at(14, 0, 0))
 	res := hold.Resolver(resolve.Options{SkewWindow: 2 * time.Second})
 	mk := func(name string) *replica.Replica[hold.Hold] {
 		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), res, replica.Options[hold.Hold]{
@@ -55,13 +56,13 @@ type (
 )
 
 // timelineV18 creates H-8821 in Lisbon and edits it to version 18.
-func timelineV18(ctx context.Context, clock *wall, create createFn, blind blindFn) error {
-	clock.set(at(14, 0, 0))
+func timelineV18(ctx context.Context, clock *claimtest.Clock, create createFn, blind blindFn) error {
+	clock.Set(at(14, 0, 0))
 	if _, err := create(ctx, "H-8821", hold.New("H-8821", "C14", "lisbon-desk", at(14, 10, 0))); err != nil {
 		return err
 	}
 	for i := 2; i <= 18; i++ {
-		clock.set(clock.Now().Add(10 * time.Second))
+		clock.Set(clock.Now().Add(10 * time.Second))
 		if _, err := blind(ctx, "H-8821", "note", hold.NoteEdit(fmt.Sprintf("draft %d", i))); err != nil {
 			return err
 		}
@@ -70,8 +71,8 @@ func timelineV18(ctx context.Context, clock *wall, create createFn, blind blindF
 }
 
 // extendAndConfirm makes the lesson's two concurrent writes from v18.
-func extendAndConfirm(ctx context.Context, clock *wall, extend commandFn, confirm updateFn, v18 string) error {
-	clock.set(at(14, 4, 52))
+func extendAndConfirm(ctx context.Context, clock *claimtest.Clock, extend commandFn, confirm updateFn, v18 string) error {
+	clock.Set(at(14, 4, 52))
 	_, _, err := extend(ctx, "H-8821", "lis-extend-1", func(h *hold.Hold, _ replica.Write) error {
 		h.Touch("lisbon-desk")
 		return h.Extend(at(14, 15, 0))
@@ -79,7 +80,7 @@ func extendAndConfirm(ctx context.Context, clock *wall, extend commandFn, confir
 	if err != nil {
 		return err
 	}
-	clock.set(at(14, 4, 53))
+	clock.Set(at(14, 4, 53))
 	_, err = confirm(ctx, "H-8821", v18, func(h *hold.Hold, _ replica.Write) error {
 		h.Touch("baltimore-payments")
 		return h.Confirm("B-3107", at(14, 4, 53))
@@ -99,7 +100,7 @@ func TestTimelineAcrossRegions(t *testing.T) {
 	for _, names := range [][]string{{"lisbon", "baltimore"}, {"lisbon", "baltimore", "singapore"}} {
 		t.Run(fmt.Sprintf("%d regions", len(names)), func(t *testing.T) {
 			c := newCluster(t, names...)
-			clock := &wall{now: at(14, 0, 0)}
+			clock := claimtest.NewClock(at(14, 0, 0))
 			var regions []*regionOf
 			for _, name := range names {
 				regions = append(regions, c.openRegion(c.nodes[name], clock))

@@ -3,21 +3,14 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"testing"
-	"time"
 
 	concordsqlite "github.com/harborpoint/concord/adapters/sqlite"
 	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/internal/storebench"
 	"github.com/harborpoint/concord/replica"
-	"github.com/harborpoint/concord/resolve"
-	"github.com/harborpoint/concord/version"
 )
-
-const benchKeys = 64
 
 // BenchmarkUpdate compares, on one database connection and in one loop, three
 // writes of a hold-sized value to one of 64 rows: a Replica.Update through
@@ -56,123 +49,16 @@ func benchUpdate(b *testing.B, sync string, codec replica.Codec[hold.Hold]) {
 		b.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	rep := newReplicaWriter(b, s, codec)
-	store := newStoreWriter(b, s, rep.size)
-	bare := newBareWriter(b, db, rep.size)
-	defer bare.close()
-	var tr, ts, tb []time.Duration
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		tr = append(tr, timed(func() { rep.write(b, i) }))
-		ts = append(ts, timed(func() { store.write(b, i) }))
-		tb = append(tb, timed(func() { bare.write(b, i) }))
-	}
-	report(b, "replica", tr, tb)
-	report(b, "store", ts, tb)
-	b.ReportMetric(float64(sum(tb).Nanoseconds())/float64(len(tb)), "bare-ns/op")
-	b.ReportMetric(float64(median(tb).Nanoseconds()), "bare-p50-ns")
-}
-
-// report reports the mean time of the writes ds and their ratio to the
-// baseline's, and the same for the medians: the means carry the rare slow
-// commits (a WAL checkpoint's fsync lands on whichever write crosses its
-// threshold, a descheduled process on whichever write it interrupts), the
-// medians a typical write.
-func report(b *testing.B, name string, ds, base []time.Duration) {
-	b.ReportMetric(float64(sum(ds).Nanoseconds())/float64(len(ds)), name+"-ns/op")
-	b.ReportMetric(float64(sum(ds))/float64(sum(base)), name+"/bare")
-	b.ReportMetric(float64(median(ds).Nanoseconds()), name+"-p50-ns")
-	b.ReportMetric(float64(median(ds))/float64(median(base)), name+"/bare-p50")
-}
-
-func sum(ds []time.Duration) (t time.Duration) {
-	for _, d := range ds {
-		t += d
-	}
-	return t
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func timed(f func()) time.Duration {
-	t := time.Now()
-	f()
-	return time.Since(t)
-}
-
-// replicaWriter updates holds' notes with Replica.Update.
-type replicaWriter struct {
-	r      *replica.Replica[hold.Hold]
-	tokens []string
-	size   int // bytes of a stored hold
-}
-
-func newReplicaWriter(b *testing.B, s replica.Store, codec replica.Codec[hold.Hold]) *replicaWriter {
-	ctx := context.Background()
-	r, err := replica.New(version.MustID("bench"), s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{Codec: codec})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w := &replicaWriter{r: r, tokens: make([]string, benchKeys)}
-	expires := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range w.tokens {
-		rec, err := r.Create(ctx, key(i), hold.New(key(i), "C1", "agency", expires))
-		if err != nil {
-			b.Fatal(err)
+	var bare *bareWriter
+	defer func() {
+		if bare != nil {
+			bare.close()
 		}
-		w.tokens[i] = rec.Token
-	}
-	v, _, err := s.Get(ctx, key(0))
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.size = len(v)
-	return w
-}
-
-func (w *replicaWriter) write(b *testing.B, i int) {
-	k := i % benchKeys
-	rec, err := w.r.Update(context.Background(), key(k), w.tokens[k], func(h *hold.Hold, _ replica.Write) error {
-		h.Note = strconv.Itoa(i)
-		return nil
+	}()
+	storebench.Update(b, s, codec, func(size int) func(int) {
+		bare = newBareWriter(b, db, size)
+		return func(k int) { bare.write(b, k) }
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.tokens[k] = rec.Token
-}
-
-// storeWriter compare-and-sets rows of its own through the Store.
-type storeWriter struct {
-	s     replica.Store
-	value []byte
-	revs  []uint64
-}
-
-func newStoreWriter(b *testing.B, s replica.Store, size int) *storeWriter {
-	w := &storeWriter{s: s, value: make([]byte, size), revs: make([]uint64, benchKeys)}
-	for i := range w.revs {
-		n, err := s.CompareAndSet(context.Background(), storeKeys[i], w.value, 0)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.revs[i] = n
-	}
-	return w
-}
-
-func (w *storeWriter) write(b *testing.B, i int) {
-	k := i % benchKeys
-	w.value[0] = byte(i)
-	n, err := w.s.CompareAndSet(context.Background(), storeKeys[k], w.value, w.revs[k])
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.revs[k] = n
 }
 
 // bareWriter is the baseline: a prepared UPDATE … WHERE key = ? AND rev = ?
@@ -185,12 +71,12 @@ type bareWriter struct {
 
 func newBareWriter(b *testing.B, db *sql.DB, size int) *bareWriter {
 	ctx := context.Background()
-	w := &bareWriter{value: make([]byte, size), revs: make([]int64, benchKeys)}
+	w := &bareWriter{value: make([]byte, size), revs: make([]int64, storebench.Keys)}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE bare (key BLOB NOT NULL PRIMARY KEY, value BLOB NOT NULL, rev INTEGER NOT NULL) WITHOUT ROWID`); err != nil {
 		b.Fatal(err)
 	}
 	for i := range w.revs {
-		if _, err := db.ExecContext(ctx, `INSERT INTO bare VALUES (?, ?, 0)`, bareKeys[i], w.value); err != nil {
+		if _, err := db.ExecContext(ctx, `INSERT INTO bare VALUES (?, ?, 0)`, storebench.BareKey(i), w.value); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -201,10 +87,9 @@ func newBareWriter(b *testing.B, db *sql.DB, size int) *bareWriter {
 	return w
 }
 
-func (w *bareWriter) write(b *testing.B, i int) {
-	k := i % benchKeys
-	w.value[0] = byte(i)
-	res, err := w.update.ExecContext(context.Background(), w.value, bareKeys[k], w.revs[k])
+func (w *bareWriter) write(b *testing.B, k int) {
+	w.value[0]++
+	res, err := w.update.ExecContext(context.Background(), w.value, storebench.BareKey(k), w.revs[k])
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -215,20 +100,3 @@ func (w *bareWriter) write(b *testing.B, i int) {
 }
 
 func (w *bareWriter) close() { _ = w.update.Close() }
-
-// The keys are made once, so that the loop allocates only what the writes do.
-var (
-	keys      [benchKeys]string // the replica's
-	storeKeys [benchKeys]string // the store writer's
-	bareKeys  [benchKeys][]byte // the bare UPDATE's
-)
-
-func init() {
-	for i := range benchKeys {
-		keys[i] = fmt.Sprintf("H-%04d", i)
-		storeKeys[i] = "s" + keys[i]
-		bareKeys[i] = []byte(keys[i])
-	}
-}
-
-func key(i int) string { return keys[i] }

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bytes"
-	"strings"
 	"testing"
+
+	"github.com/harborpoint/concord/internal/exampletest"
 )
 
 func TestCart(t *testing.T) {
-	var out bytes.Buffer
-	if err := run(&out); err != nil {
-		t.Fatal(err)
-	}
-	text := out.String()
-	for _, want := range []string{
+	exampletest.Run(t, run,
 		"tent added in Lisbon, replicated:  lisbon    items=[tent]",
 		"before the regions reconcile:      lisbon    items=[]",
 		"before the regions reconcile:      baltimore items=[stove tent]",
@@ -20,9 +15,5 @@ func TestCart(t *testing.T) {
 		"after: the concurrent add wins:    baltimore items=[stove tent]",
 		"stove removed after both saw it:   lisbon    items=[tent]",
 		"stove removed after both saw it:   baltimore items=[tent]",
-	} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q\n%s", want, text)
-		}
-	}
+	)
 }

@@ -1,6 +1,8 @@
-// Command harborpoint replays the lesson "Conflict Resolution Policies in
-// Distributed Stores" with concord: Harbor Point's Lisbon and Baltimore
-// regions write the same cabin holds concurrently, and every conflict is
+// Command harborpoint replays, with concord, the running example of the
+// course lesson "Conflict Resolution Policies in Distributed Stores":
+// Harbor Point's Lisbon and Baltimore regions write the same cabin holds
+// concurrently (hold H-8821 extended in Lisbon while Baltimore confirms it,
+// both from version 18, and more), and every conflict is
 // settled by an explicit, recorded policy — or surfaced, never guessed.
 //
 //	go run ./examples/harborpoint
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/claim"
+	"github.com/harborpoint/concord/claim/claimtest"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
 	"github.com/harborpoint/concord/policy"
@@ -74,7 +77,7 @@ func (s *story) section(title string) {
 
 // reconcile runs anti-entropy between the regions.
 func (s *story) reconcile() error {
-	s.say("   ~ the regions reconcile (anti-entropy: digests, then only what each lacks)")
+	s.say("   ~ the regions reconcile (anti-entropy: range fingerprints find the records that differ, then only those move)")
 	return replica.AntiEntropy(s.ctx, s.lis, s.iad)
 }
 
@@ -429,7 +432,9 @@ func (s *story) operatorCounters() {
 func (s *story) oneCabinTwoHolds() error {
 	s.section("H-9040 and H-9041 on cabin C21: two holds, one cabin, two regions")
 	s.now = at(14, 13, 0)
-	link := &homeLink{store: replica.NewMemoryStore()} // cabin C21's home: one store, not merged across regions
+	// Cabin C21's home: one store, not merged across regions, reached over
+	// a link the scene cuts (claimtest.Link, a simulated network route).
+	link := claimtest.NewLink(replica.NewMemoryStore())
 	claims := &claim.Counters{}
 	home, err := claim.NewHome(link, claim.Options{Now: func() time.Time { return s.now }, Observer: claims})
 	if err != nil {
@@ -470,7 +475,7 @@ func (s *story) oneCabinTwoHolds() error {
 	s.say("14:13:05 Lisbon confirms H-9040 -> 409 Conflict: cabin/C21 is %s by %s with %s", held.Current.State, held.Current.Owner, held.Current.Data)
 
 	s.now = at(14, 14, 0)
-	link.cut = true
+	link.Set(true, false)
 	s.say("14:14:00 Lisbon loses its route to C21's home")
 	if _, _, err := s.lis.Command(s.ctx, "H-9040", "lis-extend-90", func(h *hold.Hold, _ replica.Write) error { return h.Extend(at(14, 30, 0)) }); err != nil {
 		return err
@@ -488,7 +493,7 @@ func (s *story) oneCabinTwoHolds() error {
 		return fmt.Errorf("H-9040: a confirmation without the home was not refused: %v", err)
 	}
 	s.say("  confirm H-9040 -> 503 Service Unavailable, Retry-After: 1 (a confirmation needs the cabin's home)")
-	link.cut = false
+	link.Set(false, false)
 
 	if err := s.reconcile(); err != nil {
 		return err
@@ -522,27 +527,4 @@ func (s *story) oneCabinTwoHolds() error {
 	}
 	s.say("claim outcomes: %s", strings.Join(counts, ", "))
 	return nil
-}
-
-// homeLink is the route from the regions to the cabins' home store; the
-// scene cuts it.
-type homeLink struct {
-	store *replica.MemoryStore
-	cut   bool
-}
-
-var errNoRoute = errors.New("no route to the cabin's home region")
-
-func (l *homeLink) Get(ctx context.Context, key string) ([]byte, uint64, error) {
-	if l.cut {
-		return nil, 0, errNoRoute
-	}
-	return l.store.Get(ctx, key)
-}
-
-func (l *homeLink) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	if l.cut {
-		return 0, errNoRoute
-	}
-	return l.store.CompareAndSet(ctx, key, value, rev)
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The lesson's hold H-8821 over HTTP, with curl, across two processes:
+# Harbor Point's hold H-8821 over HTTP, with curl, across two processes:
 # Lisbon and Baltimore each run holdservice on a loopback port with their own
 # store and replicate over HTTP with a shared bearer token.
 # The script partitions them, extends in one and confirms in the other from

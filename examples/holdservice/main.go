@@ -1,6 +1,6 @@
 // Command holdservice serves Harbor Point's cabin holds over HTTP for one
 // region and replicates with the services of the other regions over HTTP.
-// Two terminals run the lesson's two regions:
+// Two terminals run two regions, Lisbon and Baltimore:
 //
 //	export HOLDSERVICE_TOKEN=$(openssl rand -hex 16)   # in both
 //	go run ./examples/holdservice -region lisbon -addr :8081 -peer http://127.0.0.1:8082
@@ -24,8 +24,9 @@
 // Without a token the service runs alone. Without -addr it listens on
 // loopback only. Package service documents the routes.
 //
-// curl.sh in this folder starts both regions and walks through the lesson
-// with curl, across them: a partition, a region stopped and restarted, and
+// curl.sh in this folder starts both regions and walks through hold
+// H-8821's timeline (extended in Lisbon while Baltimore confirms it, both
+// from version 18) with curl, across them: a partition, a region stopped and restarted, and
 // the heal.
 package main
 

@@ -19,13 +19,11 @@ import (
 // first wins, the second is told who holds the cabin, and after the regions
 // reconcile exactly one hold is confirmed in both.
 func TestOneConfirmWins(t *testing.T) {
-	w := newWorld(t, booking.Options{})
-	w.create(w.lis, "H-8821", "C14")
-	w.create(w.iad, "H-9040", "C14")
-	if _, err := w.iad.desk.Confirm(bg, "H-8821", w.token(w.iad, "H-8821"), "B-3107"); err != nil {
+	w := twoHoldsOnC14(t)
+	if _, err := w.confirm(w.iad, "H-8821", "B-3107"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := w.lis.desk.Confirm(bg, "H-9040", w.token(w.lis, "H-9040"), "B-3200")
+	_, err := w.confirm(w.lis, "H-9040", "B-3200")
 	var ce *claim.ClaimedError
 	if !errors.As(err, &ce) || ce.Current.Owner != "H-8821" || ce.Current.Data != "B-3107" {
 		t.Fatalf("second confirm: %v", err)
@@ -51,7 +49,7 @@ func TestCutFromTheHome(t *testing.T) {
 	w.create(w.lis, "H-8821", "C14")
 	w.create(w.lis, "H-8822", "C15")
 	w.lis.link.Set(true, false)
-	_, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
+	_, err := w.confirm(w.lis, "H-8821", "B-3107")
 	if !errors.Is(err, claim.ErrUnavailable) || !errors.Is(err, claimtest.ErrCut) {
 		t.Fatalf("confirm cut from the home: %v", err)
 	}
@@ -70,7 +68,7 @@ func TestCutFromTheHome(t *testing.T) {
 		t.Errorf("release: %v %v", rec.Value, err)
 	}
 	w.lis.link.Set(false, false)
-	if _, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107"); err != nil {
+	if _, err := w.confirm(w.lis, "H-8821", "B-3107"); err != nil {
 		t.Fatalf("confirm after the heal: %v", err)
 	}
 }
@@ -80,22 +78,20 @@ func TestCutFromTheHome(t *testing.T) {
 // then the next hold's confirmation takes it over; the dead process, if it
 // wakes, is fenced.
 func TestCrashAfterClaiming(t *testing.T) {
-	w := newWorld(t, booking.Options{})
-	w.create(w.lis, "H-8821", "C14")
-	w.create(w.iad, "H-9040", "C14")
+	w := twoHoldsOnC14(t)
 	w.lis.link.Set(false, true)
-	if _, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107"); !errors.Is(err, claim.ErrUnavailable) {
+	if _, err := w.confirm(w.lis, "H-8821", "B-3107"); !errors.Is(err, claim.ErrUnavailable) {
 		t.Fatalf("lost reply: %v", err)
 	}
 	crashed := w.claimOf("cabin/C14")
 	if crashed.State != claim.StatePending || crashed.Owner != "H-8821" {
 		t.Fatalf("claim %v", crashed)
 	}
-	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
+	if _, err := w.confirm(w.iad, "H-9040", "B-3200"); !errors.Is(err, claim.ErrClaimed) {
 		t.Fatalf("before the lapse: %v", err)
 	}
 	w.clk.Advance(10*time.Second + margin + time.Millisecond)
-	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); err != nil {
+	if _, err := w.confirm(w.iad, "H-9040", "B-3200"); err != nil {
 		t.Fatalf("after the lapse: %v", err)
 	}
 	if _, err := w.lis.home.Commit(bg, "cabin/C14", "H-8821", crashed.Token, "B-3107"); !errors.Is(err, claim.ErrFenced) {
@@ -116,23 +112,18 @@ func TestCrashAfterClaiming(t *testing.T) {
 func TestCrashAfterCommitting(t *testing.T) {
 	for _, recover := range []string{"retry", "reconcile"} {
 		t.Run(recover, func(t *testing.T) {
-			w := newWorld(t, booking.Options{})
-			w.create(w.lis, "H-8821", "C14")
-			w.create(w.iad, "H-9040", "C14")
-			token := w.token(w.lis, "H-8821")
-			w.lis.desk = mustDesk(t, w.lis, booking.Options{PendingFor: 10 * time.Second, Now: w.clk.Now,
-				BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
-			if _, err := w.lis.desk.Confirm(bg, "H-8821", token, "B-3107"); !errors.Is(err, claim.ErrUnavailable) {
+			w := twoHoldsOnC14(t)
+			token, err := w.commitLost(w.lis, "H-8821", "B-3107")
+			if !errors.Is(err, claim.ErrUnavailable) {
 				t.Fatalf("lost commit reply: %v", err)
 			}
 			if s, _ := w.status(w.lis, "H-8821"); s != hold.Active {
 				t.Fatalf("H-8821 %s before recovery", s)
 			}
 			w.clk.Advance(time.Minute) // committed claims never lapse
-			if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
+			if _, err := w.confirm(w.iad, "H-9040", "B-3200"); !errors.Is(err, claim.ErrClaimed) {
 				t.Fatalf("another hold: %v", err)
 			}
-			var err error
 			if recover == "retry" {
 				_, err = w.lis.desk.Confirm(bg, "H-8821", token, "B-3107")
 			} else {
@@ -157,16 +148,14 @@ func mustDesk(t *testing.T, r *region, opts booking.Options) *booking.Desk {
 // plus the margin loses the cabin to the next hold: the commit is fenced and
 // the slow hold is not confirmed.
 func TestStalledPastTheMargin(t *testing.T) {
-	w := newWorld(t, booking.Options{})
-	w.create(w.lis, "H-8821", "C14")
-	w.create(w.iad, "H-9040", "C14")
+	w := twoHoldsOnC14(t)
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{PendingFor: 10 * time.Second, Now: w.clk.Now,
 		BeforeCommit: func(context.Context, hold.Hold, string) error {
 			w.clk.Advance(time.Minute) // the payment provider is slow
-			_, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200")
+			_, err := w.confirm(w.iad, "H-9040", "B-3200")
 			return err
 		}})
-	_, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
+	_, err := w.confirm(w.lis, "H-8821", "B-3107")
 	if !errors.Is(err, claim.ErrFenced) {
 		t.Fatalf("stalled confirm: %v", err)
 	}
@@ -181,21 +170,14 @@ func TestStalledPastTheMargin(t *testing.T) {
 
 // TestBeforeCommitFails: a refused payment gives the cabin back at once.
 func TestBeforeCommitFails(t *testing.T) {
-	w := newWorld(t, booking.Options{})
-	w.create(w.lis, "H-8821", "C14")
-	w.create(w.iad, "H-9040", "C14")
+	w := twoHoldsOnC14(t)
 	declined := errors.New("card declined")
 	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
 		BeforeCommit: func(context.Context, hold.Hold, string) error { return declined }})
-	if _, err := w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107"); !errors.Is(err, declined) {
+	if _, err := w.confirm(w.lis, "H-8821", "B-3107"); !errors.Is(err, declined) {
 		t.Fatalf("declined: %v", err)
 	}
-	if c := w.claimOf("cabin/C14"); c.State != claim.StateFree {
-		t.Fatalf("claim kept: %v", c)
-	}
-	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); err != nil {
-		t.Fatal(err)
-	}
+	w.c14FreeForBaltimore()
 }
 
 // TestRefusedBeforeClaiming: a stale token, an open conflict, an expired or
@@ -219,12 +201,12 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 	if _, err := w.lis.desk.Confirm(bg, "H-1", "%%%", "B-1"); !errors.Is(err, version.ErrMalformedToken) {
 		t.Errorf("bad token: %v", err)
 	}
-	if _, err := w.lis.desk.Confirm(bg, "H-1", w.token(w.lis, "H-1"), ""); !errors.Is(err, hold.ErrNoBooking) {
+	if _, err := w.confirm(w.lis, "H-1", ""); !errors.Is(err, hold.ErrNoBooking) {
 		t.Errorf("no booking: %v", err)
 	}
 	w.create(w.lis, "H-2", "C2")
 	w.clk.Advance(time.Hour)
-	if _, err := w.lis.desk.Confirm(bg, "H-2", w.token(w.lis, "H-2"), "B-2"); !errors.Is(err, hold.ErrExpired) {
+	if _, err := w.confirm(w.lis, "H-2", "B-2"); !errors.Is(err, hold.ErrExpired) {
 		t.Errorf("expired: %v", err)
 	}
 	// released in Baltimore while Lisbon extends: an open conflict.
@@ -236,7 +218,7 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.sync()
-	if _, err := w.lis.desk.Confirm(bg, "H-3", w.token(w.lis, "H-3"), "B-3"); !errors.Is(err, resolve.ErrConflict) {
+	if _, err := w.confirm(w.lis, "H-3", "B-3"); !errors.Is(err, resolve.ErrConflict) {
 		t.Errorf("open conflict: %v", err)
 	}
 	for _, c := range []string{"cabin/C1", "cabin/C2", "cabin/C3"} {
@@ -249,20 +231,13 @@ func TestRefusedBeforeClaiming(t *testing.T) {
 // TestReleaseGivesTheCabinBack: releasing a hold whose confirmation
 // crashed before committing frees its pending claim at once.
 func TestReleaseGivesTheCabinBack(t *testing.T) {
-	w := newWorld(t, booking.Options{})
-	w.create(w.lis, "H-8821", "C14")
-	w.create(w.iad, "H-9040", "C14")
+	w := twoHoldsOnC14(t)
 	w.lis.link.Set(false, true)
-	_, _ = w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
+	_, _ = w.confirm(w.lis, "H-8821", "B-3107")
 	if _, err := w.lis.desk.Release(bg, "H-8821", w.token(w.lis, "H-8821")); err != nil {
 		t.Fatal(err)
 	}
-	if c := w.claimOf("cabin/C14"); c.State != claim.StateFree {
-		t.Fatalf("claim kept: %v", c)
-	}
-	if _, err := w.iad.desk.Confirm(bg, "H-9040", w.token(w.iad, "H-9040"), "B-3200"); err != nil {
-		t.Fatal(err)
-	}
+	w.c14FreeForBaltimore()
 }
 
 // TestReleaseLosesToADecidedBooking: Baltimore's confirmation is committed
@@ -272,10 +247,7 @@ func TestReleaseGivesTheCabinBack(t *testing.T) {
 func TestReleaseLosesToADecidedBooking(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
-	token := w.token(w.iad, "H-8821")
-	w.iad.desk = mustDesk(t, w.iad, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.iad.link.Set(false, true); return nil }})
-	_, _ = w.iad.desk.Confirm(bg, "H-8821", token, "B-3107")
+	_, _ = w.commitLost(w.iad, "H-8821", "B-3107")
 	rec, err := w.lis.desk.Release(bg, "H-8821", w.token(w.lis, "H-8821"))
 	var te *hold.TransitionError
 	if !errors.As(err, &te) || te.Action != "release" || rec.Value.Status != hold.Confirmed || rec.Value.BookingID != "B-3107" {
@@ -293,11 +265,8 @@ func TestReleaseLosesToADecidedBooking(t *testing.T) {
 func TestReconcileSettlesAConflict(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-1", "C1")
-	token := w.token(w.lis, "H-1")
-	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
-	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1") // committed, not written
-	w.iad.link.Set(true, false)                        // Baltimore releases without reaching the home
+	_, _ = w.commitLost(w.lis, "H-1", "B-1") // committed, not written
+	w.iad.link.Set(true, false)              // Baltimore releases without reaching the home
 	if _, err := w.iad.desk.Release(bg, "H-1", w.token(w.iad, "H-1")); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +296,7 @@ func TestReconcileFreesLapsedClaims(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-8821", "C14")
 	w.lis.link.Set(false, true)
-	_, _ = w.lis.desk.Confirm(bg, "H-8821", w.token(w.lis, "H-8821"), "B-3107")
+	_, _ = w.confirm(w.lis, "H-8821", "B-3107")
 	if c, err := w.iad.desk.Reconcile(bg, "H-8821"); err != nil || c.State != claim.StatePending {
 		t.Fatalf("live claim: %v %v", c, err)
 	}
@@ -345,10 +314,7 @@ func TestReconcileFreesLapsedClaims(t *testing.T) {
 func TestConfirmWithAnotherBookingAfterTheDecision(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-1", "C1")
-	token := w.token(w.lis, "H-1")
-	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
-	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1")
+	token, _ := w.commitLost(w.lis, "H-1", "B-1")
 	rec, err := w.lis.desk.Confirm(bg, "H-1", token, "B-2")
 	if !errors.Is(err, hold.ErrIllegalTransition) || rec.Value.BookingID != "B-1" {
 		t.Fatalf("%v %v", rec.Value, err)
@@ -361,10 +327,7 @@ func TestConfirmWithAnotherBookingAfterTheDecision(t *testing.T) {
 func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 	w := newWorld(t, booking.Options{})
 	w.create(w.lis, "H-1", "C1")
-	token := w.token(w.lis, "H-1")
-	w.lis.desk = mustDesk(t, w.lis, booking.Options{Now: w.clk.Now,
-		BeforeCommit: func(context.Context, hold.Hold, string) error { w.lis.link.Set(false, true); return nil }})
-	_, _ = w.lis.desk.Confirm(bg, "H-1", token, "B-1")
+	token, _ := w.commitLost(w.lis, "H-1", "B-1")
 	w.clk.Advance(time.Hour)
 	rec, err := w.lis.desk.Confirm(bg, "H-1", token, "B-1")
 	if err != nil || rec.Value.Status != hold.Confirmed {
@@ -372,7 +335,7 @@ func TestRetryAfterExpiryFindsTheDecision(t *testing.T) {
 	}
 	w.create(w.lis, "H-2", "C2")
 	w.clk.Advance(time.Hour)
-	if _, err := w.lis.desk.Confirm(bg, "H-2", w.token(w.lis, "H-2"), "B-2"); !errors.Is(err, hold.ErrExpired) {
+	if _, err := w.confirm(w.lis, "H-2", "B-2"); !errors.Is(err, hold.ErrExpired) {
 		t.Fatalf("an expired hold never confirmed: %v", err)
 	}
 }
@@ -418,7 +381,7 @@ func TestReleaseRacingACommit(t *testing.T) {
 		_, releaseErr = lisDesk.Release(ctx, "H-8821", w.token(w.lis, "H-8821"))
 		return nil
 	}})
-	if _, err := w.iad.desk.Confirm(bg, "H-8821", w.token(w.iad, "H-8821"), "B-3107"); err != nil {
+	if _, err := w.confirm(w.iad, "H-8821", "B-3107"); err != nil {
 		t.Fatal(err)
 	}
 	if !errors.Is(releaseErr, hold.ErrIllegalTransition) {
@@ -428,7 +391,7 @@ func TestReleaseRacingACommit(t *testing.T) {
 		t.Fatalf("claim %v", c)
 	}
 	w.sync()
-	if _, err := w.lis.desk.Confirm(bg, "H-9040", w.token(w.lis, "H-9040"), "B-3200"); !errors.Is(err, claim.ErrClaimed) {
+	if _, err := w.confirm(w.lis, "H-9040", "B-3200"); !errors.Is(err, claim.ErrClaimed) {
 		t.Fatalf("second hold on the cabin: %v", err)
 	}
 	if s, _ := w.status(w.lis, "H-8821"); s != hold.Confirmed {

@@ -62,6 +62,16 @@ func newWorld(t testing.TB, opts booking.Options) *world {
 	return w
 }
 
+// twoHoldsOnC14 is a world where Lisbon's hold H-8821 and Baltimore's
+// H-9040 are both on cabin C14, created and synced in both regions.
+func twoHoldsOnC14(t testing.TB) *world {
+	t.Helper()
+	w := newWorld(t, booking.Options{})
+	w.create(w.lis, "H-8821", "C14")
+	w.create(w.iad, "H-9040", "C14")
+	return w
+}
+
 func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
@@ -92,6 +102,27 @@ func (w *world) token(r *region, id string) string {
 	return rec.Token
 }
 
+// confirm confirms hold id in r with booking b, with the token r reads now.
+func (w *world) confirm(r *region, id, b string) (replica.Record[hold.Hold], error) {
+	w.t.Helper()
+	return r.desk.Confirm(bg, id, w.token(r, id), b)
+}
+
+// commitLost confirms hold id in r with booking b through a new desk of
+// r's that loses the home's replies from just before the commit: the home
+// commits the booking, r never hears it and writes nothing. It returns the
+// token it confirmed with and Confirm's error; r keeps that desk.
+func (w *world) commitLost(r *region, id, b string) (string, error) {
+	w.t.Helper()
+	token := w.token(r, id)
+	desk, err := booking.New(r.rep, r.home, booking.Options{PendingFor: 10 * time.Second, Now: w.clk.Now,
+		BeforeCommit: func(context.Context, hold.Hold, string) error { r.link.Set(false, true); return nil }})
+	must(w.t, err)
+	r.desk = desk
+	_, err = desk.Confirm(bg, id, token, b)
+	return token, err
+}
+
 // status returns hold id's status and booking in r.
 func (w *world) status(r *region, id string) (hold.Status, string) {
 	w.t.Helper()
@@ -108,4 +139,17 @@ func (w *world) claimOf(name string) claim.Claim {
 	c, err := h.Get(bg, name)
 	must(w.t, err)
 	return c
+}
+
+// c14FreeForBaltimore checks that Lisbon's failed confirmation of H-8821
+// left nothing behind: cabin/C14's claim is free, and Baltimore's H-9040
+// confirms it.
+func (w *world) c14FreeForBaltimore() {
+	w.t.Helper()
+	if c := w.claimOf("cabin/C14"); c.State != claim.StateFree {
+		w.t.Fatalf("claim kept: %v", c)
+	}
+	if _, err := w.confirm(w.iad, "H-9040", "B-3200"); err != nil {
+		w.t.Fatal(err)
+	}
 }

@@ -172,3 +172,44 @@ func Claims(t testing.TB, obs claim.Observer) *claim.Counters {
 	}
 	return counters
 }
+
+// down is a peer that cannot be reached.
+type down struct{ replica.Peer }
+
+func (down) Reconcile(context.Context, []byte) ([]byte, error) {
+	return nil, errors.New("connection refused")
+}
+
+// Replication plays one round of a Lisbon replicator at now with a healthy
+// peer, baltimore, and a dead one, tokyo: Lisbon creates H-1 and H-2 and
+// deletes H-2, so baltimore receives two records (one a tombstone, which
+// it acknowledges) and tokyo's session fails. It returns the replicator,
+// whose Status the exporters' replication tests read.
+func Replication(t testing.TB, now time.Time) *replica.Replicator[hold.Hold] {
+	t.Helper()
+	ctx := context.Background()
+	members := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
+	mk := func(name string) *replica.Replica[hold.Hold] {
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Members: members})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	lis, bal := mk("lisbon"), mk("baltimore")
+	var last replica.Record[hold.Hold]
+	for _, k := range []string{"H-1", "H-2"} {
+		rec, err := lis.Create(ctx, k, hold.New(k, "C1", "desk", now.Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rec
+	}
+	if _, err := lis.Delete(ctx, "H-2", last.Token); err != nil {
+		t.Fatal(err)
+	}
+	p := replica.NewReplicator(lis, map[string]replica.Peer{"baltimore": replica.Local(bal), "tokyo": down{}},
+		replica.ReplicatorOptions{Now: func() time.Time { return now }})
+	_ = p.SyncNow(ctx) // tokyo's session fails, as the story wants
+	return p
+}

@@ -100,7 +100,13 @@ func (c Command) Main() {
 	err := c.Run(ctx, os.Args[1:], os.Stdout, nil)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "holdservice:", err)
+		// The service's own errors carry the program's name already;
+		// others (a flag, a listener) are given it, once.
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "holdservice: ") {
+			msg = "holdservice: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }

@@ -1,4 +1,4 @@
-// Command harborpoint-nats replays the lesson's hold H-8821 on NATS
+// Command harborpoint-nats replays Harbor Point's hold H-8821 on NATS
 // JetStream: two embedded regions, Lisbon and Baltimore, each with its own
 // JetStream domain and bucket, linked as leaf nodes to a hub. Lisbon
 // extends the hold while Baltimore confirms it from the same version 18;
