@@ -58,6 +58,14 @@ type Options[T any] struct {
 	// [policy.AppliedKeys] so the keys replicate with the record and stay
 	// within their horizon: a retry applies once while the record still
 	// knows its key (see [policy.Horizon]); after that it is a new command.
+	//
+	// The replica stores the keys itself, in their compact binary form
+	// beside the codec's bytes, and hands the codec the value without them:
+	// a command then costs a few bytes per key held to decode and encode,
+	// whatever the codec. Every replica that shares a record type's states
+	// (by replication or by a store) must set CommandKeys alike: a state
+	// carrying keys is malformed to a replica without it, which refuses it
+	// rather than lose them.
 	CommandKeys func(*T) *policy.Applied
 	// Now reads the wall clock for review-queue times. Nil means time.Now.
 	Now func() time.Time
