@@ -24,8 +24,8 @@ func TestRememberedResultsAreBounded(t *testing.T) {
 	for i := range maxResults + 100 {
 		r.remember(resultKey{"k", fmt.Sprint(i)}, Record[string]{Key: "k"}, 10)
 	}
-	if len(r.results) != maxResults || len(r.order) != maxResults {
-		t.Fatalf("%d results kept, bound %d", len(r.results), maxResults)
+	if r.results.len() != maxResults || len(r.results.order) != maxResults {
+		t.Fatalf("%d results kept, bound %d", r.results.len(), maxResults)
 	}
 	if _, ok := r.result(resultKey{"k", "0"}); ok {
 		t.Fatal("the oldest result was not forgotten")
@@ -33,8 +33,8 @@ func TestRememberedResultsAreBounded(t *testing.T) {
 	for i := range 100 {
 		r.remember(resultKey{"big", fmt.Sprint(i)}, Record[string]{Key: "big"}, 1<<20)
 	}
-	if r.resultBytes > maxResultBytes {
-		t.Fatalf("%d bytes of results kept, bound %d", r.resultBytes, maxResultBytes)
+	if r.results.bytes > maxResultBytes {
+		t.Fatalf("%d bytes of results kept, bound %d", r.results.bytes, maxResultBytes)
 	}
 	if _, ok := r.result(resultKey{"big", "99"}); !ok {
 		t.Fatal("the newest result was forgotten")

@@ -142,24 +142,11 @@ type Replica[T any] struct {
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
 	review      map[string]*ReviewItem[T]
-	results     map[resultKey]result[T] // first result of each command
-	order       []resultKey             // results keys, oldest first, for bounding
-	memb        membership[T]           // reaping: members, their acks, reaped horizons
-	retention   time.Duration           // how long horizons are kept; negative: for ever
-	floor       floor                   // the counter floor, see floor.go
-	resultBytes int                     // the stored sizes of the results kept
+	results     results[T]    // first result of each command
+	memb        membership[T] // reaping: members, their acks, reaped horizons
+	retention   time.Duration // how long horizons are kept; negative: for ever
+	floor       floor         // the counter floor, see floor.go
 }
-
-// result is a remembered command result and the size of the state it was
-// decoded from, which bounds the memory it holds.
-type result[T any] struct {
-	rec  Record[T]
-	size int
-}
-
-// resultKey names one command: its record's key and its idempotency key. A
-// struct, not a joined string, so that no pair of keys can collide.
-type resultKey struct{ key, idem string }
 
 // The remembered command results are bounded by count and by the stored
 // size of their records: the oldest are forgotten first. A retry whose first
@@ -187,7 +174,6 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile, peers: opts.Peers,
 		review: map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
-		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, heard: map[version.ID]time.Time{}, acks: map[version.ID]Digest{},
 			reaped: map[string]horizon[T]{}, tombs: map[string]struct{}{}},
 		retention: opts.Retention,
