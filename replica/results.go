@@ -55,6 +55,9 @@ func (rs *results[T]) put(k resultKey, rec Record[T], size int) {
 	if rs.idx == nil {
 		rs.idx = map[resultKey]int32{}
 	}
+	for len(rs.order) >= maxResults { // room first, so that a slot is free
+		rs.forgetOldest()
+	}
 	var i int32
 	if n := len(rs.free); n > 0 {
 		i, rs.free = rs.free[n-1], rs.free[:n-1]
@@ -69,14 +72,16 @@ func (rs *results[T]) put(k resultKey, rec Record[T], size int) {
 	rs.idx[k] = i
 	rs.bytes += size
 	rs.order = append(rs.order, k)
-	for len(rs.order) > maxResults || rs.bytes > maxResultBytes && len(rs.order) > 1 {
-		rs.forget(rs.order[0])
-		rs.order = rs.order[1:]
+	for rs.bytes > maxResultBytes && len(rs.order) > 1 {
+		rs.forgetOldest()
 	}
 }
 
-// forget drops k's result and frees its slot, which keeps nothing of it.
-func (rs *results[T]) forget(k resultKey) {
+// forgetOldest drops the oldest result and frees its slot, which keeps
+// nothing of it.
+func (rs *results[T]) forgetOldest() {
+	k := rs.order[0]
+	rs.order = rs.order[1:]
 	i := rs.idx[k]
 	rs.bytes -= rs.slot(i).size
 	*rs.slot(i) = result[T]{}
