@@ -25,7 +25,8 @@ import (
 // [Applied.Equal], not ==.
 //
 // An Applied encodes to JSON as an array of {"key", "at"} objects sorted by
-// key, "at" in RFC 3339 with nanoseconds.
+// key, "at" in RFC 3339 with nanoseconds, and to a compact canonical binary
+// form ([Applied.AppendBinary]), the one package replica stores.
 type Applied struct {
 	e []appliedKey // sorted by key, unique
 }
@@ -247,6 +248,11 @@ type appliedJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (a Applied) MarshalJSON() ([]byte, error) {
+	if len(a.e) == 0 {
+		// The common case where a replica stores the keys itself (see
+		// package replica's Options.CommandKeys).
+		return []byte("[]"), nil
+	}
 	out := make([]appliedJSON, len(a.e))
 	for i, x := range a.e {
 		out[i] = appliedJSON{x.key, time.Unix(0, x.at).UTC()}
@@ -257,6 +263,10 @@ func (a Applied) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON implements json.Unmarshaler. It accepts the keys in any
 // order; a key given twice keeps its later time.
 func (a *Applied) UnmarshalJSON(data []byte) error {
+	if string(data) == "[]" || string(data) == "null" {
+		*a = Applied{}
+		return nil
+	}
 	var in []appliedJSON
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("policy: decoding applied keys: %w", err)

@@ -219,3 +219,23 @@ func ExampleHLC() {
 	// 2026-03-14T14:04:52Z+1
 	// true
 }
+
+// The binary form of applied keys: a few bytes per key, canonical, and a
+// typed error for anything else.
+func ExampleApplied_AppendBinary() {
+	at := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	a := policy.NewApplied(
+		policy.AppliedKey{Key: "cmd-1", At: at},
+		policy.AppliedKey{Key: "cmd-2", At: at.Add(time.Second)},
+	)
+	data, _ := a.AppendBinary(nil)
+	var back policy.Applied
+	err := back.UnmarshalBinary(data)
+	fmt.Println(len(data), back, err, back.Equal(a))
+
+	err = back.UnmarshalBinary(data[:len(data)-1])
+	fmt.Println(errors.Is(err, policy.ErrInvalidApplied))
+	// Output:
+	// 28 {cmd-1 cmd-2} <nil> true
+	// true
+}

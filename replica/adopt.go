@@ -118,15 +118,20 @@ func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame, counts []u
 		return version.Stamp{}, false
 	}
 	for dot, b := range in.Siblings() {
-		ts, value, ok := checkBranch(b, r.fields, counts)
+		ts, value, applied, ok := checkBranch(b, r.fields, counts)
 		if !ok {
 			return version.Stamp{}, false
 		}
 		st := version.Stamp{Time: ts, Dot: dot}
-		if v, isV := r.codec.(Validator); isV {
+		if v, isV := r.codec.(Validator); isV && applied == nil {
 			return st, v.Validate(value) == nil
 		}
-		_, err := r.codec.Decode(value)
+		// Applied keys in the header are checked against the value (which
+		// must not hold any of its own), as decodeClock does.
+		v, err := r.codec.Decode(value)
+		if err == nil && applied != nil {
+			err = setApplied(&v, applied, r.cmdKeys)
+		}
 		return st, err == nil
 	}
 	return version.Stamp{}, false
@@ -136,37 +141,41 @@ func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame, counts []u
 // reads: a state is adopted only if it is of the format this release
 // writes and checkBranch knows it, so that a new format is never checked
 // as an old one (the tests fail until checkBranch is brought up to date).
-const checkedFormat = 5
+const checkedFormat = 6
 
 // checkBranch checks the header of a branch of a state of checkedFormat
 // as decodeBranch and decodeClock do — its stamp, at most fields field
 // stamps in increasing field order, each naming a write the context covers
 // (counts are its counters, in replica order) — without allocating, and
-// returns the branch's time and the bytes of its value. A tombstone, and a
+// returns the branch's time, the bytes of its value and those of its
+// applied keys (nil for none), which the caller checks. A tombstone, and a
 // branch carrying what its writer had seen, report false.
-func checkBranch(b []byte, fields int, counts []uint64) (version.Timestamp, []byte, bool) {
+func checkBranch(b []byte, fields int, counts []uint64) (ts version.Timestamp, value, applied []byte, ok bool) {
 	r := reader{b: b}
-	ts := version.Timestamp{Wall: r.varint(), Logical: r.logical()}
+	ts = version.Timestamp{Wall: r.varint(), Logical: r.logical()}
 	h := r.uvarint()
-	n := h >> 2
+	n, hasApplied, _ := branchHeader(checkedFormat, h)
 	if r.err != nil || h&3 != 0 || n > uint64(fields) {
-		return ts, nil, false
+		return ts, nil, nil, false
 	}
 	next := uint64(0)
 	for range n {
 		gap := r.uvarint()
 		if r.err != nil || gap >= uint64(fields)-next {
-			return ts, nil, false
+			return ts, nil, nil, false
 		}
 		next += gap + 1
 		r.varint()
 		r.logical()
 		k, counter := r.uvarint(), r.uvarint()
 		if r.err != nil || !coversAt(counts, k, counter) {
-			return ts, nil, false
+			return ts, nil, nil, false
 		}
 	}
-	return ts, r.rest(), r.err == nil
+	if hasApplied {
+		applied = r.section()
+	}
+	return ts, r.rest(), applied, r.err == nil
 }
 
 // coversAt reports whether the k-th replica of a context whose counters

@@ -349,7 +349,8 @@ func headerOffsets(b []byte) branchOffsets {
 	r.varint()
 	r.logical()
 	at := branchOffsets{header: r.off, fieldStamp: -1}
-	n := r.uvarint() >> 2
+	h := r.uvarint()
+	n, applied, _ := branchHeader(checkedFormat, h)
 	for i := range n {
 		if i == 0 {
 			at.fieldStamp = r.off
@@ -362,6 +363,9 @@ func headerOffsets(b []byte) branchOffsets {
 		}
 		r.uvarint()
 		r.uvarint()
+	}
+	if applied {
+		r.section()
 	}
 	at.value = r.off
 	return at

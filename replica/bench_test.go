@@ -46,6 +46,7 @@ func benchApply(b *testing.B, fresh bool) {
 	c := newCluster(b, "baltimore")
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		if fresh && k == 0 && i > 0 {
@@ -67,6 +68,7 @@ func BenchmarkApplyBaseline(b *testing.B) {
 	)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		k := i % len(keys)
 		mu.Lock()
@@ -96,6 +98,7 @@ func benchmarkGet(b *testing.B, indexed bool) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for range b.N {
 		if _, err := c.rs[0].Get(bg, "H-1"); err != nil {
 			b.Fatal(err)
@@ -116,6 +119,7 @@ func BenchmarkCommand(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for i := range b.N {
 		key := fmt.Sprintf("H-%d", i%n)
 		if _, _, err := c.rs[0].Command(bg, key, fmt.Sprintf("k%d", i), func(h *hold.Hold, _ replica.Write) error {
@@ -138,6 +142,7 @@ func BenchmarkCommandRetry(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer startCPU(b)()
 	for range b.N {
 		if _, replayed, err := c.rs[0].Command(bg, "H-1", "k", touch); err != nil || !replayed {
 			b.Fatal(err, replayed)

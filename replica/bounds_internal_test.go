@@ -22,19 +22,30 @@ func TestRememberedResultsAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range maxResults + 100 {
-		r.remember(resultKey{"k", fmt.Sprint(i)}, Record[string]{Key: "k"}, 10)
+		r.remember(resultKey{"k", fmt.Sprint(i)}, Record[string]{Key: "k", Value: fmt.Sprint(i)}, 10)
 	}
-	if len(r.results) != maxResults || len(r.order) != maxResults {
-		t.Fatalf("%d results kept, bound %d", len(r.results), maxResults)
+	if r.results.len() != maxResults || len(r.results.order) != maxResults {
+		t.Fatalf("%d results kept, bound %d", r.results.len(), maxResults)
 	}
 	if _, ok := r.result(resultKey{"k", "0"}); ok {
 		t.Fatal("the oldest result was not forgotten")
 	}
+	// The last 100 took the slots of the first 100: each command still
+	// finds its own result, and remembering again keeps the first.
+	r.remember(resultKey{"k", "150"}, Record[string]{Key: "k", Value: "again"}, 10)
+	for _, i := range []int{100, 150, maxResults - 1, maxResults, maxResults + 99} {
+		if rec, ok := r.result(resultKey{"k", fmt.Sprint(i)}); !ok || rec.Value != fmt.Sprint(i) {
+			t.Fatalf("command %d: result %q (found: %v)", i, rec.Value, ok)
+		}
+	}
+	if r.results.n > maxResults {
+		t.Fatalf("%d slots for %d results", r.results.n, maxResults)
+	}
 	for i := range 100 {
 		r.remember(resultKey{"big", fmt.Sprint(i)}, Record[string]{Key: "big"}, 1<<20)
 	}
-	if r.resultBytes > maxResultBytes {
-		t.Fatalf("%d bytes of results kept, bound %d", r.resultBytes, maxResultBytes)
+	if r.results.bytes > maxResultBytes {
+		t.Fatalf("%d bytes of results kept, bound %d", r.results.bytes, maxResultBytes)
 	}
 	if _, ok := r.result(resultKey{"big", "99"}); !ok {
 		t.Fatal("the newest result was forgotten")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -72,9 +73,12 @@ var ErrMalformed = errors.New("replica: malformed record")
 // (before tombstones), are not read: concord had no users' data to migrate.
 // States of format 4 (before branches carried what their writers had seen)
 // are read: their branches' Seen is unknown, and they supersede nothing by
-// causality (see [resolve.Branch]).
+// causality (see [resolve.Branch]). States of format 5 (before the applied
+// idempotency keys moved from the codec's bytes to the branch header) are
+// read: their keys are in the value, where the codec finds them.
 const (
-	payloadFormat   = 5
+	payloadFormat   = 6
+	payloadFormatV5 = 5
 	payloadFormatV4 = 4
 )
 
@@ -84,11 +88,12 @@ const (
 //	clock    the clock framing of package version, whose values are, per branch:
 //	         wall     varint, the branch stamp's wall time
 //	         logical  uvarint, its logical counter
-//	         header   uvarint, four times the number of fields whose stamp
+//	         header   uvarint, eight times the number of fields whose stamp
 //	                  differs from the branch's (0 for a write that changed
-//	                  every field), plus 2 when the branch's Seen follows,
-//	                  plus 1 for a tombstone (which has no field stamps, no
-//	                  Seen and no value bytes)
+//	                  every field), plus 4 when applied keys follow, plus 2
+//	                  when the branch's Seen follows, plus 1 for a tombstone
+//	                  (which has no field stamps, no Seen, no applied keys
+//	                  and no value bytes)
 //	         count times, by increasing field index:
 //	                  index gap (uvarint, the index minus the previous index plus one, less one),
 //	                  wall back (varint, the branch's wall minus the field's),
@@ -98,23 +103,39 @@ const (
 //	                  times, by increasing replica: replica gap (uvarint,
 //	                  as the index gap above, among the clock's replicas),
 //	                  counter (uvarint)
-//	         value    the codec's bytes, to the end
+//	         applied  if flagged: uvarint, the length of what follows; the
+//	                  branch's applied idempotency keys (Options.CommandKeys)
+//	                  in their binary form (policy.Applied.AppendBinary),
+//	                  never empty
+//	         value    the codec's bytes, to the end: of the value without its
+//	                  applied keys when they are flagged
 //
 // The branch stamp's dot is the sibling's dot, so it is not stored; a field
 // whose stamp equals the branch's costs nothing beyond the header byte. A
 // branch's Seen is stored only in a state of several siblings: the only
 // sibling of a state has seen the state's context less its own dot, which
-// the resolver works out when it needs it. (Format 4 had no Seen, and a
-// header of twice the count plus 1 for a tombstone.)
+// the resolver works out when it needs it.
+//
+// A record's applied idempotency keys grow with every command and change
+// with each: they are stored in their compact binary form, outside the
+// codec's bytes, so that a command costs a few bytes per key to decode and
+// encode again rather than the codec's form of each (JSON spells each key's
+// time in RFC 3339). A record without keys, or a replica without
+// Options.CommandKeys, leaves them to the codec.
+//
+// (Format 5 had no applied keys in the header, whose count was four times
+// the number of field stamps; format 4 had no Seen either, and a header of
+// twice the count plus 1 for a tombstone.)
 func encodeState[T any](s resolve.Siblings[T], codec Codec[T]) ([]byte, error) {
-	data, _, _, err := encodeStateLast(nil, s, codec)
+	data, _, _, err := encodeStateLast(nil, s, codec, nil)
 	return data, err
 }
 
 // encodeStateLast is encodeState appending to buf (whose capacity it may
-// use) that also returns where the bytes of the last value encoded lie in
-// the result: data[from:to].
-func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (data []byte, from, to int, err error) {
+// use), with the applied keys that keys (nil for none) returns of a value
+// in the branch header, that also returns where the bytes of the last value
+// encoded lie in the result: data[from:to] (without its applied keys).
+func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T], keys func(*T) *policy.Applied) (data []byte, from, to int, err error) {
 	ids := s.IDs()
 	dst := append(buf, payloadFormat)
 	data, err = s.AppendBinary(dst, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
@@ -125,12 +146,19 @@ func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (
 			from, to = 0, 0
 			return binary.AppendUvarint(dst, 1), nil
 		}
-		dst, err := appendFieldStamps(dst, &b, ids, s.Len() > 1 && !b.Seen.IsZero())
+		v := b.Value
+		var applied policy.Applied
+		if keys != nil {
+			if k := keys(&v); k.Len() > 0 {
+				applied, *k = *k, policy.Applied{}
+			}
+		}
+		dst, err := appendBranchHeader(dst, &b, ids, s.Len() > 1 && !b.Seen.IsZero(), applied)
 		if err != nil {
 			return nil, err
 		}
 		start := len(dst)
-		dst, err = codec.Append(dst, b.Value)
+		dst, err = codec.Append(dst, v)
 		// The clock framing puts the sibling's length (a uvarint) in front
 		// of what this function appended, moving it right by as much.
 		var lb [binary.MaxVarintLen64]byte
@@ -141,16 +169,19 @@ func encodeStateLast[T any](buf []byte, s resolve.Siblings[T], codec Codec[T]) (
 	return data, from, to, err
 }
 
-// appendFieldStamps appends the header, the field stamps of b that differ
-// from its stamp and, with seen, b.Seen.
-func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID, seen bool) ([]byte, error) {
+// appendBranchHeader appends the header, the field stamps of b that differ
+// from its stamp, b.Seen with seen, and applied if it is not empty.
+func appendBranchHeader[T any](dst []byte, b *resolve.Branch[T], ids []version.ID, seen bool, applied policy.Applied) ([]byte, error) {
 	n := 0
 	for _, st := range b.Fields {
 		if st != b.Stamp {
 			n++
 		}
 	}
-	h := uint64(n) << 2
+	h := uint64(n) << 3
+	if applied.Len() > 0 {
+		h |= 4
+	}
 	if seen {
 		h |= 2
 	}
@@ -172,9 +203,24 @@ func appendFieldStamps[T any](dst []byte, b *resolve.Branch[T], ids []version.ID
 		prev = i
 	}
 	if seen {
-		return appendSeen(dst, b.Seen, ids)
+		var err error
+		if dst, err = appendSeen(dst, b.Seen, ids); err != nil {
+			return nil, err
+		}
+	}
+	if applied.Len() > 0 {
+		dst = appendApplied(dst, applied)
 	}
 	return dst, nil
+}
+
+// appendApplied appends applied's binary form after its length: encoded in
+// place, then moved right by the length's bytes.
+func appendApplied(dst []byte, applied policy.Applied) []byte {
+	start := len(dst)
+	dst, _ = applied.AppendBinary(dst) // never fails
+	var lb [binary.MaxVarintLen64]byte
+	return slices.Insert(dst, start, lb[:binary.PutUvarint(lb[:], uint64(len(dst)-start))]...)
 }
 
 // appendSeen appends a branch's Seen, its replicas by their index among ids.
@@ -196,7 +242,13 @@ func appendSeen(dst []byte, seen version.Vector, ids []version.ID) ([]byte, erro
 // decodeState decodes what encodeState wrote, within lim, for a record type
 // with fields bound fields.
 func decodeState[T any](data []byte, codec Codec[T], lim version.Limits, fields int) (resolve.Siblings[T], error) {
-	s, err := decodeClock(data, codec, lim, fields)
+	return decodeStateKeys(data, codec, nil, lim, fields)
+}
+
+// decodeStateKeys is decodeState for a record type whose applied keys keys
+// returns (nil for none): what encodeStateLast wrote with the same keys.
+func decodeStateKeys[T any](data []byte, codec Codec[T], keys func(*T) *policy.Applied, lim version.Limits, fields int) (resolve.Siblings[T], error) {
+	s, err := decodeClock(data, codec, keys, lim, fields)
 	if err != nil {
 		return resolve.Siblings[T]{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -225,7 +277,7 @@ func decodeContext(data []byte, lim version.Limits) (version.Vector, int, error)
 // (branch header and value). Input that does not read fails with an error
 // wrapping ErrMalformed.
 func stateFrame(data []byte, lim version.Limits) (version.ClockFrame, error) {
-	if len(data) == 0 || data[0] != payloadFormat && data[0] != payloadFormatV4 {
+	if len(data) == 0 || !knownFormat(data[0]) {
 		return version.ClockFrame{}, fmt.Errorf("%w: not a state of format %d", ErrMalformed, payloadFormat)
 	}
 	f, err := version.ReadClockFrame(data[1:], lim)
@@ -250,11 +302,16 @@ type fieldRef struct {
 	replica uint64
 }
 
-func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields int) (resolve.Siblings[T], error) {
+// knownFormat reports whether this release reads states of format f.
+func knownFormat(f byte) bool {
+	return f == payloadFormat || f == payloadFormatV5 || f == payloadFormatV4
+}
+
+func decodeClock[T any](data []byte, codec Codec[T], keys func(*T) *policy.Applied, lim version.Limits, fields int) (resolve.Siblings[T], error) {
 	switch {
 	case len(data) == 0:
 		return resolve.Siblings[T]{}, errors.New("empty state")
-	case data[0] != payloadFormat && data[0] != payloadFormatV4:
+	case !knownFormat(data[0]):
 		return resolve.Siblings[T]{}, fmt.Errorf("state format %d, want %d", data[0], payloadFormat)
 	}
 	var (
@@ -262,12 +319,14 @@ func decodeClock[T any](data []byte, codec Codec[T], lim version.Limits, fields 
 		bd   = branchDecoder{format: data[0], fields: fields, clock: data[1:], lim: lim}
 	)
 	s, err := version.DecodeClock(data[1:], lim, func(d version.Dot, b []byte) (resolve.Branch[T], error) {
-		br, rest, err := decodeBranch[T](&bd, d, b, &refs)
+		br, rest, applied, err := decodeBranch[T](&bd, d, b, &refs)
 		if err != nil || br.Deleted {
 			return br, err
 		}
-		br.Value, err = codec.Decode(rest)
-		return br, err
+		if br.Value, err = codec.Decode(rest); err != nil || applied == nil {
+			return br, err
+		}
+		return br, setApplied(&br.Value, applied, keys)
 	})
 	if err != nil {
 		return s, err
@@ -337,28 +396,57 @@ func checkSeen[T any](s resolve.Siblings[T]) error {
 	return nil
 }
 
+// setApplied sets the applied keys of v, which its codec decoded without
+// them, to those whose binary form is data.
+func setApplied[T any](v *T, data []byte, keys func(*T) *policy.Applied) error {
+	if keys == nil {
+		return errors.New("applied keys in a state of a record type without command keys (Options.CommandKeys)")
+	}
+	var a policy.Applied
+	if err := a.UnmarshalBinary(data); err != nil {
+		return err
+	}
+	k := keys(v)
+	switch {
+	case a.Len() == 0:
+		return errors.New("an empty set of applied keys in a branch header")
+	case k.Len() != 0:
+		return errors.New("applied keys both in a branch header and in its value")
+	}
+	*k = a
+	return nil
+}
+
+// branchHeader splits a branch header h of a state of format f into its
+// number of field stamps and its flags.
+func branchHeader(f byte, h uint64) (n uint64, applied, seen bool) {
+	switch f {
+	case payloadFormatV4:
+		return h >> 1, false, false
+	case payloadFormatV5:
+		return h >> 2, false, h&2 != 0
+	}
+	return h >> 3, h&4 != 0, h&2 != 0
+}
+
 // decodeBranch decodes a branch's stamp, field stamps and Seen, leaving the
 // replicas of the field stamps' dots to resolve through refs, and returns
-// the bytes of the value.
-func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fieldRef) (resolve.Branch[T], []byte, error) {
-	var br resolve.Branch[T]
+// the bytes of the value and those of its applied keys (nil for none).
+func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fieldRef) (br resolve.Branch[T], value, applied []byte, err error) {
 	fields := bd.fields
 	r := reader{b: b}
 	br.Stamp = version.Stamp{Time: version.Timestamp{Wall: r.varint(), Logical: r.logical()}, Dot: d}
 	h := r.uvarint()
-	n, seen := h>>2, h&2 != 0
-	if bd.format == payloadFormatV4 {
-		n, seen = h>>1, false
-	}
+	n, hasApplied, seen := branchHeader(bd.format, h)
 	if h&1 == 1 {
-		if r.err == nil && (n != 0 || seen || len(r.rest()) != 0) {
-			return br, nil, errors.New("a tombstone with field stamps, a context or a value")
+		if r.err == nil && (n != 0 || seen || hasApplied || len(r.rest()) != 0) {
+			return br, nil, nil, errors.New("a tombstone with field stamps, a context, applied keys or a value")
 		}
 		br.Deleted = true
-		return br, nil, r.err
+		return br, nil, nil, r.err
 	}
 	if r.err == nil && n > uint64(fields) {
-		return br, nil, fmt.Errorf("%d field stamps for %d fields", n, fields)
+		return br, nil, nil, fmt.Errorf("%d field stamps for %d fields", n, fields)
 	}
 	if n > 0 && r.err == nil {
 		*refs = slices.Grow(*refs, int(n))
@@ -374,7 +462,7 @@ func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fie
 			break
 		}
 		if gap >= uint64(fields)-next {
-			return br, nil, fmt.Errorf("field stamp beyond the %d fields", fields)
+			return br, nil, nil, fmt.Errorf("field stamp beyond the %d fields", fields)
 		}
 		i := next + gap
 		st := &br.Fields[i]
@@ -386,11 +474,14 @@ func decodeBranch[T any](bd *branchDecoder, d version.Dot, b []byte, refs *[]fie
 	if seen && r.err == nil {
 		v, err := decodeSeen(bd, &r)
 		if err != nil {
-			return br, nil, err
+			return br, nil, nil, err
 		}
 		br.Seen, bd.seen = v, true
 	}
-	return br, r.rest(), r.err
+	if hasApplied {
+		applied = r.section()
+	}
+	return br, r.rest(), applied, r.err
 }
 
 // decodeSeen decodes a branch's Seen (see appendSeen).
@@ -428,6 +519,20 @@ type reader struct {
 
 // rest returns the bytes not yet read.
 func (r *reader) rest() []byte { return r.b[r.off:] }
+
+// section reads a length and returns that many bytes, at least one.
+func (r *reader) section() []byte {
+	n := r.uvarint()
+	if r.err == nil && (n == 0 || n > uint64(len(r.b)-r.off)) {
+		r.err = fmt.Errorf("a section of %d bytes in %d", n, len(r.b)-r.off)
+	}
+	if r.err != nil {
+		return nil
+	}
+	b := r.b[r.off : r.off+int(n)]
+	r.off += int(n)
+	return b
+}
 
 func (r *reader) uvarint() uint64 {
 	if r.err != nil {

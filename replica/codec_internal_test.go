@@ -151,13 +151,13 @@ func forgeReplicaIndex(t *testing.T, data []byte) []byte {
 	if fields == nil {
 		t.Fatal("no field stamps to forge")
 	}
-	// The branch header of lisbon:2: wall, logical, header 2<<2|2 (two
+	// The branch header of lisbon:2: wall, logical, header 2<<3|2 (two
 	// field stamps, a context, not a tombstone), then field 0:
 	// gap 0, wall back 100, logical 1, replica index (1: lisbon), counter 1.
 	var hdr []byte
 	hdr = binary.AppendVarint(hdr, 200)
 	hdr = binary.AppendUvarint(hdr, 1)
-	hdr = binary.AppendUvarint(hdr, 2<<2|2)
+	hdr = binary.AppendUvarint(hdr, 2<<3|2)
 	hdr = binary.AppendUvarint(hdr, 0)
 	hdr = binary.AppendVarint(hdr, 100)
 	hdr = binary.AppendUvarint(hdr, 1)
@@ -180,7 +180,7 @@ func TestEncodeStateLastFindsTheValue(t *testing.T) {
 	single, _, _ := resolve.Siblings[string]{}.Update(version.Vector{}, resolve.Branch[string]{Value: "only", Stamp: stampAt(1, baltimore, 1)}, baltimore)
 	withOthers := single.Sync(s) // lisbon's entry follows baltimore's
 	for _, st := range []resolve.Siblings[string]{s, single, withOthers} {
-		data, from, to, err := encodeStateLast(nil, st, stringCodec{})
+		data, from, to, err := encodeStateLast(nil, st, stringCodec{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

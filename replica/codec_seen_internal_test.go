@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -159,7 +160,7 @@ func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
 	data, err := s.AppendBinary([]byte{payloadFormat}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		dst, err := appendFieldStamps(dst, &b, ids, true)
+		dst, err := appendBranchHeader(dst, &b, ids, true, policy.Applied{})
 		return append(dst, b.Value...), err
 	})
 	if err != nil {
@@ -173,7 +174,7 @@ func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
 // same bytes again.
 func FuzzDecodeState(f *testing.F) {
 	s := twoBranches(f)
-	v5, _ := encodeState(s, stringCodec{})
+	v6, _ := encodeState(s, stringCodec{})
 	single, _, _ := resolve.Siblings[string]{}.Update(version.Vector{}, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 1)}, lisbon)
 	one, _ := encodeState(single, stringCodec{})
 	tomb := version.Map(s, func(b resolve.Branch[string]) resolve.Branch[string] {
@@ -185,7 +186,7 @@ func FuzzDecodeState(f *testing.F) {
 	dead, _ := encodeState(tomb, stringCodec{})
 	seen := version.MustVector("lisbon:1")
 	withSeen, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
-	for _, seed := range [][]byte{v5, encodeV4(f, s), one, dead, singleWithSeen(f, withSeen)} {
+	for _, seed := range [][]byte{v6, encodeV5Strings(f, s), encodeV4(f, s), one, dead, singleWithSeen(f, withSeen)} {
 		f.Add(seed)
 		for i := range seed {
 			m := bytes.Clone(seed)
@@ -216,4 +217,46 @@ func FuzzDecodeState(f *testing.F) {
 			t.Fatalf("encoding is not stable: %x, then %x", enc, enc2)
 		}
 	})
+}
+
+// encodeV5Strings encodes s as format 5 did: a header of four times the
+// number of field stamps, plus 2 when the branch's Seen follows, plus 1 for
+// a tombstone; no applied keys in it.
+func encodeV5Strings(t testing.TB, s resolve.Siblings[string]) []byte {
+	t.Helper()
+	ids := s.IDs()
+	data, err := s.AppendBinary([]byte{payloadFormatV5}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		if b.Deleted {
+			return binary.AppendUvarint(dst, 1), nil
+		}
+		// Format 6's header less its applied-keys flag, and the count moved
+		// one bit down.
+		v6, err := appendBranchHeader(nil, &b, ids, s.Len() > 1 && !b.Seen.IsZero(), policy.Applied{})
+		if err != nil {
+			return nil, err
+		}
+		h, n := binary.Uvarint(v6)
+		dst = binary.AppendUvarint(dst, h>>3<<2|h&2)
+		return append(append(dst, v6[n:]...), b.Value...), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestFormat5StillDecodes: a state stored before applied keys moved to the
+// branch header decodes to the same branches, field stamps and Seen
+// included.
+func TestFormat5StillDecodes(t *testing.T) {
+	s := twoBranches(t)
+	got, err := decodeState(encodeV5Strings(t, s), stringCodec{}, version.Limits{}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBranches(got, s, 3) {
+		t.Fatalf("format 5 decoded to %v, want %v", got.Values(), s.Values())
+	}
 }

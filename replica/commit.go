@@ -228,10 +228,17 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	// exactly as they are in memory; what its writer had seen is not stored
 	// for the only branch of a state (the state's context says it).
 	res := *o.Resolution
-	if ex, ok := r.codec.(ExactCodec[T]); !ok || !ex.RoundTrips(&res.Value) {
+	// (RoundTrips is asked about the outcome's value, which is on the heap
+	// already, so that res need not be.)
+	if ex, ok := r.codec.(ExactCodec[T]); !ok || !ex.RoundTrips(&o.Resolution.Value) {
 		v, err := r.codec.Decode(c.data[c.from:c.to])
 		if err != nil {
 			return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
+		}
+		if r.cmdKeys != nil {
+			// Stored beside the value's bytes, in a form that keeps them
+			// exactly (see encodeState).
+			*r.cmdKeys(&v) = *r.cmdKeys(&o.Resolution.Value)
 		}
 		res.Value = v
 	}

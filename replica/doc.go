@@ -250,7 +250,9 @@
 //     are pruned, on every write and merge, to their horizon
 //     (policy.DefaultHorizon: 24 hours, 1,024 keys) relative to the newest
 //     key, so every replica forgets the same keys: a retry within the
-//     horizon applies once; after it, it is a new command.
+//     horizon applies once; after it, it is a new command. The replica
+//     stores them in their binary form (policy.Applied.AppendBinary), a few
+//     bytes per key, beside the codec's bytes of the rest of the value.
 //   - The review queue holds at most one item per stored key; an item's
 //     branches are the record's (twice the record limit at most, for a
 //     merge refused for size).

@@ -97,7 +97,7 @@ func isCorrupt(err error) bool { return errors.Is(err, ErrCorrupt) }
 // what this replica stores, it and its peers can read back. data[from:to]
 // are the bytes of the last value encoded.
 func (r *Replica[T]) encode(key string, buf []byte, s resolve.Siblings[T]) (data []byte, from, to int, err error) {
-	data, from, to, err = encodeStateLast(beginFrame(buf), s, r.codec)
+	data, from, to, err = encodeStateLast(beginFrame(buf), s, r.codec, r.cmdKeys)
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -115,7 +115,7 @@ func (r *Replica[T]) decode(key string, data []byte) (resolve.Siblings[T], error
 	if err != nil {
 		return resolve.Siblings[T]{}, err
 	}
-	return decodeState(payload, r.codec, r.stateLimits(), r.fields)
+	return decodeStateKeys(payload, r.codec, r.cmdKeys, r.stateLimits(), r.fields)
 }
 
 // openFrame opens the frame of a state of key, reporting a corrupt or

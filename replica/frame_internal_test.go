@@ -117,7 +117,7 @@ func BenchmarkFrame(b *testing.B) {
 				b.ReportAllocs()
 				b.SetBytes(int64(len(payload)))
 				for range b.N {
-					p, _, _, err := encodeStateLast(beginFrame(nil), s, tc.codec)
+					p, _, _, err := encodeStateLast(beginFrame(nil), s, tc.codec, nil)
 					if err != nil {
 						b.Fatal(err)
 					}

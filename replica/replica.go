@@ -58,6 +58,14 @@ type Options[T any] struct {
 	// [policy.AppliedKeys] so the keys replicate with the record and stay
 	// within their horizon: a retry applies once while the record still
 	// knows its key (see [policy.Horizon]); after that it is a new command.
+	//
+	// The replica stores the keys itself, in their compact binary form
+	// beside the codec's bytes, and hands the codec the value without them:
+	// a command then costs a few bytes per key held to decode and encode,
+	// whatever the codec. Every replica that shares a record type's states
+	// (by replication or by a store) must set CommandKeys alike: a state
+	// carrying keys is malformed to a replica without it, which refuses it
+	// rather than lose them.
 	CommandKeys func(*T) *policy.Applied
 	// Now reads the wall clock for review-queue times. Nil means time.Now.
 	Now func() time.Time
@@ -134,24 +142,11 @@ type Replica[T any] struct {
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
 	review      map[string]*ReviewItem[T]
-	results     map[resultKey]result[T] // first result of each command
-	order       []resultKey             // results keys, oldest first, for bounding
-	memb        membership[T]           // reaping: members, their acks, reaped horizons
-	retention   time.Duration           // how long horizons are kept; negative: for ever
-	floor       floor                   // the counter floor, see floor.go
-	resultBytes int                     // the stored sizes of the results kept
+	results     results[T]    // first result of each command
+	memb        membership[T] // reaping: members, their acks, reaped horizons
+	retention   time.Duration // how long horizons are kept; negative: for ever
+	floor       floor         // the counter floor, see floor.go
 }
-
-// result is a remembered command result and the size of the state it was
-// decoded from, which bounds the memory it holds.
-type result[T any] struct {
-	rec  Record[T]
-	size int
-}
-
-// resultKey names one command: its record's key and its idempotency key. A
-// struct, not a joined string, so that no pair of keys can collide.
-type resultKey struct{ key, idem string }
 
 // The remembered command results are bounded by count and by the stored
 // size of their records: the oldest are forgotten first. A retry whose first
@@ -179,7 +174,6 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile, peers: opts.Peers,
 		review: map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
-		results: map[resultKey]result[T]{},
 		memb: membership[T]{members: map[version.ID]bool{}, heard: map[version.ID]time.Time{}, acks: map[version.ID]Digest{},
 			reaped: map[string]horizon[T]{}, tombs: map[string]struct{}{}},
 		retention: opts.Retention,

@@ -331,22 +331,11 @@ func (r *Replica[T]) keepCommandKeys(v T, replaced []resolve.Branch[T]) T {
 func (r *Replica[T]) result(k resultKey) (Record[T], bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res, ok := r.results[k]
-	return res.rec, ok
+	return r.results.get(k)
 }
 
 func (r *Replica[T]) remember(k resultKey, rec Record[T], size int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.results[k]; ok {
-		return
-	}
-	r.results[k] = result[T]{rec, size}
-	r.resultBytes += size
-	r.order = append(r.order, k)
-	for len(r.order) > maxResults || r.resultBytes > maxResultBytes && len(r.order) > 1 {
-		r.resultBytes -= r.results[r.order[0]].size
-		delete(r.results, r.order[0])
-		r.order = r.order[1:]
-	}
+	r.results.put(k, rec, size)
 }

@@ -38,3 +38,25 @@ func TestMergeAllocations(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveOneAllocations pins what reading a record of one branch (the
+// read every write starts from) allocates: its Version, and not the
+// resolution, which Resolve returns by value (it once built it on the heap
+// and copied it out: two allocations).
+func TestResolveOneAllocations(t *testing.T) {
+	r := ticketResolver()
+	s, _, err := resolve.Siblings[ticket]{}.Update(version.Vector{}, twoTickets()[0], lisbon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res resolve.Resolution[ticket]
+	a := testing.AllocsPerRun(100, func() {
+		res, err = r.Resolve(s)
+	})
+	if err != nil || res.Merged != 1 {
+		t.Fatal(res, err)
+	}
+	if a > 1 {
+		t.Errorf("Resolve of one branch allocates %v times, want at most 1 (its Version)", a)
+	}
+}

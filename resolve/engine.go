@@ -417,6 +417,12 @@ func (r *Resolver[T]) keep(bs []Branch[T], i int, a, b version.Stamp) version.St
 // replica.ErrNotFound) — and Resolve refuses it with a plain error. It
 // notifies no one.
 func (r *Resolver[T]) Resolve(s Siblings[T]) (Resolution[T], error) {
+	if s.Len() == 1 {
+		// Every write's read: returned by value, not moved to the heap.
+		for b := range s.Siblings() {
+			return Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}, nil
+		}
+	}
 	res, conflict := r.resolve(s)
 	switch {
 	case conflict != nil:

@@ -131,8 +131,8 @@ func TestRecordsGrowToTheLimit(t *testing.T) {
 // the record in review and the replicas apart — check Convergence alone
 // catches it. Seed 34 of the growth campaign found it (cb4d795).
 //
-// It keeps 64 command keys rather than growthHorizon's 16, so that the
-// keys still push a settlement over the limit when they encode compactly.
+// The keys' compact binary form (state format 6) makes 16 keys small enough
+// that a branch with every key still fits; this test keeps 64.
 func TestGrowthWithoutShrinkDiverges(t *testing.T) {
 	w := bagWorkloadWith(divergeHorizon)
 	w.Resolve, w.Shrink = nil, nil

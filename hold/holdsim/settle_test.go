@@ -60,3 +60,35 @@ func TestSettlingARecordLimitItemTakesItsOwnStamps(t *testing.T) {
 		t.Fatalf("%v\n%s", viol, history)
 	}
 }
+
+// TestSettlingRecordLimitItemsAcrossARestart is the shrunk history 1545 of
+// the campaign at thirty times its size, which failed when state format 6
+// (applied keys in the branch header) was first merged — the same defect as
+// history 1778, which format 6's smaller states moved to this history, not
+// one of the format: tokyo holds sydney's note ("c3 draft 186", sydney:3)
+// and settles a merge refused for size with it (tokyo:2); lisbon settles
+// its own with c1's long note (lisbon:6), concurrently and earlier. With
+// tokyo's stored branch alone as its base, the settlement kept the note's
+// older stamp, and lisbon's long note won at lisbon's next incarnation
+// after the heal, where the plain model says tokyo's later settlement
+// does. It passes since the settlement's base is the agreement of every
+// branch it replaces, and fails without it.
+func TestSettlingRecordLimitItemsAcrossARestart(t *testing.T) {
+	skip := []int{1, 2, 3, 4, 5, 6, 15, 16, 17, 18, 20, 22, 23, 24, 25, 26, 28, 29, 30, 31, 33, 34, 37, 38, 39, 40,
+		41, 42, 49, 64, 65, 68, 69, 70, 73, 74, 76, 78, 81, 83, 84, 85, 86, 87, 88, 89, 90, 97}
+	cfg := sim.Config{Seed: 1545, Histories: 1, Steps: 99, Skip: skip}
+	viol, history, err := sim.Reproduce(cfg, holdsim.Workload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The history still makes the settlements the test is about.
+	for _, want := range []string{"merge over the record limit", `@lisbon resolve H-3 "settle`, `@tokyo resolve H-3 "settle`,
+		"as lisbon#1"} {
+		if !strings.Contains(history, want) {
+			t.Fatalf("the history no longer holds %q: the workload changed; find the history again\n%s", want, history)
+		}
+	}
+	if len(viol) != 0 {
+		t.Fatalf("%v\n%s", viol, history)
+	}
+}
