@@ -122,10 +122,14 @@
 // [Acknowledger] ([Local]; over HTTP a ReplicationClient that names its
 // peer's ID); [Replica.Ack] and [AntiEntropy] acknowledge by hand.
 //
-// Acknowledgements and horizons live in the Replica value's memory; a
-// restart starts them empty, so nothing is reaped until every member has
-// acknowledged again (reaping comes late, never early). Let only one
-// Replica value per store reap.
+// Acknowledgements live in the Replica value's memory; a restart starts
+// them empty, so nothing is reaped until every member has acknowledged
+// again (reaping comes late, never early). Horizons live there too, and,
+// over a [HorizonStore] ([MemoryStore], the SQLite adapter's store), in
+// the store: each is stored before its tombstone leaves the store, and a
+// new Replica value reads them back before it writes, applies, syncs or
+// reaps, so a restart refuses exactly the late copies its predecessor
+// refused. Let only one Replica value per store reap.
 //
 // # Restarting a replica that reaped
 //
@@ -140,22 +144,33 @@
 // [FloorStore] keeps the floor durably beside the records ([MemoryStore]
 // does, and so does the SQLite adapter's); then a replica restarts over
 // its store with its ID. A store that is not a FloorStore (the NATS and
-// PostgreSQL adapters' today) leaves the floor in the
+// PostgreSQL adapters' today) leaves the floor and the horizons in the
 // Replica value: a replica over one that reaped must restart as a new
 // incarnation ([version.ID.Next], [version.NewIncarnation]).
 //
-// A write the restarted replica makes of a reaped key supersedes what it
-// wrote of the key itself, its delete included; a delete another replica
-// made is no longer known to it, and meets the write as a concurrent one,
-// settled by the resolver's OnDelete (a conflict to review by default).
-// A peer's tombstone not reaped yet is taken back: it may name this
-// replica's writes up to the floor.
+// Over a store that keeps the floor but not the horizons, a write the
+// restarted replica makes of a reaped key supersedes what it wrote of the
+// key itself, its delete included; a delete another replica made is no
+// longer known to it, and meets the write as a concurrent one, settled by
+// the resolver's OnDelete (a conflict to review by default). A peer's
+// tombstone not reaped yet is taken back: it may name this replica's
+// writes up to the floor.
 //
-// What a restart cannot restore is the horizons: a late copy of a version
-// older than a delete, arriving after the restart, is stored, not refused.
-// Restart only once no such copy can be in flight to this replica (its
-// peers hold the tombstone or have reaped; request/response sessions that
-// were open died with the process).
+// A [HorizonStore] keeps the horizons too ([MemoryStore] and the SQLite
+// adapter's store are ones): the restarted replica reads back its
+// horizons, plans a write of a reaped key from its horizon (the
+// write supersedes the delete, whoever made it), and refuses as stale a
+// late copy of a version older than the delete, whether Apply delivers it
+// or a session finds it at a peer. What is guaranteed there, whatever the
+// restarts: for Options.Retention after a tombstone is reaped, no
+// replicated version it covers is stored (Cassandra's gc_grace_seconds,
+// made exact by the causal context: a version is refused because the
+// delete saw it, not because it is old). Over any other store the
+// horizons are lost with the process: a late copy of a version older than
+// a delete, arriving after the restart, is stored, not refused. Restart
+// over such a store only once no such copy can be in flight to this
+// replica (its peers hold the tombstone or have reaped; request/response
+// sessions that were open died with the process).
 //
 // # Retention and expired members
 //
@@ -261,8 +276,9 @@
 //     retry whose first result was forgotten still applies once and returns
 //     the current record).
 //   - The horizons of reaped keys are one causal context per key reaped
-//     within Options.Retention (see Retention and expired members), and
-//     the counter floor one number.
+//     within Options.Retention (see Retention and expired members), in
+//     memory and, over a [HorizonStore], one entry each in the store; the
+//     counter floor is one number.
 //   - The quarantine list holds at most one entry per stored key.
 //   - The states remembered for the next write of a key (see One commit
 //     path) are at most 1,024, and 16 MiB; a state over 2 MiB is not

@@ -139,6 +139,7 @@ type Replica[T any] struct {
 	memb        membership[T]           // reaping: members, their acks, reaped horizons
 	retention   time.Duration           // how long horizons are kept; negative: for ever
 	floor       floor                   // the counter floor, see floor.go
+	hz          horizons                // the horizons read from a HorizonStore, see horizon.go
 	resultBytes int                     // the stored sizes of the results kept
 }
 

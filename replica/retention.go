@@ -154,6 +154,9 @@ func (r *Replica[T]) dropHorizon(ctx context.Context, key string) error {
 	if err != nil {
 		return wrapf(err, "replica %v: get %q", r.id, key)
 	}
+	if err := r.deleteHorizon(ctx, key); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	_, ok := r.memb.reaped[key]
 	delete(r.memb.reaped, key)

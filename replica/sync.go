@@ -217,13 +217,18 @@ func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *Sy
 	return pulled, nil
 }
 
-// context returns the causal context of the stored record under key, zero
-// if there is none or it cannot be read (the peer then sends its state,
-// whose Apply reports the damage).
+// context returns the causal context of the stored record under key, or
+// the horizon of a reaped one (so a peer does not send a copy the horizon
+// covers); zero if there is none or it cannot be read (the peer then sends
+// its state, whose Apply reports the damage).
 func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
 	data, rev, err := r.store.Get(ctx, key)
-	if err != nil || rev == 0 {
+	if err != nil {
 		return version.Vector{}
+	}
+	if rev == 0 {
+		h, _ := r.horizon(key) // loaded by the index's build
+		return h.Join()
 	}
 	join, _, err := r.storedContext(key, data, rev)
 	if err != nil {
