@@ -183,17 +183,23 @@
 // flight arrives within the retention, and a member never comes back with
 // state older than what it acknowledged. The replica enforces what it can
 // see of the second: a member not heard from for longer than the
-// retention — no session it started with it completed, no acknowledgement
-// recorded, since it was added — has expired. A session this replica
-// starts with it fails with an [*ExpiredError] (ErrExpired) before any
-// state moves, and [Replica.Ack] refuses its acknowledgements, so the
-// tombstones it has not acknowledged stay; it is admitted again only by
-// [Replica.AddMember], once it rejoins with an empty store (as a new
-// incarnation if it lost its store). The refusal is by the replica that
-// starts the session: each member must start its own (a [Replicator] on
-// each side does), and one away for longer than the retention finds every
-// peer it missed expired too. A negative Retention keeps horizons for ever
-// and expires no one.
+// retention — no session with it completed, none it opened answered, no
+// acknowledgement recorded, since it was added — has expired. It is
+// refused on both sides of a session, with an [*ExpiredError]
+// (ErrExpired) before any state moves: a session this replica starts with
+// it fails, and so does one it opens with this replica — [Replica.Respond]
+// refuses the caller a session names ([WithCaller]: [Replica.Sync] names
+// its replica, httpapi's handler the replica its Auth middleware
+// authenticated), and [Replica.ApplyDeltas] refuses each state it pushes.
+// [Replica.Ack] refuses its acknowledgements, so the tombstones it has not
+// acknowledged stay. It is admitted again only by [Replica.AddMember],
+// once it rejoins with an empty store (as a new incarnation if it lost its
+// store). A caller the transport does not name (a plain [Replica.Apply],
+// a transport that does not authenticate replicas) cannot be told from a
+// stranger and is not refused. When each member was last heard from is
+// kept in memory: a restart gives every member a new grace of one
+// retention. A negative Retention keeps horizons for ever and expires no
+// one.
 //
 // An operator watches [Replica.Reaping]: tombstones waiting (they grow
 // while a member does not acknowledge), horizons kept and the oldest,
