@@ -63,7 +63,7 @@ concord_reaping_horizons_dropped_total{region="lisbon"} 1
 # HELP concord_reaping_member_expired 1 while the member has not been heard from for longer than the retention: it is refused until added again.
 # TYPE concord_reaping_member_expired gauge
 concord_reaping_member_expired{member="baltimore",region="lisbon"} 1
-# HELP concord_reaping_member_last_heard_timestamp_seconds When the member was added or last heard from (a session completed, an acknowledgement recorded).
+# HELP concord_reaping_member_last_heard_timestamp_seconds When the member was added or last heard from (a session completed, a session it opened answered, an acknowledgement recorded).
 # TYPE concord_reaping_member_last_heard_timestamp_seconds gauge
 concord_reaping_member_last_heard_timestamp_seconds{member="baltimore",region="lisbon"} 1.7957016e+09
 # HELP concord_reaping_oldest_horizon_timestamp_seconds When the oldest horizon kept was reaped (0: none).
