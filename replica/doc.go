@@ -125,7 +125,7 @@
 // Acknowledgements live in the Replica value's memory; a restart starts
 // them empty, so nothing is reaped until every member has acknowledged
 // again (reaping comes late, never early). Horizons live there too, and,
-// over a [HorizonStore] ([MemoryStore], the SQLite and PostgreSQL stores), in
+// over a [HorizonStore] ([MemoryStore], the adapters' stores), in
 // the store: each is stored before its tombstone leaves the store, and a
 // new Replica value reads them back before it writes, applies, syncs or
 // reaps, so a restart refuses exactly the late copies its predecessor
@@ -142,9 +142,9 @@
 // its peers' horizons, or their unreaped tombstones, already hold (which
 // they would drop as stale: acknowledged writes lost, Riak's KV679). A
 // [FloorStore] keeps the floor durably beside the records ([MemoryStore]
-// does, and so do the SQLite and PostgreSQL adapters' stores); then a replica restarts over
-// its store with its ID. A store that is not a FloorStore (the NATS
-// adapter's today) leaves the floor and the horizons in the Replica value: a replica over one that reaped must restart as a new
+// does, and so do the SQLite, PostgreSQL and NATS adapters' stores); then a replica restarts over
+// its store with its ID. A store that is not a FloorStore leaves the floor
+// and the horizons in the Replica value: a replica over one that reaped must restart as a new
 // incarnation ([version.ID.Next], [version.NewIncarnation]).
 //
 // Over a store that keeps the floor but not the horizons, a write the
@@ -155,8 +155,8 @@
 // tombstone not reaped yet is taken back: it may name this replica's
 // writes up to the floor.
 //
-// A [HorizonStore] keeps the horizons too ([MemoryStore] and the SQLite
-// and PostgreSQL adapters' stores are ones): the restarted replica reads back its
+// A [HorizonStore] keeps the horizons too ([MemoryStore] and the SQLite,
+// PostgreSQL and NATS adapters' stores are ones): the restarted replica reads back its
 // horizons, plans a write of a reaped key from its horizon (the
 // write supersedes the delete, whoever made it), and refuses as stale a
 // late copy of a version older than the delete, whether Apply delivers it

@@ -172,7 +172,7 @@ func TestRestartedReplicaTakesBackItsReapedTombstone(t *testing.T) {
 }
 
 // plainStore hides every method of a store but Store's: a store that is
-// not a FloorStore, as the adapters' are.
+// not a FloorStore, as a user's own store may be.
 type plainStore struct{ replica.Store }
 
 // TestFloorWithoutAFloorStore: over a store that is not a FloorStore the

@@ -46,10 +46,10 @@ import (
 // records, the horizons of the keys a replica reaped: one opaque value per
 // key, which the replica encodes and checks (a value that does not read
 // back is reported and ignored). [MemoryStore] is one (it survives a new
-// Replica value over the same MemoryStore, not the process), and so are the
-// SQLite and PostgreSQL adapters' stores. Over any other store the horizons live in the
-// Replica value, and are lost with it (see the package documentation,
-// "Restarting a replica that reaped"). Package storetest checks a
+// Replica value over the same MemoryStore, not the process), and so are
+// the SQLite, PostgreSQL and NATS adapters' stores. Over any other store
+// the horizons live in the Replica value, and are lost with it (see the
+// package documentation, "Restarting a replica that reaped"). Package storetest checks a
 // HorizonStore's horizons.
 //
 // Horizons are a keyspace of their own: they never appear in Scan or Get,
