@@ -252,3 +252,52 @@ func TestMalformedAckAnswersAreRefused(t *testing.T) {
 		t.Errorf("a well-formed answer: %d, %v, %v", n, held, err)
 	}
 }
+
+// TestTheEndpointRefusesAnExpiredMember: an Auth middleware that names the
+// replica it authenticated (replica.WithCaller) has the endpoint refuse a
+// member not heard from for longer than the retention: its session fails
+// with a 403 of TypeMemberExpired, and nothing it holds is applied.
+func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
+	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	opts := replica.Options[hold.Hold]{Members: members, Retention: time.Hour, Now: clock}
+	lis, lisStore := newHoldReplica(t, "lisbon", opts)
+	iad, _ := newHoldReplica(t, "baltimore", opts)
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != "Bearer baltimore" {
+				http.Error(w, "who are you", http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(replica.WithCaller(r.Context(), iad.ID())))
+		})
+	}
+	h, err := NewReplicationHandler(lis, ReplicationOptions{Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	toLis := &ReplicationClient{URL: srv.URL, Client: srv.Client(), Header: http.Header{"Authorization": {"Bearer baltimore"}}, Replica: lis.ID()}
+	if _, err := iad.Create(bg, "H-1", hold.New("H-1", "C1", "", now)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(61 * time.Minute)
+	iad.AddMember(lis.ID()) // baltimore still takes lisbon; lisbon expired baltimore
+
+	_, err = iad.Sync(bg, toLis)
+	var pe *PeerError
+	if !errors.As(err, &pe) || pe.Status != http.StatusForbidden || !strings.Contains(pe.Detail, "baltimore") {
+		t.Fatalf("Sync = %v; want a 403 naming baltimore", err)
+	}
+	if n := len(entries(t, lisStore)); n != 0 {
+		t.Fatalf("lisbon stores %d records of the expired member", n)
+	}
+	lis.AddMember(iad.ID()) // it rejoins
+	if _, err := iad.Sync(bg, toLis); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(entries(t, lisStore)); n != 1 {
+		t.Fatalf("lisbon stores %d records after baltimore was added again, want 1", n)
+	}
+}

@@ -76,6 +76,11 @@ const (
 	// home store of a claim out of reach; retry after the Retry-After
 	// delay. The write may have taken effect: retry it as it was.
 	TypeUnavailable = TypeBase + "TypeUnavailable"
+	// TypeMemberExpired (403): the replica that called a replication
+	// endpoint is a member the serving replica has not heard from for
+	// longer than its retention (replica.ErrExpired): "member" names it.
+	// It must rejoin with an empty store and be added again.
+	TypeMemberExpired = TypeBase + "TypeMemberExpired"
 	// TypeInternal (500): a fault of the service; the details are in its log.
 	TypeInternal = TypeBase + "TypeInternal"
 )

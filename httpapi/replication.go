@@ -65,7 +65,11 @@ type ReplicationOptions struct {
 	// authentication. A shared bearer token, a check of the client
 	// certificate (r.TLS.PeerCertificates) after mTLS, or a network policy
 	// all fit; pass func(h http.Handler) http.Handler { return h } only if
-	// something outside the handler already authenticates.
+	// something outside the handler already authenticates. Middleware that
+	// knows which replica it authenticated should name it in the request's
+	// context (replica.WithCaller): the endpoint then refuses a member the
+	// replica has not heard from for longer than its retention (403,
+	// TypeMemberExpired) before any state moves.
 	Auth func(http.Handler) http.Handler
 	// MaxBody bounds request and answer content. Zero means
 	// DefaultMaxReplicationBody. It must exceed the replicas' frame limit

@@ -156,6 +156,7 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 		tl       *replica.TooLargeError
 		he       *HeaderError
 		be       *BodyError
+		expired  *replica.ExpiredError
 	)
 	switch {
 	case errors.As(err, &pf):
@@ -189,6 +190,10 @@ func (rs Responder) problem(r *http.Request, err error) *Problem {
 	case errors.Is(err, resolve.ErrConflict), errors.Is(err, policy.ErrRejected):
 		return &Problem{Type: TypeConflict, Title: conflictTitle, Status: http.StatusConflict,
 			Detail: "Concurrent versions of this record cannot be merged automatically; read it to see them."}
+	case errors.As(err, &expired):
+		return &Problem{Type: TypeMemberExpired, Title: "Replica expired: rejoin with an empty store", Status: http.StatusForbidden,
+			Detail:     fmt.Sprintf("This replica has not heard from %v for longer than its retention of %v; rejoin with an empty store and have the operators add it again.", expired.Member, expired.Retention),
+			Extensions: map[string]any{"member": expired.Member.String()}}
 	case errors.Is(err, replica.ErrQuarantined):
 		return &Problem{Type: TypeQuarantined, Title: "Record unreadable: set aside for the operators",
 			Status: http.StatusInternalServerError,

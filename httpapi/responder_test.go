@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/replica"
@@ -59,6 +60,7 @@ func TestResponderMapping(t *testing.T) {
 		{errors.New("disk on fire"), false, 500, TypeInternal},
 		{&replica.TooLargeError{Key: "H-1", What: "bytes", Size: 2 << 20, Limit: 1 << 20}, false, 413, TypeTooLarge},
 		{fmt.Errorf("x: %w: %w", replica.ErrQuarantined, replica.ErrCorrupt), false, 500, TypeQuarantined},
+		{fmt.Errorf("respond: %w", &replica.ExpiredError{Member: version.MustID("baltimore"), Retention: time.Hour}), false, 403, TypeMemberExpired},
 	} {
 		r := httptest.NewRequest("POST", "/holds/H-1/confirm", nil)
 		if tc.ifNone {

@@ -113,6 +113,9 @@ func (r *Replica[T]) holds(ctx context.Context, key string) (version.Vector, boo
 		return version.Vector{}, false
 	}
 	if rev == 0 {
+		if r.loadHorizons(ctx) != nil {
+			return version.Vector{}, false
+		}
 		h, ok := r.horizon(key)
 		return h.Join(), ok
 	}

@@ -81,6 +81,9 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	}
 	// A reaped key is planned against its horizon, the tombstone removed:
 	// what it covers is stale, and a write over it supersedes the delete.
+	if err := r.loadHorizons(ctx); err != nil {
+		return c, false, err
+	}
 	h, reaped := r.horizon(key)
 	if rev == 0 && reaped {
 		cur = h
@@ -99,6 +102,11 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 		r.mu.Lock()
 		delete(r.memb.reaped, key) // stored again: the state descends from the horizon
 		r.mu.Unlock()
+		// The durable horizon goes too. If that fails, it is harmless: a
+		// horizon is consulted only while its key is absent from the
+		// store, which only a reap, replacing it, makes it again; and it
+		// is dropped after the retention.
+		_ = r.deleteHorizon(ctx, key)
 	}
 	return c, false, nil
 }

@@ -122,10 +122,14 @@
 // [Acknowledger] ([Local]; over HTTP a ReplicationClient that names its
 // peer's ID); [Replica.Ack] and [AntiEntropy] acknowledge by hand.
 //
-// Acknowledgements and horizons live in the Replica value's memory; a
-// restart starts them empty, so nothing is reaped until every member has
-// acknowledged again (reaping comes late, never early). Let only one
-// Replica value per store reap.
+// Acknowledgements live in the Replica value's memory; a restart starts
+// them empty, so nothing is reaped until every member has acknowledged
+// again (reaping comes late, never early). Horizons live there too, and,
+// over a [HorizonStore] ([MemoryStore], the adapters' stores), in
+// the store: each is stored before its tombstone leaves the store, and a
+// new Replica value reads them back before it writes, applies, syncs or
+// reaps, so a restart refuses exactly the late copies its predecessor
+// refused. Let only one Replica value per store reap.
 //
 // # Restarting a replica that reaped
 //
@@ -138,24 +142,34 @@
 // its peers' horizons, or their unreaped tombstones, already hold (which
 // they would drop as stale: acknowledged writes lost, Riak's KV679). A
 // [FloorStore] keeps the floor durably beside the records ([MemoryStore]
-// does, and so does the SQLite adapter's); then a replica restarts over
-// its store with its ID. A store that is not a FloorStore (the NATS and
-// PostgreSQL adapters' today) leaves the floor in the
-// Replica value: a replica over one that reaped must restart as a new
+// does, and so do the SQLite, PostgreSQL and NATS adapters' stores); then a replica restarts over
+// its store with its ID. A store that is not a FloorStore leaves the floor
+// and the horizons in the Replica value: a replica over one that reaped must restart as a new
 // incarnation ([version.ID.Next], [version.NewIncarnation]).
 //
-// A write the restarted replica makes of a reaped key supersedes what it
-// wrote of the key itself, its delete included; a delete another replica
-// made is no longer known to it, and meets the write as a concurrent one,
-// settled by the resolver's OnDelete (a conflict to review by default).
-// A peer's tombstone not reaped yet is taken back: it may name this
-// replica's writes up to the floor.
+// Over a store that keeps the floor but not the horizons, a write the
+// restarted replica makes of a reaped key supersedes what it wrote of the
+// key itself, its delete included; a delete another replica made is no
+// longer known to it, and meets the write as a concurrent one, settled by
+// the resolver's OnDelete (a conflict to review by default). A peer's
+// tombstone not reaped yet is taken back: it may name this replica's
+// writes up to the floor.
 //
-// What a restart cannot restore is the horizons: a late copy of a version
-// older than a delete, arriving after the restart, is stored, not refused.
-// Restart only once no such copy can be in flight to this replica (its
-// peers hold the tombstone or have reaped; request/response sessions that
-// were open died with the process).
+// A [HorizonStore] keeps the horizons too ([MemoryStore] and the SQLite,
+// PostgreSQL and NATS adapters' stores are ones): the restarted replica reads back its
+// horizons, plans a write of a reaped key from its horizon (the
+// write supersedes the delete, whoever made it), and refuses as stale a
+// late copy of a version older than the delete, whether Apply delivers it
+// or a session finds it at a peer. What is guaranteed there, whatever the
+// restarts: for Options.Retention after a tombstone is reaped, no
+// replicated version it covers is stored (Cassandra's gc_grace_seconds,
+// made exact by the causal context: a version is refused because the
+// delete saw it, not because it is old). Over any other store the
+// horizons are lost with the process: a late copy of a version older than
+// a delete, arriving after the restart, is stored, not refused. Restart
+// over such a store only once no such copy can be in flight to this
+// replica (its peers hold the tombstone or have reaped; request/response
+// sessions that were open died with the process).
 //
 // # Retention and expired members
 //
@@ -168,17 +182,23 @@
 // flight arrives within the retention, and a member never comes back with
 // state older than what it acknowledged. The replica enforces what it can
 // see of the second: a member not heard from for longer than the
-// retention — no session it started with it completed, no acknowledgement
-// recorded, since it was added — has expired. A session this replica
-// starts with it fails with an [*ExpiredError] (ErrExpired) before any
-// state moves, and [Replica.Ack] refuses its acknowledgements, so the
-// tombstones it has not acknowledged stay; it is admitted again only by
-// [Replica.AddMember], once it rejoins with an empty store (as a new
-// incarnation if it lost its store). The refusal is by the replica that
-// starts the session: each member must start its own (a [Replicator] on
-// each side does), and one away for longer than the retention finds every
-// peer it missed expired too. A negative Retention keeps horizons for ever
-// and expires no one.
+// retention — no session with it completed, none it opened answered, no
+// acknowledgement recorded, since it was added — has expired. It is
+// refused on both sides of a session, with an [*ExpiredError]
+// (ErrExpired) before any state moves: a session this replica starts with
+// it fails, and so does one it opens with this replica — [Replica.Respond]
+// refuses the caller a session names ([WithCaller]: [Replica.Sync] names
+// its replica, httpapi's handler the replica its Auth middleware
+// authenticated), and [Replica.ApplyDeltas] refuses each state it pushes.
+// [Replica.Ack] refuses its acknowledgements, so the tombstones it has not
+// acknowledged stay. It is admitted again only by [Replica.AddMember],
+// once it rejoins with an empty store (as a new incarnation if it lost its
+// store). A caller the transport does not name (a plain [Replica.Apply],
+// a transport that does not authenticate replicas) cannot be told from a
+// stranger and is not refused. When each member was last heard from is
+// kept in memory: a restart gives every member a new grace of one
+// retention. A negative Retention keeps horizons for ever and expires no
+// one.
 //
 // An operator watches [Replica.Reaping]: tombstones waiting (they grow
 // while a member does not acknowledge), horizons kept and the oldest,
@@ -263,8 +283,9 @@
 //     retry whose first result was forgotten still applies once and returns
 //     the current record).
 //   - The horizons of reaped keys are one causal context per key reaped
-//     within Options.Retention (see Retention and expired members), and
-//     the counter floor one number.
+//     within Options.Retention (see Retention and expired members), in
+//     memory and, over a [HorizonStore], one entry each in the store; the
+//     counter floor is one number.
 //   - The quarantine list holds at most one entry per stored key.
 //   - The states remembered for the next write of a key (see One commit
 //     path) are at most 1,024, and 16 MiB; a state over 2 MiB is not

@@ -34,10 +34,15 @@ func ExampleReplica_Reaping() {
 
 	lisbon.AddMember(version.MustID("baltimore")) // it rejoined with an empty store
 	_, err = lisbon.Sync(ctx, replica.Local(baltimore))
+	fmt.Println("refused by baltimore, which expired lisbon too:", errors.Is(err, replica.ErrExpired))
+
+	baltimore.AddMember(version.MustID("lisbon"))
+	_, err = lisbon.Sync(ctx, replica.Local(baltimore))
 	fmt.Println("sync:", err)
 	// Output:
 	// horizons: 1 counter floor: 2
 	// horizons: 0 dropped: 1 expired: [baltimore]
 	// sync refused: true
+	// refused by baltimore, which expired lisbon too: true
 	// sync: <nil>
 }

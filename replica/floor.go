@@ -33,9 +33,11 @@ import (
 // counter floor of the replica that writes it: one number, which only
 // grows. A replica over a FloorStore may reap tombstones, restart over the
 // store, and keep its ID. [MemoryStore] is one (it survives a new Replica
-// value over the same MemoryStore, not the process), and so is the SQLite
-// adapter's store. A store need not be one: a replica over any other store
-// keeps the floor in memory, and must restart as a new incarnation
+// value over the same MemoryStore, not the process), and so are the
+// SQLite, PostgreSQL and NATS adapters' stores; all are [HorizonStore]s
+// too, which keep what refuses late copies of reaped records across a
+// restart. A store need not be one: a replica over any other store keeps
+// the floor in memory, and must restart as a new incarnation
 // ([version.ID.Next]) once it has reaped. Package storetest checks a
 // FloorStore's floor.
 //

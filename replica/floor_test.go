@@ -47,9 +47,22 @@ func reapedEverywhere(t *testing.T, lis, iad, deleter *replica.Replica[hold.Hold
 	}
 }
 
+// floorOnly is a FloorStore that keeps no horizons: a restart over it
+// loses them, and only the floor is left.
+type floorOnly struct {
+	replica.Store
+	replica.FloorStore
+}
+
+// keepsFloorOnly returns a new MemoryStore seen as a floorOnly.
+func keepsFloorOnly() floorOnly {
+	ms := replica.NewMemoryStore()
+	return floorOnly{ms, ms}
+}
+
 // TestRestartWithItsIDAfterReaping: a replica that reaped a key and
-// restarts over its store with its ID numbers its writes of the key above
-// the counter floor its store kept, so a peer whose horizon covers the
+// restarts over its store (a FloorStore that keeps no horizons) with its
+// ID numbers its writes of the key above the counter floor its store kept, so a peer whose horizon covers the
 // writes it made before the delete applies the re-created record instead of
 // dropping it as stale. Without the floor, the restarted replica numbers
 // the key's writes from 1 again, reissuing dots the peer's horizon covers.
@@ -62,7 +75,7 @@ func TestRestartWithItsIDAfterReaping(t *testing.T) {
 	for _, deleter := range []version.ID{lisbon, baltimore} {
 		for _, on := range []resolve.OnDelete{resolve.DeleteConflicts, resolve.UpdateWins, resolve.DeleteWins} {
 			t.Run(fmt.Sprintf("%v deletes, %v", deleter, on), func(t *testing.T) {
-				store := replica.NewMemoryStore()
+				store := keepsFloorOnly()
 				lis := reaper(t, lisbon, store, on, replica.Options[hold.Hold]{})
 				iad := reaper(t, baltimore, replica.NewMemoryStore(), on, replica.Options[hold.Hold]{})
 				del, writes := lis, uint64(2) // lisbon wrote H-1 twice: the create and the delete
@@ -115,12 +128,13 @@ func stateDots(t *testing.T, r *replica.Replica[hold.Hold], key string) []versio
 }
 
 // TestRestartedReplicaTakesBackItsReapedTombstone: a replica that reaped
-// and restarted accepts from a peer that has not reaped yet the tombstone
+// and restarted over a store that kept its floor and not its horizons
+// accepts from a peer that has not reaped yet the tombstone
 // naming its own writes up to the floor (they were issued), instead of
 // refusing it as a claim of writes it never issued; a write over it then
 // supersedes the delete.
 func TestRestartedReplicaTakesBackItsReapedTombstone(t *testing.T) {
-	store := replica.NewMemoryStore()
+	store := keepsFloorOnly()
 	lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
 	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
 	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
@@ -158,7 +172,7 @@ func TestRestartedReplicaTakesBackItsReapedTombstone(t *testing.T) {
 }
 
 // plainStore hides every method of a store but Store's: a store that is
-// not a FloorStore, as the adapters' are.
+// not a FloorStore, as a user's own store may be.
 type plainStore struct{ replica.Store }
 
 // TestFloorWithoutAFloorStore: over a store that is not a FloorStore the

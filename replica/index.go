@@ -152,6 +152,9 @@ func (r *Replica[T]) Rescan(ctx context.Context) error {
 // rescanAll rescans every key; the error is for a store that cannot list
 // its keys or a context done.
 func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
+	if err := r.loadHorizons(ctx); err != nil {
+		return nil, err
+	}
 	var skipped []KeyError
 	err := scanAll(ctx, r.store, func(e Entry) error {
 		if err := r.rescan(ctx, e.Key); err != nil {
@@ -162,6 +165,9 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = r.indexHorizons(ctx)
+	}
 	if err != nil {
 		return nil, wrapf(err, "replica %v: rescan", r.id)
 	}

@@ -38,26 +38,34 @@ import (
 //
 // Limits, stated: horizons and acknowledgements are kept in memory by this
 // Replica value, one causal context per key reaped within the retention
-// (retention.go) and one per member and tombstone acknowledged; none of it
-// is written to the store, so a restart loses it. After a restart:
+// (retention.go) and one per member and tombstone acknowledged. Over a
+// [HorizonStore] the horizons are also written to the store, before each
+// tombstone leaves it, and read back by a new Replica value before its
+// first write, Apply, session or Reap (horizon.go); acknowledgements are
+// never written. After a restart:
 //   - acknowledgements start empty, so nothing is reaped until every member
 //     has acknowledged again (a session with each): late, never early;
-//   - the horizons are gone, as after the retention: the replica numbers
-//     its writes of a reaped key above its counter floor (floor.go), so it
-//     reissues no dot — durably across the restart only over a
-//     [FloorStore] — but it can no longer tell a copy of a reaped record
-//     from a live one, so a copy still in flight, or held by a member
-//     partitioned since before the reap, is stored again (a resurrection,
-//     which members that kept their horizons refuse as stale, so the key
-//     differs between them until it is deleted again). A session with a
-//     member does not restore them: the member holds no state of the key
-//     to send. Restarting is therefore safe only once no copy of a reaped
-//     version remains outside the members' horizons — every member reaped
-//     it, none was partitioned across the reap (retire such a member with
-//     RemoveMember and let it rejoin with an empty store), no message older
-//     than the reap is in flight;
+//   - over a HorizonStore, the horizons are as they were: every late copy
+//     they covered is still refused, and each is dropped the retention
+//     after its reap, as if the process had never stopped;
+//   - over any other store, the horizons are gone, as after the retention:
+//     the replica numbers its writes of a reaped key above its counter
+//     floor (floor.go), so it reissues no dot — durably across the restart
+//     only over a [FloorStore] — but it can no longer tell a copy of a
+//     reaped record from a live one, so a copy still in flight, or held by
+//     a replica that has not seen the delete, is stored again (a
+//     resurrection, which members that kept their horizons refuse as
+//     stale, so the key differs between them until it is deleted again). A
+//     session with a member does not restore them: the member holds no
+//     state of the key to send. Restarting over such a store is therefore
+//     safe only once no copy of a reaped version remains outside the
+//     members' horizons — every member reaped it, no message older than
+//     the reap is in flight;
+//   - when each member was last heard from is not kept either: a restart
+//     gives every member a new grace of one retention (retention.go);
 //   - Replica values sharing one store must not reap (only one of them may
-//     be configured with Members): the horizons live in the one that reaped.
+//     be configured with Members): the horizons in memory are the reaping
+//     one's, and another reads the stored ones only once, at its start.
 
 // membership is a replica's reaping state, under Replica.mu.
 type membership[T any] struct {
@@ -141,6 +149,9 @@ func (r *Replica[T]) Ack(peer version.ID, d Digest) error {
 // the horizons reaped longer than Options.Retention ago (see
 // [Replica.Reaping]).
 func (r *Replica[T]) Reap(ctx context.Context) (int, error) {
+	if err := r.loadHorizons(ctx); err != nil {
+		return 0, err
+	}
 	if err := r.dropHorizons(ctx); err != nil {
 		return 0, err
 	}
@@ -198,7 +209,11 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 		return false, wrapf(err, "replica %v: %q", r.id, key)
 	}
 	defer r.locks.unlock(key, lk)
-	s, rev, err := r.load(ctx, key)
+	data, rev, err := r.store.Get(ctx, key)
+	if err != nil {
+		return false, wrapf(err, "replica %v: get %q", r.id, key)
+	}
+	s, err := r.decodeStored(key, data, rev)
 	if err != nil || rev == 0 {
 		return false, err
 	}
@@ -211,11 +226,12 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 	if err := r.raiseFloor(ctx, c.Get(r.id)); err != nil {
 		return false, err
 	}
-	// Remember the horizon before the tombstone leaves the store, so that
-	// no version it covers is ever applied in between.
-	r.mu.Lock()
-	r.memb.reaped[key] = horizon[T]{state: s, at: r.now()}
-	r.mu.Unlock()
+	// Keep the horizon — durably over a HorizonStore — before the
+	// tombstone leaves the store, so that no version it covers is ever
+	// applied in between, nor after a restart.
+	if err := r.putHorizon(ctx, key, horizon[T]{state: s, at: r.now()}, data); err != nil {
+		return false, err
+	}
 	if err := r.store.Delete(ctx, key, rev); err != nil {
 		if errors.Is(err, ErrRevisionMismatch) {
 			return false, nil // written meanwhile: the horizon is harmless, the state descends from it
@@ -258,6 +274,9 @@ type Digest map[string]version.Vector
 // counts as having acknowledged the tombstone. A record that does not
 // decode is left out (so it is not acknowledged); Sync reports it.
 func (r *Replica[T]) Digest(ctx context.Context) (Digest, error) {
+	if err := r.loadHorizons(ctx); err != nil {
+		return nil, err
+	}
 	d := Digest{}
 	r.mu.Lock()
 	for k, h := range r.memb.reaped {

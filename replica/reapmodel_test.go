@@ -5,23 +5,25 @@ import (
 
 	"pgregory.net/rapid"
 
+	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 )
 
 // TestReapingNeverResurrects: three member replicas write, delete, sync in
-// random pairs and reap at random, keeping every state they ever exported.
+// random pairs, reap and restart over their stores (HorizonStores) at
+// random, keeping every state they ever exported.
 // After a final heal and reap everywhere, no tombstone is left in any store
 // (stored keys = live records), every replica reads the same, and
-// delivering every old state again to every replica changes nothing: a
-// reaped record never comes back from a late message.
+// delivering every old state again to every replica, restarted, changes
+// nothing: a reaped record never comes back from a late message.
 func TestReapingNeverResurrects(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		c := deleteCluster(t, resolve.DeleteConflicts, "lisbon", "baltimore", "sydney")
 		var sent [][]byte
 		for range rapid.IntRange(1, 30).Draw(rt, "steps") {
 			i := rapid.IntRange(0, 2).Draw(rt, "at")
-			switch rapid.IntRange(0, 3).Draw(rt, "kind") {
+			switch rapid.IntRange(0, 4).Draw(rt, "kind") {
 			case 0:
 				j := (i + rapid.IntRange(1, 2).Draw(rt, "peer")) % 3
 				if err := replica.AntiEntropy(bg, c.rs[i], c.rs[j]); err != nil {
@@ -38,6 +40,8 @@ func TestReapingNeverResurrects(t *testing.T) {
 						rt.Fatalf("Apply: %v", err)
 					}
 				}
+			case 3:
+				restartMember(rt, c, i)
 			default:
 				deleteOp(rt, c.rs[i], rapid.IntRange(0, 4).Draw(rt, "op"))
 			}
@@ -64,6 +68,9 @@ func TestReapingNeverResurrects(t *testing.T) {
 				rt.Fatalf("%v stores a key it does not show", r.ID())
 			}
 		}
+		for i := range c.rs {
+			restartMember(rt, c, i) // the horizons are read back from the store
+		}
 		for _, r := range c.rs {
 			for _, late := range sent {
 				if _, err := r.Apply(bg, "H-1", late); err != nil {
@@ -75,6 +82,17 @@ func TestReapingNeverResurrects(t *testing.T) {
 			}
 		}
 	})
+}
+
+// restartMember replaces member i of c by a new Replica value over its
+// store, as a process restart would.
+func restartMember(rt *rapid.T, c *cluster, i int) {
+	r, err := replica.New(c.ids[i], c.stores[i], c.res, replica.Options[hold.Hold]{
+		CommandKeys: hold.CommandKeys, Observer: c.counters, Members: c.ids})
+	if err != nil {
+		rt.Fatalf("New: %v", err)
+	}
+	c.rs[i] = r
 }
 
 func storedKeysOf(rt *rapid.T, s *replica.MemoryStore) int {

@@ -146,6 +146,7 @@ type Replica[T any] struct {
 	memb        membership[T] // reaping: members, their acks, reaped horizons
 	retention   time.Duration // how long horizons are kept; negative: for ever
 	floor       floor         // the counter floor, see floor.go
+	hz          horizons      // the horizons read from a HorizonStore, see horizon.go
 }
 
 // The remembered command results are bounded by count and by the stored

@@ -39,6 +39,9 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 // other traffic) is checked as the decoder checks it and stored as it came,
 // not decoded into a record and encoded again (see [Validator]).
 func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolve.Class, error) {
+	if err := r.loadHorizons(ctx); err != nil { // adopt checks them
+		return 0, err
+	}
 	if payload, in, err := r.openState(data); err == nil && in.Len() > 0 {
 		if class, ok := r.held(ctx, key, in); ok {
 			return class, nil

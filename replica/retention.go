@@ -21,11 +21,13 @@ import (
 // was away, partitioned or restored from an old backup. The replica
 // enforces the second part where it can see it: a member not heard from
 // for longer than the retention has expired, and is refused — a session
-// this replica starts with it fails with an [*ExpiredError] before any
-// state moves, and its acknowledgements are refused — until the operator
-// adds it again ([Replica.AddMember]) once it rejoins with an empty store.
-// Heard from means: added (or the replica started), a session with it
-// completed, or an acknowledgement from it recorded.
+// this replica starts with it, or it starts with this replica, fails with
+// an [*ExpiredError] before any state moves, the states it pushes and its
+// acknowledgements are refused — until the operator adds it again
+// ([Replica.AddMember]) once it rejoins with an empty store. Heard from
+// means: added (or the replica started), a session with it completed, a
+// session it opened answered ([WithCaller]), or an acknowledgement from it
+// recorded.
 //
 // With the counter floor (floor.go), dropping a horizon never makes this
 // replica reissue a dot: its next write of the key is numbered above every
@@ -109,6 +111,51 @@ func (r *Replica[T]) admit(ctx context.Context, peer Peer) (version.ID, error) {
 	return ack.Replica, nil
 }
 
+// callerKey is the context key of WithCaller.
+type callerKey struct{}
+
+// WithCaller returns a copy of ctx that names id as the replica on whose
+// behalf the server side of a session runs: [Replica.Respond] and
+// [Replica.ApplyDeltas] then refuse id with an [*ExpiredError] if it is a
+// member this replica has not heard from for longer than the retention,
+// and count it as heard from otherwise. [Replica.Sync] names its own
+// replica in the context it hands its [Peer] (so [Local] peers check), and
+// a transport's server names the replica it authenticated (httpapi's
+// replication handler takes it from its Auth middleware, which knows).
+// A caller named by the transport is trusted as an acknowledgement is: a
+// membership lists only replicas that authenticate.
+func WithCaller(ctx context.Context, id version.ID) context.Context {
+	return context.WithValue(ctx, callerKey{}, id)
+}
+
+// CallerFrom returns the replica ctx names as its caller (see
+// [WithCaller]), if any.
+func CallerFrom(ctx context.Context) (version.ID, bool) {
+	id, ok := ctx.Value(callerKey{}).(version.ID)
+	return id, ok && !id.IsZero()
+}
+
+// admitCaller refuses the caller ctx names with an [*ExpiredError] if it
+// is an expired member, and records it as heard from if it is a member.
+// A caller outside the membership, or none named, is let through: this
+// replica cannot tell who it is.
+func (r *Replica[T]) admitCaller(ctx context.Context) error {
+	id, ok := CallerFrom(ctx)
+	if !ok || id == r.id {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.memb.members[id] {
+		return nil
+	}
+	if err := r.expiredLocked(id); err != nil {
+		return err
+	}
+	r.memb.heard[id] = r.now()
+	return nil
+}
+
 // dropHorizons drops the horizons reaped longer than the retention ago.
 func (r *Replica[T]) dropHorizons(ctx context.Context) error {
 	for _, key := range r.oldHorizons() {
@@ -154,6 +201,9 @@ func (r *Replica[T]) dropHorizon(ctx context.Context, key string) error {
 	if err != nil {
 		return wrapf(err, "replica %v: get %q", r.id, key)
 	}
+	if err := r.deleteHorizon(ctx, key); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	_, ok := r.memb.reaped[key]
 	delete(r.memb.reaped, key)
@@ -194,7 +244,8 @@ type ReapStatus struct {
 	// [ErrExpired]), and no tombstone it has not acknowledged is reaped.
 	Expired []version.ID
 	// Heard maps each member but this replica to when it was last heard
-	// from (added, a session completed, an acknowledgement recorded).
+	// from (added, a session completed, a session it opened answered, an
+	// acknowledgement recorded).
 	Heard map[version.ID]time.Time
 }
 

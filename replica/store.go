@@ -114,16 +114,18 @@ func scanAll(ctx context.Context, s Store, fn func(Entry) error) error {
 // MemoryStore is the in-memory [Store]: a map guarded by a mutex, with one
 // revision sequence for the whole store, like a JetStream stream, and the
 // keys kept sorted for Scan. It accepts every non-empty key. Values are
-// copied in and out. It is a [FloorStore]: a new Replica value over the
-// same MemoryStore keeps the counter floor (the process does not). The
+// copied in and out. It is a [HorizonStore]: a new Replica value over the
+// same MemoryStore keeps the counter floor and the horizons of the keys
+// reaped (the process does not). The
 // zero MemoryStore is empty and ready to use; it must not be copied after
 // first use.
 type MemoryStore struct {
-	mu    sync.Mutex
-	seq   uint64
-	data  map[string]memEntry
-	keys  []string // the keys of data, sorted
-	floor uint64   // see FloorStore
+	mu       sync.Mutex
+	seq      uint64
+	data     map[string]memEntry
+	keys     []string    // the keys of data, sorted
+	floor    uint64      // see FloorStore
+	horizons memHorizons // see HorizonStore
 }
 
 type memEntry struct {

@@ -103,15 +103,18 @@ const syncBatch = 128
 // SyncReport.Errors; the others go on. The error is for what stops the
 // session: the peer unreachable, a malformed protocol message, ctx done.
 //
-// When the replica has a membership and peer is an [Acknowledger], the
-// session starts by asking the peer's ID — a member not heard from for
-// longer than Options.Retention is refused with an [*ExpiredError] before
-// any state moves — and ends by collecting the peer's acknowledgements of
+// Every call to peer carries this replica's ID ([WithCaller]), so a peer
+// that expired it refuses the session with an [*ExpiredError]. When the
+// replica has a membership and peer is an [Acknowledger], the session
+// starts by asking the peer's ID — a member not heard from for longer than
+// Options.Retention is refused with an [*ExpiredError] before any state
+// moves — and ends by collecting the peer's acknowledgements of
 // the tombstones this replica waits to reap (SyncReport.Acked); a
 // malformed answer fails the session with an [*AckError] and records
 // nothing.
 func (r *Replica[T]) Sync(ctx context.Context, peer Peer) (SyncReport, error) {
 	var rep SyncReport
+	ctx = WithCaller(ctx, r.id) // the peer's side refuses this replica if it expired it
 	id, err := r.admit(ctx, peer)
 	if err != nil {
 		return rep, err
@@ -217,13 +220,18 @@ func (r *Replica[T]) pull(ctx context.Context, peer Peer, keys []string, rep *Sy
 	return pulled, nil
 }
 
-// context returns the causal context of the stored record under key, zero
-// if there is none or it cannot be read (the peer then sends its state,
-// whose Apply reports the damage).
+// context returns the causal context of the stored record under key, or
+// the horizon of a reaped one (so a peer does not send a copy the horizon
+// covers); zero if there is none or it cannot be read (the peer then sends
+// its state, whose Apply reports the damage).
 func (r *Replica[T]) context(ctx context.Context, key string) version.Vector {
 	data, rev, err := r.store.Get(ctx, key)
-	if err != nil || rev == 0 {
+	if err != nil {
 		return version.Vector{}
+	}
+	if rev == 0 {
+		h, _ := r.horizon(key) // loaded by the index's build
+		return h.Join()
 	}
 	join, _, err := r.storedContext(key, data, rev)
 	if err != nil {
@@ -255,8 +263,14 @@ func (r *Replica[T]) unsettled(ctx context.Context, have, need []string, pulled 
 // Respond answers one message of another replica's [Replica.Sync] (the
 // server side of [Peer.Reconcile]). It keeps no state between messages. A
 // message that does not decode fails with an error wrapping
-// rangesync.ErrMalformed or rangesync.ErrVersion.
+// rangesync.ErrMalformed or rangesync.ErrVersion. When ctx names the
+// caller ([WithCaller]) and it is a member not heard from for longer than
+// Options.Retention, it fails with an [*ExpiredError] and answers nothing;
+// a member it answers is heard from.
 func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
+	if err := r.admitCaller(ctx); err != nil {
+		return nil, wrapf(err, "replica %v: respond", r.id)
+	}
 	x, _, err := r.index(ctx)
 	if err != nil {
 		return nil, err
@@ -302,8 +316,16 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 
 // ApplyDeltas applies states received from another replica (the server
 // side of [Peer.Push]) and returns how many it applied and which it
-// refused: one state that does not apply does not stop the others.
+// refused: one state that does not apply does not stop the others. When
+// ctx names the caller ([WithCaller]) and it is an expired member, every
+// state is refused with an [*ExpiredError] and none is applied.
 func (r *Replica[T]) ApplyDeltas(ctx context.Context, deltas []Delta) (applied int, errs []KeyError) {
+	if err := r.admitCaller(ctx); err != nil {
+		for _, d := range deltas {
+			errs = append(errs, KeyError{Key: d.Key, Err: err})
+		}
+		return 0, errs
+	}
 	for _, d := range deltas {
 		if _, err := r.Apply(ctx, d.Key, d.Data); err != nil {
 			errs = append(errs, KeyError{Key: d.Key, Err: err})

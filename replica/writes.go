@@ -22,7 +22,7 @@ import (
 // siblings like any concurrent writes.
 func (r *Replica[T]) Create(ctx context.Context, key string, v T) (Record[T], error) {
 	return r.write(ctx, key, func(cur resolve.Siblings[T]) (resolve.Outcome[T], error) {
-		if _, reaped := r.horizon(key); reaped && cur.Len() > 0 {
+		if h, reaped := r.horizon(key); reaped && cur.Len() > 0 && cur.Equal(h) {
 			// The key's tombstone was reaped: the key is free, and the new
 			// record supersedes the delete.
 			return r.change(cur, cur.Join(), nil, func(Write) (T, error) { return v, nil })

@@ -88,6 +88,18 @@
 // incarnation (version.ID.Next or version.NewIncarnation), or it would
 // reissue dots the other regions already hold.
 //
+// # Reaping state
+//
+// A [Store] is a replica.HorizonStore: the region's counter floor and the
+// horizons of the keys its replica reaped live in its bucket, under the
+// keys "=floor.R" and "=horizon.R.<key>" of region R ('=' starts no
+// region name, so they are no record of any region; no other region
+// sources them, and Region.Run ignores them). The floor is raised by
+// compare-and-set at the revision read. So a replica that reaped
+// tombstones restarts over the bucket with its ID, never reissues a dot of
+// a reaped key, and still refuses, for the retention, a late copy of a
+// record it reaped.
+//
 // # Claim homes
 //
 // Package claim keeps its claims in one home per name, with a linearizable

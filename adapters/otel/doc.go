@@ -25,7 +25,9 @@
 //	concord.review.queue_depth up-down counter, or a gauge read from Options.QueueDepth
 //
 // A [Replication] exports a replica.Replicator's per-peer status the same
-// way, on observable instruments named concord.replication.*.
+// way, on observable instruments named concord.replication.*, and a
+// [Reaping] a replica's reaping state (replica.Replica.Reaping) on
+// instruments named concord.reaping.*.
 //
 // docs/METRICS.md in the concord repository says what each means and what
 // to alert on.

@@ -14,6 +14,15 @@
 //		value bytea  NOT NULL,                 -- the replica's encoded state
 //		rev   bigint NOT NULL                  -- the row's revision
 //	);
+//	CREATE TABLE holds_counter (one int PRIMARY KEY CHECK (one = 1), counter bigint NOT NULL);
+//	CREATE TABLE holds_horizons (key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL);
+//
+// The last two are the reaping state of the replica that writes the table
+// (the Store is a replica.HorizonStore): its counter floor and the
+// horizons of the keys it reaped, so a replica that reaped tombstones
+// restarts over the table with its ID, never reissues a dot of a reaped
+// key, and still refuses, for the retention, a late copy of a record it
+// reaped.
 //
 // [CreateSchema] runs that DDL (idempotently); [Schema] returns it for a
 // migration tool. Every write takes the sequence's next value, and a

@@ -30,8 +30,11 @@ func checkTable(name string) error {
 // Schema returns the DDL of table, for a migration tool: a sequence that
 // issues the revisions (a sequence never hands out a value twice, even when
 // the transaction that took it rolls back, so no key ever gets back a
-// revision it had) and the table, whose key collates "C" so that Scan's
-// order is the keys' byte order. The statements are idempotent.
+// revision it had), the table, whose key collates "C" so that Scan's
+// order is the keys' byte order, and two tables of the replica's reaping
+// state: TABLE_counter, one row, its counter floor
+// (replica.FloorStore), and TABLE_horizons, the horizons of the keys it
+// reaped (replica.HorizonStore). The statements are idempotent.
 func Schema(table string) ([]string, error) {
 	if err := checkTable(table); err != nil {
 		return nil, err
@@ -42,6 +45,14 @@ func Schema(table string) ([]string, error) {
 			key   text   COLLATE "C" PRIMARY KEY,
 			value bytea  NOT NULL,
 			rev   bigint NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS ` + table + `_counter (
+			one     int    PRIMARY KEY CHECK (one = 1),
+			counter bigint NOT NULL
+		)`,
+		`CREATE TABLE IF NOT EXISTS ` + table + `_horizons (
+			key   text  COLLATE "C" PRIMARY KEY,
+			value bytea NOT NULL
 		)`,
 	}, nil
 }
@@ -71,6 +82,9 @@ func CreateSchema(ctx context.Context, pool *pgxpool.Pool, table string) error {
 // statements are a table's queries.
 type statements struct {
 	get, insert, update, del, scan string
+	floor, raiseFloor              string
+	putHorizon, delHorizon         string
+	scanHorizons                   string
 }
 
 func queries(t string) statements {
@@ -80,5 +94,12 @@ func queries(t string) statements {
 		update: `UPDATE ` + t + ` SET value = $1, rev = nextval('` + t + `_rev') WHERE key = $2 AND rev = $3 RETURNING rev`,
 		del:    `DELETE FROM ` + t + ` WHERE key = $1 AND rev = $2`,
 		scan:   `SELECT key, value, rev FROM ` + t + ` WHERE key > $1 ORDER BY key LIMIT $2`,
+
+		floor: `SELECT counter FROM ` + t + `_counter WHERE one = 1`,
+		raiseFloor: `INSERT INTO ` + t + `_counter (one, counter) VALUES (1, $1)
+			ON CONFLICT (one) DO UPDATE SET counter = GREATEST(` + t + `_counter.counter, excluded.counter)`,
+		putHorizon:   `INSERT INTO ` + t + `_horizons (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		delHorizon:   `DELETE FROM ` + t + `_horizons WHERE key = $1`,
+		scanHorizons: `SELECT key, value FROM ` + t + `_horizons WHERE key > $1 ORDER BY key LIMIT $2`,
 	}
 }

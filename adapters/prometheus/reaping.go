@@ -37,7 +37,7 @@ func NewReaping(status func() replica.ReapStatus, opts Options) *Reaping {
 		reaped:   desc("tombstones_reaped_total", "Tombstones reaped since the replica started."),
 		dropped:  desc("horizons_dropped_total", "Horizons dropped after the retention since the replica started."),
 		expired:  desc("member_expired", "1 while the member has not been heard from for longer than the retention: it is refused until added again.", "member"),
-		heard:    desc("member_last_heard_timestamp_seconds", "When the member was added or last heard from (a session completed, an acknowledgement recorded).", "member"),
+		heard:    desc("member_last_heard_timestamp_seconds", "When the member was added or last heard from (a session completed, a session it opened answered, an acknowledgement recorded).", "member"),
 	}
 }
 

@@ -48,9 +48,11 @@
 // version.ID). [Store.ReplicaID] keeps it in the database beside the
 // records, so that it lives and dies with them: the same file gives the
 // same ID; a new file, a new incarnation. The Store is a
-// replica.FloorStore: the replica's counter floor is one row of table
-// TABLE_counter, so a replica that reaped tombstones also restarts over
-// its file with its ID, and never reissues a dot of a reaped key.
+// replica.HorizonStore: the replica's counter floor is one row of table
+// TABLE_counter, and the horizons of the keys it reaped are the rows of
+// TABLE_horizons, so a replica that reaped tombstones also restarts over
+// its file with its ID, never reissues a dot of a reaped key, and still
+// refuses, for the retention, a late copy of a record it reaped.
 //
 // # Concurrency
 //

@@ -31,8 +31,9 @@ func checkTable(name string) error {
 // schema is the DDL of table: the records, keyed by their bytes (a BLOB
 // compares with memcmp, so Scan's order is Go's string order, whatever the
 // bytes); one row, the floor, that a trigger raises on every delete to
-// the deleted row's revision; and one row, the replica's counter floor
-// (replica.FloorStore, see counter.go).
+// the deleted row's revision; one row, the replica's counter floor
+// (replica.FloorStore, see counter.go); and the horizons of the keys the
+// replica reaped (replica.HorizonStore, see horizon.go).
 //
 // Revisions are per key: an update adds one to the row's; a create starts
 // at the floor plus one. A key deleted and created again so starts above
@@ -58,6 +59,10 @@ func schema(table string) []string {
 			counter INTEGER NOT NULL
 		)`,
 		`INSERT OR IGNORE INTO "` + table + `_counter" (one, counter) VALUES (1, 0)`,
+		`CREATE TABLE IF NOT EXISTS "` + table + `_horizons" (
+			key   BLOB NOT NULL PRIMARY KEY,
+			value BLOB NOT NULL
+		) WITHOUT ROWID`,
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package story plays the scenarios that the observer exporters'
 // tests (adapters/prometheus, adapters/otel) check their metrics against:
-// one story of hold conflicts that fires every kind of resolve.Event, and
-// one of claim outcomes. It is test scaffolding, shared so that every
+// one story of hold conflicts that fires every kind of resolve.Event, one
+// of claim outcomes, one of replication and one of reaping. It is test scaffolding, shared so that every
 // exporter is checked against the same events.
 package story
 
@@ -212,4 +212,58 @@ func Replication(t testing.TB, now time.Time) *replica.Replicator[hold.Hold] {
 		replica.ReplicatorOptions{Now: func() time.Time { return now }})
 	_ = p.SyncNow(ctx) // tokyo's session fails, as the story wants
 	return p
+}
+
+// Reaping plays a year's reaping in two hours and a quarter at Lisbon,
+// whose membership is Lisbon and Baltimore with a retention of an hour,
+// from start: H-1 is created, deleted and reaped at start, H-2 half an hour
+// later (the last time Baltimore is heard from); 45 minutes on, Reap drops
+// H-1's horizon (past the retention), not H-2's; H-3 is deleted and waits
+// (Baltimore has not seen it); 20 minutes on, Baltimore has expired. It
+// returns Lisbon, whose Reaping the exporters' reaping tests read, and
+// when H-2 was reaped: the oldest horizon kept, and when Baltimore was
+// last heard from. Lisbon's counter floor is then 4 (H-2's writes are
+// numbered above the floor H-1's reap left, 2).
+func Reaping(t testing.TB, start time.Time) (lis *replica.Replica[hold.Hold], reapedH2 time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	now := start
+	clock := func() time.Time { return now }
+	members := []version.ID{version.MustID("lisbon"), version.MustID("baltimore")}
+	mk := func(name string) *replica.Replica[hold.Hold] {
+		r, err := replica.New(version.MustID(name), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}),
+			replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Members: members, Retention: time.Hour, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	lis, bal := mk("lisbon"), mk("baltimore")
+	deleteOn := func(key string) {
+		rec, err := lis.Create(ctx, key, hold.New(key, "C1", "desk", now.Add(time.Hour)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lis.Delete(ctx, key, rec.Token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, key := range []string{"H-1", "H-2"} {
+		deleteOn(key)
+		if err := replica.AntiEntropy(ctx, lis, bal); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := lis.Reap(ctx); err != nil || n != 1 {
+			t.Fatalf("%s: reaped %d, %v", key, n, err)
+		}
+		reapedH2 = now
+		now = now.Add(30 * time.Minute)
+	}
+	now = reapedH2.Add(45 * time.Minute)
+	if _, err := lis.Reap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deleteOn("H-3")
+	now = now.Add(20 * time.Minute)
+	return lis, reapedH2
 }

@@ -42,6 +42,11 @@
 //   - Floor, for a store that is also a replica.FloorStore: the floor
 //     starts at 0, RaiseFloor only raises it, and it is no key (Scan and
 //     Get never show it). A store that is not one passes.
+//   - Horizons, for a store that is also a replica.HorizonStore: horizons
+//     are put, replaced, deleted (an absent one is no error) and paged
+//     through in key order, their values are copied in and out, and they
+//     are no records (Scan and Get never show them, and a record of the
+//     same key comes and goes beside one). A store that is not one passes.
 //
 // The checks assume the store accepts keys of up to 64 ASCII letters,
 // digits, '-' and '_'. Each needs a few hundred operations, and values of

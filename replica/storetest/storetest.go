@@ -100,6 +100,7 @@ var checks = []check{
 	{"Contention", checkContention},
 	{"Canceled", checkCanceled},
 	{"Floor", checkFloor},
+	{"Horizons", checkHorizons},
 }
 
 // checker is what a check runs with: the store, a context and a record of

@@ -72,3 +72,21 @@ func TestCatchesAFloorThatGoesDown(t *testing.T) {
 		t.Fatalf("Check = %v; want failures of the Floor check only", err)
 	}
 }
+
+// unordered is a HorizonStore whose ScanHorizons ignores its cursor.
+type unordered struct{ *replica.MemoryStore }
+
+func (s unordered) ScanHorizons(ctx context.Context, _ string, limit int) ([]replica.Entry, error) {
+	return s.MemoryStore.ScanHorizons(ctx, "", limit)
+}
+
+// TestCatchesHorizonsThatDoNotPage: the Horizons check fails a
+// HorizonStore whose ScanHorizons ignores its cursor, and only that check.
+func TestCatchesHorizonsThatDoNotPage(t *testing.T) {
+	err := storetest.Check(context.Background(), func() (replica.Store, error) {
+		return unordered{replica.NewMemoryStore()}, nil
+	}, storetest.Options{})
+	if err == nil || !strings.Contains(err.Error(), "storetest: Horizons: ") || strings.Count(err.Error(), "storetest: ") != strings.Count(err.Error(), "storetest: Horizons: ") {
+		t.Fatalf("Check = %v; want failures of the Horizons check only", err)
+	}
+}

@@ -1,0 +1,105 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/harborpoint/concord/replica"
+)
+
+// The reaping state of the replica that writes the table: its counter
+// floor, one row of TABLE_counter, and the horizons of the keys it
+// reaped, the rows of TABLE_horizons. Each is written in a transaction of
+// its own, committed as a record's write is, so a replica that reaped
+// tombstones restarts over the table with its ID, never reissues a dot of
+// a reaped key, and refuses, for the retention, a late copy of a record it
+// reaped.
+
+// CounterFloor implements [replica.FloorStore]: 0 until the first raise.
+func (s *Store) CounterFloor(ctx context.Context) (uint64, error) {
+	var n int64
+	switch err := s.pool.QueryRow(ctx, s.q.floor).Scan(&n); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("postgres: counter floor: %w", err)
+	}
+	return uint64(n), nil
+}
+
+// RaiseCounterFloor implements [replica.FloorStore]: one INSERT … ON
+// CONFLICT DO UPDATE that keeps the greater of the stored floor and n.
+func (s *Store) RaiseCounterFloor(ctx context.Context, n uint64) error {
+	if n > math.MaxInt64 {
+		return fmt.Errorf("postgres: counter floor %d is beyond the largest counter", n)
+	}
+	if _, err := s.pool.Exec(ctx, s.q.raiseFloor, int64(n)); err != nil {
+		return fmt.Errorf("postgres: raise counter floor to %d: %w", n, err)
+	}
+	return nil
+}
+
+// PutHorizon implements [replica.HorizonStore]: one INSERT … ON CONFLICT
+// DO UPDATE.
+func (s *Store) PutHorizon(ctx context.Context, key string, value []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	if _, err := s.pool.Exec(ctx, s.q.putHorizon, key, value); err != nil {
+		return fmt.Errorf("postgres: put horizon %q: %w", key, err)
+	}
+	return nil
+}
+
+// DeleteHorizon implements [replica.HorizonStore].
+func (s *Store) DeleteHorizon(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, s.q.delHorizon, key); err != nil {
+		return fmt.Errorf("postgres: delete horizon %q: %w", key, err)
+	}
+	return nil
+}
+
+// ScanHorizons implements [replica.HorizonStore] with one SELECT … WHERE
+// key > $1 ORDER BY key LIMIT $2.
+func (s *Store) ScanHorizons(ctx context.Context, after string, limit int) ([]replica.Entry, error) {
+	if limit < 1 {
+		return nil, fmt.Errorf("postgres: scan limit %d is below 1", limit)
+	}
+	if after != "" {
+		if err := checkKey(after); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.pool.Query(ctx, s.q.scanHorizons, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
+	}
+	defer rows.Close()
+	out := make([]replica.Entry, 0, min(limit, 256))
+	for rows.Next() {
+		var e replica.Entry
+		if err := rows.Scan(&e.Key, &e.Value); err != nil {
+			return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
+		}
+		if e.Value == nil {
+			e.Value = []byte{}
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
+	}
+	return out, nil
+}
+
+var _ replica.HorizonStore = (*Store)(nil)

@@ -1,0 +1,84 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	concordpg "github.com/harborpoint/concord/adapters/postgres"
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// TestRestartAfterReaping: a replica over a PostgreSQL table reaps a
+// tombstone and restarts — a new pool and a new Replica value with the same
+// ID over the same table. A copy of the record from before the delete,
+// delivered right after the restart, is refused as stale and never stored
+// (the table kept the key's horizon), and a re-creation is numbered above
+// the counter floor the table kept and supersedes the delete at the peer.
+func TestRestartAfterReaping(t *testing.T) {
+	srv := requireServer(t)
+	ctx := context.Background()
+	table := fmt.Sprintf("records_%d", tables.Add(1))
+	must(t, concordpg.CreateSchema(ctx, srv.pool(t, 1), table))
+	store, err := concordpg.New(srv.pool(t, 2), table)
+	must(t, err)
+	lisbon, baltimore := version.MustID("lisbon"), version.MustID("baltimore")
+	newReplica := func(id version.ID, s replica.Store) *replica.Replica[hold.Hold] {
+		r, err := replica.New(id, s, hold.Resolver(resolve.Options{}), replica.Options[hold.Hold]{
+			CommandKeys: hold.CommandKeys, Members: []version.ID{lisbon, baltimore}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	lis, iad := newReplica(lisbon, store), newReplica(baltimore, replica.NewMemoryStore())
+	expires := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	rec, err := lis.Create(ctx, "H-1", hold.New("H-1", "C1", "desk", expires))
+	must(t, err)
+	must(t, replica.AntiEntropy(ctx, lis, iad))
+	late, err := lis.Export(ctx, "H-1")
+	must(t, err)
+	_, err = lis.Delete(ctx, "H-1", rec.Token)
+	must(t, err)
+	must(t, replica.AntiEntropy(ctx, lis, iad))
+	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
+		if n, err := r.Reap(ctx); err != nil || n != 1 {
+			t.Fatalf("%v reaped %d, %v; want 1", r.ID(), n, err)
+		}
+	}
+
+	again, err := concordpg.New(srv.pool(t, 2), table)
+	must(t, err)
+	lis = newReplica(lisbon, again)
+	class, err := lis.Apply(ctx, "H-1", late)
+	if err != nil || class != resolve.StaleWrite {
+		t.Fatalf("the late copy applied as %v, %v; want stale", class, err)
+	}
+	if _, rev, err := again.Get(ctx, "H-1"); err != nil || rev != 0 {
+		t.Fatalf("H-1 is stored at revision %d (%v): the late copy resurrected it", rev, err)
+	}
+	if f, err := lis.CounterFloor(ctx); err != nil || f != 2 {
+		t.Fatalf("counter floor after the restart = %d, %v; want 2 (the create and the delete)", f, err)
+	}
+	created, err := lis.Create(ctx, "H-1", hold.New("H-1", "C2", "desk", expires))
+	must(t, err)
+	if n := created.Context.Get(lisbon); n != 3 {
+		t.Fatalf("the re-creation is lisbon's write %d, want 3: above the floor", n)
+	}
+	must(t, replica.AntiEntropy(ctx, lis, iad))
+	got, err := iad.Get(ctx, "H-1")
+	if err != nil || got.Conflict != nil || got.Value.Cabin != "C2" {
+		t.Fatalf("baltimore holds %+v, %v; want the re-created hold in C2", got, err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

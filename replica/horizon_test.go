@@ -1,0 +1,184 @@
+package replica_test
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/harborpoint/concord/claim/claimtest"
+	"github.com/harborpoint/concord/hold"
+	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/resolve"
+	"github.com/harborpoint/concord/version"
+)
+
+// reapedWithALateCopy creates H-1 on lis and has a third replica, sydney
+// (outside the membership: a backup restored from before the delete, or
+// a message source that lags), take a copy; then lis deletes H-1 and both
+// members reap it. It returns the late copy's bytes and sydney.
+func reapedWithALateCopy(t *testing.T, lis, iad *replica.Replica[hold.Hold]) ([]byte, *replica.Replica[hold.Hold]) {
+	t.Helper()
+	syd, err := replica.New(version.MustID("sydney"), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}),
+		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+	require.NoError(t, err)
+	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+	late, err := lis.Export(bg, "H-1")
+	require.NoError(t, err)
+	_, err = syd.Apply(bg, "H-1", late)
+	require.NoError(t, err)
+	_, err = lis.Delete(bg, "H-1", rec.Token)
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
+		n, err := r.Reap(bg)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "%v reaps H-1", r.ID())
+	}
+	return late, syd
+}
+
+// TestHorizonsSurviveARestart: a replica over a HorizonStore that restarts
+// right after reaping still refuses a late copy of the record from before
+// the delete — delivered by Apply or found by an anti-entropy session with
+// a replica that still holds it — and never stores it: the horizon was
+// stored durably before the tombstone left the store. The restarted
+// replica reports the horizon, acknowledges it, and its reconciliation
+// index holds the key at its horizon, so a peer that reaped sees no
+// difference.
+func TestHorizonsSurviveARestart(t *testing.T) {
+	for _, path := range []string{"apply", "sync", "pushed"} {
+		t.Run(path, func(t *testing.T) {
+			store := replica.NewMemoryStore()
+			lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+			iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+			late, syd := reapedWithALateCopy(t, lis, iad)
+
+			lis = reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{}) // restarts
+			switch path {
+			case "apply":
+				class, err := lis.Apply(bg, "H-1", late)
+				require.NoError(t, err)
+				require.Equal(t, resolve.StaleWrite, class)
+			case "sync":
+				rep, err := lis.Sync(bg, replica.Local(syd))
+				require.NoError(t, err)
+				require.Zero(t, rep.Received, "the late copy is not applied")
+			case "pushed":
+				_, err := syd.Sync(bg, replica.Local(lis))
+				require.NoError(t, err)
+			}
+			require.Zero(t, storedKeys(t, store), "the late copy resurrected H-1")
+			_, err := lis.Get(bg, "H-1")
+			require.ErrorIs(t, err, replica.ErrNotFound)
+			require.Equal(t, []string{"H-1"}, lis.Reaped())
+			require.Equal(t, 1, lis.Reaping().Horizons)
+
+			ack, err := lis.Acknowledge(bg, []string{"H-1"})
+			require.NoError(t, err)
+			require.Contains(t, ack.Held, "H-1", "the restarted replica acknowledges its horizon")
+			rep, err := iad.Sync(bg, replica.Local(lis))
+			require.NoError(t, err)
+			require.Zero(t, rep.Sent+rep.Received, "the members agree on the reaped key")
+			agree, err := reaper(t, lisbon, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{}).
+				Sync(bg, replica.Local(reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})))
+			require.NoError(t, err)
+			require.Equal(t, agree.Bytes, rep.Bytes, "the cost of agreeing: both indexes hold H-1 at its horizon")
+		})
+	}
+}
+
+// TestRecreationAfterARestartSupersedesTheDelete: the restarted replica
+// plans a write of a reaped key from its durable horizon, so a re-creation
+// supersedes the delete everywhere — whoever deleted — instead of meeting
+// it as a concurrent write.
+func TestRecreationAfterARestartSupersedesTheDelete(t *testing.T) {
+	store := replica.NewMemoryStore()
+	lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	reapedEverywhere(t, lis, iad, iad)
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C2", "desk", minutes(30)))
+	require.NoError(t, err)
+	require.Empty(t, lis.Reaped(), "stored again: the horizon is no longer needed")
+	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+	got, err := iad.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Nil(t, got.Conflict)
+	require.Equal(t, rec.Token, got.Token)
+
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	_, err = lis.Create(bg, "H-1", hold.New("H-1", "C3", "desk", minutes(30)))
+	require.ErrorIs(t, err, replica.ErrExists, "the horizon was removed from the store too")
+}
+
+// TestDurableHorizonsAreDroppedAfterTheRetention: a horizon read back
+// after a restart keeps the time of its reap, and is dropped — from the
+// store as well — once the retention has passed since then.
+func TestDurableHorizonsAreDroppedAfterTheRetention(t *testing.T) {
+	clock := claimtest.NewClock(day)
+	lis, iad, store := retaining(t, clock)
+	reapedEverywhere(t, lis, iad, lis)
+	reapedAt := clock.Now()
+	clock.Advance(59 * time.Minute)
+	opts := replica.Options[hold.Hold]{Retention: time.Hour, Now: clock.Now}
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, opts)
+	_, err := lis.Reap(bg)
+	require.NoError(t, err)
+	require.True(t, reapedAt.Equal(lis.Reaping().Oldest), "reaped at %v, read back %v", reapedAt, lis.Reaping().Oldest)
+	clock.Advance(2 * time.Minute)
+	_, err = lis.Reap(bg)
+	require.NoError(t, err)
+	require.Empty(t, lis.Reaped())
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, opts)
+	_, err = lis.Reap(bg)
+	require.NoError(t, err)
+	require.Empty(t, lis.Reaped(), "dropped from the store too")
+	st := lis.Reaping()
+	require.Equal(t, replica.ReapStatus{CounterFloor: st.CounterFloor, Heard: st.Heard}, st)
+}
+
+// failingHorizons is a HorizonStore whose PutHorizon fails.
+type failingHorizons struct{ *replica.MemoryStore }
+
+func (failingHorizons) PutHorizon(context.Context, string, []byte) error { return errBroken }
+
+// TestReapWaitsForTheHorizon: a horizon the store fails to keep fails the
+// Reap, and the tombstone stays stored.
+func TestReapWaitsForTheHorizon(t *testing.T) {
+	ms := replica.NewMemoryStore()
+	lis := reaper(t, lisbon, failingHorizons{ms}, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	_, err = lis.Delete(bg, "H-1", rec.Token)
+	require.NoError(t, err)
+	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+	n, err := lis.Reap(bg)
+	require.ErrorIs(t, err, errBroken)
+	require.Zero(t, n)
+	require.Equal(t, 1, storedKeys(t, ms), "the tombstone stays")
+	require.Empty(t, lis.Reaped())
+}
+
+// TestUnreadableHorizonIsIgnored: a stored horizon that does not read back
+// is logged and left out; the replica goes on with the others.
+func TestUnreadableHorizonIsIgnored(t *testing.T) {
+	store := replica.NewMemoryStore()
+	lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	reapedEverywhere(t, lis, iad, lis)
+	require.NoError(t, store.PutHorizon(bg, "H-0", []byte("damaged")))
+	var log strings.Builder
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{
+		Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	_, err := lis.Reap(bg)
+	require.NoError(t, err)
+	require.Equal(t, []string{"H-1"}, lis.Reaped())
+	require.Contains(t, log.String(), `key=H-0`)
+}
