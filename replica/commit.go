@@ -200,11 +200,22 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 
 // refused tells the observer of a write refused to its client, and of a
 // state refused for exceeding the record limit (with the key, in the log).
+// A write refused for the record's conflict, or with the token of its
+// review item, makes the item current with the state that refused it (see
+// refresh): the queue then hands out a token that settles what is stored.
 func (r *Replica[T]) refused(key string, c *committed[T], err error) {
-	var pf *PreconditionFailed
+	var (
+		pf       *PreconditionFailed
+		conflict *resolve.ConflictRequiresRetry
+	)
 	switch {
 	case errors.As(err, &pf):
+		if it := r.peek(key); it != nil && it.Token == pf.Given && c.cur.Len() > 0 {
+			r.refresh(key, &observed[T]{state: c.cur, join: c.cur.Join()}, false, true)
+		}
 		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: len(pf.Stamps)})
+	case errors.As(err, &conflict) && c.cur.Len() > 1:
+		r.refresh(key, &observed[T]{state: c.cur, join: c.cur.Join()}, true, false)
 	case errors.Is(err, ErrTooLarge):
 		r.report(resolve.Event{Kind: resolve.TooLarge, Entity: r.res.Entity(), Siblings: c.outcome.State.Len()}, key, err)
 	}

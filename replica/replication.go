@@ -144,7 +144,7 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 		// Both sides were within the limits; their merge is not. The entry
 		// is advisory: the next state stored for key replaces it.
 		tl.Merge = true
-		r.reviewOversize(key, c.outcome.State, tl)
+		r.reviewOversize(key, c.cur, c.outcome.State, tl)
 	}
 	return c.outcome.Class, err
 }
