@@ -141,13 +141,13 @@ type Replica[T any] struct {
 	mu          sync.Mutex
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
-	review      map[string]*queued[T] // the review queue, see review.go
-	nReview     atomic.Int32          // len(review), read without mu on every load
-	results     results[T]            // first result of each command
-	memb        membership[T]         // reaping: members, their acks, reaped horizons
-	retention   time.Duration         // how long horizons are kept; negative: for ever
-	floor       floor                 // the counter floor, see floor.go
-	hz          horizons              // the horizons read from a HorizonStore, see horizon.go
+	review      map[string]*queued[T]  // the review queue, see review.go
+	nReview     atomic.Int32           // len(review), read without mu on every load
+	results     results[T]             // first result of each command
+	memb        membership[T]          // reaping: members, their acks, reaped horizons
+	retention   time.Duration          // how long horizons are kept; negative: for ever
+	floor       floor                  // the counter floor, see floor.go
+	hz          horizons               // the horizons read from a HorizonStore, see horizon.go
 }
 
 // The remembered command results are bounded by count and by the stored
