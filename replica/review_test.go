@@ -2,10 +2,13 @@ package replica_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
@@ -306,4 +309,142 @@ func TestConflictItemFollowsAnotherWritersMerge(t *testing.T) {
 	require.NotEqual(t, stale.Token, it.Token)
 	require.Len(t, it.Branches, 3)
 	s.settle(t, s.a, it)
+}
+
+// TestReviewTokensSettle: two Replica values on one store (a and alt) and
+// a peer with its own, under a small record limit, in any interleaving of
+// commands with long and short notes, confirmations with different
+// bookings (conflicts no policy merges), replication both ways — refused
+// for size or not — and alt's writes in the middle of a's (a's retry
+// path). Whenever a value's queue hands out a token:
+//
+//   - right after the value read the key, with no write since, the token
+//     settles the conflict (a refusal for size of the settlement itself
+//     aside): ResolveConflict never answers 412;
+//   - otherwise a 412 means another writer changed the record since the
+//     value last read it, and the token the queue hands out next settles it.
+//
+// After both values read the key, they agree on its stored conflict (the
+// same token); and every item sent to review is in a queue or was
+// reviewed.
+func TestReviewTokensSettle(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := newSharedReview(t)
+		if _, err := s.a.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10))); err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		if err := replica.AntiEntropy(bg, s.a, s.p); err != nil {
+			t.Fatalf("AntiEntropy: %v", err)
+		}
+		n := 0
+		all := []*replica.Replica[hold.Hold]{s.a, s.alt, s.p}
+		values := map[*replica.Replica[hold.Hold]]string{s.a: "a", s.alt: "alt", s.p: "p"}
+		pick := func(t *rapid.T, rs ...*replica.Replica[hold.Hold]) *replica.Replica[hold.Hold] {
+			return rapid.SampledFrom(rs).Draw(t, "replica")
+		}
+		command := func(t *rapid.T, r *replica.Replica[hold.Hold]) {
+			n++
+			key := fmt.Sprintf("k%d", n)
+			size := rapid.SampledFrom([]int{0, 40, len(longNote)}).Draw(t, "note")
+			_, _, _ = r.Command(bg, "H-1", key, func(h *hold.Hold, _ replica.Write) error {
+				h.Touch(key)
+				if size > 0 {
+					h.Note = key + strings.Repeat("n", size)
+				}
+				return nil
+			})
+		}
+		ship := func(from, to *replica.Replica[hold.Hold]) {
+			if data, err := from.Export(bg, "H-1"); err == nil {
+				_, _ = to.Apply(bg, "H-1", data)
+			}
+		}
+		settle := func(t *rapid.T, r *replica.Replica[hold.Hold], fresh bool) {
+			items := r.Conflicts()
+			if len(items) == 0 {
+				return
+			}
+			it := items[0]
+			v := it.Branches[0].Value
+			v.Note = ""
+			_, err := r.ResolveConflict(bg, "H-1", it.Token, v)
+			if !errors.Is(err, replica.ErrPreconditionFailed) {
+				if err != nil && !errors.Is(err, replica.ErrTooLarge) {
+					t.Fatalf("%s: settling with the queue's token: %v", values[r], err)
+				}
+				return
+			}
+			if fresh {
+				t.Fatalf("%s: the queue's token %s, handed out right after a read, is refused: %v", values[r], it.Token, err)
+			}
+			for _, next := range r.Conflicts() {
+				if _, err := r.ResolveConflict(bg, "H-1", next.Token, v); errors.Is(err, replica.ErrPreconditionFailed) {
+					t.Fatalf("%s: the queue's token after a 412 (%s, then %s) is refused again: %v", values[r], it.Token, next.Token, err)
+				}
+			}
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			"command":       func(t *rapid.T) { command(t, pick(t, all...)) },
+			"alt writes":    func(t *rapid.T) { command(t, s.alt) },
+			"another write": func(t *rapid.T) { command(t, pick(t, all...)) },
+			"confirm": func(t *rapid.T) {
+				r := pick(t, all...)
+				n++
+				if rec, err := r.Get(bg, "H-1"); err == nil {
+					_, _ = r.Update(bg, "H-1", rec.Token, func(h *hold.Hold, _ replica.Write) error {
+						return h.Confirm(fmt.Sprint("B-", n), minutes(4))
+					})
+				}
+			},
+			"alt writes in the middle of a's write": func(t *rapid.T) {
+				s.hook.arm("H-1", func() { command(t, s.alt) })
+				command(t, s.a)
+				s.hook.disarm()
+			},
+			"peer to lisbon": func(t *rapid.T) { ship(s.p, pick(t, s.a, s.alt)) },
+			"lisbon to peer": func(t *rapid.T) { ship(pick(t, s.a, s.alt), s.p) },
+			"settle": func(t *rapid.T) {
+				r := pick(t, all...)
+				fresh := rapid.Bool().Draw(t, "read first")
+				if fresh {
+					_, _ = r.Get(bg, "H-1")
+				}
+				settle(t, r, fresh)
+			},
+			"both read and agree": func(t *rapid.T) {
+				_, _ = s.a.Get(bg, "H-1")
+				_, _ = s.alt.Get(bg, "H-1")
+				mine, theirs := conflictOf(s.a), conflictOf(s.alt)
+				if mine != nil && theirs != nil && mine.Token != theirs.Token || (mine == nil) != (theirs == nil) && !refusedMerge(s.a) && !refusedMerge(s.alt) {
+					t.Fatalf("a and alt read the same state and disagree on its conflict: %v, %v", mine, theirs)
+				}
+			},
+			"": func(t *rapid.T) {
+				queued := 0
+				for _, r := range all {
+					queued += len(r.Conflicts())
+				}
+				if sent, reviewed := s.counters.Total(resolve.SentToReview), s.counters.Total(resolve.Reviewed); sent != reviewed+uint64(queued) {
+					t.Fatalf("%d items sent to review, %d reviewed, %d queued", sent, reviewed, queued)
+				}
+			},
+		})
+	})
+}
+
+// refusedMerge reports whether r's queue holds a merge refused for size,
+// which subsumes the stored conflict, if any.
+func refusedMerge(r *replica.Replica[hold.Hold]) bool {
+	return slices.ContainsFunc(r.Conflicts(), func(it replica.ReviewItem[hold.Hold]) bool { return it.Rule == replica.RecordLimitRule })
+}
+
+// conflictOf returns r's review item of a stored conflict (not a merge
+// refused for size, which only the value that refused it knows of).
+func conflictOf(r *replica.Replica[hold.Hold]) *replica.ReviewItem[hold.Hold] {
+	for _, it := range r.Conflicts() {
+		if it.Rule != replica.RecordLimitRule {
+			return &it
+		}
+	}
+	return nil
 }
