@@ -72,7 +72,7 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte
 		}
 		if r.peek(key) != nil { // in review: the item is made current, as the full path would
 			if s, err := r.decode(key, data); err == nil {
-				r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true}, true, false)
+				r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true}, true)
 			}
 		}
 		if drift != nil { // as ApplyState: a write new to this replica

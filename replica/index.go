@@ -198,7 +198,7 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		r.refresh(key, &observed[T]{state: s, join: s.Join()}, true, false)
+		r.refresh(key, &observed[T]{state: s, join: s.Join()}, true)
 	}
 	if rev != 0 && len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)

@@ -311,7 +311,7 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 	join := s.Join()
 	r.seen(ctx, key, rev, join)
 	if rev != 0 {
-		r.refresh(key, &observed[T]{state: s, join: join}, false, false)
+		r.refresh(key, &observed[T]{state: s, join: join}, false)
 	}
 	return s, rev, nil
 }
@@ -359,7 +359,7 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 	}
 	rec := r.read(key, s)
 	if rec.Conflict != nil { // queued here too, if another writer stored it
-		r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true, conflict: rec.Conflict}, true, false)
+		r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true, conflict: rec.Conflict}, true)
 	}
 	if rec.Deleted {
 		return rec, deleted(rec)

@@ -113,7 +113,7 @@ func (r *Replica[T]) peek(key string) *queued[T] {
 // replica just stored. It resolves nothing: the outcome was resolved when
 // planned.
 func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
-	r.refresh(key, &observed[T]{state: o.State, join: o.State.Join(), resolved: true, conflict: o.Conflict}, true, false)
+	r.refresh(key, &observed[T]{state: o.State, join: o.State.Join(), resolved: true, conflict: o.Conflict}, true)
 }
 
 // refresh brings key's review item up to date with o, a state of key the
@@ -128,17 +128,15 @@ func (r *Replica[T]) track(key string, o *resolve.Outcome[T]) {
 //
 // With queue unset, only a key already in the queue is looked at (the
 // cheap path every read takes), and a conflict of o's state is not queued
-// unless key was; with again set, the item is made anew even from the
-// state it was made from. An item is
-// never made from a state older than the one it was made from (reads of
-// one key may race).
-func (r *Replica[T]) refresh(key string, o *observed[T], queue, again bool) {
+// unless key was. An item is never made from a state older than the one
+// it was made from (reads of one key may race).
+func (r *Replica[T]) refresh(key string, o *observed[T], queue bool) {
 	for range 4 { // another refresh of key changed the item meanwhile: once more
 		old := r.peek(key)
 		switch {
 		case old == nil && (!queue || o.resolved && o.conflict == nil):
 			return // nothing queued, nothing to queue
-		case old != nil && !again && o.join.Equal(old.basis):
+		case old != nil && o.join.Equal(old.basis):
 			return // made from this very state
 		}
 		if r.requeue(key, o, old, r.recheck(key, o, old)) {
