@@ -142,7 +142,8 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 	}
 	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
 		// Both sides were within the limits; their merge is not. The entry
-		// is advisory: the next state stored for key replaces it.
+		// follows the stored state (see refresh) while the merge stays
+		// over the limit; it goes once the store covers it or it fits.
 		tl.Merge = true
 		r.reviewOversize(key, c.cur, c.outcome.State, tl)
 	}
