@@ -21,6 +21,7 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 	}
 	if join, err := r.frameContext(data); err == nil {
 		r.seen(ctx, key, rev, join)
+		r.refreshRaw(key, data)
 	}
 	return data, nil
 }
@@ -94,6 +95,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.Clock
 		return 0, false
 	}
 	r.seenFrame(ctx, key, rev, stored)
+	r.refreshRaw(key, cur)
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:

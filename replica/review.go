@@ -145,6 +145,18 @@ func (r *Replica[T]) refresh(key string, o *observed[T], queue bool) {
 	}
 }
 
+// refreshRaw is refresh for data, the stored state of a key just read
+// without decoding its values (which it decodes only if the key is in the
+// queue).
+func (r *Replica[T]) refreshRaw(key string, data []byte) {
+	if r.peek(key) == nil {
+		return
+	}
+	if s, err := r.decode(key, data); err == nil {
+		r.refresh(key, &observed[T]{state: s, join: s.Join()}, false)
+	}
+}
+
 // recheck returns the review item of o's state: the merge refused for size
 // that old records, while o's state merged with it is still over the
 // limit, and otherwise the state's own conflict; nil if there is neither.

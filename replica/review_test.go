@@ -448,3 +448,34 @@ func conflictOf(r *replica.Replica[hold.Hold]) *replica.ReviewItem[hold.Hold] {
 	}
 	return nil
 }
+
+// TestRecordLimitItemFollowsRawReads: the reads that do not decode a
+// record's values — Export, Apply of a copy already held, the peer side of
+// a session (Deltas) — make a queued key's item current too.
+func TestRecordLimitItemFollowsRawReads(t *testing.T) {
+	reads := map[string]func(s *sharedReview) error{
+		"Export": func(s *sharedReview) error { _, err := s.a.Export(bg, "H-1"); return err },
+		"Apply of a copy held": func(s *sharedReview) error {
+			data, err := s.alt.Export(bg, "H-1")
+			if err == nil {
+				_, err = s.a.Apply(bg, "H-1", data)
+			}
+			return err
+		},
+		"Deltas": func(s *sharedReview) error {
+			_, errs := s.a.Deltas(bg, []replica.Want{{Key: "H-1"}})
+			return errors.Join(keyErrs(errs)...)
+		},
+	}
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			s := newSharedReview(t)
+			stale := s.refusedMerge(t)
+			s.altCommand(t, "x-alt")
+			require.NoError(t, read(s))
+			it := s.item(t, s.a, replica.RecordLimitRule)
+			require.NotEqual(t, stale.Token, it.Token, "the item follows the stored state")
+			s.settle(t, s.a, it, "x-lis", "x-bal", "x-alt")
+		})
+	}
+}
