@@ -70,7 +70,11 @@ func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte
 			}
 			return 0, true, fmt.Errorf("replica %v: store %q: %w", r.id, key, err)
 		}
-		r.untrack(key, 1)
+		if r.peek(key) != nil { // in review: the item is made current, as the full path would
+			if s, err := r.decode(key, data); err == nil {
+				r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true}, true)
+			}
+		}
 		if drift != nil { // as ApplyState: a write new to this replica
 			r.observeDrift(st.Dot.ID, drift)
 		}

@@ -200,11 +200,21 @@ func (r *Replica[T]) done(ctx context.Context, key string, c *committed[T]) {
 
 // refused tells the observer of a write refused to its client, and of a
 // state refused for exceeding the record limit (with the key, in the log).
+// A write refused for the record's conflict queues it, as a read does (see
+// refresh). (A write refused with a stale token of the review queue — a
+// 412 — needs nothing more: it was refused on a state read by load, which
+// made the item current, so the queue already hands out a token that
+// settles what is stored.)
 func (r *Replica[T]) refused(key string, c *committed[T], err error) {
-	var pf *PreconditionFailed
+	var (
+		pf       *PreconditionFailed
+		conflict *resolve.ConflictRequiresRetry
+	)
 	switch {
 	case errors.As(err, &pf):
 		r.observe(resolve.Event{Kind: resolve.Rejected, Entity: r.res.Entity(), Siblings: len(pf.Stamps)})
+	case errors.As(err, &conflict) && c.cur.Len() > 1:
+		r.refresh(key, &observed[T]{state: c.cur, join: c.cur.Join()}, true)
 	case errors.Is(err, ErrTooLarge):
 		r.report(resolve.Event{Kind: resolve.TooLarge, Entity: r.res.Entity(), Siblings: c.outcome.State.Len()}, key, err)
 	}

@@ -72,9 +72,9 @@
 // wrote. So every process that writes a shared store should run
 // anti-entropy itself, or the one that does should Rescan periodically
 // (BenchmarkRescan: a read and a context decode per record, values decoded
-// only for records with several siblings). The review queue still learns of
-// another writer's conflict only when this value writes the key or
-// rescans.
+// only for records with several siblings). The review queue learns of
+// another writer's conflict, or of its change to one, when this value
+// reads or writes the key or rescans (see "Review queue").
 //
 // # Copies beside the store
 //
@@ -311,7 +311,22 @@
 //
 // Concurrent branches that no policy may merge stay as siblings and enter
 // the review queue ([Replica.Conflicts]) until a write whose context covers
-// them settles them.
+// them settles them. An item carries the token that settles the record as
+// stored: every state of the key this Replica value stores, and every
+// state it reads — [Replica.Get], [Replica.State], a write's read and
+// compare-and-set retry, [Replica.Apply], the sessions of anti-entropy,
+// [Replica.Rescan] — makes the key's item current, with the state's
+// branches and context, or drops it when the state no longer has the
+// conflict. A merge refused for size ([RecordLimitRule]) stays queued while
+// the stored state merged with the refused branches is still over the
+// limit, its branches and token following the stored state; it is dropped
+// once the store covers them (another writer settled or merged them) or
+// their merge fits (the branches come again with the next session, and
+// merge). So Replica values sharing a store agree on a key's stored
+// conflict once each has read the key, and a token from the queue is
+// refused (412) only when another writer changed the record after this
+// value last read it — the refusal itself is such a read, and the queue
+// then hands out the token that settles the record as it is.
 //
 // # One commit path
 //

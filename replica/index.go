@@ -176,8 +176,10 @@ func (r *Replica[T]) rescanAll(ctx context.Context) ([]KeyError, error) {
 
 // rescan tracks and indexes the stored state of key, holding the key so
 // that the review queue is not overtaken by an older state either. Only a
-// record with several siblings may be in the review queue, so only such a
-// record's values are decoded.
+// record with several siblings may conflict, so only such a record's
+// values are decoded — and a record already in the queue, which may be
+// there for a merge with a replicated state refused for size: it stays
+// while that merge is still over the limit (see refresh).
 func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
@@ -188,16 +190,16 @@ func (r *Replica[T]) rescan(ctx context.Context, key string) error {
 	if err != nil {
 		return err
 	}
-	var o resolve.Outcome[T]
-	if n > 1 {
-		if o.State, err = r.decodeStored(key, data, rev); err != nil {
+	switch it := r.peek(key); {
+	case rev == 0:
+		r.drop(key) // gone (reaped) meanwhile: nothing is left to settle
+	case n > 1 || it != nil:
+		s, err := r.decodeStored(key, data, rev)
+		if err != nil {
 			return err
 		}
-		if _, err := r.res.Resolve(o.State); err != nil {
-			errors.As(err, &o.Conflict)
-		}
+		r.refresh(key, &observed[T]{state: s, join: s.Join()}, true)
 	}
-	r.track(key, &o)
 	if rev != 0 && len(key) > MaxKeyLen { // stored before the limit: it cannot be reconciled
 		return fmt.Errorf("%w: %d bytes, limit %d", ErrKeyTooLong, len(key), MaxKeyLen)
 	}

@@ -141,12 +141,13 @@ type Replica[T any] struct {
 	mu          sync.Mutex
 	quarantine  map[string]*Quarantine // records whose stored state cannot be read
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
-	review      map[string]*ReviewItem[T]
-	results     results[T]    // first result of each command
-	memb        membership[T] // reaping: members, their acks, reaped horizons
-	retention   time.Duration // how long horizons are kept; negative: for ever
-	floor       floor         // the counter floor, see floor.go
-	hz          horizons      // the horizons read from a HorizonStore, see horizon.go
+	review      map[string]*queued[T]  // the review queue, see review.go
+	nReview     atomic.Int32           // len(review), read without mu on every load
+	results     results[T]             // first result of each command
+	memb        membership[T]          // reaping: members, their acks, reaped horizons
+	retention   time.Duration          // how long horizons are kept; negative: for ever
+	floor       floor                  // the counter floor, see floor.go
+	hz          horizons               // the horizons read from a HorizonStore, see horizon.go
 }
 
 // The remembered command results are bounded by count and by the stored
@@ -174,7 +175,7 @@ func New[T any](id version.ID, store Store, res *resolve.Resolver[T], opts Optio
 		maxEntries: opts.Limits.MaxEntries, maxRecord: opts.MaxRecordBytes,
 		cmdKeys: opts.CommandKeys, now: opts.Now, attempts: opts.MaxAttempts, fields: len(res.Fields()),
 		reconcile: opts.Reconcile, peers: opts.Peers,
-		review: map[string]*ReviewItem[T]{}, quarantine: map[string]*Quarantine{},
+		review: map[string]*queued[T]{}, quarantine: map[string]*Quarantine{},
 		memb: membership[T]{members: map[version.ID]bool{}, heard: map[version.ID]time.Time{}, acks: map[version.ID]Digest{},
 			reaped: map[string]horizon[T]{}, tombs: map[string]struct{}{}},
 		retention: opts.Retention,
@@ -295,8 +296,9 @@ func (r *Replica[T]) read(key string, s resolve.Siblings[T]) Record[T] {
 	return r.record(key, s, &res, nil)
 }
 
-// load reads and decodes a record's state, and takes it into the index if
-// another writer stored it (see seen).
+// load reads and decodes a record's state, takes it into the index if
+// another writer stored it (see seen), and brings the key's review item, if
+// any, up to date with it (see refresh).
 func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T], uint64, error) {
 	data, rev, err := r.store.Get(ctx, key)
 	if err != nil {
@@ -306,7 +308,11 @@ func (r *Replica[T]) load(ctx context.Context, key string) (resolve.Siblings[T],
 	if err != nil {
 		return s, 0, err
 	}
-	r.seen(ctx, key, rev, s.Join())
+	join := s.Join()
+	r.seen(ctx, key, rev, join)
+	if rev != 0 {
+		r.refresh(key, &observed[T]{state: s, join: join}, false)
+	}
 	return s, rev, nil
 }
 
@@ -352,6 +358,9 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 		return Record[T]{Key: key}, wrapf(ErrNotFound, "replica: %q", key)
 	}
 	rec := r.read(key, s)
+	if rec.Conflict != nil { // queued here too, if another writer stored it
+		r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true, conflict: rec.Conflict}, true)
+	}
 	if rec.Deleted {
 		return rec, deleted(rec)
 	}

@@ -21,6 +21,7 @@ func (r *Replica[T]) Export(ctx context.Context, key string) ([]byte, error) {
 	}
 	if join, err := r.frameContext(data); err == nil {
 		r.seen(ctx, key, rev, join)
+		r.refreshRaw(key, data)
 	}
 	return data, nil
 }
@@ -94,6 +95,7 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.Clock
 		return 0, false
 	}
 	r.seenFrame(ctx, key, rev, stored)
+	r.refreshRaw(key, cur)
 	var class resolve.Class
 	switch in.Compare(stored) {
 	case version.Equal:
@@ -142,9 +144,10 @@ func (r *Replica[T]) ApplyState(ctx context.Context, key string, incoming resolv
 	}
 	if tl := (*TooLargeError)(nil); errors.As(err, &tl) {
 		// Both sides were within the limits; their merge is not. The entry
-		// is advisory: the next state stored for key replaces it.
+		// follows the stored state (see refresh) while the merge stays
+		// over the limit; it goes once the store covers it or it fits.
 		tl.Merge = true
-		r.reviewOversize(key, c.outcome.State, tl)
+		r.reviewOversize(key, c.cur, c.outcome.State, tl)
 	}
 	return c.outcome.Class, err
 }

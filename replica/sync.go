@@ -302,7 +302,9 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 		}
 		s, err := r.decodeStored(w.Key, data, rev)
 		if err == nil {
-			r.seen(ctx, w.Key, rev, s.Join())
+			join := s.Join()
+			r.seen(ctx, w.Key, rev, join)
+			r.refresh(w.Key, &observed[T]{state: s, join: join}, false)
 		}
 		switch {
 		case err != nil:
