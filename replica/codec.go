@@ -50,7 +50,9 @@ func (JSON[T]) Decode(data []byte) (T, error) {
 // [JSON] implements it by asking the value: a T whose pointer has a method
 // RoundTripsJSON() bool says whether its encoding/json round trip is exact
 // (a hold's is when its times are in UTC without a monotonic reading and
-// its strings are valid UTF-8).
+// its strings are valid UTF-8). With [Options.CommandKeys], RoundTrips is
+// asked about the value without its idempotency keys: the replica stores
+// them apart from the codec's bytes, exactly, whatever their bytes.
 type ExactCodec[T any] interface {
 	Codec[T]
 	RoundTrips(v *T) bool

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
 )
@@ -248,7 +249,7 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	res := *o.Resolution
 	// (RoundTrips is asked about the outcome's value, which is on the heap
 	// already, so that res need not be.)
-	if ex, ok := r.codec.(ExactCodec[T]); !ok || !ex.RoundTrips(&o.Resolution.Value) {
+	if ex, ok := r.codec.(ExactCodec[T]); !ok || !r.roundTrips(ex, &o.Resolution.Value) {
 		v, err := r.codec.Decode(c.data[c.from:c.to])
 		if err != nil {
 			return Record[T]{}, wrapf(err, "replica %v: stored record %q", r.id, key)
@@ -264,6 +265,27 @@ func (r *Replica[T]) stored(key string, c *committed[T]) (Record[T], error) {
 	v := res.Value
 	return Record[T]{Key: key, Value: v, Stamp: res.Stamp, Context: res.Version, Token: res.Version.Token(),
 		Branches: []resolve.Branch[T]{res.Branch}, Decisions: res.Decisions()}, nil
+}
+
+// roundTrips reports whether ex vouches for the round trip of *v as the
+// codec sees it: without its idempotency keys, which the replica stores
+// beside the value's bytes in binary that keeps any string exactly (see
+// encodeStateLast), so that the codec's verdict on them — for JSON, that
+// each is valid UTF-8, a pass over every key a record remembers — would be
+// wasted work on every write. *v is as it was when roundTrips returns.
+func (r *Replica[T]) roundTrips(ex ExactCodec[T], v *T) bool {
+	if r.cmdKeys == nil {
+		return ex.RoundTrips(v)
+	}
+	k := r.cmdKeys(v)
+	if k.Len() == 0 {
+		return ex.RoundTrips(v)
+	}
+	keys := *k
+	*k = policy.Applied{}
+	ok := ex.RoundTrips(v)
+	*k = keys
+	return ok
 }
 
 func (r *Replica[T]) observe(e resolve.Event) {
