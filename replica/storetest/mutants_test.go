@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -91,6 +90,10 @@ type broken struct {
 	mu   sync.Mutex
 	seq  uint64
 	data map[string]replica.Entry
+	// wrote is closed by the next write; tore says readTorn returned a
+	// torn entry.
+	wrote chan struct{}
+	tore  bool
 }
 
 func newBroken(b bug) *broken { return &broken{bug: b, data: map[string]replica.Entry{}} }
@@ -168,6 +171,10 @@ func (s *broken) CompareAndSet(ctx context.Context, key string, value []byte, re
 		n = s.data[key].Rev + 1
 	}
 	s.data[key] = replica.Entry{Key: key, Value: s.copy(value), Rev: n}
+	if s.wrote != nil {
+		close(s.wrote)
+		s.wrote = nil
+	}
 	return n, nil
 }
 
@@ -253,19 +260,54 @@ func (s *broken) readEach(keys []string) []replica.Entry {
 	return out
 }
 
-// readTorn reads every revision, then every value.
+// readTorn reads every revision, then every value, letting writes slip in
+// between. Until it has returned one torn entry it waits, between the two
+// reads, for a write to change a key it read, so that the check sees one
+// whatever the scheduler does (a single yield let the check pass this store
+// once under load); when no write comes for quiet, it reads on.
 func (s *broken) readTorn(keys []string) []replica.Entry {
+	const quiet = 100 * time.Millisecond
 	out := make([]replica.Entry, 0, len(keys))
 	s.mu.Lock()
 	for _, k := range keys {
 		out = append(out, replica.Entry{Key: k, Rev: s.data[k].Rev})
 	}
-	s.mu.Unlock()
-	runtime.Gosched() // the window writes slip into
-	s.mu.Lock()
+	for !s.tore && !s.torn(out) {
+		wrote := s.wroteChan()
+		s.mu.Unlock()
+		select {
+		case <-wrote:
+			s.mu.Lock()
+			continue
+		case <-time.After(quiet):
+		}
+		s.mu.Lock()
+		break
+	}
+	s.tore = s.tore || s.torn(out)
 	defer s.mu.Unlock()
 	for i := range out {
 		out[i].Value = s.copy(s.data[out[i].Key].Value)
 	}
 	return out
+}
+
+// wroteChan returns a channel closed by the next write. The caller holds
+// s.mu.
+func (s *broken) wroteChan() chan struct{} {
+	if s.wrote == nil {
+		s.wrote = make(chan struct{})
+	}
+	return s.wrote
+}
+
+// torn reports whether a key of entries has changed since its revision was
+// read. The caller holds s.mu.
+func (s *broken) torn(entries []replica.Entry) bool {
+	for _, e := range entries {
+		if s.data[e.Key].Rev != e.Rev {
+			return true
+		}
+	}
+	return false
 }
