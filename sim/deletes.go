@@ -367,19 +367,25 @@ func (n *node[T]) horizonOf(key string) (version.Vector, bool) {
 }
 
 // renew restarts n, which crashed with its state, as a new incarnation over
-// its store if it kept reaped horizons when it crashed and its store does
-// not keep the counter floor (a store wrapped by a test hook is not a
-// replica.FloorStore), and reports whether it did. The keys it had reaped
-// are forgotten by the replica, and so by its model; over a MemoryStore
-// it restarts with its ID (the caller boots it).
+// its store if it kept reaped horizons when it crashed and its store keeps
+// neither them nor the counter floor (a store wrapped by a test hook is
+// neither a replica.HorizonStore nor a replica.FloorStore), and reports
+// whether it did. Over a HorizonStore (the MemoryStore) it restarts with
+// its ID and its horizons, which the model keeps too; over a FloorStore
+// alone it restarts with its ID and the keys it had reaped are forgotten
+// by the replica, and so by its model (the caller boots it).
 func (h *history[T]) renew(n *node[T]) bool {
 	if n.rep == nil || len(n.rep.Reaped()) == 0 {
 		return false
 	}
-	if h.w.hooks.store == nil { // a MemoryStore: it keeps the counter floor
-		for _, k := range n.rep.Reaped() {
-			delete(n.model, k)
-		}
+	switch n.booted.(type) {
+	case replica.HorizonStore:
+		h.rep.Deletes.KeptID++
+		h.rep.Deletes.KeptHorizons++
+		h.logf("%v restarts over its store with its ID and its reaped horizons, which the store keeps with its counter floor %d", n.id, n.floor)
+		return false
+	case replica.FloorStore:
+		h.forgetReaped(n)
 		h.rep.Deletes.KeptID++
 		h.logf("%v restarts over its store with its ID: its reaped horizons were in memory, its counter floor %d in the store", n.id, n.floor)
 		return false
@@ -389,15 +395,21 @@ func (h *history[T]) renew(n *node[T]) bool {
 	if !ok {
 		return true
 	}
-	for _, k := range n.rep.Reaped() {
-		delete(n.model, k)
-	}
+	h.forgetReaped(n)
 	n.id = id
 	h.rep.Deletes.Renewed++
 	h.bootRescanned(n)
 	h.rejoin(n, old)
 	h.logf("restart %v over its store as %v: its reaped horizons were in memory", old, id)
 	return true
+}
+
+// forgetReaped drops from n's model the keys its replica reaped: their
+// horizons die with the Replica value.
+func (h *history[T]) forgetReaped(n *node[T]) {
+	for _, k := range n.rep.Reaped() {
+		delete(n.model, k)
+	}
 }
 
 // deletedAway reports whether an acknowledged delete's client-sent token

@@ -95,13 +95,14 @@
 // runs one): without Shrink such a record can stay in review and the
 // replicas diverge, which check [Convergence] reports.
 //
-// Reaping's horizons live in a Replica value's memory (package replica), so
-// the simulation runs replicas as that requires: messages in flight to a
-// replica are lost when it crashes, and a replica that crashes holding
-// reaped horizons restarts over its store with its ID — the MemoryStore
-// keeps its counter floor (replica.FloorStore), which the model of every
-// write follows — or, over a store a test hook wrapped, as a new
-// incarnation.
+// Reaping's horizons live in a Replica value's memory and, over a
+// replica.HorizonStore, in the store (package replica). Messages in flight
+// to a replica are lost when it crashes; a replica that crashes holding
+// reaped horizons restarts over its store with its ID and its horizons —
+// the MemoryStore keeps both the counter floor and the horizons, and the
+// model keeps the horizons too, so a create of a reaped key after the
+// restart supersedes the delete as it did before — or, over a store a
+// test hook wrapped, which keeps neither, as a new incarnation.
 //
 // # Durability
 //

@@ -55,6 +55,10 @@ type node[T any] struct {
 	// kept is the state of every key at a crash that keeps the state: the
 	// restart must find it all (see durability.go).
 	kept map[string]resolve.Siblings[T]
+	// booted is the store the replica was last booted over (a test hook
+	// may wrap the MemoryStore): whether it is a replica.HorizonStore
+	// decides whether reaped horizons outlive the Replica value.
+	booted replica.Store
 }
 
 // now is the replica's physical clock: true time, skewed and drifting.
@@ -216,9 +220,11 @@ func (h *history[T]) boot(n *node[T]) {
 		h.violate(Errors, "boot %v: %v", n.id, err)
 		return
 	}
-	n.rep, n.up = rep, true
+	n.rep, n.up, n.booted = rep, true, store
 	n.alt = h.second(n, store)
-	n.del.horizon = map[string]version.Vector{} // the Replica value's memory
+	if _, durable := store.(replica.HorizonStore); !durable {
+		n.del.horizon = map[string]version.Vector{} // the Replica value's memory
+	}
 }
 
 func (h *history[T]) logf(format string, args ...any) {

@@ -37,6 +37,10 @@ type Deletes struct {
 	// store with their ID: the store keeps the counter floor
 	// (replica.FloorStore), so they reissue no dot of a reaped key.
 	KeptID int
+	// KeptHorizons counts, of KeptID, the restarts over a store that keeps
+	// the reaped horizons too (replica.HorizonStore): they refuse after
+	// the restart exactly what they refused before.
+	KeptHorizons int
 	// MaxStoredKeys and MaxStoredBytes are the most records and bytes one
 	// replica's store held at the end of any step; MaxHorizons the most
 	// reaped horizons one replica kept.
@@ -57,6 +61,7 @@ func (d *Deletes) add(o Deletes) {
 	d.Prevented += o.Prevented
 	d.Renewed += o.Renewed
 	d.KeptID += o.KeptID
+	d.KeptHorizons += o.KeptHorizons
 	d.MaxStoredKeys = max(d.MaxStoredKeys, o.MaxStoredKeys)
 	d.MaxStoredBytes = max(d.MaxStoredBytes, o.MaxStoredBytes)
 	d.MaxHorizons = max(d.MaxHorizons, o.MaxHorizons)
@@ -65,8 +70,8 @@ func (d *Deletes) add(o Deletes) {
 }
 
 func (d Deletes) print(p func(string, ...any)) {
-	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d; restarts after reaping, horizons lost: with the same ID over a store keeping the counter floor %d, as a new incarnation over the store %d",
-		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented, d.KeptID, d.Renewed)
+	p("deletes: repeated %d, not sent by the client's guard %d; re-creations %d; delete concurrent with an update → conflict %d, delete won %d, update won %d; tombstones reaped %d; late versions dropped by a reaped horizon (resurrections prevented) %d; restarts after reaping: with the same ID over a store keeping the counter floor %d (of them with the horizons, kept by the store %d), as a new incarnation over the store %d",
+		d.Repeated, d.Guarded, d.Recreations, d.ConcurrentConflict, d.ConcurrentDeleteWon, d.ConcurrentUpdateWon, d.Reaped, d.Prevented, d.KeptID, d.KeptHorizons, d.Renewed)
 	p("storage: at most %d records, %d bytes and %d reaped horizons at one replica; after the final heal %d records stored, %d of them tombstones",
 		d.MaxStoredKeys, d.MaxStoredBytes, d.MaxHorizons, d.FinalStored, d.FinalTombstones)
 }
