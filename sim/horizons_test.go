@@ -8,7 +8,7 @@ import (
 	"github.com/harborpoint/concord/sim"
 )
 
-// TestRestartsOverAHorizonStoreKeepTheirHorizons replays two shrunk
+// TestRestartsOverAHorizonStoreKeepTheirHorizons replays three
 // histories of the campaigns at thirty times their size that failed once
 // reaped horizons became durable (replica.HorizonStore, which the
 // MemoryStore is): a replica reaps a key's tombstone, crashes with its
@@ -32,6 +32,10 @@ func TestRestartsOverAHorizonStoreKeepTheirHorizons(t *testing.T) {
 		{"durable campaign history 259", sim.Config{Seed: 259, Histories: 1, Steps: 67, Durable: true, Restarts: 4, Skip: []int{
 			7, 9, 10, 13, 14, 15, 17, 18, 19, 22, 23, 24, 25, 26, 27, 31, 32, 33, 34, 35, 36, 38, 39, 40, 41, 43, 45, 46,
 			49, 50, 51, 52, 53, 54, 57, 58, 59, 60, 61, 62, 63, 65, 67}}},
+		// TestDurableRestartsAfterReapingKeepTheirID's history 2697, which
+		// .ci/run named as what kept the campaigns at six: the same model
+		// defect (lisbon restarts at step 150, creates H-2 at 152).
+		{"reaping durable campaign history 2697", sim.Config{Seed: 2697, Histories: 1, Steps: 200, Durable: true, Restarts: 5}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			viol, history, err := sim.Reproduce(c.cfg, holdsim.Workload())
