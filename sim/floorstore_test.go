@@ -6,6 +6,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/holdsim"
+	"github.com/harborpoint/concord/internal/proof"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/sim"
 )
@@ -57,5 +58,27 @@ func TestRecreatedAfterForgettingTheReap(t *testing.T) {
 	}
 	if rep.Deletes.KeptID == 0 || rep.Deletes.KeptHorizons != 0 {
 		t.Fatalf("%d restarts after reaping kept their ID, %d their horizons: want some, and none (the history no longer reaches the re-creation over a forgotten reap)", rep.Deletes.KeptID, rep.Deletes.KeptHorizons)
+	}
+}
+
+// TestDurableRestartsOverAFloorStoreAlone is
+// TestDurableRestartsAfterReapingKeepTheirID over stores that keep the
+// counter floor but not the reaped horizons (replica.FloorStore alone): a
+// replica that reaped and crashes restarts with its ID and forgets the keys
+// it reaped, and every check holds — re-created holds included.
+func TestDurableRestartsOverAFloorStoreAlone(t *testing.T) {
+	w := holdsim.Workload()
+	sim.SetHooks(&w, sim.Hooks[hold.Hold]{Store: floorOnly})
+	rep, err := sim.Run(sim.Config{Seed: 1012, Histories: proof.Histories(t, 60), Steps: 200, Durable: true, Restarts: 5}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep.String())
+	if !rep.OK() || rep.Loss.Lost != 0 {
+		t.Fatal("the campaign failed a check")
+	}
+	if rep.Deletes.KeptID == 0 || rep.Deletes.KeptHorizons != 0 || rep.Deletes.Renewed != 0 {
+		t.Fatalf("%d restarts after reaping kept their ID, %d their horizons, %d took a new incarnation: want some, none and none",
+			rep.Deletes.KeptID, rep.Deletes.KeptHorizons, rep.Deletes.Renewed)
 	}
 }
