@@ -140,8 +140,8 @@ func settleHold(r *rand.Rand, it replica.ReviewItem[hold.Hold]) hold.Hold {
 //     record is in conflict and in the replica's review queue until a
 //     decision settles them;
 //   - extends never shorten a hold: an active hold's expiry is at least
-//     every extend it has seen, but those a delete covered (the hold was
-//     re-created since);
+//     every extend it has seen, but those a delete or a create covered (the
+//     hold was deleted and created again since: a new hold);
 //   - a confirmed hold is never deleted: a deleted record has seen no
 //     confirmation (one a delete covered is lost like any other).
 func Invariant(v sim.View[hold.Hold]) error {

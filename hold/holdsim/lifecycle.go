@@ -126,12 +126,25 @@ func settleLive(settle func(*rand.Rand, replica.ReviewItem[hold.Hold]) hold.Hold
 	}
 }
 
-// deletedAway reports whether an acknowledged delete among seen covered
-// write a: the hold a wrote to was deleted, and what the record holds now
-// was re-created since.
+// deletedAway reports whether an acknowledged delete or create among seen
+// covered write a: the hold a wrote to was deleted, and what the record
+// holds now was re-created since.
+//
+// A create covers a write the same way a delete does. Replica.Create is
+// acknowledged only where the key holds no live value (absent, a tombstone,
+// or reaped), so every write its context covers was deleted there: the
+// created hold starts a history of its own and does not carry their
+// values. Usually the create's context covers the delete too (the
+// tombstone, or the reaped horizon, is in it), but not after a restart over
+// a store that keeps the counter floor and not the horizons
+// (replica.FloorStore alone): the replica forgot the delete and the key,
+// yet writes above its floor, so the create's context still covers the
+// replica's own earlier writes of the key — an extend among them included
+// (campaign ×30 TestDurableRestartsAfterReapingKeepTheirID history 2697,
+// replayed by sim's TestRecreatedAfterForgettingTheReap).
 func deletedAway(seen []*sim.Ack[hold.Hold], a *sim.Ack[hold.Hold]) bool {
 	for _, d := range seen {
-		if d.Style == sim.Delete && d.Context.Contains(a.Dot) {
+		if d != a && (d.Style == sim.Delete || d.Style == sim.Create) && d.Context.Contains(a.Dot) {
 			return true
 		}
 	}
