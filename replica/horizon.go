@@ -8,7 +8,6 @@ import (
 	"hash/crc32"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +77,18 @@ type horizons struct {
 // that the first write, Apply, session or Reap of a Replica value that
 // restarted refuses what its predecessor refused. A failure fails the
 // operation that needed them: deciding without them could resurrect.
+// statusHorizons reads the horizons of a HorizonStore for the reports
+// that take no context ([Replica.Reaping], [Replica.Reaped]), so that right
+// after a restart they count what the store keeps. A failed read is logged
+// and the reports show what this value holds; the next operation reads
+// again.
+func (r *Replica[T]) statusHorizons() {
+	if err := r.loadHorizons(context.Background()); err != nil {
+		r.log.LogAttrs(context.Background(), slog.LevelWarn, "concord horizons not read: reaping figures show only this value's",
+			slog.String("replica", r.id.String()), slog.Any("error", err))
+	}
+}
+
 func (r *Replica[T]) loadHorizons(ctx context.Context) error {
 	if r.hz.loaded.Load() {
 		return nil
@@ -281,12 +292,19 @@ func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []Entry
-	for k, v := range m.horizons {
+	var keys []string
+	for k := range m.horizons {
 		if k > after {
-			out = append(out, Entry{Key: k, Value: clone(v)})
+			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
-	return out[:min(len(out), limit)], nil
+	slices.Sort(keys)
+	// Only the page's values are copied: a load pages through every
+	// horizon, so copying the rest on every page would be quadratic.
+	keys = keys[:min(len(keys), limit)]
+	out := make([]Entry, len(keys))
+	for i, k := range keys {
+		out[i] = Entry{Key: k, Value: clone(m.horizons[k])}
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -181,4 +182,34 @@ func TestUnreadableHorizonIsIgnored(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"H-1"}, lis.Reaped())
 	require.Contains(t, log.String(), `key=H-0`)
+}
+
+// TestReapingAfterARestartCountsStoredHorizons: right after a restart over a
+// HorizonStore, before any operation, the reports that take no context
+// count the horizons the store keeps (the metrics adapters read them on
+// every scrape).
+func TestReapingAfterARestartCountsStoredHorizons(t *testing.T) {
+	store := replica.NewMemoryStore()
+	lis := reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+	reapedWithALateCopy(t, lis, iad)
+
+	lis = reaper(t, lisbon, store, resolve.DeleteConflicts, replica.Options[hold.Hold]{}) // restarts
+	require.Equal(t, 1, lis.Reaping().Horizons)
+	require.Equal(t, []string{"H-1"}, lis.Reaped())
+}
+
+// TestScanHorizonsCopiesOnlyAPage: a load pages through every horizon, so
+// a page must not cost a copy of every horizon after the cursor.
+func TestScanHorizonsCopiesOnlyAPage(t *testing.T) {
+	m := replica.NewMemoryStore()
+	for i := range 2000 {
+		require.NoError(t, m.PutHorizon(bg, fmt.Sprintf("H-%04d", i), make([]byte, 64)))
+	}
+	allocs := testing.AllocsPerRun(3, func() {
+		page, err := m.ScanHorizons(bg, "", 1)
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+	})
+	require.Less(t, allocs, 40.0, "allocations of one page of one horizon")
 }

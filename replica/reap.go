@@ -258,8 +258,10 @@ func (r *Replica[T]) horizon(key string) (resolve.Siblings[T], bool) {
 }
 
 // Reaped returns the keys whose tombstones this replica reaped and whose
-// horizons it keeps, sorted.
+// horizons it keeps, sorted; over a [HorizonStore], those the store keeps
+// too (see [Replica.Reaping]).
 func (r *Replica[T]) Reaped() []string {
+	r.statusHorizons()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Sorted(maps.Keys(r.memb.reaped))

@@ -250,8 +250,11 @@ type ReapStatus struct {
 }
 
 // Reaping returns the state of reaping: tombstones waiting, horizons kept
-// and dropped, the counter floor and the members that expired.
+// and dropped, the counter floor and the members that expired. Over a
+// [HorizonStore] it reads the horizons the store keeps first, if nothing
+// has yet since this value started.
 func (r *Replica[T]) Reaping() ReapStatus {
+	r.statusHorizons()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := ReapStatus{Waiting: len(r.memb.tombs), Horizons: len(r.memb.reaped),

@@ -83,13 +83,17 @@ func (s *Store) PutHorizon(ctx context.Context, key string, value []byte) error 
 	return nil
 }
 
-// DeleteHorizon implements [replica.HorizonStore]: a KV purge, so that
-// the horizon leaves no message behind but the marker.
+// DeleteHorizon implements [replica.HorizonStore]: a purge of the
+// horizon's subject in the bucket's stream, which leaves no message behind —
+// not even the marker a KV purge keeps — so that the horizon keys listed
+// stay those reaped within the retention. Horizon keys are local to the
+// region and never sourced, so no other region needs a marker.
 func (s *Store) DeleteHorizon(ctx context.Context, key string) error {
 	if err := checkKey(key); err != nil {
 		return err
 	}
-	if err := s.kv.Purge(ctx, s.horizonPrefix()+key); err != nil {
+	subject := "$KV." + s.kv.Bucket() + "." + s.horizonPrefix() + key
+	if err := s.kv.stream.Purge(ctx, jetstream.WithPurgeSubject(subject)); err != nil {
 		return fmt.Errorf("nats: delete horizon %s: %w", s.horizonPrefix()+key, err)
 	}
 	return nil

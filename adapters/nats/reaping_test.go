@@ -10,6 +10,7 @@ import (
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestRestartAfterReaping: a replica over a region's Store reaps a
@@ -71,6 +72,13 @@ func TestRestartAfterReaping(t *testing.T) {
 	must(t, err)
 	if n := created.Context.Get(lisbon); n != 3 {
 		t.Fatalf("the re-creation is lisbon's write %d, want 3: above the floor", n)
+	}
+	info, err := c.nodes["lisbon"].js.Stream(ctx, "KV_"+c.nodes["lisbon"].kv.Bucket())
+	must(t, err)
+	state, err := info.Info(ctx, jetstream.WithSubjectFilter("$KV."+c.nodes["lisbon"].kv.Bucket()+".=horizon.>"))
+	must(t, err)
+	if len(state.State.Subjects) != 0 {
+		t.Fatalf("horizon subjects left after the re-creation: %v; want none (no purge marker either)", state.State.Subjects)
 	}
 	must(t, replica.AntiEntropy(ctx, lis, iad))
 	got, err := iad.Get(ctx, "H-1")
