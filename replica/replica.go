@@ -359,7 +359,7 @@ func (r *Replica[T]) Get(ctx context.Context, key string) (Record[T], error) {
 	}
 	rec := r.read(key, s)
 	if rec.Conflict != nil { // queued here too, if another writer stored it
-		r.refresh(key, &observed[T]{state: s, join: s.Join(), resolved: true, conflict: rec.Conflict}, true)
+		r.queueRead(ctx, key, &observed[T]{state: s, join: s.Join(), resolved: true, conflict: rec.Conflict})
 	}
 	if rec.Deleted {
 		return rec, deleted(rec)

@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -142,6 +143,28 @@ func (r *Replica[T]) refresh(key string, o *observed[T], queue bool) {
 		if r.requeue(key, o, old, r.recheck(key, o, old)) {
 			return
 		}
+	}
+}
+
+// queueRead is refresh with queue set for o, a conflicted state read
+// without key's lock. Unless key's item was made from o's very state, a
+// write of this replica may have settled the conflict and dropped the item
+// since o was read, and nothing remembers the state an item was dropped
+// at: queueing o would bring the settled conflict back. So the item is
+// made from the state read anew under key's lock, which this replica's
+// writes of key hold. A read that cannot lock or read key again queues
+// nothing: the next read will.
+func (r *Replica[T]) queueRead(ctx context.Context, key string, o *observed[T]) {
+	if it := r.peek(key); it != nil && o.join.Equal(it.basis) {
+		return // a conflicted record read again: the common case, without the lock
+	}
+	lk, err := r.locks.lock(ctx, key)
+	if err != nil {
+		return
+	}
+	defer r.locks.unlock(key, lk)
+	if s, _, err := r.load(ctx, key); err == nil {
+		r.refresh(key, &observed[T]{state: s, join: s.Join()}, true)
 	}
 }
 

@@ -276,6 +276,32 @@ func (s *sharedReview) confirmedApart(t *testing.T) replica.ReviewItem[hold.Hold
 	return it
 }
 
+// TestSettledConflictNotRequeuedByRead: a settles H-1's conflict while
+// its own Get of H-1 is between reading the conflicted state and queueing
+// it. The read must not bring the settled conflict back: the queue is
+// empty, and every SentToReview has its Reviewed. (Get used to queue the
+// state it read without the key's lock: the item had been dropped, so
+// nothing kept it from being queued again, with a token that got 412.)
+func TestSettledConflictNotRequeuedByRead(t *testing.T) {
+	s := newSharedReview(t)
+	it := s.confirmedApart(t)
+	s.hook.armGet("H-1", func() { // after a's Get read the conflicted bytes
+		v := it.Branches[0].Value
+		v.Note = "settled"
+		_, err := s.a.ResolveConflict(bg, "H-1", it.Token, v)
+		require.NoError(t, err)
+	})
+	rec, err := s.a.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.NotNil(t, rec.Conflict, "the read returns the state it read")
+	require.Empty(t, s.a.Conflicts(), "the store holds no conflict")
+	require.Equal(t, s.counters.Total(resolve.SentToReview), s.counters.Total(resolve.Reviewed))
+	got, err := s.a.Get(bg, "H-1")
+	require.NoError(t, err)
+	require.Nil(t, got.Conflict)
+	require.Equal(t, "settled", got.Value.Note)
+}
+
 // TestConflictItemsAgreeAcrossWriters: a stored conflict is in the queue of
 // every Replica value of the store that read the key, with the same token;
 // when one settles it, the other's next read drops its item.

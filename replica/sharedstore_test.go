@@ -22,6 +22,32 @@ type casHook struct {
 	replica.Store
 	mu     sync.Mutex
 	before map[string]func()
+	after  map[string]func() // run once by a Get of the key, after it read
+}
+
+// Get reads key, then runs the function armed for it by armGet, if any,
+// before it returns the bytes already read: a write in the middle of a
+// read.
+func (s *casHook) Get(ctx context.Context, key string) ([]byte, uint64, error) {
+	data, rev, err := s.Store.Get(ctx, key)
+	s.mu.Lock()
+	f := s.after[key]
+	delete(s.after, key)
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return data, rev, err
+}
+
+// armGet makes f run after the next Get of key has read it.
+func (s *casHook) armGet(key string, f func()) {
+	s.mu.Lock()
+	if s.after == nil {
+		s.after = map[string]func(){}
+	}
+	s.after[key] = f
+	s.mu.Unlock()
 }
 
 func (s *casHook) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
@@ -46,6 +72,7 @@ func (s *casHook) arm(key string, f func()) {
 func (s *casHook) disarm() {
 	s.mu.Lock()
 	clear(s.before)
+	clear(s.after)
 	s.mu.Unlock()
 }
 
