@@ -301,3 +301,78 @@ func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
 		t.Fatalf("lisbon stores %d records after baltimore was added again, want 1", n)
 	}
 }
+
+// TestEveryOperationRefusesAnExpiredMember: whatever an expired member asks
+// of the endpoint — push, fetch, acknowledgements — it gets one 403 of
+// TypeMemberExpired that matches replica.ErrExpired, nothing it pushes is
+// stored and nothing is served to it; once added again, it is answered.
+func TestEveryOperationRefusesAnExpiredMember(t *testing.T) {
+	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	opts := replica.Options[hold.Hold]{Members: members, Retention: time.Hour, Now: clock}
+	lis, lisStore := newHoldReplica(t, "lisbon", opts)
+	iad, _ := newHoldReplica(t, "baltimore", opts)
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(replica.WithCaller(r.Context(), iad.ID())))
+		})
+	}
+	h, err := NewReplicationHandler(lis, ReplicationOptions{Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	toLis := &ReplicationClient{URL: srv.URL, Client: srv.Client(), Replica: lis.ID()}
+	if _, err := lis.Create(bg, "L-1", hold.New("L-1", "C1", "", now)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iad.Create(bg, "H-1", hold.New("H-1", "C2", "", now)); err != nil {
+		t.Fatal(err)
+	}
+	state, err := iad.Export(bg, "H-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := []replica.Delta{{Key: "H-1", Data: state}}
+	want := []replica.Want{{Key: "L-1"}}
+	now = now.Add(61 * time.Minute)
+
+	expired := func(op string, err error) {
+		t.Helper()
+		var pe *PeerError
+		if !errors.As(err, &pe) || pe.Status != http.StatusForbidden || pe.Type != TypeMemberExpired ||
+			!errors.Is(err, replica.ErrExpired) || !errors.Is(err, ErrPeer) || !strings.Contains(pe.Detail, "baltimore") {
+			t.Fatalf("%s by the expired member = %v; want a 403 of TypeMemberExpired matching replica.ErrExpired", op, err)
+		}
+	}
+	refused, err := toLis.Push(bg, push)
+	expired("Push", err)
+	if len(refused) != 0 {
+		t.Fatalf("Push refusals = %v; want the request refused as a whole", refused)
+	}
+	states, err := toLis.Pull(bg, want)
+	expired("Pull", err)
+	if len(states) != 0 {
+		t.Fatalf("Pull served %d states to the expired member", len(states))
+	}
+	_, err = toLis.Acknowledge(bg, []string{"L-1"})
+	expired("Acknowledge", err)
+	if n := len(entries(t, lisStore)); n != 1 {
+		t.Fatalf("lisbon stores %d records, want only its own", n)
+	}
+	if got := lis.Reaping().Expired; len(got) != 1 || got[0] != iad.ID() {
+		t.Fatalf("Expired = %v after the refusals; refusing must not count as hearing from it", got)
+	}
+
+	lis.AddMember(iad.ID()) // it rejoins
+	if refused, err := toLis.Push(bg, push); err != nil || len(refused) != 0 {
+		t.Fatalf("Push after rejoining = %v, %v", refused, err)
+	}
+	if states, err := toLis.Pull(bg, want); err != nil || len(states) != 1 {
+		t.Fatalf("Pull after rejoining = %d states, %v; want 1", len(states), err)
+	}
+	if n := len(entries(t, lisStore)); n != 2 {
+		t.Fatalf("lisbon stores %d records after baltimore was added again, want 2", n)
+	}
+}

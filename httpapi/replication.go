@@ -108,6 +108,13 @@ func (h *replicationHandler[T]) ServeHTTP(w http.ResponseWriter, req *http.Reque
 		h.fail(w, req, err)
 		return
 	}
+	// An expired member is refused as a whole, whatever it asks (reconcile,
+	// push, fetch, acknowledgements): one 403 before any state moves, not
+	// a refusal per state it pushes nor states served to it.
+	if err := h.r.AdmitCaller(req.Context()); err != nil {
+		h.fail(w, req, err)
+		return
+	}
 	var answer []byte
 	switch body[0] {
 	case opReconcile:
@@ -275,10 +282,14 @@ var ErrRefused = errors.New("httpapi: the peer refused the state")
 // answered with an error status; the error is a [*PeerError].
 var ErrPeer = errors.New("httpapi: replication peer refused the request")
 
-// PeerError is a replication request the peer answered with an error.
+// PeerError is a replication request the peer answered with an error. A
+// 403 of [TypeMemberExpired] (the peer has not heard from this replica for
+// longer than its retention) also matches [replica.ErrExpired] with
+// errors.Is.
 type PeerError struct {
 	URL    string
 	Status int
+	Type   string // the problem's type, if the answer was a problem
 	Detail string // the problem's title and detail, or the content's start
 }
 
@@ -287,8 +298,14 @@ func (e *PeerError) Error() string {
 	return fmt.Sprintf("httpapi: replication peer %s: %d %s", e.URL, e.Status, e.Detail)
 }
 
-// Unwrap returns ErrPeer.
-func (e *PeerError) Unwrap() error { return ErrPeer }
+// Unwrap returns ErrPeer, and replica.ErrExpired too for a problem of
+// [TypeMemberExpired].
+func (e *PeerError) Unwrap() []error {
+	if e.Type == TypeMemberExpired {
+		return []error{ErrPeer, replica.ErrExpired}
+	}
+	return []error{ErrPeer}
+}
 
 // ReplicationClient is a [replica.Peer] over HTTP: the client of another
 // replica's [NewReplicationHandler] endpoint at URL. The zero value is not
@@ -347,7 +364,8 @@ func (c *ReplicationClient) do(ctx context.Context, content []byte) ([]byte, err
 		return nil, fmt.Errorf("httpapi: replication peer %s: %w", c.URL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &PeerError{URL: c.URL, Status: resp.StatusCode, Detail: problemText(resp.Header.Get("Content-Type"), body)}
+		typ, detail := problemText(resp.Header.Get("Content-Type"), body)
+		return nil, &PeerError{URL: c.URL, Status: resp.StatusCode, Type: typ, Detail: detail}
 	}
 	if int64(len(body)) > c.maxBody() {
 		return nil, fmt.Errorf("httpapi: replication peer %s: %w: answer over %d bytes", c.URL, ErrMalformedBody, c.maxBody())
@@ -355,16 +373,16 @@ func (c *ReplicationClient) do(ctx context.Context, content []byte) ([]byte, err
 	return body, nil
 }
 
-// problemText is the title and detail of a problem, or the start of other
-// content.
-func problemText(contentType string, body []byte) string {
+// problemText is the type and the title and detail of a problem, or no
+// type and the start of other content.
+func problemText(contentType string, body []byte) (typ, text string) {
 	if mt, _, _ := mime.ParseMediaType(contentType); mt == ProblemMediaType {
-		var p struct{ Title, Detail string }
+		var p struct{ Type, Title, Detail string }
 		if json.Unmarshal(body, &p) == nil {
-			return p.Title + ": " + p.Detail
+			return p.Type, p.Title + ": " + p.Detail
 		}
 	}
-	return string(body[:min(len(body), 200)])
+	return "", string(body[:min(len(body), 200)])
 }
 
 // Reconcile implements [replica.Peer].

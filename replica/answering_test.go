@@ -91,3 +91,45 @@ func TestCallerOutsideTheMembershipIsAnswered(t *testing.T) {
 	_, ok = replica.CallerFrom(bg)
 	require.False(t, ok)
 }
+
+// TestAnExpiredMemberIsServedNothing: the states an expired member asks
+// for (the server side of a pull, Deltas) are refused, each with an
+// *ExpiredError, and none is served, by any transport: Local's Pull fails
+// with one, and AdmitCaller, which transports call before any operation,
+// refuses it without counting it as heard from. Once added again, it is
+// served.
+func TestAnExpiredMemberIsServedNothing(t *testing.T) {
+	clock := claimtest.NewClock(day)
+	lis, _, _ := retaining(t, clock)
+	_, err := lis.Create(bg, "L-1", hold.New("L-1", "C1", "desk", minutes(10)))
+	require.NoError(t, err)
+	clock.Advance(61 * time.Minute)
+	heard := lis.Reaping().Heard[baltimore]
+	asIad := replica.WithCaller(bg, baltimore)
+	wants := []replica.Want{{Key: "L-1"}, {Key: "L-2"}}
+
+	var ee *replica.ExpiredError
+	require.ErrorAs(t, lis.AdmitCaller(asIad), &ee)
+	require.Equal(t, baltimore, ee.Member)
+	states, refused := lis.Deltas(asIad, wants)
+	require.Empty(t, states, "nothing is served to the expired member")
+	require.Len(t, refused, len(wants))
+	for i, e := range refused {
+		require.Equal(t, wants[i].Key, e.Key)
+		require.ErrorIs(t, &refused[i], replica.ErrExpired)
+	}
+	pulled, err := replica.Local(lis).Pull(asIad, wants)
+	require.ErrorAs(t, err, &ee)
+	require.Empty(t, pulled)
+	require.Equal(t, heard, lis.Reaping().Heard[baltimore], "refusing is not hearing from")
+	require.Equal(t, []version.ID{baltimore}, lis.Reaping().Expired)
+
+	lis.AddMember(baltimore) // it rejoins
+	require.NoError(t, lis.AdmitCaller(asIad))
+	states, refused = lis.Deltas(asIad, wants)
+	require.Empty(t, refused)
+	require.Len(t, states, 1)
+	pulled, err = replica.Local(lis).Pull(asIad, wants)
+	require.NoError(t, err)
+	require.Len(t, pulled, 1)
+}

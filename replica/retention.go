@@ -115,8 +115,8 @@ func (r *Replica[T]) admit(ctx context.Context, peer Peer) (version.ID, error) {
 type callerKey struct{}
 
 // WithCaller returns a copy of ctx that names id as the replica on whose
-// behalf the server side of a session runs: [Replica.Respond] and
-// [Replica.ApplyDeltas] then refuse id with an [*ExpiredError] if it is a
+// behalf the server side of a session runs: [Replica.Respond],
+// [Replica.ApplyDeltas] and [Replica.Deltas] then refuse id with an [*ExpiredError] if it is a
 // member this replica has not heard from for longer than the retention,
 // and count it as heard from otherwise. [Replica.Sync] names its own
 // replica in the context it hands its [Peer] (so [Local] peers check), and
@@ -135,11 +135,16 @@ func CallerFrom(ctx context.Context) (version.ID, bool) {
 	return id, ok && !id.IsZero()
 }
 
-// admitCaller refuses the caller ctx names with an [*ExpiredError] if it
-// is an expired member, and records it as heard from if it is a member.
-// A caller outside the membership, or none named, is let through: this
-// replica cannot tell who it is.
-func (r *Replica[T]) admitCaller(ctx context.Context) error {
+// AdmitCaller refuses the caller ctx names ([WithCaller]) with an
+// [*ExpiredError] (wrapping [ErrExpired]) if it is a member this replica
+// has not heard from for longer than the retention, and records it as
+// heard from if it is a member. A caller outside the membership, or none
+// named, is let through (nil): this replica cannot tell who it is.
+// [Replica.Respond], [Replica.ApplyDeltas] and [Replica.Deltas] call it; a
+// transport's server calls it before dispatching any replication
+// operation, so that an expired member is refused as a whole (httpapi
+// answers 403) before any state moves either way.
+func (r *Replica[T]) AdmitCaller(ctx context.Context) error {
 	id, ok := CallerFrom(ctx)
 	if !ok || id == r.id {
 		return nil

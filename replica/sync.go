@@ -268,7 +268,7 @@ func (r *Replica[T]) unsettled(ctx context.Context, have, need []string, pulled 
 // Options.Retention, it fails with an [*ExpiredError] and answers nothing;
 // a member it answers is heard from.
 func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
-	if err := r.admitCaller(ctx); err != nil {
+	if err := r.AdmitCaller(ctx); err != nil {
 		return nil, wrapf(err, "replica %v: respond", r.id)
 	}
 	x, _, err := r.index(ctx)
@@ -285,10 +285,18 @@ func (r *Replica[T]) Respond(ctx context.Context, msg []byte) ([]byte, error) {
 // Deltas returns this replica's states of the records wanted, checked to
 // decode (the server side of [Peer.Pull]): each whose context the want's
 // does not cover. A key it does not hold is left out; a record that cannot
-// be read is left out and reported.
+// be read is left out and reported. When ctx names the caller
+// ([WithCaller]) and it is an expired member, every want is refused with
+// an [*ExpiredError] and no state is returned.
 func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyError) {
 	var out []Delta
 	var errs []KeyError
+	if err := r.AdmitCaller(ctx); err != nil {
+		for _, w := range wants {
+			errs = append(errs, KeyError{Key: w.Key, Err: err})
+		}
+		return nil, errs
+	}
 	for _, w := range wants {
 		if ctx.Err() != nil {
 			break
@@ -322,7 +330,7 @@ func (r *Replica[T]) Deltas(ctx context.Context, wants []Want) ([]Delta, []KeyEr
 // ctx names the caller ([WithCaller]) and it is an expired member, every
 // state is refused with an [*ExpiredError] and none is applied.
 func (r *Replica[T]) ApplyDeltas(ctx context.Context, deltas []Delta) (applied int, errs []KeyError) {
-	if err := r.admitCaller(ctx); err != nil {
+	if err := r.AdmitCaller(ctx); err != nil {
 		for _, d := range deltas {
 			errs = append(errs, KeyError{Key: d.Key, Err: err})
 		}
@@ -357,6 +365,9 @@ func (l local[T]) Acknowledge(ctx context.Context, keys []string) (Ack, error) {
 }
 
 func (l local[T]) Pull(ctx context.Context, wants []Want) ([]Delta, error) {
+	if err := l.r.AdmitCaller(ctx); err != nil {
+		return nil, wrapf(err, "replica %v: pull", l.r.id)
+	}
 	states, _ := l.r.Deltas(ctx, wants) // l.r's unreadable records are its own to report (Rescan, its sessions)
 	return states, ctx.Err()
 }
