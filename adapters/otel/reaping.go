@@ -2,7 +2,6 @@ package otel
 
 import (
 	"context"
-	"errors"
 	"math"
 	"slices"
 
@@ -38,26 +37,16 @@ type Reaping struct {
 // NewReaping registers the instruments on meter; status is read at every
 // collection, typically a Replica's Reaping method.
 func NewReaping(meter metric.Meter, status func() replica.ReapStatus) (*Reaping, error) {
-	var errs []error
-	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
-		g, err := meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		errs = append(errs, err)
-		return g
-	}
-	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		errs = append(errs, err)
-		return c
-	}
-	waiting := gauge("concord.reaping.tombstones_waiting", "{tombstone}", "Tombstones stored and not reaped yet; they grow while a member does not acknowledge.")
-	horizons := gauge("concord.reaping.horizons", "{horizon}", "Horizons of reaped keys kept, one per key reaped within the retention.")
-	oldest := gauge("concord.reaping.oldest_horizon", "s", "When the oldest horizon kept was reaped, in seconds since the Unix epoch (0: none).")
-	floor := gauge("concord.reaping.counter_floor", "{counter}", "The replica's counter floor: every write it makes is numbered above it.")
-	reaped := counter("concord.reaping.tombstones_reaped", "{tombstone}", "Tombstones reaped since the replica started.")
-	dropped := counter("concord.reaping.horizons_dropped", "{horizon}", "Horizons dropped after the retention since the replica started.")
-	expired := gauge("concord.reaping.member_expired", "1", "1 while the member has not been heard from for longer than the retention: it is refused until added again.")
-	heard := gauge("concord.reaping.member_last_heard", "s", "When the member was added or last heard from (a session completed, a session it opened answered, an acknowledgement recorded), in seconds since the Unix epoch.")
-	if err := errors.Join(errs...); err != nil {
+	in := &observables{meter: meter}
+	waiting := in.gauge("concord.reaping.tombstones_waiting", "{tombstone}", "Tombstones stored and not reaped yet; they grow while a member does not acknowledge.")
+	horizons := in.gauge("concord.reaping.horizons", "{horizon}", "Horizons of reaped keys kept, one per key reaped within the retention.")
+	oldest := in.gauge("concord.reaping.oldest_horizon", "s", "When the oldest horizon kept was reaped, in seconds since the Unix epoch (0: none).")
+	floor := in.gauge("concord.reaping.counter_floor", "{counter}", "The replica's counter floor: every write it makes is numbered above it.")
+	reaped := in.counter("concord.reaping.tombstones_reaped", "{tombstone}", "Tombstones reaped since the replica started.")
+	dropped := in.counter("concord.reaping.horizons_dropped", "{horizon}", "Horizons dropped after the retention since the replica started.")
+	expired := in.gauge("concord.reaping.member_expired", "1", "1 while the member has not been heard from for longer than the retention: it is refused until added again.")
+	heard := in.gauge("concord.reaping.member_last_heard", "s", "When the member was added or last heard from (a session completed, a session it opened answered, an acknowledgement recorded), in seconds since the Unix epoch.")
+	if err := in.err(); err != nil {
 		return nil, err
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {

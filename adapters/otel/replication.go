@@ -2,7 +2,6 @@ package otel
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -38,25 +37,15 @@ type Replication struct {
 // NewReplication registers the instruments on meter; status is read at
 // every collection, typically a Replicator's Status method.
 func NewReplication(meter metric.Meter, status func() []replica.PeerStatus) (*Replication, error) {
-	var errs []error
-	gauge := func(name, unit, desc string) metric.Int64ObservableGauge {
-		g, err := meter.Int64ObservableGauge(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		errs = append(errs, err)
-		return g
-	}
-	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
-		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
-		errs = append(errs, err)
-		return c
-	}
-	last := gauge("concord.replication.last_success", "s", "Start of the last anti-entropy session with the peer that completed, in seconds since the Unix epoch (0: none yet).")
-	failures := gauge("concord.replication.consecutive_failures", "{session}", "Anti-entropy sessions with the peer that failed in a row; the replicator backs off while it is above 0.")
-	sessions := counter("concord.replication.sessions", "{session}", "Anti-entropy sessions with the peer, by outcome.")
-	records := counter("concord.replication.records", "{record}", "Records sent to the peer, received from it, or skipped because they could not be read or applied.")
-	rounds := counter("concord.replication.round_trips", "{round_trip}", "Reconciliation round trips with the peer.")
-	acked := counter("concord.replication.acknowledged_tombstones", "{tombstone}", "Tombstones the peer acknowledged holding at the end of sessions; a tombstone is reaped once every member has.")
-	bytes := counter("concord.replication.protocol_bytes", "By", "Reconciliation protocol bytes exchanged with the peer, both ways (records not included).")
-	if err := errors.Join(errs...); err != nil {
+	in := &observables{meter: meter}
+	last := in.gauge("concord.replication.last_success", "s", "Start of the last anti-entropy session with the peer that completed, in seconds since the Unix epoch (0: none yet).")
+	failures := in.gauge("concord.replication.consecutive_failures", "{session}", "Anti-entropy sessions with the peer that failed in a row; the replicator backs off while it is above 0.")
+	sessions := in.counter("concord.replication.sessions", "{session}", "Anti-entropy sessions with the peer, by outcome.")
+	records := in.counter("concord.replication.records", "{record}", "Records sent to the peer, received from it, or skipped because they could not be read or applied.")
+	rounds := in.counter("concord.replication.round_trips", "{round_trip}", "Reconciliation round trips with the peer.")
+	acked := in.counter("concord.replication.acknowledged_tombstones", "{tombstone}", "Tombstones the peer acknowledged holding at the end of sessions; a tombstone is reaped once every member has.")
+	bytes := in.counter("concord.replication.protocol_bytes", "By", "Reconciliation protocol bytes exchanged with the peer, both ways (records not included).")
+	if err := in.err(); err != nil {
 		return nil, err
 	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, obs metric.Observer) error {
