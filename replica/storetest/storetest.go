@@ -23,6 +23,11 @@ type Options struct {
 	// Concurrency is the number of goroutines in the contention and
 	// concurrent-scan checks. Zero means 16.
 	Concurrency int
+	// Reopen, if not nil, returns a new Store over the storage of s, a
+	// store newStore returned, as a process that restarts opens it again:
+	// the same records, counter floor and horizons. It may close s first.
+	// With it, the Restart check runs; without it, Restart passes.
+	Reopen func(s replica.Store) (replica.Store, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +106,7 @@ var checks = []check{
 	{"Canceled", checkCanceled},
 	{"Floor", checkFloor},
 	{"Horizons", checkHorizons},
+	{"Restart", checkRestart},
 }
 
 // checker is what a check runs with: the store, a context and a record of
