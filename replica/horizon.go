@@ -237,20 +237,15 @@ func (r *Replica[T]) indexHorizon(ctx context.Context, key string) error {
 	if len(key) > MaxKeyLen {
 		return nil
 	}
-	st := r.ix.stripe(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	_, rev, err := r.store.Get(ctx, key)
-	if err != nil {
-		return wrapf(err, "replica %v: get %q", r.id, key)
-	}
-	h, ok := r.horizon(key)
-	if !ok || rev != 0 {
+	return r.withStripe(ctx, key, func(st *stripe, rev uint64) error {
+		h, ok := r.horizon(key)
+		if !ok || rev != 0 {
+			return nil
+		}
+		join, _ := h.Join().AppendBinary(nil) // never fails
+		r.put(st, key, join, false)
 		return nil
-	}
-	join, _ := h.Join().AppendBinary(nil) // never fails
-	r.put(st, key, join, false)
-	return nil
+	})
 }
 
 // MemoryStore's horizons (see HorizonStore).
@@ -284,11 +279,8 @@ func (m *MemoryStore) DeleteHorizon(ctx context.Context, key string) error {
 // ScanHorizons implements [HorizonStore]. It sorts the horizons' keys on
 // every call: there are as many as keys reaped within a retention.
 func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, wrapf(err, "replica: scan horizons")
-	}
-	if limit < 1 {
-		return nil, fmt.Errorf("replica: scan limit %d is below 1", limit)
+	if err := checkScan(ctx, "scan horizons", limit); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

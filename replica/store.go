@@ -191,11 +191,8 @@ func (m *MemoryStore) Delete(ctx context.Context, key string, rev uint64) error 
 // Scan implements [Store]. It is consistent: one call sees the store at one
 // moment.
 func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, wrapf(err, "replica: scan")
-	}
-	if limit < 1 {
-		return nil, fmt.Errorf("replica: scan limit %d is below 1", limit)
+	if err := checkScan(ctx, "scan", limit); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -210,6 +207,18 @@ func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entr
 		out[j] = Entry{Key: k, Value: clone(e.value), Rev: e.rev}
 	}
 	return out, nil
+}
+
+// checkScan returns the error of the scan what for a done ctx or a limit
+// below 1.
+func checkScan(ctx context.Context, what string, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return wrapf(err, "replica: %s", what)
+	}
+	if limit < 1 {
+		return fmt.Errorf("replica: scan limit %d is below 1", limit)
+	}
+	return nil
 }
 
 // check returns the error for a done ctx or the empty key.
