@@ -270,14 +270,7 @@ func FuzzDecodeStateKeys(f *testing.F) {
 	two := one.Sync(other)
 	for _, s := range []resolve.Siblings[keyed]{one, two} {
 		v6, _, _, _ := encodeStateLast(nil, s, JSON[keyed]{}, keysOf)
-		for _, seed := range [][]byte{v6, encodeV5(f, s)} {
-			f.Add(seed)
-			for i := range seed {
-				m := bytes.Clone(seed)
-				m[i]++
-				f.Add(m)
-			}
-		}
+		addSeeds(f, v6, encodeV5(f, s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := func(b []byte) (resolve.Siblings[keyed], error) {

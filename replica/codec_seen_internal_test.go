@@ -169,6 +169,19 @@ func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
 	return data
 }
 
+// addSeeds adds each seed to f's corpus, and each seed with one byte
+// incremented, at every position.
+func addSeeds(f *testing.F, seeds ...[]byte) {
+	for _, seed := range seeds {
+		f.Add(seed)
+		for i := range seed {
+			m := bytes.Clone(seed)
+			m[i]++
+			f.Add(m)
+		}
+	}
+}
+
 // FuzzDecodeState: any input either fails with ErrMalformed or decodes to
 // a state whose encoding decodes to the same state and encodes to the
 // same bytes again.
@@ -186,14 +199,7 @@ func FuzzDecodeState(f *testing.F) {
 	dead, _ := encodeState(tomb, stringCodec{})
 	seen := version.MustVector("lisbon:1")
 	withSeen, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
-	for _, seed := range [][]byte{v6, encodeV5Strings(f, s), encodeV4(f, s), one, dead, singleWithSeen(f, withSeen)} {
-		f.Add(seed)
-		for i := range seed {
-			m := bytes.Clone(seed)
-			m[i]++
-			f.Add(m)
-		}
-	}
+	addSeeds(f, v6, encodeV5Strings(f, s), encodeV4(f, s), one, dead, singleWithSeen(f, withSeen))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeState(data, stringCodec{}, version.Limits{}, 3)
 		if err != nil {
