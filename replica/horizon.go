@@ -109,20 +109,10 @@ func (r *Replica[T]) loadHorizons(ctx context.Context) error {
 
 // readHorizons pages through the horizons of hs and keeps those that read.
 func (r *Replica[T]) readHorizons(ctx context.Context, hs HorizonStore) error {
-	after := ""
-	for {
-		page, err := hs.ScanHorizons(ctx, after, scanPage)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			r.takeHorizon(ctx, e.Key, e.Value)
-		}
-		if len(page) < scanPage {
-			return nil
-		}
-		after = page[len(page)-1].Key
-	}
+	return pageThrough(ctx, hs.ScanHorizons, func(e Entry) error {
+		r.takeHorizon(ctx, e.Key, e.Value)
+		return nil
+	})
 }
 
 // takeHorizon keeps the horizon of key stored as value; one that does not
@@ -293,10 +283,7 @@ func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int)
 	slices.Sort(keys)
 	// Only the page's values are copied: a load pages through every
 	// horizon, so copying the rest on every page would be quadratic.
-	keys = keys[:min(len(keys), limit)]
-	out := make([]Entry, len(keys))
-	for i, k := range keys {
-		out[i] = Entry{Key: k, Value: clone(m.horizons[k])}
-	}
-	return out, nil
+	return page(keys, after, limit, func(k string) Entry {
+		return Entry{Key: k, Value: clone(m.horizons[k])}
+	}), nil
 }
