@@ -17,12 +17,7 @@ import (
 func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
 	t.Helper()
 	ids := s.IDs()
-	data, err := s.AppendBinary([]byte{payloadFormatV4}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		if b.Deleted {
-			return binary.AppendUvarint(dst, 1), nil
-		}
+	return encodeOld(t, s, payloadFormatV4, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		n, prev := 0, -1
 		for _, st := range b.Fields {
 			if st != b.Stamp {
@@ -43,6 +38,20 @@ func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
 			prev = i
 		}
 		return append(dst, b.Value...), nil
+	})
+}
+
+// encodeOld encodes s in an old format: each branch's stamp, then for a
+// tombstone the header 1, for a live branch what live appends.
+func encodeOld(t testing.TB, s resolve.Siblings[string], format byte, live func(dst []byte, b resolve.Branch[string]) ([]byte, error)) []byte {
+	t.Helper()
+	data, err := s.AppendBinary([]byte{format}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		if b.Deleted {
+			return binary.AppendUvarint(dst, 1), nil
+		}
+		return live(dst, b)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -231,12 +240,7 @@ func FuzzDecodeState(f *testing.F) {
 func encodeV5Strings(t testing.TB, s resolve.Siblings[string]) []byte {
 	t.Helper()
 	ids := s.IDs()
-	data, err := s.AppendBinary([]byte{payloadFormatV5}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		if b.Deleted {
-			return binary.AppendUvarint(dst, 1), nil
-		}
+	return encodeOld(t, s, payloadFormatV5, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		// Format 6's header less its applied-keys flag, and the count moved
 		// one bit down.
 		v6, err := appendBranchHeader(nil, &b, ids, s.Len() > 1 && !b.Seen.IsZero(), policy.Applied{})
@@ -247,10 +251,6 @@ func encodeV5Strings(t testing.TB, s resolve.Siblings[string]) []byte {
 		dst = binary.AppendUvarint(dst, h>>3<<2|h&2)
 		return append(append(dst, v6[n:]...), b.Value...), nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // TestFormat5StillDecodes: a state stored before applied keys moved to the
