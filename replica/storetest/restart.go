@@ -36,8 +36,8 @@ func checkRestart(c *checker) {
 	late := c.reapOnBoth(lis, iad)
 
 	s, err := c.opts.Reopen(c.s)
-	if err != nil || s == nil {
-		c.fatalf("Reopen: %v, %v", s, err)
+	if err != nil || s == nil || !reaping(s) {
+		c.fatalf("Reopen = %T, %v; want a FloorStore and HorizonStore as newStore's", s, err)
 	}
 	lis = newReplica(lisbon, s)
 	c.refuseLateCopy(lis, s, late)
