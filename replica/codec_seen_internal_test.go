@@ -42,10 +42,14 @@ func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
 }
 
 // encodeOld encodes s in an old format: each branch's stamp, then for a
-// tombstone the header 1, for a live branch what live appends.
-func encodeOld(t testing.TB, s resolve.Siblings[string], format byte, live func(dst []byte, b resolve.Branch[string]) ([]byte, error)) []byte {
+// tombstone the header 1, for a live branch what live appends. t is a
+// testing.TB or a *rapid.T.
+func encodeOld[T any](t interface {
+	Helper()
+	Fatal(...any)
+}, s resolve.Siblings[T], format byte, live func(dst []byte, b resolve.Branch[T]) ([]byte, error)) []byte {
 	t.Helper()
-	data, err := s.AppendBinary([]byte{format}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
+	data, err := s.AppendBinary([]byte{format}, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
 		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
 		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
 		if b.Deleted {
