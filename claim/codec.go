@@ -75,19 +75,16 @@ type decoder struct {
 
 // uvarint reads an unsigned varint in its shortest form: a longer one
 // would decode to the same claim but not re-encode to the same bytes.
-func (d *decoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 || n != len(binary.AppendUvarint(nil, v)) {
-		d.fail(errShort)
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
+func (d *decoder) uvarint() uint64 { return shortest(d, binary.Uvarint, binary.AppendUvarint) }
 
-func (d *decoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 || n != len(binary.AppendVarint(nil, v)) {
+// varint reads a signed varint in its shortest form, as uvarint does.
+func (d *decoder) varint() int64 { return shortest(d, binary.Varint, binary.AppendVarint) }
+
+// shortest reads a varint with decode and refuses it unless encode writes
+// it back in as many bytes.
+func shortest[T int64 | uint64](d *decoder, decode func([]byte) (T, int), encode func([]byte, T) []byte) T {
+	v, n := decode(d.b)
+	if n <= 0 || n != len(encode(nil, v)) {
 		d.fail(errShort)
 		return 0
 	}

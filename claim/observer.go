@@ -2,8 +2,8 @@ package claim
 
 import (
 	"fmt"
-	"maps"
-	"sync"
+
+	"github.com/harborpoint/concord/internal/counts"
 )
 
 // Kind is the outcome an [Event] reports. The zero Kind is invalid.
@@ -98,30 +98,14 @@ func (f ObserverFunc) Observe(e Event) { f(e) }
 // exporters to read. The zero Counters is ready to use; it is safe for
 // concurrent use and must not be copied after first use.
 type Counters struct {
-	mu sync.Mutex
-	m  map[Kind]uint64
+	m counts.Map[Kind]
 }
 
 // Observe counts e.
-func (c *Counters) Observe(e Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[Kind]uint64{}
-	}
-	c.m[e.Kind]++
-}
+func (c *Counters) Observe(e Event) { c.m.Add(e.Kind) }
 
 // Get returns the count of events of kind k.
-func (c *Counters) Get(k Kind) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
-}
+func (c *Counters) Get(k Kind) uint64 { return c.m.Get(k) }
 
 // Snapshot returns a copy of every count.
-func (c *Counters) Snapshot() map[Kind]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.m)
-}
+func (c *Counters) Snapshot() map[Kind]uint64 { return c.m.Snapshot() }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"time"
 	"unicode/utf8"
 
@@ -372,14 +373,9 @@ func (d *decoder) varint(field string) (int64, error) {
 	return x, nil
 }
 
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
-}
+// uvarintLen is the length of x as a uvarint: one byte per 7 bits, at
+// least one.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // str validates one string and returns its span.
 func (d *decoder) str(field string, sp *spans) (span, error) {

@@ -253,16 +253,16 @@ func TestMalformedAckAnswersAreRefused(t *testing.T) {
 	}
 }
 
-// TestTheEndpointRefusesAnExpiredMember: an Auth middleware that names the
-// replica it authenticated (replica.WithCaller) has the endpoint refuse a
-// member not heard from for longer than the retention: its session fails
-// with a 403 of TypeMemberExpired, and nothing it holds is applied.
-func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
-	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+// expiring returns lisbon and baltimore, members with a retention of an
+// hour on clock, lisbon's store, and baltimore's client of lisbon's
+// replication endpoint. The endpoint's Auth names baltimore as the caller
+// (replica.WithCaller) of a request that carries "Authorization: Bearer
+// baltimore", as the client's do, and refuses any other with a 401.
+func expiring(t *testing.T, clock func() time.Time) (lis, iad *replica.Replica[hold.Hold], lisStore *replica.MemoryStore, toLis *ReplicationClient) {
+	t.Helper()
 	opts := replica.Options[hold.Hold]{Members: members, Retention: time.Hour, Now: clock}
-	lis, lisStore := newHoldReplica(t, "lisbon", opts)
-	iad, _ := newHoldReplica(t, "baltimore", opts)
+	lis, lisStore = newHoldReplica(t, "lisbon", opts)
+	iad, _ = newHoldReplica(t, "baltimore", opts)
 	auth := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") != "Bearer baltimore" {
@@ -278,14 +278,24 @@ func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	toLis := &ReplicationClient{URL: srv.URL, Client: srv.Client(), Header: http.Header{"Authorization": {"Bearer baltimore"}}, Replica: lis.ID()}
+	toLis = &ReplicationClient{URL: srv.URL, Client: srv.Client(), Header: http.Header{"Authorization": {"Bearer baltimore"}}, Replica: lis.ID()}
+	return lis, iad, lisStore, toLis
+}
+
+// TestTheEndpointRefusesAnExpiredMember: an Auth middleware that names the
+// replica it authenticated (replica.WithCaller) has the endpoint refuse a
+// member not heard from for longer than the retention: its session fails
+// with a 403 of TypeMemberExpired, and nothing it holds is applied.
+func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
+	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	lis, iad, lisStore, toLis := expiring(t, func() time.Time { return now })
 	if _, err := iad.Create(bg, "H-1", hold.New("H-1", "C1", "", now)); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(61 * time.Minute)
 	iad.AddMember(lis.ID()) // baltimore still takes lisbon; lisbon expired baltimore
 
-	_, err = iad.Sync(bg, toLis)
+	_, err := iad.Sync(bg, toLis)
 	var pe *PeerError
 	if !errors.As(err, &pe) || pe.Status != http.StatusForbidden || !strings.Contains(pe.Detail, "baltimore") {
 		t.Fatalf("Sync = %v; want a 403 naming baltimore", err)
@@ -308,22 +318,7 @@ func TestTheEndpointRefusesAnExpiredMember(t *testing.T) {
 // stored and nothing is served to it; once added again, it is answered.
 func TestEveryOperationRefusesAnExpiredMember(t *testing.T) {
 	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	opts := replica.Options[hold.Hold]{Members: members, Retention: time.Hour, Now: clock}
-	lis, lisStore := newHoldReplica(t, "lisbon", opts)
-	iad, _ := newHoldReplica(t, "baltimore", opts)
-	auth := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(replica.WithCaller(r.Context(), iad.ID())))
-		})
-	}
-	h, err := NewReplicationHandler(lis, ReplicationOptions{Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	toLis := &ReplicationClient{URL: srv.URL, Client: srv.Client(), Replica: lis.ID()}
+	lis, iad, lisStore, toLis := expiring(t, func() time.Time { return now })
 	if _, err := lis.Create(bg, "L-1", hold.New("L-1", "C1", "", now)); err != nil {
 		t.Fatal(err)
 	}

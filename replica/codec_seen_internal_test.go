@@ -17,12 +17,7 @@ import (
 func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
 	t.Helper()
 	ids := s.IDs()
-	data, err := s.AppendBinary([]byte{payloadFormatV4}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		if b.Deleted {
-			return binary.AppendUvarint(dst, 1), nil
-		}
+	return encodeOld(t, s, payloadFormatV4, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		n, prev := 0, -1
 		for _, st := range b.Fields {
 			if st != b.Stamp {
@@ -43,6 +38,24 @@ func encodeV4(t testing.TB, s resolve.Siblings[string]) []byte {
 			prev = i
 		}
 		return append(dst, b.Value...), nil
+	})
+}
+
+// encodeOld encodes s in an old format: each branch's stamp, then for a
+// tombstone the header 1, for a live branch what live appends. t is a
+// testing.TB or a *rapid.T.
+func encodeOld[T any](t interface {
+	Helper()
+	Fatal(...any)
+}, s resolve.Siblings[T], format byte, live func(dst []byte, b resolve.Branch[T]) ([]byte, error)) []byte {
+	t.Helper()
+	data, err := s.AppendBinary([]byte{format}, func(dst []byte, b resolve.Branch[T]) ([]byte, error) {
+		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
+		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
+		if b.Deleted {
+			return binary.AppendUvarint(dst, 1), nil
+		}
+		return live(dst, b)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +182,19 @@ func singleWithSeen(t testing.TB, s resolve.Siblings[string]) []byte {
 	return data
 }
 
+// addSeeds adds each seed to f's corpus, and each seed with one byte
+// incremented, at every position.
+func addSeeds(f *testing.F, seeds ...[]byte) {
+	for _, seed := range seeds {
+		f.Add(seed)
+		for i := range seed {
+			m := bytes.Clone(seed)
+			m[i]++
+			f.Add(m)
+		}
+	}
+}
+
 // FuzzDecodeState: any input either fails with ErrMalformed or decodes to
 // a state whose encoding decodes to the same state and encodes to the
 // same bytes again.
@@ -186,14 +212,7 @@ func FuzzDecodeState(f *testing.F) {
 	dead, _ := encodeState(tomb, stringCodec{})
 	seen := version.MustVector("lisbon:1")
 	withSeen, _, _ := resolve.Siblings[string]{}.Update(seen, resolve.Branch[string]{Value: "v", Stamp: stampAt(1, lisbon, 2), Seen: seen}, lisbon)
-	for _, seed := range [][]byte{v6, encodeV5Strings(f, s), encodeV4(f, s), one, dead, singleWithSeen(f, withSeen)} {
-		f.Add(seed)
-		for i := range seed {
-			m := bytes.Clone(seed)
-			m[i]++
-			f.Add(m)
-		}
-	}
+	addSeeds(f, v6, encodeV5Strings(f, s), encodeV4(f, s), one, dead, singleWithSeen(f, withSeen))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := decodeState(data, stringCodec{}, version.Limits{}, 3)
 		if err != nil {
@@ -225,12 +244,7 @@ func FuzzDecodeState(f *testing.F) {
 func encodeV5Strings(t testing.TB, s resolve.Siblings[string]) []byte {
 	t.Helper()
 	ids := s.IDs()
-	data, err := s.AppendBinary([]byte{payloadFormatV5}, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
-		dst = binary.AppendVarint(dst, b.Stamp.Time.Wall)
-		dst = binary.AppendUvarint(dst, uint64(b.Stamp.Time.Logical))
-		if b.Deleted {
-			return binary.AppendUvarint(dst, 1), nil
-		}
+	return encodeOld(t, s, payloadFormatV5, func(dst []byte, b resolve.Branch[string]) ([]byte, error) {
 		// Format 6's header less its applied-keys flag, and the count moved
 		// one bit down.
 		v6, err := appendBranchHeader(nil, &b, ids, s.Len() > 1 && !b.Seen.IsZero(), policy.Applied{})
@@ -241,10 +255,6 @@ func encodeV5Strings(t testing.TB, s resolve.Siblings[string]) []byte {
 		dst = binary.AppendUvarint(dst, h>>3<<2|h&2)
 		return append(append(dst, v6[n:]...), b.Value...), nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
 }
 
 // TestFormat5StillDecodes: a state stored before applied keys moved to the

@@ -67,13 +67,12 @@ func (l *logLines) count(msg string) int {
 	return l.n[msg]
 }
 
-// TestEventsOncePerStoredChange: two Replica values over one store (two
-// processes of one region) apply the same concurrent version while their
-// compare-and-sets keep losing; the merge is stored once and counted once —
-// one auto_resolved event, one policy_fired event and one log line per
-// decision — however many attempts it took.
-func TestEventsOncePerStoredChange(t *testing.T) {
-	p := newPair(t) // Lisbon and Baltimore make the concurrent versions
+// concurrentVersions has Lisbon create H-1 and Baltimore copy it; then
+// Lisbon extends it by a command and Baltimore, concurrently, updates it
+// with update. It returns both replicas' exported states of H-1.
+func concurrentVersions(t *testing.T, update func(*hold.Hold, replica.Write) error) (lisState, iadState []byte) {
+	t.Helper()
+	p := newPair(t)
 	_, err := p.lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
 	require.NoError(t, err)
 	p.sync(t)
@@ -81,12 +80,22 @@ func TestEventsOncePerStoredChange(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = p.lis.Command(bg, "H-1", "extend", func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(15)) })
 	require.NoError(t, err)
-	_, err = p.iad.Update(bg, "H-1", v1.Token, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-1", minutes(1)) })
+	_, err = p.iad.Update(bg, "H-1", v1.Token, update)
 	require.NoError(t, err)
-	lisState, err := p.lis.Export(bg, "H-1")
+	lisState, err = p.lis.Export(bg, "H-1")
 	require.NoError(t, err)
-	iadState, err := p.iad.Export(bg, "H-1")
+	iadState, err = p.iad.Export(bg, "H-1")
 	require.NoError(t, err)
+	return lisState, iadState
+}
+
+// TestEventsOncePerStoredChange: two Replica values over one store (two
+// processes of one region) apply the same concurrent version while their
+// compare-and-sets keep losing; the merge is stored once and counted once —
+// one auto_resolved event, one policy_fired event and one log line per
+// decision — however many attempts it took.
+func TestEventsOncePerStoredChange(t *testing.T) {
+	lisState, iadState := concurrentVersions(t, func(h *hold.Hold, _ replica.Write) error { return h.Confirm("B-1", minutes(1)) })
 
 	// Two processes of a third region share one store that races them.
 	store := &racingStore{MemoryStore: replica.NewMemoryStore()}
@@ -101,7 +110,7 @@ func TestEventsOncePerStoredChange(t *testing.T) {
 		return r
 	}
 	a, b := proc(), proc()
-	_, err = a.Apply(bg, "H-1", lisState)
+	_, err := a.Apply(bg, "H-1", lisState)
 	require.NoError(t, err)
 	store.races.Store(3)
 	class, err := a.Apply(bg, "H-1", iadState)
@@ -126,18 +135,7 @@ func TestEventsOncePerStoredChange(t *testing.T) {
 // TestConflictEventsOnceUnderContention: a refused merge stored after lost
 // compare-and-sets is one conflict and one entry in the review queue.
 func TestConflictEventsOnceUnderContention(t *testing.T) {
-	p := newPair(t)
-	_, err := p.lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	p.sync(t)
-	v1, err := p.iad.Get(bg, "H-1")
-	require.NoError(t, err)
-	_, _, err = p.lis.Command(bg, "H-1", "extend", func(h *hold.Hold, _ replica.Write) error { return h.Extend(minutes(15)) })
-	require.NoError(t, err)
-	_, err = p.iad.Update(bg, "H-1", v1.Token, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
-	require.NoError(t, err)
-	lisState, _ := p.lis.Export(bg, "H-1")
-	iadState, _ := p.iad.Export(bg, "H-1")
+	lisState, iadState := concurrentVersions(t, func(h *hold.Hold, _ replica.Write) error { return h.Release() })
 
 	store := &racingStore{MemoryStore: replica.NewMemoryStore()}
 	var counters resolve.Counters

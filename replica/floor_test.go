@@ -31,12 +31,15 @@ func reaper(t *testing.T, id version.ID, store replica.Store, on resolve.OnDelet
 }
 
 // reapedEverywhere creates H-1 on lis, deletes it on deleter (lis or
-// iad), and has both replicas reap it.
-func reapedEverywhere(t *testing.T, lis, iad, deleter *replica.Replica[hold.Hold]) {
+// iad), and has both replicas reap it. It returns a late copy: H-1 as lis
+// exported it before the delete.
+func reapedEverywhere(t *testing.T, lis, iad, deleter *replica.Replica[hold.Hold]) []byte {
 	t.Helper()
 	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
 	require.NoError(t, err)
 	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+	late, err := lis.Export(bg, "H-1")
+	require.NoError(t, err)
 	_, err = deleter.Delete(bg, "H-1", rec.Token)
 	require.NoError(t, err)
 	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
@@ -45,6 +48,7 @@ func reapedEverywhere(t *testing.T, lis, iad, deleter *replica.Replica[hold.Hold
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "%v reaps H-1", r.ID())
 	}
+	return late
 }
 
 // floorOnly is a FloorStore that keeps no horizons: a restart over it
@@ -202,22 +206,34 @@ type failingFloor struct{ *replica.MemoryStore }
 
 func (failingFloor) RaiseCounterFloor(context.Context, uint64) error { return errBroken }
 
-// TestReapWaitsForTheFloor: a floor the store fails to keep fails the
-// Reap, and the tombstone stays stored.
-func TestReapWaitsForTheFloor(t *testing.T) {
-	ms := replica.NewMemoryStore()
-	lis := reaper(t, lisbon, failingFloor{ms}, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
-	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
-	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	_, err = lis.Delete(bg, "H-1", rec.Token)
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	n, err := lis.Reap(bg)
-	require.ErrorIs(t, err, errBroken)
-	require.Zero(t, n)
-	require.Equal(t, 1, storedKeys(t, ms), "the tombstone stays")
-	require.Empty(t, lis.Reaped())
+// failingHorizons is a HorizonStore whose PutHorizon fails.
+type failingHorizons struct{ *replica.MemoryStore }
+
+func (failingHorizons) PutHorizon(context.Context, string, []byte) error { return errBroken }
+
+// TestReapWaitsForTheStore: a floor or a horizon the store fails to keep
+// fails the Reap, and the tombstone stays stored.
+func TestReapWaitsForTheStore(t *testing.T) {
+	for name, failing := range map[string]func(*replica.MemoryStore) replica.Store{
+		"floor":   func(ms *replica.MemoryStore) replica.Store { return failingFloor{ms} },
+		"horizon": func(ms *replica.MemoryStore) replica.Store { return failingHorizons{ms} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			ms := replica.NewMemoryStore()
+			lis := reaper(t, lisbon, failing(ms), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+			iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
+			rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
+			require.NoError(t, err)
+			_, err = lis.Delete(bg, "H-1", rec.Token)
+			require.NoError(t, err)
+			require.NoError(t, replica.AntiEntropy(bg, lis, iad))
+			n, err := lis.Reap(bg)
+			require.ErrorIs(t, err, errBroken)
+			require.Zero(t, n)
+			require.Equal(t, 1, storedKeys(t, ms), "the tombstone stays")
+			require.Empty(t, lis.Reaped())
+		})
+	}
 }
 
 // TestEveryWriteStyleIsNumberedAboveTheFloor: once a replica has reaped,

@@ -109,20 +109,10 @@ func (r *Replica[T]) loadHorizons(ctx context.Context) error {
 
 // readHorizons pages through the horizons of hs and keeps those that read.
 func (r *Replica[T]) readHorizons(ctx context.Context, hs HorizonStore) error {
-	after := ""
-	for {
-		page, err := hs.ScanHorizons(ctx, after, scanPage)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			r.takeHorizon(ctx, e.Key, e.Value)
-		}
-		if len(page) < scanPage {
-			return nil
-		}
-		after = page[len(page)-1].Key
-	}
+	return pageThrough(ctx, hs.ScanHorizons, func(e Entry) error {
+		r.takeHorizon(ctx, e.Key, e.Value)
+		return nil
+	})
 }
 
 // takeHorizon keeps the horizon of key stored as value; one that does not
@@ -237,20 +227,15 @@ func (r *Replica[T]) indexHorizon(ctx context.Context, key string) error {
 	if len(key) > MaxKeyLen {
 		return nil
 	}
-	st := r.ix.stripe(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	_, rev, err := r.store.Get(ctx, key)
-	if err != nil {
-		return wrapf(err, "replica %v: get %q", r.id, key)
-	}
-	h, ok := r.horizon(key)
-	if !ok || rev != 0 {
+	return r.withStripe(ctx, key, func(st *stripe, rev uint64) error {
+		h, ok := r.horizon(key)
+		if !ok || rev != 0 {
+			return nil
+		}
+		join, _ := h.Join().AppendBinary(nil) // never fails
+		r.put(st, key, join, false)
 		return nil
-	}
-	join, _ := h.Join().AppendBinary(nil) // never fails
-	r.put(st, key, join, false)
-	return nil
+	})
 }
 
 // MemoryStore's horizons (see HorizonStore).
@@ -284,11 +269,8 @@ func (m *MemoryStore) DeleteHorizon(ctx context.Context, key string) error {
 // ScanHorizons implements [HorizonStore]. It sorts the horizons' keys on
 // every call: there are as many as keys reaped within a retention.
 func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, wrapf(err, "replica: scan horizons")
-	}
-	if limit < 1 {
-		return nil, fmt.Errorf("replica: scan limit %d is below 1", limit)
+	if err := checkScan(ctx, "scan horizons", limit); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -301,10 +283,7 @@ func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int)
 	slices.Sort(keys)
 	// Only the page's values are copied: a load pages through every
 	// horizon, so copying the rest on every page would be quadratic.
-	keys = keys[:min(len(keys), limit)]
-	out := make([]Entry, len(keys))
-	for i, k := range keys {
-		out[i] = Entry{Key: k, Value: clone(m.horizons[k])}
-	}
-	return out, nil
+	return page(keys, after, limit, func(k string) Entry {
+		return Entry{Key: k, Value: clone(m.horizons[k])}
+	}), nil
 }

@@ -1,7 +1,6 @@
 package replica_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -17,30 +16,19 @@ import (
 	"github.com/harborpoint/concord/version"
 )
 
-// reapedWithALateCopy creates H-1 on lis and has a third replica, sydney
-// (outside the membership: a backup restored from before the delete, or
-// a message source that lags), take a copy; then lis deletes H-1 and both
-// members reap it. It returns the late copy's bytes and sydney.
+// reapedWithALateCopy has lis create, delete and, with iad, reap H-1
+// (reapedEverywhere), and gives a third replica, sydney (outside the
+// membership: a backup restored from before the delete, or a message source
+// that lags), the copy from before the delete. It returns the late copy's
+// bytes and sydney.
 func reapedWithALateCopy(t *testing.T, lis, iad *replica.Replica[hold.Hold]) ([]byte, *replica.Replica[hold.Hold]) {
 	t.Helper()
 	syd, err := replica.New(version.MustID("sydney"), replica.NewMemoryStore(), hold.Resolver(resolve.Options{}),
 		replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
 	require.NoError(t, err)
-	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	late, err := lis.Export(bg, "H-1")
-	require.NoError(t, err)
+	late := reapedEverywhere(t, lis, iad, lis)
 	_, err = syd.Apply(bg, "H-1", late)
 	require.NoError(t, err)
-	_, err = lis.Delete(bg, "H-1", rec.Token)
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
-		n, err := r.Reap(bg)
-		require.NoError(t, err)
-		require.Equal(t, 1, n, "%v reaps H-1", r.ID())
-	}
 	return late, syd
 }
 
@@ -142,29 +130,6 @@ func TestDurableHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 	require.Empty(t, lis.Reaped(), "dropped from the store too")
 	st := lis.Reaping()
 	require.Equal(t, replica.ReapStatus{CounterFloor: st.CounterFloor, Heard: st.Heard}, st)
-}
-
-// failingHorizons is a HorizonStore whose PutHorizon fails.
-type failingHorizons struct{ *replica.MemoryStore }
-
-func (failingHorizons) PutHorizon(context.Context, string, []byte) error { return errBroken }
-
-// TestReapWaitsForTheHorizon: a horizon the store fails to keep fails the
-// Reap, and the tombstone stays stored.
-func TestReapWaitsForTheHorizon(t *testing.T) {
-	ms := replica.NewMemoryStore()
-	lis := reaper(t, lisbon, failingHorizons{ms}, resolve.DeleteConflicts, replica.Options[hold.Hold]{})
-	iad := reaper(t, baltimore, replica.NewMemoryStore(), resolve.DeleteConflicts, replica.Options[hold.Hold]{})
-	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	_, err = lis.Delete(bg, "H-1", rec.Token)
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	n, err := lis.Reap(bg)
-	require.ErrorIs(t, err, errBroken)
-	require.Zero(t, n)
-	require.Equal(t, 1, storedKeys(t, ms), "the tombstone stays")
-	require.Empty(t, lis.Reaped())
 }
 
 // TestUnreadableHorizonIsIgnored: a stored horizon that does not read back

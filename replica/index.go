@@ -232,6 +232,20 @@ func (r *Replica[T]) reindexLocked(ctx context.Context, key string) (data []byte
 	return r.reindexHeld(ctx, st, key)
 }
 
+// withStripe runs f with st, the reconciliation index's stripe of key,
+// locked — so that no update of the key's entry interleaves — and the
+// revision of key the store holds meanwhile (0: none).
+func (r *Replica[T]) withStripe(ctx context.Context, key string, f func(st *stripe, rev uint64) error) error {
+	st := r.ix.stripe(key)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	_, rev, err := r.store.Get(ctx, key)
+	if err != nil {
+		return wrapf(err, "replica %v: get %q", r.id, key)
+	}
+	return f(st, rev)
+}
+
 // reindexHeld is reindexLocked with the lock of st, key's stripe, held.
 func (r *Replica[T]) reindexHeld(ctx context.Context, st *stripe, key string) (data []byte, rev uint64, n int, err error) {
 	data, rev, err = r.store.Get(ctx, key)

@@ -126,14 +126,10 @@ func (r *Replica[T]) Members() []version.ID {
 func (r *Replica[T]) Ack(peer version.ID, d Digest) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.memb.members[peer] {
-		return nil
-	}
-	if err := r.expiredLocked(peer); err != nil {
+	if member, err := r.hearLocked(peer); !member || err != nil {
 		return err
 	}
 	r.memb.acks[peer] = maps.Clone(d)
-	r.memb.heard[peer] = r.now()
 	return nil
 }
 

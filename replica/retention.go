@@ -151,14 +151,22 @@ func (r *Replica[T]) AdmitCaller(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.memb.members[id] {
-		return nil
+	_, err := r.hearLocked(id)
+	return err
+}
+
+// hearLocked records that member m was heard from now, unless it has
+// expired (the error); r.mu is held. It reports whether m is a member: a
+// replica outside the membership is neither refused nor recorded.
+func (r *Replica[T]) hearLocked(m version.ID) (member bool, err error) {
+	if !r.memb.members[m] {
+		return false, nil
 	}
-	if err := r.expiredLocked(id); err != nil {
-		return err
+	if err := r.expiredLocked(m); err != nil {
+		return true, err
 	}
-	r.memb.heard[id] = r.now()
-	return nil
+	r.memb.heard[m] = r.now()
+	return true, nil
 }
 
 // dropHorizons drops the horizons reaped longer than the retention ago.
@@ -199,31 +207,26 @@ func (r *Replica[T]) dropHorizon(ctx context.Context, key string) error {
 		return wrapf(err, "replica %v: %q", r.id, key)
 	}
 	defer r.locks.unlock(key, lk)
-	st := r.ix.stripe(key)
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	_, rev, err := r.store.Get(ctx, key)
-	if err != nil {
-		return wrapf(err, "replica %v: get %q", r.id, key)
-	}
-	if err := r.deleteHorizon(ctx, key); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	_, ok := r.memb.reaped[key]
-	delete(r.memb.reaped, key)
-	if ok {
-		r.memb.dropped++
-	}
-	if rev == 0 {
-		delete(r.memb.tombs, key)
-	}
-	r.mu.Unlock()
-	if ok && rev == 0 {
-		r.ix.x.Remove(key)
-		st.puts.Add(1)
-	}
-	return nil
+	return r.withStripe(ctx, key, func(st *stripe, rev uint64) error {
+		if err := r.deleteHorizon(ctx, key); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		_, ok := r.memb.reaped[key]
+		delete(r.memb.reaped, key)
+		if ok {
+			r.memb.dropped++
+		}
+		if rev == 0 {
+			delete(r.memb.tombs, key)
+		}
+		r.mu.Unlock()
+		if ok && rev == 0 {
+			r.ix.x.Remove(key)
+			st.puts.Add(1)
+		}
+		return nil
+	})
 }
 
 // ReapStatus is what an operator watches of reaping (see [Replica.Reaping]).

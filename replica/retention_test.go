@@ -31,19 +31,7 @@ func retaining(t *testing.T, clock *claimtest.Clock) (lis, iad *replica.Replica[
 func TestHorizonsAreDroppedAfterTheRetention(t *testing.T) {
 	clock := claimtest.NewClock(day)
 	lis, iad, _ := retaining(t, clock)
-	rec, err := lis.Create(bg, "H-1", hold.New("H-1", "C1", "desk", minutes(10)))
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	late, err := lis.Export(bg, "H-1")
-	require.NoError(t, err)
-	_, err = lis.Delete(bg, "H-1", rec.Token)
-	require.NoError(t, err)
-	require.NoError(t, replica.AntiEntropy(bg, lis, iad))
-	for _, r := range []*replica.Replica[hold.Hold]{lis, iad} {
-		n, err := r.Reap(bg)
-		require.NoError(t, err)
-		require.Equal(t, 1, n)
-	}
+	late := reapedEverywhere(t, lis, iad, lis)
 	reapedAt := clock.Now()
 
 	clock.Advance(59 * time.Minute)

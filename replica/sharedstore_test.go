@@ -30,42 +30,41 @@ type casHook struct {
 // read.
 func (s *casHook) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 	data, rev, err := s.Store.Get(ctx, key)
-	s.mu.Lock()
-	f := s.after[key]
-	delete(s.after, key)
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.fire(&s.after, key)
 	return data, rev, err
 }
 
 // armGet makes f run after the next Get of key has read it.
-func (s *casHook) armGet(key string, f func()) {
-	s.mu.Lock()
-	if s.after == nil {
-		s.after = map[string]func(){}
-	}
-	s.after[key] = f
-	s.mu.Unlock()
-}
+func (s *casHook) armGet(key string, f func()) { s.set(&s.after, key, f) }
 
 func (s *casHook) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
-	s.mu.Lock()
-	f := s.before[key]
-	delete(s.before, key)
-	s.mu.Unlock()
-	if f != nil {
-		f()
-	}
+	s.fire(&s.before, key)
 	return s.Store.CompareAndSet(ctx, key, value, rev)
 }
 
 // arm makes f run before the next compare-and-set of key.
-func (s *casHook) arm(key string, f func()) {
+func (s *casHook) arm(key string, f func()) { s.set(&s.before, key, f) }
+
+// set arms f for key in *hooks (before or after).
+func (s *casHook) set(hooks *map[string]func(), key string, f func()) {
 	s.mu.Lock()
-	s.before[key] = f
+	defer s.mu.Unlock()
+	if *hooks == nil {
+		*hooks = map[string]func(){}
+	}
+	(*hooks)[key] = f
+}
+
+// fire disarms the function armed for key in *hooks, if any, and runs it
+// (outside the lock: it may write through the store).
+func (s *casHook) fire(hooks *map[string]func(), key string) {
+	s.mu.Lock()
+	f := (*hooks)[key]
+	delete(*hooks, key)
 	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // disarm drops the functions that did not run.
@@ -92,7 +91,7 @@ func newShared(t tb) *shared {
 	lis, iad := version.MustID("lisbon"), version.MustID("baltimore")
 	clock := version.NewHLC(version.HLCOptions{}, version.Timestamp{})
 	s := &shared{store: replica.NewMemoryStore()}
-	s.hook = &casHook{Store: s.store, before: map[string]func(){}}
+	s.hook = &casHook{Store: s.store}
 	var err error
 	opts := replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys, Clock: clock}
 	if s.a, err = replica.New(lis, s.hook, res, opts); err != nil {

@@ -93,9 +93,15 @@ const scanPage = 256
 // scanAll calls fn for every entry of s in key order, scanPage at a time,
 // so that no caller holds every key in memory.
 func scanAll(ctx context.Context, s Store, fn func(Entry) error) error {
+	return pageThrough(ctx, s.Scan, fn)
+}
+
+// pageThrough calls fn for every entry scan (a Store's Scan, a
+// HorizonStore's ScanHorizons) returns, in key order, scanPage at a time.
+func pageThrough(ctx context.Context, scan func(ctx context.Context, after string, limit int) ([]Entry, error), fn func(Entry) error) error {
 	after := ""
 	for {
-		page, err := s.Scan(ctx, after, scanPage)
+		page, err := scan(ctx, after, scanPage)
 		if err != nil {
 			return err
 		}
@@ -191,25 +197,42 @@ func (m *MemoryStore) Delete(ctx context.Context, key string, rev uint64) error 
 // Scan implements [Store]. It is consistent: one call sees the store at one
 // moment.
 func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entry, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, wrapf(err, "replica: scan")
-	}
-	if limit < 1 {
-		return nil, fmt.Errorf("replica: scan limit %d is below 1", limit)
+	if err := checkScan(ctx, "scan", limit); err != nil {
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i, found := slices.BinarySearch(m.keys, after)
+	return page(m.keys, after, limit, func(k string) Entry {
+		e := m.data[k]
+		return Entry{Key: k, Value: clone(e.value), Rev: e.rev}
+	}), nil
+}
+
+// page returns the entries, made by entry, of the first limit keys after
+// after of keys, which are sorted.
+func page(keys []string, after string, limit int, entry func(key string) Entry) []Entry {
+	i, found := slices.BinarySearch(keys, after)
 	if found {
 		i++
 	}
-	keys := m.keys[i:min(len(m.keys), i+limit)]
+	keys = keys[i:min(len(keys), i+limit)]
 	out := make([]Entry, len(keys))
 	for j, k := range keys {
-		e := m.data[k]
-		out[j] = Entry{Key: k, Value: clone(e.value), Rev: e.rev}
+		out[j] = entry(k)
 	}
-	return out, nil
+	return out
+}
+
+// checkScan returns the error of the scan what for a done ctx or a limit
+// below 1.
+func checkScan(ctx context.Context, what string, limit int) error {
+	if err := ctx.Err(); err != nil {
+		return wrapf(err, "replica: %s", what)
+	}
+	if limit < 1 {
+		return fmt.Errorf("replica: scan limit %d is below 1", limit)
+	}
+	return nil
 }
 
 // check returns the error for a done ctx or the empty key.

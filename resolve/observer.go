@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
+	"github.com/harborpoint/concord/internal/counts"
 	"github.com/harborpoint/concord/version"
 )
 
@@ -146,46 +146,22 @@ type CounterKey struct {
 // Counters is ready to use; it is safe for concurrent use and must not be
 // copied after first use.
 type Counters struct {
-	mu sync.Mutex
-	m  map[CounterKey]uint64
+	m counts.Map[CounterKey]
 }
 
 // Observe counts e.
-func (c *Counters) Observe(e Event) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[CounterKey]uint64{}
-	}
-	c.m[CounterKey{e.Kind, e.Entity, e.Field, e.Policy}]++
-}
+func (c *Counters) Observe(e Event) { c.m.Add(CounterKey{e.Kind, e.Entity, e.Field, e.Policy}) }
 
 // Get returns the count for one key.
-func (c *Counters) Get(k CounterKey) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[k]
-}
+func (c *Counters) Get(k CounterKey) uint64 { return c.m.Get(k) }
 
 // Total returns the count of all events of kind k.
 func (c *Counters) Total(k Kind) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var n uint64
-	for key, v := range c.m {
-		if key.Kind == k {
-			n += v
-		}
-	}
-	return n
+	return c.m.Sum(func(key CounterKey) bool { return key.Kind == k })
 }
 
 // Snapshot returns a copy of every counter.
-func (c *Counters) Snapshot() map[CounterKey]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.m)
-}
+func (c *Counters) Snapshot() map[CounterKey]uint64 { return c.m.Snapshot() }
 
 // Keys returns the keys with a count, sorted by kind, entity, field, policy.
 func (c *Counters) Keys() []CounterKey {

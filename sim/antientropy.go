@@ -95,14 +95,23 @@ func (p *simPeer[T]) Reconcile(ctx context.Context, msg []byte) ([]byte, error) 
 
 // Push sends a's states to b as replication messages.
 func (p *simPeer[T]) Push(_ context.Context, states []replica.Delta) ([]replica.KeyError, error) {
+	p.pushed += p.send(p.a, p.b, states)
+	return nil, nil
+}
+
+// send transmits states from one node to the other as replication
+// messages, but those of keys the workload's hooks skip, and returns how
+// many it sent.
+func (p *simPeer[T]) send(from, to *node[T], states []replica.Delta) int {
+	n := 0
 	for _, d := range states {
 		if p.h.w.hooks.skip != nil && p.h.w.hooks.skip(d.Key) {
 			continue
 		}
-		p.h.transmit(p.a, p.b, d.Key, d.Data, p.faulty)
-		p.pushed++
+		p.h.transmit(from, to, d.Key, d.Data, p.faulty)
+		n++
 	}
-	return nil, nil
+	return n
 }
 
 // Pull has b send its states of the records wanted to a as replication
@@ -114,12 +123,6 @@ func (p *simPeer[T]) Pull(ctx context.Context, wants []replica.Want) ([]replica.
 			p.h.violate(Errors, "anti-entropy: %v cannot read %s: %v", p.b.id, e.Key, e.Err)
 		}
 	}
-	for _, d := range states {
-		if p.h.w.hooks.skip != nil && p.h.w.hooks.skip(d.Key) {
-			continue
-		}
-		p.h.transmit(p.b, p.a, d.Key, d.Data, p.faulty)
-		p.pulled++
-	}
+	p.pulled += p.send(p.b, p.a, states)
 	return nil, nil
 }

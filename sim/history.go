@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/harborpoint/concord/internal/dotmodel"
+	"github.com/harborpoint/concord/internal/splitmix"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/version"
@@ -142,17 +143,10 @@ type history[T any] struct {
 // maxKept bounds the violations kept per history (all are counted).
 const maxKept = 20
 
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
-
 func newHistory[T any](s *settings, w *Workload[T], seed uint64, steps int, logging bool) *history[T] {
 	h := &history[T]{
 		s: s, w: w, seed: seed, steps: steps, logging: logging,
-		pcg:      rand.NewPCG(mix(seed), mix(seed^0xda3e39cb94b95bdb)),
+		pcg:      rand.NewPCG(splitmix.Mix(seed), splitmix.Mix(seed^0xda3e39cb94b95bdb)),
 		ctx:      context.Background(),
 		now:      epoch,
 		acks:     map[string][]*Ack[T]{},

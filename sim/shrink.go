@@ -3,6 +3,8 @@ package sim
 import (
 	"maps"
 	"slices"
+
+	"github.com/harborpoint/concord/internal/splitmix"
 )
 
 // reseed seeds the history's random source for the current step from the
@@ -10,8 +12,8 @@ import (
 // same numbers whichever earlier steps ran: shrinking can leave steps out
 // and the others stay the same events.
 func (h *history[T]) reseed() {
-	x := mix(h.seed ^ mix(uint64(h.step)+0x632be59bd9b4e019))
-	h.pcg.Seed(x, mix(x^0xda3e39cb94b95bdb))
+	x := splitmix.Mix(h.seed ^ splitmix.Mix(uint64(h.step)+0x632be59bd9b4e019))
+	h.pcg.Seed(x, splitmix.Mix(x^0xda3e39cb94b95bdb))
 }
 
 // defaultShrink is the most histories replayed to leave steps out of a

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Token format.
@@ -85,14 +86,9 @@ func (v Vector) binarySize() int {
 	return n
 }
 
-func uvarintLen(x uint64) int {
-	n := 1
-	for x >= 0x80 {
-		x >>= 7
-		n++
-	}
-	return n
-}
+// uvarintLen is the length of x as a uvarint: one byte per 7 bits, at
+// least one.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // MarshalBinary implements [encoding.BinaryMarshaler].
 func (v Vector) MarshalBinary() ([]byte, error) {

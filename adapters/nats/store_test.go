@@ -11,7 +11,8 @@ import (
 )
 
 // TestStoreConformance holds Store to the replica.Store contract. Every
-// check gets a region of its own in one bucket, so an empty store.
+// check gets a region of its own in one bucket, so an empty store; the
+// Restart check reopens it as a new Store over the same region.
 func TestStoreConformance(t *testing.T) {
 	c := newCluster(t, "lisbon")
 	var n atomic.Int64
@@ -26,5 +27,9 @@ func TestStoreConformance(t *testing.T) {
 		// headers need a little of it.
 		MaxValueSize: 1<<20 - 1<<10,
 		ValidKey:     concordnats.ValidKey,
+		// A restarted process makes a new Store over its region.
+		Reopen: func(s replica.Store) (replica.Store, error) {
+			return concordnats.NewStore(c.nodes["lisbon"].kv, s.(*concordnats.Store).Region())
+		},
 	})
 }

@@ -3,8 +3,6 @@ package otel
 import (
 	"testing"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/internal/story"
 )
@@ -12,9 +10,8 @@ import (
 // TestClaims records the outcomes of a home's calls — a claim, a refusal, a
 // commit — as the home's own claim.Counters count them.
 func TestClaims(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	c, err := NewClaims(provider.Meter("concord"))
+	meter, reader := newReader("concord")
+	c, err := NewClaims(meter)
 	if err != nil {
 		t.Fatal(err)
 	}

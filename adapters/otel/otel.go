@@ -38,13 +38,12 @@ type Options struct {
 // implements resolve.Observer and is safe for concurrent use; make one with
 // [New].
 type Observer struct {
-	autoResolved, rejected, stale, duplicate metric.Int64Counter
-	policyFired, conflicts, reviewSent, skew metric.Int64Counter
-	reviewed, drift, corrupt, unissuedDot    metric.Int64Counter
-	tooLarge, quarantined                    metric.Int64Counter
-	siblings                                 metric.Int64Histogram
-	depth                                    metric.Int64UpDownCounter // nil with Options.QueueDepth
-	reg                                      metric.Registration
+	autoResolved, policyFired, conflicts, reviewSent metric.Int64Counter
+	skew, reviewed, drift                            metric.Int64Counter
+	perEntity                                        map[resolve.Kind]metric.Int64Counter // kinds counted by entity alone
+	siblings                                         metric.Int64Histogram
+	depth                                            metric.Int64UpDownCounter // nil with Options.QueueDepth
+	reg                                              metric.Registration
 }
 
 // New creates the instruments on meter.
@@ -61,15 +60,17 @@ func New(meter metric.Meter, opts Options) (*Observer, error) {
 	o.conflicts = counter("concord.conflicts", "{conflict}", "Merges a policy or rule refused: the branches stay as siblings (ConflictRequiresRetry).")
 	o.reviewSent = counter("concord.review.sent", "{conflict}", "Conflicts that entered a replica's review queue.")
 	o.reviewed = counter("concord.reviewed", "{conflict}", "Conflicts that left a review queue, settled by a write that covered every branch.")
-	o.rejected = counter("concord.rejected_writes", "{write}", "Writes refused back to their clients, such as conditional writes with a stale token.")
-	o.stale = counter("concord.stale_versions", "{version}", "Replicated versions dropped because the local record already covered them.")
-	o.duplicate = counter("concord.duplicate_versions", "{version}", "Replicated versions identical to the local record.")
 	o.skew = counter("concord.skew_window", "{decision}", "Last-writer-wins decisions between stamps closer than the clock-skew window.")
 	o.drift = counter("concord.drift", "{write}", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.")
-	o.corrupt = counter("concord.corrupt_states", "{state}", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.")
-	o.unissuedDot = counter("concord.unissued_dots", "{state}", "Replicated states refused because they claimed a write the receiving replica never issued.")
-	o.tooLarge = counter("concord.too_large", "{state}", "Record states refused for exceeding the record limit: writes, replicated states and merges.")
-	o.quarantined = counter("concord.quarantined", "{record}", "Records set aside because their stored state could not be read; every other record goes on replicating.")
+	o.perEntity = map[resolve.Kind]metric.Int64Counter{
+		resolve.Rejected:         counter("concord.rejected_writes", "{write}", "Writes refused back to their clients, such as conditional writes with a stale token."),
+		resolve.StaleDropped:     counter("concord.stale_versions", "{version}", "Replicated versions dropped because the local record already covered them."),
+		resolve.DuplicateDropped: counter("concord.duplicate_versions", "{version}", "Replicated versions identical to the local record."),
+		resolve.Corrupt:          counter("concord.corrupt_states", "{state}", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire."),
+		resolve.UnissuedDot:      counter("concord.unissued_dots", "{state}", "Replicated states refused because they claimed a write the receiving replica never issued."),
+		resolve.TooLarge:         counter("concord.too_large", "{state}", "Record states refused for exceeding the record limit: writes, replicated states and merges."),
+		resolve.Quarantined:      counter("concord.quarantined", "{record}", "Records set aside because their stored state could not be read; every other record goes on replicating."),
+	}
 	buckets := opts.SiblingBuckets
 	if buckets == nil {
 		buckets = DefaultSiblingBuckets
@@ -114,6 +115,10 @@ func (o *Observer) Close() error {
 func (o *Observer) Observe(e resolve.Event) {
 	ctx := context.Background()
 	entity := metric.WithAttributes(EntityKey.String(e.Entity))
+	if c, ok := o.perEntity[e.Kind]; ok {
+		c.Add(ctx, 1, entity)
+		return
+	}
 	fieldPolicy := metric.WithAttributes(EntityKey.String(e.Entity), FieldKey.String(e.Field), PolicyKey.String(e.Policy))
 	switch e.Kind {
 	case resolve.AutoResolved:
@@ -138,24 +143,10 @@ func (o *Observer) Observe(e resolve.Event) {
 		if o.depth != nil {
 			o.depth.Add(ctx, -1, entity)
 		}
-	case resolve.Rejected:
-		o.rejected.Add(ctx, 1, entity)
-	case resolve.StaleDropped:
-		o.stale.Add(ctx, 1, entity)
-	case resolve.DuplicateDropped:
-		o.duplicate.Add(ctx, 1, entity)
 	case resolve.SkewWindow:
 		o.skew.Add(ctx, 1, fieldPolicy)
 	case resolve.Drift:
 		o.drift.Add(ctx, 1, metric.WithAttributes(EntityKey.String(e.Entity), OriginKey.String(e.Origin.Name())))
-	case resolve.Corrupt:
-		o.corrupt.Add(ctx, 1, entity)
-	case resolve.UnissuedDot:
-		o.unissuedDot.Add(ctx, 1, entity)
-	case resolve.TooLarge:
-		o.tooLarge.Add(ctx, 1, entity)
-	case resolve.Quarantined:
-		o.quarantined.Add(ctx, 1, entity)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -53,10 +54,38 @@ func collect(t *testing.T, reader *sdkmetric.ManualReader) (sums map[string]int6
 	return sums, hists, units
 }
 
-func TestObserverMatchesCounters(t *testing.T) {
+// newReader returns a meter of a new SDK provider, named name, and the
+// reader that collects it by hand.
+func newReader(name string) (metric.Meter, *sdkmetric.ManualReader) {
 	reader := sdkmetric.NewManualReader()
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	o, err := New(provider.Meter("github.com/harborpoint/concord"), Options{})
+	return sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter(name), reader
+}
+
+// checkSums reports every instrument of want that sums lacks or holds at
+// another value.
+func checkSums(t *testing.T, sums, want map[string]int64) {
+	t.Helper()
+	for name, w := range want {
+		if got, ok := sums[name]; !ok || got != w {
+			t.Errorf("%s = %d (present %v), want %d", name, got, ok, w)
+		}
+	}
+}
+
+// closeStopsReading closes c and checks that reader then collects nothing.
+func closeStopsReading(t *testing.T, c interface{ Close() error }, reader *sdkmetric.ManualReader) {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sums, _, _ := collect(t, reader); len(sums) != 0 {
+		t.Errorf("after Close: %v", sums)
+	}
+}
+
+func TestObserverMatchesCounters(t *testing.T) {
+	meter, reader := newReader("github.com/harborpoint/concord")
+	o, err := New(meter, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +115,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 			t.Errorf("%s = %d, counter %d", key, got, want)
 		}
 	}
-	for key, want := range map[string]int64{
+	checkSums(t, sums, map[string]int64{
 		"concord.auto_resolved concord.entity=hold":                                           4,
 		"concord.conflicts concord.entity=hold concord.field=status concord.policy=lifecycle": 2,
 		"concord.rejected_writes concord.entity=hold":                                         1,
@@ -97,11 +126,7 @@ func TestObserverMatchesCounters(t *testing.T) {
 		"concord.too_large concord.entity=hold":                                               1,
 		"concord.quarantined concord.entity=hold":                                             1,
 		"concord.corrupt_states concord.entity=hold":                                          2,
-	} {
-		if sums[key] != want {
-			t.Errorf("%s = %d, want %d", key, sums[key], want)
-		}
-	}
+	})
 	for _, outcome := range []string{"resolved", "conflict"} {
 		p, ok := hists["concord.siblings concord.entity=hold concord.outcome="+outcome]
 		if !ok || p.Count == 0 || p.Sum != 2*int64(p.Count) || len(p.Bounds) != len(DefaultSiblingBuckets) {
@@ -117,10 +142,9 @@ func TestObserverMatchesCounters(t *testing.T) {
 }
 
 func TestQueueDepthFunc(t *testing.T) {
-	reader := sdkmetric.NewManualReader()
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	meter, reader := newReader("test")
 	var lis, bal *replica.Replica[hold.Hold]
-	o, err := New(provider.Meter("test"), Options{SiblingBuckets: []float64{2, 4}, QueueDepth: func() map[string]int {
+	o, err := New(meter, Options{SiblingBuckets: []float64{2, 4}, QueueDepth: func() map[string]int {
 		if lis == nil {
 			return nil
 		}

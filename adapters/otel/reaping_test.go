@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/harborpoint/concord/internal/story"
 )
 
@@ -15,9 +13,8 @@ import (
 // reading.
 func TestReaping(t *testing.T) {
 	lis, reapedH2 := story.Reaping(t, time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC))
-	reader := sdkmetric.NewManualReader()
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	r, err := NewReaping(provider.Meter("concord"), lis.Reaping)
+	meter, reader := newReader("concord")
+	r, err := NewReaping(meter, lis.Reaping)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,21 +29,12 @@ func TestReaping(t *testing.T) {
 		"concord.reaping.member_expired concord.member=baltimore":    1,
 		"concord.reaping.member_last_heard concord.member=baltimore": reapedH2.Unix(),
 	}
-	for name, w := range want {
-		if got, ok := sums[name]; !ok || got != w {
-			t.Errorf("%s = %d (present %v), want %d", name, got, ok, w)
-		}
-	}
+	checkSums(t, sums, want)
 	if len(sums) != len(want) {
 		t.Errorf("instruments %v, want exactly %v", sums, want)
 	}
 	if units["concord.reaping.oldest_horizon"] != "s" || units["concord.reaping.member_last_heard"] != "s" {
 		t.Errorf("units %v", units)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if sums, _, _ := collect(t, reader); len(sums) != 0 {
-		t.Errorf("after Close: %v", sums)
-	}
+	closeStopsReading(t, r, reader)
 }

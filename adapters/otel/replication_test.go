@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-
 	"github.com/harborpoint/concord/internal/story"
 )
 
@@ -14,14 +12,13 @@ import (
 func TestReplication(t *testing.T) {
 	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	p := story.Replication(t, now)
-	reader := sdkmetric.NewManualReader()
-	provider := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	r, err := NewReplication(provider.Meter("concord"), p.Status)
+	meter, reader := newReader("concord")
+	r, err := NewReplication(meter, p.Status)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sums, _, units := collect(t, reader)
-	for name, want := range map[string]int64{
+	checkSums(t, sums, map[string]int64{
 		"concord.replication.last_success concord.peer=baltimore":                       now.Unix(),
 		"concord.replication.last_success concord.peer=tokyo":                           0,
 		"concord.replication.consecutive_failures concord.peer=baltimore":               0,
@@ -32,21 +29,12 @@ func TestReplication(t *testing.T) {
 		"concord.replication.records concord.direction=received concord.peer=baltimore": 0,
 		"concord.replication.records concord.direction=sent concord.peer=tokyo":         0,
 		"concord.replication.round_trips concord.peer=tokyo":                            0,
-	} {
-		if got, ok := sums[name]; !ok || got != want {
-			t.Errorf("%s = %d (present %v), want %d", name, got, ok, want)
-		}
-	}
+	})
 	if sums["concord.replication.round_trips concord.peer=baltimore"] < 1 || sums["concord.replication.protocol_bytes concord.peer=baltimore"] < 1 {
 		t.Errorf("a completed session counts its round trips and bytes: %v", sums)
 	}
 	if units["concord.replication.protocol_bytes"] != "By" || units["concord.replication.last_success"] != "s" {
 		t.Errorf("units %v", units)
 	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if sums, _, _ := collect(t, reader); len(sums) != 0 {
-		t.Errorf("after Close: %v", sums)
-	}
+	closeStopsReading(t, r, reader)
 }

@@ -72,34 +72,7 @@ func (s *Store) DeleteHorizon(ctx context.Context, key string) error {
 // ScanHorizons implements [replica.HorizonStore] with one SELECT … WHERE
 // key > $1 ORDER BY key LIMIT $2.
 func (s *Store) ScanHorizons(ctx context.Context, after string, limit int) ([]replica.Entry, error) {
-	if limit < 1 {
-		return nil, fmt.Errorf("postgres: scan limit %d is below 1", limit)
-	}
-	if after != "" {
-		if err := checkKey(after); err != nil {
-			return nil, err
-		}
-	}
-	rows, err := s.pool.Query(ctx, s.q.scanHorizons, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
-	}
-	defer rows.Close()
-	out := make([]replica.Entry, 0, min(limit, 256))
-	for rows.Next() {
-		var e replica.Entry
-		if err := rows.Scan(&e.Key, &e.Value); err != nil {
-			return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
-		}
-		if e.Value == nil {
-			e.Value = []byte{}
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: scan horizons after %q: %w", after, err)
-	}
-	return out, nil
+	return s.scan(ctx, s.q.scanHorizons, "scan horizons", after, limit, false)
 }
 
 var _ replica.HorizonStore = (*Store)(nil)

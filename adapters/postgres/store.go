@@ -127,6 +127,12 @@ func (s *Store) Delete(ctx context.Context, key string, rev uint64) error {
 // Scan implements [replica.Store] with one SELECT … WHERE key > $1 ORDER BY
 // key LIMIT $2, which reads one snapshot of the table.
 func (s *Store) Scan(ctx context.Context, after string, limit int) ([]replica.Entry, error) {
+	return s.scan(ctx, s.q.scan, "scan", after, limit, true)
+}
+
+// scan runs query, a SELECT of key, value and, if revs, rev WHERE key > $1
+// ORDER BY key LIMIT $2, and returns its rows; what names it in errors.
+func (s *Store) scan(ctx context.Context, query, what, after string, limit int, revs bool) ([]replica.Entry, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("postgres: scan limit %d is below 1", limit)
 	}
@@ -135,9 +141,9 @@ func (s *Store) Scan(ctx context.Context, after string, limit int) ([]replica.En
 			return nil, err
 		}
 	}
-	rows, err := s.pool.Query(ctx, s.q.scan, after, limit)
+	rows, err := s.pool.Query(ctx, query, after, limit)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: scan after %q: %w", after, err)
+		return nil, fmt.Errorf("postgres: %s after %q: %w", what, after, err)
 	}
 	defer rows.Close()
 	out := make([]replica.Entry, 0, min(limit, 256))
@@ -146,8 +152,12 @@ func (s *Store) Scan(ctx context.Context, after string, limit int) ([]replica.En
 			e   replica.Entry
 			rev int64
 		)
-		if err := rows.Scan(&e.Key, &e.Value, &rev); err != nil {
-			return nil, fmt.Errorf("postgres: scan after %q: %w", after, err)
+		dest := []any{&e.Key, &e.Value, &rev}
+		if !revs {
+			dest = dest[:2]
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("postgres: %s after %q: %w", what, after, err)
 		}
 		if e.Value == nil {
 			e.Value = []byte{}
@@ -156,7 +166,7 @@ func (s *Store) Scan(ctx context.Context, after string, limit int) ([]replica.En
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: scan after %q: %w", after, err)
+		return nil, fmt.Errorf("postgres: %s after %q: %w", what, after, err)
 	}
 	return out, nil
 }

@@ -21,22 +21,46 @@ var tables atomic.Int64
 // newStore creates a table of its own on pool and returns its Store.
 func newStore(t testing.TB, pool *pgxpool.Pool) *concordpg.Store {
 	t.Helper()
-	table := fmt.Sprintf("records_%d", tables.Add(1))
-	if err := concordpg.CreateSchema(context.Background(), pool, table); err != nil {
-		t.Fatal(err)
-	}
-	s, err := concordpg.New(pool, table)
+	s, err := concordpg.New(pool, newTable(t, pool))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
+// newTable creates a table of its own on pool and returns its name.
+func newTable(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	table := fmt.Sprintf("records_%d", tables.Add(1))
+	if err := concordpg.CreateSchema(context.Background(), pool, table); err != nil {
+		t.Fatal(err)
+	}
+	return table
+}
+
 // TestStoreConformance holds Store to the replica.Store contract, each
-// check on a table of its own.
+// check on a table of its own. The Restart check reopens the table as a
+// restarted process does: a new pool and a new Store over it.
 func TestStoreConformance(t *testing.T) {
-	pool := requireServer(t).pool(t, 0)
-	storetest.Run(t, func(t *testing.T) replica.Store { return newStore(t, pool) }, storetest.Options{ValidKey: concordpg.ValidKey})
+	srv := requireServer(t)
+	pool := srv.pool(t, 0)
+	type table struct {
+		t    *testing.T
+		name string
+	}
+	opened := map[replica.Store]table{}
+	storetest.Run(t, func(t *testing.T) replica.Store {
+		tb := table{t, newTable(t, pool)}
+		s, err := concordpg.New(pool, tb.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened[s] = tb
+		return s
+	}, storetest.Options{ValidKey: concordpg.ValidKey, Reopen: func(s replica.Store) (replica.Store, error) {
+		tb := opened[s]
+		return concordpg.New(srv.pool(tb.t, 2), tb.name)
+	}})
 }
 
 // TestTableNames refuses names that are not plain lower-case identifiers,

@@ -30,14 +30,13 @@ type Options struct {
 // resolve.Observer and prometheus.Collector. It is safe for concurrent use;
 // make one with [New].
 type Observer struct {
-	autoResolved, rejected, stale, duplicate *prom.CounterVec
-	policyFired, conflicts, reviewSent, skew *prom.CounterVec
-	reviewed, drift, corrupt, unissuedDot    *prom.CounterVec
-	tooLarge, quarantined                    *prom.CounterVec
-	siblings                                 *prom.HistogramVec
-	depth                                    *prom.GaugeVec
-	depthDesc                                *prom.Desc
-	queueDepth                               func() map[string]int
+	autoResolved, policyFired, conflicts, reviewSent *prom.CounterVec
+	skew, reviewed, drift                            *prom.CounterVec
+	perEntity                                        map[resolve.Kind]*prom.CounterVec // kinds counted by entity alone
+	siblings                                         *prom.HistogramVec
+	depth                                            *prom.GaugeVec
+	depthDesc                                        *prom.Desc
+	queueDepth                                       func() map[string]int
 }
 
 // New returns an Observer; register it with a prometheus.Registerer.
@@ -59,15 +58,17 @@ func New(opts Options) *Observer {
 		conflicts:    counter("conflicts_total", "Merges a policy or rule refused: the branches stay as siblings (ConflictRequiresRetry).", "entity", "field", "policy"),
 		reviewSent:   counter("review_sent_total", "Conflicts that entered a replica's review queue.", "entity", "field", "policy"),
 		reviewed:     counter("reviewed_total", "Conflicts that left a review queue, settled by a write that covered every branch.", "entity", "field"),
-		rejected:     counter("rejected_writes_total", "Writes refused back to their clients, such as conditional writes with a stale token.", "entity"),
-		stale:        counter("stale_versions_total", "Replicated versions dropped because the local record already covered them.", "entity"),
-		duplicate:    counter("duplicate_versions_total", "Replicated versions identical to the local record.", "entity"),
 		skew:         counter("skew_window_total", "Last-writer-wins decisions between stamps closer than the clock-skew window.", "entity", "field", "policy"),
 		drift:        counter("drift_total", "Replicated writes stamped further ahead of the local clock than its maximum drift, by the replica that stamped them.", "entity", "origin"),
-		corrupt:      counter("corrupt_states_total", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.", "entity"),
-		unissuedDot:  counter("unissued_dots_total", "Replicated states refused because they claimed a write the receiving replica never issued.", "entity"),
-		tooLarge:     counter("too_large_total", "Record states refused for exceeding the record limit: writes, replicated states and merges.", "entity"),
-		quarantined:  counter("quarantined_total", "Records set aside because their stored state could not be read; every other record goes on replicating.", "entity"),
+		perEntity: map[resolve.Kind]*prom.CounterVec{
+			resolve.Rejected:         counter("rejected_writes_total", "Writes refused back to their clients, such as conditional writes with a stale token.", "entity"),
+			resolve.StaleDropped:     counter("stale_versions_total", "Replicated versions dropped because the local record already covered them.", "entity"),
+			resolve.DuplicateDropped: counter("duplicate_versions_total", "Replicated versions identical to the local record.", "entity"),
+			resolve.Corrupt:          counter("corrupt_states_total", "Stored or replicated states refused because their checksum did not match: damaged on a disk or on the wire.", "entity"),
+			resolve.UnissuedDot:      counter("unissued_dots_total", "Replicated states refused because they claimed a write the receiving replica never issued.", "entity"),
+			resolve.TooLarge:         counter("too_large_total", "Record states refused for exceeding the record limit: writes, replicated states and merges.", "entity"),
+			resolve.Quarantined:      counter("quarantined_total", "Records set aside because their stored state could not be read; every other record goes on replicating.", "entity"),
+		},
 		siblings: prom.NewHistogramVec(prom.HistogramOpts{Namespace: ns, Name: "siblings", ConstLabels: opts.ConstLabels, Buckets: buckets,
 			Help: "Concurrent branches per automatic resolution (outcome=resolved) or refused merge (outcome=conflict)."}, []string{"entity", "outcome"}),
 		queueDepth: opts.QueueDepth,
@@ -82,7 +83,10 @@ func New(opts Options) *Observer {
 }
 
 func (o *Observer) collectors() []prom.Collector {
-	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.rejected, o.stale, o.duplicate, o.skew, o.drift, o.corrupt, o.unissuedDot, o.tooLarge, o.quarantined, o.siblings}
+	cs := []prom.Collector{o.autoResolved, o.policyFired, o.conflicts, o.reviewSent, o.reviewed, o.skew, o.drift, o.siblings}
+	for _, c := range o.perEntity {
+		cs = append(cs, c)
+	}
 	if o.depth != nil {
 		cs = append(cs, o.depth)
 	}
@@ -113,6 +117,10 @@ func (o *Observer) Collect(ch chan<- prom.Metric) {
 
 // Observe implements resolve.Observer.
 func (o *Observer) Observe(e resolve.Event) {
+	if c, ok := o.perEntity[e.Kind]; ok {
+		c.WithLabelValues(e.Entity).Inc()
+		return
+	}
 	switch e.Kind {
 	case resolve.AutoResolved:
 		o.autoResolved.WithLabelValues(e.Entity).Inc()
@@ -136,24 +144,10 @@ func (o *Observer) Observe(e resolve.Event) {
 		if o.depth != nil {
 			o.depth.WithLabelValues(e.Entity).Dec()
 		}
-	case resolve.Rejected:
-		o.rejected.WithLabelValues(e.Entity).Inc()
-	case resolve.StaleDropped:
-		o.stale.WithLabelValues(e.Entity).Inc()
-	case resolve.DuplicateDropped:
-		o.duplicate.WithLabelValues(e.Entity).Inc()
 	case resolve.SkewWindow:
 		o.skew.WithLabelValues(e.Entity, e.Field, e.Policy).Inc()
 	case resolve.Drift:
 		o.drift.WithLabelValues(e.Entity, e.Origin.Name()).Inc()
-	case resolve.Corrupt:
-		o.corrupt.WithLabelValues(e.Entity).Inc()
-	case resolve.UnissuedDot:
-		o.unissuedDot.WithLabelValues(e.Entity).Inc()
-	case resolve.TooLarge:
-		o.tooLarge.WithLabelValues(e.Entity).Inc()
-	case resolve.Quarantined:
-		o.quarantined.WithLabelValues(e.Entity).Inc()
 	}
 }
 

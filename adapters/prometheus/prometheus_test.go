@@ -41,27 +41,17 @@ func TestObserverMatchesCounters(t *testing.T) {
 			got = testutil.ToFloat64(o.reviewSent.WithLabelValues(k.Entity, k.Field, k.Policy))
 		case resolve.Reviewed:
 			got = testutil.ToFloat64(o.reviewed.WithLabelValues(k.Entity, k.Field))
-		case resolve.Rejected:
-			got = testutil.ToFloat64(o.rejected.WithLabelValues(k.Entity))
-		case resolve.StaleDropped:
-			got = testutil.ToFloat64(o.stale.WithLabelValues(k.Entity))
-		case resolve.DuplicateDropped:
-			got = testutil.ToFloat64(o.duplicate.WithLabelValues(k.Entity))
 		case resolve.SkewWindow:
 			got = testutil.ToFloat64(o.skew.WithLabelValues(k.Entity, k.Field, k.Policy))
 		case resolve.Drift:
 			got = testutil.ToFloat64(o.drift.WithLabelValues(k.Entity, "bristol"))
-		case resolve.Corrupt:
-			got = testutil.ToFloat64(o.corrupt.WithLabelValues(k.Entity))
-		case resolve.UnissuedDot:
-			got = testutil.ToFloat64(o.unissuedDot.WithLabelValues(k.Entity))
-		case resolve.TooLarge:
-			got = testutil.ToFloat64(o.tooLarge.WithLabelValues(k.Entity))
-		case resolve.Quarantined:
-			got = testutil.ToFloat64(o.quarantined.WithLabelValues(k.Entity))
 		default:
-			t.Errorf("kind %v has no metric", k.Kind)
-			continue
+			c, ok := o.perEntity[k.Kind]
+			if !ok {
+				t.Errorf("kind %v has no metric", k.Kind)
+				continue
+			}
+			got = testutil.ToFloat64(c.WithLabelValues(k.Entity))
 		}
 		if got != want {
 			t.Errorf("%+v: metric %v, counter %v", k, got, want)

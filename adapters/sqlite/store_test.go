@@ -14,15 +14,33 @@ import (
 )
 
 // TestStoreConformance holds a Store that Open made to the replica.Store
-// contract, each check on a new database file.
+// contract, each check on a new database file. The Restart check closes
+// the file and opens it again.
 func TestStoreConformance(t *testing.T) {
 	for _, sync := range []concordsqlite.Synchronous{concordsqlite.SyncFull, concordsqlite.SyncNormal} {
 		t.Run(fmt.Sprint("sync", sync), func(t *testing.T) {
+			opts := concordsqlite.Options{Synchronous: sync}
+			files := map[replica.Store]file{}
 			storetest.Run(t, func(t *testing.T) replica.Store {
-				return open(t, filepath.Join(t.TempDir(), "records.db"), concordsqlite.Options{Synchronous: sync})
-			}, storetest.Options{})
+				f := file{t, filepath.Join(t.TempDir(), "records.db")}
+				s := open(t, f.path, opts)
+				files[s] = f
+				return s
+			}, storetest.Options{Reopen: func(s replica.Store) (replica.Store, error) {
+				f := files[s]
+				if err := s.(*concordsqlite.Store).Close(); err != nil {
+					return nil, err
+				}
+				return open(f.t, f.path, opts), nil
+			}})
 		})
 	}
+}
+
+// file is a database file of a check and the check's test.
+type file struct {
+	t    *testing.T
+	path string
 }
 
 // TestNewConformance holds a Store over the caller's own database to the

@@ -11,6 +11,7 @@ import (
 	"github.com/harborpoint/concord/claim"
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/hold/booking"
+	"github.com/harborpoint/concord/internal/splitmix"
 	"github.com/harborpoint/concord/replica"
 	"github.com/harborpoint/concord/resolve"
 	"github.com/harborpoint/concord/sim"
@@ -92,15 +93,6 @@ var regionNames = []string{"lisbon", "baltimore", "tokyo", "sydney"}
 
 // maxKept bounds the violations kept per history (all are counted).
 const maxKept = 20
-
-// mix scrambles a seed (splitmix64), so that neighbouring seeds give
-// unrelated histories.
-func mix(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
-}
 
 // The claim timing of the simulated desks.
 const (
@@ -455,7 +447,7 @@ type cabinHistory struct {
 func newCabinHistory(s *cabinSettings, hooks *cabinHooks, seed uint64, steps int, logging bool) *cabinHistory {
 	h := &cabinHistory{
 		s: s, hooks: hooks, seed: seed, steps: steps, logging: logging,
-		rng: rand.New(rand.NewPCG(mix(seed), mix(seed^0x5bd1e9955bd1e995))),
+		rng: rand.New(rand.NewPCG(splitmix.Mix(seed), splitmix.Mix(seed^0x5bd1e9955bd1e995))),
 		ctx: context.Background(), now: epoch, store: replica.NewMemoryStore(),
 		tokens: map[string]string{}, seen: map[string]bool{},
 	}

@@ -47,6 +47,12 @@
 //     through in key order, their values are copied in and out, and they
 //     are no records (Scan and Get never show them, and a record of the
 //     same key comes and goes beside one). A store that is not one passes.
+//   - Restart, for a store that is both, when Options.Reopen is set: a
+//     replica reaps a deleted record's tombstone and restarts over the
+//     reopened store; a copy of the record from before the delete is then
+//     refused as stale and stores nothing, and a re-creation is numbered
+//     above the counter floor the store kept, drops the horizon, and
+//     supersedes the delete at a peer.
 //
 // The checks assume the store accepts keys of up to 64 ASCII letters,
 // digits, '-' and '_'. Each needs a few hundred operations, and values of

@@ -23,6 +23,11 @@ type Options struct {
 	// Concurrency is the number of goroutines in the contention and
 	// concurrent-scan checks. Zero means 16.
 	Concurrency int
+	// Reopen, if not nil, returns a new Store over the storage of s, a
+	// store newStore returned, as a process that restarts opens it again:
+	// the same records, counter floor and horizons. It may close s first.
+	// With it, the Restart check runs; without it, Restart passes.
+	Reopen func(s replica.Store) (replica.Store, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -101,6 +106,7 @@ var checks = []check{
 	{"Canceled", checkCanceled},
 	{"Floor", checkFloor},
 	{"Horizons", checkHorizons},
+	{"Restart", checkRestart},
 }
 
 // checker is what a check runs with: the store, a context and a record of
@@ -196,20 +202,26 @@ func (c *checker) mismatch(what string, err error) {
 }
 
 // scanAll pages through the store limit entries at a time.
-func (c *checker) scanAll(limit int) []replica.Entry {
+func (c *checker) scanAll(limit int) []replica.Entry { return c.pages("Scan", c.s.Scan, limit) }
+
+// pages pages through scan (named what: Scan or ScanHorizons) limit
+// entries at a time and returns every entry, checking that no page is
+// longer than limit and that keys come after the cursor, in order: so it
+// ends.
+func (c *checker) pages(what string, scan func(ctx context.Context, after string, limit int) ([]replica.Entry, error), limit int) []replica.Entry {
 	var all []replica.Entry
 	after := ""
 	for {
-		page, err := c.s.Scan(c.ctx, after, limit)
+		page, err := scan(c.ctx, after, limit)
 		if err != nil {
-			c.fatalf("Scan(%q, %d): %v", after, limit, err)
+			c.fatalf("%s(%q, %d): %v", what, after, limit, err)
 		}
 		if len(page) > limit {
-			c.fatalf("Scan(%q, %d) returned %d entries", after, limit, len(page))
+			c.fatalf("%s(%q, %d) returned %d entries", what, after, limit, len(page))
 		}
 		for _, e := range page {
 			if e.Key <= after {
-				c.fatalf("Scan(%q, %d) returned key %q, not after the cursor or the key before it", after, limit, e.Key)
+				c.fatalf("%s(%q, %d) returned key %q, not after the cursor or the key before it", what, after, limit, e.Key)
 			}
 			after = e.Key
 		}

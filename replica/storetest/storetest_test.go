@@ -90,3 +90,31 @@ func TestCatchesHorizonsThatDoNotPage(t *testing.T) {
 		t.Fatalf("Check = %v; want failures of the Horizons check only", err)
 	}
 }
+
+// TestRestart runs the Restart check on a MemoryStore "reopened" as
+// itself: a new Replica value over the same storage.
+func TestRestart(t *testing.T) {
+	storetest.Run(t, func(*testing.T) replica.Store { return replica.NewMemoryStore() }, storetest.Options{
+		Reopen: func(s replica.Store) (replica.Store, error) { return s, nil },
+	})
+}
+
+// TestCatchesARestartThatLosesHorizons: the Restart check fails a store
+// whose reopening keeps the records and the counter floor but not the
+// horizons, and only that check.
+func TestCatchesARestartThatLosesHorizons(t *testing.T) {
+	err := storetest.Check(context.Background(), func() (replica.Store, error) { return replica.NewMemoryStore(), nil }, storetest.Options{
+		Reopen: func(s replica.Store) (replica.Store, error) {
+			ctx := context.Background()
+			floor, err := s.(replica.FloorStore).CounterFloor(ctx)
+			if err != nil {
+				return nil, err
+			}
+			again := replica.NewMemoryStore()
+			return again, again.RaiseCounterFloor(ctx, floor) // no records are left to copy
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), "storetest: Restart: ") || strings.Count(err.Error(), "storetest: ") != strings.Count(err.Error(), "storetest: Restart: ") {
+		t.Fatalf("Check = %v; want failures of the Restart check only", err)
+	}
+}
