@@ -75,16 +75,18 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		d := decided{at: atDelete, outcome: policy.Picked, winner: tomb.Stamp, loser: newest,
-			reason: "a delete concurrent with an update wins"}
-		return &Resolution[T]{Branch: tomb, Merged: len(bs), decided: []decided{d}, by: r}, nil
+		res := &Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
+		d := decided{at: atDelete, outcome: policy.Picked, winner: res.stamps.ref(tomb.Stamp),
+			loser: res.stamps.ref(newest), reason: "a delete concurrent with an update wins"}
+		res.decided = []decided{d}
+		return res, nil
 	case UpdateWins:
 		res, err := r.fold(canonical(live, true))
 		if err != nil {
 			return nil, r.asConflict(err)
 		}
-		d := decided{at: atDelete, outcome: policy.Picked, winner: res.Stamp, loser: tomb.Stamp,
-			reason: "an update concurrent with a delete wins"}
+		d := decided{at: atDelete, outcome: policy.Picked, winner: res.stamps.ref(res.Stamp),
+			loser: res.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"}
 		res.Merged = len(bs)
 		res.decided = append(slices.Clip(res.decided), d)
 		return &res, nil

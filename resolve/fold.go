@@ -19,6 +19,7 @@ type fieldState[T any] struct {
 	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d      policy.Decision // the decision of the field being merged
 	ds     []decided       // the decisions so far, copied out once at the end
+	tab    []version.Stamp // the stamps ds names (see decided), copied out with them
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -92,6 +93,7 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 	// add one, to a buffer the pool keeps, copied out at the exact size;
 	// nothing is formatted here.
 	decisions := acc.ds[:0]
+	acc.tab = acc.tab[:0]
 	defer func() { acc.ds = decisions }()
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
@@ -122,6 +124,7 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
 	if len(decisions) > 0 {
 		res.decided = slices.Clone(decisions)
+		res.stamps.set(acc.tab)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return res, nil
@@ -199,7 +202,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 	if b.Stamp.Compare(a.stamp) > 0 {
 		*out = b.Value
 	}
-	start := len(ds)
+	start, tab := len(ds), len(a.tab)
 	next := a.next[:0]
 	for i, f := range r.fields {
 		d := &a.d
@@ -207,6 +210,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 		next = append(next, st)
 		if err != nil {
 			*d = policy.Decision{}
+			a.tab = a.tab[:tab]
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
@@ -214,19 +218,40 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
 				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
-			ds = append(ds, decided{at: int32(i), outcome: d.Outcome, winner: d.Winner, loser: d.Loser,
-				reason: d.Reason, skew: skew})
+			ds = append(ds, decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
+				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
 		}
 		*d = policy.Decision{}
 	}
 	ds, err := r.applyRules(a, b, ds, start)
 	if err != nil {
+		a.tab = a.tab[:tab]
 		return ds, err
 	}
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, next)
 	return ds, nil
+}
+
+// ref returns the reference of a decided to stamp s (see decided): 0 for
+// the zero stamp, else 1 + its index in a.tab, where it is added unless one
+// of the last few entries holds it. A merge names few stamps and names them
+// again and again (the two branches' stamps, for a pair without per-field
+// stamps), so the search looks back only a few entries; a stamp it misses
+// is kept twice, which costs room, not correctness.
+func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
+	if *s == (version.Stamp{}) {
+		return 0
+	}
+	n := len(a.tab)
+	for j := n - 1; j >= max(0, n-4); j-- {
+		if a.tab[j] == *s {
+			return uint32(j) + 1
+		}
+	}
+	a.tab = append(a.tab, *s)
+	return uint32(n) + 1
 }
 
 // replacedReason is the reason of a field decided by causality, not by

@@ -3,7 +3,6 @@ package resolve
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -168,9 +167,10 @@ type Resolution[T any] struct {
 	// Merged is the number of distinct branches merged.
 	Merged int
 	// decided records, in order, what every policy and rule decided, in a
-	// form that holds no names (see [Resolution.Decisions]); by is the
-	// resolver whose names it refers to.
+	// form that holds no names and no stamps (see [Resolution.Decisions]):
+	// the stamps its decisions name are in stamps, the names in by.
 	decided []decided
+	stamps  stampTable
 	by      *Resolver[T]
 }
 
@@ -184,7 +184,7 @@ func (res Resolution[T]) Decisions() []Decision {
 	}
 	out := make([]Decision, len(res.decided))
 	for i := range res.decided {
-		out[i] = res.by.decision(&res.decided[i])
+		out[i] = res.by.decision(&res.decided[i], &res.stamps)
 	}
 	return out
 }
@@ -192,32 +192,3 @@ func (res Resolution[T]) Decisions() []Decision {
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
 func (res Resolution[T]) Decided() int { return len(res.decided) }
-
-// decided is one decision of a merge as the fold records it: an index into
-// the resolver's fields or rules instead of names, so that recording a
-// decision copies one pointer (the reason's) rather than five.
-type decided struct {
-	reason        string
-	winner, loser version.Stamp
-	at            int32 // the field's index; ^index for a record rule; atDelete
-	outcome       policy.Verdict
-	skew          bool
-}
-
-// atDelete marks the decision of the resolver's OnDelete.
-const atDelete = math.MinInt32
-
-// decision returns d with its names.
-func (r *Resolver[T]) decision(d *decided) Decision {
-	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Winner: d.winner,
-		Loser: d.loser, Reason: d.reason, InSkewWindow: d.skew}}
-	switch {
-	case d.at == atDelete:
-		out.Rule, out.Policy = DeleteRule, r.onDelete.String()
-	case d.at < 0:
-		out.Rule, out.Policy = r.rules[^d.at].Name, "rule"
-	default:
-		out.Field, out.Policy = r.fields[d.at].name, r.fields[d.at].policy
-	}
-	return out
-}
