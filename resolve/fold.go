@@ -203,12 +203,9 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 		*out = b.Value
 	}
 	start, tab := len(ds), len(a.tab)
-	next := a.next[:0]
-	for i, f := range r.fields {
-		d := &a.d
-		st, err := f.merge(out, a, b, i, d)
-		next = append(next, st)
-		if err != nil {
+	for i := range r.fields {
+		f, d := &r.fields[i], &a.d
+		if err := f.merge(out, a, b, i, d); err != nil {
 			*d = policy.Decision{}
 			a.tab = a.tab[:tab]
 			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
@@ -230,7 +227,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 	}
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
-	copy(a.stamps, next)
+	copy(a.stamps, a.next)
 	return ds, nil
 }
 
