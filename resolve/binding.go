@@ -107,7 +107,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			a.next[i] = sb
 			return
 		}
-		*get(out) = *get(&a.value)
+		*get(out) = *get(a.value)
 		a.next[i] = a.stamps[i]
 	}
 	// replaced settles field i when exactly one of the two values is live.
@@ -127,7 +127,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			a.next[i] = sb
 			return true
 		}
-		*get(out) = *get(&a.value)
+		*get(out) = *get(a.value)
 		a.next[i] = sa
 		return true
 	}
@@ -135,7 +135,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
 	// large is copied through the interface.
 	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) error {
-		if eq != nil && eq(*get(&a.value), *get(&b.Value)) {
+		if eq != nil && eq(*get(a.value), *get(&b.Value)) {
 			same(out, a, b, i, d)
 			return nil
 		}
@@ -147,7 +147,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			sc = new([3]policy.Branch[F])
 			a.scratch[i] = sc
 		}
-		sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
+		sc[0] = policy.Branch[F]{Value: *get(a.value), Stamp: a.stamps[i]}
 		sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.FieldStamp(i)}
 		err := p.MergeInto(&sc[2], d, &sc[0], &sc[1])
 		if err == nil {

@@ -13,16 +13,19 @@ import (
 // fieldState is the accumulator of a merge: the record so far and the stamp
 // each field's value came from.
 type fieldState[T any] struct {
-	value  T
-	out    T               // the merge in progress, kept here so it is not allocated per pair
-	pre    T               // out before the record rules ran, to see what they changed
-	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
-	d      policy.Decision // the decision of the field being merged
-	ds     []decided       // the decisions so far, copied out once at the end
-	tab    []version.Stamp // the stamps ds names (see decided), copied out with them
-	stamp  version.Stamp   // greatest stamp merged so far
-	stamps []version.Stamp // per field
-	next   []version.Stamp // per field, written by the merge in progress
+	// value is the record so far and out the merge in progress, kept in
+	// vals so that they are not allocated per pair; a merged pair swaps
+	// the pointers rather than copying records.
+	value, out *T
+	vals       [2]T
+	pre        T               // out before the record rules ran, to see what they changed
+	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	d          policy.Decision // the decision of the field being merged
+	ds         []decided       // the decisions so far, copied out once at the end
+	tab        []version.Stamp // the stamps ds names (see decided), copied out with them
+	stamp      version.Stamp   // greatest stamp merged so far
+	stamps     []version.Stamp // per field
+	next       []version.Stamp // per field, written by the merge in progress
 	// causal says that a branch of the fold knows what its writer had seen
 	// (Branch.Seen), so that a field value some branch's writer saw and
 	// replaced may be superseded (see live); all are then the branches of
@@ -121,7 +124,7 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 		}
 		pending = deferred
 	}
-	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
+	res := Resolution[T]{Branch: Branch[T]{Value: *acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
 	if len(decisions) > 0 {
 		res.decided = slices.Clone(decisions)
 		res.stamps.set(acc.tab)
@@ -148,6 +151,15 @@ func canonical[T any](branches []Branch[T], owned bool) []Branch[T] {
 	if !owned {
 		bs = slices.Clone(branches)
 	}
+	if len(bs) == 2 {
+		// The common merge, a pair out of order: swap it (the sort's
+		// generic path costs several times the swap of two branches).
+		if bs[0].Stamp == bs[1].Stamp {
+			return bs[:1]
+		}
+		bs[0], bs[1] = bs[1], bs[0]
+		return bs
+	}
 	slices.SortFunc(bs, func(a, b Branch[T]) int { return a.Stamp.Compare(b.Stamp) })
 	return slices.CompactFunc(bs, func(a, b Branch[T]) bool { return a.Stamp == b.Stamp })
 }
@@ -159,7 +171,8 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if s == nil {
 		s = new(fieldState[T])
 	}
-	s.value, s.stamp = b.Value, b.Stamp
+	s.value, s.out = &s.vals[0], &s.vals[1]
+	*s.value, s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
 	buf := s.inline[:]
 	if 2*n > len(buf) {
@@ -179,7 +192,7 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 // that pooled states keep no record values alive.
 func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
-	s.value, s.out, s.pre = zero, zero, zero
+	s.vals, s.pre = [2]T{}, zero
 	s.in = Branch[T]{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
@@ -197,10 +210,11 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 	b := &a.in
 	*b = *branch
 	// Fields not bound follow the branch with the greater stamp.
-	out := &a.out
-	*out = a.value
+	out := a.out
 	if b.Stamp.Compare(a.stamp) > 0 {
 		*out = b.Value
+	} else {
+		*out = *a.value
 	}
 	start, tab := len(ds), len(a.tab)
 	for i := range r.fields {
@@ -302,11 +316,11 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, s
 	if len(r.rules) == 0 {
 		return ds, nil
 	}
-	out := &a.out
+	out := a.out
 	a.pre = *out
 	changed := false
 	for k, rule := range r.rules {
-		reason, err := rule.Apply(out, Branch[T]{Value: a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
+		reason, err := rule.Apply(out, Branch[T]{Value: *a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
 			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
@@ -328,7 +342,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, s
 // ruleStamp returns the stamp of field i after a rule set it in out: the
 // stamp of the branch whose value it took, or the later of the two.
 func ruleStamp[T any](f Field[T], out *T, a *fieldState[T], b *Branch[T], i int) version.Stamp {
-	inA, inB := f.equal(out, &a.value), f.equal(out, &b.Value)
+	inA, inB := f.equal(out, a.value), f.equal(out, &b.Value)
 	switch {
 	case inA && !inB:
 		return a.stamps[i]
