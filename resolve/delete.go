@@ -81,15 +81,15 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 		res.decided = []decided{d}
 		return res, nil
 	case UpdateWins:
-		res, err := r.fold(canonical(live, true))
-		if err != nil {
+		res := new(Resolution[T])
+		if err := r.fold(canonical(live, true), res); err != nil {
 			return nil, r.asConflict(err)
 		}
 		d := decided{at: atDelete, outcome: policy.Picked, winner: res.stamps.ref(res.Stamp),
 			loser: res.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"}
 		res.Merged = len(bs)
 		res.decided = append(slices.Clip(res.decided), d)
-		return &res, nil
+		return res, nil
 	default:
 		rej := &policy.Rejection{Policy: DeleteConflicts.String(), Reason: "a delete is concurrent with an update"}
 		c := r.conflict(bs, rej)

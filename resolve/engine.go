@@ -338,7 +338,8 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branc
 	// A write over a delete concurrent with updates settles a conflict even
 	// when the live branches would merge: it keeps only what they agree on.
 	if !tomb {
-		if res, err := r.fold(canonical(covered, true)); err == nil {
+		var res Resolution[T]
+		if err := r.fold(canonical(covered, true), &res); err == nil {
 			return &res.Branch
 		}
 	}
@@ -451,14 +452,14 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		res.Version = s.Join()
 		return res, nil
 	}
-	res, err := r.fold(canonical(s.Values(), true))
-	if err != nil {
+	res := new(Resolution[T])
+	if err := r.fold(canonical(s.Values(), true), res); err != nil {
 		c := r.asConflict(err)
 		c.Context = s.Join()
 		return nil, c
 	}
 	res.Version = s.Join()
-	return &res, nil
+	return res, nil
 }
 
 // asConflict returns a merge's error as a conflict.

@@ -53,9 +53,13 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 		// Sort a copy on the stack: merge must not reorder the caller's slice.
 		var small [4]Branch[T]
 		n := copy(small[:], branches)
-		return r.fold(canonical(small[:n], true))
+		var res Resolution[T]
+		err := r.fold(canonical(small[:n], true), &res)
+		return res, err
 	}
-	return r.fold(canonical(branches, false))
+	var res Resolution[T]
+	err := r.fold(canonical(branches, false), &res)
+	return res, err
 }
 
 // inOrder folds branches in exactly the order given (no sorting, no
@@ -64,7 +68,9 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
-	return r.fold(branches)
+	var res Resolution[T]
+	err := r.fold(branches, &res)
+	return res, err
 }
 
 // hooks returns the merges internal/resolvehook hands out, as typed func
@@ -82,7 +88,11 @@ func init() {
 	resolvehook.Merges = func(r any) (any, any) { return r.(hooked).hooks() }
 }
 
-func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
+// fold merges bs, in the order given, into *res, which must be the zero
+// Resolution; on an error it leaves *res alone. (A Resolution is a few
+// hundred bytes: written in place, it is not copied out through every
+// caller.)
+func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
 	for i := range bs {
@@ -120,17 +130,17 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 			}
 		}
 		if len(deferred) == len(pending) {
-			return Resolution[T]{}, r.conflict(bs, firstErr)
+			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
-	res := Resolution[T]{Branch: Branch[T]{Value: *acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
+	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
 	if len(decisions) > 0 {
 		res.decided = slices.Clone(decisions)
 		res.stamps.set(acc.tab)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
-	return res, nil
+	return nil
 }
 
 // canonical returns branches sorted by stamp without repeated writes. It
