@@ -2,6 +2,7 @@ package resolve
 
 import (
 	"math"
+	"slices"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -21,6 +22,51 @@ type decided struct {
 	winner, loser uint32 // 1 + index into the stampTable; 0 for the zero stamp
 	outcome       policy.Verdict
 	skew          bool
+}
+
+// trail is what a resolution keeps of its decisions: the first few inline,
+// so that a merge that decides on a few fields allocates nothing for them
+// (a slice of them was, after the record itself, what a merge allocated
+// most, and what the collector then paid for in every write barrier of the
+// merges that followed), the rest in more; and the stamps they name.
+type trail struct {
+	n      int
+	inline [inlineDecisions]decided
+	more   []decided
+	stamps stampTable
+}
+
+// inlineDecisions is the number of decisions a resolution holds without
+// allocating: a merge decides on the fields its branches changed apart, a
+// handful in a record of any size.
+const inlineDecisions = 8
+
+// at returns the i-th decision.
+func (t *trail) at(i int) *decided {
+	if i < len(t.inline) {
+		return &t.inline[i]
+	}
+	return &t.more[i-len(t.inline)]
+}
+
+// set makes the trail hold the decisions ds, which name the stamps of tab.
+func (t *trail) set(ds []decided, tab []version.Stamp) {
+	t.n = len(ds)
+	if k := copy(t.inline[:], ds); len(ds) > k {
+		t.more = append([]decided(nil), ds[k:]...)
+	}
+	t.stamps.set(tab)
+}
+
+// add appends d to the trail.
+func (t *trail) add(d decided) {
+	if t.n < len(t.inline) {
+		t.inline[t.n] = d
+	} else {
+		// Clipped: copies of a Resolution share more.
+		t.more = append(slices.Clip(t.more), d)
+	}
+	t.n++
 }
 
 // atDelete marks the decision of the resolver's OnDelete.
@@ -67,7 +113,7 @@ func (t *stampTable) ref(s version.Stamp) uint32 {
 	if t.n < uint32(len(t.inline)) {
 		t.inline[t.n] = s
 	} else {
-		t.more = append(t.more, s)
+		t.more = append(slices.Clip(t.more), s)
 	}
 	t.n++
 	return t.n

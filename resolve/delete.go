@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -76,19 +75,17 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	switch r.onDelete {
 	case DeleteWins:
 		res := &Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
-		d := decided{at: atDelete, outcome: policy.Picked, winner: res.stamps.ref(tomb.Stamp),
-			loser: res.stamps.ref(newest), reason: "a delete concurrent with an update wins"}
-		res.decided = []decided{d}
+		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.stamps.ref(tomb.Stamp),
+			loser: res.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
 		return res, nil
 	case UpdateWins:
 		res := new(Resolution[T])
 		if err := r.fold(canonical(live, true), res); err != nil {
 			return nil, r.asConflict(err)
 		}
-		d := decided{at: atDelete, outcome: policy.Picked, winner: res.stamps.ref(res.Stamp),
-			loser: res.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"}
+		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.stamps.ref(res.Stamp),
+			loser: res.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
 		res.Merged = len(bs)
-		res.decided = append(slices.Clip(res.decided), d)
 		return res, nil
 	default:
 		rej := &policy.Rejection{Policy: DeleteConflicts.String(), Reason: "a delete is concurrent with an update"}

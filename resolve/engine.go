@@ -476,7 +476,7 @@ func (r *Resolver[T]) asConflict(err error) *ConflictRequiresRetry {
 func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
 	// Concurrent deletes agree: they meet silently.
-	silent := res != nil && res.Deleted && len(res.decided) == 0
+	silent := res != nil && res.Deleted && res.trail.n == 0
 	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
 		entity: r.entity, met: met && state.Len() > 1 && !silent}
 }

@@ -136,8 +136,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
 	if len(decisions) > 0 {
-		res.decided = slices.Clone(decisions)
-		res.stamps.set(acc.tab)
+		res.trail.set(decisions, acc.tab)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil

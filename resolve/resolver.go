@@ -166,12 +166,11 @@ type Resolution[T any] struct {
 	Version version.Vector
 	// Merged is the number of distinct branches merged.
 	Merged int
-	// decided records, in order, what every policy and rule decided, in a
+	// trail records, in order, what every policy and rule decided, in a
 	// form that holds no names and no stamps (see [Resolution.Decisions]):
-	// the stamps its decisions name are in stamps, the names in by.
-	decided []decided
-	stamps  stampTable
-	by      *Resolver[T]
+	// the names are by's.
+	trail trail
+	by    *Resolver[T]
 }
 
 // Decisions lists, in order, what every policy and rule decided; a field
@@ -179,16 +178,16 @@ type Resolution[T any] struct {
 // Each call builds a new slice: a merge records its decisions compactly, so
 // that a caller that does not read them pays little for them.
 func (res Resolution[T]) Decisions() []Decision {
-	if len(res.decided) == 0 {
+	if res.trail.n == 0 {
 		return nil
 	}
-	out := make([]Decision, len(res.decided))
-	for i := range res.decided {
-		out[i] = res.by.decision(&res.decided[i], &res.stamps)
+	out := make([]Decision, res.trail.n)
+	for i := range out {
+		out[i] = res.by.decision(res.trail.at(i), &res.trail.stamps)
 	}
 	return out
 }
 
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
-func (res Resolution[T]) Decided() int { return len(res.decided) }
+func (res Resolution[T]) Decided() int { return res.trail.n }
