@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"math"
-	"slices"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -49,22 +48,25 @@ func (t *trail) at(i int) *decided {
 	return &t.more[i-len(t.inline)]
 }
 
-// set makes the trail hold the decisions ds, which name the stamps of tab.
-func (t *trail) set(ds []decided, tab []version.Stamp) {
-	t.n = len(ds)
-	if k := copy(t.inline[:], ds); len(ds) > k {
-		t.more = append([]decided(nil), ds[k:]...)
+// truncate drops the decisions after the first n.
+func (t *trail) truncate(n int) {
+	if n < len(t.inline) {
+		clear(t.inline[n:min(t.n, len(t.inline))])
+		t.more = nil
+	} else {
+		clear(t.more[n-len(t.inline):])
+		t.more = t.more[:n-len(t.inline)]
 	}
-	t.stamps.set(tab)
+	t.n = n
 }
 
-// add appends d to the trail.
+// add appends d to the trail. Only the code that builds a resolution adds
+// to its trail: copies of a Resolution share more.
 func (t *trail) add(d decided) {
 	if t.n < len(t.inline) {
 		t.inline[t.n] = d
 	} else {
-		// Clipped: copies of a Resolution share more.
-		t.more = append(slices.Clip(t.more), d)
+		t.more = append(t.more, d)
 	}
 	t.n++
 }
@@ -92,6 +94,9 @@ func (t *stampTable) at(i uint32) version.Stamp {
 
 // set makes the table hold the stamps of tab, in order.
 func (t *stampTable) set(tab []version.Stamp) {
+	if len(tab) == 0 {
+		return
+	}
 	n := copy(t.inline[:], tab)
 	if len(tab) > n {
 		t.more = append([]version.Stamp(nil), tab[n:]...)
@@ -113,7 +118,7 @@ func (t *stampTable) ref(s version.Stamp) uint32 {
 	if t.n < uint32(len(t.inline)) {
 		t.inline[t.n] = s
 	} else {
-		t.more = append(slices.Clip(t.more), s)
+		t.more = append(t.more, s)
 	}
 	t.n++
 	return t.n

@@ -21,8 +21,7 @@ type fieldState[T any] struct {
 	pre        T               // out before the record rules ran, to see what they changed
 	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d          policy.Decision // the decision of the field being merged
-	ds         []decided       // the decisions so far, copied out once at the end
-	tab        []version.Stamp // the stamps ds names (see decided), copied out with them
+	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
 	stamp      version.Stamp   // greatest stamp merged so far
 	stamps     []version.Stamp // per field
 	next       []version.Stamp // per field, written by the merge in progress
@@ -34,8 +33,8 @@ type fieldState[T any] struct {
 	// with the accumulator.
 	all    []Branch[T]
 	causal bool
-	// scratch holds, per field, the branches a policy with a pointer fast
-	// path (policy.Merger) reads and writes, reused across merges.
+	// scratch holds, per field, the branches a policy's MergeInto reads
+	// and writes, reused across merges.
 	scratch []any
 	inline  [16]version.Stamp
 }
@@ -89,7 +88,7 @@ func init() {
 }
 
 // fold merges bs, in the order given, into *res, which must be the zero
-// Resolution; on an error it leaves *res alone. (A Resolution is a few
+// Resolution; on an error it leaves *res zero. (A Resolution is a few
 // hundred bytes: written in place, it is not copied out through every
 // caller.)
 func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
@@ -103,11 +102,9 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 		}
 	}
 	// Decisions cost what they record: only fields that decided something
-	// add one, to a buffer the pool keeps, copied out at the exact size;
-	// nothing is formatted here.
-	decisions := acc.ds[:0]
+	// add one, straight to the resolution's trail; nothing is formatted
+	// here.
 	acc.tab = acc.tab[:0]
-	defer func() { acc.ds = decisions }()
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -119,10 +116,8 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 			firstErr error
 		)
 		for i := range pending {
-			// merge2 changes acc and decisions only when it succeeds.
-			var err error
-			decisions, err = r.merge2(acc, &pending[i], decisions)
-			if err != nil {
+			// merge2 changes acc and the trail only when it succeeds.
+			if err := r.merge2(acc, &pending[i], &res.trail); err != nil {
 				deferred = append(deferred, pending[i])
 				if firstErr == nil {
 					firstErr = err
@@ -130,14 +125,13 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 			}
 		}
 		if len(deferred) == len(pending) {
+			res.trail = trail{}
 			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
-	if len(decisions) > 0 {
-		res.trail.set(decisions, acc.tab)
-	}
+	res.trail.stamps.set(acc.tab)
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
 }
@@ -205,14 +199,12 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	s.in = Branch[T]{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	clear(s.ds) // keep no references in the pool
 	r.states.Put(s)
 }
 
-// merge2 merges branch into the accumulator a, appending the decisions
-// that decided something to ds. On a refusal it changes neither a nor the
-// returned slice's contents below len(ds).
-func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) ([]decided, error) {
+// merge2 merges branch into the accumulator a, adding the decisions that
+// decided something to t. On a refusal it changes neither a nor t.
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], t *trail) error {
 	// The field accessors are function values, so whatever they are handed
 	// escapes: hand them the accumulator's copy of the branch, which lives
 	// on the heap already, rather than the caller's.
@@ -225,33 +217,34 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) 
 	} else {
 		*out = *a.value
 	}
-	start, tab := len(ds), len(a.tab)
+	start, tab := t.n, len(a.tab)
 	for i := range r.fields {
 		f, d := &r.fields[i], &a.d
 		if err := f.merge(out, a, b, i, d); err != nil {
 			*d = policy.Decision{}
 			a.tab = a.tab[:tab]
-			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
+			t.truncate(start)
+			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
 			skew := d.InSkewWindow
 			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
 				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
-			ds = append(ds, decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
+			t.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
 				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
 		}
 		*d = policy.Decision{}
 	}
-	ds, err := r.applyRules(a, b, ds, start)
-	if err != nil {
+	if err := r.applyRules(a, b, t); err != nil {
 		a.tab = a.tab[:tab]
-		return ds, err
+		t.truncate(start)
+		return err
 	}
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, a.next)
-	return ds, nil
+	return nil
 }
 
 // ref returns the reference of a decided to stamp s (see decided): 0 for
@@ -320,10 +313,10 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 
 // applyRules runs the record rules over a.out, the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
-// value came from. On a refusal it returns ds[:start].
-func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, start int) ([]decided, error) {
+// value came from, adding their decisions to t.
+func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], t *trail) error {
 	if len(r.rules) == 0 {
-		return ds, nil
+		return nil
 	}
 	out := a.out
 	a.pre = *out
@@ -331,11 +324,11 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, s
 	for k, rule := range r.rules {
 		reason, err := rule.Apply(out, Branch[T]{Value: *a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
-			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
+			return &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
 		if reason != "" {
 			changed = true
-			ds = append(ds, decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
+			t.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
 		}
 	}
 	if changed {
@@ -345,7 +338,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, s
 			}
 		}
 	}
-	return ds, nil
+	return nil
 }
 
 // ruleStamp returns the stamp of field i after a rule set it in out: the
