@@ -48,16 +48,20 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
-	if len(branches) <= 4 {
-		// Sort a copy on the stack: merge must not reorder the caller's slice.
-		var small [4]Branch[T]
-		n := copy(small[:], branches)
-		var res Resolution[T]
-		err := r.fold(canonical(small[:n], true), &res)
-		return res, err
-	}
 	var res Resolution[T]
-	err := r.fold(canonical(branches, false), &res)
+	var err error
+	// Sort a copy on the stack: merge must not reorder the caller's slice.
+	switch n := len(branches); {
+	case n <= 2:
+		// The common merge, and half the stack to clear.
+		var small [2]Branch[T]
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
+	case n <= 4:
+		var small [4]Branch[T]
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
+	default:
+		err = r.fold(canonical(branches, false), &res)
+	}
 	return res, err
 }
 
