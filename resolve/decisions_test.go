@@ -168,3 +168,51 @@ func modelField[F any](a *F, b F, sa, sb version.Stamp, p policy.Policy[F], eq f
 	*a = got.Value
 	return d, got.Stamp
 }
+
+// absorbing is a test policy for a status: "confirmed" wins over anything,
+// any other two different values are refused.
+type absorbing struct{}
+
+func (absorbing) Name() string { return "absorbing" }
+
+func (p absorbing) MergeInto(out *policy.Branch[string], d *policy.Decision, a, b *policy.Branch[string]) error {
+	switch {
+	case a.Value == "confirmed":
+		*out, *d = *a, policy.Decision{Policy: p.Name(), Outcome: policy.Picked, Winner: a.Stamp, Loser: b.Stamp, Reason: "confirmed is absorbing"}
+	case b.Value == "confirmed":
+		*out, *d = *b, policy.Decision{Policy: p.Name(), Outcome: policy.Picked, Winner: b.Stamp, Loser: a.Stamp, Reason: "confirmed is absorbing"}
+	default:
+		r := &policy.Rejection{Policy: p.Name(), Reason: a.Value + " and " + b.Value}
+		*d = policy.Decision{Policy: p.Name(), Outcome: policy.Rejected, Reason: r.Reason}
+		return r
+	}
+	return nil
+}
+
+// TestRefusedPairLeavesNoDecisions folds three branches whose first pair is
+// refused by the second field after the first field decided: the refused
+// attempt must leave no decision behind when the pair merges on the second
+// pass, after the absorbing branch.
+func TestRefusedPairLeavesNoDecisions(t *testing.T) {
+	type rec struct{ Note, Status string }
+	r, err := resolve.New("rec", []resolve.Field[rec]{
+		resolve.Bind("note", func(v *rec) *string { return &v.Note }, policy.LWW[string]()),
+		resolve.Bind("status", func(v *rec) *string { return &v.Status }, policy.Policy[string](absorbing{})),
+	}, nil, resolve.Options{})
+	require.NoError(t, err)
+	st := func(sec int64, id version.ID) version.Stamp {
+		return version.Stamp{Time: at(sec), Dot: version.Dot{ID: id, Counter: uint64(sec)}}
+	}
+	active := resolve.Branch[rec]{Value: rec{"a", "active"}, Stamp: st(1, lisbon)}
+	released := resolve.Branch[rec]{Value: rec{"b", "released"}, Stamp: st(2, baltimore)}
+	confirmed := resolve.Branch[rec]{Value: rec{"a", "confirmed"}, Stamp: st(3, lisbon)}
+	res, err := merge.Branches(r, []resolve.Branch[rec]{active, released, confirmed})
+	require.NoError(t, err)
+	var got []string
+	for _, d := range res.Decisions() {
+		got = append(got, fmt.Sprintf("%s %s %v>%v", d.Field, d.Outcome, d.Winner.Time.Wall/1e9, d.Loser.Time.Wall/1e9))
+	}
+	// active+confirmed (notes equal: no decision), then released.
+	require.Equal(t, []string{"status picked 3>1", "note picked 3>2", "status picked 3>2"}, got)
+	require.Equal(t, rec{"a", "confirmed"}, res.Value)
+}
