@@ -74,17 +74,20 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		res := &Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
-		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.stamps.ref(tomb.Stamp),
-			loser: res.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
-		return res, nil
+		box := &box[T]{res: Resolution[T]{Branch: tomb, Merged: len(bs), by: r}}
+		box.res.trail = &box.trail
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(tomb.Stamp),
+			loser: box.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
+		return &box.res, nil
 	case UpdateWins:
-		res := new(Resolution[T])
-		if err := r.fold(canonical(live, true), res); err != nil {
+		box := new(box[T])
+		res := &box.res
+		if err := r.fold(canonical(live, true), res, &box.trail); err != nil {
 			return nil, r.asConflict(err)
 		}
-		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.stamps.ref(res.Stamp),
-			loser: res.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
+		res.trail = &box.trail // the fold's decisions are there too
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(res.Stamp),
+			loser: box.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
 		res.Merged = len(bs)
 		return res, nil
 	default:

@@ -339,7 +339,7 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branc
 	// when the live branches would merge: it keeps only what they agree on.
 	if !tomb {
 		var res Resolution[T]
-		if err := r.fold(canonical(covered, true), &res); err == nil {
+		if err := r.fold(canonical(covered, true), &res, nil); err == nil {
 			return &res.Branch
 		}
 	}
@@ -452,8 +452,9 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		res.Version = s.Join()
 		return res, nil
 	}
-	res := new(Resolution[T])
-	if err := r.fold(canonical(s.Values(), true), res); err != nil {
+	box := new(box[T])
+	res := &box.res
+	if err := r.fold(canonical(s.Values(), true), res, &box.trail); err != nil {
 		c := r.asConflict(err)
 		c.Context = s.Join()
 		return nil, c
@@ -476,7 +477,7 @@ func (r *Resolver[T]) asConflict(err error) *ConflictRequiresRetry {
 func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
 	// Concurrent deletes agree: they meet silently.
-	silent := res != nil && res.Deleted && res.trail.n == 0
+	silent := res != nil && res.Deleted && res.Decided() == 0
 	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
 		entity: r.entity, met: met && state.Len() > 1 && !silent}
 }

@@ -22,6 +22,7 @@ type fieldState[T any] struct {
 	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d          policy.Decision // the decision of the field being merged
 	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
+	tr         trail           // the decisions of a fold given no trail of its own
 	stamp      version.Stamp   // greatest stamp merged so far
 	stamps     []version.Stamp // per field
 	next       []version.Stamp // per field, written by the merge in progress
@@ -55,12 +56,12 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	case n <= 2:
 		// The common merge, and half the stack to clear.
 		var small [2]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
 	case n <= 4:
 		var small [4]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
 	default:
-		err = r.fold(canonical(branches, false), &res)
+		err = r.fold(canonical(branches, false), &res, nil)
 	}
 	return res, err
 }
@@ -72,7 +73,7 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
 	var res Resolution[T]
-	err := r.fold(branches, &res)
+	err := r.fold(branches, &res, nil)
 	return res, err
 }
 
@@ -94,8 +95,11 @@ func init() {
 // fold merges bs, in the order given, into *res, which must be the zero
 // Resolution; on an error it leaves *res zero. (A Resolution is a few
 // hundred bytes: written in place, it is not copied out through every
-// caller.)
-func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
+// caller.) The decisions go to tr, a zero trail, which res then refers
+// to when there are any: a caller that allocates its Resolution allocates
+// tr with it (see box). With a nil tr, the fold records them in its pooled
+// accumulator and allocates a trail for them only when there are any.
+func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
 	for i := range bs {
@@ -106,9 +110,13 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 		}
 	}
 	// Decisions cost what they record: only fields that decided something
-	// add one, straight to the resolution's trail; nothing is formatted
-	// here.
+	// add one, to the trail; nothing is formatted here.
 	acc.tab = acc.tab[:0]
+	t := tr
+	if t == nil {
+		t = &acc.tr
+		defer func() { acc.tr = trail{} }() // keep no references in the pool
+	}
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -121,7 +129,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 		)
 		for i := range pending {
 			// merge2 changes acc and the trail only when it succeeds.
-			if err := r.merge2(acc, &pending[i], &res.trail); err != nil {
+			if err := r.merge2(acc, &pending[i], t); err != nil {
 				deferred = append(deferred, pending[i])
 				if firstErr == nil {
 					firstErr = err
@@ -129,13 +137,20 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 			}
 		}
 		if len(deferred) == len(pending) {
-			res.trail = trail{}
+			*t = trail{}
 			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
-	res.trail.stamps.set(acc.tab)
+	if t.n > 0 {
+		if tr == nil {
+			tr = new(trail)
+			*tr = *t
+		}
+		tr.stamps.set(acc.tab)
+		res.trail = tr
+	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
 }

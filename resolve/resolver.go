@@ -168,8 +168,9 @@ type Resolution[T any] struct {
 	Merged int
 	// trail records, in order, what every policy and rule decided, in a
 	// form that holds no names and no stamps (see [Resolution.Decisions]):
-	// the names are by's.
-	trail trail
+	// the names are by's. It is nil when nothing was decided, and never
+	// changed once the Resolution is built: copies share it.
+	trail *trail
 	by    *Resolver[T]
 }
 
@@ -178,7 +179,7 @@ type Resolution[T any] struct {
 // Each call builds a new slice: a merge records its decisions compactly, so
 // that a caller that does not read them pays little for them.
 func (res Resolution[T]) Decisions() []Decision {
-	if res.trail.n == 0 {
+	if res.trail == nil || res.trail.n == 0 {
 		return nil
 	}
 	out := make([]Decision, res.trail.n)
@@ -190,4 +191,16 @@ func (res Resolution[T]) Decisions() []Decision {
 
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
-func (res Resolution[T]) Decided() int { return res.trail.n }
+func (res Resolution[T]) Decided() int {
+	if res.trail == nil {
+		return 0
+	}
+	return res.trail.n
+}
+
+// box is a Resolution allocated with room for its decisions: one allocation
+// where a resolution that must live on the heap anyway decides something.
+type box[T any] struct {
+	res   Resolution[T]
+	trail trail
+}
