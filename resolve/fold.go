@@ -22,10 +22,12 @@ type fieldState[T any] struct {
 	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d          policy.Decision // the decision of the field being merged
 	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
-	tr         trail           // the decisions of a fold given no trail of its own
-	stamp      version.Stamp   // greatest stamp merged so far
-	stamps     []version.Stamp // per field
-	next       []version.Stamp // per field, written by the merge in progress
+	// tr holds the decisions of the fold in progress: the trail its caller
+	// gave, or one allocated at the first decision, handed to the result.
+	tr     *trail
+	stamp  version.Stamp   // greatest stamp merged so far
+	stamps []version.Stamp // per field
+	next   []version.Stamp // per field, written by the merge in progress
 	// causal says that a branch of the fold knows what its writer had seen
 	// (Branch.Seen), so that a field value some branch's writer saw and
 	// replaced may be superseded (see live); all are then the branches of
@@ -97,8 +99,8 @@ func init() {
 // hundred bytes: written in place, it is not copied out through every
 // caller.) The decisions go to tr, a zero trail, which res then refers
 // to when there are any: a caller that allocates its Resolution allocates
-// tr with it (see box). With a nil tr, the fold records them in its pooled
-// accumulator and allocates a trail for them only when there are any.
+// tr with it (see box). With a nil tr, the fold allocates a trail at its
+// first decision: one that decides nothing allocates none.
 func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
@@ -112,11 +114,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 	// Decisions cost what they record: only fields that decided something
 	// add one, to the trail; nothing is formatted here.
 	acc.tab = acc.tab[:0]
-	t := tr
-	if t == nil {
-		t = &acc.tr
-		defer func() { acc.tr = trail{} }() // keep no references in the pool
-	}
+	acc.tr = tr
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -129,7 +127,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 		)
 		for i := range pending {
 			// merge2 changes acc and the trail only when it succeeds.
-			if err := r.merge2(acc, &pending[i], t); err != nil {
+			if err := r.merge2(acc, &pending[i]); err != nil {
 				deferred = append(deferred, pending[i])
 				if firstErr == nil {
 					firstErr = err
@@ -137,19 +135,17 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 			}
 		}
 		if len(deferred) == len(pending) {
-			*t = trail{}
+			if tr != nil {
+				*tr = trail{}
+			}
 			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
-	if t.n > 0 {
-		if tr == nil {
-			tr = new(trail)
-			*tr = *t
-		}
-		tr.stamps.set(acc.tab)
-		res.trail = tr
+	if t := acc.tr; t != nil && t.n > 0 {
+		t.stamps.set(acc.tab)
+		res.trail = t
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -218,12 +214,14 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	s.in = Branch[T]{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
+	s.tr = nil
 	r.states.Put(s)
 }
 
 // merge2 merges branch into the accumulator a, adding the decisions that
-// decided something to t. On a refusal it changes neither a nor t.
-func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], t *trail) error {
+// decided something to a's trail. On a refusal it changes neither a nor
+// the decisions.
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	// The field accessors are function values, so whatever they are handed
 	// escapes: hand them the accumulator's copy of the branch, which lives
 	// on the heap already, rather than the caller's.
@@ -236,13 +234,13 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], t *trail) erro
 	} else {
 		*out = *a.value
 	}
-	start, tab := t.n, len(a.tab)
+	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
 		f, d := &r.fields[i], &a.d
 		if err := f.merge(out, a, b, i, d); err != nil {
 			*d = policy.Decision{}
 			a.tab = a.tab[:tab]
-			t.truncate(start)
+			a.truncate(start)
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
@@ -250,20 +248,43 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], t *trail) erro
 			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
 				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
-			t.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
+			a.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
 				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
 		}
 		*d = policy.Decision{}
 	}
-	if err := r.applyRules(a, b, t); err != nil {
+	if err := r.applyRules(a, b); err != nil {
 		a.tab = a.tab[:tab]
-		t.truncate(start)
+		a.truncate(start)
 		return err
 	}
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, a.next)
 	return nil
+}
+
+// add records d in the fold's trail, allocating it at the first decision.
+func (a *fieldState[T]) add(d decided) {
+	if a.tr == nil {
+		a.tr = new(trail)
+	}
+	a.tr.add(d)
+}
+
+// decided returns the number of decisions the fold has recorded.
+func (a *fieldState[T]) decided() int {
+	if a.tr == nil {
+		return 0
+	}
+	return a.tr.n
+}
+
+// truncate drops the decisions after the first n.
+func (a *fieldState[T]) truncate(n int) {
+	if a.tr != nil {
+		a.tr.truncate(n)
+	}
 }
 
 // ref returns the reference of a decided to stamp s (see decided): 0 for
@@ -333,7 +354,7 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 // applyRules runs the record rules over a.out, the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
 // value came from, adding their decisions to t.
-func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], t *trail) error {
+func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 	if len(r.rules) == 0 {
 		return nil
 	}
@@ -347,7 +368,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], t *trail) error
 		}
 		if reason != "" {
 			changed = true
-			t.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
+			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
 		}
 	}
 	if changed {
