@@ -295,6 +295,10 @@ func TestRecordMergeAgrees(t *testing.T) {
 		if h, ok := sixfield.MergeByHand(a.concord(), b.concord()); !ok || !h.Equal(mergedTicket) {
 			t.Errorf("baseline: %+v", h)
 		}
+		var d sixfield.Dispatch
+		if h, ok := d.Merge(a.concord(), b.concord()); !ok || !h.Equal(mergedTicket) {
+			t.Errorf("dispatch: %+v", h)
+		}
 	}
 }
 

@@ -120,9 +120,11 @@ func cpuRows(t *testing.T) []cpuRow {
 		r := ticketResolver()
 		bs := []resolve.Branch[ticket]{tb[0].concord(), tb[1].concord()}
 		x, y := tb[0].concord(), tb[1].concord()
+		var floor sixfield.Dispatch
 		rows = append(rows, cpuRow{"RecordMerge", 100_000, []cpuCase{
 			{impl: implConcord, op: func(int) { cpuSinkRes, _ = merge.Branches(r, bs) }},
 			{impl: implBaseline, op: func(int) { cpuSinkTicket, _ = sixfield.MergeByHand(x, y) }},
+			{impl: implDispatch, op: func(int) { cpuSinkTicket, _ = floor.Merge(x, y) }},
 		}})
 	}
 	// Join (fresh).

@@ -13,6 +13,10 @@ const (
 	implAalpar    = "aalpar"
 	implGrove     = "grove"
 	implBaseline  = "baseline"
+	// implDispatch is RecordMerge's dispatch floor: the hand-written merge's
+	// rules reached through function values and interfaces, as a generic
+	// engine must reach them (sixfield.Dispatch).
+	implDispatch = "dispatch"
 )
 
 // matrix runs fn as the sub-benchmark impl=IMPL[/case=CASE][/n=N] for every

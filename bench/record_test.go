@@ -102,10 +102,14 @@ func ticketOfGrove(s *grove.State) (ticket, error) {
 // BenchmarkRecordMerge merges the two concurrent branches of the six-field
 // record. concord's Resolver.Merge also records a decision for every field
 // that decided something (six here); grove's MergeState merges its field
-// states (and re-encodes the merged OR-set's elements as JSON).
+// states (and re-encodes the merged OR-set's elements as JSON). The
+// baseline is the merge written by hand for this one type; dispatch is the
+// same rules reached through function values and interfaces, as a generic
+// engine must reach them, with no decisions and no per-field stamps (the
+// floor of dispatch, between the two).
 func BenchmarkRecordMerge(b *testing.B) {
 	tb := ticketBranches()
-	matrix(b, []string{implConcord, implGrove, implBaseline}, nil, nil, func(b *testing.B, impl, _ string, _ int) {
+	matrix(b, []string{implConcord, implGrove, implBaseline, implDispatch}, nil, nil, func(b *testing.B, impl, _ string, _ int) {
 		var got ticket
 		switch impl {
 		case implConcord:
@@ -138,6 +142,15 @@ func BenchmarkRecordMerge(b *testing.B) {
 			for b.Loop() {
 				var ok bool
 				if got, ok = sixfield.MergeByHand(x, y); !ok {
+					b.Fatal("conflict")
+				}
+			}
+		case implDispatch:
+			x, y := tb[0].concord(), tb[1].concord()
+			var d sixfield.Dispatch
+			for b.Loop() {
+				var ok bool
+				if got, ok = d.Merge(x, y); !ok {
 					b.Fatal("conflict")
 				}
 			}

@@ -11,7 +11,7 @@ type Field[T any] struct {
 	name        string
 	policy      string
 	replaceable bool
-	merge       func(out *T, acc *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error)
+	merge       func(out *T, acc *fieldState[T], b *Branch[T], i int, d *policy.Decision) error
 	equal       func(a, b *T) bool
 	copy        func(dst, src *T)
 	normalize   func(*T) // nil unless the policy is a policy.Normalizer
@@ -84,11 +84,11 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 }
 
 // bindMerge returns the function that merges field i of branch b into the
-// accumulator: equal values (by eq, unless it is nil) merge as Same — the
+// accumulator, setting it in out and its stamp in acc.next[i]: equal values (by eq, unless it is nil) merge as Same — the
 // later stamp — and the others by p. For a replaceable policy, a value that
 // is live loses to none that is not (see fieldState.live): it wins, Picked,
 // or is the one kept of equal values.
-func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool, replaceable bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) (version.Stamp, error) {
+func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool, replaceable bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) error {
 	name := p.Name()
 	// takeB says whether field i of the merge takes b's value: the live
 	// one, or of two alike the later stamp.
@@ -100,60 +100,72 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		}
 		return sb.Compare(a.stamps[i]) > 0
 	}
-	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) version.Stamp {
+	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) {
 		*d = policy.Decision{Policy: name, Outcome: policy.Same, Reason: "equal values"}
 		if sb := b.FieldStamp(i); takeB(a, b, i, sb, replaceable && a.causal) {
 			*get(out) = *get(&b.Value)
-			return sb
+			a.next[i] = sb
+			return
 		}
-		*get(out) = *get(&a.value)
-		return a.stamps[i]
+		*get(out) = *get(a.value)
+		a.next[i] = a.stamps[i]
 	}
 	// replaced settles field i when exactly one of the two values is live.
-	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, bool) {
+	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) bool {
 		sa, sb := a.stamps[i], b.FieldStamp(i)
 		if sa.Dot == sb.Dot {
-			return version.Stamp{}, false
+			return false
 		}
 		la, lb := a.live(i, sa.Dot), a.live(i, sb.Dot)
 		if la == lb {
-			return version.Stamp{}, false
+			return false
 		}
 		*d = policy.Decision{Policy: name, Outcome: policy.Picked, Reason: replacedReason, Winner: sa, Loser: sb}
 		if lb {
 			d.Winner, d.Loser = sb, sa
 			*get(out) = *get(&b.Value)
-			return sb, true
+			a.next[i] = sb
+			return true
 		}
-		*get(out) = *get(&a.value)
-		return sa, true
+		*get(out) = *get(a.value)
+		a.next[i] = sa
+		return true
 	}
 	// The policy merges through pointers: hand it three branches that live
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
 	// large is copied through the interface.
-	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) (version.Stamp, error) {
-		if eq != nil && eq(*get(&a.value), *get(&b.Value)) {
-			return same(out, a, b, i, d), nil
+	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) error {
+		if eq != nil && eq(*get(a.value), *get(&b.Value)) {
+			same(out, a, b, i, d)
+			return nil
 		}
-		if replaceable && a.causal {
-			if st, ok := replaced(out, a, b, i, d); ok {
-				return st, nil
-			}
+		if replaceable && a.causal && replaced(out, a, b, i, d) {
+			return nil
 		}
 		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
 		if sc == nil {
 			sc = new([3]policy.Branch[F])
 			a.scratch[i] = sc
 		}
-		sc[0] = policy.Branch[F]{Value: *get(&a.value), Stamp: a.stamps[i]}
-		sc[1] = policy.Branch[F]{Value: *get(&b.Value), Stamp: b.FieldStamp(i)}
+		// Field by field: a composite literal is built aside and copied
+		// whole, twice the stores (and, for a value with pointers, a
+		// bulk write barrier) on the merge's hot path.
+		sc[0].Value, sc[0].Stamp = *get(a.value), a.stamps[i]
+		sc[1].Value = *get(&b.Value)
+		if i < len(b.Fields) {
+			sc[1].Stamp = b.Fields[i]
+		} else {
+			sc[1].Stamp = b.Stamp
+		}
 		err := p.MergeInto(&sc[2], d, &sc[0], &sc[1])
 		if err == nil {
 			*get(out) = sc[2].Value
 		}
-		st := sc[2].Stamp
-		*sc = [3]policy.Branch[F]{} // keep no values alive in the pool
-		return st, err
+		a.next[i] = sc[2].Stamp
+		// Keep no values alive in the pool; the stamps hold no pointers.
+		var zero F
+		sc[0].Value, sc[1].Value, sc[2].Value = zero, zero, zero
+		return err
 	}
 }
 

@@ -2,7 +2,6 @@ package resolve
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
@@ -75,19 +74,22 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		d := decided{at: atDelete, outcome: policy.Picked, winner: tomb.Stamp, loser: newest,
-			reason: "a delete concurrent with an update wins"}
-		return &Resolution[T]{Branch: tomb, Merged: len(bs), decided: []decided{d}, by: r}, nil
+		box := &box[T]{res: Resolution[T]{Branch: tomb, Merged: len(bs), by: r}}
+		box.res.trail = &box.trail
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(tomb.Stamp),
+			loser: box.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
+		return &box.res, nil
 	case UpdateWins:
-		res, err := r.fold(canonical(live, true))
-		if err != nil {
+		box := new(box[T])
+		res := &box.res
+		if err := r.fold(canonical(live, true), res, &box.trail); err != nil {
 			return nil, r.asConflict(err)
 		}
-		d := decided{at: atDelete, outcome: policy.Picked, winner: res.Stamp, loser: tomb.Stamp,
-			reason: "an update concurrent with a delete wins"}
+		res.trail = &box.trail // the fold's decisions are there too
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(res.Stamp),
+			loser: box.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
 		res.Merged = len(bs)
-		res.decided = append(slices.Clip(res.decided), d)
-		return &res, nil
+		return res, nil
 	default:
 		rej := &policy.Rejection{Policy: DeleteConflicts.String(), Reason: "a delete is concurrent with an update"}
 		c := r.conflict(bs, rej)

@@ -338,7 +338,8 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branc
 	// A write over a delete concurrent with updates settles a conflict even
 	// when the live branches would merge: it keeps only what they agree on.
 	if !tomb {
-		if res, err := r.fold(canonical(covered, true)); err == nil {
+		var res Resolution[T]
+		if err := r.fold(canonical(covered, true), &res, nil); err == nil {
 			return &res.Branch
 		}
 	}
@@ -451,14 +452,15 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		res.Version = s.Join()
 		return res, nil
 	}
-	res, err := r.fold(canonical(s.Values(), true))
-	if err != nil {
+	box := new(box[T])
+	res := &box.res
+	if err := r.fold(canonical(s.Values(), true), res, &box.trail); err != nil {
 		c := r.asConflict(err)
 		c.Context = s.Join()
 		return nil, c
 	}
 	res.Version = s.Join()
-	return &res, nil
+	return res, nil
 }
 
 // asConflict returns a merge's error as a conflict.
@@ -475,7 +477,7 @@ func (r *Resolver[T]) asConflict(err error) *ConflictRequiresRetry {
 func (r *Resolver[T]) outcome(state Siblings[T], class Class, met bool) Outcome[T] {
 	res, conflict := r.resolve(state)
 	// Concurrent deletes agree: they meet silently.
-	silent := res != nil && res.Deleted && len(res.decided) == 0
+	silent := res != nil && res.Deleted && res.Decided() == 0
 	return Outcome[T]{State: state, Class: class, Resolution: res, Conflict: conflict,
 		entity: r.entity, met: met && state.Len() > 1 && !silent}
 }

@@ -13,12 +13,18 @@ import (
 // fieldState is the accumulator of a merge: the record so far and the stamp
 // each field's value came from.
 type fieldState[T any] struct {
-	value  T
-	out    T               // the merge in progress, kept here so it is not allocated per pair
-	pre    T               // out before the record rules ran, to see what they changed
-	in     Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
-	d      policy.Decision // the decision of the field being merged
-	ds     []decided       // the decisions so far, copied out once at the end
+	// value is the record so far and out the merge in progress, kept in
+	// vals so that they are not allocated per pair; a merged pair swaps
+	// the pointers rather than copying records.
+	value, out *T
+	vals       [2]T
+	pre        T               // out before the record rules ran, to see what they changed
+	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	d          policy.Decision // the decision of the field being merged
+	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
+	// tr holds the decisions of the fold in progress: the trail its caller
+	// gave, or one allocated at the first decision, handed to the result.
+	tr     *trail
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -30,8 +36,8 @@ type fieldState[T any] struct {
 	// with the accumulator.
 	all    []Branch[T]
 	causal bool
-	// scratch holds, per field, the branches a policy with a pointer fast
-	// path (policy.Merger) reads and writes, reused across merges.
+	// scratch holds, per field, the branches a policy's MergeInto reads
+	// and writes, reused across merges.
 	scratch []any
 	inline  [16]version.Stamp
 }
@@ -45,13 +51,21 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
-	if len(branches) <= 4 {
-		// Sort a copy on the stack: merge must not reorder the caller's slice.
+	var res Resolution[T]
+	var err error
+	// Sort a copy on the stack: merge must not reorder the caller's slice.
+	switch n := len(branches); {
+	case n <= 2:
+		// The common merge, and half the stack to clear.
+		var small [2]Branch[T]
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
+	case n <= 4:
 		var small [4]Branch[T]
-		n := copy(small[:], branches)
-		return r.fold(canonical(small[:n], true))
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
+	default:
+		err = r.fold(canonical(branches, false), &res, nil)
 	}
-	return r.fold(canonical(branches, false))
+	return res, err
 }
 
 // inOrder folds branches in exactly the order given (no sorting, no
@@ -60,7 +74,9 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 	if len(branches) == 0 {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
-	return r.fold(branches)
+	var res Resolution[T]
+	err := r.fold(branches, &res, nil)
+	return res, err
 }
 
 // hooks returns the merges internal/resolvehook hands out, as typed func
@@ -78,7 +94,14 @@ func init() {
 	resolvehook.Merges = func(r any) (any, any) { return r.(hooked).hooks() }
 }
 
-func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
+// fold merges bs, in the order given, into *res, which must be the zero
+// Resolution; on an error it leaves *res zero. (A Resolution is a few
+// hundred bytes: written in place, it is not copied out through every
+// caller.) The decisions go to tr, a zero trail, which res then refers
+// to when there are any: a caller that allocates its Resolution allocates
+// tr with it (see box). With a nil tr, the fold allocates a trail at its
+// first decision: one that decides nothing allocates none.
+func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
 	for i := range bs {
@@ -89,10 +112,9 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 		}
 	}
 	// Decisions cost what they record: only fields that decided something
-	// add one, to a buffer the pool keeps, copied out at the exact size;
-	// nothing is formatted here.
-	decisions := acc.ds[:0]
-	defer func() { acc.ds = decisions }()
+	// add one, to the trail; nothing is formatted here.
+	acc.tab = acc.tab[:0]
+	acc.tr = tr
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -104,10 +126,8 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 			firstErr error
 		)
 		for i := range pending {
-			// merge2 changes acc and decisions only when it succeeds.
-			var err error
-			decisions, err = r.merge2(acc, &pending[i], decisions)
-			if err != nil {
+			// merge2 changes acc and the trail only when it succeeds.
+			if err := r.merge2(acc, &pending[i]); err != nil {
 				deferred = append(deferred, pending[i])
 				if firstErr == nil {
 					firstErr = err
@@ -115,16 +135,20 @@ func (r *Resolver[T]) fold(bs []Branch[T]) (Resolution[T], error) {
 			}
 		}
 		if len(deferred) == len(pending) {
-			return Resolution[T]{}, r.conflict(bs, firstErr)
+			if tr != nil {
+				*tr = trail{}
+			}
+			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
-	res := Resolution[T]{Branch: Branch[T]{Value: acc.value, Stamp: acc.stamp}, Merged: len(bs), by: r}
-	if len(decisions) > 0 {
-		res.decided = slices.Clone(decisions)
+	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
+	if t := acc.tr; t != nil && t.n > 0 {
+		t.stamps.set(acc.tab)
+		res.trail = t
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
-	return res, nil
+	return nil
 }
 
 // canonical returns branches sorted by stamp without repeated writes. It
@@ -145,6 +169,15 @@ func canonical[T any](branches []Branch[T], owned bool) []Branch[T] {
 	if !owned {
 		bs = slices.Clone(branches)
 	}
+	if len(bs) == 2 {
+		// The common merge, a pair out of order: swap it (the sort's
+		// generic path costs several times the swap of two branches).
+		if bs[0].Stamp == bs[1].Stamp {
+			return bs[:1]
+		}
+		bs[0], bs[1] = bs[1], bs[0]
+		return bs
+	}
 	slices.SortFunc(bs, func(a, b Branch[T]) int { return a.Stamp.Compare(b.Stamp) })
 	return slices.CompactFunc(bs, func(a, b Branch[T]) bool { return a.Stamp == b.Stamp })
 }
@@ -156,7 +189,8 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if s == nil {
 		s = new(fieldState[T])
 	}
-	s.value, s.stamp = b.Value, b.Stamp
+	s.value, s.out = &s.vals[0], &s.vals[1]
+	*s.value, s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
 	buf := s.inline[:]
 	if 2*n > len(buf) {
@@ -176,57 +210,101 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 // that pooled states keep no record values alive.
 func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
-	s.value, s.out, s.pre = zero, zero, zero
+	s.vals, s.pre = [2]T{}, zero
 	s.in = Branch[T]{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	clear(s.ds) // keep no references in the pool
+	s.tr = nil
 	r.states.Put(s)
 }
 
-// merge2 merges branch into the accumulator a, appending the decisions
-// that decided something to ds. On a refusal it changes neither a nor the
-// returned slice's contents below len(ds).
-func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T], ds []decided) ([]decided, error) {
+// merge2 merges branch into the accumulator a, adding the decisions that
+// decided something to a's trail. On a refusal it changes neither a nor
+// the decisions.
+func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	// The field accessors are function values, so whatever they are handed
 	// escapes: hand them the accumulator's copy of the branch, which lives
 	// on the heap already, rather than the caller's.
 	b := &a.in
 	*b = *branch
 	// Fields not bound follow the branch with the greater stamp.
-	out := &a.out
-	*out = a.value
+	out := a.out
 	if b.Stamp.Compare(a.stamp) > 0 {
 		*out = b.Value
+	} else {
+		*out = *a.value
 	}
-	start := len(ds)
-	next := a.next[:0]
-	for i, f := range r.fields {
-		d := &a.d
-		st, err := f.merge(out, a, b, i, d)
-		next = append(next, st)
-		if err != nil {
+	start, tab := a.decided(), len(a.tab)
+	for i := range r.fields {
+		f, d := &r.fields[i], &a.d
+		if err := f.merge(out, a, b, i, d); err != nil {
 			*d = policy.Decision{}
-			return ds[:start], &fieldError{field: f.name, policy: f.policy, err: err}
+			a.tab = a.tab[:tab]
+			a.truncate(start)
+			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if d.Outcome != policy.Same {
 			skew := d.InSkewWindow
 			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
 				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
 			}
-			ds = append(ds, decided{at: int32(i), outcome: d.Outcome, winner: d.Winner, loser: d.Loser,
-				reason: d.Reason, skew: skew})
+			a.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
+				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
 		}
 		*d = policy.Decision{}
 	}
-	ds, err := r.applyRules(a, b, ds, start)
-	if err != nil {
-		return ds, err
+	if err := r.applyRules(a, b); err != nil {
+		a.tab = a.tab[:tab]
+		a.truncate(start)
+		return err
 	}
 	a.value, a.out = a.out, a.value
 	a.stamp = later(a.stamp, b.Stamp)
-	copy(a.stamps, next)
-	return ds, nil
+	copy(a.stamps, a.next)
+	return nil
+}
+
+// add records d in the fold's trail, allocating it at the first decision.
+func (a *fieldState[T]) add(d decided) {
+	if a.tr == nil {
+		a.tr = new(trail)
+	}
+	a.tr.add(d)
+}
+
+// decided returns the number of decisions the fold has recorded.
+func (a *fieldState[T]) decided() int {
+	if a.tr == nil {
+		return 0
+	}
+	return a.tr.n
+}
+
+// truncate drops the decisions after the first n.
+func (a *fieldState[T]) truncate(n int) {
+	if a.tr != nil {
+		a.tr.truncate(n)
+	}
+}
+
+// ref returns the reference of a decided to stamp s (see decided): 0 for
+// the zero stamp, else 1 + its index in a.tab, where it is added unless one
+// of the last few entries holds it. A merge names few stamps and names them
+// again and again (the two branches' stamps, for a pair without per-field
+// stamps), so the search looks back only a few entries; a stamp it misses
+// is kept twice, which costs room, not correctness.
+func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
+	if *s == (version.Stamp{}) {
+		return 0
+	}
+	n := len(a.tab)
+	for j := n - 1; j >= max(0, n-4); j-- {
+		if a.tab[j] == *s {
+			return uint32(j) + 1
+		}
+	}
+	a.tab = append(a.tab, *s)
+	return uint32(n) + 1
 }
 
 // replacedReason is the reason of a field decided by causality, not by
@@ -275,22 +353,22 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 
 // applyRules runs the record rules over a.out, the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
-// value came from. On a refusal it returns ds[:start].
-func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, start int) ([]decided, error) {
+// value came from, adding their decisions to t.
+func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 	if len(r.rules) == 0 {
-		return ds, nil
+		return nil
 	}
-	out := &a.out
+	out := a.out
 	a.pre = *out
 	changed := false
 	for k, rule := range r.rules {
-		reason, err := rule.Apply(out, Branch[T]{Value: a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
+		reason, err := rule.Apply(out, Branch[T]{Value: *a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
-			return ds[:start], &fieldError{rule: rule.Name, policy: "rule", err: err}
+			return &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
 		if reason != "" {
 			changed = true
-			ds = append(ds, decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
+			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
 		}
 	}
 	if changed {
@@ -300,13 +378,13 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T], ds []decided, s
 			}
 		}
 	}
-	return ds, nil
+	return nil
 }
 
 // ruleStamp returns the stamp of field i after a rule set it in out: the
 // stamp of the branch whose value it took, or the later of the two.
 func ruleStamp[T any](f Field[T], out *T, a *fieldState[T], b *Branch[T], i int) version.Stamp {
-	inA, inB := f.equal(out, &a.value), f.equal(out, &b.Value)
+	inA, inB := f.equal(out, a.value), f.equal(out, &b.Value)
 	switch {
 	case inA && !inB:
 		return a.stamps[i]

@@ -3,7 +3,6 @@ package resolve
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -167,11 +166,12 @@ type Resolution[T any] struct {
 	Version version.Vector
 	// Merged is the number of distinct branches merged.
 	Merged int
-	// decided records, in order, what every policy and rule decided, in a
-	// form that holds no names (see [Resolution.Decisions]); by is the
-	// resolver whose names it refers to.
-	decided []decided
-	by      *Resolver[T]
+	// trail records, in order, what every policy and rule decided, in a
+	// form that holds no names and no stamps (see [Resolution.Decisions]):
+	// the names are by's. It is nil when nothing was decided, and never
+	// changed once the Resolution is built: copies share it.
+	trail *trail
+	by    *Resolver[T]
 }
 
 // Decisions lists, in order, what every policy and rule decided; a field
@@ -179,45 +179,28 @@ type Resolution[T any] struct {
 // Each call builds a new slice: a merge records its decisions compactly, so
 // that a caller that does not read them pays little for them.
 func (res Resolution[T]) Decisions() []Decision {
-	if len(res.decided) == 0 {
+	if res.trail == nil || res.trail.n == 0 {
 		return nil
 	}
-	out := make([]Decision, len(res.decided))
-	for i := range res.decided {
-		out[i] = res.by.decision(&res.decided[i])
+	out := make([]Decision, res.trail.n)
+	for i := range out {
+		out[i] = res.by.decision(res.trail.at(i), &res.trail.stamps)
 	}
 	return out
 }
 
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
-func (res Resolution[T]) Decided() int { return len(res.decided) }
-
-// decided is one decision of a merge as the fold records it: an index into
-// the resolver's fields or rules instead of names, so that recording a
-// decision copies one pointer (the reason's) rather than five.
-type decided struct {
-	reason        string
-	winner, loser version.Stamp
-	at            int32 // the field's index; ^index for a record rule; atDelete
-	outcome       policy.Verdict
-	skew          bool
+func (res Resolution[T]) Decided() int {
+	if res.trail == nil {
+		return 0
+	}
+	return res.trail.n
 }
 
-// atDelete marks the decision of the resolver's OnDelete.
-const atDelete = math.MinInt32
-
-// decision returns d with its names.
-func (r *Resolver[T]) decision(d *decided) Decision {
-	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Winner: d.winner,
-		Loser: d.loser, Reason: d.reason, InSkewWindow: d.skew}}
-	switch {
-	case d.at == atDelete:
-		out.Rule, out.Policy = DeleteRule, r.onDelete.String()
-	case d.at < 0:
-		out.Rule, out.Policy = r.rules[^d.at].Name, "rule"
-	default:
-		out.Field, out.Policy = r.fields[d.at].name, r.fields[d.at].policy
-	}
-	return out
+// box is a Resolution allocated with room for its decisions: one allocation
+// where a resolution that must live on the heap anyway decides something.
+type box[T any] struct {
+	res   Resolution[T]
+	trail trail
 }

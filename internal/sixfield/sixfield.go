@@ -72,3 +72,91 @@ func (t Ticket) Equal(o Ticket) bool {
 	return t.Title == o.Title && t.Tags.Equal(o.Tags) && t.Priority == o.Priority &&
 		t.Owner == o.Owner && t.Urgent == o.Urgent && t.Estimate == o.Estimate
 }
+
+// Dispatch is the dispatch floor: the merge of MergeByHand, field for
+// field, reached the way a generic engine must reach it — each field
+// through a function value (its accessor) and an interface (its merge
+// rule), the records in memory the engine keeps on the heap, because
+// whatever a function value or an interface method is handed escapes. It
+// records no decisions and keeps no per-field stamps: the cost of generic
+// dispatch alone, between the hand-written merge and the resolver. A
+// Dispatch is not safe for concurrent use; the zero Dispatch is ready.
+type Dispatch struct {
+	a, b, out Ticket
+}
+
+// Merge merges a and b as MergeByHand does.
+func (d *Dispatch) Merge(a, b resolve.Branch[Ticket]) (Ticket, bool) {
+	d.a, d.b = a.Value, b.Value
+	aLater := a.Stamp.Compare(b.Stamp) >= 0
+	ok := true
+	for _, f := range dispatchFields {
+		ok = f(&d.out, &d.a, &d.b, aLater) && ok
+	}
+	out := d.out
+	d.a, d.b, d.out = Ticket{}, Ticket{}, Ticket{}
+	return out, ok
+}
+
+// dispatchRule merges one field's values into *out; false is a conflict.
+type dispatchRule[F any] interface {
+	merge(out, a, b *F, aLater bool) bool
+}
+
+// dispatchField merges one field of a and b into out.
+type dispatchField func(out, a, b *Ticket, aLater bool) bool
+
+// dispatchBind binds a field to its rule through its accessor.
+func dispatchBind[F any](get func(*Ticket) *F, r dispatchRule[F]) dispatchField {
+	return func(out, a, b *Ticket, aLater bool) bool { return r.merge(get(out), get(a), get(b), aLater) }
+}
+
+var dispatchFields = []dispatchField{
+	dispatchBind[string](func(t *Ticket) *string { return &t.Title }, lwwRule[string]{}),
+	dispatchBind[policy.Set[string]](func(t *Ticket) *policy.Set[string] { return &t.Tags }, unionRule{}),
+	dispatchBind[int](func(t *Ticket) *int { return &t.Priority }, maxRule{}),
+	dispatchBind[string](func(t *Ticket) *string { return &t.Owner }, onceRule{}),
+	dispatchBind[bool](func(t *Ticket) *bool { return &t.Urgent }, enableRule{}),
+	dispatchBind[int](func(t *Ticket) *int { return &t.Estimate }, minRule{}),
+}
+
+type (
+	lwwRule[F any] struct{}
+	unionRule      struct{}
+	maxRule        struct{}
+	minRule        struct{}
+	onceRule       struct{}
+	enableRule     struct{}
+)
+
+func (lwwRule[F]) merge(out, a, b *F, aLater bool) bool {
+	if aLater {
+		*out = *a
+	} else {
+		*out = *b
+	}
+	return true
+}
+
+func (unionRule) merge(out, a, b *policy.Set[string], _ bool) bool {
+	*out = a.Union(*b)
+	return true
+}
+
+func (maxRule) merge(out, a, b *int, _ bool) bool { *out = max(*a, *b); return true }
+
+func (minRule) merge(out, a, b *int, _ bool) bool { *out = min(*a, *b); return true }
+
+func (onceRule) merge(out, a, b *string, _ bool) bool {
+	switch {
+	case *a == *b || *b == "":
+		*out = *a
+	case *a == "":
+		*out = *b
+	default:
+		return false
+	}
+	return true
+}
+
+func (enableRule) merge(out, a, b *bool, _ bool) bool { *out = *a || *b; return true }
