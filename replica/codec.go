@@ -537,14 +537,18 @@ func (r *reader) section() []byte {
 }
 
 func (r *reader) uvarint() uint64 {
-	// Most varints of a branch header are one byte (field stamps' gaps,
-	// replica indexes, counters, times relative to the branch's): read
-	// inline. A failed read leaves nothing to read (see fail).
-	if i := r.off; i < len(r.b) {
-		if c := r.b[i]; c < 0x80 {
-			r.off = i + 1
-			return uint64(c)
-		}
+	// Most varints of a branch header are of one byte (field stamps' gaps,
+	// replica indexes, counters) or two (field stamps' times, relative to
+	// the branch's): read without a loop, as binary.Uvarint reads them. A
+	// failed read leaves nothing to read (see fail).
+	i := r.off
+	if i < len(r.b) && r.b[i] < 0x80 {
+		r.off = i + 1
+		return uint64(r.b[i])
+	}
+	if i+1 < len(r.b) && r.b[i+1] < 0x80 {
+		r.off = i + 2
+		return uint64(r.b[i]&0x7f) | uint64(r.b[i+1])<<7
 	}
 	return r.uvarintSlow()
 }
