@@ -35,8 +35,12 @@ type lockStripe struct {
 }
 
 type keyLock struct {
-	ch   chan struct{} // holds one token while the key is locked
+	// held and refs are guarded by the stripe's mutex. A free key is taken
+	// by setting held, without touching ch; a key locked already is waited
+	// for on ch, on which unlock hands the lock to one waiter.
+	held bool
 	refs int           // holders and waiters
+	ch   chan struct{} // the hand-over to a waiter, made when one first waits
 }
 
 // stripe returns the stripe of key.
@@ -51,19 +55,20 @@ func (l *keyLocks) lock(ctx context.Context, key string) (*keyLock, error) {
 	s.mu.Lock()
 	k := s.get(key)
 	k.refs++
-	s.mu.Unlock()
-	// A free key is taken without a two-way select, which locks both
-	// channels (most of the cost of an uncontended lock).
-	select {
-	case k.ch <- struct{}{}:
+	if !k.held {
+		k.held = true
+		s.mu.Unlock()
 		return k, nil
-	default:
 	}
+	if k.ch == nil {
+		k.ch = make(chan struct{}, 1)
+	}
+	s.mu.Unlock()
 	select {
-	case k.ch <- struct{}{}:
+	case <-k.ch: // handed over: held stays set
 		return k, nil
 	case <-ctx.Done():
-		s.release(key, k)
+		s.cancel(key, k)
 		return nil, ctx.Err()
 	}
 }
@@ -79,32 +84,48 @@ func (s *lockStripe) get(key string) *keyLock {
 		return k
 	}
 	if s.lent.refs == 0 {
-		if s.lent.ch == nil {
-			s.lent.ch = make(chan struct{}, 1)
-		}
 		s.key = key
 		return &s.lent
 	}
 	if s.m == nil {
 		s.m = map[string]*keyLock{}
 	}
-	k := &keyLock{ch: make(chan struct{}, 1)}
+	k := &keyLock{}
 	s.m[key] = k
 	return k
 }
 
 // unlock unlocks key, locked as k.
 func (l *keyLocks) unlock(key string, k *keyLock) {
-	<-k.ch
-	l.stripe(key).release(key, k)
-}
-
-// release drops a holder or waiter of key's lock k: a lock of the map goes
-// when none is left.
-func (s *lockStripe) release(key string, k *keyLock) {
+	s := l.stripe(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k.refs--; k.refs == 0 && k != &s.lent {
+	k.refs--
+	s.pass(key, k)
+}
+
+// cancel drops a waiter of k whose context ended. The lock may have been
+// handed to it meanwhile: it then passes it on as unlock does.
+func (s *lockStripe) cancel(key string, k *keyLock) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k.refs--
+	select {
+	case <-k.ch:
+		s.pass(key, k)
+	default:
+	}
+}
+
+// pass hands k, just released, to a waiter, or frees it if none is left
+// (a lock of the map then goes); holding s.mu.
+func (s *lockStripe) pass(key string, k *keyLock) {
+	if k.refs > 0 {
+		k.ch <- struct{}{} // never blocks: held is set until a waiter takes it
+		return
+	}
+	k.held = false
+	if k != &s.lent {
 		delete(s.m, key)
 	}
 }

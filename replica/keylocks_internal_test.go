@@ -94,3 +94,28 @@ func TestKeyLocksConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyLockCancelAfterHandOver has a waiter give up after unlock handed
+// it the lock (the two cases of its select were ready at once): the lock
+// must then be free, not held by no one.
+func TestKeyLockCancelAfterHandOver(t *testing.T) {
+	var l keyLocks
+	held, err := l.lock(bg, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A waiter as lock makes one, stopped before its select.
+	s := l.stripe("a")
+	s.mu.Lock()
+	k := s.get("a")
+	k.refs++
+	if k.ch == nil {
+		k.ch = make(chan struct{}, 1)
+	}
+	s.mu.Unlock()
+	l.unlock("a", held) // hands the lock to the waiter
+	s.cancel("a", k)    // which gives up instead of taking it
+	if k.held || len(k.ch) != 0 || k.refs != 0 {
+		t.Fatalf("after the waiter gave up: held %v, %d hand-overs pending, %d refs", k.held, len(k.ch), k.refs)
+	}
+}
