@@ -101,6 +101,7 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if rev == 0 && reaped {
 		r.mu.Lock()
 		delete(r.memb.reaped, key) // stored again: the state descends from the horizon
+		r.countMemb()
 		r.mu.Unlock()
 		// The durable horizon goes too. If that fails, it is harmless: a
 		// horizon is consulted only while its key is absent from the
