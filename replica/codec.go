@@ -577,11 +577,7 @@ func (r *reader) uvarintSlow() uint64 {
 // binary.Varint reads it.
 func (r *reader) varint() int64 {
 	ux := r.uvarint()
-	x := int64(ux >> 1)
-	if ux&1 != 0 {
-		x = ^x
-	}
-	return x
+	return int64(ux>>1) ^ -int64(ux&1) // branch-free, so that it is inlined
 }
 
 func (r *reader) logical() uint32 {

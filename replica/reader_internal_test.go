@@ -35,3 +35,16 @@ func TestReaderUvarintMatchesBinary(t *testing.T) {
 		check(t, rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "b"))
 	})
 }
+
+// TestReaderVarintMatchesBinary checks the signed reader against
+// binary.Varint.
+func TestReaderVarintMatchesBinary(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		x := rapid.Int64().Draw(t, "x")
+		b := binary.AppendVarint(nil, x)
+		r := reader{b: b}
+		if got := r.varint(); got != x || r.err != nil || r.off != len(b) {
+			t.Fatalf("%x: read %d, want %d", b, got, x)
+		}
+	})
+}
