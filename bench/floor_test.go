@@ -24,9 +24,10 @@ import (
 // much of the gap between the two is the design's floor, and how much is
 // the replica's own work.
 
-// The floor's steps, as they appear after "step=" in benchmark names and
-// in TestCPUTime's "ReplicaApply floor" rows, cheapest first.
-var floorSteps = []string{"map", "store", "store+index", "checks", "store+index+checks", "replica"}
+// The floor's steps, as they appear after "impl=" in benchmark names (so
+// that run.sh's table puts them beside concord, replica.Apply) and in
+// TestCPUTime's "ReplicaApply floor" rows, cheapest first.
+var floorSteps = []string{"map", "store", "store+index", "checks", "store+index+checks", implConcord}
 
 // floorFields is the number of fields hold's resolver binds: what a field
 // stamp's index is checked against.
@@ -64,7 +65,7 @@ func (f *floorApply) reset() {
 	f.m = map[string][]byte{}
 	f.store = replica.NewMemoryStore()
 	f.index = &rangesync.Index{}
-	if f.step == "replica" {
+	if f.step == implConcord {
 		f.r = holdReplica(f.tb, Baltimore, "binary")
 	}
 }
@@ -102,7 +103,7 @@ func (f *floorApply) apply(ctx context.Context, key string, data, join []byte) e
 			return err
 		}
 		return f.index.Put(key, join)
-	case "replica":
+	case implConcord:
 		_, err := f.r.Apply(ctx, key, data)
 		return err
 	}
@@ -189,13 +190,14 @@ func floorJoins(tb testing.TB, data [][]byte) [][]byte {
 // BenchmarkReplicaApplyFloor applies the fresh states of
 // BenchmarkReplicaApply (hold's binary codec) one per op at each step of
 // the floor: a map under a mutex, the memory store's compare-and-set, that
-// and the index's put, the checks alone, all three, and replica.Apply.
+// and the index's put, the checks alone, all three, and replica.Apply
+// (impl=concord).
 func BenchmarkReplicaApplyFloor(b *testing.B) {
 	keys, data := holdExports(b, "binary")
 	joins := floorJoins(b, data)
 	ctx := context.Background()
 	for _, step := range floorSteps {
-		b.Run("step="+step, func(b *testing.B) {
+		b.Run("impl="+step, func(b *testing.B) {
 			b.ReportAllocs()
 			f := newFloorApply(b, step)
 			for i := 0; b.Loop(); i++ {
