@@ -31,7 +31,9 @@ import (
 //	CONCORD_CPU=1 go test -run CPUTime -v .
 //
 // A value other than 1 is a regular expression that picks the rows by name
-// (CONCORD_CPU='RecordMerge|ReplicaApply fresh').
+// (CONCORD_CPU='RecordMerge|ReplicaApply fresh'). The rows "ReplicaApply
+// floor-binary" put the replica beside the parts of a fresh apply it cannot
+// skip (see BenchmarkReplicaApplyFloor).
 func TestCPUTime(t *testing.T) {
 	only := os.Getenv("CONCORD_CPU")
 	if only == "" {
@@ -188,6 +190,22 @@ func cpuRows(t *testing.T) []cpuRow {
 			}
 			rows = append(rows, cpuRow{"ReplicaApply " + kind + "-" + codec, len(keys), []cpuCase{concord, baseline}})
 		}
+	}
+	// ReplicaApply floor: the steps of BenchmarkReplicaApplyFloor, each
+	// applying every key once per round into a new store (fresh).
+	{
+		keys, data := holdExports(t, "binary")
+		joins := floorJoins(t, data)
+		var cases []cpuCase
+		for _, step := range floorSteps {
+			f := newFloorApply(t, step)
+			cases = append(cases, cpuCase{impl: step, setup: f.reset, op: func(k int) {
+				if err := f.apply(ctx, keys[k], data[k], joins[k]); err != nil {
+					t.Fatal(err)
+				}
+			}})
+		}
+		rows = append(rows, cpuRow{"ReplicaApply floor-binary", len(keys), cases})
 	}
 	return rows
 }

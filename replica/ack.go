@@ -219,6 +219,9 @@ func (r *Replica[T]) unstable() []string {
 // noteTombstone records whether the state of key just indexed is a
 // tombstone, for collectAcks.
 func (r *Replica[T]) noteTombstone(key string, tomb bool) {
+	if !tomb && r.nTombs.Load() == 0 { // the common case, without the lock
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if tomb {
@@ -226,6 +229,15 @@ func (r *Replica[T]) noteTombstone(key string, tomb bool) {
 	} else {
 		delete(r.memb.tombs, key)
 	}
+	r.countMemb()
+}
+
+// countMemb publishes the sizes of the tombstones and horizons kept, for
+// the checks that read them without r.mu; holding r.mu, after changing
+// either.
+func (r *Replica[T]) countMemb() {
+	r.nTombs.Store(int32(len(r.memb.tombs)))
+	r.nHorizons.Store(int32(len(r.memb.reaped)))
 }
 
 // isTombstone reports whether s is a tombstone (every branch deleted).

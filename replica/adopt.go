@@ -35,36 +35,38 @@ type Validator interface {
 // stored state it does not strictly descend, a reaped or quarantined key,
 // a claim of this replica's dots it never issued — which the full path
 // handles and reports. payload is data's, in its clock framing.
-func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte, in version.ClockFrame) (resolve.Class, bool, error) {
+func (r *Replica[T]) adopt(ctx context.Context, key string, data, payload []byte, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool, error) {
 	if in.Len() != 1 || len(key) > MaxKeyLen {
 		return 0, false, nil
 	}
-	// The context is read into an array, not built as a vector, and passed
-	// on in its binary form: no allocation for a context of up to
-	// shortContext replicas.
+	// One pass over the frame reads the context's counters (into an
+	// array: no allocation for a context of up to shortContext replicas),
+	// its binary form for the index and the sibling.
 	var cbuf [shortContext]uint64
-	counts, own := contextCounts(in, r.id, cbuf[:0])
-	st, ok := r.adoptable(payload, in, counts)
+	var jbuf [64]byte
+	sum, branch := in.Summarize(r.id, jbuf[:0], cbuf[:0])
+	st, ok := r.adoptable(payload, sum.Dot, branch, sum.Counts)
 	if !ok {
 		return 0, false, nil
 	}
 	drift := r.hlc.Observe(st.Time) // as ApplyState, before storing
-	var jbuf [64]byte
-	join := in.AppendJoin(jbuf[:0])
 	lk, err := r.locks.lock(ctx, key)
 	if err != nil {
 		return 0, true, fmt.Errorf("replica %v: %q: %w", r.id, key, err)
 	}
 	defer r.locks.unlock(key, lk)
-	for range r.attempts {
-		cur, rev, err := r.store.Get(ctx, key)
-		if err != nil {
-			return 0, false, nil // the full path reports it
+	for i := range r.attempts {
+		// The first attempt decides on the state Apply read before the
+		// lock: the compare-and-set from its revision fails if it changed.
+		if i > 0 {
+			if cur, rev, err = r.store.Get(ctx, key); err != nil {
+				return 0, false, nil // the full path reports it
+			}
 		}
-		if !r.supersedes(key, cur, rev, in, own, st.Dot) {
+		if !r.supersedes(key, cur, rev, in, sum.Own, st.Dot) {
 			return 0, false, nil
 		}
-		if _, err := r.storeIndexed(ctx, key, data, rev, join, false); err != nil {
+		if _, err := r.storeIndexed(ctx, key, data, rev, sum.Join, false); err != nil {
 			if errors.Is(err, ErrRevisionMismatch) {
 				continue
 			}
@@ -98,47 +100,31 @@ func (r *Replica[T]) observeDrift(origin version.ID, err error) {
 // allocating.
 const shortContext = 8
 
-// contextCounts appends to buf the counters of the causal context of the
-// state framed by f, in replica order (the order field stamps name them
-// in), and returns them with the counter of replica id.
-func contextCounts(f version.ClockFrame, id version.ID, buf []uint64) (counts []uint64, own uint64) {
-	for x, n := range f.All() {
-		buf = append(buf, n)
-		if x == id {
-			own = n
-		}
-	}
-	return buf, own
-}
-
-// adoptable checks payload, a state of one sibling framed by in whose
-// context has the counters counts, as decodeState would — without
-// allocating, or building the value if the codec is a [Validator] — and
-// returns its branch's stamp; false for a tombstone, a branch that carries
-// what its writer had seen, a state of another format than the current
-// one, or anything that does not decode.
-func (r *Replica[T]) adoptable(payload []byte, in version.ClockFrame, counts []uint64) (version.Stamp, bool) {
+// adoptable checks payload, a state of one sibling, dot d, whose branch
+// (its header and value) is branch and whose context has the counters
+// counts, as decodeState would — without allocating, or building the value
+// if the codec is a [Validator] — and returns its branch's stamp; false for
+// a tombstone, a branch that carries what its writer had seen, a state of
+// another format than the current one, or anything that does not decode.
+func (r *Replica[T]) adoptable(payload []byte, d version.Dot, branch []byte, counts []uint64) (version.Stamp, bool) {
 	if payload[0] != payloadFormat || payloadFormat != checkedFormat {
 		return version.Stamp{}, false
 	}
-	for dot, b := range in.Siblings() {
-		ts, value, applied, ok := checkBranch(b, r.fields, counts)
-		if !ok {
-			return version.Stamp{}, false
-		}
-		st := version.Stamp{Time: ts, Dot: dot}
-		if v, isV := r.codec.(Validator); isV && applied == nil {
-			return st, v.Validate(value) == nil
-		}
-		// Applied keys in the header are checked against the value (which
-		// must not hold any of its own), as decodeClock does.
-		v, err := r.codec.Decode(value)
-		if err == nil && applied != nil {
-			err = setApplied(&v, applied, r.cmdKeys)
-		}
-		return st, err == nil
+	ts, value, applied, ok := checkBranch(branch, r.fields, counts)
+	if !ok {
+		return version.Stamp{}, false
 	}
-	return version.Stamp{}, false
+	st := version.Stamp{Time: ts, Dot: d}
+	if v, isV := r.codec.(Validator); isV && applied == nil {
+		return st, v.Validate(value) == nil
+	}
+	// Applied keys in the header are checked against the value (which
+	// must not hold any of its own), as decodeClock does.
+	v, err := r.codec.Decode(value)
+	if err == nil && applied != nil {
+		err = setApplied(&v, applied, r.cmdKeys)
+	}
+	return st, err == nil
 }
 
 // checkedFormat is the payload format whose branch headers checkBranch

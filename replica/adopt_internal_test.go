@@ -277,8 +277,9 @@ func isHeld(r *Replica[hold.Hold], key string, data []byte) bool {
 // what it would have done).
 func applyCounting(r *Replica[hold.Hold], key string, data []byte) (resolve.Class, error, bool) {
 	if payload, in, err := r.openState(data); err == nil && in.Len() > 0 {
-		if _, held := r.heldFrame(bg, key, in); !held {
-			if class, ok, err := r.adopt(bg, key, data, payload, in); ok {
+		cur, rev, err := r.store.Get(bg, key)
+		if _, held := r.heldFrame(bg, key, in); !held && err == nil {
+			if class, ok, err := r.adopt(bg, key, data, payload, in, cur, rev); ok {
 				return class, err, true
 			}
 		}

@@ -526,7 +526,7 @@ func (r *reader) rest() []byte { return r.b[r.off:] }
 func (r *reader) section() []byte {
 	n := r.uvarint()
 	if r.err == nil && (n == 0 || n > uint64(len(r.b)-r.off)) {
-		r.err = fmt.Errorf("a section of %d bytes in %d", n, len(r.b)-r.off)
+		r.fail(fmt.Errorf("a section of %d bytes in %d", n, len(r.b)-r.off))
 	}
 	if r.err != nil {
 		return nil
@@ -537,12 +537,36 @@ func (r *reader) section() []byte {
 }
 
 func (r *reader) uvarint() uint64 {
+	// Most varints of a branch header are of one byte (field stamps' gaps,
+	// replica indexes, counters) or two (field stamps' times, relative to
+	// the branch's): read without a loop, as binary.Uvarint reads them. A
+	// failed read leaves nothing to read (see fail).
+	i := r.off
+	if i < len(r.b) && r.b[i] < 0x80 {
+		r.off = i + 1
+		return uint64(r.b[i])
+	}
+	if i+1 < len(r.b) && r.b[i+1] < 0x80 {
+		r.off = i + 2
+		return uint64(r.b[i]&0x7f) | uint64(r.b[i+1])<<7
+	}
+	return r.uvarintSlow()
+}
+
+// fail records err and leaves nothing to read, so that every later read
+// fails too.
+func (r *reader) fail(err error) {
+	r.err = err
+	r.off = len(r.b)
+}
+
+func (r *reader) uvarintSlow() uint64 {
 	if r.err != nil {
 		return 0
 	}
 	x, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
-		r.err = errors.New("bad varint in branch header")
+		r.fail(errors.New("bad varint in branch header"))
 		return 0
 	}
 	r.off += n
@@ -553,17 +577,13 @@ func (r *reader) uvarint() uint64 {
 // binary.Varint reads it.
 func (r *reader) varint() int64 {
 	ux := r.uvarint()
-	x := int64(ux >> 1)
-	if ux&1 != 0 {
-		x = ^x
-	}
-	return x
+	return int64(ux>>1) ^ -int64(ux&1) // branch-free, so that it is inlined
 }
 
 func (r *reader) logical() uint32 {
 	x := r.uvarint()
 	if x > 1<<32-1 {
-		r.err = errors.New("bad stamp counter")
+		r.fail(errors.New("bad stamp counter"))
 	}
 	return uint32(x)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/resolve"
@@ -102,6 +101,7 @@ func (r *Replica[T]) attempt(ctx context.Context, key string, p plan[T]) (c comm
 	if rev == 0 && reaped {
 		r.mu.Lock()
 		delete(r.memb.reaped, key) // stored again: the state descends from the horizon
+		r.countMemb()
 		r.mu.Unlock()
 		// The durable horizon goes too. If that fails, it is harmless: a
 		// horizon is consulted only while its key is absent from the
@@ -293,70 +293,3 @@ func (r *Replica[T]) observe(e resolve.Event) {
 		r.obs.Observe(e)
 	}
 }
-
-// keyLocks is a set of per-key locks that honour context cancellation. The
-// zero keyLocks is ready to use.
-type keyLocks struct {
-	mu   sync.Mutex
-	m    map[string]*keyLock
-	free []*keyLock // unused locks, kept so that locking allocates nothing
-}
-
-type keyLock struct {
-	ch   chan struct{} // holds one token while the key is locked
-	refs int           // holders and waiters; the entry goes when it drops to 0
-}
-
-// lock locks key, waiting until it is free or ctx is done; the caller
-// passes the lock it returns to unlock.
-func (l *keyLocks) lock(ctx context.Context, key string) (*keyLock, error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*keyLock{}
-	}
-	k := l.m[key]
-	if k == nil {
-		if n := len(l.free); n > 0 {
-			k, l.free = l.free[n-1], l.free[:n-1]
-		} else {
-			k = &keyLock{ch: make(chan struct{}, 1)}
-		}
-		l.m[key] = k
-	}
-	k.refs++
-	l.mu.Unlock()
-	// A free key is taken without a two-way select, which locks both
-	// channels (most of the cost of an uncontended lock).
-	select {
-	case k.ch <- struct{}{}:
-		return k, nil
-	default:
-	}
-	select {
-	case k.ch <- struct{}{}:
-		return k, nil
-	case <-ctx.Done():
-		l.release(key, k)
-		return nil, ctx.Err()
-	}
-}
-
-// unlock unlocks key, locked as k.
-func (l *keyLocks) unlock(key string, k *keyLock) {
-	<-k.ch
-	l.release(key, k)
-}
-
-func (l *keyLocks) release(key string, k *keyLock) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if k.refs--; k.refs == 0 {
-		delete(l.m, key)
-		if len(l.free) < maxFreeLocks {
-			l.free = append(l.free, k)
-		}
-	}
-}
-
-// maxFreeLocks bounds the unused locks kept for reuse.
-const maxFreeLocks = 64

@@ -127,6 +127,7 @@ func (r *Replica[T]) takeHorizon(ctx context.Context, key string, value []byte) 
 			if _, ok := r.memb.reaped[key]; !ok {
 				r.memb.reaped[key] = h
 			}
+			r.countMemb()
 			r.mu.Unlock()
 			return
 		}
@@ -187,6 +188,7 @@ func (r *Replica[T]) putHorizon(ctx context.Context, key string, h horizon[T], d
 	}
 	r.mu.Lock()
 	r.memb.reaped[key] = h
+	r.countMemb()
 	r.mu.Unlock()
 	return nil
 }

@@ -237,6 +237,7 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 	r.mu.Lock()
 	r.memb.nReaped++
 	delete(r.memb.tombs, key) // its horizon answers for it now
+	r.countMemb()
 	for _, d := range r.memb.acks {
 		delete(d, key)
 	}
@@ -247,6 +248,9 @@ func (r *Replica[T]) reap(ctx context.Context, key string) (bool, error) {
 
 // horizon returns the reaped tombstone of key, if any.
 func (r *Replica[T]) horizon(key string) (resolve.Siblings[T], bool) {
+	if r.nHorizons.Load() == 0 { // the common case, without the lock
+		return resolve.Siblings[T]{}, false
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.memb.reaped[key]

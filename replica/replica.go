@@ -143,6 +143,8 @@ type Replica[T any] struct {
 	nQuarantine atomic.Int32           // len(quarantine), read without mu on every load
 	review      map[string]*queued[T]  // the review queue, see review.go
 	nReview     atomic.Int32           // len(review), read without mu on every load
+	nTombs      atomic.Int32           // len(memb.tombs), read without mu on every write
+	nHorizons   atomic.Int32           // len(memb.reaped), read without mu on every fresh apply
 	results     results[T]             // first result of each command
 	memb        membership[T]          // reaping: members, their acks, reaped horizons
 	retention   time.Duration          // how long horizons are kept; negative: for ever

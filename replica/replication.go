@@ -44,11 +44,16 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 		return 0, err
 	}
 	if payload, in, err := r.openState(data); err == nil && in.Len() > 0 {
-		if class, ok := r.held(ctx, key, in); ok {
-			return class, nil
-		}
-		if class, ok, err := r.adopt(ctx, key, data, payload, in); ok {
-			return class, err
+		// One read serves both fast paths: adopt stores by compare-and-set
+		// from the revision read, so a write made since fails and adopt
+		// reads again.
+		if cur, rev, err := r.store.Get(ctx, key); err == nil {
+			if class, ok := r.held(ctx, key, in, cur, rev); ok {
+				return class, nil
+			}
+			if class, ok, err := r.adopt(ctx, key, data, payload, in, cur, rev); ok {
+				return class, err
+			}
 		}
 	}
 	s, err := r.decode(key, data)
@@ -63,8 +68,8 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 // taking the key's lock (see heldFrame), does what ApplyState does with
 // such a version — observes its stamps, tells the observer — and reports
 // true. Anything else is left to the other paths.
-func (r *Replica[T]) held(ctx context.Context, key string, in version.ClockFrame) (resolve.Class, bool) {
-	class, ok := r.heldFrame(ctx, key, in)
+func (r *Replica[T]) held(ctx context.Context, key string, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
+	class, ok := r.heldStored(ctx, key, in, cur, rev)
 	if !ok {
 		return 0, false
 	}
@@ -87,7 +92,16 @@ func (r *Replica[T]) held(ctx context.Context, key string, in version.ClockFrame
 // path says what is wrong.
 func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.ClockFrame) (resolve.Class, bool) {
 	cur, rev, err := r.store.Get(ctx, key)
-	if err != nil || rev == 0 {
+	if err != nil {
+		return 0, false
+	}
+	return r.heldStored(ctx, key, in, cur, rev)
+}
+
+// heldStored is heldFrame for key's stored state cur at revision rev, just
+// read.
+func (r *Replica[T]) heldStored(ctx context.Context, key string, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
+	if rev == 0 {
 		return 0, false
 	}
 	stored, err := r.openStateFrame(cur)

@@ -220,6 +220,7 @@ func (r *Replica[T]) dropHorizon(ctx context.Context, key string) error {
 		if rev == 0 {
 			delete(r.memb.tombs, key)
 		}
+		r.countMemb()
 		r.mu.Unlock()
 		if ok && rev == 0 {
 			r.ix.x.Remove(key)

@@ -122,6 +122,50 @@ func (f ClockFrame) AppendJoin(dst []byte) []byte {
 	return dst
 }
 
+// FrameSummary is what [ClockFrame.Summarize] reads of a clock's causal
+// context and first sibling in one pass over its frame: what a replica
+// checks, stores and indexes a received state of one sibling by.
+type FrameSummary struct {
+	Join   []byte   // the binary form of the causal context, as AppendJoin appends it
+	Counts []uint64 // the context's counters, in ID order
+	Own    uint64   // the context's counter of the replica Summarize was asked about, 0 if none
+	Dot    Dot      // the first sibling's dot, in the order of Siblings (the zero Dot if none)
+}
+
+// Summarize appends to join the binary form of the causal context of the
+// clock f encodes and to counts its counters, and returns them with the
+// context's counter of replica id and the dot and encoded value (aliasing
+// f's data) of f's first sibling: what AppendJoin, All and Siblings yield,
+// in one pass over the frame. It does not allocate when join and counts
+// have room, so that a caller can pass buffers on its stack (the value is
+// a result of its own so that it does not make them escape).
+func (f ClockFrame) Summarize(id ID, join []byte, counts []uint64) (s FrameSummary, value []byte) {
+	c := f.cursor()
+	s = FrameSummary{Join: append(join, TokenFormat), Counts: counts}
+	s.Join = binary.AppendUvarint(s.Join, uint64(c.left))
+	first := true
+	for {
+		at := c.d.off
+		x, ok := c.entryOnly()
+		if !ok {
+			return s, value
+		}
+		// The entry's bytes up to its counter are its binary form in a
+		// vector: the frame was checked canonical when read.
+		s.Join = append(s.Join, c.d.data[at:c.entryEnd]...)
+		s.Counts = append(s.Counts, x.n)
+		if x.id == id {
+			s.Own = x.n
+		}
+		for range x.siblings {
+			v := c.value()
+			if first {
+				s.Dot, value, first = Dot{x.id, x.n}, v, false
+			}
+		}
+	}
+}
+
 // Siblings returns an iterator over the siblings' dots and encoded values,
 // in dot order (replica, then newest first): the bytes [DecodeClock] would
 // hand to its decoder. They alias the frame's data.
@@ -144,8 +188,9 @@ func (f ClockFrame) Siblings() iter.Seq2[Dot, []byte] {
 
 // frameCursor walks the entries of a checked frame.
 type frameCursor struct {
-	d    decoder
-	left int // entries not yet read
+	d        decoder
+	left     int // entries not yet read
+	entryEnd int // the offset of the end of the last entry's counter
 }
 
 // frameEntry is one replica's entry of a frame.
@@ -160,8 +205,7 @@ func (f ClockFrame) cursor() frameCursor {
 		return frameCursor{}
 	}
 	c := frameCursor{d: decoder{data: f.data, off: 1}}
-	n, _ := c.d.uvarint() // checked by ReadClockFrame
-	c.left = int(n)
+	c.left = int(c.d.checkedUvarint()) // checked by ReadClockFrame
 	return c
 }
 
@@ -180,15 +224,36 @@ func (c *frameCursor) entryOnly() (frameEntry, bool) {
 		return frameEntry{}, false
 	}
 	c.left--
-	// The frame was checked when read: these cannot fail.
-	x, _ := c.d.entry()
-	nv, _ := c.d.uvarint()
-	return frameEntry{id: x.id, n: x.n, siblings: int(nv)}, true
+	// The frame was checked when read (names, canonical varints, ranges):
+	// its entries are read without checking them again.
+	d := &c.d
+	l := int(d.data[d.off])
+	var name [MaxNameLen]byte
+	copy(name[:], d.data[d.off+1:d.off+1+l])
+	d.off += 1 + l
+	inc := d.checkedUvarint()
+	n := d.checkedUvarint()
+	c.entryEnd = d.off
+	nv := d.checkedUvarint()
+	id := ID{hi: binary.BigEndian.Uint64(name[:8]), lo: binary.BigEndian.Uint64(name[8:]), inc: inc}
+	return frameEntry{id: id, n: n, siblings: int(nv)}, true
+}
+
+// checkedUvarint reads a varint already checked: a byte below 0x80 is
+// read inline, the others by binary.Uvarint.
+func (d *decoder) checkedUvarint() uint64 {
+	if b := d.data[d.off]; b < 0x80 {
+		d.off++
+		return uint64(b)
+	}
+	x, n := binary.Uvarint(d.data[d.off:])
+	d.off += n
+	return x
 }
 
 // value reads the next value's bytes.
 func (c *frameCursor) value() []byte {
-	size, _ := c.d.uvarint()
+	size := c.d.checkedUvarint()
 	b := c.d.data[c.d.off : c.d.off+int(size)]
 	c.d.off += int(size)
 	return b

@@ -50,10 +50,6 @@ func TestClockFrameMatchesClock(t *testing.T) {
 			if want, _ := c.Join().AppendBinary([]byte("x")); !bytes.Equal(f.AppendJoin([]byte("x")), want) {
 				t.Fatalf("frame of %v: AppendJoin %x, want %x", c, f.AppendJoin([]byte("x")), want)
 			}
-			type sib struct {
-				d version.Dot
-				b []byte
-			}
 			var want, got []sib
 			if _, err := version.DecodeClock(data, version.Limits{}, func(d version.Dot, b []byte) (int, error) {
 				want = append(want, sib{d, b})
@@ -67,6 +63,7 @@ func TestClockFrameMatchesClock(t *testing.T) {
 			if !slices.EqualFunc(got, want, func(x, y sib) bool { return x.d == y.d && bytes.Equal(x.b, y.b) }) {
 				t.Fatalf("frame siblings %v, DecodeClock's %v", got, want)
 			}
+			checkSummary(t, f, c, got[:min(1, len(got))])
 		}
 		for i := range clocks {
 			for j := range clocks {
@@ -76,6 +73,42 @@ func TestClockFrameMatchesClock(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sib is a sibling's dot and encoded value.
+type sib struct {
+	d version.Dot
+	b []byte
+}
+
+// checkSummary checks that Summarize reads of frame f of clock c what
+// AppendJoin, All and Siblings (whose first sibling is first, if any) read,
+// asked about each of c's replicas and about one it lacks.
+func checkSummary(t *rapid.T, f version.ClockFrame, c version.Clock[int], first []sib) {
+	ids := append(slices.Collect(func(yield func(version.ID) bool) {
+		for id := range c.Join().All() {
+			if !yield(id) {
+				return
+			}
+		}
+	}), version.MustID("absent"))
+	for _, id := range ids {
+		s, value := f.Summarize(id, []byte("x"), []uint64{7})
+		var counts []uint64
+		for _, n := range c.Join().All() {
+			counts = append(counts, n)
+		}
+		wantJoin, _ := c.Join().AppendBinary([]byte("x"))
+		wantDot, wantValue := version.Dot{}, []byte(nil)
+		if len(first) > 0 {
+			wantDot, wantValue = first[0].d, first[0].b
+		}
+		if !bytes.Equal(s.Join, wantJoin) || !slices.Equal(s.Counts, append([]uint64{7}, counts...)) ||
+			s.Own != c.Join().Get(id) || s.Dot != wantDot || !bytes.Equal(value, wantValue) {
+			t.Fatalf("Summarize of %v about %v: %+v, %x; want join %x, counts %v, own %d, first %v %x",
+				c, id, s, value, wantJoin, counts, c.Join().Get(id), wantDot, wantValue)
+		}
+	}
 }
 
 // TestReadClockFrameAgreesWithDecode checks that ReadClockFrame refuses what
@@ -134,6 +167,11 @@ func FuzzReadClockFrame(f *testing.F) {
 		}
 		if !slices.Equal(vals, c.Values()) {
 			t.Fatalf("frame values %q, clock's %q", vals, c.Values())
+		}
+		s, value := fr.Summarize(version.ID{}, nil, nil)
+		if want, _ := c.Join().AppendBinary(nil); !bytes.Equal(s.Join, want) || len(s.Counts) != c.Join().Len() ||
+			len(vals) > 0 && string(value) != vals[0] {
+			t.Fatalf("summary %+v of clock %v", s, c)
 		}
 	})
 }

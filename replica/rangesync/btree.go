@@ -67,7 +67,7 @@ func (x *node) recompute() {
 // reports whether the item is new.
 func (t *tree) put(it item) bool {
 	if t.root == nil {
-		t.root = &node{}
+		t.root = &node{items: newLeafItems()}
 	}
 	_, replaced, right, sep := t.root.put(it)
 	if right != nil {
@@ -118,13 +118,18 @@ func (x *node) put(it item) (old sum, replaced bool, right *node, sep string) {
 
 func (x *node) splitLeaf() (*node, string) {
 	mid := len(x.items) / 2
-	right := &node{items: slices.Clone(x.items[mid:])}
+	right := &node{items: append(newLeafItems(), x.items[mid:]...)}
 	clear(x.items[mid:])
 	x.items = x.items[:mid]
 	x.recompute()
 	right.recompute()
 	return right, right.items[0].key
 }
+
+// newLeafItems returns room for a full leaf and the item that splits it:
+// a leaf grows one item at a time, and growing its slice by doubling
+// would copy it up to seven times before it splits.
+func newLeafItems() []item { return make([]item, 0, maxLeaf+1) }
 
 func (x *node) splitInner() (*node, string) {
 	mid := len(x.kids) / 2
