@@ -110,18 +110,22 @@ func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 		pickInto(out, d, p.Name(), b, a, "write-once: the other branch is unset")
 		return nil
 	}
-	// Name the values in stamp order so that both argument orders give the
-	// same reason.
-	first, second := a, b
-	if compareStamps(&first.Stamp, &second.Stamp) > 0 {
-		first, second = second, first
-	}
-	r := &Rejection{
-		Policy: p.Name(),
-		Reason: fmt.Sprintf("write-once field set to %v and to %v", first.Value, second.Value),
-	}
+	r := p.rejection(a.Value, b.Value, &a.Stamp, &b.Stamp)
 	*out, *d = Branch[F]{}, Decision{Policy: p.Name(), Outcome: Rejected, Reason: r.Reason}
 	return r
+}
+
+// rejection is the refusal of two set values a and b, stamped sa and sb.
+func (p once[F]) rejection(a, b F, sa, sb *version.Stamp) *Rejection {
+	// Name the values in stamp order so that both argument orders give the
+	// same reason.
+	if compareStamps(sa, sb) > 0 {
+		a, b = b, a
+	}
+	return &Rejection{
+		Policy: p.Name(),
+		Reason: fmt.Sprintf("write-once field set to %v and to %v", a, b),
+	}
 }
 
 // sameInto sets *out and *d to the result of merging two branches whose

@@ -20,7 +20,7 @@ type fieldState[T any] struct {
 	vals       [2]T
 	pre        T               // out before the record rules ran, to see what they changed
 	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
-	d          policy.Decision // the decision of the field being merged
+	d          policy.Decision // the decision of a field a policy merges through MergeInto
 	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
 	// tr holds the decisions of the fold in progress: the trail its caller
 	// gave, or one allocated at the first decision, handed to the result.
@@ -211,7 +211,7 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
 	s.vals, s.pre = [2]T{}, zero
-	s.in = Branch[T]{}
+	s.in, s.d = Branch[T]{}, policy.Decision{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
 	s.tr = nil
@@ -236,22 +236,21 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	}
 	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
-		f, d := &r.fields[i], &a.d
-		if err := f.merge(out, a, b, i, d); err != nil {
-			*d = policy.Decision{}
+		f := &r.fields[i]
+		v, err := f.merge(out, a, b, i)
+		if err != nil {
 			a.tab = a.tab[:tab]
 			a.truncate(start)
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
-		if d.Outcome != policy.Same {
-			skew := d.InSkewWindow
-			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
-				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
+		if v.outcome != policy.Same {
+			skew := v.skew
+			if v.outcome == policy.Picked && f.replaceable && v.reason != replacedReason {
+				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
-				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
+			a.add(decided{at: int32(i), outcome: v.outcome, winner: a.ref(v.winner),
+				loser: a.ref(v.loser), reason: v.reason, skew: skew})
 		}
-		*d = policy.Decision{}
 	}
 	if err := r.applyRules(a, b); err != nil {
 		a.tab = a.tab[:tab]
@@ -287,14 +286,14 @@ func (a *fieldState[T]) truncate(n int) {
 	}
 }
 
-// ref returns the reference of a decided to stamp s (see decided): 0 for
+// ref returns the reference of a decided to stamp s (see decided): 0 for nil or
 // the zero stamp, else 1 + its index in a.tab, where it is added unless one
 // of the last few entries holds it. A merge names few stamps and names them
 // again and again (the two branches' stamps, for a pair without per-field
 // stamps), so the search looks back only a few entries; a stamp it misses
 // is kept twice, which costs room, not correctness.
 func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
-	if *s == (version.Stamp{}) {
+	if s == nil || *s == (version.Stamp{}) {
 		return 0
 	}
 	n := len(a.tab)
