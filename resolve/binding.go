@@ -94,8 +94,12 @@ type verdict struct {
 	outcome       policy.Verdict
 	skew          bool
 	winner, loser *version.Stamp
-	reason        string
+	reason        uint32 // see reasonTable; reasonOfPolicy: fieldState.d's
 }
+
+// reasonOfPolicy says that a verdict's reason is the text a policy's
+// MergeInto wrote in fieldState.d, to be numbered if it is recorded.
+const reasonOfPolicy = ^uint32(0)
 
 // mergeFn is the type of a binding's field merge (see bindMerge).
 type mergeFn[T any] = func(out *T, acc *fieldState[T], b *Branch[T], i int) (verdict, error)
@@ -106,7 +110,7 @@ type mergeFn[T any] = func(out *T, acc *fieldState[T], b *Branch[T], i int) (ver
 // whether the result's stamp (and, but for Combined, its value) is b's, and
 // the reason; the result's value is written to *out only for Combined.
 type inPlace[F any] interface {
-	MergeField(_ inplace.Key, out, a, b *F, sa, sb *version.Stamp) (policy.Verdict, bool, string, error)
+	MergeField(_ inplace.Key, out, a, b *F, sa, sb *version.Stamp) (policy.Verdict, bool, inplace.Reason, error)
 }
 
 // fieldStamp returns a pointer to b's stamp of field i (see
@@ -144,7 +148,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			*get(out) = *get(a.value)
 			a.next[i] = a.stamps[i]
 		}
-		return verdict{outcome: policy.Same, reason: "equal values"}
+		return verdict{outcome: policy.Same}
 	}
 	// replaced settles field i when exactly one of the two values is live.
 	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, bool) {
@@ -159,11 +163,11 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		if lb {
 			*get(out) = *get(&b.Value)
 			a.next[i] = *sb
-			return verdict{outcome: policy.Picked, reason: replacedReason, winner: sb, loser: sa}, true
+			return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sb, loser: sa}, true
 		}
 		*get(out) = *get(a.value)
 		a.next[i] = *sa
-		return verdict{outcome: policy.Picked, reason: replacedReason, winner: sa, loser: sb}, true
+		return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sa, loser: sb}, true
 	}
 	var policyMerge mergeFn[T]
 	if ip, ok := p.(inPlace[F]); ok {
@@ -200,7 +204,7 @@ func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
 		}
 		a.next[i] = *win
 		if o == policy.Combined {
-			return verdict{outcome: o, reason: reason}, nil
+			return verdict{outcome: o, reason: uint32(reason)}, nil
 		}
 		if fromB {
 			*get(out) = *get(&b.Value)
@@ -210,7 +214,7 @@ func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
 		if o == policy.Same {
 			return verdict{outcome: o}, nil
 		}
-		return verdict{outcome: o, winner: win, loser: lose, reason: reason}, nil
+		return verdict{outcome: o, winner: win, loser: lose, reason: uint32(reason)}, nil
 	}
 }
 
@@ -245,7 +249,7 @@ func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 		if err != nil {
 			return verdict{}, err
 		}
-		return verdict{outcome: d.Outcome, skew: d.InSkewWindow, winner: &d.Winner, loser: &d.Loser, reason: d.Reason}, nil
+		return verdict{outcome: d.Outcome, skew: d.InSkewWindow, winner: &d.Winner, loser: &d.Loser, reason: reasonOfPolicy}, nil
 	}
 }
 

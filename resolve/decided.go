@@ -8,131 +8,156 @@ import (
 )
 
 // decided is one decision of a merge as the fold records it: an index into
-// the resolver's fields or rules instead of names, and indexes into the
-// resolution's stampTable instead of the winner's and loser's stamps, so
-// that recording a decision copies 32 bytes rather than a 200-byte
+// the resolver's fields or rules instead of names, indexes into the trail's
+// stamps instead of the winner's and loser's stamps, and the number of its
+// reason (see reasonTable) instead of the text, so that recording a
+// decision copies 20 bytes that hold no pointer rather than a 200-byte
 // Decision. The stamps of a merge's decisions repeat (a merge of two
 // branches without per-field stamps names two stamps, whatever the number
 // of fields), and a decision that copied them was most of what a merge
 // allocated, and so most of the collector's work.
 type decided struct {
-	reason        string
 	at            int32  // the field's index; ^index for a record rule; atDelete
-	winner, loser uint32 // 1 + index into the stampTable; 0 for the zero stamp
+	winner, loser uint32 // 1 + index into the trail's stamps; 0 for the zero stamp
+	reason        uint32 // see reasonTable; reasonInTrail|k for the trail's k-th text
 	outcome       policy.Verdict
 	skew          bool
 }
 
 // trail is what a resolution keeps of its decisions: the first few inline,
-// so that a merge that decides on a few fields allocates nothing for them
-// (a slice of them was, after the record itself, what a merge allocated
-// most, and what the collector then paid for in every write barrier of the
-// merges that followed), the rest in more; and the stamps they name.
+// so that a merge that decides on a few fields allocates nothing more for
+// them, the rest in more; and the stamps they name, the first two inline.
+// Inline, it holds no pointer but more, nil unless a merge outgrew the
+// inline room: a merge that allocates its trail on its own (see fold)
+// allocates little memory for the collector to scan and fills it without
+// write barriers.
 type trail struct {
-	n      int
-	inline [inlineDecisions]decided
-	more   []decided
-	stamps stampTable
+	n       int32
+	nstamps uint32
+	inline  [inlineDecisions]decided
+	stamps  [2]version.Stamp
+	more    *trailMore
 }
 
-// inlineDecisions is the number of decisions a resolution holds without
-// allocating: a merge decides on the fields its branches changed apart, a
-// handful in a record of any size.
+// trailMore is what a trail holds beyond its inline room: decisions,
+// stamps, and the text of reasons its resolver's table had no room for.
+type trailMore struct {
+	decided []decided
+	stamps  []version.Stamp
+	reasons []string
+}
+
+// inlineDecisions is the number of decisions a resolution holds inline: a
+// merge decides on the fields its branches changed apart, a handful in a
+// record of any size.
 const inlineDecisions = 8
+
+// ext returns t.more, allocating it on first use.
+func (t *trail) ext() *trailMore {
+	if t.more == nil {
+		t.more = new(trailMore)
+	}
+	return t.more
+}
 
 // at returns the i-th decision.
 func (t *trail) at(i int) *decided {
 	if i < len(t.inline) {
 		return &t.inline[i]
 	}
-	return &t.more[i-len(t.inline)]
+	return &t.more.decided[i-len(t.inline)]
 }
 
 // truncate drops the decisions after the first n.
 func (t *trail) truncate(n int) {
 	if n < len(t.inline) {
-		clear(t.inline[n:min(t.n, len(t.inline))])
-		t.more = nil
+		clear(t.inline[n:min(int(t.n), len(t.inline))])
+		if t.more != nil {
+			t.more.decided = t.more.decided[:0]
+		}
 	} else {
-		clear(t.more[n-len(t.inline):])
-		t.more = t.more[:n-len(t.inline)]
+		t.more.decided = t.more.decided[:n-len(t.inline)]
 	}
-	t.n = n
+	t.n = int32(n)
 }
 
 // add appends d to the trail. Only the code that builds a resolution adds
-// to its trail: copies of a Resolution share more.
+// to its trail: copies of a Resolution share it.
 func (t *trail) add(d decided) {
-	if t.n < len(t.inline) {
+	if int(t.n) < len(t.inline) {
 		t.inline[t.n] = d
 	} else {
-		t.more = append(t.more, d)
+		m := t.ext()
+		m.decided = append(m.decided, d)
 	}
 	t.n++
+}
+
+// text returns the text of reason k that the trail keeps (see
+// reasonTable.code).
+func (t *trail) text(k uint32) string { return t.more.reasons[k] }
+
+// keep keeps text s in the trail and returns its reason number.
+func (t *trail) keep(s string) uint32 {
+	m := t.ext()
+	m.reasons = append(m.reasons, s)
+	return reasonInTrail | uint32(len(m.reasons)-1)
 }
 
 // atDelete marks the decision of the resolver's OnDelete.
 const atDelete = math.MinInt32
 
-// stampTable holds the stamps a resolution's decisions name, by index: the
-// first two inline (the two branches of a merge of two branches without
-// per-field stamps, the common case, so that it allocates nothing), the
-// rest in more.
-type stampTable struct {
-	inline [2]version.Stamp
-	more   []version.Stamp
-	n      uint32
-}
-
-// at returns the stamp of index i.
-func (t *stampTable) at(i uint32) version.Stamp {
-	if i < uint32(len(t.inline)) {
-		return t.inline[i]
+// stamp returns the stamp of index i.
+func (t *trail) stamp(i uint32) version.Stamp {
+	if i < uint32(len(t.stamps)) {
+		return t.stamps[i]
 	}
-	return t.more[i-uint32(len(t.inline))]
+	return t.more.stamps[i-uint32(len(t.stamps))]
 }
 
-// set makes the table hold the stamps of tab, in order.
-func (t *stampTable) set(tab []version.Stamp) {
+// setStamps makes the trail hold the stamps of tab, in order.
+func (t *trail) setStamps(tab []version.Stamp) {
 	if len(tab) == 0 {
 		return
 	}
-	n := copy(t.inline[:], tab)
+	n := copy(t.stamps[:], tab)
 	if len(tab) > n {
-		t.more = append([]version.Stamp(nil), tab[n:]...)
+		t.ext().stamps = append([]version.Stamp(nil), tab[n:]...)
 	}
-	t.n = uint32(len(tab))
+	t.nstamps = uint32(len(tab))
 }
 
 // ref returns the reference of a decided to s: 0 for the zero stamp, else
-// 1 + its index in the table, where it is added when it is not there.
-func (t *stampTable) ref(s version.Stamp) uint32 {
+// 1 + its index in the trail's stamps, where it is added when it is not
+// there.
+func (t *trail) ref(s version.Stamp) uint32 {
 	if s == (version.Stamp{}) {
 		return 0
 	}
-	for i := range t.n {
-		if t.at(i) == s {
+	for i := range t.nstamps {
+		if t.stamp(i) == s {
 			return i + 1
 		}
 	}
-	if t.n < uint32(len(t.inline)) {
-		t.inline[t.n] = s
+	if t.nstamps < uint32(len(t.stamps)) {
+		t.stamps[t.nstamps] = s
 	} else {
-		t.more = append(t.more, s)
+		m := t.ext()
+		m.stamps = append(m.stamps, s)
 	}
-	t.n++
-	return t.n
+	t.nstamps++
+	return t.nstamps
 }
 
-// decision returns d with its names and stamps.
-func (r *Resolver[T]) decision(d *decided, stamps *stampTable) Decision {
-	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: d.reason,
+// decision returns d with its names, stamps and reason.
+func (r *Resolver[T]) decision(d *decided, t *trail) Decision {
+	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: r.reasons.text(d.reason, t),
 		InSkewWindow: d.skew}}
 	if d.winner != 0 {
-		out.Winner = stamps.at(d.winner - 1)
+		out.Winner = t.stamp(d.winner - 1)
 	}
 	if d.loser != 0 {
-		out.Loser = stamps.at(d.loser - 1)
+		out.Loser = t.stamp(d.loser - 1)
 	}
 	switch {
 	case d.at == atDelete:

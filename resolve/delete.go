@@ -76,8 +76,8 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	case DeleteWins:
 		box := &box[T]{res: Resolution[T]{Branch: tomb, Merged: len(bs), by: r}}
 		box.res.trail = &box.trail
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(tomb.Stamp),
-			loser: box.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(tomb.Stamp),
+			loser: box.trail.ref(newest), reason: reasonDeleteWins})
 		return &box.res, nil
 	case UpdateWins:
 		box := new(box[T])
@@ -86,8 +86,8 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 			return nil, r.asConflict(err)
 		}
 		res.trail = &box.trail // the fold's decisions are there too
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(res.Stamp),
-			loser: box.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(res.Stamp),
+			loser: box.trail.ref(tomb.Stamp), reason: reasonUpdateWins})
 		res.Merged = len(bs)
 		return res, nil
 	default:

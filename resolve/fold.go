@@ -144,7 +144,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
 	if t := acc.tr; t != nil && t.n > 0 {
-		t.stamps.set(acc.tab)
+		t.setStamps(acc.tab)
 		res.trail = t
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
@@ -244,8 +244,11 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if v.outcome != policy.Same {
+			if v.reason == reasonOfPolicy {
+				v.reason = r.reasons.code(a.d.Reason, a.trail())
+			}
 			skew := v.skew
-			if v.outcome == policy.Picked && f.replaceable && v.reason != replacedReason {
+			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
 			a.add(decided{at: int32(i), outcome: v.outcome, winner: a.ref(v.winner),
@@ -263,20 +266,23 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	return nil
 }
 
-// add records d in the fold's trail, allocating it at the first decision.
-func (a *fieldState[T]) add(d decided) {
+// trail returns the fold's trail, allocating it at the first decision.
+func (a *fieldState[T]) trail() *trail {
 	if a.tr == nil {
 		a.tr = new(trail)
 	}
-	a.tr.add(d)
+	return a.tr
 }
+
+// add records d in the fold's trail.
+func (a *fieldState[T]) add(d decided) { a.trail().add(d) }
 
 // decided returns the number of decisions the fold has recorded.
 func (a *fieldState[T]) decided() int {
 	if a.tr == nil {
 		return 0
 	}
-	return a.tr.n
+	return int(a.tr.n)
 }
 
 // truncate drops the decisions after the first n.
@@ -305,10 +311,6 @@ func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
 	a.tab = append(a.tab, *s)
 	return uint32(n) + 1
 }
-
-// replacedReason is the reason of a field decided by causality, not by
-// stamps: see live.
-const replacedReason = "the other value was replaced by a write that saw it"
 
 // live reports whether the value of field i that the write d made is still
 // live among the branches of the fold: no branch whose writer saw d holds
@@ -367,7 +369,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 		}
 		if reason != "" {
 			changed = true
-			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
+			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: r.reasons.code(reason, a.trail())})
 		}
 	}
 	if changed {

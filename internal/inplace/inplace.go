@@ -15,3 +15,15 @@ package inplace
 // Key is the first parameter of the sealed method: only concord's own
 // packages can name it.
 type Key struct{}
+
+// Reason is a built-in policy's reason for a decision, by index into
+// Reasons: MergeField returns it rather than the text, so that package
+// resolve records a decision in a few bytes that hold no pointer (a
+// resolution's trail of decisions is then memory the collector never
+// scans). The zero Reason is the empty text.
+type Reason uint8
+
+// Reasons holds the text of every Reason, index 0 the empty text. Package
+// policy sets it when it is initialized, before any package that imports
+// policy can merge; it never changes afterwards.
+var Reasons []string
