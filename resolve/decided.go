@@ -27,16 +27,15 @@ type decided struct {
 // trail is what a resolution keeps of its decisions: the first few inline,
 // so that a merge that decides on a few fields allocates nothing more for
 // them, the rest in more; and the stamps they name, the first two inline.
-// Inline, it holds no pointer but more, nil unless a merge outgrew the
-// inline room: a merge that allocates its trail on its own (see fold)
-// allocates little memory for the collector to scan and fills it without
-// write barriers.
+// It holds no pointer — what outgrows it is in a trailMore beside it (the
+// Resolution's more), nil unless a merge needs it — so that a merge that
+// allocates its trail on its own (see fold) allocates memory the collector
+// never scans and fills it without write barriers.
 type trail struct {
 	n       int32
 	nstamps uint32
 	inline  [inlineDecisions]decided
 	stamps  [2]version.Stamp
-	more    *trailMore
 }
 
 // trailMore is what a trail holds beyond its inline room: decisions,
@@ -52,54 +51,50 @@ type trailMore struct {
 // record of any size.
 const inlineDecisions = 8
 
-// ext returns t.more, allocating it on first use.
-func (t *trail) ext() *trailMore {
-	if t.more == nil {
-		t.more = new(trailMore)
+// ext returns *more, allocating it on first use.
+func ext(more **trailMore) *trailMore {
+	if *more == nil {
+		*more = new(trailMore)
 	}
-	return t.more
+	return *more
 }
 
-// at returns the i-th decision.
-func (t *trail) at(i int) *decided {
+// at returns the i-th decision of t and its overflow m.
+func (t *trail) at(i int, m *trailMore) *decided {
 	if i < len(t.inline) {
 		return &t.inline[i]
 	}
-	return &t.more.decided[i-len(t.inline)]
+	return &m.decided[i-len(t.inline)]
 }
 
 // truncate drops the decisions after the first n.
-func (t *trail) truncate(n int) {
+func (t *trail) truncate(n int, m *trailMore) {
 	if n < len(t.inline) {
 		clear(t.inline[n:min(int(t.n), len(t.inline))])
-		if t.more != nil {
-			t.more.decided = t.more.decided[:0]
+		if m != nil {
+			m.decided = m.decided[:0]
 		}
 	} else {
-		t.more.decided = t.more.decided[:n-len(t.inline)]
+		m.decided = m.decided[:n-len(t.inline)]
 	}
 	t.n = int32(n)
 }
 
-// add appends d to the trail. Only the code that builds a resolution adds
-// to its trail: copies of a Resolution share it.
-func (t *trail) add(d decided) {
+// add appends d to the trail, its overflow in *more. Only the code that
+// builds a resolution adds to its trail: copies of a Resolution share it.
+func (t *trail) add(d decided, more **trailMore) {
 	if int(t.n) < len(t.inline) {
 		t.inline[t.n] = d
 	} else {
-		m := t.ext()
+		m := ext(more)
 		m.decided = append(m.decided, d)
 	}
 	t.n++
 }
 
-// text returns the text of reason k that the trail keeps (see
-// reasonTable.code).
-func (t *trail) text(k uint32) string { return t.more.reasons[k] }
-
-// keep keeps text s in the trail and returns its reason number.
-func (t *trail) keep(s string) uint32 {
-	m := t.ext()
+// keep keeps text s in the overflow *more and returns its reason number.
+func keep(s string, more **trailMore) uint32 {
+	m := ext(more)
 	m.reasons = append(m.reasons, s)
 	return reasonInTrail | uint32(len(m.reasons)-1)
 }
@@ -108,21 +103,21 @@ func (t *trail) keep(s string) uint32 {
 const atDelete = math.MinInt32
 
 // stamp returns the stamp of index i.
-func (t *trail) stamp(i uint32) version.Stamp {
+func (t *trail) stamp(i uint32, m *trailMore) version.Stamp {
 	if i < uint32(len(t.stamps)) {
 		return t.stamps[i]
 	}
-	return t.more.stamps[i-uint32(len(t.stamps))]
+	return m.stamps[i-uint32(len(t.stamps))]
 }
 
 // setStamps makes the trail hold the stamps of tab, in order.
-func (t *trail) setStamps(tab []version.Stamp) {
+func (t *trail) setStamps(tab []version.Stamp, more **trailMore) {
 	if len(tab) == 0 {
 		return
 	}
 	n := copy(t.stamps[:], tab)
 	if len(tab) > n {
-		t.ext().stamps = append([]version.Stamp(nil), tab[n:]...)
+		ext(more).stamps = append([]version.Stamp(nil), tab[n:]...)
 	}
 	t.nstamps = uint32(len(tab))
 }
@@ -130,34 +125,35 @@ func (t *trail) setStamps(tab []version.Stamp) {
 // ref returns the reference of a decided to s: 0 for the zero stamp, else
 // 1 + its index in the trail's stamps, where it is added when it is not
 // there.
-func (t *trail) ref(s version.Stamp) uint32 {
+func (t *trail) ref(s version.Stamp, more **trailMore) uint32 {
 	if s == (version.Stamp{}) {
 		return 0
 	}
 	for i := range t.nstamps {
-		if t.stamp(i) == s {
+		if t.stamp(i, *more) == s {
 			return i + 1
 		}
 	}
 	if t.nstamps < uint32(len(t.stamps)) {
 		t.stamps[t.nstamps] = s
 	} else {
-		m := t.ext()
+		m := ext(more)
 		m.stamps = append(m.stamps, s)
 	}
 	t.nstamps++
 	return t.nstamps
 }
 
-// decision returns d with its names, stamps and reason.
-func (r *Resolver[T]) decision(d *decided, t *trail) Decision {
-	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: r.reasons.text(d.reason, t),
+// decision returns d, of trail t with overflow m, with its names, stamps
+// and reason.
+func (r *Resolver[T]) decision(d *decided, t *trail, m *trailMore) Decision {
+	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: r.reasons.text(d.reason, m),
 		InSkewWindow: d.skew}}
 	if d.winner != 0 {
-		out.Winner = t.stamp(d.winner - 1)
+		out.Winner = t.stamp(d.winner-1, m)
 	}
 	if d.loser != 0 {
-		out.Loser = t.stamp(d.loser - 1)
+		out.Loser = t.stamp(d.loser-1, m)
 	}
 	switch {
 	case d.at == atDelete:

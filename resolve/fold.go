@@ -25,6 +25,7 @@ type fieldState[T any] struct {
 	// tr holds the decisions of the fold in progress: the trail its caller
 	// gave, or one allocated at the first decision, handed to the result.
 	tr     *trail
+	more   *trailMore      // tr's overflow (see trail)
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -144,8 +145,8 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
 	if t := acc.tr; t != nil && t.n > 0 {
-		t.setStamps(acc.tab)
-		res.trail = t
+		t.setStamps(acc.tab, &acc.more)
+		res.trail, res.more = t, acc.more
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -214,7 +215,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	s.in, s.d = Branch[T]{}, policy.Decision{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	s.tr = nil
+	s.tr, s.more = nil, nil
 	r.states.Put(s)
 }
 
@@ -245,7 +246,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 		}
 		if v.outcome != policy.Same {
 			if v.reason == reasonOfPolicy {
-				v.reason = r.reasons.code(a.d.Reason, a.trail())
+				v.reason = r.reasons.code(a.d.Reason, &a.more)
 			}
 			skew := v.skew
 			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
@@ -275,7 +276,7 @@ func (a *fieldState[T]) trail() *trail {
 }
 
 // add records d in the fold's trail.
-func (a *fieldState[T]) add(d decided) { a.trail().add(d) }
+func (a *fieldState[T]) add(d decided) { a.trail().add(d, &a.more) }
 
 // decided returns the number of decisions the fold has recorded.
 func (a *fieldState[T]) decided() int {
@@ -288,7 +289,7 @@ func (a *fieldState[T]) decided() int {
 // truncate drops the decisions after the first n.
 func (a *fieldState[T]) truncate(n int) {
 	if a.tr != nil {
-		a.tr.truncate(n)
+		a.tr.truncate(n, a.more)
 	}
 }
 
@@ -369,7 +370,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 		}
 		if reason != "" {
 			changed = true
-			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: r.reasons.code(reason, a.trail())})
+			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: r.reasons.code(reason, &a.more)})
 		}
 	}
 	if changed {

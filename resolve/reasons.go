@@ -78,8 +78,8 @@ func (rt *reasonTable) init() {
 }
 
 // code returns the number of reason s, numbering it when it is new and
-// there is room, else keeping it in t.
-func (rt *reasonTable) code(s string, t *trail) uint32 {
+// there is room, else keeping it in the overflow *more.
+func (rt *reasonTable) code(s string, more **trailMore) uint32 {
 	if c, ok := rt.snap.Load().index[s]; ok {
 		return c
 	}
@@ -90,7 +90,7 @@ func (rt *reasonTable) code(s string, t *trail) uint32 {
 		return c
 	}
 	if len(old.texts) >= len(fixedReasons)+maxReasons {
-		return t.keep(s)
+		return keep(s, more)
 	}
 	c := uint32(len(old.texts))
 	index := maps.Clone(old.index)
@@ -99,10 +99,11 @@ func (rt *reasonTable) code(s string, t *trail) uint32 {
 	return c
 }
 
-// text returns the text of reason c of a decision in t.
-func (rt *reasonTable) text(c uint32, t *trail) string {
+// text returns the text of reason c of a decision whose trail's overflow
+// is m.
+func (rt *reasonTable) text(c uint32, m *trailMore) string {
 	if c&reasonInTrail != 0 {
-		return t.text(c &^ reasonInTrail)
+		return m.reasons[c&^reasonInTrail]
 	}
 	return rt.snap.Load().texts[c]
 }

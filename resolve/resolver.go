@@ -172,8 +172,10 @@ type Resolution[T any] struct {
 	// trail records, in order, what every policy and rule decided, in a
 	// form that holds no names and no stamps (see [Resolution.Decisions]):
 	// the names are by's. It is nil when nothing was decided, and never
-	// changed once the Resolution is built: copies share it.
+	// changed once the Resolution is built: copies share it. more holds
+	// what outgrew it (see trail), nil unless a merge needed it.
 	trail *trail
+	more  *trailMore
 	by    *Resolver[T]
 }
 
@@ -187,7 +189,7 @@ func (res Resolution[T]) Decisions() []Decision {
 	}
 	out := make([]Decision, res.trail.n)
 	for i := range out {
-		out[i] = res.by.decision(res.trail.at(i), res.trail)
+		out[i] = res.by.decision(res.trail.at(i, res.more), res.trail, res.more)
 	}
 	return out
 }
