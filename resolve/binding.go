@@ -145,7 +145,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			*get(out) = *get(&b.Value)
 			a.next[i] = sb
 		} else {
-			*get(out) = *get(a.value)
+			*get(out) = *get(a.val())
 			a.next[i] = a.stamps[i]
 		}
 		return verdict{outcome: policy.Same}
@@ -165,7 +165,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			a.next[i] = *sb
 			return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sb, loser: sa}, true
 		}
-		*get(out) = *get(a.value)
+		*get(out) = *get(a.val())
 		a.next[i] = *sa
 		return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sa, loser: sb}, true
 	}
@@ -176,7 +176,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		policyMerge = mergeInto(get, p)
 	}
 	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
-		if eq != nil && eq(*get(a.value), *get(&b.Value)) {
+		if eq != nil && eq(*get(a.val()), *get(&b.Value)) {
 			return same(out, a, b, i), nil
 		}
 		if replaceable && a.causal {
@@ -194,7 +194,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
 	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
 		sa, sb := &a.stamps[i], b.fieldStamp(i)
-		o, fromB, reason, err := p.MergeField(inplace.Key{}, get(out), get(a.value), get(&b.Value), sa, sb)
+		o, fromB, reason, err := p.MergeField(inplace.Key{}, get(out), get(a.val()), get(&b.Value), sa, sb)
 		if err != nil {
 			return verdict{}, err
 		}
@@ -209,7 +209,7 @@ func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
 		if fromB {
 			*get(out) = *get(&b.Value)
 		} else {
-			*get(out) = *get(a.value)
+			*get(out) = *get(a.val())
 		}
 		if o == policy.Same {
 			return verdict{outcome: o}, nil
@@ -233,7 +233,7 @@ func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 		// Field by field: a composite literal is built aside and copied
 		// whole, twice the stores (and, for a value with pointers, a
 		// bulk write barrier) on the merge's hot path.
-		sc[0].Value, sc[0].Stamp = *get(a.value), a.stamps[i]
+		sc[0].Value, sc[0].Stamp = *get(a.val()), a.stamps[i]
 		sc[1].Value, sc[1].Stamp = *get(&b.Value), *b.fieldStamp(i)
 		// A policy need not write every part of the decision.
 		d := &a.d

@@ -13,15 +13,17 @@ import (
 // fieldState is the accumulator of a merge: the record so far and the stamp
 // each field's value came from.
 type fieldState[T any] struct {
-	// value is the record so far and out the merge in progress, kept in
-	// vals so that they are not allocated per pair; a merged pair swaps
-	// the pointers rather than copying records.
-	value, out *T
-	vals       [2]T
-	pre        T               // out before the record rules ran, to see what they changed
-	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
-	d          policy.Decision // the decision of a field a policy merges through MergeInto
-	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
+	// vals[cur] is the record so far and vals[1-cur] the merge in
+	// progress, kept here so that they are not allocated per pair; a merged
+	// pair flips cur rather than copying records (or swapping pointers,
+	// whose stores in this pooled, heap-allocated state cost write
+	// barriers while the collector runs).
+	cur  int
+	vals [2]T
+	pre  T               // out before the record rules ran, to see what they changed
+	in   Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	d    policy.Decision // the decision of a field a policy merges through MergeInto
+	tab  []version.Stamp // the stamps the decisions name (see decided), copied out at the end
 	// tr holds the decisions of the fold in progress: the trail its caller
 	// gave, or one allocated at the first decision, handed to the result.
 	tr     *trail
@@ -143,7 +145,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 		}
 		pending = deferred
 	}
-	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
+	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, len(bs), r
 	if t := acc.tr; t != nil && t.n > 0 {
 		t.setStamps(acc.tab, &acc.more)
 		res.trail, res.more = t, acc.more
@@ -190,14 +192,17 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if s == nil {
 		s = new(fieldState[T])
 	}
-	s.value, s.out = &s.vals[0], &s.vals[1]
-	*s.value, s.stamp = b.Value, b.Stamp
+	s.cur = 0
+	*s.val(), s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
-	buf := s.inline[:]
-	if 2*n > len(buf) {
-		buf = make([]version.Stamp, 2*n)
+	if len(s.stamps) != n {
+		// Once per state: a resolver's states all have n fields.
+		buf := s.inline[:]
+		if 2*n > len(buf) {
+			buf = make([]version.Stamp, 2*n)
+		}
+		s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	}
-	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	if len(s.scratch) != n {
 		s.scratch = make([]any, n)
 	}
@@ -229,11 +234,11 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	b := &a.in
 	*b = *branch
 	// Fields not bound follow the branch with the greater stamp.
-	out := a.out
+	out := a.res()
 	if b.Stamp.Compare(a.stamp) > 0 {
 		*out = b.Value
 	} else {
-		*out = *a.value
+		*out = *a.val()
 	}
 	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
@@ -261,7 +266,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 		a.truncate(start)
 		return err
 	}
-	a.value, a.out = a.out, a.value
+	a.cur ^= 1
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, a.next)
 	return nil
@@ -274,6 +279,12 @@ func (a *fieldState[T]) trail() *trail {
 	}
 	return a.tr
 }
+
+// val returns the record merged so far.
+func (a *fieldState[T]) val() *T { return &a.vals[a.cur] }
+
+// res returns the record the merge in progress writes.
+func (a *fieldState[T]) res() *T { return &a.vals[a.cur^1] }
 
 // add records d in the fold's trail.
 func (a *fieldState[T]) add(d decided) { a.trail().add(d, &a.more) }
@@ -353,18 +364,18 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 	return d < uint64(r.skew)
 }
 
-// applyRules runs the record rules over a.out, the field merge of the
+// applyRules runs the record rules over a.res(), the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
 // value came from, adding their decisions to t.
 func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 	if len(r.rules) == 0 {
 		return nil
 	}
-	out := a.out
+	out := a.res()
 	a.pre = *out
 	changed := false
 	for k, rule := range r.rules {
-		reason, err := rule.Apply(out, Branch[T]{Value: *a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
+		reason, err := rule.Apply(out, Branch[T]{Value: *a.val(), Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
 			return &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
@@ -386,7 +397,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 // ruleStamp returns the stamp of field i after a rule set it in out: the
 // stamp of the branch whose value it took, or the later of the two.
 func ruleStamp[T any](f Field[T], out *T, a *fieldState[T], b *Branch[T], i int) version.Stamp {
-	inA, inB := f.equal(out, a.value), f.equal(out, &b.Value)
+	inA, inB := f.equal(out, a.val()), f.equal(out, &b.Value)
 	switch {
 	case inA && !inB:
 		return a.stamps[i]
