@@ -71,11 +71,9 @@ func (t *trail) at(i int, m *trailMore) *decided {
 func (t *trail) truncate(n int, m *trailMore) {
 	if n < len(t.inline) {
 		clear(t.inline[n:min(int(t.n), len(t.inline))])
-		if m != nil {
-			m.decided = m.decided[:0]
-		}
-	} else {
-		m.decided = m.decided[:n-len(t.inline)]
+	}
+	if m != nil { // nil while the decisions fit inline
+		m.decided = m.decided[:max(0, n-len(t.inline))]
 	}
 	t.n = int32(n)
 }
