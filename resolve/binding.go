@@ -175,6 +175,9 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	} else {
 		policyMerge = mergeInto(get, p)
 	}
+	if eq == nil && !replaceable {
+		return policyMerge // nothing to settle before the policy: no wrapper to call through
+	}
 	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
 		if eq != nil && eq(*get(a.val()), *get(&b.Value)) {
 			return same(out, a, b, i), nil
