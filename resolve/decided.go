@@ -24,6 +24,59 @@ type decided struct {
 	skew          bool
 }
 
+// packed is a decided as a trail keeps it: 8 bytes, for the fields, rules,
+// stamps and reasons of ordinary merges (field and rule indexes of 15 bits,
+// the first 255 stamps a merge names, the first 65,536 reasons); a decision
+// beyond them is kept whole in the trail's overflow, its index in the
+// packed one's winner, loser and reason. Every byte of the trail is memory
+// a merge allocates — its decisions are what a resolution must own — and,
+// on a machine where the collector runs through the merges, what a merge
+// allocates costs more than what it computes.
+type packed struct {
+	at            int16 // as decided's; packedDelete, or packedWide for a decision kept whole
+	winner, loser uint8
+	reason        uint16
+	outcome       policy.Verdict
+	skew          bool
+}
+
+// The packed indexes that mark a decision of OnDelete and one kept whole.
+const (
+	packedWide   = math.MinInt16
+	packedDelete = math.MinInt16 + 1
+)
+
+// pack returns d packed, or false when it must be kept whole.
+func pack(d decided) (packed, bool) {
+	p := packed{at: int16(d.at), winner: uint8(d.winner), loser: uint8(d.loser), reason: uint16(d.reason),
+		outcome: d.outcome, skew: d.skew}
+	switch {
+	case d.at == atDelete:
+		p.at = packedDelete
+	case d.at > math.MaxInt16 || d.at <= packedDelete:
+		return packed{}, false
+	}
+	return p, d.winner <= math.MaxUint8 && d.loser <= math.MaxUint8 && d.reason <= math.MaxUint16
+}
+
+// wide returns the packed marker of the decision kept whole at index k.
+func wide(k int) packed {
+	return packed{at: packedWide, winner: uint8(k), loser: uint8(k >> 8), reason: uint16(k >> 16)}
+}
+
+// unpack returns the decision p stands for in a trail whose overflow is m.
+func (p packed) unpack(m *trailMore) decided {
+	switch p.at {
+	case packedWide:
+		return m.wide[int(p.winner)|int(p.loser)<<8|int(p.reason)<<16]
+	case packedDelete:
+		return decided{at: atDelete, winner: uint32(p.winner), loser: uint32(p.loser), reason: uint32(p.reason),
+			outcome: p.outcome, skew: p.skew}
+	}
+	return decided{at: int32(p.at), winner: uint32(p.winner), loser: uint32(p.loser), reason: uint32(p.reason),
+		outcome: p.outcome, skew: p.skew}
+}
+
 // trail is what a resolution keeps of its decisions: the first few inline,
 // so that a merge that decides on a few fields allocates nothing more for
 // them, the rest in more; and the stamps they name, the first two inline.
@@ -34,14 +87,15 @@ type decided struct {
 type trail struct {
 	n       int32
 	nstamps uint32
-	inline  [inlineDecisions]decided
+	inline  [inlineDecisions]packed
 	stamps  [2]version.Stamp
 }
 
 // trailMore is what a trail holds beyond its inline room: decisions,
 // stamps, and the text of reasons its resolver's table had no room for.
 type trailMore struct {
-	decided []decided
+	decided []packed  // beyond the inline ones
+	wide    []decided // the decisions that do not pack
 	stamps  []version.Stamp
 	reasons []string
 }
@@ -60,11 +114,11 @@ func ext(more **trailMore) *trailMore {
 }
 
 // at returns the i-th decision of t and its overflow m.
-func (t *trail) at(i int, m *trailMore) *decided {
+func (t *trail) at(i int, m *trailMore) decided {
 	if i < len(t.inline) {
-		return &t.inline[i]
+		return t.inline[i].unpack(m)
 	}
-	return &m.decided[i-len(t.inline)]
+	return m.decided[i-len(t.inline)].unpack(m)
 }
 
 // truncate drops the decisions after the first n.
@@ -81,11 +135,17 @@ func (t *trail) truncate(n int, m *trailMore) {
 // add appends d to the trail, its overflow in *more. Only the code that
 // builds a resolution adds to its trail: copies of a Resolution share it.
 func (t *trail) add(d decided, more **trailMore) {
+	p, ok := pack(d)
+	if !ok {
+		m := ext(more)
+		p = wide(len(m.wide))
+		m.wide = append(m.wide, d)
+	}
 	if int(t.n) < len(t.inline) {
-		t.inline[t.n] = d
+		t.inline[t.n] = p
 	} else {
 		m := ext(more)
-		m.decided = append(m.decided, d)
+		m.decided = append(m.decided, p)
 	}
 	t.n++
 }
@@ -144,7 +204,7 @@ func (t *trail) ref(s version.Stamp, more **trailMore) uint32 {
 
 // decision returns d, of trail t with overflow m, with its names, stamps
 // and reason.
-func (r *Resolver[T]) decision(d *decided, t *trail, m *trailMore) Decision {
+func (r *Resolver[T]) decision(d decided, t *trail, m *trailMore) Decision {
 	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: r.reasons.text(d.reason, m),
 		InSkewWindow: d.skew}}
 	if d.winner != 0 {
