@@ -150,6 +150,20 @@ func (t *trail) add(d decided, more **trailMore) {
 	t.n++
 }
 
+// addField adds the decision of field at, given by its parts (see
+// decided): the common decision, packed in place when it fits inline. (A
+// decided built and then packed costs, per decision, stores of bytes and
+// words read back whole before they reach memory, which stalls.)
+func (t *trail) addField(at int32, winner, loser, reason uint32, outcome policy.Verdict, skew bool, more **trailMore) {
+	if int(t.n) < len(t.inline) && at <= math.MaxInt16 && winner <= math.MaxUint8 && loser <= math.MaxUint8 && reason <= math.MaxUint16 {
+		t.inline[t.n] = packed{at: int16(at), winner: uint8(winner), loser: uint8(loser), reason: uint16(reason),
+			outcome: outcome, skew: skew}
+		t.n++
+		return
+	}
+	t.add(decided{at: at, winner: winner, loser: loser, reason: reason, outcome: outcome, skew: skew}, more)
+}
+
 // keep keeps text s in the overflow *more and returns its reason number.
 func keep(s string, more **trailMore) uint32 {
 	m := ext(more)

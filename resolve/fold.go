@@ -257,8 +257,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.add(decided{at: int32(i), outcome: v.outcome, winner: a.ref(v.winner),
-				loser: a.ref(v.loser), reason: v.reason, skew: skew})
+			a.trail().addField(int32(i), a.ref(v.winner), a.ref(v.loser), v.reason, v.outcome, skew, &a.more)
 		}
 	}
 	if err := r.applyRules(a, b); err != nil {
