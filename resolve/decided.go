@@ -155,7 +155,7 @@ func (t *trail) add(d decided, more **trailMore) {
 // decided built and then packed costs, per decision, stores of bytes and
 // words read back whole before they reach memory, which stalls.)
 func (t *trail) addField(at int32, winner, loser, reason uint32, outcome policy.Verdict, skew bool, more **trailMore) {
-	if int(t.n) < len(t.inline) && at <= math.MaxInt16 && winner <= math.MaxUint8 && loser <= math.MaxUint8 && reason <= math.MaxUint16 {
+	if int(t.n) < len(t.inline) && at >= 0 && at <= math.MaxInt16 && winner <= math.MaxUint8 && loser <= math.MaxUint8 && reason <= math.MaxUint16 {
 		t.inline[t.n] = packed{at: int16(at), winner: uint8(winner), loser: uint8(loser), reason: uint16(reason),
 			outcome: outcome, skew: skew}
 		t.n++
