@@ -36,16 +36,16 @@ func (p lww[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := compareStamps(&a.Stamp, &b.Stamp)
 	if c == 0 {
 		// Equal stamps name the same write, hence the same value.
-		*out, *d = *a, Decision{Policy: p.Name(), Outcome: Same, Reason: "same write"}
+		*out, *d = *a, Decision{Policy: p.Name(), Outcome: Same, Reason: reasons[rSameWrite]}
 		return nil
 	}
 	winner, loser := a, b
 	if c < 0 {
 		winner, loser = b, a
 	}
-	reason := "later stamp"
+	reason := reasons[rLaterStamp]
 	if winner.Stamp.Time == loser.Stamp.Time {
-		reason = "equal time, dot tiebreak"
+		reason = reasons[rDotTiebreak]
 	}
 	pickInto(out, d, p.Name(), winner, loser, reason)
 	return nil

@@ -35,12 +35,12 @@ func (orderPolicy[F]) Equal(a, b F) bool { return cmp.Compare(a, b) == 0 }
 func (p orderPolicy[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	c := cmp.Compare(a.Value, b.Value) * p.sign
 	if c == 0 {
-		sameInto(out, d, p.name, a, b, "equal values")
+		sameInto(out, d, p.name, a, b, reasons[rEqualValues])
 		return nil
 	}
-	reason := "greater value"
+	reason := reasons[rGreaterValue]
 	if p.sign < 0 {
-		reason = "smaller value"
+		reason = reasons[rSmallerValue]
 	}
 	if c > 0 {
 		pickInto(out, d, p.name, a, b, reason)
@@ -67,11 +67,11 @@ func (enableWins) Equal(a, b bool) bool { return a == b }
 func (p enableWins) MergeInto(out *Branch[bool], d *Decision, a, b *Branch[bool]) error {
 	switch {
 	case a.Value == b.Value:
-		sameInto(out, d, p.Name(), a, b, "equal flags")
+		sameInto(out, d, p.Name(), a, b, reasons[rEqualFlags])
 	case a.Value:
-		pickInto(out, d, p.Name(), a, b, "enable wins")
+		pickInto(out, d, p.Name(), a, b, reasons[rEnableWins])
 	default:
-		pickInto(out, d, p.Name(), b, a, "enable wins")
+		pickInto(out, d, p.Name(), b, a, reasons[rEnableWins])
 	}
 	return nil
 }
@@ -101,27 +101,31 @@ func (p once[F]) MergeInto(out *Branch[F], d *Decision, a, b *Branch[F]) error {
 	var zero F
 	switch {
 	case a.Value == b.Value:
-		sameInto(out, d, p.Name(), a, b, "equal values")
+		sameInto(out, d, p.Name(), a, b, reasons[rEqualValues])
 		return nil
 	case b.Value == zero:
-		pickInto(out, d, p.Name(), a, b, "write-once: the other branch is unset")
+		pickInto(out, d, p.Name(), a, b, reasons[rOtherUnset])
 		return nil
 	case a.Value == zero:
-		pickInto(out, d, p.Name(), b, a, "write-once: the other branch is unset")
+		pickInto(out, d, p.Name(), b, a, reasons[rOtherUnset])
 		return nil
 	}
-	// Name the values in stamp order so that both argument orders give the
-	// same reason.
-	first, second := a, b
-	if compareStamps(&first.Stamp, &second.Stamp) > 0 {
-		first, second = second, first
-	}
-	r := &Rejection{
-		Policy: p.Name(),
-		Reason: fmt.Sprintf("write-once field set to %v and to %v", first.Value, second.Value),
-	}
+	r := p.rejection(a.Value, b.Value, &a.Stamp, &b.Stamp)
 	*out, *d = Branch[F]{}, Decision{Policy: p.Name(), Outcome: Rejected, Reason: r.Reason}
 	return r
+}
+
+// rejection is the refusal of two set values a and b, stamped sa and sb.
+func (p once[F]) rejection(a, b F, sa, sb *version.Stamp) *Rejection {
+	// Name the values in stamp order so that both argument orders give the
+	// same reason.
+	if compareStamps(sa, sb) > 0 {
+		a, b = b, a
+	}
+	return &Rejection{
+		Policy: p.Name(),
+		Reason: fmt.Sprintf("write-once field set to %v and to %v", a, b),
+	}
 }
 
 // sameInto sets *out and *d to the result of merging two branches whose

@@ -246,10 +246,10 @@ func (unionPolicy[E]) Equal(a, b Set[E]) bool { return a.Equal(b) }
 // MergeInto implements [Policy].
 func (p unionPolicy[E]) MergeInto(out *Branch[Set[E]], d *Decision, a, b *Branch[Set[E]]) error {
 	if a.Value.Equal(b.Value) {
-		sameInto(out, d, p.Name(), a, b, "equal sets")
+		sameInto(out, d, p.Name(), a, b, reasons[rEqualSets])
 		return nil
 	}
 	*out = Branch[Set[E]]{Value: a.Value.Union(b.Value), Stamp: later(a.Stamp, b.Stamp)}
-	*d = Decision{Policy: p.Name(), Outcome: Combined, Reason: "set union"}
+	*d = Decision{Policy: p.Name(), Outcome: Combined, Reason: reasons[rSetUnion]}
 	return nil
 }

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"github.com/harborpoint/concord/internal/inplace"
 	"github.com/harborpoint/concord/policy"
 	"github.com/harborpoint/concord/version"
 )
@@ -11,7 +12,7 @@ type Field[T any] struct {
 	name        string
 	policy      string
 	replaceable bool
-	merge       func(out *T, acc *fieldState[T], b *Branch[T], i int, d *policy.Decision) error
+	merge       mergeFn[T]
 	equal       func(a, b *T) bool
 	copy        func(dst, src *T)
 	normalize   func(*T) // nil unless the policy is a policy.Normalizer
@@ -83,13 +84,52 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 	return f
 }
 
+// verdict is how a field merge settled its field, as the fold records it:
+// the outcome, the policy's reason and skew flag, and the winner's and the
+// loser's stamps, nil for none (the zero stamp). The stamps point into the
+// accumulator or the branch merged in, so that a field merge returns a few
+// words in registers rather than writing a 144-byte [policy.Decision] that
+// the fold must read and clear.
+type verdict struct {
+	outcome       policy.Verdict
+	skew          bool
+	winner, loser *version.Stamp
+	reason        uint32 // see reasonTable; reasonOfPolicy: fieldState.d's
+}
+
+// reasonOfPolicy says that a verdict's reason is the text a policy's
+// MergeInto wrote in fieldState.d, to be numbered if it is recorded.
+const reasonOfPolicy = ^uint32(0)
+
+// mergeFn is the type of a binding's field merge (see bindMerge).
+type mergeFn[T any] = func(out *T, acc *fieldState[T], b *Branch[T], i int) (verdict, error)
+
+// inPlace is the in-place merge that package policy's built-in policies
+// implement beside MergeInto (see package internal/inplace, which seals it):
+// from pointers to the two values and their stamps, returning the verdict,
+// whether the result's stamp (and, but for Combined, its value) is b's, and
+// the reason; the result's value is written to *out only for Combined.
+type inPlace[F any] interface {
+	MergeField(_ inplace.Key, out, a, b *F, sa, sb *version.Stamp) (policy.Verdict, bool, inplace.Reason, error)
+}
+
+// fieldStamp returns a pointer to b's stamp of field i (see
+// Branch.FieldStamp).
+func (b *Branch[T]) fieldStamp(i int) *version.Stamp {
+	if i < len(b.Fields) {
+		return &b.Fields[i]
+	}
+	return &b.Stamp
+}
+
 // bindMerge returns the function that merges field i of branch b into the
-// accumulator, setting it in out and its stamp in acc.next[i]: equal values (by eq, unless it is nil) merge as Same — the
-// later stamp — and the others by p. For a replaceable policy, a value that
-// is live loses to none that is not (see fieldState.live): it wins, Picked,
-// or is the one kept of equal values.
-func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool, replaceable bool) func(*T, *fieldState[T], *Branch[T], int, *policy.Decision) error {
-	name := p.Name()
+// accumulator, setting it in out and its stamp in acc.next[i]: equal values
+// (by eq, unless it is nil) merge as Same — the later stamp — and the
+// others by p. For a replaceable policy, a value that is live loses to none
+// that is not (see fieldState.live): it wins, Picked, or is the one kept of
+// equal values. A built-in policy merges in place (see inPlace); any other
+// through its MergeInto.
+func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bool, replaceable bool) mergeFn[T] {
 	// takeB says whether field i of the merge takes b's value: the live
 	// one, or of two alike the later stamp.
 	takeB := func(a *fieldState[T], b *Branch[T], i int, sb version.Stamp, causal bool) bool {
@@ -100,48 +140,94 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		}
 		return sb.Compare(a.stamps[i]) > 0
 	}
-	same := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) {
-		*d = policy.Decision{Policy: name, Outcome: policy.Same, Reason: "equal values"}
+	same := func(out *T, a *fieldState[T], b *Branch[T], i int) verdict {
 		if sb := b.FieldStamp(i); takeB(a, b, i, sb, replaceable && a.causal) {
 			*get(out) = *get(&b.Value)
 			a.next[i] = sb
-			return
+		} else {
+			*get(out) = *get(a.val())
+			a.next[i] = a.stamps[i]
 		}
-		*get(out) = *get(a.value)
-		a.next[i] = a.stamps[i]
+		return verdict{outcome: policy.Same}
 	}
 	// replaced settles field i when exactly one of the two values is live.
-	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) bool {
-		sa, sb := a.stamps[i], b.FieldStamp(i)
+	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, bool) {
+		sa, sb := &a.stamps[i], b.fieldStamp(i)
 		if sa.Dot == sb.Dot {
-			return false
+			return verdict{}, false
 		}
 		la, lb := a.live(i, sa.Dot), a.live(i, sb.Dot)
 		if la == lb {
-			return false
+			return verdict{}, false
 		}
-		*d = policy.Decision{Policy: name, Outcome: policy.Picked, Reason: replacedReason, Winner: sa, Loser: sb}
 		if lb {
-			d.Winner, d.Loser = sb, sa
 			*get(out) = *get(&b.Value)
-			a.next[i] = sb
-			return true
+			a.next[i] = *sb
+			return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sb, loser: sa}, true
 		}
-		*get(out) = *get(a.value)
-		a.next[i] = sa
-		return true
+		*get(out) = *get(a.val())
+		a.next[i] = *sa
+		return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sa, loser: sb}, true
 	}
+	var policyMerge mergeFn[T]
+	if ip, ok := p.(inPlace[F]); ok {
+		policyMerge = inPlaceMerge(get, ip)
+	} else {
+		policyMerge = mergeInto(get, p)
+	}
+	if eq == nil && !replaceable {
+		return policyMerge // nothing to settle before the policy: no wrapper to call through
+	}
+	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
+		if eq != nil && eq(*get(a.val()), *get(&b.Value)) {
+			return same(out, a, b, i), nil
+		}
+		if replaceable && a.causal {
+			if v, ok := replaced(out, a, b, i); ok {
+				return v, nil
+			}
+		}
+		return policyMerge(out, a, b, i)
+	}
+}
+
+// inPlaceMerge returns the merge of field i by a built-in policy, in place:
+// the values and stamps it reads are the accumulator's and the branch's, the
+// value it takes is copied from the side it names.
+func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
+	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
+		sa, sb := &a.stamps[i], b.fieldStamp(i)
+		o, fromB, reason, err := p.MergeField(inplace.Key{}, get(out), get(a.val()), get(&b.Value), sa, sb)
+		if err != nil {
+			return verdict{}, err
+		}
+		win, lose := sa, sb
+		if fromB {
+			win, lose = sb, sa
+		}
+		a.next[i] = *win
+		if o == policy.Combined {
+			return verdict{outcome: o, reason: uint32(reason)}, nil
+		}
+		if fromB {
+			*get(out) = *get(&b.Value)
+		} else {
+			*get(out) = *get(a.val())
+		}
+		if o == policy.Same {
+			return verdict{outcome: o}, nil
+		}
+		return verdict{outcome: o, winner: win, loser: lose, reason: uint32(reason)}, nil
+	}
+}
+
+// mergeInto returns the merge of field i by p's MergeInto, the way for
+// every policy that is not a built-in.
+func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 	// The policy merges through pointers: hand it three branches that live
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
 	// large is copied through the interface.
-	return func(out *T, a *fieldState[T], b *Branch[T], i int, d *policy.Decision) error {
-		if eq != nil && eq(*get(a.value), *get(&b.Value)) {
-			same(out, a, b, i, d)
-			return nil
-		}
-		if replaceable && a.causal && replaced(out, a, b, i, d) {
-			return nil
-		}
+	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
 		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
 		if sc == nil {
 			sc = new([3]policy.Branch[F])
@@ -150,13 +236,11 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		// Field by field: a composite literal is built aside and copied
 		// whole, twice the stores (and, for a value with pointers, a
 		// bulk write barrier) on the merge's hot path.
-		sc[0].Value, sc[0].Stamp = *get(a.value), a.stamps[i]
-		sc[1].Value = *get(&b.Value)
-		if i < len(b.Fields) {
-			sc[1].Stamp = b.Fields[i]
-		} else {
-			sc[1].Stamp = b.Stamp
-		}
+		sc[0].Value, sc[0].Stamp = *get(a.val()), a.stamps[i]
+		sc[1].Value, sc[1].Stamp = *get(&b.Value), *b.fieldStamp(i)
+		// A policy need not write every part of the decision.
+		d := &a.d
+		*d = policy.Decision{}
 		err := p.MergeInto(&sc[2], d, &sc[0], &sc[1])
 		if err == nil {
 			*get(out) = sc[2].Value
@@ -165,7 +249,10 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		// Keep no values alive in the pool; the stamps hold no pointers.
 		var zero F
 		sc[0].Value, sc[1].Value, sc[2].Value = zero, zero, zero
-		return err
+		if err != nil {
+			return verdict{}, err
+		}
+		return verdict{outcome: d.Outcome, skew: d.InSkewWindow, winner: &d.Winner, loser: &d.Loser, reason: reasonOfPolicy}, nil
 	}
 }
 

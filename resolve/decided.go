@@ -8,131 +8,224 @@ import (
 )
 
 // decided is one decision of a merge as the fold records it: an index into
-// the resolver's fields or rules instead of names, and indexes into the
-// resolution's stampTable instead of the winner's and loser's stamps, so
-// that recording a decision copies 32 bytes rather than a 200-byte
+// the resolver's fields or rules instead of names, indexes into the trail's
+// stamps instead of the winner's and loser's stamps, and the number of its
+// reason (see reasonTable) instead of the text, so that recording a
+// decision copies 20 bytes that hold no pointer rather than a 200-byte
 // Decision. The stamps of a merge's decisions repeat (a merge of two
 // branches without per-field stamps names two stamps, whatever the number
 // of fields), and a decision that copied them was most of what a merge
 // allocated, and so most of the collector's work.
 type decided struct {
-	reason        string
 	at            int32  // the field's index; ^index for a record rule; atDelete
-	winner, loser uint32 // 1 + index into the stampTable; 0 for the zero stamp
+	winner, loser uint32 // 1 + index into the trail's stamps; 0 for the zero stamp
+	reason        uint32 // see reasonTable; reasonInTrail|k for the trail's k-th text
 	outcome       policy.Verdict
 	skew          bool
 }
 
-// trail is what a resolution keeps of its decisions: the first few inline,
-// so that a merge that decides on a few fields allocates nothing for them
-// (a slice of them was, after the record itself, what a merge allocated
-// most, and what the collector then paid for in every write barrier of the
-// merges that followed), the rest in more; and the stamps they name.
-type trail struct {
-	n      int
-	inline [inlineDecisions]decided
-	more   []decided
-	stamps stampTable
+// packed is a decided as a trail keeps it: 8 bytes, for the fields, rules,
+// stamps and reasons of ordinary merges (field and rule indexes of 15 bits,
+// the first 255 stamps a merge names, the first 65,536 reasons); a decision
+// beyond them is kept whole in the trail's overflow, its index in the
+// packed one's winner, loser and reason. Every byte of the trail is memory
+// a merge allocates — its decisions are what a resolution must own — and,
+// on a machine where the collector runs through the merges, what a merge
+// allocates costs more than what it computes.
+type packed struct {
+	at            int16 // as decided's; packedDelete, or packedWide for a decision kept whole
+	winner, loser uint8
+	reason        uint16
+	outcome       policy.Verdict
+	skew          bool
 }
 
-// inlineDecisions is the number of decisions a resolution holds without
-// allocating: a merge decides on the fields its branches changed apart, a
-// handful in a record of any size.
+// The packed indexes that mark a decision of OnDelete and one kept whole.
+const (
+	packedWide   = math.MinInt16
+	packedDelete = math.MinInt16 + 1
+)
+
+// pack returns d packed, or false when it must be kept whole.
+func pack(d decided) (packed, bool) {
+	p := packed{at: int16(d.at), winner: uint8(d.winner), loser: uint8(d.loser), reason: uint16(d.reason),
+		outcome: d.outcome, skew: d.skew}
+	switch {
+	case d.at == atDelete:
+		p.at = packedDelete
+	case d.at > math.MaxInt16 || d.at <= packedDelete:
+		return packed{}, false
+	}
+	return p, d.winner <= math.MaxUint8 && d.loser <= math.MaxUint8 && d.reason <= math.MaxUint16
+}
+
+// wide returns the packed marker of the decision kept whole at index k.
+func wide(k int) packed {
+	return packed{at: packedWide, winner: uint8(k), loser: uint8(k >> 8), reason: uint16(k >> 16)}
+}
+
+// unpack returns the decision p stands for in a trail whose overflow is m.
+func (p packed) unpack(m *trailMore) decided {
+	switch p.at {
+	case packedWide:
+		return m.wide[int(p.winner)|int(p.loser)<<8|int(p.reason)<<16]
+	case packedDelete:
+		return decided{at: atDelete, winner: uint32(p.winner), loser: uint32(p.loser), reason: uint32(p.reason),
+			outcome: p.outcome, skew: p.skew}
+	}
+	return decided{at: int32(p.at), winner: uint32(p.winner), loser: uint32(p.loser), reason: uint32(p.reason),
+		outcome: p.outcome, skew: p.skew}
+}
+
+// trail is what a resolution keeps of its decisions: the first few inline,
+// so that a merge that decides on a few fields allocates nothing more for
+// them, the rest in more; and the stamps they name, the first two inline.
+// It holds no pointer — what outgrows it is in a trailMore beside it (the
+// Resolution's more), nil unless a merge needs it — so that a merge that
+// allocates its trail on its own (see fold) allocates memory the collector
+// never scans and fills it without write barriers.
+type trail struct {
+	n       int32
+	nstamps uint32
+	inline  [inlineDecisions]packed
+	stamps  [2]version.Stamp
+}
+
+// trailMore is what a trail holds beyond its inline room: decisions,
+// stamps, and the text of reasons its resolver's table had no room for.
+type trailMore struct {
+	decided []packed  // beyond the inline ones
+	wide    []decided // the decisions that do not pack
+	stamps  []version.Stamp
+	reasons []string
+}
+
+// inlineDecisions is the number of decisions a resolution holds inline: a
+// merge decides on the fields its branches changed apart, a handful in a
+// record of any size.
 const inlineDecisions = 8
 
-// at returns the i-th decision.
-func (t *trail) at(i int) *decided {
-	if i < len(t.inline) {
-		return &t.inline[i]
+// ext returns *more, allocating it on first use.
+func ext(more **trailMore) *trailMore {
+	if *more == nil {
+		*more = new(trailMore)
 	}
-	return &t.more[i-len(t.inline)]
+	return *more
+}
+
+// at returns the i-th decision of t and its overflow m.
+func (t *trail) at(i int, m *trailMore) decided {
+	if i < len(t.inline) {
+		return t.inline[i].unpack(m)
+	}
+	return m.decided[i-len(t.inline)].unpack(m)
 }
 
 // truncate drops the decisions after the first n.
-func (t *trail) truncate(n int) {
+func (t *trail) truncate(n int, m *trailMore) {
 	if n < len(t.inline) {
-		clear(t.inline[n:min(t.n, len(t.inline))])
-		t.more = nil
-	} else {
-		clear(t.more[n-len(t.inline):])
-		t.more = t.more[:n-len(t.inline)]
+		clear(t.inline[n:min(int(t.n), len(t.inline))])
 	}
-	t.n = n
+	if m != nil { // nil while the decisions fit inline
+		m.decided = m.decided[:max(0, n-len(t.inline))]
+	}
+	t.n = int32(n)
 }
 
-// add appends d to the trail. Only the code that builds a resolution adds
-// to its trail: copies of a Resolution share more.
-func (t *trail) add(d decided) {
-	if t.n < len(t.inline) {
-		t.inline[t.n] = d
+// add appends d to the trail, its overflow in *more. Only the code that
+// builds a resolution adds to its trail: copies of a Resolution share it.
+func (t *trail) add(d decided, more **trailMore) {
+	p, ok := pack(d)
+	if !ok {
+		m := ext(more)
+		p = wide(len(m.wide))
+		m.wide = append(m.wide, d)
+	}
+	if int(t.n) < len(t.inline) {
+		t.inline[t.n] = p
 	} else {
-		t.more = append(t.more, d)
+		m := ext(more)
+		m.decided = append(m.decided, p)
 	}
 	t.n++
+}
+
+// addField adds the decision of field at, given by its parts (see
+// decided): the common decision, packed in place when it fits inline. (A
+// decided built and then packed costs, per decision, stores of bytes and
+// words read back whole before they reach memory, which stalls.)
+func (t *trail) addField(at int32, winner, loser, reason uint32, outcome policy.Verdict, skew bool, more **trailMore) {
+	if int(t.n) < len(t.inline) && at >= 0 && at <= math.MaxInt16 && winner <= math.MaxUint8 && loser <= math.MaxUint8 && reason <= math.MaxUint16 {
+		t.inline[t.n] = packed{at: int16(at), winner: uint8(winner), loser: uint8(loser), reason: uint16(reason),
+			outcome: outcome, skew: skew}
+		t.n++
+		return
+	}
+	t.add(decided{at: at, winner: winner, loser: loser, reason: reason, outcome: outcome, skew: skew}, more)
+}
+
+// keep keeps text s in the overflow *more and returns its reason number.
+func keep(s string, more **trailMore) uint32 {
+	m := ext(more)
+	m.reasons = append(m.reasons, s)
+	return reasonInTrail | uint32(len(m.reasons)-1)
 }
 
 // atDelete marks the decision of the resolver's OnDelete.
 const atDelete = math.MinInt32
 
-// stampTable holds the stamps a resolution's decisions name, by index: the
-// first two inline (the two branches of a merge of two branches without
-// per-field stamps, the common case, so that it allocates nothing), the
-// rest in more.
-type stampTable struct {
-	inline [2]version.Stamp
-	more   []version.Stamp
-	n      uint32
-}
-
-// at returns the stamp of index i.
-func (t *stampTable) at(i uint32) version.Stamp {
-	if i < uint32(len(t.inline)) {
-		return t.inline[i]
+// stamp returns the stamp of index i.
+func (t *trail) stamp(i uint32, m *trailMore) version.Stamp {
+	if i < uint32(len(t.stamps)) {
+		return t.stamps[i]
 	}
-	return t.more[i-uint32(len(t.inline))]
+	return m.stamps[i-uint32(len(t.stamps))]
 }
 
-// set makes the table hold the stamps of tab, in order.
-func (t *stampTable) set(tab []version.Stamp) {
+// setStamps makes the trail hold the stamps of tab, in order.
+func (t *trail) setStamps(tab []version.Stamp, more **trailMore) {
 	if len(tab) == 0 {
 		return
 	}
-	n := copy(t.inline[:], tab)
+	n := copy(t.stamps[:], tab)
 	if len(tab) > n {
-		t.more = append([]version.Stamp(nil), tab[n:]...)
+		ext(more).stamps = append([]version.Stamp(nil), tab[n:]...)
 	}
-	t.n = uint32(len(tab))
+	t.nstamps = uint32(len(tab))
 }
 
 // ref returns the reference of a decided to s: 0 for the zero stamp, else
-// 1 + its index in the table, where it is added when it is not there.
-func (t *stampTable) ref(s version.Stamp) uint32 {
+// 1 + its index in the trail's stamps, where it is added when it is not
+// there.
+func (t *trail) ref(s version.Stamp, more **trailMore) uint32 {
 	if s == (version.Stamp{}) {
 		return 0
 	}
-	for i := range t.n {
-		if t.at(i) == s {
+	for i := range t.nstamps {
+		if t.stamp(i, *more) == s {
 			return i + 1
 		}
 	}
-	if t.n < uint32(len(t.inline)) {
-		t.inline[t.n] = s
+	if t.nstamps < uint32(len(t.stamps)) {
+		t.stamps[t.nstamps] = s
 	} else {
-		t.more = append(t.more, s)
+		m := ext(more)
+		m.stamps = append(m.stamps, s)
 	}
-	t.n++
-	return t.n
+	t.nstamps++
+	return t.nstamps
 }
 
-// decision returns d with its names and stamps.
-func (r *Resolver[T]) decision(d *decided, stamps *stampTable) Decision {
-	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: d.reason,
+// decision returns d, of trail t with overflow m, with its names, stamps
+// and reason.
+func (r *Resolver[T]) decision(d decided, t *trail, m *trailMore) Decision {
+	out := Decision{Entity: r.entity, Decision: policy.Decision{Outcome: d.outcome, Reason: r.reasons.text(d.reason, m),
 		InSkewWindow: d.skew}}
 	if d.winner != 0 {
-		out.Winner = stamps.at(d.winner - 1)
+		out.Winner = t.stamp(d.winner-1, m)
 	}
 	if d.loser != 0 {
-		out.Loser = stamps.at(d.loser - 1)
+		out.Loser = t.stamp(d.loser-1, m)
 	}
 	switch {
 	case d.at == atDelete:

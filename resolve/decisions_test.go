@@ -216,3 +216,31 @@ func TestRefusedPairLeavesNoDecisions(t *testing.T) {
 	require.Equal(t, []string{"status picked 3>1", "note picked 3>2", "status picked 3>2"}, got)
 	require.Equal(t, rec{"a", "confirmed"}, res.Value)
 }
+
+// TestRefusedPairAfterAFullTrail folds three branches whose first pair
+// decides exactly as many fields as a resolution holds inline and whose
+// next pair is refused: dropping the refused pair's decisions must cope
+// with a trail that is full but has not overflowed.
+func TestRefusedPairAfterAFullTrail(t *testing.T) {
+	type rec struct {
+		F      [8]string
+		Status string
+	}
+	// The status first, so that the refusal comes before the pair's other
+	// fields decide anything.
+	fields := []resolve.Field[rec]{resolve.Bind("status", func(v *rec) *string { return &v.Status }, policy.Policy[string](absorbing{}))}
+	for i := range 8 {
+		fields = append(fields, resolve.Bind(fmt.Sprint("f", i), func(v *rec) *string { return &v.F[i] }, policy.LWW[string]()))
+	}
+	r, err := resolve.New("rec", fields, nil, resolve.Options{})
+	require.NoError(t, err)
+	branch := func(sec int64, f, status string) resolve.Branch[rec] {
+		v := rec{Status: status}
+		for i := range v.F {
+			v.F[i] = f
+		}
+		return resolve.Branch[rec]{Value: v, Stamp: version.Stamp{Time: at(sec), Dot: version.Dot{ID: lisbon, Counter: uint64(sec)}}}
+	}
+	_, err = merge.Branches(r, []resolve.Branch[rec]{branch(1, "a", "held"), branch(2, "b", "held"), branch(3, "c", "released")})
+	require.ErrorIs(t, err, policy.ErrRejected)
+}

@@ -76,8 +76,9 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	case DeleteWins:
 		box := &box[T]{res: Resolution[T]{Branch: tomb, Merged: len(bs), by: r}}
 		box.res.trail = &box.trail
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(tomb.Stamp),
-			loser: box.trail.stamps.ref(newest), reason: "a delete concurrent with an update wins"})
+		more := &box.res.more
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(tomb.Stamp, more),
+			loser: box.trail.ref(newest, more), reason: reasonDeleteWins}, more)
 		return &box.res, nil
 	case UpdateWins:
 		box := new(box[T])
@@ -86,8 +87,9 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 			return nil, r.asConflict(err)
 		}
 		res.trail = &box.trail // the fold's decisions are there too
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.stamps.ref(res.Stamp),
-			loser: box.trail.stamps.ref(tomb.Stamp), reason: "an update concurrent with a delete wins"})
+		more := &res.more
+		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(res.Stamp, more),
+			loser: box.trail.ref(tomb.Stamp, more), reason: reasonUpdateWins}, more)
 		res.Merged = len(bs)
 		return res, nil
 	default:

@@ -13,18 +13,21 @@ import (
 // fieldState is the accumulator of a merge: the record so far and the stamp
 // each field's value came from.
 type fieldState[T any] struct {
-	// value is the record so far and out the merge in progress, kept in
-	// vals so that they are not allocated per pair; a merged pair swaps
-	// the pointers rather than copying records.
-	value, out *T
-	vals       [2]T
-	pre        T               // out before the record rules ran, to see what they changed
-	in         Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
-	d          policy.Decision // the decision of the field being merged
-	tab        []version.Stamp // the stamps the decisions name (see decided), copied out at the end
+	// vals[cur] is the record so far and vals[1-cur] the merge in
+	// progress, kept here so that they are not allocated per pair; a merged
+	// pair flips cur rather than copying records (or swapping pointers,
+	// whose stores in this pooled, heap-allocated state cost write
+	// barriers while the collector runs).
+	cur  int
+	vals [2]T
+	pre  T               // out before the record rules ran, to see what they changed
+	in   Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
+	d    policy.Decision // the decision of a field a policy merges through MergeInto
+	tab  []version.Stamp // the stamps the decisions name (see decided), copied out at the end
 	// tr holds the decisions of the fold in progress: the trail its caller
 	// gave, or one allocated at the first decision, handed to the result.
 	tr     *trail
+	more   *trailMore      // tr's overflow (see trail)
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -142,10 +145,10 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 		}
 		pending = deferred
 	}
-	res.Value, res.Stamp, res.Merged, res.by = *acc.value, acc.stamp, len(bs), r
+	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, len(bs), r
 	if t := acc.tr; t != nil && t.n > 0 {
-		t.stamps.set(acc.tab)
-		res.trail = t
+		t.setStamps(acc.tab, &acc.more)
+		res.trail, res.more = t, acc.more
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -189,14 +192,17 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if s == nil {
 		s = new(fieldState[T])
 	}
-	s.value, s.out = &s.vals[0], &s.vals[1]
-	*s.value, s.stamp = b.Value, b.Stamp
+	s.cur = 0
+	*s.val(), s.stamp = b.Value, b.Stamp
 	n := len(r.fields)
-	buf := s.inline[:]
-	if 2*n > len(buf) {
-		buf = make([]version.Stamp, 2*n)
+	if len(s.stamps) != n {
+		// Once per state: a resolver's states all have n fields.
+		buf := s.inline[:]
+		if 2*n > len(buf) {
+			buf = make([]version.Stamp, 2*n)
+		}
+		s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	}
-	s.stamps, s.next = buf[:n:n], buf[n:2*n:2*n]
 	if len(s.scratch) != n {
 		s.scratch = make([]any, n)
 	}
@@ -211,10 +217,10 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 func (r *Resolver[T]) release(s *fieldState[T]) {
 	var zero T
 	s.vals, s.pre = [2]T{}, zero
-	s.in = Branch[T]{}
+	s.in, s.d = Branch[T]{}, policy.Decision{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	s.tr = nil
+	s.tr, s.more = nil, nil
 	r.states.Put(s)
 }
 
@@ -228,73 +234,83 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	b := &a.in
 	*b = *branch
 	// Fields not bound follow the branch with the greater stamp.
-	out := a.out
+	out := a.res()
 	if b.Stamp.Compare(a.stamp) > 0 {
 		*out = b.Value
 	} else {
-		*out = *a.value
+		*out = *a.val()
 	}
 	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
-		f, d := &r.fields[i], &a.d
-		if err := f.merge(out, a, b, i, d); err != nil {
-			*d = policy.Decision{}
+		f := &r.fields[i]
+		v, err := f.merge(out, a, b, i)
+		if err != nil {
 			a.tab = a.tab[:tab]
 			a.truncate(start)
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
-		if d.Outcome != policy.Same {
-			skew := d.InSkewWindow
-			if d.Outcome == policy.Picked && f.replaceable && d.Reason != replacedReason {
-				skew = r.inSkewWindow(d.Winner.Time, d.Loser.Time)
+		if v.outcome != policy.Same {
+			if v.reason == reasonOfPolicy {
+				v.reason = r.reasons.code(a.d.Reason, &a.more)
 			}
-			a.add(decided{at: int32(i), outcome: d.Outcome, winner: a.ref(&d.Winner),
-				loser: a.ref(&d.Loser), reason: d.Reason, skew: skew})
+			skew := v.skew
+			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
+				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
+			}
+			a.trail().addField(int32(i), a.ref(v.winner), a.ref(v.loser), v.reason, v.outcome, skew, &a.more)
 		}
-		*d = policy.Decision{}
 	}
 	if err := r.applyRules(a, b); err != nil {
 		a.tab = a.tab[:tab]
 		a.truncate(start)
 		return err
 	}
-	a.value, a.out = a.out, a.value
+	a.cur ^= 1
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, a.next)
 	return nil
 }
 
-// add records d in the fold's trail, allocating it at the first decision.
-func (a *fieldState[T]) add(d decided) {
+// trail returns the fold's trail, allocating it at the first decision.
+func (a *fieldState[T]) trail() *trail {
 	if a.tr == nil {
 		a.tr = new(trail)
 	}
-	a.tr.add(d)
+	return a.tr
 }
+
+// val returns the record merged so far.
+func (a *fieldState[T]) val() *T { return &a.vals[a.cur] }
+
+// res returns the record the merge in progress writes.
+func (a *fieldState[T]) res() *T { return &a.vals[a.cur^1] }
+
+// add records d in the fold's trail.
+func (a *fieldState[T]) add(d decided) { a.trail().add(d, &a.more) }
 
 // decided returns the number of decisions the fold has recorded.
 func (a *fieldState[T]) decided() int {
 	if a.tr == nil {
 		return 0
 	}
-	return a.tr.n
+	return int(a.tr.n)
 }
 
 // truncate drops the decisions after the first n.
 func (a *fieldState[T]) truncate(n int) {
 	if a.tr != nil {
-		a.tr.truncate(n)
+		a.tr.truncate(n, a.more)
 	}
 }
 
-// ref returns the reference of a decided to stamp s (see decided): 0 for
+// ref returns the reference of a decided to stamp s (see decided): 0 for nil or
 // the zero stamp, else 1 + its index in a.tab, where it is added unless one
 // of the last few entries holds it. A merge names few stamps and names them
 // again and again (the two branches' stamps, for a pair without per-field
 // stamps), so the search looks back only a few entries; a stamp it misses
 // is kept twice, which costs room, not correctness.
 func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
-	if *s == (version.Stamp{}) {
+	if s == nil || *s == (version.Stamp{}) {
 		return 0
 	}
 	n := len(a.tab)
@@ -306,10 +322,6 @@ func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
 	a.tab = append(a.tab, *s)
 	return uint32(n) + 1
 }
-
-// replacedReason is the reason of a field decided by causality, not by
-// stamps: see live.
-const replacedReason = "the other value was replaced by a write that saw it"
 
 // live reports whether the value of field i that the write d made is still
 // live among the branches of the fold: no branch whose writer saw d holds
@@ -351,24 +363,24 @@ func (r *Resolver[T]) inSkewWindow(w, l version.Timestamp) bool {
 	return d < uint64(r.skew)
 }
 
-// applyRules runs the record rules over a.out, the field merge of the
+// applyRules runs the record rules over a.res(), the field merge of the
 // accumulator and b, and gives every field a rule changed the stamp its new
 // value came from, adding their decisions to t.
 func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 	if len(r.rules) == 0 {
 		return nil
 	}
-	out := a.out
+	out := a.res()
 	a.pre = *out
 	changed := false
 	for k, rule := range r.rules {
-		reason, err := rule.Apply(out, Branch[T]{Value: *a.value, Stamp: a.stamp, Fields: a.stamps}, *b)
+		reason, err := rule.Apply(out, Branch[T]{Value: *a.val(), Stamp: a.stamp, Fields: a.stamps}, *b)
 		if err != nil {
 			return &fieldError{rule: rule.Name, policy: "rule", err: err}
 		}
 		if reason != "" {
 			changed = true
-			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: reason})
+			a.add(decided{at: ^int32(k), outcome: policy.Combined, reason: r.reasons.code(reason, &a.more)})
 		}
 	}
 	if changed {
@@ -384,7 +396,7 @@ func (r *Resolver[T]) applyRules(a *fieldState[T], b *Branch[T]) error {
 // ruleStamp returns the stamp of field i after a rule set it in out: the
 // stamp of the branch whose value it took, or the later of the two.
 func ruleStamp[T any](f Field[T], out *T, a *fieldState[T], b *Branch[T], i int) version.Stamp {
-	inA, inB := f.equal(out, a.value), f.equal(out, &b.Value)
+	inA, inB := f.equal(out, a.val()), f.equal(out, &b.Value)
 	switch {
 	case inA && !inB:
 		return a.stamps[i]

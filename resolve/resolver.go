@@ -45,6 +45,7 @@ type Resolver[T any] struct {
 	// onDelete settles a tombstone concurrent with a live branch.
 	onDelete OnDelete
 	states   sync.Pool // *fieldState[T], reused across merges
+	reasons  reasonTable
 	// hook holds the merges internal/resolvehook hands out (see hooks),
 	// made once here: a func value of an instantiated generic method is a
 	// closure over the instantiation's dictionary, allocated where it is
@@ -92,14 +93,16 @@ func New[T any](entity string, fields []Field[T], rules []RecordRule[T], opts Op
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w for %q: %w", ErrInvalidResolver, entity, errors.Join(problems...))
 	}
-	return &Resolver[T]{
+	r := &Resolver[T]{
 		entity:   entity,
 		fields:   slices.Clone(fields),
 		rules:    slices.Clone(rules),
 		skew:     opts.SkewWindow,
 		onDelete: opts.OnDelete,
 		hook:     [2]any{(*Resolver[T]).merge, (*Resolver[T]).inOrder},
-	}, nil
+	}
+	r.reasons.init()
+	return r, nil
 }
 
 // Entity returns the entity type name.
@@ -169,8 +172,10 @@ type Resolution[T any] struct {
 	// trail records, in order, what every policy and rule decided, in a
 	// form that holds no names and no stamps (see [Resolution.Decisions]):
 	// the names are by's. It is nil when nothing was decided, and never
-	// changed once the Resolution is built: copies share it.
+	// changed once the Resolution is built: copies share it. more holds
+	// what outgrew it (see trail), nil unless a merge needed it.
 	trail *trail
+	more  *trailMore
 	by    *Resolver[T]
 }
 
@@ -184,7 +189,7 @@ func (res Resolution[T]) Decisions() []Decision {
 	}
 	out := make([]Decision, res.trail.n)
 	for i := range out {
-		out[i] = res.by.decision(res.trail.at(i), &res.trail.stamps)
+		out[i] = res.by.decision(res.trail.at(i, res.more), res.trail, res.more)
 	}
 	return out
 }
@@ -195,7 +200,7 @@ func (res Resolution[T]) Decided() int {
 	if res.trail == nil {
 		return 0
 	}
-	return res.trail.n
+	return int(res.trail.n)
 }
 
 // box is a Resolution allocated with room for its decisions: one allocation
