@@ -381,16 +381,7 @@ func TestAdoptSettlesReview(t *testing.T) {
 	var obs recorder
 	a := holdReplicaFor(t, "a", hold.Codec{}, &obs)
 	lisbon, baltimore := holdReplicaFor(t, "lisbon", hold.Codec{}, nil), holdReplicaFor(t, "baltimore", hold.Codec{}, nil)
-	ship := func(from, to *Replica[hold.Hold]) {
-		t.Helper()
-		data, err := from.Export(bg, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := to.Apply(bg, key, data); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ship := func(from, to *Replica[hold.Hold]) { shipKey(t, from, to, key) }
 	rec, err := lisbon.Create(bg, key, hold.New(key, "C1", "desk", time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)))
 	if err != nil {
 		t.Fatal(err)
@@ -469,5 +460,17 @@ func TestAdoptKeepsTheStoredCopy(t *testing.T) {
 	}
 	if rec, err := fast.Get(bg, key); err != nil || rec.Value.Note != "first copy" {
 		t.Fatalf("Get: %+v, %v; want the stored copy", rec.Value, err)
+	}
+}
+
+// shipKey exports key's state at from and applies it at to.
+func shipKey[T any](t *testing.T, from, to *Replica[T], key string) {
+	t.Helper()
+	data, err := from.Export(bg, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := to.Apply(bg, key, data); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -15,16 +15,7 @@ func TestTombstoneForgottenWhenWrittenAgain(t *testing.T) {
 	const key = "H-1"
 	src := holdReplicaFor(t, "lisbon", hold.Codec{}, nil)
 	dst := holdReplicaFor(t, "baltimore", hold.Codec{}, nil)
-	pass := func() {
-		t.Helper()
-		data, err := src.Export(bg, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := dst.Apply(bg, key, data); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pass := func() { t.Helper(); shipKey(t, src, dst, key) }
 	expires := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	rec, err := src.Create(bg, key, hold.New(key, "C1", "desk", expires))
 	if err != nil {
