@@ -24,10 +24,10 @@ type fieldState[T any] struct {
 	in   Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d    policy.Decision // the decision of a field a policy merges through MergeInto
 	tab  []version.Stamp // the stamps the decisions name (see decided), copied out at the end
-	// tr holds the decisions of the fold in progress: the trail its caller
-	// gave, or one allocated at the first decision, handed to the result.
-	tr     *trail
-	more   *trailMore      // tr's overflow (see trail)
+	// tr holds the decisions of the fold in progress, copied into the
+	// result at the end.
+	tr     trail
+	more   *trailMore      // tr's overflow (see trail), handed to the result
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -61,12 +61,12 @@ func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
 	case n <= 2:
 		// The common merge, and half the stack to clear.
 		var small [2]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
 	case n <= 4:
 		var small [4]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
+		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
 	default:
-		err = r.fold(canonical(branches, false), &res, nil)
+		err = r.fold(canonical(branches, false), &res)
 	}
 	return res, err
 }
@@ -78,7 +78,7 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
 	var res Resolution[T]
-	err := r.fold(branches, &res, nil)
+	err := r.fold(branches, &res)
 	return res, err
 }
 
@@ -100,11 +100,9 @@ func init() {
 // fold merges bs, in the order given, into *res, which must be the zero
 // Resolution; on an error it leaves *res zero. (A Resolution is a few
 // hundred bytes: written in place, it is not copied out through every
-// caller.) The decisions go to tr, a zero trail, which res then refers
-// to when there are any: a caller that allocates its Resolution allocates
-// tr with it (see box). With a nil tr, the fold allocates a trail at its
-// first decision: one that decides nothing allocates none.
-func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error {
+// caller.) The decisions go to the accumulator's trail and are copied into
+// res's at the end: a merge allocates nothing for them.
+func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 	acc := r.state(&bs[0])
 	defer r.release(acc)
 	for i := range bs {
@@ -117,7 +115,6 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 	// Decisions cost what they record: only fields that decided something
 	// add one, to the trail; nothing is formatted here.
 	acc.tab = acc.tab[:0]
-	acc.tr = tr
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
@@ -138,17 +135,14 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 			}
 		}
 		if len(deferred) == len(pending) {
-			if tr != nil {
-				*tr = trail{}
-			}
 			return r.conflict(bs, firstErr)
 		}
 		pending = deferred
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, len(bs), r
-	if t := acc.tr; t != nil && t.n > 0 {
-		t.setStamps(acc.tab, &acc.more)
-		res.trail, res.more = t, acc.more
+	if acc.tr.n > 0 {
+		acc.tr.setStamps(acc.tab, &acc.more)
+		res.trail, res.more = acc.tr, acc.more
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -220,7 +214,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	s.in, s.d = Branch[T]{}, policy.Decision{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	s.tr, s.more = nil, nil
+	s.tr, s.more = trail{}, nil
 	r.states.Put(s)
 }
 
@@ -271,13 +265,8 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	return nil
 }
 
-// trail returns the fold's trail, allocating it at the first decision.
-func (a *fieldState[T]) trail() *trail {
-	if a.tr == nil {
-		a.tr = new(trail)
-	}
-	return a.tr
-}
+// trail returns the fold's trail.
+func (a *fieldState[T]) trail() *trail { return &a.tr }
 
 // val returns the record merged so far.
 func (a *fieldState[T]) val() *T { return &a.vals[a.cur] }
@@ -289,18 +278,11 @@ func (a *fieldState[T]) res() *T { return &a.vals[a.cur^1] }
 func (a *fieldState[T]) add(d decided) { a.trail().add(d, &a.more) }
 
 // decided returns the number of decisions the fold has recorded.
-func (a *fieldState[T]) decided() int {
-	if a.tr == nil {
-		return 0
-	}
-	return int(a.tr.n)
-}
+func (a *fieldState[T]) decided() int { return int(a.tr.n) }
 
 // truncate drops the decisions after the first n.
 func (a *fieldState[T]) truncate(n int) {
-	if a.tr != nil {
-		a.tr.truncate(n, a.more)
-	}
+	a.tr.truncate(n, a.more)
 }
 
 // ref returns the reference of a decided to stamp s (see decided): 0 for nil or
