@@ -198,4 +198,3 @@ func (res Resolution[T]) Decisions() []Decision {
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
 func (res Resolution[T]) Decided() int { return int(res.trail.n) }
-
