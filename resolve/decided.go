@@ -131,7 +131,7 @@ func (t *trail) truncate(n int, m *trailMore) {
 }
 
 // add appends d to the trail, its overflow in *more. Only the code that
-// builds a resolution adds to its trail: copies of a Resolution share it.
+// builds a resolution adds to its trail.
 func (t *trail) add(d decided, more **trailMore) {
 	p, ok := pack(d)
 	if !ok {
