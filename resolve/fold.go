@@ -292,12 +292,12 @@ func (a *fieldState[T]) truncate(n int) {
 // stamps), so the search looks back only a few entries; a stamp it misses
 // is kept twice, which costs room, not correctness.
 func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
-	if s == nil || *s == (version.Stamp{}) {
+	if s == nil || sameStamp(s, &zeroStamp) {
 		return 0
 	}
 	n := len(a.tab)
 	for j := n - 1; j >= max(0, n-4); j-- {
-		if a.tab[j] == *s {
+		if sameStamp(&a.tab[j], s) {
 			return uint32(j) + 1
 		}
 	}
@@ -329,6 +329,9 @@ func live[T any](bs []Branch[T], i int, d version.Dot) bool {
 	}
 	return true
 }
+
+// zeroStamp is the zero stamp, for sameStamp.
+var zeroStamp version.Stamp
 
 // inSkewWindow reports whether the wall times of a Picked decision's winner
 // and loser are closer than the skew window.
