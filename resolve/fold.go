@@ -39,6 +39,7 @@ type fieldState[T any] struct {
 	// with the accumulator.
 	all    []Branch[T]
 	causal bool
+	inRef  uint32 // ref of in.Stamp in the merge in progress, 0 until asked
 	// scratch holds, per field, the branches a policy's MergeInto reads
 	// and writes, reused across merges.
 	scratch []any
@@ -50,25 +51,35 @@ type fieldState[T any] struct {
 // same stamp are the same write and count once. The result does not depend
 // on the order of branches. Users merge siblings with [Resolver.Resolve];
 // concord's tests reach this through internal/merge.
-func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
-	if len(branches) == 0 {
-		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
-	}
-	var res Resolution[T]
-	var err error
-	// Sort a copy on the stack: merge must not reorder the caller's slice.
-	switch n := len(branches); {
-	case n <= 2:
-		// The common merge, and half the stack to clear.
-		var small [2]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
-	case n <= 4:
-		var small [4]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res)
-	default:
-		err = r.fold(canonical(branches, false), &res)
-	}
+func (r *Resolver[T]) merge(branches []Branch[T]) (res Resolution[T], err error) {
+	// Small enough to be inlined where the hook calls it, so that the
+	// resolution, a few hundred bytes, is written in place and copied out
+	// once fewer.
+	err = r.mergeInto(branches, &res)
 	return res, err
+}
+
+// mergeInto is merge, into *res, which must be the zero Resolution.
+func (r *Resolver[T]) mergeInto(branches []Branch[T], res *Resolution[T]) error {
+	switch n := len(branches); {
+	case n == 0:
+		return fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	case n == 1 || n == 2 && branches[0].Stamp.Compare(branches[1].Stamp) < 0:
+		// In order already: nothing to sort, nothing to copy.
+		return r.fold(branches, res)
+	case n == 2:
+		// The common merge, a pair out of order: swapped on the stack, as
+		// merge must not reorder the caller's slice (canonical drops a
+		// repeated write).
+		small := [2]Branch[T]{branches[1], branches[0]}
+		return r.fold(canonical(small[:], true), res)
+	case n <= 4:
+		// Sort a copy on the stack.
+		var small [4]Branch[T]
+		return r.fold(canonical(small[:copy(small[:], branches)], true), res)
+	default:
+		return r.fold(canonical(branches, false), res)
+	}
 }
 
 // inOrder folds branches in exactly the order given (no sorting, no
@@ -200,8 +211,10 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if len(s.scratch) != n {
 		s.scratch = make([]any, n)
 	}
-	for i := range s.stamps {
-		s.stamps[i] = b.FieldStamp(i)
+	// b.FieldStamp(i) for every field: its own stamps, then its stamp.
+	k := copy(s.stamps, b.Fields)
+	for i := k; i < n; i++ {
+		s.stamps[i] = b.Stamp
 	}
 	return s
 }
@@ -227,6 +240,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	// on the heap already, rather than the caller's.
 	b := &a.in
 	*b = *branch
+	a.inRef = 0
 	// Fields not bound follow the branch with the greater stamp.
 	out := a.res()
 	if b.Stamp.Compare(a.stamp) > 0 {
@@ -295,6 +309,20 @@ func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
 	if s == nil || sameStamp(s, &zeroStamp) {
 		return 0
 	}
+	if s == &a.in.Stamp {
+		// The branch merged in, named by every field it has no stamp of
+		// its own for: looked up once a merge.
+		if a.inRef == 0 {
+			a.inRef = a.lookup(s)
+		}
+		return a.inRef
+	}
+	return a.lookup(s)
+}
+
+// lookup returns the reference of a decided to the non-zero stamp *s (see
+// ref).
+func (a *fieldState[T]) lookup(s *version.Stamp) uint32 {
 	n := len(a.tab)
 	for j := n - 1; j >= max(0, n-4); j-- {
 		if sameStamp(&a.tab[j], s) {
