@@ -39,7 +39,11 @@ type fieldState[T any] struct {
 	// with the accumulator.
 	all    []Branch[T]
 	causal bool
-	inRef  uint32 // ref of in.Stamp in the merge in progress, 0 until asked
+	// The refs (see ref) of in.Stamp and, while every field's stamp is
+	// the same (the fold's first branch has no stamps per field), of the
+	// accumulator's stamps, in the merge in progress; 0 until asked.
+	inRef, accRef uint32
+	uniform       bool // every field's stamp in stamps is the same
 	// scratch holds, per field, the branches a policy's MergeInto reads
 	// and writes, reused across merges.
 	scratch []any
@@ -216,6 +220,7 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	for i := k; i < n; i++ {
 		s.stamps[i] = b.Stamp
 	}
+	s.uniform = k == 0
 	return s
 }
 
@@ -240,7 +245,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	// on the heap already, rather than the caller's.
 	b := &a.in
 	*b = *branch
-	a.inRef = 0
+	a.inRef, a.accRef = 0, 0
 	// Fields not bound follow the branch with the greater stamp.
 	out := a.res()
 	if b.Stamp.Compare(a.stamp) > 0 {
@@ -265,7 +270,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.trail().addField(int32(i), a.ref(v.winner), a.ref(v.loser), v.reason, v.outcome, skew, &a.more)
+			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), v.reason, v.outcome, skew, &a.more)
 		}
 	}
 	if err := r.applyRules(a, b); err != nil {
@@ -276,6 +281,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	a.cur ^= 1
 	a.stamp = later(a.stamp, b.Stamp)
 	copy(a.stamps, a.next)
+	a.uniform = false
 	return nil
 }
 
@@ -305,9 +311,19 @@ func (a *fieldState[T]) truncate(n int) {
 // again and again (the two branches' stamps, for a pair without per-field
 // stamps), so the search looks back only a few entries; a stamp it misses
 // is kept twice, which costs room, not correctness.
-func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
-	if s == nil || sameStamp(s, &zeroStamp) {
+//
+// s is usually a stamp of field i (its verdict's winner or loser): the
+// accumulator's or the branch's, which merge2 looks up once each when it
+// can.
+func (a *fieldState[T]) ref(s *version.Stamp, i int) uint32 {
+	if s == nil {
 		return 0
+	}
+	if a.uniform && s == &a.stamps[i] {
+		if a.accRef == 0 {
+			a.accRef = a.lookup(s)
+		}
+		return a.accRef
 	}
 	if s == &a.in.Stamp {
 		// The branch merged in, named by every field it has no stamp of
@@ -320,9 +336,11 @@ func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
 	return a.lookup(s)
 }
 
-// lookup returns the reference of a decided to the non-zero stamp *s (see
-// ref).
+// lookup returns the reference of a decided to stamp *s (see ref).
 func (a *fieldState[T]) lookup(s *version.Stamp) uint32 {
+	if sameStamp(s, &zeroStamp) {
+		return 0
+	}
 	n := len(a.tab)
 	for j := n - 1; j >= max(0, n-4); j-- {
 		if sameStamp(&a.tab[j], s) {
