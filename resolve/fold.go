@@ -68,15 +68,20 @@ func (r *Resolver[T]) mergeInto(branches []Branch[T], res *Resolution[T]) error 
 	switch n := len(branches); {
 	case n == 0:
 		return fmt.Errorf("resolve: %s: no branches to merge", r.entity)
-	case n == 1 || n == 2 && branches[0].Stamp.Compare(branches[1].Stamp) < 0:
-		// In order already: nothing to sort, nothing to copy.
+	case n == 1:
 		return r.fold(branches, res)
 	case n == 2:
-		// The common merge, a pair out of order: swapped on the stack, as
-		// merge must not reorder the caller's slice (canonical drops a
-		// repeated write).
+		// The common merge: in canonical order (see canonical) as it is,
+		// or as one write, or swapped on the stack, as merge must not
+		// reorder the caller's slice.
+		switch c := branches[0].Stamp.Compare(branches[1].Stamp); {
+		case c < 0:
+			return r.fold(branches, res)
+		case c == 0:
+			return r.fold(branches[:1], res)
+		}
 		small := [2]Branch[T]{branches[1], branches[0]}
-		return r.fold(canonical(small[:], true), res)
+		return r.fold(small[:], res)
 	case n <= 4:
 		// Sort a copy on the stack.
 		var small [4]Branch[T]
