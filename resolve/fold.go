@@ -72,16 +72,15 @@ func (r *Resolver[T]) mergeInto(branches []Branch[T], res *Resolution[T]) error 
 		return r.fold(branches, res)
 	case n == 2:
 		// The common merge: in canonical order (see canonical) as it is,
-		// or as one write, or swapped on the stack, as merge must not
-		// reorder the caller's slice.
+		// or as one write, or the other way round (merge must not reorder
+		// the caller's slice).
 		switch c := branches[0].Stamp.Compare(branches[1].Stamp); {
 		case c < 0:
 			return r.fold(branches, res)
 		case c == 0:
 			return r.fold(branches[:1], res)
 		}
-		small := [2]Branch[T]{branches[1], branches[0]}
-		return r.fold(small[:], res)
+		return r.foldFrom(&branches[1], branches[:1], res)
 	case n <= 4:
 		// Sort a copy on the stack.
 		var small [4]Branch[T]
@@ -123,14 +122,21 @@ func init() {
 // caller.) The decisions go to the accumulator's trail and are copied into
 // res's at the end: a merge allocates nothing for them.
 func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
-	acc := r.state(&bs[0])
+	return r.foldFrom(&bs[0], bs[1:], res)
+}
+
+// foldFrom is fold of first and then rest, so that a pair out of order is
+// merged without copying it into order.
+func (r *Resolver[T]) foldFrom(first *Branch[T], rest []Branch[T], res *Resolution[T]) error {
+	acc := r.state(first)
 	defer r.release(acc)
-	for i := range bs {
-		if !bs[i].Seen.IsZero() {
-			acc.causal = true
-			acc.all = append(acc.all[:0], bs...)
-			break
-		}
+	causal := !first.Seen.IsZero()
+	for i := 0; i < len(rest) && !causal; i++ {
+		causal = !rest[i].Seen.IsZero()
+	}
+	if causal {
+		acc.causal = true
+		acc.all = append(append(acc.all[:0], *first), rest...)
 	}
 	// Decisions cost what they record: only fields that decided something
 	// add one, to the trail; nothing is formatted here.
@@ -139,7 +145,7 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
 	// only when a whole pass makes no progress.
-	pending := bs[1:]
+	pending := rest
 	for len(pending) > 0 {
 		var (
 			deferred []Branch[T]
@@ -155,11 +161,11 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
 			}
 		}
 		if len(deferred) == len(pending) {
-			return r.conflict(bs, firstErr)
+			return r.conflict(append([]Branch[T]{*first}, rest...), firstErr)
 		}
 		pending = deferred
 	}
-	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, len(bs), r
+	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, 1+len(rest), r
 	if acc.tr.n > 0 {
 		acc.tr.setStamps(acc.tab, &acc.more)
 		res.trail, res.more = acc.tr, acc.more
