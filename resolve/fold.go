@@ -259,7 +259,8 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	a.inRef, a.accRef = 0, 0
 	// Fields not bound follow the branch with the greater stamp.
 	out := a.res()
-	if b.Stamp.Compare(a.stamp) > 0 {
+	bLater := b.Stamp.Compare(a.stamp) > 0
+	if bLater {
 		*out = b.Value
 	} else {
 		*out = *a.val()
@@ -290,7 +291,9 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 		return err
 	}
 	a.cur ^= 1
-	a.stamp = later(a.stamp, b.Stamp)
+	if bLater { // later(a.stamp, b.Stamp)
+		a.stamp = b.Stamp
+	}
 	copy(a.stamps, a.next)
 	a.uniform = false
 	return nil
