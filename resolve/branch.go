@@ -72,8 +72,8 @@ func (b *Branch[T]) saw(d version.Dot) bool {
 // compactStamps returns fields, or nil when every entry equals stamp, so
 // that the common branch carries no per-field stamps at all.
 func compactStamps(stamp version.Stamp, fields []version.Stamp) []version.Stamp {
-	for _, s := range fields {
-		if !sameStamp(&s, &stamp) {
+	for i := range fields {
+		if !sameStamp(&fields[i], &stamp) {
 			return slices.Clone(fields)
 		}
 	}
