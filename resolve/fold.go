@@ -258,17 +258,17 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	*b = *branch
 	a.inRef, a.accRef = 0, 0
 	// Fields not bound follow the branch with the greater stamp.
-	out := a.res()
+	out, cur := a.res(), a.val()
 	bLater := b.Stamp.Compare(a.stamp) > 0
 	if bLater {
 		*out = b.Value
 	} else {
-		*out = *a.val()
+		*out = *cur
 	}
 	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
 		f := &r.fields[i]
-		v, err := f.merge(out, a, b, i)
+		v, err := f.merge(out, cur, a, b, i)
 		if err != nil {
 			a.tab = a.tab[:tab]
 			a.truncate(start)
