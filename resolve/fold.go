@@ -330,22 +330,21 @@ func (a *fieldState[T]) truncate(n int) {
 // accumulator's or the branch's, which merge2 looks up once each when it
 // can.
 func (a *fieldState[T]) ref(s *version.Stamp, i int) uint32 {
-	if s == nil {
+	switch {
+	case s == nil:
 		return 0
-	}
-	if a.uniform && s == &a.stamps[i] {
-		if a.accRef == 0 {
-			a.accRef = a.lookup(s)
-		}
-		return a.accRef
-	}
-	if s == &a.in.Stamp {
+	case s == &a.in.Stamp:
 		// The branch merged in, named by every field it has no stamp of
 		// its own for: looked up once a merge.
 		if a.inRef == 0 {
 			a.inRef = a.lookup(s)
 		}
 		return a.inRef
+	case a.uniform && s == &a.stamps[i]:
+		if a.accRef == 0 {
+			a.accRef = a.lookup(s)
+		}
+		return a.accRef
 	}
 	return a.lookup(s)
 }
