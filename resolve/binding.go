@@ -101,8 +101,10 @@ type verdict struct {
 // MergeInto wrote in fieldState.d, to be numbered if it is recorded.
 const reasonOfPolicy = ^uint32(0)
 
-// mergeFn is the type of a binding's field merge (see bindMerge).
-type mergeFn[T any] = func(out *T, acc *fieldState[T], b *Branch[T], i int) (verdict, error)
+// mergeFn is the type of a binding's field merge (see bindMerge): it merges
+// field i of cur, the accumulator acc's record so far, and of branch b into
+// out.
+type mergeFn[T any] = func(out, cur *T, acc *fieldState[T], b *Branch[T], i int) (verdict, error)
 
 // inPlace is the in-place merge that package policy's built-in policies
 // implement beside MergeInto (see package internal/inplace, which seals it):
@@ -140,18 +142,18 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 		}
 		return sb.Compare(a.stamps[i]) > 0
 	}
-	same := func(out *T, a *fieldState[T], b *Branch[T], i int) verdict {
+	same := func(out, cur *T, a *fieldState[T], b *Branch[T], i int) verdict {
 		if sb := b.FieldStamp(i); takeB(a, b, i, sb, replaceable && a.causal) {
 			*get(out) = *get(&b.Value)
 			a.next[i] = sb
 		} else {
-			*get(out) = *get(a.val())
+			*get(out) = *get(cur)
 			a.next[i] = a.stamps[i]
 		}
 		return verdict{outcome: policy.Same}
 	}
 	// replaced settles field i when exactly one of the two values is live.
-	replaced := func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, bool) {
+	replaced := func(out, cur *T, a *fieldState[T], b *Branch[T], i int) (verdict, bool) {
 		sa, sb := &a.stamps[i], b.fieldStamp(i)
 		if sa.Dot == sb.Dot {
 			return verdict{}, false
@@ -165,7 +167,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 			a.next[i] = *sb
 			return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sb, loser: sa}, true
 		}
-		*get(out) = *get(a.val())
+		*get(out) = *get(cur)
 		a.next[i] = *sa
 		return verdict{outcome: policy.Picked, reason: reasonReplaced, winner: sa, loser: sb}, true
 	}
@@ -178,16 +180,16 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 	if eq == nil && !replaceable {
 		return policyMerge // nothing to settle before the policy: no wrapper to call through
 	}
-	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
-		if eq != nil && eq(*get(a.val()), *get(&b.Value)) {
-			return same(out, a, b, i), nil
+	return func(out, cur *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
+		if eq != nil && eq(*get(cur), *get(&b.Value)) {
+			return same(out, cur, a, b, i), nil
 		}
 		if replaceable && a.causal {
-			if v, ok := replaced(out, a, b, i); ok {
+			if v, ok := replaced(out, cur, a, b, i); ok {
 				return v, nil
 			}
 		}
-		return policyMerge(out, a, b, i)
+		return policyMerge(out, cur, a, b, i)
 	}
 }
 
@@ -195,9 +197,10 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 // the values and stamps it reads are the accumulator's and the branch's, the
 // value it takes is copied from the side it names.
 func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
-	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
+	return func(out, cur *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
 		sa, sb := &a.stamps[i], b.fieldStamp(i)
-		o, fromB, reason, err := p.MergeField(inplace.Key{}, get(out), get(a.val()), get(&b.Value), sa, sb)
+		po, pa, pb := get(out), get(cur), get(&b.Value)
+		o, fromB, reason, err := p.MergeField(inplace.Key{}, po, pa, pb, sa, sb)
 		if err != nil {
 			return verdict{}, err
 		}
@@ -210,9 +213,9 @@ func inPlaceMerge[T, F any](get func(*T) *F, p inPlace[F]) mergeFn[T] {
 			return verdict{outcome: o, reason: uint32(reason)}, nil
 		}
 		if fromB {
-			*get(out) = *get(&b.Value)
+			*po = *pb
 		} else {
-			*get(out) = *get(a.val())
+			*po = *pa
 		}
 		if o == policy.Same {
 			return verdict{outcome: o}, nil
@@ -227,7 +230,7 @@ func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 	// The policy merges through pointers: hand it three branches that live
 	// in the (pooled) accumulator, so nothing escapes per call and nothing
 	// large is copied through the interface.
-	return func(out *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
+	return func(out, cur *T, a *fieldState[T], b *Branch[T], i int) (verdict, error) {
 		sc, _ := a.scratch[i].(*[3]policy.Branch[F])
 		if sc == nil {
 			sc = new([3]policy.Branch[F])
@@ -236,7 +239,7 @@ func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 		// Field by field: a composite literal is built aside and copied
 		// whole, twice the stores (and, for a value with pointers, a
 		// bulk write barrier) on the merge's hot path.
-		sc[0].Value, sc[0].Stamp = *get(a.val()), a.stamps[i]
+		sc[0].Value, sc[0].Stamp = *get(cur), a.stamps[i]
 		sc[1].Value, sc[1].Stamp = *get(&b.Value), *b.fieldStamp(i)
 		// A policy need not write every part of the decision.
 		d := &a.d

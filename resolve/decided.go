@@ -28,10 +28,9 @@ type decided struct {
 // stamps and reasons of ordinary merges (field and rule indexes of 15 bits,
 // the first 255 stamps a merge names, the first 65,536 reasons); a decision
 // beyond them is kept whole in the trail's overflow, its index in the
-// packed one's winner, loser and reason. Every byte of the trail is memory
-// a merge allocates — its decisions are what a resolution must own — and,
-// on a machine where the collector runs through the merges, what a merge
-// allocates costs more than what it computes.
+// packed one's winner, loser and reason. Every byte of the trail is a byte
+// every resolution carries and copies — its decisions are what a resolution
+// must own — so the inline room is kept small.
 type packed struct {
 	at            int16 // as decided's; packedDelete, or packedWide for a decision kept whole
 	winner, loser uint8
@@ -78,12 +77,11 @@ func (p packed) unpack(m *trailMore) decided {
 }
 
 // trail is what a resolution keeps of its decisions: the first few inline,
-// so that a merge that decides on a few fields allocates nothing more for
-// them, the rest in more; and the stamps they name, the first two inline.
-// It holds no pointer — what outgrows it is in a trailMore beside it (the
-// Resolution's more), nil unless a merge needs it — so that a merge that
-// allocates its trail on its own (see fold) allocates memory the collector
-// never scans and fills it without write barriers.
+// so that a merge that decides on a few fields allocates nothing for them,
+// the rest in more; and the stamps they name, the first two inline. It
+// holds no pointer — what outgrows it is in a trailMore beside it (the
+// Resolution's more), nil unless a merge needs it — so that the fold fills
+// it without write barriers and copies it into the resolution whole.
 type trail struct {
 	n       int32
 	nstamps uint32
@@ -133,7 +131,7 @@ func (t *trail) truncate(n int, m *trailMore) {
 }
 
 // add appends d to the trail, its overflow in *more. Only the code that
-// builds a resolution adds to its trail: copies of a Resolution share it.
+// builds a resolution adds to its trail.
 func (t *trail) add(d decided, more **trailMore) {
 	p, ok := pack(d)
 	if !ok {

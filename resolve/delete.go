@@ -74,22 +74,19 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		box := &box[T]{res: Resolution[T]{Branch: tomb, Merged: len(bs), by: r}}
-		box.res.trail = &box.trail
-		more := &box.res.more
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(tomb.Stamp, more),
-			loser: box.trail.ref(newest, more), reason: reasonDeleteWins}, more)
-		return &box.res, nil
+		res := &Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
+		more := &res.more
+		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.ref(tomb.Stamp, more),
+			loser: res.trail.ref(newest, more), reason: reasonDeleteWins}, more)
+		return res, nil
 	case UpdateWins:
-		box := new(box[T])
-		res := &box.res
-		if err := r.fold(canonical(live, true), res, &box.trail); err != nil {
+		res := new(Resolution[T])
+		if err := r.fold(canonical(live, true), res); err != nil {
 			return nil, r.asConflict(err)
 		}
-		res.trail = &box.trail // the fold's decisions are there too
 		more := &res.more
-		box.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: box.trail.ref(res.Stamp, more),
-			loser: box.trail.ref(tomb.Stamp, more), reason: reasonUpdateWins}, more)
+		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.ref(res.Stamp, more),
+			loser: res.trail.ref(tomb.Stamp, more), reason: reasonUpdateWins}, more)
 		res.Merged = len(bs)
 		return res, nil
 	default:

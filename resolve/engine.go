@@ -339,7 +339,7 @@ func (r *Resolver[T]) coveredBase(local Siblings[T], seen version.Vector) *Branc
 	// when the live branches would merge: it keeps only what they agree on.
 	if !tomb {
 		var res Resolution[T]
-		if err := r.fold(canonical(covered, true), &res, nil); err == nil {
+		if err := r.fold(canonical(covered, true), &res); err == nil {
 			return &res.Branch
 		}
 	}
@@ -452,9 +452,8 @@ func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresR
 		res.Version = s.Join()
 		return res, nil
 	}
-	box := new(box[T])
-	res := &box.res
-	if err := r.fold(canonical(s.Values(), true), res, &box.trail); err != nil {
+	res := new(Resolution[T])
+	if err := r.fold(canonical(s.Values(), true), res); err != nil {
 		c := r.asConflict(err)
 		c.Context = s.Join()
 		return nil, c

@@ -24,10 +24,10 @@ type fieldState[T any] struct {
 	in   Branch[T]       // the branch being merged in, copied here so the caller's branches stay on its stack
 	d    policy.Decision // the decision of a field a policy merges through MergeInto
 	tab  []version.Stamp // the stamps the decisions name (see decided), copied out at the end
-	// tr holds the decisions of the fold in progress: the trail its caller
-	// gave, or one allocated at the first decision, handed to the result.
-	tr     *trail
-	more   *trailMore      // tr's overflow (see trail)
+	// tr holds the decisions of the fold in progress, copied into the
+	// result at the end.
+	tr     trail
+	more   *trailMore      // tr's overflow (see trail), handed to the result
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
 	next   []version.Stamp // per field, written by the merge in progress
@@ -39,6 +39,11 @@ type fieldState[T any] struct {
 	// with the accumulator.
 	all    []Branch[T]
 	causal bool
+	// The refs (see ref) of in.Stamp and, while every field's stamp is
+	// the same (the fold's first branch has no stamps per field), of the
+	// accumulator's stamps, in the merge in progress; 0 until asked.
+	inRef, accRef uint32
+	uniform       bool // every field's stamp in stamps is the same
 	// scratch holds, per field, the branches a policy's MergeInto reads
 	// and writes, reused across merges.
 	scratch []any
@@ -50,25 +55,39 @@ type fieldState[T any] struct {
 // same stamp are the same write and count once. The result does not depend
 // on the order of branches. Users merge siblings with [Resolver.Resolve];
 // concord's tests reach this through internal/merge.
-func (r *Resolver[T]) merge(branches []Branch[T]) (Resolution[T], error) {
-	if len(branches) == 0 {
-		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
-	}
-	var res Resolution[T]
-	var err error
-	// Sort a copy on the stack: merge must not reorder the caller's slice.
-	switch n := len(branches); {
-	case n <= 2:
-		// The common merge, and half the stack to clear.
-		var small [2]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
-	case n <= 4:
-		var small [4]Branch[T]
-		err = r.fold(canonical(small[:copy(small[:], branches)], true), &res, nil)
-	default:
-		err = r.fold(canonical(branches, false), &res, nil)
-	}
+func (r *Resolver[T]) merge(branches []Branch[T]) (res Resolution[T], err error) {
+	// Small enough to be inlined where the hook calls it, so that the
+	// resolution, a few hundred bytes, is written in place and copied out
+	// once fewer.
+	err = r.mergeInto(branches, &res)
 	return res, err
+}
+
+// mergeInto is merge, into *res, which must be the zero Resolution.
+func (r *Resolver[T]) mergeInto(branches []Branch[T], res *Resolution[T]) error {
+	switch n := len(branches); {
+	case n == 0:
+		return fmt.Errorf("resolve: %s: no branches to merge", r.entity)
+	case n == 1:
+		return r.fold(branches, res)
+	case n == 2:
+		// The common merge: in canonical order (see canonical) as it is,
+		// or as one write, or the other way round (merge must not reorder
+		// the caller's slice).
+		switch c := branches[0].Stamp.Compare(branches[1].Stamp); {
+		case c < 0:
+			return r.fold(branches, res)
+		case c == 0:
+			return r.fold(branches[:1], res)
+		}
+		return r.foldFrom(&branches[1], branches[:1], res)
+	case n <= 4:
+		// Sort a copy on the stack.
+		var small [4]Branch[T]
+		return r.fold(canonical(small[:copy(small[:], branches)], true), res)
+	default:
+		return r.fold(canonical(branches, false), res)
+	}
 }
 
 // inOrder folds branches in exactly the order given (no sorting, no
@@ -78,7 +97,7 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no branches to merge", r.entity)
 	}
 	var res Resolution[T]
-	err := r.fold(branches, &res, nil)
+	err := r.fold(branches, &res)
 	return res, err
 }
 
@@ -100,29 +119,33 @@ func init() {
 // fold merges bs, in the order given, into *res, which must be the zero
 // Resolution; on an error it leaves *res zero. (A Resolution is a few
 // hundred bytes: written in place, it is not copied out through every
-// caller.) The decisions go to tr, a zero trail, which res then refers
-// to when there are any: a caller that allocates its Resolution allocates
-// tr with it (see box). With a nil tr, the fold allocates a trail at its
-// first decision: one that decides nothing allocates none.
-func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error {
-	acc := r.state(&bs[0])
+// caller.) The decisions go to the accumulator's trail and are copied into
+// res's at the end: a merge allocates nothing for them.
+func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T]) error {
+	return r.foldFrom(&bs[0], bs[1:], res)
+}
+
+// foldFrom is fold of first and then rest, so that a pair out of order is
+// merged without copying it into order.
+func (r *Resolver[T]) foldFrom(first *Branch[T], rest []Branch[T], res *Resolution[T]) error {
+	acc := r.state(first)
 	defer r.release(acc)
-	for i := range bs {
-		if !bs[i].Seen.IsZero() {
-			acc.causal = true
-			acc.all = append(acc.all[:0], bs...)
-			break
-		}
+	causal := !first.Seen.IsZero()
+	for i := 0; i < len(rest) && !causal; i++ {
+		causal = !rest[i].Seen.IsZero()
+	}
+	if causal {
+		acc.causal = true
+		acc.all = append(append(acc.all[:0], *first), rest...)
 	}
 	// Decisions cost what they record: only fields that decided something
 	// add one, to the trail; nothing is formatted here.
 	acc.tab = acc.tab[:0]
-	acc.tr = tr
 	// A pair that is refused may still merge once a third branch has been
 	// merged in (an absorbing state settles a pair that would be refused on
 	// its own), so refused branches wait for another pass; the merge fails
 	// only when a whole pass makes no progress.
-	pending := bs[1:]
+	pending := rest
 	for len(pending) > 0 {
 		var (
 			deferred []Branch[T]
@@ -138,17 +161,14 @@ func (r *Resolver[T]) fold(bs []Branch[T], res *Resolution[T], tr *trail) error 
 			}
 		}
 		if len(deferred) == len(pending) {
-			if tr != nil {
-				*tr = trail{}
-			}
-			return r.conflict(bs, firstErr)
+			return r.conflict(append([]Branch[T]{*first}, rest...), firstErr)
 		}
 		pending = deferred
 	}
-	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, len(bs), r
-	if t := acc.tr; t != nil && t.n > 0 {
-		t.setStamps(acc.tab, &acc.more)
-		res.trail, res.more = t, acc.more
+	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, 1+len(rest), r
+	if acc.tr.n > 0 {
+		acc.tr.setStamps(acc.tab, &acc.more)
+		res.trail, res.more = acc.tr, acc.more
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -206,9 +226,12 @@ func (r *Resolver[T]) state(b *Branch[T]) *fieldState[T] {
 	if len(s.scratch) != n {
 		s.scratch = make([]any, n)
 	}
-	for i := range s.stamps {
-		s.stamps[i] = b.FieldStamp(i)
+	// b.FieldStamp(i) for every field: its own stamps, then its stamp.
+	k := copy(s.stamps, b.Fields)
+	for i := k; i < n; i++ {
+		s.stamps[i] = b.Stamp
 	}
+	s.uniform = k == 0
 	return s
 }
 
@@ -220,7 +243,7 @@ func (r *Resolver[T]) release(s *fieldState[T]) {
 	s.in, s.d = Branch[T]{}, policy.Decision{}
 	clear(s.all) // keep no record values alive in the pool
 	s.all, s.causal = s.all[:0], false
-	s.tr, s.more = nil, nil
+	s.tr, s.more = trail{}, nil
 	r.states.Put(s)
 }
 
@@ -233,17 +256,19 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	// on the heap already, rather than the caller's.
 	b := &a.in
 	*b = *branch
+	a.inRef, a.accRef = 0, 0
 	// Fields not bound follow the branch with the greater stamp.
-	out := a.res()
-	if b.Stamp.Compare(a.stamp) > 0 {
+	out, cur := a.res(), a.val()
+	bLater := b.Stamp.Compare(a.stamp) > 0
+	if bLater {
 		*out = b.Value
 	} else {
-		*out = *a.val()
+		*out = *cur
 	}
 	start, tab := a.decided(), len(a.tab)
 	for i := range r.fields {
 		f := &r.fields[i]
-		v, err := f.merge(out, a, b, i)
+		v, err := f.merge(out, cur, a, b, i)
 		if err != nil {
 			a.tab = a.tab[:tab]
 			a.truncate(start)
@@ -257,7 +282,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.trail().addField(int32(i), a.ref(v.winner), a.ref(v.loser), v.reason, v.outcome, skew, &a.more)
+			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), v.reason, v.outcome, skew, &a.more)
 		}
 	}
 	if err := r.applyRules(a, b); err != nil {
@@ -266,18 +291,16 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 		return err
 	}
 	a.cur ^= 1
-	a.stamp = later(a.stamp, b.Stamp)
+	if bLater { // later(a.stamp, b.Stamp)
+		a.stamp = b.Stamp
+	}
 	copy(a.stamps, a.next)
+	a.uniform = false
 	return nil
 }
 
-// trail returns the fold's trail, allocating it at the first decision.
-func (a *fieldState[T]) trail() *trail {
-	if a.tr == nil {
-		a.tr = new(trail)
-	}
-	return a.tr
-}
+// trail returns the fold's trail.
+func (a *fieldState[T]) trail() *trail { return &a.tr }
 
 // val returns the record merged so far.
 func (a *fieldState[T]) val() *T { return &a.vals[a.cur] }
@@ -289,18 +312,11 @@ func (a *fieldState[T]) res() *T { return &a.vals[a.cur^1] }
 func (a *fieldState[T]) add(d decided) { a.trail().add(d, &a.more) }
 
 // decided returns the number of decisions the fold has recorded.
-func (a *fieldState[T]) decided() int {
-	if a.tr == nil {
-		return 0
-	}
-	return int(a.tr.n)
-}
+func (a *fieldState[T]) decided() int { return int(a.tr.n) }
 
 // truncate drops the decisions after the first n.
 func (a *fieldState[T]) truncate(n int) {
-	if a.tr != nil {
-		a.tr.truncate(n, a.more)
-	}
+	a.tr.truncate(n, a.more)
 }
 
 // ref returns the reference of a decided to stamp s (see decided): 0 for nil or
@@ -309,13 +325,38 @@ func (a *fieldState[T]) truncate(n int) {
 // again and again (the two branches' stamps, for a pair without per-field
 // stamps), so the search looks back only a few entries; a stamp it misses
 // is kept twice, which costs room, not correctness.
-func (a *fieldState[T]) ref(s *version.Stamp) uint32 {
-	if s == nil || *s == (version.Stamp{}) {
+//
+// s is usually a stamp of field i (its verdict's winner or loser): the
+// accumulator's or the branch's, which merge2 looks up once each when it
+// can.
+func (a *fieldState[T]) ref(s *version.Stamp, i int) uint32 {
+	switch {
+	case s == nil:
+		return 0
+	case s == &a.in.Stamp:
+		// The branch merged in, named by every field it has no stamp of
+		// its own for: looked up once a merge.
+		if a.inRef == 0 {
+			a.inRef = a.lookup(s)
+		}
+		return a.inRef
+	case a.uniform && s == &a.stamps[i]:
+		if a.accRef == 0 {
+			a.accRef = a.lookup(s)
+		}
+		return a.accRef
+	}
+	return a.lookup(s)
+}
+
+// lookup returns the reference of a decided to stamp *s (see ref).
+func (a *fieldState[T]) lookup(s *version.Stamp) uint32 {
+	if sameStamp(s, &zeroStamp) {
 		return 0
 	}
 	n := len(a.tab)
 	for j := n - 1; j >= max(0, n-4); j-- {
-		if a.tab[j] == *s {
+		if sameStamp(&a.tab[j], s) {
 			return uint32(j) + 1
 		}
 	}
@@ -347,6 +388,9 @@ func live[T any](bs []Branch[T], i int, d version.Dot) bool {
 	}
 	return true
 }
+
+// zeroStamp is the zero stamp, for sameStamp.
+var zeroStamp version.Stamp
 
 // inSkewWindow reports whether the wall times of a Picked decision's winner
 // and loser are closer than the skew window.

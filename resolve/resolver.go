@@ -171,10 +171,11 @@ type Resolution[T any] struct {
 	Merged int
 	// trail records, in order, what every policy and rule decided, in a
 	// form that holds no names and no stamps (see [Resolution.Decisions]):
-	// the names are by's. It is nil when nothing was decided, and never
-	// changed once the Resolution is built: copies share it. more holds
-	// what outgrew it (see trail), nil unless a merge needed it.
-	trail *trail
+	// the names are by's. It is held by value, so that a merge allocates
+	// nothing for its decisions (a merge of a few fields decides a few),
+	// and never changed once the Resolution is built. more holds what
+	// outgrew it (see trail), nil unless a merge needed it; copies share it.
+	trail trail
 	more  *trailMore
 	by    *Resolver[T]
 }
@@ -184,28 +185,16 @@ type Resolution[T any] struct {
 // Each call builds a new slice: a merge records its decisions compactly, so
 // that a caller that does not read them pays little for them.
 func (res Resolution[T]) Decisions() []Decision {
-	if res.trail == nil || res.trail.n == 0 {
+	if res.trail.n == 0 {
 		return nil
 	}
 	out := make([]Decision, res.trail.n)
 	for i := range out {
-		out[i] = res.by.decision(res.trail.at(i, res.more), res.trail, res.more)
+		out[i] = res.by.decision(res.trail.at(i, res.more), &res.trail, res.more)
 	}
 	return out
 }
 
 // Decided returns the number of decisions the merge recorded:
 // len(res.Decisions()), without building them.
-func (res Resolution[T]) Decided() int {
-	if res.trail == nil {
-		return 0
-	}
-	return int(res.trail.n)
-}
-
-// box is a Resolution allocated with room for its decisions: one allocation
-// where a resolution that must live on the heap anyway decides something.
-type box[T any] struct {
-	res   Resolution[T]
-	trail trail
-}
+func (res Resolution[T]) Decided() int { return int(res.trail.n) }
