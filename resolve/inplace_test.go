@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/harborpoint/concord/policy"
+	"github.com/harborpoint/concord/version"
+	"pgregory.net/rapid"
 )
 
 // TestBuiltinsMergeInPlace checks that the built-in policies that offer an
@@ -65,4 +67,30 @@ func TestTrailKeepsWhatDoesNotPack(t *testing.T) {
 			t.Errorf("decision %d: %+v, want %+v", i, got, d)
 		}
 	}
+}
+
+// TestSameStampIsEquality checks sameStamp against == on stamps drawn from a
+// few values of each part, so that most pairs differ in one part only: the
+// pairs a compare that skipped a part would get wrong. (Two stamps of valid
+// writes that differ only in their time have the same dot, which no valid
+// history holds, so the merges' own tests cannot tell.)
+func TestSameStampIsEquality(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		draw := func(label string) version.Stamp {
+			id, err := version.NewID(rapid.SampledFrom([]string{"lisbon", "porto"}).Draw(rt, label+" name"),
+				rapid.Uint64Range(0, 1).Draw(rt, label+" incarnation"))
+			if err != nil {
+				rt.Fatal(err)
+			}
+			return version.Stamp{
+				Time: version.Timestamp{Wall: rapid.Int64Range(0, 1).Draw(rt, label+" wall"),
+					Logical: rapid.Uint32Range(0, 1).Draw(rt, label+" logical")},
+				Dot: version.Dot{ID: id, Counter: rapid.Uint64Range(0, 1).Draw(rt, label+" counter")},
+			}
+		}
+		a, b := draw("a"), draw("b")
+		if got, want := sameStamp(&a, &b), a == b; got != want {
+			rt.Fatalf("sameStamp(%v, %v) = %v, want %v", a, b, got, want)
+		}
+	})
 }
