@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/harborpoint/concord/policy"
@@ -564,6 +565,10 @@ func (r *reader) uvarintSlow() uint64 {
 	if r.err != nil {
 		return 0
 	}
+	if x, n, ok := uvarintWord(r.b[r.off:]); ok {
+		r.off += n
+		return x
+	}
 	x, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
 		r.fail(errors.New("bad varint in branch header"))
@@ -571,6 +576,37 @@ func (r *reader) uvarintSlow() uint64 {
 	}
 	r.off += n
 	return x
+}
+
+// uvarintWord reads the varint at the start of b as binary.Uvarint does,
+// a word at a time: a varint of up to nine bytes (a branch's wall time in
+// nanoseconds takes nine) when b holds at least nine, else ok is false and
+// nothing is read. The first byte whose top bit is clear ends a varint;
+// each byte gives its low seven bits, the first the lowest.
+func uvarintWord(b []byte) (x uint64, n int, ok bool) {
+	if len(b) < 9 {
+		return 0, 0, false
+	}
+	w := binary.LittleEndian.Uint64(b)
+	stop := ^w & 0x8080808080808080 // the top bits that are clear
+	if stop == 0 {
+		// Eight bytes that all go on: the ninth ends the varint, or it is
+		// one of ten bytes, for binary.Uvarint to read or refuse.
+		if b[8] >= 0x80 {
+			return 0, 0, false
+		}
+		return pack7(w) | uint64(b[8])<<56, 9, true
+	}
+	n = bits.TrailingZeros64(stop)/8 + 1
+	return pack7(w & (^uint64(0) >> (64 - 8*n))), n, true
+}
+
+// pack7 returns the low seven bits of each byte of w, little-endian, packed
+// together.
+func pack7(w uint64) uint64 {
+	w &= 0x7f7f7f7f7f7f7f7f
+	return w&0x7f | w>>1&(0x7f<<7) | w>>2&(0x7f<<14) | w>>3&(0x7f<<21) |
+		w>>4&(0x7f<<28) | w>>5&(0x7f<<35) | w>>6&(0x7f<<42) | w>>7&(0x7f<<49)
 }
 
 // varint reads a signed varint: a zig-zag encoded uvarint, as

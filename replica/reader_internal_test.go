@@ -34,6 +34,25 @@ func TestReaderUvarintMatchesBinary(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		check(t, rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "b"))
 	})
+	// Varints of every length up to eleven bytes (canonical or not, the
+	// longest overflowing), with bytes after them or cut short: random
+	// bytes seldom make the long ones, which a wall time in nanoseconds is.
+	rapid.Check(t, func(t *rapid.T) {
+		var b []byte
+		for range rapid.IntRange(0, 10).Draw(t, "continuation bytes") {
+			b = append(b, 0x80|rapid.Byte().Draw(t, "continuation"))
+		}
+		b = append(b, rapid.Byte().Draw(t, "last")&0x7f)
+		b = append(b, rapid.SliceOfN(rapid.Byte(), 0, 9).Draw(t, "after")...)
+		check(t, b[:rapid.IntRange(0, len(b)).Draw(t, "length")])
+	})
+	for x := uint64(1); x != 0; x <<= 1 {
+		for _, v := range []uint64{x - 1, x, x + 1} {
+			b := binary.AppendUvarint(nil, v)
+			check(t, b)
+			check(t, append(b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff))
+		}
+	}
 }
 
 // TestReaderVarintMatchesBinary checks the signed reader against

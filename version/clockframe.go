@@ -240,12 +240,18 @@ func (c *frameCursor) entryOnly() (frameEntry, bool) {
 }
 
 // checkedUvarint reads a varint already checked: a byte below 0x80 is
-// read inline, the others by binary.Uvarint.
+// read inline (the function is small enough to be inlined itself), the
+// others by checkedUvarintLong.
 func (d *decoder) checkedUvarint() uint64 {
 	if b := d.data[d.off]; b < 0x80 {
 		d.off++
 		return uint64(b)
 	}
+	return d.checkedUvarintLong()
+}
+
+// checkedUvarintLong reads a checked varint of two bytes or more.
+func (d *decoder) checkedUvarintLong() uint64 {
 	x, n := binary.Uvarint(d.data[d.off:])
 	d.off += n
 	return x

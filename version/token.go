@@ -238,6 +238,14 @@ func (d *decoder) fail(reason string) error {
 }
 
 func (d *decoder) uvarint() (uint64, error) {
+	// Most varints of a token or a clock are of one byte (name lengths,
+	// counters of a few writes, entry counts), and a one-byte varint is
+	// always in shortest form: read it without the general reader.
+	if d.off < len(d.data) && d.data[d.off] < 0x80 {
+		x := uint64(d.data[d.off])
+		d.off++
+		return x, nil
+	}
 	x, n := binary.Uvarint(d.data[d.off:])
 	switch {
 	case n == 0:
