@@ -1,6 +1,7 @@
 package replica
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -48,7 +49,7 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 		// from the revision read, so a write made since fails and adopt
 		// reads again.
 		if cur, rev, err := r.store.Get(ctx, key); err == nil {
-			if class, ok := r.held(ctx, key, in, cur, rev); ok {
+			if class, ok := r.held(ctx, key, data, in, cur, rev); ok {
 				return class, nil
 			}
 			if class, ok, err := r.adopt(ctx, key, data, payload, in, cur, rev); ok {
@@ -67,9 +68,10 @@ func (r *Replica[T]) Apply(ctx context.Context, key string, data []byte) (resolv
 // already holds — a duplicate, or stale — without decoding a value or
 // taking the key's lock (see heldFrame), does what ApplyState does with
 // such a version — observes its stamps, tells the observer — and reports
-// true. Anything else is left to the other paths.
-func (r *Replica[T]) held(ctx context.Context, key string, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
-	class, ok := r.heldStored(ctx, key, in, cur, rev)
+// true. Anything else is left to the other paths. data are the bytes in
+// frames (see heldStored).
+func (r *Replica[T]) held(ctx context.Context, key string, data []byte, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
+	class, ok := r.heldStored(ctx, key, data, in, cur, rev)
 	if !ok {
 		return 0, false
 	}
@@ -95,29 +97,37 @@ func (r *Replica[T]) heldFrame(ctx context.Context, key string, in version.Clock
 	if err != nil {
 		return 0, false
 	}
-	return r.heldStored(ctx, key, in, cur, rev)
+	return r.heldStored(ctx, key, nil, in, cur, rev)
 }
 
 // heldStored is heldFrame for key's stored state cur at revision rev, just
-// read.
-func (r *Replica[T]) heldStored(ctx context.Context, key string, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
+// read. data, when not nil, are the bytes whose frame is in, checked: a
+// stored state that is the same bytes — the common re-delivery, as adopt
+// stores a state as it came — is a duplicate whose frame is in's, neither
+// read and checked again nor compared.
+func (r *Replica[T]) heldStored(ctx context.Context, key string, data []byte, in version.ClockFrame, cur []byte, rev uint64) (resolve.Class, bool) {
 	if rev == 0 {
 		return 0, false
 	}
-	stored, err := r.openStateFrame(cur)
-	if err != nil {
-		return 0, false
+	same := data != nil && bytes.Equal(data, cur)
+	stored := in
+	if !same {
+		var err error
+		if stored, err = r.openStateFrame(cur); err != nil {
+			return 0, false
+		}
 	}
 	r.seenFrame(ctx, key, rev, stored)
 	r.refreshRaw(key, cur)
-	var class resolve.Class
-	switch in.Compare(stored) {
-	case version.Equal:
-		class = resolve.Duplicate
-	case version.Before:
-		class = resolve.StaleWrite
-	default:
-		return 0, false
+	class := resolve.Duplicate
+	if !same {
+		switch in.Compare(stored) {
+		case version.Equal:
+		case version.Before:
+			class = resolve.StaleWrite
+		default:
+			return 0, false
+		}
 	}
 	for _, b := range in.Siblings() {
 		if _, ok := branchTime(b); !ok {
