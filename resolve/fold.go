@@ -101,19 +101,27 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 	return res, err
 }
 
+// mergeTo is merge, into *res, whatever *res held: for the hook of
+// internal/resolvehook, whose callers that merge in a loop (benchmarks)
+// keep one resolution rather than copy a new one out of every merge.
+func (r *Resolver[T]) mergeTo(branches []Branch[T], res *Resolution[T]) error {
+	*res = Resolution[T]{}
+	return r.mergeInto(branches, res)
+}
+
 // hooks returns the merges internal/resolvehook hands out, as typed func
 // values made once by New, so that a merge through the hook boxes nothing.
-func (r *Resolver[T]) hooks() (merge, inOrder any) {
-	return r.hook[0], r.hook[1]
+func (r *Resolver[T]) hooks() (merge, inOrder, into any) {
+	return r.hook[0], r.hook[1], r.hook[2]
 }
 
 // hooked is what the hook sees of a *Resolver[T].
 type hooked interface {
-	hooks() (merge, inOrder any)
+	hooks() (merge, inOrder, into any)
 }
 
 func init() {
-	resolvehook.Merges = func(r any) (any, any) { return r.(hooked).hooks() }
+	resolvehook.Merges = func(r any) (any, any, any) { return r.(hooked).hooks() }
 }
 
 // fold merges bs, in the order given, into *res, which must be the zero
