@@ -175,8 +175,10 @@ func (r *Resolver[T]) foldFrom(first *Branch[T], rest []Branch[T], res *Resoluti
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, 1+len(rest), r
 	if acc.tr.n > 0 {
-		acc.tr.setStamps(acc.tab, &acc.more)
+		// The stamps are set in the copy: set in acc.tr, the copy's first
+		// load would wait for the store of their count.
 		res.trail, res.more = acc.tr, acc.more
+		res.trail.setStamps(acc.tab, &res.more)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -283,14 +285,14 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if v.outcome != policy.Same {
-			if v.reason == reasonOfPolicy {
-				v.reason = r.reasons.code(a.d.Reason, &a.more)
+			reason, skew := v.reason, false
+			if reason == reasonOfPolicy {
+				reason, skew = r.reasons.code(a.d.Reason, &a.more), a.d.InSkewWindow
 			}
-			skew := v.skew
-			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
+			if v.outcome == policy.Picked && f.replaceable && reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), v.reason, v.outcome, skew, &a.more)
+			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), reason, v.outcome, skew, &a.more)
 		}
 	}
 	if err := r.applyRules(a, b); err != nil {
