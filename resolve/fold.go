@@ -30,7 +30,7 @@ type fieldState[T any] struct {
 	more   *trailMore      // tr's overflow (see trail), handed to the result
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
-	next   []version.Stamp // per field, written by the merge in progress
+	next   []version.Stamp // per field, written in full by the merge in progress
 	// causal says that a branch of the fold knows what its writer had seen
 	// (Branch.Seen), so that a field value some branch's writer saw and
 	// replaced may be superseded (see live); all are then the branches of
@@ -304,7 +304,9 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	if bLater { // later(a.stamp, b.Stamp)
 		a.stamp = b.Stamp
 	}
-	copy(a.stamps, a.next)
+	// Every field merge wrote its next stamp: swap the buffers rather
+	// than copy the stamps.
+	a.stamps, a.next = a.next, a.stamps
 	a.uniform = false
 	return nil
 }
