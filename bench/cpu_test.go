@@ -124,7 +124,7 @@ func cpuRows(t *testing.T) []cpuRow {
 		x, y := tb[0].concord(), tb[1].concord()
 		var floor sixfield.Dispatch
 		rows = append(rows, cpuRow{"RecordMerge", 100_000, []cpuCase{
-			{impl: implConcord, op: func(int) { cpuSinkRes, _ = merge.Branches(r, bs) }},
+			{impl: implConcord, op: func(int) { _ = merge.Into(r, bs, &cpuSinkRes) }},
 			{impl: implBaseline, op: func(int) { cpuSinkTicket, _ = sixfield.MergeByHand(x, y) }},
 			{impl: implDispatch, op: func(int) { cpuSinkTicket, _ = floor.Merge(x, y) }},
 		}})

@@ -1,6 +1,7 @@
 package resolve_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/harborpoint/concord/internal/merge"
@@ -92,5 +93,37 @@ func TestResolveTwoAllocations(t *testing.T) {
 	}
 	if a > 5 {
 		t.Errorf("Resolve of two siblings allocates %v times, want at most 5", a)
+	}
+}
+
+// TestMergeIntoForgetsTheLastMerge checks the hook's merge into a kept
+// resolution (internal/merge.Into, the benchmarks' loop) against the
+// by-value merge: each merge's resolution is the by-value one, whatever the
+// kept resolution held before — a merge that decided nothing after one that
+// decided six keeps none of their decisions, and a refused merge leaves it
+// zero.
+func TestMergeIntoForgetsTheLastMerge(t *testing.T) {
+	r := ticketResolver()
+	two := twoTickets()
+	inputs := [][]resolve.Branch[ticket]{two, two[:1], two, two[1:], two}
+	var kept resolve.Resolution[ticket]
+	for k, bs := range inputs {
+		want, err := merge.Branches(r, bs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := merge.Into(r, bs, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if !kept.Value.Equal(want.Value) || kept.Stamp != want.Stamp || kept.Merged != want.Merged ||
+			!slices.Equal(kept.Fields, want.Fields) || !slices.Equal(kept.Decisions(), want.Decisions()) {
+			t.Errorf("merge %d into the kept resolution: %+v\nwant %+v", k, kept, want)
+		}
+	}
+	if err := merge.Into(r, nil, &kept); err == nil {
+		t.Fatal("a merge of no branches: no error")
+	}
+	if kept.Merged != 0 || kept.Decided() != 0 {
+		t.Errorf("a refused merge left %+v in the kept resolution", kept)
 	}
 }

@@ -85,16 +85,20 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 }
 
 // verdict is how a field merge settled its field, as the fold records it:
-// the outcome, the policy's reason and skew flag, and the winner's and the
-// loser's stamps, nil for none (the zero stamp). The stamps point into the
-// accumulator or the branch merged in, so that a field merge returns a few
-// words in registers rather than writing a 144-byte [policy.Decision] that
-// the fold must read and clear.
+// the winner's and the loser's stamps, nil for none (the zero stamp), the
+// policy's reason and the outcome. The stamps point into the accumulator or
+// the branch merged in, so that a field merge returns a few words in
+// registers rather than writing a 144-byte [policy.Decision] that the fold
+// must read and clear. A policy's skew flag is not among them: only a
+// policy's MergeInto sets one, in fieldState.d with its reason. (Four
+// fields at most, so that the compiler keeps a verdict in registers: a
+// fifth made it a struct in memory, written a byte at a time and read back
+// sixteen bytes at a time, and each such load waits for the stores — a
+// twentieth of a six-field merge's time.)
 type verdict struct {
-	outcome       policy.Verdict
-	skew          bool
 	winner, loser *version.Stamp
-	reason        uint32 // see reasonTable; reasonOfPolicy: fieldState.d's
+	reason        uint32 // see reasonTable; reasonOfPolicy: fieldState.d's, with its skew flag
+	outcome       policy.Verdict
 }
 
 // reasonOfPolicy says that a verdict's reason is the text a policy's
@@ -255,7 +259,7 @@ func mergeInto[T, F any](get func(*T) *F, p policy.Policy[F]) mergeFn[T] {
 		if err != nil {
 			return verdict{}, err
 		}
-		return verdict{outcome: d.Outcome, skew: d.InSkewWindow, winner: &d.Winner, loser: &d.Loser, reason: reasonOfPolicy}, nil
+		return verdict{outcome: d.Outcome, winner: &d.Winner, loser: &d.Loser, reason: reasonOfPolicy}, nil
 	}
 }
 

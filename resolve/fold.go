@@ -30,7 +30,7 @@ type fieldState[T any] struct {
 	more   *trailMore      // tr's overflow (see trail), handed to the result
 	stamp  version.Stamp   // greatest stamp merged so far
 	stamps []version.Stamp // per field
-	next   []version.Stamp // per field, written by the merge in progress
+	next   []version.Stamp // per field, written in full by the merge in progress
 	// causal says that a branch of the fold knows what its writer had seen
 	// (Branch.Seen), so that a field value some branch's writer saw and
 	// replaced may be superseded (see live); all are then the branches of
@@ -101,19 +101,27 @@ func (r *Resolver[T]) inOrder(branches []Branch[T]) (Resolution[T], error) {
 	return res, err
 }
 
+// mergeTo is merge, into *res, whatever *res held: for the hook of
+// internal/resolvehook, whose callers that merge in a loop (benchmarks)
+// keep one resolution rather than copy a new one out of every merge.
+func (r *Resolver[T]) mergeTo(branches []Branch[T], res *Resolution[T]) error {
+	*res = Resolution[T]{}
+	return r.mergeInto(branches, res)
+}
+
 // hooks returns the merges internal/resolvehook hands out, as typed func
 // values made once by New, so that a merge through the hook boxes nothing.
-func (r *Resolver[T]) hooks() (merge, inOrder any) {
-	return r.hook[0], r.hook[1]
+func (r *Resolver[T]) hooks() (merge, inOrder, into any) {
+	return r.hook[0], r.hook[1], r.hook[2]
 }
 
 // hooked is what the hook sees of a *Resolver[T].
 type hooked interface {
-	hooks() (merge, inOrder any)
+	hooks() (merge, inOrder, into any)
 }
 
 func init() {
-	resolvehook.Merges = func(r any) (any, any) { return r.(hooked).hooks() }
+	resolvehook.Merges = func(r any) (any, any, any) { return r.(hooked).hooks() }
 }
 
 // fold merges bs, in the order given, into *res, which must be the zero
@@ -167,8 +175,10 @@ func (r *Resolver[T]) foldFrom(first *Branch[T], rest []Branch[T], res *Resoluti
 	}
 	res.Value, res.Stamp, res.Merged, res.by = *acc.val(), acc.stamp, 1+len(rest), r
 	if acc.tr.n > 0 {
-		acc.tr.setStamps(acc.tab, &acc.more)
+		// The stamps are set in the copy: set in acc.tr, the copy's first
+		// load would wait for the store of their count.
 		res.trail, res.more = acc.tr, acc.more
+		res.trail.setStamps(acc.tab, &res.more)
 	}
 	res.Fields = compactStamps(acc.stamp, acc.stamps)
 	return nil
@@ -275,14 +285,14 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 			return &fieldError{field: f.name, policy: f.policy, err: err}
 		}
 		if v.outcome != policy.Same {
-			if v.reason == reasonOfPolicy {
-				v.reason = r.reasons.code(a.d.Reason, &a.more)
+			reason, skew := v.reason, false
+			if reason == reasonOfPolicy {
+				reason, skew = r.reasons.code(a.d.Reason, &a.more), a.d.InSkewWindow
 			}
-			skew := v.skew
-			if v.outcome == policy.Picked && f.replaceable && v.reason != reasonReplaced {
+			if v.outcome == policy.Picked && f.replaceable && reason != reasonReplaced {
 				skew = r.inSkewWindow(v.winner.Time, v.loser.Time)
 			}
-			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), v.reason, v.outcome, skew, &a.more)
+			a.trail().addField(int32(i), a.ref(v.winner, i), a.ref(v.loser, i), reason, v.outcome, skew, &a.more)
 		}
 	}
 	if err := r.applyRules(a, b); err != nil {
@@ -294,7 +304,9 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	if bLater { // later(a.stamp, b.Stamp)
 		a.stamp = b.Stamp
 	}
-	copy(a.stamps, a.next)
+	// Every field merge wrote its next stamp: swap the buffers rather
+	// than copy the stamps.
+	a.stamps, a.next = a.next, a.stamps
 	a.uniform = false
 	return nil
 }

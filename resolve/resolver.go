@@ -50,7 +50,7 @@ type Resolver[T any] struct {
 	// made once here: a func value of an instantiated generic method is a
 	// closure over the instantiation's dictionary, allocated where it is
 	// made.
-	hook [2]any
+	hook [3]any
 }
 
 // ErrInvalidResolver is wrapped by the error New returns for a bad declaration.
@@ -99,7 +99,7 @@ func New[T any](entity string, fields []Field[T], rules []RecordRule[T], opts Op
 		rules:    slices.Clone(rules),
 		skew:     opts.SkewWindow,
 		onDelete: opts.OnDelete,
-		hook:     [2]any{(*Resolver[T]).merge, (*Resolver[T]).inOrder},
+		hook:     [3]any{(*Resolver[T]).merge, (*Resolver[T]).inOrder, (*Resolver[T]).mergeTo},
 	}
 	r.reasons.init()
 	return r, nil
