@@ -1,7 +1,10 @@
 package replica_test
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -74,6 +77,58 @@ func BenchmarkApplyBaseline(b *testing.B) {
 		mu.Lock()
 		m[keys[k]] = append(m[keys[k]][:0], data[k]...)
 		mu.Unlock()
+	}
+}
+
+// BenchmarkMemoryStoreInsert stores new keys into a MemoryStore, a new one
+// every n inserts, the keys in sorted and in random order, beside a map under
+// a mutex: keeping the keys sorted for Scan must cost the same whatever the
+// order keys arrive in, and grow slowly with the store. (With one sorted
+// slice, a random insert into 100,000 keys cost 11 µs, 40× a sorted one.)
+func BenchmarkMemoryStoreInsert(b *testing.B) {
+	ctx := context.Background()
+	value := make([]byte, 300)
+	for _, n := range []int{1_000, 100_000} {
+		sorted := make([]string, n)
+		for i := range sorted {
+			sorted[i] = fmt.Sprintf("key-%08d", i)
+		}
+		random := slices.Clone(sorted)
+		rand.New(rand.NewPCG(1, 2)).Shuffle(n, func(i, j int) { random[i], random[j] = random[j], random[i] })
+		for _, order := range []struct {
+			name string
+			keys []string
+		}{{"sorted", sorted}, {"random", random}} {
+			b.Run(fmt.Sprintf("n=%d/order=%s/impl=store", n, order.name), func(b *testing.B) {
+				b.ReportAllocs()
+				m := replica.NewMemoryStore()
+				for i := 0; b.Loop(); i++ {
+					if i%n == 0 && i > 0 {
+						b.StopTimer()
+						m = replica.NewMemoryStore()
+						b.StartTimer()
+					}
+					if _, err := m.CompareAndSet(ctx, order.keys[i%n], value, 0); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		b.Run(fmt.Sprintf("n=%d/order=random/impl=map", n), func(b *testing.B) {
+			b.ReportAllocs()
+			var mu sync.Mutex
+			m := map[string][]byte{}
+			for i := 0; b.Loop(); i++ {
+				if i%n == 0 && i > 0 {
+					b.StopTimer()
+					m = map[string][]byte{}
+					b.StartTimer()
+				}
+				mu.Lock()
+				m[random[i%n]] = slices.Clone(value)
+				mu.Unlock()
+			}
+		})
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -240,8 +239,12 @@ func (r *Replica[T]) indexHorizon(ctx context.Context, key string) error {
 	})
 }
 
-// MemoryStore's horizons (see HorizonStore).
-type memHorizons map[string][]byte
+// memHorizons are MemoryStore's horizons (see HorizonStore), their keys
+// kept sorted for ScanHorizons.
+type memHorizons struct {
+	vals map[string][]byte
+	keys keySet
+}
 
 // PutHorizon implements [HorizonStore].
 func (m *MemoryStore) PutHorizon(ctx context.Context, key string, value []byte) error {
@@ -250,10 +253,11 @@ func (m *MemoryStore) PutHorizon(ctx context.Context, key string, value []byte) 
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.horizons == nil {
-		m.horizons = memHorizons{}
+	if m.horizons.vals == nil {
+		m.horizons.vals = map[string][]byte{}
 	}
-	m.horizons[key] = clone(value)
+	m.horizons.vals[key] = clone(value)
+	m.horizons.keys.insert(key)
 	return nil
 }
 
@@ -264,28 +268,22 @@ func (m *MemoryStore) DeleteHorizon(ctx context.Context, key string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.horizons, key)
+	delete(m.horizons.vals, key)
+	m.horizons.keys.remove(key)
 	return nil
 }
 
-// ScanHorizons implements [HorizonStore]. It sorts the horizons' keys on
-// every call: there are as many as keys reaped within a retention.
+// ScanHorizons implements [HorizonStore].
 func (m *MemoryStore) ScanHorizons(ctx context.Context, after string, limit int) ([]Entry, error) {
 	if err := checkScan(ctx, "scan horizons", limit); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var keys []string
-	for k := range m.horizons {
-		if k > after {
-			keys = append(keys, k)
-		}
+	keys := m.horizons.keys.after(after, limit)
+	out := make([]Entry, len(keys))
+	for j, k := range keys {
+		out[j] = Entry{Key: k, Value: clone(m.horizons.vals[k])}
 	}
-	slices.Sort(keys)
-	// Only the page's values are copied: a load pages through every
-	// horizon, so copying the rest on every page would be quadratic.
-	return page(keys, after, limit, func(k string) Entry {
-		return Entry{Key: k, Value: clone(m.horizons[k])}
-	}), nil
+	return out, nil
 }

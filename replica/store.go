@@ -119,17 +119,17 @@ func pageThrough(ctx context.Context, scan func(ctx context.Context, after strin
 
 // MemoryStore is the in-memory [Store]: a map guarded by a mutex, with one
 // revision sequence for the whole store, like a JetStream stream, and the
-// keys kept sorted for Scan. It accepts every non-empty key. Values are
-// copied in and out. It is a [HorizonStore]: a new Replica value over the
-// same MemoryStore keeps the counter floor and the horizons of the keys
-// reaped (the process does not). The
-// zero MemoryStore is empty and ready to use; it must not be copied after
-// first use.
+// keys kept sorted for Scan (in chunks: an insert or delete moves at most a
+// few hundred of them, wherever the key sorts). It accepts every non-empty
+// key. Values are copied in and out. It is a [HorizonStore]: a new Replica
+// value over the same MemoryStore keeps the counter floor and the horizons
+// of the keys reaped (the process does not). The zero MemoryStore is empty
+// and ready to use; it must not be copied after first use.
 type MemoryStore struct {
 	mu       sync.Mutex
 	seq      uint64
 	data     map[string]memEntry
-	keys     []string    // the keys of data, sorted
+	keys     keySet      // the keys of data, for Scan
 	floor    uint64      // see FloorStore
 	horizons memHorizons // see HorizonStore
 }
@@ -170,8 +170,7 @@ func (m *MemoryStore) CompareAndSet(ctx context.Context, key string, value []byt
 		m.data = map[string]memEntry{}
 	}
 	if rev == 0 {
-		i, _ := slices.BinarySearch(m.keys, key)
-		m.keys = slices.Insert(m.keys, i, key)
+		m.keys.insert(key)
 	}
 	m.seq++
 	m.data[key] = memEntry{value: clone(value), rev: m.seq}
@@ -189,8 +188,7 @@ func (m *MemoryStore) Delete(ctx context.Context, key string, rev uint64) error 
 		return mismatch(key, rev, cur)
 	}
 	delete(m.data, key)
-	i, _ := slices.BinarySearch(m.keys, key)
-	m.keys = slices.Delete(m.keys, i, i+1)
+	m.keys.remove(key)
 	return nil
 }
 
@@ -202,25 +200,13 @@ func (m *MemoryStore) Scan(ctx context.Context, after string, limit int) ([]Entr
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return page(m.keys, after, limit, func(k string) Entry {
-		e := m.data[k]
-		return Entry{Key: k, Value: clone(e.value), Rev: e.rev}
-	}), nil
-}
-
-// page returns the entries, made by entry, of the first limit keys after
-// after of keys, which are sorted.
-func page(keys []string, after string, limit int, entry func(key string) Entry) []Entry {
-	i, found := slices.BinarySearch(keys, after)
-	if found {
-		i++
-	}
-	keys = keys[i:min(len(keys), i+limit)]
+	keys := m.keys.after(after, limit)
 	out := make([]Entry, len(keys))
 	for j, k := range keys {
-		out[j] = entry(k)
+		e := m.data[k]
+		out[j] = Entry{Key: k, Value: clone(e.value), Rev: e.rev}
 	}
-	return out
+	return out, nil
 }
 
 // checkScan returns the error of the scan what for a done ctx or a limit
