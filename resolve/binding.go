@@ -93,8 +93,8 @@ func Bind[T, F any](name string, get func(*T) *F, p policy.Policy[F]) Field[T] {
 // policy's MergeInto sets one, in fieldState.d with its reason. (Four
 // fields at most, so that the compiler keeps a verdict in registers: a
 // fifth made it a struct in memory, written a byte at a time and read back
-// sixteen bytes at a time, and each such load waits for the stores — a
-// twentieth of a six-field merge's time.)
+// sixteen bytes at a time, and each such load waits for the stores: about
+// 10% of a six-field merge's time.)
 type verdict struct {
 	winner, loser *version.Stamp
 	reason        uint32 // see reasonTable; reasonOfPolicy: fieldState.d's, with its skew flag
