@@ -347,6 +347,12 @@ func (d *decoder) hold(sp *spans) error {
 }
 
 func (d *decoder) uvarint(field string) (uint64, error) {
+	// Most varints of a hold are one byte (string lengths, set counts),
+	// always in shortest form: read them without binary.Uvarint.
+	if i := d.off; i < len(d.data) && d.data[i] < 0x80 {
+		d.off = i + 1
+		return uint64(d.data[i]), nil
+	}
 	x, n := binary.Uvarint(d.data[d.off:])
 	switch {
 	case n == 0:
