@@ -1,10 +1,6 @@
 package rangesync
 
-import (
-	"slices"
-	"sort"
-	"strings"
-)
+import "slices"
 
 // The index is a B+ tree ordered by key whose nodes carry the number of
 // items below them and the sum of their hashes. Updates change one leaf and
@@ -36,16 +32,35 @@ type node struct {
 // tree is the B+ tree. The zero tree is empty.
 type tree struct{ root *node }
 
-func cmpItem(it item, k string) int { return strings.Compare(it.key, k) }
-
-// search returns the position of k among a leaf's items.
+// search returns the position of k among a leaf's items, and whether an
+// item has key k. (Written out, as child is: the generic searches call
+// their compare through a function value, once a step, on every write.)
 func (x *node) search(k string) (int, bool) {
-	return slices.BinarySearchFunc(x.items, k, cmpItem)
+	lo, hi := 0, len(x.items)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if x.items[m].key < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(x.items) && x.items[lo].key == k
 }
 
-// child returns the index of the kid whose keys may include k.
+// child returns the index of the kid whose keys may include k: the first j
+// with k < seps[j+1], or the last kid.
 func (x *node) child(k string) int {
-	return sort.Search(len(x.seps)-1, func(j int) bool { return k < x.seps[j+1] })
+	lo, hi := 0, len(x.seps)-1
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if k < x.seps[m+1] {
+			hi = m
+		} else {
+			lo = m + 1
+		}
+	}
+	return lo
 }
 
 func (x *node) recompute() {
