@@ -239,7 +239,10 @@ func (res *results) targets(w io.Writer) {
 				row("at or below syncthing, 0 allocs", f+" "+c, ct/st, "concord/syncthing %.2f", ct <= st && ca == 0)
 			}
 			if ok1 && ok3 {
-				row("≥ 30× faster than GoVector", f+" "+c, gt/ct, "%.1f×", gt >= 30*ct)
+				// Issue 17 retired this target: concord is at or below the
+				// sorted-slice floor, so what is left of the ratio is
+				// GoVector's own cost. The figure stays, unchecked.
+				fmt.Fprintf(w, "| ≥ 30× faster than GoVector (retired by issue 17) | %s | %.1f× | — |\n", f+" "+c, gt/ct)
 			}
 		case "AWSetMerge":
 			ct, _ := get(n, reference, "sec/op")
