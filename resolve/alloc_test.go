@@ -66,11 +66,11 @@ func TestResolveOneAllocations(t *testing.T) {
 }
 
 // TestResolveTwoAllocations pins what resolving two concurrent siblings
-// allocates, the merge a reader or a replicated write pays: the branches
-// taken out of the clock, the resolution with its decisions (one
-// allocation: the six decisions ride in it), the union policy's merged
-// set, the merged field stamps and the merged Version — five, none of
-// them for the decisions (which took a sixth).
+// allocates, the merge a reader pays: the branches taken out of the clock,
+// the union policy's merged set, the merged field stamps and the merged
+// Version — four. The resolution, with its six decisions, is resolved in
+// place on the caller's stack (it was a fifth allocation, of 416 bytes,
+// copied out; and the decisions once a sixth).
 func TestResolveTwoAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's sync.Pool drops items at random")
@@ -91,8 +91,8 @@ func TestResolveTwoAllocations(t *testing.T) {
 	if err != nil || res.Merged != 2 || res.Decided() != 6 {
 		t.Fatal(res, err)
 	}
-	if a > 5 {
-		t.Errorf("Resolve of two siblings allocates %v times, want at most 5", a)
+	if a > 4 {
+		t.Errorf("Resolve of two siblings allocates %v times, want at most 4", a)
 	}
 }
 

@@ -424,42 +424,61 @@ func (r *Resolver[T]) Resolve(s Siblings[T]) (Resolution[T], error) {
 			return Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}, nil
 		}
 	}
-	res, conflict := r.resolve(s)
+	// Resolved in place: the resolution, a few hundred bytes with its
+	// decisions, stays on the caller's stack (outcome keeps one on the heap).
+	var res Resolution[T]
+	ok, conflict := r.resolveInto(s, &res)
 	switch {
 	case conflict != nil:
 		return Resolution[T]{}, conflict
-	case res == nil:
+	case !ok:
 		return Resolution[T]{}, fmt.Errorf("resolve: %s: no siblings to resolve", r.entity)
 	}
-	return *res, nil
+	return res, nil
 }
 
+// resolve is resolveInto a new resolution, or nil for no siblings or a
+// conflict.
 func (r *Resolver[T]) resolve(s Siblings[T]) (*Resolution[T], *ConflictRequiresRetry) {
+	if s.Len() == 0 {
+		return nil, nil
+	}
+	res := new(Resolution[T])
+	if ok, c := r.resolveInto(s, res); !ok {
+		return nil, c
+	}
+	return res, nil
+}
+
+// resolveInto resolves s into *res, which must be the zero Resolution, and
+// reports whether s held a record; on a conflict it leaves *res zero.
+func (r *Resolver[T]) resolveInto(s Siblings[T], res *Resolution[T]) (bool, *ConflictRequiresRetry) {
 	switch s.Len() {
 	case 0:
-		return nil, nil
+		return false, nil
 	case 1:
 		for b := range s.Siblings() {
-			return &Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}, nil
+			*res = Resolution[T]{Branch: b.Value, Merged: 1, Version: s.Join()}
+			return true, nil
 		}
 	}
 	if hasTombstone(s) {
-		res, c := r.resolveDeletes(canonical(s.Values(), true))
+		d, c := r.resolveDeletes(canonical(s.Values(), true))
 		if c != nil {
 			c.Context = s.Join()
-			return nil, c
+			return false, c
 		}
+		*res = *d
 		res.Version = s.Join()
-		return res, nil
+		return true, nil
 	}
-	res := new(Resolution[T])
 	if err := r.fold(canonical(s.Values(), true), res); err != nil {
 		c := r.asConflict(err)
 		c.Context = s.Join()
-		return nil, c
+		return false, c
 	}
 	res.Version = s.Join()
-	return res, nil
+	return true, nil
 }
 
 // asConflict returns a merge's error as a conflict.
