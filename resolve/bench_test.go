@@ -61,3 +61,24 @@ func BenchmarkMergeSixFieldsByHand(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkResolveTwoSiblings resolves a record of two concurrent siblings
+// with Resolve, as a reader of the record does: the branches taken out of
+// the clock, their merge, the merged Version.
+func BenchmarkResolveTwoSiblings(b *testing.B) {
+	r := ticketResolver()
+	bs := twoTickets()
+	s, _, err := resolve.Siblings[ticket]{}.Update(version.Vector{}, bs[0], lisbon)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if s, _, err = s.Update(version.Vector{}, bs[1], baltimore); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Resolve(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
