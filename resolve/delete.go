@@ -51,8 +51,10 @@ const DeleteRule = "delete"
 // resolveDeletes resolves siblings of which at least one is a tombstone:
 // bs are every branch, in canonical order. All tombstones resolve to a
 // deleted record silently (two concurrent deletes agree); a mix of
-// tombstones and live branches is settled by the resolver's OnDelete.
-func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictRequiresRetry) {
+// tombstones and live branches is settled by the resolver's OnDelete. It
+// resolves into *res, which must be the zero Resolution, and leaves it zero
+// on a conflict.
+func (r *Resolver[T]) resolveDeletes(bs []Branch[T], res *Resolution[T]) *ConflictRequiresRetry {
 	var live, dead []Branch[T]
 	for _, b := range bs {
 		if b.Deleted {
@@ -66,7 +68,8 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 		tomb.Stamp = later(tomb.Stamp, b.Stamp)
 	}
 	if len(live) == 0 {
-		return &Resolution[T]{Branch: tomb, Merged: len(dead)}, nil
+		*res = Resolution[T]{Branch: tomb, Merged: len(dead)}
+		return nil
 	}
 	newest := version.Stamp{}
 	for _, b := range live {
@@ -74,26 +77,25 @@ func (r *Resolver[T]) resolveDeletes(bs []Branch[T]) (*Resolution[T], *ConflictR
 	}
 	switch r.onDelete {
 	case DeleteWins:
-		res := &Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
+		*res = Resolution[T]{Branch: tomb, Merged: len(bs), by: r}
 		more := &res.more
 		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.ref(tomb.Stamp, more),
 			loser: res.trail.ref(newest, more), reason: reasonDeleteWins}, more)
-		return res, nil
+		return nil
 	case UpdateWins:
-		res := new(Resolution[T])
 		if err := r.fold(canonical(live, true), res); err != nil {
-			return nil, r.asConflict(err)
+			return r.asConflict(err)
 		}
 		more := &res.more
 		res.trail.add(decided{at: atDelete, outcome: policy.Picked, winner: res.trail.ref(res.Stamp, more),
 			loser: res.trail.ref(tomb.Stamp, more), reason: reasonUpdateWins}, more)
 		res.Merged = len(bs)
-		return res, nil
+		return nil
 	default:
 		rej := &policy.Rejection{Policy: DeleteConflicts.String(), Reason: "a delete is concurrent with an update"}
 		c := r.conflict(bs, rej)
 		c.Rule, c.Policy, c.Reason = DeleteRule, rej.Policy, rej.Reason
-		return nil, c
+		return c
 	}
 }
 

@@ -463,12 +463,10 @@ func (r *Resolver[T]) resolveInto(s Siblings[T], res *Resolution[T]) (bool, *Con
 		}
 	}
 	if hasTombstone(s) {
-		d, c := r.resolveDeletes(canonical(s.Values(), true))
-		if c != nil {
+		if c := r.resolveDeletes(canonical(s.Values(), true), res); c != nil {
 			c.Context = s.Join()
 			return false, c
 		}
-		*res = *d
 		res.Version = s.Join()
 		return true, nil
 	}
