@@ -76,15 +76,11 @@ func TestResolveTwoAllocations(t *testing.T) {
 		t.Skip("the race detector's sync.Pool drops items at random")
 	}
 	r := ticketResolver()
-	bs := twoTickets()
-	s, _, err := resolve.Siblings[ticket]{}.Update(version.Vector{}, bs[0], lisbon)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s, _, err = s.Update(version.Vector{}, bs[1], baltimore); err != nil {
-		t.Fatal(err)
-	}
-	var res resolve.Resolution[ticket]
+	s := twoSiblings(t)
+	var (
+		res resolve.Resolution[ticket]
+		err error
+	)
 	a := testing.AllocsPerRun(100, func() {
 		res, err = r.Resolve(s)
 	})

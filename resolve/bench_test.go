@@ -20,6 +20,20 @@ func twoTickets() []resolve.Branch[ticket] {
 	}
 }
 
+// twoSiblings returns the state of a record whose two siblings are
+// twoTickets, written concurrently at lisbon and baltimore.
+func twoSiblings(tb testing.TB) resolve.Siblings[ticket] {
+	bs := twoTickets()
+	s, _, err := resolve.Siblings[ticket]{}.Update(version.Vector{}, bs[0], lisbon)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if s, _, err = s.Update(version.Vector{}, bs[1], baltimore); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
 // BenchmarkMergeSixFields resolves two siblings of a six-field record with
 // the resolver.
 func BenchmarkMergeSixFields(b *testing.B) {
@@ -67,14 +81,7 @@ func BenchmarkMergeSixFieldsByHand(b *testing.B) {
 // the clock, their merge, the merged Version.
 func BenchmarkResolveTwoSiblings(b *testing.B) {
 	r := ticketResolver()
-	bs := twoTickets()
-	s, _, err := resolve.Siblings[ticket]{}.Update(version.Vector{}, bs[0], lisbon)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if s, _, err = s.Update(version.Vector{}, bs[1], baltimore); err != nil {
-		b.Fatal(err)
-	}
+	s := twoSiblings(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := r.Resolve(s); err != nil {
