@@ -21,13 +21,12 @@ import (
 // that holds references). The zero Clock is empty. It is safe for concurrent
 // use by readers.
 type Clock[V any] struct {
-	e []centry[V]
-}
-
-type centry[V any] struct {
-	id   ID
-	n    uint64
-	vals []V // newest first: vals[k] has dot (id, n-k)
+	// ctx is the causal context, every write the clock covers: what Join
+	// returns, shared, so that a reader's context costs nothing.
+	ctx Vector
+	// vals[i] are the current values of replica ctx.ids[i], newest first:
+	// vals[i][k] has dot (ctx.ids[i], ctx.n[i]-k). len(vals) == ctx.Len().
+	vals [][]V
 }
 
 // Sibling is one value of a [Clock] with the dot of the write that made it.
@@ -62,40 +61,93 @@ func (c Clock[V]) UpdateWith(seen Vector, r ID, value func(Dot) V) (Clock[V], Do
 	if r.IsZero() {
 		return c, Dot{}, fmt.Errorf("%w: zero ID", ErrInvalidID)
 	}
-	out := make([]centry[V], 0, len(c.e)+seen.Len()+1)
-	a, b := c.e, seen.e
+	// The replicas are c's when seen and r add none, the common case (a
+	// writer read the clock and writes at a replica that wrote before): the
+	// new clock shares them.
+	ids := unionIDs(c.ctx.ids, seen.ids)
+	at, found := Vector{ids: ids}.search(r)
+	if !found {
+		ids = slices.Insert(slices.Clip(ids), at, r)
+	}
+	out := Clock[V]{ctx: Vector{ids, make([]uint64, len(ids))}, vals: make([][]V, len(ids))}
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for k, id := range ids {
+		var cn, sn uint64
+		var cvals []V
+		if i < len(c.ctx.ids) && c.ctx.ids[i] == id {
+			cn, cvals = c.ctx.n[i], c.vals[i]
+			i++
+		}
+		if j < len(seen.ids) && seen.ids[j] == id {
+			sn = seen.n[j]
+			j++
+		}
+		// Drop the values the context covers.
+		keep := 0
+		if cn > sn {
+			keep = int(min(cn-sn, uint64(len(cvals))))
+		}
+		out.ctx.n[k], out.vals[k] = max(cn, sn), cvals[:keep:keep]
+	}
+	n := out.ctx.n[at]
+	if n >= MaxCounter {
+		return c, Dot{}, fmt.Errorf("%w: %v at %d", ErrCounterOverflow, r, n)
+	}
+	n++
+	out.ctx.n[at] = n
+	vals := append(make([]V, 0, len(out.vals[at])+1), value(Dot{r, n}))
+	out.vals[at] = append(vals, out.vals[at]...)
+	return out, Dot{r, n}, nil
+}
+
+// unionIDs returns the union of the sorted replica lists a and b: a itself
+// when b adds none, b when a adds none, else a new list.
+func unionIDs(a, b []ID) []ID {
+	if sameIDs(a, b) {
+		return a
+	}
+	n, aMore, bMore := 0, false, false
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
 		switch {
-		case j == len(b) || i < len(a) && a[i].id.less(b[j].id):
+		case a[i] == b[j]:
+			i++
+			j++
+		case a[i].less(b[j]):
+			aMore = true
+			i++
+		default:
+			bMore = true
+			j++
+		}
+		n++
+	}
+	aMore = aMore || i < len(a)
+	bMore = bMore || j < len(b)
+	switch {
+	case !bMore:
+		return a
+	case !aMore:
+		return b
+	}
+	out := make([]ID, 0, n+len(a)-i+len(b)-j)
+	i, j = 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
 			out = append(out, a[i])
 			i++
-		case i == len(a) || b[j].id.less(a[i].id):
-			out = append(out, centry[V]{id: b[j].id, n: b[j].n})
 			j++
-		default: // same replica: drop the values the context covers
-			x, cn := a[i], b[j].n
-			keep := 0
-			if x.n > cn {
-				keep = int(min(x.n-cn, uint64(len(x.vals))))
-			}
-			out = append(out, centry[V]{id: x.id, n: max(x.n, cn), vals: x.vals[:keep:keep]})
+		case a[i].less(b[j]):
+			out = append(out, a[i])
 			i++
+		default:
+			out = append(out, b[j])
 			j++
 		}
 	}
-	k, found := slices.BinarySearchFunc(out, r, func(x centry[V], id ID) int { return x.id.Compare(id) })
-	if !found {
-		out = slices.Insert(out, k, centry[V]{id: r})
-	}
-	x := &out[k]
-	if x.n >= MaxCounter {
-		return c, Dot{}, fmt.Errorf("%w: %v at %d", ErrCounterOverflow, r, x.n)
-	}
-	x.n++
-	vals := append(make([]V, 0, len(x.vals)+1), value(Dot{r, x.n}))
-	x.vals = append(vals, x.vals...)
-	return Clock[V]{out}, Dot{r, x.n}, nil
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
 
 // Sync returns the merge of two replicas' clocks of the same key: every value
@@ -103,86 +155,80 @@ func (c Clock[V]) UpdateWith(seen Vector, r ID, value func(Dot) V) (Clock[V], Do
 // associative and idempotent, so replicas converge whatever the order,
 // grouping or duplication of the clocks they exchange.
 func (c Clock[V]) Sync(o Clock[V]) Clock[V] {
-	if len(o.e) == 0 {
+	if o.IsZero() {
 		return c
 	}
-	if len(c.e) == 0 {
+	if c.IsZero() {
 		return o
 	}
-	out := make([]centry[V], 0, len(c.e)+len(o.e))
-	a, b := c.e, o.e
+	ids := unionIDs(c.ctx.ids, o.ctx.ids)
+	out := Clock[V]{ctx: Vector{ids, make([]uint64, len(ids))}, vals: make([][]V, len(ids))}
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for k, id := range ids {
+		inC := i < len(c.ctx.ids) && c.ctx.ids[i] == id
+		inO := j < len(o.ctx.ids) && o.ctx.ids[j] == id
 		switch {
-		case j == len(b) || i < len(a) && a[i].id.less(b[j].id):
-			out = append(out, a[i])
+		case inC && inO:
+			out.ctx.n[k], out.vals[k] = syncEntry(c.ctx.n[i], c.vals[i], o.ctx.n[j], o.vals[j])
 			i++
-		case i == len(a) || b[j].id.less(a[i].id):
-			out = append(out, b[j])
 			j++
-		default:
-			out = append(out, syncEntry(a[i], b[j]))
+		case inC:
+			out.ctx.n[k], out.vals[k] = c.ctx.n[i], c.vals[i]
 			i++
+		default:
+			out.ctx.n[k], out.vals[k] = o.ctx.n[j], o.vals[j]
 			j++
 		}
 	}
-	return Clock[V]{out}
+	return out
 }
 
-// syncEntry merges one replica's entry from two clocks. A value survives if
-// both sides hold it or the other side has not seen its dot. The survivors of
-// the side with the larger counter form a prefix of its list: the dots from
+// syncEntry merges one replica's entry from two clocks: counter xn with
+// values xv and counter yn with values yv. A value survives if both sides
+// hold it or the other side has not seen its dot. The survivors of the side
+// with the larger counter form a prefix of its list: the dots from
 // max(n1-l1, n2-l2)+1 up to its counter.
-func syncEntry[V any](x, y centry[V]) centry[V] {
-	if x.n == y.n {
+func syncEntry[V any](xn uint64, xv []V, yn uint64, yv []V) (uint64, []V) {
+	if xn == yn {
 		// Both saw the same dots; the survivors are the shorter list,
 		// which both hold.
-		if len(y.vals) < len(x.vals) {
-			return y
+		if len(yv) < len(xv) {
+			return yn, yv
 		}
-		return x
+		return xn, xv
 	}
-	if y.n > x.n {
-		x, y = y, x
+	if yn > xn {
+		xn, xv, yn, yv = yn, yv, xn, xv
 	}
-	floor := max(x.n-uint64(len(x.vals)), y.n-uint64(len(y.vals)))
-	keep := int(x.n - floor)
-	return centry[V]{id: x.id, n: x.n, vals: x.vals[:keep:keep]}
+	floor := max(xn-uint64(len(xv)), yn-uint64(len(yv)))
+	keep := int(xn - floor)
+	return xn, xv[:keep:keep]
 }
 
 // Join returns the clock's causal context: the vector of every write it
 // covers, current siblings included. It is what a reader passes back to
 // [Clock.Update] so that its write supersedes what it read, and what
-// concord's tokens encode.
-func (c Clock[V]) Join() Vector {
-	if len(c.e) == 0 {
-		return Vector{}
-	}
-	e := make([]entry, len(c.e))
-	for i, x := range c.e {
-		e[i] = entry{x.id, x.n}
-	}
-	return Vector{e}
-}
+// concord's tokens encode. It does not allocate: the clock holds it.
+func (c Clock[V]) Join() Vector { return c.ctx }
 
 // Len returns the number of siblings (concurrent values).
 func (c Clock[V]) Len() int {
 	n := 0
-	for _, x := range c.e {
-		n += len(x.vals)
+	for _, vals := range c.vals {
+		n += len(vals)
 	}
 	return n
 }
 
 // IsZero reports whether c is the empty clock.
-func (c Clock[V]) IsZero() bool { return len(c.e) == 0 }
+func (c Clock[V]) IsZero() bool { return c.ctx.IsZero() }
 
 // Values returns the siblings' values in dot order (replica, then newest
 // first), in a new slice.
 func (c Clock[V]) Values() []V {
 	out := make([]V, 0, c.Len())
-	for _, x := range c.e {
-		out = append(out, x.vals...)
+	for _, vals := range c.vals {
+		out = append(out, vals...)
 	}
 	return out
 }
@@ -190,9 +236,10 @@ func (c Clock[V]) Values() []V {
 // Siblings returns an iterator over the siblings in dot order.
 func (c Clock[V]) Siblings() iter.Seq[Sibling[V]] {
 	return func(yield func(Sibling[V]) bool) {
-		for _, x := range c.e {
-			for k, v := range x.vals {
-				if !yield(Sibling[V]{Dot{x.id, x.n - uint64(k)}, v}) {
+		for i, vals := range c.vals {
+			id, n := c.ctx.ids[i], c.ctx.n[i]
+			for k, v := range vals {
+				if !yield(Sibling[V]{Dot{id, n - uint64(k)}, v}) {
 					return
 				}
 			}
@@ -212,45 +259,38 @@ func (c Clock[V]) Dots() []Dot {
 // Get returns the value of the sibling with dot d, if it is one.
 func (c Clock[V]) Get(d Dot) (V, bool) {
 	var zero V
-	i, ok := slices.BinarySearchFunc(c.e, d.ID, func(x centry[V], id ID) int { return x.id.Compare(id) })
+	i, ok := c.ctx.search(d.ID)
 	if !ok {
 		return zero, false
 	}
-	x := c.e[i]
-	if d.Counter > x.n || d.Counter == 0 || x.n-d.Counter >= uint64(len(x.vals)) {
+	n, vals := c.ctx.n[i], c.vals[i]
+	if d.Counter > n || d.Counter == 0 || n-d.Counter >= uint64(len(vals)) {
 		return zero, false
 	}
-	return x.vals[x.n-d.Counter], true
+	return vals[n-d.Counter], true
 }
 
 // Covers reports whether the write d is in the clock's causal history,
 // as a current sibling or superseded.
 func (c Clock[V]) Covers(d Dot) bool {
-	i, ok := slices.BinarySearchFunc(c.e, d.ID, func(x centry[V], id ID) int { return x.id.Compare(id) })
-	return ok && d.Counter >= 1 && d.Counter <= c.e[i].n
+	return d.Counter >= 1 && c.ctx.Contains(d)
 }
 
 // IDs returns the replicas that appear in the clock, in order.
-func (c Clock[V]) IDs() []ID {
-	ids := make([]ID, len(c.e))
-	for i, x := range c.e {
-		ids[i] = x.id
-	}
-	return ids
-}
+func (c Clock[V]) IDs() []ID { return c.ctx.IDs() }
 
 // Compare returns the causal order of c relative to o. Clocks whose joins
 // are equal but whose siblings differ (one side has seen fewer siblings
 // superseded) compare by which holds a subset of the other's siblings.
 func (c Clock[V]) Compare(o Clock[V]) Order {
-	if ord := c.Join().Compare(o.Join()); ord != Equal {
+	if ord := c.ctx.Compare(o.ctx); ord != Equal {
 		return ord
 	}
 	// Equal joins: the side with fewer siblings per replica has seen more
 	// supersessions (its list is a prefix of the other's).
 	cLess, oLess := false, false
-	for i := range c.e {
-		switch l, m := len(c.e[i].vals), len(o.e[i].vals); {
+	for i := range c.vals {
+		switch l, m := len(c.vals[i]), len(o.vals[i]); {
 		case l < m:
 			cLess = true
 		case l > m:
@@ -270,15 +310,15 @@ func (c Clock[V]) Less(o Clock[V]) bool { return c.Compare(o) == Before }
 // Map returns a clock with the same causal metadata whose values are f
 // applied to c's values.
 func Map[V, W any](c Clock[V], f func(V) W) Clock[W] {
-	out := make([]centry[W], len(c.e))
-	for i, x := range c.e {
-		vals := make([]W, len(x.vals))
-		for k, v := range x.vals {
-			vals[k] = f(v)
+	out := Clock[W]{ctx: c.ctx, vals: make([][]W, len(c.vals))}
+	for i, vals := range c.vals {
+		w := make([]W, len(vals))
+		for k, v := range vals {
+			w[k] = f(v)
 		}
-		out[i] = centry[W]{x.id, x.n, vals}
+		out.vals[i] = w
 	}
-	return Clock[W]{out}
+	return out
 }
 
 // Reconcile resolves the siblings to one value with f, which receives them in
@@ -309,11 +349,11 @@ func (c Clock[V]) LWW(cmp func(a, b V) int) (V, Vector) {
 // String returns a display form listing each replica's counter and dots.
 func (c Clock[V]) String() string {
 	s := "["
-	for i, x := range c.e {
+	for i, vals := range c.vals {
 		if i > 0 {
 			s += " "
 		}
-		s += fmt.Sprintf("%v:%d(%d)", x.id, x.n, len(x.vals))
+		s += fmt.Sprintf("%v:%d(%d)", c.ctx.ids[i], c.ctx.n[i], len(vals))
 	}
 	return s + "]"
 }

@@ -23,17 +23,18 @@ const ClockFormat = 2
 // enc. It fails only if enc fails.
 func (c Clock[V]) AppendBinary(dst []byte, enc func(dst []byte, v V) ([]byte, error)) ([]byte, error) {
 	dst = append(dst, ClockFormat)
-	dst = binary.AppendUvarint(dst, uint64(len(c.e)))
-	for _, x := range c.e {
-		dst = appendEntry(dst, x.id, x.n)
-		dst = binary.AppendUvarint(dst, uint64(len(x.vals)))
-		for k, v := range x.vals {
+	dst = binary.AppendUvarint(dst, uint64(c.ctx.Len()))
+	for i, vals := range c.vals {
+		id, n := c.ctx.ids[i], c.ctx.n[i]
+		dst = appendEntry(dst, id, n)
+		dst = binary.AppendUvarint(dst, uint64(len(vals)))
+		for k, v := range vals {
 			// Encode after a length placeholder, then move into place.
 			start := len(dst)
 			var err error
 			dst, err = enc(dst, v)
 			if err != nil {
-				return nil, fmt.Errorf("version: encoding value of %v: %w", Dot{x.id, x.n - uint64(k)}, err)
+				return nil, fmt.Errorf("version: encoding value of %v: %w", Dot{id, n - uint64(k)}, err)
 			}
 			size := len(dst) - start
 			var lb [binary.MaxVarintLen64]byte
@@ -51,13 +52,13 @@ func (c Clock[V]) AppendBinary(dst []byte, enc func(dst []byte, v V) ([]byte, er
 // limit on entries bounds both the replicas and the siblings. Malformed input
 // fails with a [*DecodeError]; an error from dec is returned wrapped.
 func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, error)) (Clock[V], error) {
-	var out []centry[V]
+	var out Clock[V]
 	err := scanClock(data, lim,
-		func(count int) { out = make([]centry[V], count) },
+		func(count int) { out = Clock[V]{ctx: makeVector(count), vals: make([][]V, count)} },
 		func(i int, x entry, siblings int) {
-			out[i] = centry[V]{id: x.id, n: x.n}
+			out.ctx.ids[i], out.ctx.n[i] = x.id, x.n
 			if siblings > 0 {
-				out[i].vals = make([]V, siblings)
+				out.vals[i] = make([]V, siblings)
 			}
 		},
 		func(i, k int, dot Dot, b []byte) error {
@@ -65,13 +66,13 @@ func DecodeClock[V any](data []byte, lim Limits, dec func(d Dot, b []byte) (V, e
 			if err != nil {
 				return fmt.Errorf("version: decoding value of %v: %w", dot, err)
 			}
-			out[i].vals[k] = v
+			out.vals[i][k] = v
 			return nil
 		})
-	if err != nil || len(out) == 0 {
+	if err != nil || out.IsZero() {
 		return Clock[V]{}, err
 	}
-	return Clock[V]{out}, nil
+	return out, nil
 }
 
 // scanClock reads the binary form of a clock within lim and checks

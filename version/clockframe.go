@@ -88,11 +88,12 @@ func (f ClockFrame) Join() Vector {
 	if c.left == 0 {
 		return Vector{}
 	}
-	e := make([]entry, 0, c.left)
-	for x, ok := c.next(); ok; x, ok = c.next() {
-		e = append(e, entry{x.id, x.n})
+	v := makeVector(c.left)
+	for i := range v.ids {
+		x, _ := c.next() // a checked frame has c.left entries
+		v.ids[i], v.n[i] = x.id, x.n
 	}
-	return Vector{e}
+	return v
 }
 
 // All returns an iterator over the replicas and counters of the causal

@@ -7,3 +7,7 @@ var DecodeVector = decodeVector
 
 // ParseVector parses the display form, for the fuzzer of MustVector's parser.
 var ParseVector = parseVector
+
+// SharesReplicas reports whether a and b share their replicas' memory, for
+// the tests of what the layout shares.
+func SharesReplicas(a, b Vector) bool { return a.Len() > 0 && sameIDs(a.ids, b.ids) }

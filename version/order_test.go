@@ -42,6 +42,50 @@ func genVector() *rapid.Generator[version.Vector] {
 	})
 }
 
+// drawVectors draws k vectors, each drawn apart (genVector), or the root
+// vector's counters over other replicas, or derived from the root by
+// increments of its replicas. Derived vectors share the root's replicas,
+// which takes the paths of vectors over shared replicas (counters compared
+// and joined without comparing IDs); vectors drawn apart over the same
+// replicas take the paths that compare them, and the root's counters over
+// other replicas check that those paths compare the replicas at all.
+func drawVectors(t *rapid.T, k int) []version.Vector {
+	root := genVector().Draw(t, "root")
+	out := make([]version.Vector, k)
+	for i := range out {
+		kind := rapid.IntRange(0, 2).Draw(t, "kind")
+		if root.IsZero() || kind == 0 {
+			out[i] = genVector().Draw(t, "vector")
+			continue
+		}
+		if kind == 1 {
+			ids := rapid.Permutation(idPool).Draw(t, "replicas")[:root.Len()]
+			slices.SortFunc(ids, version.ID.Compare)
+			var dots []version.Dot
+			k := 0
+			for _, n := range root.All() {
+				dots = append(dots, version.Dot{ID: ids[k], Counter: n})
+				k++
+			}
+			v, err := version.NewVector(dots...)
+			if err != nil {
+				t.Fatalf("NewVector(%v): %v", dots, err)
+			}
+			out[i] = v
+			continue
+		}
+		v, ids := root, root.IDs()
+		for range rapid.IntRange(0, 3).Draw(t, "increments") {
+			var err error
+			if v, _, err = v.Increment(rapid.SampledFrom(ids).Draw(t, "id")); err != nil {
+				t.Fatalf("Increment: %v", err)
+			}
+		}
+		out[i] = v
+	}
+	return out
+}
+
 // naiveCompare compares vectors entry by entry over the union of replicas.
 func naiveCompare(a, b version.Vector) version.Order {
 	aMore, bMore := false, false
@@ -72,7 +116,8 @@ func orderOf(aMore, bMore bool) version.Order {
 
 func TestVectorPartialOrder(t *testing.T) {
 	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
-		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
+		vs := drawVectors(t, 3)
+		a, b, c := vs[0], vs[1], vs[2]
 		if got := a.Compare(a); got != version.Equal {
 			t.Fatalf("%v Compare itself = %v", a, got)
 		}
@@ -104,7 +149,8 @@ func TestVectorPartialOrder(t *testing.T) {
 
 func TestVectorJoinIsLeastUpperBound(t *testing.T) {
 	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
-		a, b, c := genVector().Draw(t, "a"), genVector().Draw(t, "b"), genVector().Draw(t, "c")
+		vs := drawVectors(t, 3)
+		a, b, c := vs[0], vs[1], vs[2]
 		j := a.Join(b)
 		if !j.Descends(a) || !j.Descends(b) {
 			t.Fatalf("%v ⊔ %v = %v does not descend both", a, b, j)
@@ -128,10 +174,29 @@ func TestVectorJoinIsLeastUpperBound(t *testing.T) {
 
 func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
 	proof.Check(t, proof.Histories(t, 200), func(t *rapid.T) {
-		vs := rapid.SliceOfN(genVector(), 0, 8).Draw(t, "vectors")
+		vs := drawVectors(t, rapid.IntRange(0, 8).Draw(t, "n"))
 		var b version.Builder
 		var want version.Vector
+		// Every vector the builder returned, and its display form then: it
+		// shares its replicas with the builder until the builder gains one,
+		// and no later join may change it.
+		var snaps []version.Vector
+		var forms []string
 		for i, v := range vs {
+			if rapid.Bool().Draw(t, "fromSnapshot") && len(snaps) > 0 {
+				// A vector the builder returned, or one step ahead of it:
+				// it shares the builder's replicas unless the builder has
+				// gained one since, and it is behind the builder or ahead
+				// of it — the builder's path over shared replicas.
+				s := snaps[rapid.IntRange(0, len(snaps)-1).Draw(t, "snapshot")]
+				v = s
+				if ids := s.IDs(); len(ids) > 0 && rapid.Bool().Draw(t, "ahead") {
+					var err error
+					if v, _, err = s.Increment(rapid.SampledFrom(ids).Draw(t, "id")); err != nil {
+						t.Fatalf("Increment: %v", err)
+					}
+				}
+			}
 			if rapid.Bool().Draw(t, "reset") && i > 0 {
 				b.Reset()
 				want = version.Vector{}
@@ -144,8 +209,15 @@ func TestBuilderJoinEqualsVectorJoin(t *testing.T) {
 				b.Join(v)
 			}
 			want = want.Join(v)
-			if got := b.Vector(); !got.Equal(want) {
+			got := b.Vector()
+			if !got.Equal(want) {
 				t.Fatalf("after %d: Builder %v, Vector.Join %v", i, got, want)
+			}
+			snaps, forms = append(snaps, got), append(forms, got.String())
+		}
+		for i, v := range snaps {
+			if v.String() != forms[i] {
+				t.Fatalf("Builder.Vector's result %d changed from %v to %v", i, forms[i], v)
 			}
 		}
 		// Vector returns a copy: joining more must not change it.
@@ -298,4 +370,53 @@ func TestDVVLookup(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestVectorsShareReplicas pins what the layout shares: vectors derived from
+// one another over the same replicas share them, so that their joins,
+// increments and compares touch counters only, and nothing is shared that
+// a later change could reach.
+func TestVectorsShareReplicas(t *testing.T) {
+	x := version.MustVector("{lisbon:3 osaka:1 bristol:2}")
+	y, _, err := x.Increment(version.MustID("osaka"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !version.SharesReplicas(x, y) {
+		t.Errorf("Increment of a present replica copied the replicas")
+	}
+	z := version.MustVector("{lisbon:1 osaka:1 bristol:5}") // the same replicas, drawn apart
+	if j := x.Join(z); !version.SharesReplicas(j, x) || !j.Equal(version.MustVector("{lisbon:3 osaka:1 bristol:5}")) {
+		t.Errorf("Join over the same replicas: %v, shares x's replicas %v", j, version.SharesReplicas(j, x))
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = x.Join(z) }); n != 1 {
+		t.Errorf("Join over the same replicas allocates %v times, want 1 (the counters)", n)
+	}
+	w, _, err := x.Increment(version.MustID("zurich"))
+	if err != nil || version.SharesReplicas(w, x) || w.Len() != 4 {
+		t.Errorf("Increment of a new replica: %v, %v; shares %v", w, err, version.SharesReplicas(w, x))
+	}
+
+	c, _, err := version.NewClock(x, "v", version.MustID("osaka"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !version.SharesReplicas(c.Join(), x) || !version.SharesReplicas(c.Join(), c.Join()) {
+		t.Errorf("a clock written with context x does not share x's replicas")
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = c.Join() }); n != 0 {
+		t.Errorf("Clock.Join allocates %v times, want 0", n)
+	}
+
+	var b version.Builder
+	b.Join(x)
+	v := b.Vector()
+	b.Join(y)
+	if u := b.Vector(); !version.SharesReplicas(u, v) || !u.Equal(y) || !v.Equal(x) {
+		t.Errorf("Builder: %v then %v; share %v", v, u, version.SharesReplicas(u, v))
+	}
+	b.Join(w) // gains zurich: copies the replicas it lent
+	if !v.Equal(x) || version.SharesReplicas(b.Vector(), v) {
+		t.Errorf("Builder changed a vector it returned: %v", v)
+	}
 }

@@ -59,9 +59,9 @@ func (v Vector) AppendBinary(dst []byte) ([]byte, error) {
 
 func (v Vector) appendBinary(dst []byte) []byte {
 	dst = append(dst, TokenFormat)
-	dst = binary.AppendUvarint(dst, uint64(len(v.e)))
-	for _, x := range v.e {
-		dst = appendEntry(dst, x.id, x.n)
+	dst = binary.AppendUvarint(dst, uint64(len(v.ids)))
+	for i, id := range v.ids {
+		dst = appendEntry(dst, id, v.n[i])
 	}
 	return dst
 }
@@ -79,9 +79,9 @@ func appendEntry(dst []byte, id ID, n uint64) []byte {
 
 // binarySize returns the length of v's binary form.
 func (v Vector) binarySize() int {
-	n := 1 + uvarintLen(uint64(len(v.e)))
-	for _, x := range v.e {
-		n += 1 + x.id.nameLen() + uvarintLen(x.id.inc) + uvarintLen(x.n)
+	n := 1 + uvarintLen(uint64(len(v.ids)))
+	for i, id := range v.ids {
+		n += 1 + id.nameLen() + uvarintLen(id.inc) + uvarintLen(v.n[i])
 	}
 	return n
 }
@@ -208,24 +208,24 @@ func decodeVector(data []byte, lim Limits) (Vector, error) {
 		}
 		return Vector{}, nil
 	}
-	e := make([]entry, count)
-	for i := range e {
+	v := makeVector(int(count))
+	for i := range v.ids {
 		x, err := d.entry()
 		if err != nil {
 			return Vector{}, err
 		}
-		if i > 0 && !e[i-1].id.less(x.id) {
-			if e[i-1].id == x.id {
+		if i > 0 && !v.ids[i-1].less(x.id) {
+			if v.ids[i-1] == x.id {
 				return Vector{}, d.fail(fmt.Sprintf("not canonical: duplicate replica %v", x.id))
 			}
-			return Vector{}, d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, e[i-1].id))
+			return Vector{}, d.fail(fmt.Sprintf("not canonical: replica %v after %v", x.id, v.ids[i-1]))
 		}
-		e[i] = x
+		v.ids[i], v.n[i] = x.id, x.n
 	}
 	if d.off != len(data) {
 		return Vector{}, d.fail(fmt.Sprintf("trailing bytes: %d", len(data)-d.off))
 	}
-	return Vector{e}, nil
+	return v, nil
 }
 
 type decoder struct {

@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// entry is one replica's counter in a vector. Counters are always >= 1: a
-// replica with nothing seen is absent.
+// entry is one replica's counter, as the decoders read it. Counters are
+// always >= 1: a replica with nothing seen is absent.
 type entry struct {
 	id ID
 	n  uint64
@@ -21,8 +21,26 @@ type entry struct {
 // is the empty vector (nothing seen). Copying a Vector is cheap and safe; it
 // is safe for concurrent use. To join many vectors without allocating, use a
 // [Builder].
+//
+// The replicas are kept apart from the counters, and vectors over the same
+// replicas share them: a join or an increment of such vectors writes only
+// counters, eight bytes a replica where an entry is thirty-two, and a compare
+// of two vectors sharing their replicas reads only counters.
 type Vector struct {
-	e []entry
+	ids []ID     // sorted, distinct; never written once the vector is made, so shared freely
+	n   []uint64 // n[i] is ids[i]'s counter, >= 1; len(n) == len(ids)
+}
+
+// makeVector returns a vector of k replicas and counters to fill in.
+func makeVector(k int) Vector {
+	return Vector{make([]ID, k), make([]uint64, k)}
+}
+
+// sameIDs reports whether a and b are the same backing array of replicas, as
+// vectors derived from one another share: then their counters line up
+// without comparing a single ID.
+func sameIDs(a, b []ID) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // NewVector returns the vector holding the given dots' counters. Each dot must
@@ -31,20 +49,20 @@ func NewVector(dots ...Dot) (Vector, error) {
 	if len(dots) == 0 {
 		return Vector{}, nil
 	}
-	e := make([]entry, len(dots))
-	for i, d := range dots {
+	for _, d := range dots {
 		if !d.Valid() {
 			return Vector{}, fmt.Errorf("%w: %v", ErrInvalidDot, d)
 		}
-		e[i] = entry{d.ID, d.Counter}
 	}
-	slices.SortFunc(e, func(a, b entry) int { return a.id.Compare(b.id) })
-	for i := 1; i < len(e); i++ {
-		if e[i].id == e[i-1].id {
-			return Vector{}, fmt.Errorf("%w: %v", ErrDuplicateReplica, e[i].id)
+	sorted := slices.SortedFunc(slices.Values(dots), func(a, b Dot) int { return a.ID.Compare(b.ID) })
+	v := makeVector(len(sorted))
+	for i, d := range sorted {
+		if i > 0 && d.ID == sorted[i-1].ID {
+			return Vector{}, fmt.Errorf("%w: %v", ErrDuplicateReplica, d.ID)
 		}
+		v.ids[i], v.n[i] = d.ID, d.Counter
 	}
-	return Vector{e}, nil
+	return v, nil
 }
 
 // parseVector parses the display form printed by [Vector.String].
@@ -78,29 +96,29 @@ func MustVector(s string) Vector {
 }
 
 // Len returns the number of replicas with a non-zero counter.
-func (v Vector) Len() int { return len(v.e) }
+func (v Vector) Len() int { return len(v.ids) }
 
 // IsZero reports whether v is the empty vector.
-func (v Vector) IsZero() bool { return len(v.e) == 0 }
+func (v Vector) IsZero() bool { return len(v.ids) == 0 }
 
 // search returns the index of id in v, or where it would be inserted.
 func (v Vector) search(id ID) (int, bool) {
-	lo, hi := 0, len(v.e)
+	lo, hi := 0, len(v.ids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if v.e[m].id.less(id) {
+		if v.ids[m].less(id) {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(v.e) && v.e[lo].id == id
+	return lo, lo < len(v.ids) && v.ids[lo] == id
 }
 
 // Get returns the counter of replica id, 0 if v has none.
 func (v Vector) Get(id ID) uint64 {
 	if i, ok := v.search(id); ok {
-		return v.e[i].n
+		return v.n[i]
 	}
 	return 0
 }
@@ -111,8 +129,8 @@ func (v Vector) Contains(d Dot) bool { return d.Counter <= v.Get(d.ID) }
 // All returns an iterator over the replicas and counters of v, in ID order.
 func (v Vector) All() iter.Seq2[ID, uint64] {
 	return func(yield func(ID, uint64) bool) {
-		for _, x := range v.e {
-			if !yield(x.id, x.n) {
+		for i, id := range v.ids {
+			if !yield(id, v.n[i]) {
 				return
 			}
 		}
@@ -121,35 +139,37 @@ func (v Vector) All() iter.Seq2[ID, uint64] {
 
 // IDs returns the replicas of v in order, in a new slice.
 func (v Vector) IDs() []ID {
-	ids := make([]ID, len(v.e))
-	for i, x := range v.e {
-		ids[i] = x.id
-	}
+	ids := make([]ID, len(v.ids))
+	copy(ids, v.ids)
 	return ids
 }
 
 // Equal reports whether v and w hold the same counters.
 func (v Vector) Equal(w Vector) bool {
-	return slices.Equal(v.e, w.e)
+	return (sameIDs(v.ids, w.ids) || slices.Equal(v.ids, w.ids)) && slices.Equal(v.n, w.n)
 }
 
 // Compare returns the causal order of v relative to w: [Before] if w descends
 // from v, [After] if v descends from w, [Equal] or [Concurrent]. It does not
 // allocate.
 func (v Vector) Compare(w Vector) Order {
-	a, b := v.e, w.e
-	// Fast path: the same replicas in the same order, the common case.
+	a, b := v.ids, w.ids
+	an, bn := v.n[:len(a)], w.n[:len(b)]
+	// Fast paths: the same replicas in the same order, the common case; if
+	// the two share them, the counters alone.
 	if len(a) == len(b) {
+		if sameIDs(a, b) {
+			return compareCounters(an, bn)
+		}
 		var aMore, bMore bool
 		i := 0
 		for ; i < len(a); i++ {
-			x, y := a[i], b[i]
-			if x.id != y.id {
+			if a[i] != b[i] {
 				break
 			}
-			if x.n > y.n {
+			if x, y := an[i], bn[i]; x > y {
 				aMore = true
-			} else if x.n < y.n {
+			} else if x < y {
 				bMore = true
 			}
 		}
@@ -160,17 +180,16 @@ func (v Vector) Compare(w Vector) Order {
 	aMore, bMore := false, false
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
-		x, y := a[i], b[j]
 		switch {
-		case x.id == y.id:
-			if x.n > y.n {
+		case a[i] == b[j]:
+			if x, y := an[i], bn[j]; x > y {
 				aMore = true
-			} else if x.n < y.n {
+			} else if x < y {
 				bMore = true
 			}
 			i++
 			j++
-		case x.id.less(y.id):
+		case a[i].less(b[j]):
 			aMore = true
 			i++
 		default:
@@ -186,6 +205,18 @@ func (v Vector) Compare(w Vector) Order {
 	}
 	if j < len(b) {
 		bMore = true
+	}
+	return order(aMore, bMore)
+}
+
+// compareCounters is Compare over two vectors sharing their replicas: the
+// counters a and b line up and are of equal length.
+func compareCounters(a, b []uint64) Order {
+	b = b[:len(a)]
+	var aMore, bMore bool
+	for i, x := range a {
+		aMore = aMore || x > b[i]
+		bMore = bMore || x < b[i]
 	}
 	return order(aMore, bMore)
 }
@@ -206,15 +237,25 @@ func order(aMore, bMore bool) Order {
 // Descends reports whether v descends from (or equals) w: every write w
 // covers, v covers.
 func (v Vector) Descends(w Vector) bool {
-	if len(w.e) > len(v.e) {
+	a, b := v.ids, w.ids
+	an, bn := v.n[:len(a)], w.n[:len(b)]
+	if len(b) > len(a) {
 		return false
 	}
+	if sameIDs(a, b) {
+		for i, x := range an {
+			if x < bn[i] {
+				return false
+			}
+		}
+		return true
+	}
 	i := 0
-	for _, y := range w.e {
-		for i < len(v.e) && v.e[i].id.less(y.id) {
+	for j, y := range b {
+		for i < len(a) && a[i].less(y) {
 			i++
 		}
-		if i == len(v.e) || v.e[i].id != y.id || v.e[i].n < y.n {
+		if i == len(a) || a[i] != y || an[i] < bn[j] {
 			return false
 		}
 		i++
@@ -223,29 +264,67 @@ func (v Vector) Descends(w Vector) bool {
 }
 
 // Join returns the least upper bound of v and w: for each replica, the larger
-// counter. It allocates at most once, and not at all when one side already
-// descends from the other.
+// counter. It does not allocate when one side already descends from the
+// other; otherwise it allocates the result's counters, and, unless v and w
+// are over the same replicas, its replicas.
+//
+// The common case, two vectors over the same replicas, is written out here:
+// one compare pass, then new counters, the larger of each pair, beside v's
+// replicas, which the result shares. (A helper returning the result would
+// pass the six-word vector back through memory, stalling on the copy.)
 func (v Vector) Join(w Vector) Vector {
-	a, b := v.e, w.e
-	if len(a) == len(b) {
-		if out, ok := joinSameIDs(v, w); ok {
-			return out
+	a, b := v.ids, w.ids
+	if len(a) != len(b) {
+		return joinUnion(v, w)
+	}
+	b = b[:len(a)]
+	an, bn := v.n[:len(a)], w.n[:len(a)]
+	aMore, bMore := false, false
+	if sameIDs(a, b) {
+		for i, x := range an {
+			aMore = aMore || x > bn[i]
+			bMore = bMore || x < bn[i]
+		}
+	} else {
+		for i := range a {
+			if a[i] != b[i] {
+				return joinUnion(v, w)
+			}
+			aMore = aMore || an[i] > bn[i]
+			bMore = bMore || an[i] < bn[i]
 		}
 	}
+	switch {
+	case !bMore:
+		return v
+	case !aMore:
+		return w
+	}
+	out := make([]uint64, len(an))
+	for i, x := range an {
+		out[i] = max(x, bn[i])
+	}
+	return Vector{a, out}
+}
+
+// joinUnion is Join of two vectors over different replicas.
+func joinUnion(v, w Vector) Vector {
+	a, b := v.ids, w.ids
+	an, bn := v.n[:len(a)], w.n[:len(b)]
 	// Count the union and note whether either side already covers the other.
 	n, aMore, bMore := 0, false, false
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		switch {
-		case a[i].id == b[j].id:
-			if a[i].n > b[j].n {
+		case a[i] == b[j]:
+			if an[i] > bn[j] {
 				aMore = true
-			} else if a[i].n < b[j].n {
+			} else if an[i] < bn[j] {
 				bMore = true
 			}
 			i++
 			j++
-		case a[i].id.less(b[j].id):
+		case a[i].less(b[j]):
 			aMore = true
 			i++
 		default:
@@ -267,61 +346,38 @@ func (v Vector) Join(w Vector) Vector {
 	if !aMore {
 		return w
 	}
-	out := make([]entry, 0, n)
-	return Vector{mergeEntries(out, a, b)}
+	return mergeVectors(makeVector(n), v, w)
 }
 
-// joinSameIDs is Join's fast path for the common case, two vectors over the
-// same replicas (a and b of equal length): one compare pass, then a copy of
-// v raised in place where w is ahead — the shape of a copy-and-merge, which
-// writes each entry once where a merge by append writes it field by field.
-// It reports false, having allocated nothing, when the replicas differ.
-func joinSameIDs(v, w Vector) (Vector, bool) {
-	a, b := v.e, w.e
-	b = b[:len(a)]
-	aMore, bMore := false, false
-	for i := range a {
-		if a[i].id != b[i].id {
-			return Vector{}, false
-		}
-		aMore = aMore || a[i].n > b[i].n
-		bMore = bMore || a[i].n < b[i].n
-	}
-	switch {
-	case !bMore:
-		return v, true
-	case !aMore:
-		return w, true
-	}
-	out := make([]entry, len(a))
-	copy(out, a)
-	for i := range out {
-		if b[i].n > out[i].n {
-			out[i].n = b[i].n
-		}
-	}
-	return Vector{out}, true
-}
-
-// mergeEntries appends the join of the sorted entry lists a and b to dst.
-func mergeEntries(dst, a, b []entry) []entry {
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
+// mergeVectors writes the join of v and w, whose union of replicas is
+// exactly len(dst.ids), into dst and returns it.
+func mergeVectors(dst, v, w Vector) Vector {
+	a, b := v.ids, w.ids
+	an, bn := v.n[:len(a)], w.n[:len(b)]
+	i, j, k := 0, 0, 0
+	for ; i < len(a) && j < len(b); k++ {
 		switch {
-		case a[i].id == b[j].id:
-			dst = append(dst, entry{a[i].id, max(a[i].n, b[j].n)})
+		case a[i] == b[j]:
+			dst.ids[k], dst.n[k] = a[i], max(an[i], bn[j])
 			i++
 			j++
-		case a[i].id.less(b[j].id):
-			dst = append(dst, a[i])
+		case a[i].less(b[j]):
+			dst.ids[k], dst.n[k] = a[i], an[i]
 			i++
 		default:
-			dst = append(dst, b[j])
+			dst.ids[k], dst.n[k] = b[j], bn[j]
 			j++
 		}
 	}
-	dst = append(dst, a[i:]...)
-	return append(dst, b[j:]...)
+	// One of the two has entries left, in order after all the others.
+	if i < len(a) {
+		copy(dst.ids[k:], a[i:])
+		copy(dst.n[k:], an[i:])
+	} else {
+		copy(dst.ids[k:], b[j:])
+		copy(dst.n[k:], bn[j:])
+	}
+	return dst
 }
 
 // Increment returns v with replica id's counter advanced by one, and the dot
@@ -332,30 +388,32 @@ func (v Vector) Increment(id ID) (Vector, Dot, error) {
 	}
 	i, ok := v.search(id)
 	if ok {
-		if v.e[i].n >= MaxCounter {
-			return v, Dot{}, fmt.Errorf("%w: %v at %d", ErrCounterOverflow, id, v.e[i].n)
+		if v.n[i] >= MaxCounter {
+			return v, Dot{}, fmt.Errorf("%w: %v at %d", ErrCounterOverflow, id, v.n[i])
 		}
-		e := slices.Clone(v.e)
-		e[i].n++
-		return Vector{e}, Dot{id, e[i].n}, nil
+		n := slices.Clone(v.n)
+		n[i]++
+		return Vector{v.ids, n}, Dot{id, n[i]}, nil
 	}
-	e := make([]entry, 0, len(v.e)+1)
-	e = append(e, v.e[:i]...)
-	e = append(e, entry{id, 1})
-	e = append(e, v.e[i:]...)
-	return Vector{e}, Dot{id, 1}, nil
+	out := makeVector(len(v.ids) + 1)
+	copy(out.ids, v.ids[:i])
+	copy(out.n, v.n[:i])
+	out.ids[i], out.n[i] = id, 1
+	copy(out.ids[i+1:], v.ids[i:])
+	copy(out.n[i+1:], v.n[i:])
+	return out, Dot{id, 1}, nil
 }
 
 // String returns the display form, such as "{baltimore:2 lisbon:3}".
 func (v Vector) String() string {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, x := range v.e {
+	for i, id := range v.ids {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		b.Write(x.id.AppendText(nil))
-		fmt.Fprintf(&b, ":%d", x.n)
+		b.Write(id.AppendText(nil))
+		fmt.Fprintf(&b, ":%d", v.n[i])
 	}
 	b.WriteByte('}')
 	return b.String()
@@ -386,24 +444,34 @@ func ParseDot(s string) (Dot, error) {
 // The zero Builder is empty and ready to use. A Builder must not be copied
 // after first use and is not safe for concurrent use.
 type Builder struct {
-	e []entry
+	ids []ID
+	n   []uint64 // len(n) == len(ids); never shared
+	// lent reports that ids is shared with a vector [Builder.Vector]
+	// returned: the next change of the replicas copies them first.
+	lent bool
 }
 
 // Join sets b to the least upper bound of b and v.
 func (b *Builder) Join(v Vector) {
-	a, w := b.e, v.e
-	// Fastest path, the common case: the same replicas in the same order.
-	// Raising counters before a mismatch is found is harmless: the slower
-	// paths below take the maximum again.
+	a, w := b.ids, v.ids
+	an, wn := b.n[:len(a)], v.n[:len(w)]
+	// Fastest paths, the common case: the same replicas in the same order,
+	// shared or equal. Raising counters before a mismatch is found is
+	// harmless: the slower paths below take the maximum again.
 	if len(a) == len(w) {
+		if sameIDs(a, w) {
+			for i, y := range wn {
+				an[i] = max(an[i], y)
+			}
+			return
+		}
 		i := 0
 		for ; i < len(w); i++ {
-			x, y := &a[i], &w[i]
-			if x.id != y.id {
+			if a[i] != w[i] {
 				break
 			}
-			if y.n > x.n {
-				x.n = y.n
+			if wn[i] > an[i] {
+				an[i] = wn[i]
 			}
 		}
 		if i == len(w) {
@@ -412,49 +480,57 @@ func (b *Builder) Join(v Vector) {
 	}
 	// Fast path: every replica of v is already in b; update counters in place.
 	i := 0
-	for _, y := range v.e {
-		for i < len(a) && a[i].id.less(y.id) {
+	for j, y := range w {
+		for i < len(a) && a[i].less(y) {
 			i++
 		}
-		if i == len(a) || a[i].id != y.id {
+		if i == len(a) || a[i] != y {
 			b.joinSlow(v)
 			return
 		}
-		if y.n > a[i].n {
-			a[i].n = y.n
+		if wn[j] > an[i] {
+			an[i] = wn[j]
 		}
 		i++
 	}
 }
 
-// joinSlow merges v into b when v has replicas b lacks: it grows b.e and
-// merges from the back so that no scratch slice is needed.
+// joinSlow merges v into b when v has replicas b lacks: it grows b's
+// replicas and counters and merges from the back so that no scratch slice is
+// needed.
 func (b *Builder) joinSlow(v Vector) {
+	w, wn := v.ids, v.n[:len(v.ids)]
 	extra := 0
 	i := 0
-	for _, y := range v.e {
-		for i < len(b.e) && b.e[i].id.less(y.id) {
+	for _, y := range w {
+		for i < len(b.ids) && b.ids[i].less(y) {
 			i++
 		}
-		if i == len(b.e) || b.e[i].id != y.id {
+		if i == len(b.ids) || b.ids[i] != y {
 			extra++
 		}
 	}
-	na := len(b.e)
-	b.e = slices.Grow(b.e, extra)[:na+extra]
+	na := len(b.ids)
+	if b.lent {
+		// A full slice makes Grow copy: the lent replicas stay as they are.
+		b.ids, b.lent = b.ids[:na:na], false
+	}
+	b.ids = slices.Grow(b.ids, extra)[:na+extra]
+	b.n = slices.Grow(b.n, extra)[:na+extra]
+	ids, n := b.ids, b.n
 	// Merge from the back: k is the write position.
-	i, j, k := na-1, len(v.e)-1, na+extra-1
+	i, j, k := na-1, len(w)-1, na+extra-1
 	for j >= 0 {
 		switch {
-		case i >= 0 && b.e[i].id == v.e[j].id:
-			b.e[k] = entry{v.e[j].id, max(b.e[i].n, v.e[j].n)}
+		case i >= 0 && ids[i] == w[j]:
+			ids[k], n[k] = w[j], max(n[i], wn[j])
 			i--
 			j--
-		case i >= 0 && v.e[j].id.less(b.e[i].id):
-			b.e[k] = b.e[i]
+		case i >= 0 && w[j].less(ids[i]):
+			ids[k], n[k] = ids[i], n[i]
 			i--
 		default:
-			b.e[k] = v.e[j]
+			ids[k], n[k] = w[j], wn[j]
 			j--
 		}
 		k--
@@ -467,16 +543,20 @@ func (b *Builder) Add(d Dot) {
 	if !d.Valid() {
 		return
 	}
-	b.Join(Vector{[]entry{{d.ID, d.Counter}}})
+	b.Join(Vector{[]ID{d.ID}, []uint64{d.Counter}})
 }
 
-// Vector returns the accumulated join as an immutable vector (a copy).
+// Vector returns the accumulated join as an immutable vector. Its counters
+// are a copy; its replicas are shared with b until b next gains one.
 func (b *Builder) Vector() Vector {
-	if len(b.e) == 0 {
+	if len(b.ids) == 0 {
 		return Vector{}
 	}
-	return Vector{slices.Clone(b.e)}
+	b.lent = true
+	return Vector{b.ids[:len(b.ids):len(b.ids)], slices.Clone(b.n)}
 }
 
 // Reset empties b, keeping its capacity.
-func (b *Builder) Reset() { b.e = b.e[:0] }
+func (b *Builder) Reset() {
+	b.ids, b.n = b.ids[:0], b.n[:0]
+}
