@@ -116,15 +116,14 @@ func BenchmarkVectorJoin(b *testing.B) {
 	}
 }
 
-// BenchmarkJoinFloor puts a fresh Vector.Join beside the least any fresh
-// join must do: copy one input into new memory. "copy32" copies n entries
-// of concord's width (a 24-byte ID and a counter), "copy16" n pairs of
-// 8-byte integers, the width of syncthing's entries and of the baseline's,
-// "copy8" n counters alone: what a join would write if vectors kept their
-// IDs apart from their counters and a join over the same replicas shared
-// its inputs' IDs. On a loaded machine the copy's cost follows its bytes, so
-// a fresh join of 32-byte entries costs about twice a copy-and-merge of
-// 16-byte ones.
+// BenchmarkJoinFloor puts a fresh Vector.Join beside the least a fresh join
+// must do: copy one input into new memory. "copy32" copies n entries of an
+// ID and a counter (a 24-byte ID and a counter: what a join wrote while a
+// vector was one list of entries), "copy16" n pairs of 8-byte integers, the
+// width of syncthing's entries and of the baseline's, "copy8" n counters
+// alone: what a join over the same replicas writes now that vectors keep
+// their replicas apart from their counters and such a join shares one
+// side's. On a loaded machine the copy's cost follows its bytes.
 func BenchmarkJoinFloor(b *testing.B) {
 	type wide [4]uint64 // an ID (three words) and a counter
 	for _, n := range benchSizes {

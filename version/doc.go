@@ -51,4 +51,10 @@
 // Vectors, stamps and clocks are immutable values, safe to share between
 // goroutines. A [Builder] joins vectors in place without allocating and is for
 // one goroutine.
+//
+// A vector keeps its replicas apart from its counters, and vectors derived
+// from one another over the same replicas share the replicas' memory: a join
+// of two such vectors, or an increment of a replica already present, writes
+// only new counters, and a compare reads only counters. A clock keeps its
+// causal context as a vector, so [Clock.Join] allocates nothing.
 package version
