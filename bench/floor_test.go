@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
@@ -22,12 +23,17 @@ import (
 // field stamps, the value by hold's codec). Against them, the map under a
 // mutex of BenchmarkReplicaApply's baseline and the replica itself: how
 // much of the gap between the two is the design's floor, and how much is
-// the replica's own work.
+// the replica's own work. The last step adds the two things a replica does
+// that a store of bytes does not, and cannot skip: it reads the stored
+// state first (a map overwrites; a replica must tell a fresh state from a
+// duplicate, a stale one or a conflict, and must not lose the stored write
+// in the last two cases), and it moves its hybrid logical clock past the
+// write's stamp (so that its own later writes are stamped after it).
 
 // The floor's steps, as they appear after "impl=" in benchmark names (so
 // that run.sh's table puts them beside concord, replica.Apply) and in
 // TestCPUTime's "ReplicaApply floor" rows, cheapest first.
-var floorSteps = []string{"map", "store", "store+index", "checks", "store+index+checks", implConcord}
+var floorSteps = []string{"map", "store", "store+index", "checks", "store+index+checks", "+read+clock", implConcord}
 
 // floorFields is the number of fields hold's resolver binds: what a field
 // stamp's index is checked against.
@@ -51,6 +57,7 @@ type floorApply struct {
 	m     map[string][]byte
 	store *replica.MemoryStore
 	index *rangesync.Index
+	hlc   *version.HLC
 	r     *replica.Replica[hold.Hold]
 	tb    testing.TB
 }
@@ -65,6 +72,7 @@ func (f *floorApply) reset() {
 	f.m = map[string][]byte{}
 	f.store = replica.NewMemoryStore()
 	f.index = &rangesync.Index{}
+	f.hlc = version.NewHLC(version.HLCOptions{}, version.Timestamp{})
 	if f.step == implConcord {
 		f.r = holdReplica(f.tb, Baltimore, "binary")
 	}
@@ -90,16 +98,34 @@ func (f *floorApply) apply(ctx context.Context, key string, data, join []byte) e
 	case "checks":
 		var jbuf [64]byte
 		var cbuf [8]uint64
-		_, err := checkFresh(data, jbuf[:0], cbuf[:0])
+		_, _, err := checkFresh(data, jbuf[:0], cbuf[:0])
 		return err
 	case "store+index+checks":
 		var jbuf [64]byte
 		var cbuf [8]uint64
-		join, err := checkFresh(data, jbuf[:0], cbuf[:0])
+		join, _, err := checkFresh(data, jbuf[:0], cbuf[:0])
 		if err != nil {
 			return err
 		}
 		if _, err := f.store.CompareAndSet(ctx, key, data, 0); err != nil {
+			return err
+		}
+		return f.index.Put(key, join)
+	case "+read+clock":
+		var jbuf [64]byte
+		var cbuf [8]uint64
+		join, ts, err := checkFresh(data, jbuf[:0], cbuf[:0])
+		if err != nil {
+			return err
+		}
+		_, rev, err := f.store.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := f.hlc.Observe(ts); err != nil {
+			return err
+		}
+		if _, err := f.store.CompareAndSet(ctx, key, data, rev); err != nil {
 			return err
 		}
 		return f.index.Put(key, join)
@@ -114,34 +140,35 @@ func (f *floorApply) apply(ctx context.Context, key string, data, join []byte) e
 // before storing it — the frame's checksum and format, the clock framing,
 // the branch header and its field stamps, the value by hold's codec — and
 // appends to join the binary form of its context, which the index takes
-// (counts has room for its counters).
+// (counts has room for its counters); it returns that and the branch's
+// stamp.
 // It is written for the states the benchmarks apply (no applied keys in
 // the header, no tombstone), not as a decoder.
-func checkFresh(data, join []byte, counts []uint64) ([]byte, error) {
+func checkFresh(data, join []byte, counts []uint64) ([]byte, version.Timestamp, error) {
 	if len(data) < 1+crc32.Size {
-		return nil, errFloor
+		return nil, version.Timestamp{}, errFloor
 	}
 	body := data[:len(data)-crc32.Size]
 	if crc32.Checksum(body, castagnoliTable) != binary.BigEndian.Uint32(data[len(data)-crc32.Size:]) ||
 		body[0] != replica.StateFormat || len(body) < 2 || body[1] != statePayloadFormat {
-		return nil, errFloor
+		return nil, version.Timestamp{}, errFloor
 	}
 	fr, err := version.ReadClockFrame(body[2:], version.Limits{})
 	if err != nil || fr.Len() != 1 {
-		return nil, errFloor
+		return nil, version.Timestamp{}, errFloor
 	}
 	sum, branch := fr.Summarize(version.ID{}, join, counts)
-	value, ok := checkHeader(branch, sum.Counts)
+	value, ts, ok := checkHeader(branch, sum.Counts)
 	if !ok || (hold.Codec{}).Validate(value) != nil {
-		return nil, errFloor
+		return nil, version.Timestamp{}, errFloor
 	}
-	return sum.Join, nil
+	return sum.Join, ts, nil
 }
 
 // checkHeader walks a branch header — the stamp, then up to floorFields
 // field stamps, each of a write the context (counters counts) covers — and
-// returns the value's bytes.
-func checkHeader(b []byte, counts []uint64) ([]byte, bool) {
+// returns the value's bytes and the stamp's time.
+func checkHeader(b []byte, counts []uint64) ([]byte, version.Timestamp, bool) {
 	off, ok := 0, true
 	next := func() uint64 {
 		x, n := binary.Uvarint(b[off:])
@@ -152,12 +179,13 @@ func checkHeader(b []byte, counts []uint64) ([]byte, bool) {
 		off += n
 		return x
 	}
-	next() // wall time
-	next() // logical time
+	wall := next() // zigzag
+	logical := next()
+	ts := version.Timestamp{Wall: int64(wall>>1) ^ -int64(wall&1), Logical: uint32(logical)}
 	h := next()
 	n := h >> 3
-	if h&7 != 0 || n > floorFields {
-		return nil, false
+	if h&7 != 0 || n > floorFields || logical > 1<<32-1 {
+		return nil, ts, false
 	}
 	field := uint64(0)
 	for range n {
@@ -166,11 +194,11 @@ func checkHeader(b []byte, counts []uint64) ([]byte, bool) {
 		next() // logical time
 		k, counter := next(), next()
 		if !ok || gap >= floorFields-field || k >= uint64(len(counts)) || counter < 1 || counter > counts[k] {
-			return nil, false
+			return nil, ts, false
 		}
 		field += gap + 1
 	}
-	return b[off:], ok
+	return b[off:], ts, ok
 }
 
 // floorJoins returns the binary form of each state's context, for the
@@ -178,7 +206,7 @@ func checkHeader(b []byte, counts []uint64) ([]byte, bool) {
 func floorJoins(tb testing.TB, data [][]byte) [][]byte {
 	joins := make([][]byte, len(data))
 	for i, d := range data {
-		j, err := checkFresh(d, nil, nil)
+		j, _, err := checkFresh(d, nil, nil)
 		if err != nil {
 			tb.Fatalf("state %d: %v", i, err)
 		}
@@ -191,7 +219,8 @@ func floorJoins(tb testing.TB, data [][]byte) [][]byte {
 // BenchmarkReplicaApply (hold's binary codec) one per op at each step of
 // the floor: a map under a mutex, the memory store's compare-and-set, that
 // and the index's put, the checks alone, all three, and replica.Apply
-// (impl=concord).
+// (impl=concord), and before it all three with the read of the stored state
+// and the clock's observation of the stamp ("+read+clock").
 func BenchmarkReplicaApplyFloor(b *testing.B) {
 	keys, data := holdExports(b, "binary")
 	joins := floorJoins(b, data)
@@ -223,13 +252,19 @@ func BenchmarkReplicaApplyFloor(b *testing.B) {
 func TestFloorChecksRefuseDamage(t *testing.T) {
 	_, data := holdExports(t, "binary")
 	d := data[0]
-	if _, err := checkFresh(d, nil, nil); err != nil {
+	_, ts, err := checkFresh(d, nil, nil)
+	if err != nil {
 		t.Fatal(err)
+	}
+	// The state was written a moment ago: its stamp, read as the clock step
+	// observes it, is within a minute of now.
+	if age := time.Since(time.Unix(0, ts.Wall)); age < 0 || age > time.Minute {
+		t.Fatalf("stamp %v read as %v old", ts, age)
 	}
 	for i := range len(d) * 8 {
 		bad := append([]byte(nil), d...)
 		bad[i/8] ^= 1 << (i % 8)
-		if _, err := checkFresh(bad, nil, nil); err == nil {
+		if _, _, err := checkFresh(bad, nil, nil); err == nil {
 			t.Fatalf("bit %d flipped: accepted", i)
 		}
 	}
@@ -239,7 +274,7 @@ func TestFloorChecksRefuseDamage(t *testing.T) {
 		bad[i] ^= 0x40
 		body := bad[:len(bad)-crc32.Size]
 		binary.BigEndian.PutUint32(bad[len(body):], crc32.Checksum(body, castagnoliTable))
-		_, err := checkFresh(bad, nil, nil)
+		_, _, err := checkFresh(bad, nil, nil)
 		r := holdReplica(t, Baltimore, "binary")
 		_, rerr := r.Apply(context.Background(), "H-0000", bad)
 		if err == nil && rerr != nil {
