@@ -144,7 +144,7 @@ func bindMerge[T, F any](get func(*T) *F, p policy.Policy[F], eq func(a, b F) bo
 				return lb
 			}
 		}
-		return sb.Compare(a.stamps[i]) > 0
+		return compareStamps(&sb, &a.stamps[i]) > 0
 	}
 	same := func(out, cur *T, a *fieldState[T], b *Branch[T], i int) verdict {
 		if sb := b.FieldStamp(i); takeB(a, b, i, sb, replaceable && a.causal) {

@@ -91,6 +91,16 @@ func sameStamp(a, b *version.Stamp) bool {
 		a.Time.Logical == b.Time.Logical && a.Dot.ID == b.Dot.ID
 }
 
+// compareStamps is a.Compare(*b) through pointers (as policy's is).
+// Stamp.Compare takes two six-word stamps by value, copied through the
+// stack on every call; the merge compares stamps it holds in place.
+func compareStamps(a, b *version.Stamp) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return a.Dot.Compare(b.Dot)
+}
+
 // later returns the greater of two stamps.
 func later(a, b version.Stamp) version.Stamp {
 	if a.Compare(b) >= 0 {

@@ -74,7 +74,7 @@ func (r *Resolver[T]) mergeInto(branches []Branch[T], res *Resolution[T]) error 
 		// The common merge: in canonical order (see canonical) as it is,
 		// or as one write, or the other way round (merge must not reorder
 		// the caller's slice).
-		switch c := branches[0].Stamp.Compare(branches[1].Stamp); {
+		switch c := compareStamps(&branches[0].Stamp, &branches[1].Stamp); {
 		case c < 0:
 			return r.fold(branches, res)
 		case c == 0:
@@ -269,7 +269,7 @@ func (r *Resolver[T]) merge2(a *fieldState[T], branch *Branch[T]) error {
 	a.inRef, a.accRef = 0, 0
 	// Fields not bound follow the branch with the greater stamp.
 	out, cur := a.res(), a.val()
-	bLater := b.Stamp.Compare(a.stamp) > 0
+	bLater := compareStamps(&b.Stamp, &a.stamp) > 0
 	if bLater {
 		*out = b.Value
 	} else {
