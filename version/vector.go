@@ -300,9 +300,12 @@ func (v Vector) Join(w Vector) Vector {
 	case !aMore:
 		return w
 	}
+	// A copy raised in place: make and copy together allocate without
+	// clearing the memory first.
 	out := make([]uint64, len(an))
-	for i, x := range an {
-		out[i] = max(x, bn[i])
+	copy(out, an)
+	for i, y := range bn {
+		out[i] = max(out[i], y)
 	}
 	return Vector{a, out}
 }
