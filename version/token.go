@@ -178,7 +178,8 @@ func parseToken[S ~string | ~[]byte](text S, lim Limits) (Vector, error) {
 
 // decodeVector decodes the binary form of a vector within lim. It accepts
 // only canonical input, so every vector it returns re-encodes to data; it
-// allocates once, for the result, after checking the limits.
+// allocates only the result (its replicas and its counters), after checking
+// the limits.
 func decodeVector(data []byte, lim Limits) (Vector, error) {
 	lim = lim.withDefaults()
 	d := decoder{data: data}
