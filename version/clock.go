@@ -65,7 +65,7 @@ func (c Clock[V]) UpdateWith(seen Vector, r ID, value func(Dot) V) (Clock[V], Do
 	// writer read the clock and writes at a replica that wrote before): the
 	// new clock shares them.
 	ids := unionIDs(c.ctx.ids, seen.ids)
-	at, found := Vector{ids: ids}.search(r)
+	at, found := searchIDs(ids, r)
 	if !found {
 		ids = slices.Insert(slices.Clip(ids), at, r)
 	}

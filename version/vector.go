@@ -102,17 +102,21 @@ func (v Vector) Len() int { return len(v.ids) }
 func (v Vector) IsZero() bool { return len(v.ids) == 0 }
 
 // search returns the index of id in v, or where it would be inserted.
-func (v Vector) search(id ID) (int, bool) {
-	lo, hi := 0, len(v.ids)
+func (v Vector) search(id ID) (int, bool) { return searchIDs(v.ids, id) }
+
+// searchIDs returns the index of id in the sorted replicas ids, or where it
+// would be inserted.
+func searchIDs(ids []ID, id ID) (int, bool) {
+	lo, hi := 0, len(ids)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if v.ids[m].less(id) {
+		if ids[m].less(id) {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < len(v.ids) && v.ids[lo] == id
+	return lo, lo < len(ids) && ids[lo] == id
 }
 
 // Get returns the counter of replica id, 0 if v has none.
