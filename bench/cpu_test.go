@@ -160,12 +160,17 @@ func cpuRows(t *testing.T) []cpuRow {
 		}})
 	}
 	// ReplicaApply: one round applies every key once, into a new replica
-	// (fresh) or into one that holds them all (duplicate).
+	// (fresh), one whose index is built (fresh+index), or into one that
+	// holds them all (duplicate).
 	ctx := context.Background()
 	for _, codec := range []string{"binary", "json"} {
 		keys, data := holdExports(t, codec)
-		for _, kind := range []string{"fresh", "duplicate"} {
-			var dst = holdReplica(t, Baltimore, codec)
+		for _, kind := range []string{"fresh", "fresh+index", "duplicate"} {
+			newReplica := holdReplica
+			if kind == "fresh+index" {
+				newReplica = indexedReplica
+			}
+			var dst = newReplica(t, Baltimore, codec)
 			var mu sync.Mutex
 			m := map[string][]byte{}
 			apply := func(k int) {
@@ -179,8 +184,8 @@ func cpuRows(t *testing.T) []cpuRow {
 				mu.Unlock()
 			}
 			concord, baseline := cpuCase{impl: implConcord, op: apply}, cpuCase{impl: implBaseline, op: store}
-			if kind == "fresh" {
-				concord.setup = func() { dst = holdReplica(t, Baltimore, codec) }
+			if kind != "duplicate" {
+				concord.setup = func() { dst = newReplica(t, Baltimore, codec) }
 				baseline.setup = func() { m = map[string][]byte{} }
 			} else {
 				for k := range keys {

@@ -18,22 +18,31 @@ import (
 // The floor of a fresh replicated write: the parts of replica.Apply that a
 // replica storing a received state cannot skip, composed by hand on the
 // same bytes, without the replica — the memory store's compare-and-set of
-// the bytes, the reconciliation index's put of the context, and the checks
-// of bytes from another process (checksum, framing, branch header and
-// field stamps, the value by hold's codec). Against them, the map under a
-// mutex of BenchmarkReplicaApply's baseline and the replica itself: how
+// the bytes, the reconciliation index's put of the context (once the
+// replica reconciles: until its first session it keeps no index), and the
+// checks of bytes from another process (checksum, framing, branch header
+// and field stamps, the value by hold's codec). Against them, the map under
+// a mutex of BenchmarkReplicaApply's baseline and the replica itself: how
 // much of the gap between the two is the design's floor, and how much is
-// the replica's own work. The last step adds the two things a replica does
-// that a store of bytes does not, and cannot skip: it reads the stored
-// state first (a map overwrites; a replica must tell a fresh state from a
+// the replica's own work. Two steps add the two things a replica does that
+// a store of bytes does not, and cannot skip: it reads the stored state
+// first (a map overwrites; a replica must tell a fresh state from a
 // duplicate, a stale one or a conflict, and must not lose the stored write
 // in the last two cases), and it moves its hybrid logical clock past the
 // write's stamp (so that its own later writes are stamped after it).
+//
+// Each replica is set beside its own floor: "concord" (a replica that has
+// not reconciled) beside store+checks+read+clock, "concord+index" (one
+// whose index is built) beside store+index+checks+read+clock.
 
 // The floor's steps, as they appear after "impl=" in benchmark names (so
 // that run.sh's table puts them beside concord, replica.Apply) and in
-// TestCPUTime's "ReplicaApply floor" rows, cheapest first.
-var floorSteps = []string{"map", "store", "store+index", "checks", "store+index+checks", "+read+clock", implConcord}
+// TestCPUTime's "ReplicaApply floor" rows.
+var floorSteps = []string{
+	"map", "store", "store+index", "checks", "store+index+checks",
+	"store+checks+read+clock", implConcord,
+	"store+index+checks+read+clock", implConcord + "+index",
+}
 
 // floorFields is the number of fields hold's resolver binds: what a field
 // stamp's index is checked against.
@@ -73,8 +82,11 @@ func (f *floorApply) reset() {
 	f.store = replica.NewMemoryStore()
 	f.index = &rangesync.Index{}
 	f.hlc = version.NewHLC(version.HLCOptions{}, version.Timestamp{})
-	if f.step == implConcord {
+	switch f.step {
+	case implConcord:
 		f.r = holdReplica(f.tb, Baltimore, "binary")
+	case implConcord + "+index":
+		f.r = indexedReplica(f.tb, Baltimore, "binary")
 	}
 }
 
@@ -111,7 +123,7 @@ func (f *floorApply) apply(ctx context.Context, key string, data, join []byte) e
 			return err
 		}
 		return f.index.Put(key, join)
-	case "+read+clock":
+	case "store+checks+read+clock", "store+index+checks+read+clock":
 		var jbuf [64]byte
 		var cbuf [8]uint64
 		join, ts, err := checkFresh(data, jbuf[:0], cbuf[:0])
@@ -128,8 +140,11 @@ func (f *floorApply) apply(ctx context.Context, key string, data, join []byte) e
 		if _, err := f.store.CompareAndSet(ctx, key, data, rev); err != nil {
 			return err
 		}
+		if f.step == "store+checks+read+clock" {
+			return nil
+		}
 		return f.index.Put(key, join)
-	case implConcord:
+	case implConcord, implConcord + "+index":
 		_, err := f.r.Apply(ctx, key, data)
 		return err
 	}
@@ -218,9 +233,10 @@ func floorJoins(tb testing.TB, data [][]byte) [][]byte {
 // BenchmarkReplicaApplyFloor applies the fresh states of
 // BenchmarkReplicaApply (hold's binary codec) one per op at each step of
 // the floor: a map under a mutex, the memory store's compare-and-set, that
-// and the index's put, the checks alone, all three, and replica.Apply
-// (impl=concord), and before it all three with the read of the stored state
-// and the clock's observation of the stamp ("+read+clock").
+// and the index's put, the checks alone, all three, and the two floors with
+// the read of the stored state and the clock's observation of the stamp,
+// each followed by its replica.Apply: without the index (impl=concord, a
+// replica that has not reconciled) and with it (impl=concord+index).
 func BenchmarkReplicaApplyFloor(b *testing.B) {
 	keys, data := holdExports(b, "binary")
 	joins := floorJoins(b, data)

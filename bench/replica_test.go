@@ -60,13 +60,28 @@ func holdReplica(tb testing.TB, name, codec string) *replica.Replica[hold.Hold] 
 	return r
 }
 
+// indexedReplica is holdReplica with its reconciliation index built, as a
+// replica has from its first anti-entropy session on: every state it
+// stores is then indexed as it is stored. (A replica that never
+// reconciles, fed by pushed writes alone, does not index them.)
+func indexedReplica(tb testing.TB, name, codec string) *replica.Replica[hold.Hold] {
+	r := holdReplica(tb, name, codec)
+	if err := r.Rescan(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
 // BenchmarkReplicaApply applies the exported states of 1,024 keys, one per
 // op, into replica baltimore and reports ops/s. In case "fresh" every apply
 // stores a version the replica lacks (a new replica every 1,024 ops, built
-// with the timer stopped); in case "duplicate" every apply is a re-delivery
-// of a version already held, which Apply detects and does not store. The
-// record values are encoded with hold's binary codec ("-binary") or JSON,
-// the default ("-json"); the baseline stores the same bytes.
+// with the timer stopped); "fresh+index" is the same into a replica whose
+// reconciliation index is built, as it is from the first anti-entropy
+// session on, so that every state stored is indexed too; in case
+// "duplicate" every apply is a re-delivery of a version already held,
+// which Apply detects and does not store. The record values are encoded
+// with hold's binary codec ("-binary") or JSON, the default ("-json"); the
+// baseline stores the same bytes.
 func BenchmarkReplicaApply(b *testing.B) {
 	exports := map[string][][]byte{}
 	var keys []string
@@ -74,13 +89,17 @@ func BenchmarkReplicaApply(b *testing.B) {
 		keys, exports[codec] = holdExports(b, codec)
 	}
 	ctx := context.Background()
-	cases := []string{"fresh-binary", "duplicate-binary", "fresh-json", "duplicate-json"}
+	cases := []string{"fresh-binary", "fresh+index-binary", "duplicate-binary", "fresh-json", "duplicate-json"}
 	matrix(b, []string{implConcord, implBaseline}, cases, nil, func(b *testing.B, impl, c string, _ int) {
 		kind, codec, _ := strings.Cut(c, "-")
+		newReplica := holdReplica
+		if kind == "fresh+index" {
+			kind, newReplica = "fresh", indexedReplica
+		}
 		data := exports[codec]
 		switch impl {
 		case implConcord:
-			dst := holdReplica(b, Baltimore, codec)
+			dst := newReplica(b, Baltimore, codec)
 			if kind == "duplicate" {
 				for k := range keys {
 					if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {
@@ -92,7 +111,7 @@ func BenchmarkReplicaApply(b *testing.B) {
 				k := i % len(keys)
 				if kind == "fresh" && k == 0 && i > 0 {
 					b.StopTimer()
-					dst = holdReplica(b, Baltimore, codec)
+					dst = newReplica(b, Baltimore, codec)
 					b.StartTimer()
 				}
 				if _, err := dst.Apply(ctx, keys[k], data[k]); err != nil {

@@ -2,6 +2,7 @@ package replica
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -83,5 +84,97 @@ func TestAWriteDoesNotIndexOverANewerState(t *testing.T) {
 	}
 	if !indexHolds(t, a, mem, "H-1") {
 		t.Fatal("a's index went back to the state a wrote, older than the store's")
+	}
+}
+
+// beforeCAS is a Store that runs a function right before the next
+// compare-and-set of a key: after the writer decided what to store.
+type beforeCAS struct {
+	Store
+	key    string
+	before func()
+}
+
+func (s *beforeCAS) CompareAndSet(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if key == s.key && s.before != nil {
+		f := s.before
+		s.before = nil
+		f()
+	}
+	return s.Store.CompareAndSet(ctx, key, value, rev)
+}
+
+// TestTheFirstBuildIndexesWritesAroundIt: a replica that has not
+// reconciled yet does not index its writes (the first session's build
+// reads every stored state). A write, local or replicated, whose
+// compare-and-set comes just before the build starts, just after, or long
+// before must be in the index built, at the state stored.
+func TestTheFirstBuildIndexesWritesAroundIt(t *testing.T) {
+	res := hold.Resolver(resolve.Options{})
+	exp := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	// A replicated state of H-1 newer than any the receiver holds.
+	src, err := New(version.MustID("porto"), NewMemoryStore(), res, Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Create(bg, "H-1", hold.New("H-1", "C1", "", exp)); err != nil {
+		t.Fatal(err)
+	}
+	replicated, err := src.Export(bg, "H-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]func(r *Replica[hold.Hold]) error{
+		"create": func(r *Replica[hold.Hold]) error {
+			_, err := r.Create(bg, "H-1", hold.New("H-1", "C2", "", exp))
+			return err
+		},
+		"apply": func(r *Replica[hold.Hold]) error {
+			class, err := r.Apply(bg, "H-1", replicated)
+			if err == nil && class != resolve.IncomingWins {
+				t.Fatalf("apply: %v", class)
+			}
+			return err
+		},
+	}
+	for name, write := range writes {
+		for _, when := range []string{"before the compare-and-set", "after it", "after the write"} {
+			mem := NewMemoryStore()
+			hooked := &afterCAS{Store: &beforeCAS{Store: mem}}
+			r, err := New(version.MustID("lisbon"), hooked, res, Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The build, started from the writer's hook, goes on beside it:
+			// it reads each key under the key's lock, which the writer holds.
+			built := make(chan error, 1)
+			start := func() {
+				go func() { _, _, err := r.index(bg); built <- err }()
+				for !r.ix.live.Load() {
+					runtime.Gosched()
+				}
+			}
+			switch when {
+			case "before the compare-and-set":
+				hooked.Store.(*beforeCAS).key, hooked.Store.(*beforeCAS).before = "H-1", start
+			case "after it":
+				hooked.key, hooked.after = "H-1", start
+			}
+			if err := write(r); err != nil {
+				t.Fatal(err)
+			}
+			if when == "after the write" {
+				if r.ix.x.Len() != 0 {
+					t.Fatalf("%s: indexed before any session", name)
+				}
+				start()
+			}
+			if err := <-built; err != nil {
+				t.Fatal(err)
+			}
+			if r.ix.x.Len() != 1 || !indexHolds(t, r, mem, "H-1") {
+				t.Fatalf("%s, build %s: the index does not hold the state stored", name, when)
+			}
+		}
 	}
 }
