@@ -51,7 +51,7 @@ func TestRememberedResultsAreBounded(t *testing.T) {
 		t.Fatal("the newest result was forgotten")
 	}
 
-	var held []*keyLock
+	var held []heldKey
 	for i := range 1000 { // many keys held at once share stripes
 		lk, err := r.locks.lock(context.Background(), fmt.Sprint(i))
 		if err != nil {

@@ -48,9 +48,16 @@ func (l *keyLocks) stripe(key string) *lockStripe {
 	return &l.stripes[maphash.String(lockSeed, key)%lockStripes]
 }
 
+// heldKey is a key's lock, held: the lock and its stripe, so that unlock
+// need not hash the key again.
+type heldKey struct {
+	s *lockStripe
+	k *keyLock
+}
+
 // lock locks key, waiting until it is free or ctx is done; the caller
-// passes the lock it returns to unlock.
-func (l *keyLocks) lock(ctx context.Context, key string) (*keyLock, error) {
+// passes what it returns to unlock.
+func (l *keyLocks) lock(ctx context.Context, key string) (heldKey, error) {
 	s := l.stripe(key)
 	s.mu.Lock()
 	k := s.get(key)
@@ -58,7 +65,7 @@ func (l *keyLocks) lock(ctx context.Context, key string) (*keyLock, error) {
 	if !k.held {
 		k.held = true
 		s.mu.Unlock()
-		return k, nil
+		return heldKey{s, k}, nil
 	}
 	if k.ch == nil {
 		k.ch = make(chan struct{}, 1)
@@ -66,10 +73,10 @@ func (l *keyLocks) lock(ctx context.Context, key string) (*keyLock, error) {
 	s.mu.Unlock()
 	select {
 	case <-k.ch: // handed over: held stays set
-		return k, nil
+		return heldKey{s, k}, nil
 	case <-ctx.Done():
 		s.cancel(key, k)
-		return nil, ctx.Err()
+		return heldKey{}, ctx.Err()
 	}
 }
 
@@ -95,13 +102,12 @@ func (s *lockStripe) get(key string) *keyLock {
 	return k
 }
 
-// unlock unlocks key, locked as k.
-func (l *keyLocks) unlock(key string, k *keyLock) {
-	s := l.stripe(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k.refs--
-	s.pass(key, k)
+// unlock unlocks key, locked as h.
+func (l *keyLocks) unlock(key string, h heldKey) {
+	h.s.mu.Lock()
+	h.k.refs--
+	h.s.pass(key, h.k) // does not panic: no deferred unlock needed
+	h.s.mu.Unlock()
 }
 
 // cancel drops a waiter of k whose context ended. The lock may have been
