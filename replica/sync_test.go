@@ -80,14 +80,32 @@ func TestSyncSkipsUnreadable(t *testing.T) {
 }
 
 // TestIndexFollowsWrites: the index a replica keeps up to date through
-// concurrent writes (and a Rescan racing them) ends equal to one built from
-// scratch over the same records: a session between the two is one round
-// trip that exchanges nothing.
+// concurrent writes, local and replicated (and the first build, a Rescan,
+// racing them: until it starts, writes are not indexed), ends equal to one
+// built from scratch over the same records: a session between the two is
+// one round trip that exchanges nothing.
 func TestIndexFollowsWrites(t *testing.T) {
-	c := newCluster(t, "lisbon")
+	c := newCluster(t, "lisbon", "porto")
 	r := c.rs[0]
 	createN(t, r, 50)
+	var exports [][2]string // states of other keys written in Porto, applied in Lisbon below
+	for i := range 40 {
+		k := fmt.Sprintf("P-%05d", i)
+		_, err := c.rs[1].Create(bg, k, hold.New(k, "C1", "opo", minutes(10)))
+		require.NoError(t, err)
+		data, err := c.rs[1].Export(bg, k)
+		require.NoError(t, err)
+		exports = append(exports, [2]string{k, string(data)})
+	}
 	var wg sync.WaitGroup
+	wg.Go(func() {
+		for _, e := range exports {
+			if _, err := r.Apply(bg, e[0], []byte(e[1])); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 60 {
