@@ -60,13 +60,15 @@ func holdReplica(tb testing.TB, name, codec string) *replica.Replica[hold.Hold] 
 	return r
 }
 
-// indexedReplica is holdReplica with its reconciliation index built, as a
-// replica has from its first anti-entropy session on: every state it
-// stores is then indexed as it is stored. (A replica that never
-// reconciles, fed by pushed writes alone, does not index them.)
+// indexedReplica is holdReplica with its reconciliation index built by a
+// session with an empty peer, as a replica has it from its first
+// anti-entropy session on: every state it stores is then indexed as it is
+// stored. (A replica that never reconciles, fed by pushed writes alone,
+// does not index them.)
 func indexedReplica(tb testing.TB, name, codec string) *replica.Replica[hold.Hold] {
 	r := holdReplica(tb, name, codec)
-	if err := r.Rescan(context.Background()); err != nil {
+	peer := holdReplica(tb, "porto", codec)
+	if _, err := r.Sync(context.Background(), replica.Local(peer)); err != nil {
 		tb.Fatal(err)
 	}
 	return r

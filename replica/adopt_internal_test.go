@@ -194,7 +194,7 @@ func TestAdoptMatchesFullApply(t *testing.T) {
 		live := trial%5 != 4
 		if live {
 			for _, r := range []*Replica[hold.Hold]{fast, full} {
-				if err := r.Rescan(bg); err != nil {
+				if _, _, err := r.index(bg); err != nil { // as the first session does
 					t.Fatal(err)
 				}
 			}

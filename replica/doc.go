@@ -37,10 +37,10 @@
 // Anti-entropy ([Replica.Sync]) finds the records on which two replicas
 // differ with range-based set reconciliation (package rangesync): each
 // replica keeps an index of every record's key and causal context, built
-// from the store once, by [Replica.Rescan] or the first session, and then
-// updated by every state it stores and every state it reads (until then
-// nothing is indexed: a replica that never reconciles, fed by pushed
-// writes alone, does not pay for the index). A session costs a round trip of 20 bytes when the
+// from the store once, by the first session, and then updated by every
+// state it stores and every state it reads (until then nothing is indexed:
+// a replica that never reconciles, fed by pushed writes alone, does not
+// pay for the index; [Replica.Rescan] rebuilds an index once built). A session costs a round trip of 20 bytes when the
 // replicas agree and about a kilobyte and three round trips per differing
 // record, however many records they hold; then each side applies the
 // other's state of those records through Apply. The other replica is a

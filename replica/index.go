@@ -20,7 +20,7 @@ const MaxKeyLen = rangesync.MaxKeyLen
 
 // syncIndex is the replica's reconciliation index: every record's key with
 // the binary form of its causal context. It is built from the store once,
-// by the first [Replica.Rescan] or reconciliation; from then on every state
+// by the first reconciliation (or session served); from then on every state
 // the replica stores and every state it reads from the store is put in it
 // (see seen), so that it follows the writes of other Replica values and
 // processes sharing the store as soon as this one reads them. Until then
@@ -116,9 +116,12 @@ func (r *Replica[T]) storeIndexed(ctx context.Context, key string, data []byte, 
 
 // put indexes key at join, the binary form of its context, holding the
 // lock of st, the key's stripe; tomb says the state is a tombstone.
+// Before the index is built (see syncIndex) only the tombstone is noted.
 func (r *Replica[T]) put(st *stripe, key string, join []byte, tomb bool) {
-	_ = r.ix.x.Put(key, join) // the key's length was checked before the write
-	st.puts.Add(1)
+	if r.ix.live.Load() {
+		_ = r.ix.x.Put(key, join) // the key's length was checked before the write
+		st.puts.Add(1)
+	}
 	r.noteTombstone(key, tomb)
 }
 
@@ -145,19 +148,20 @@ func (r *Replica[T]) index(ctx context.Context) (*rangesync.Index, []KeyError, e
 // Replica value indexes the states it writes and reads itself, so a record
 // another process wrote and this one never read is offered by this one's
 // sessions only after a Rescan (see the package documentation, "Several
-// writers on one store"). Without it, the first reconciliation builds the
-// index. A record that cannot be read is skipped
-// and reported in the error, which wraps each record's [*KeyError]; the
-// others are scanned.
+// writers on one store"). A replica that has not reconciled yet has no
+// index to rebuild: its first session builds it from the store, and until
+// then Rescan rebuilds the review queue alone (so that a replica fed by
+// pushed writes alone never pays for the index). A record that cannot be
+// read is skipped and reported in the error, which wraps each record's
+// [*KeyError]; the others are scanned.
 func (r *Replica[T]) Rescan(ctx context.Context) error {
 	r.ix.mu.Lock()
 	defer r.ix.mu.Unlock()
-	r.ix.live.Store(true)
 	skipped, err := r.rescanAll(ctx)
 	if err != nil {
 		return err
 	}
-	r.ix.built = true
+	r.ix.built = r.ix.live.Load()
 	if len(skipped) == 0 {
 		return nil
 	}

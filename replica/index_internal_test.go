@@ -68,7 +68,7 @@ func TestAWriteDoesNotIndexOverANewerState(t *testing.T) {
 	if _, err := a.Create(bg, "H-1", hold.New("H-1", "C1", "", exp)); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Rescan(bg); err != nil { // the index is live
+	if _, _, err := a.index(bg); err != nil { // the index is built, as by a first session
 		t.Fatal(err)
 	}
 	hooked.key, hooked.after = "H-1", func() {
@@ -176,5 +176,53 @@ func TestTheFirstBuildIndexesWritesAroundIt(t *testing.T) {
 				t.Fatalf("%s, build %s: the index does not hold the state stored", name, when)
 			}
 		}
+	}
+}
+
+// TestRescanRebuildsOnlyABuiltIndex: Rescan of a replica that has not
+// reconciled rebuilds its review queue and indexes nothing (the first
+// session builds the index from the store); once the index is built,
+// Rescan takes into it a record another writer stored that this replica
+// never read.
+func TestRescanRebuildsOnlyABuiltIndex(t *testing.T) {
+	res := hold.Resolver(resolve.Options{})
+	mem := NewMemoryStore()
+	opts := Options[hold.Hold]{CommandKeys: hold.CommandKeys}
+	r, err := New(version.MustID("lisbon"), mem, res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := New(version.MustID("lisbon"), mem, res, opts) // another process over the same store
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	for _, k := range []string{"H-1", "H-2"} {
+		if _, err := other.Create(bg, k, hold.New(k, "C1", "", exp)); err != nil {
+			t.Fatal(err)
+		}
+		if k == "H-1" {
+			if err := r.Rescan(bg); err != nil {
+				t.Fatal(err)
+			}
+			if r.ix.live.Load() || r.ix.x.Len() != 0 {
+				t.Fatalf("Rescan before any session indexed %d records", r.ix.x.Len())
+			}
+			if _, _, err := r.index(bg); err != nil {
+				t.Fatal(err)
+			}
+			if !indexHolds(t, r, mem, "H-1") {
+				t.Fatal("the first build did not index H-1")
+			}
+		}
+	}
+	if r.ix.x.Len() != 1 {
+		t.Fatalf("the index holds %d records before Rescan, want 1 (H-2 was never read here)", r.ix.x.Len())
+	}
+	if err := r.Rescan(bg); err != nil {
+		t.Fatal(err)
+	}
+	if r.ix.x.Len() != 2 || !indexHolds(t, r, mem, "H-2") {
+		t.Fatal("Rescan of a built index did not take in H-2")
 	}
 }

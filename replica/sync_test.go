@@ -12,6 +12,7 @@ import (
 
 	"github.com/harborpoint/concord/hold"
 	"github.com/harborpoint/concord/replica"
+	"github.com/harborpoint/concord/version"
 )
 
 // createN creates n holds H-00000… in r.
@@ -80,8 +81,9 @@ func TestSyncSkipsUnreadable(t *testing.T) {
 }
 
 // TestIndexFollowsWrites: the index a replica keeps up to date through
-// concurrent writes, local and replicated (and the first build, a Rescan,
-// racing them: until it starts, writes are not indexed), ends equal to one
+// concurrent writes, local and replicated (and a Rescan and the first
+// session, which builds the index, racing them: until the build starts,
+// writes are not indexed), ends equal to one
 // built from scratch over the same records: a session between the two is
 // one round trip that exchanges nothing.
 func TestIndexFollowsWrites(t *testing.T) {
@@ -120,6 +122,13 @@ func TestIndexFollowsWrites(t *testing.T) {
 	}
 	wg.Go(func() {
 		if err := r.Rescan(bg); err != nil {
+			t.Error(err)
+		}
+	})
+	empty, err := replica.New(version.MustID("faro"), replica.NewMemoryStore(), c.res, replica.Options[hold.Hold]{CommandKeys: hold.CommandKeys})
+	require.NoError(t, err)
+	wg.Go(func() { // the first session builds Lisbon's index while the writes go on
+		if _, err := r.Sync(bg, replica.Local(empty)); err != nil {
 			t.Error(err)
 		}
 	})

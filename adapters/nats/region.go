@@ -225,8 +225,9 @@ func (r *Region) Contexts(ctx context.Context, key string) (map[string]version.V
 type Applier interface {
 	// Apply merges a replicated state (replica.Replica.Apply).
 	Apply(ctx context.Context, key string, data []byte) (resolve.Class, error)
-	// Rescan rebuilds the review queue and the reconciliation index from
-	// the store (replica.Replica.Rescan).
+	// Rescan rebuilds the review queue from the store, and the
+	// reconciliation index if the replica has built one
+	// (replica.Replica.Rescan).
 	Rescan(ctx context.Context) error
 }
 
